@@ -1,0 +1,68 @@
+// Binding a server to its address, with an error a person can act on.
+// Every role goes through here so that "port in use" or "address not available" always names
+// the role, the address and the fix in one line.
+import type { Server as NetServer, AddressInfo } from 'node:net';
+import type dgram from 'node:dgram';
+
+export class ListenError extends Error {
+  constructor(
+    readonly role: string,
+    readonly host: string,
+    readonly port: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ListenError';
+  }
+}
+
+/** Explain a failed bind: what happened, on which address, and what to do about it. */
+export function explainBindError(role: string, host: string, port: number, err: NodeJS.ErrnoException): ListenError {
+  const where = `${host}:${port}`;
+  let why: string;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      why =
+        `${where} is already in use. Another process (perhaps a lab that is still up) holds it: ` +
+        `find it with \`ss -ltnup 'sport = :${port}'\` and stop it, or pick another port for ${role}.`;
+      break;
+    case 'EACCES':
+      why =
+        `not allowed to bind port ${port} on ${host}: ports below 1024 need root, CAP_NET_BIND_SERVICE ` +
+        `or a lower net.ipv4.ip_unprivileged_port_start; or use a port above 1023.`;
+      break;
+    case 'EADDRNOTAVAIL':
+      why =
+        `${host} is not an address of this machine. On Linux all of 127.0.0.0/8 is local; elsewhere add it ` +
+        `(macOS: \`sudo ifconfig lo0 alias ${host}\`) or run the lab with --single-address.`;
+      break;
+    default:
+      why = `cannot listen on ${where}: ${err.message}`;
+  }
+  return new ListenError(role, host, port, err.code ?? 'UNKNOWN', `${role}: ${why}`);
+}
+
+/** Listen on host:port (port 0 = any free port); resolves with the address actually bound. */
+export function listen(server: NetServer, role: string, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(explainBindError(role, host, port, err));
+    server.once('error', onError);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** The same for a UDP socket (the DNS roles). */
+export function bindUdp(socket: dgram.Socket, role: string, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(explainBindError(role, host, port, err));
+    socket.once('error', onError);
+    socket.bind({ address: host, port, exclusive: true }, () => {
+      socket.off('error', onError);
+      resolve(socket.address());
+    });
+  });
+}
