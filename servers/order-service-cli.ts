@@ -1,0 +1,93 @@
+// One app server on its own: `npm run lab -- app --name app-1 --listen 127.0.0.81:8080`, or
+// `npx tsx servers/order-service-cli.ts ...`. A workshop can run it on another machine and point
+// an SLB at it.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { labDir } from '../lab/paths.ts';
+import { OrderStore } from './order-store.ts';
+import { startOrderServer } from './order-service.ts';
+
+const USAGE = `usage: app [--name app-1] [--listen 127.0.0.1:8081] [--store <file>]
+  --name    this server's name, sent back in X-Served-By        (default app-1)
+  --listen  host:port for plain HTTP (the SLB terminates TLS);
+            port 0 picks a free port                             (default 127.0.0.1:8081)
+  --store   the order log, one JSON line per order               (default ${path.join(labDir(), 'orders.jsonl')})`;
+
+/** "127.0.0.81:8080" or "[::1]:8080" into host and port; undefined if it is neither. */
+function parseHostPort(s: string): { host: string; port: number } | undefined {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  return port <= 65535 ? { host: m[1]!, port } : undefined;
+}
+
+/** Start one app server and keep it up until Ctrl-C (SIGINT) or SIGTERM. Returns the exit code. */
+export async function appCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        name: { type: 'string', default: 'app-1' },
+        listen: { type: 'string', default: '127.0.0.1:8081' },
+        store: { type: 'string', default: path.join(labDir(), 'orders.jsonl') },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    console.error(`app: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const where = parseHostPort(values.listen);
+  if (!where) {
+    console.error(`app: --listen wants host:port such as 127.0.0.81:8080, got "${values.listen}"\n${USAGE}`);
+    return 2;
+  }
+
+  let store: OrderStore;
+  try {
+    store = OrderStore.open(values.store);
+  } catch (err) {
+    console.error(`app: cannot open the order log: ${(err as Error).message}`);
+    return 1;
+  }
+
+  const name = values.name;
+  let running;
+  try {
+    running = await startOrderServer({ name, store, host: where.host, port: where.port, log: console.log });
+  } catch (err) {
+    store.close();
+    console.error((err as Error).message); // listen() already names the role, the address and the fix
+    return 1;
+  }
+  console.log(`${name} listening on ${running.url} (plain HTTP; the SLB in front terminates TLS)`);
+  console.log(`${name} order log: ${store.file} (${store.count} orders so far). Ctrl-C to stop.`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(sig);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+
+  // Finish the requests in flight first, then close the log: an order being written still lands.
+  console.log(`${name}: ${signal}, finishing requests in flight`);
+  await running.close();
+  store.close();
+  console.log(`${name}: stopped`);
+  return 0;
+}
+
+// Run directly (not imported by the lab's CLI): start from the command line.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  process.exitCode = await appCommand(process.argv.slice(2));
+}
