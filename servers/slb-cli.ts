@@ -1,0 +1,63 @@
+// `npm run lab -- slb`: the SLB alone, in front of any app servers (for workshops across machines).
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { chainFiles } from '../certs/chain.ts';
+import { labDir } from '../lab/paths.ts';
+import { startSlb } from './slb.ts';
+
+export async function slbCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string', default: '127.0.0.80:8443' },
+      backend: { type: 'string', multiple: true },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      name: { type: 'string', multiple: true },
+      tls: { type: 'string', default: 'both' },
+      keylog: { type: 'string' },
+    },
+  });
+  const files = chainFiles(path.join(labDir(), 'certs'));
+  const [host, portText] = splitHostPort(values.listen);
+  const backends = (values.backend ?? ['http://127.0.0.81:8080', 'http://127.0.0.82:8080']).map((spec, i) => {
+    // --backend app-1=http://10.0.0.5:8080, or just the URL
+    const eq = spec.indexOf('=');
+    return eq > 0 ? { name: spec.slice(0, eq), url: spec.slice(eq + 1) } : { name: `app-${i + 1}`, url: spec };
+  });
+  const mode = values.tls;
+  if (mode !== 'both' && mode !== 'classic' && mode !== 'modern') throw new Error(`--tls must be both, classic or modern, not "${mode}"`);
+  const certFile = values.cert ?? files.fullChain;
+  const keyFile = values.key ?? files.leafKey;
+  const readPem = (file: string, what: string) => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      throw new Error(`slb: cannot read the ${what} ${file}: run \`npm run lab -- certs\` to make the lab's chain, or pass --cert/--key`);
+    }
+  };
+  const slb = await startSlb({
+    host,
+    port: Number(portText),
+    cert: readPem(certFile, 'certificate chain'),
+    key: readPem(keyFile, 'private key'),
+    serverNames: values.name ?? ['www.geektime.test', 'geektime.test'],
+    backends,
+    tls: mode,
+    keyLogFile: values.keylog ?? path.join(labDir(), 'keylog.txt'),
+  });
+  console.log(`slb listening on ${slb.host}:${slb.port} (TLS: ${mode}), forwarding to ${backends.map((b) => `${b.name}=${b.url}`).join(', ')}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await slb.close();
+  return 0;
+}
+
+export function splitHostPort(value: string): [string, string] {
+  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(value);
+  if (!match) throw new Error(`expected host:port, not "${value}"`);
+  return [match[1]!, match[2]!];
+}

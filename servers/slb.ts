@@ -1,0 +1,383 @@
+// The SLB: a TLS-terminating load balancer in front of the app servers (seed §5 and §6).
+//
+// The phone's HTTPS connection ends here. The SLB holds the shop's certificate and private key,
+// does the TLS handshake, reads the plain HTTP request, and forwards it over plain HTTP to one of
+// the app servers, adding X-Forwarded-* headers so the app still knows who asked and how.
+//
+//   client ──TLS──▶ front door (TCP) ──▶ TLS + HTTP ──▶ choose an app ──HTTP──▶ app-1 / app-2
+//
+// Read in this order: the front door (first byte decides TLS or not), the TLS settings, the
+// request handler (Host check, body, choice of app), forwarding, and start/close.
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import { EventEmitter } from 'node:events';
+import { listen } from '../lab/listen.ts';
+import { slbTlsSettings, type TlsMode } from '../lab/tls-modes.ts';
+import { Backend, DEFAULT_HEALTH_CHECK, HealthChecker, type BackendConfig, type HealthCheckOptions } from './slb-health.ts';
+
+export interface SlbTimeouts {
+  /** From TCP accept to the end of the TLS handshake. */
+  handshakeMs: number;
+  /** A client must send all request headers within this (slowloris). */
+  headersMs: number;
+  /** ...and the whole request within this. */
+  requestMs: number;
+  /** An idle keep-alive connection from a client is closed after this. */
+  idleMs: number;
+  /** An app server must answer within this, else 504. */
+  upstreamMs: number;
+  /** Pooled idle connections to the apps are dropped after this: shorter than the apps' keep-alive
+   *  timeout (10 s), so the SLB never sends a request on a connection the app is about to close. */
+  upstreamIdleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: SlbTimeouts = {
+  handshakeMs: 10_000,
+  headersMs: 10_000,
+  requestMs: 30_000,
+  idleMs: 5_000,
+  upstreamMs: 15_000,
+  upstreamIdleMs: 4_000,
+};
+
+export interface SlbOptions {
+  name?: string;
+  host: string;
+  port: number;
+  /** What the SLB sends in its Certificate message: the leaf, then the intermediate (PEM). */
+  cert: string;
+  key: string;
+  /** Host names this SLB serves; other Host headers get 421. */
+  serverNames: string[];
+  backends: BackendConfig[];
+  tls?: TlsMode | 'both';
+  /** NSS key log (SSLKEYLOGFILE format) so Wireshark can decrypt what the SLB terminates. */
+  keyLogFile?: string;
+  healthCheck?: Partial<HealthCheckOptions>;
+  maxBodyBytes?: number;
+  timeouts?: Partial<SlbTimeouts>;
+  log?: (line: string) => void;
+}
+
+/** What the SLB did with one request; emitted as 'request' for the walkthrough and tests. */
+export interface ForwardRecord {
+  client: string;
+  method: string;
+  path: string;
+  backend?: string;
+  status: number;
+  xForwardedFor?: string;
+  tls: { protocol: string | null; cipher: string; servername: string | false | null };
+  ms: number;
+}
+
+export interface RunningSlb {
+  name: string;
+  host: string;
+  port: number;
+  backends: Backend[];
+  health: HealthChecker;
+  /** 'request' (ForwardRecord), 'up' / 'down' (Backend) */
+  events: EventEmitter;
+  close(): Promise<void>;
+}
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+// Errors that mean the TCP connection to the app was never made, so the request cannot have
+// reached it and trying the next app is safe even for a POST.
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
+  const name = opts.name ?? 'slb';
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  const maxBodyBytes = opts.maxBodyBytes ?? 1024 * 1024;
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const events = new EventEmitter();
+  const servedNames = new Set(opts.serverNames.map((n) => n.toLowerCase()));
+
+  const backends = opts.backends.map((b) => new Backend(b));
+  const health = new HealthChecker(backends, { ...DEFAULT_HEALTH_CHECK, ...opts.healthCheck });
+  health.on('down', (b: Backend) => {
+    log(`${name}: ${b.name} (${b.address}) taken out of rotation: ${b.reason}`);
+    events.emit('down', b);
+  });
+  health.on('up', (b: Backend) => {
+    log(`${name}: ${b.name} (${b.address}) back in rotation: ${b.reason}`);
+    events.emit('up', b);
+  });
+  // Pooled keep-alive connections to the apps, as nginx's `keepalive` upstream setting.
+  const upstreamAgent = new http.Agent({ keepAlive: true, timeout: timeouts.upstreamIdleMs });
+
+  // ── TLS and HTTP ─────────────────────────────────────────────────────────────────────────
+  const tlsOptions: https.ServerOptions = {
+    ...slbTlsSettings(opts.tls ?? 'both'),
+    cert: opts.cert,
+    key: opts.key,
+    handshakeTimeout: timeouts.handshakeMs,
+    // SNI: the client names the site in its ClientHello. This SLB has one certificate for all the
+    // shop's names; a name it does not serve still gets it, and the client's name check fails.
+    SNICallback: (servername, done) => {
+      if (!servedNames.has(servername.toLowerCase())) {
+        log(`${name}: SNI "${servername}" is not one of ours (${[...servedNames].join(', ')}); sending the default certificate`);
+      }
+      done(null, undefined); // undefined = the default context built from cert/key above
+    },
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.idleMs,
+    connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+  };
+  const httpsServer = https.createServer(tlsOptions, (req, res) => {
+    handleRequest(req, res).catch((err: Error) => {
+      log(`${name}: unexpected error: ${err.stack ?? err.message}`);
+      if (!res.headersSent) reply(res, 500, 'internal error', 'the SLB failed unexpectedly; see its log');
+      else res.destroy();
+    });
+  });
+  if (opts.keyLogFile) {
+    const keyLogFile = opts.keyLogFile;
+    httpsServer.on('keylog', (line: Buffer) => fs.appendFileSync(keyLogFile, line, { mode: 0o600 }));
+  }
+  // A failed handshake (garbage after a 0x16 byte, a client that rejects our certificate, a
+  // timeout) is the client's problem: log it and drop that connection, keep serving the rest.
+  httpsServer.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    log(`${name}: TLS handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${err.code ?? ''} ${err.message}`.trim());
+  });
+
+  // ── The front door ───────────────────────────────────────────────────────────────────────
+  // The SLB's listening TCP socket. Every TLS connection starts with a handshake record, whose
+  // first byte is 0x16. Anything else is not TLS: a plain HTTP request gets a plain 400 that says
+  // so (as nginx does), other bytes are dropped. Only then is the socket handed to TLS.
+  const front = net.createServer((socket) => {
+    socket.on('error', () => {}); // a reset from the client is not our error
+    socket.setTimeout(timeouts.handshakeMs, () => socket.destroy());
+    socket.once('data', (first: Buffer) => {
+      socket.setTimeout(0);
+      socket.pause();
+      if (first[0] === 0x16) {
+        socket.unshift(first); // TLS reads it again from the start
+        httpsServer.emit('connection', socket);
+      } else if (/^[A-Z]+ /.test(first.subarray(0, 8).toString('latin1'))) {
+        log(`${name}: plain HTTP from ${socket.remoteAddress}:${socket.remotePort} on the TLS port; answered 400`);
+        socket.end(plainHttpOnTlsPort(opts.port === 0 ? undefined : opts.port));
+      } else {
+        log(`${name}: ${socket.remoteAddress}:${socket.remotePort} sent bytes that are neither TLS nor HTTP (first byte 0x${first[0]!.toString(16).padStart(2, '0')}); closed`);
+        socket.destroy();
+      }
+    });
+  });
+
+  // ── One request ──────────────────────────────────────────────────────────────────────────
+  async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = Date.now();
+    const socket = req.socket as tls.TLSSocket;
+    const client = `${socket.remoteAddress}:${socket.remotePort}`;
+
+    // 1. Is this request for a site we serve? (421 Misdirected Request, RFC 9110 §15.5.20)
+    const host = hostWithoutPort(req.headers.host);
+    const servername = socket.servername;
+    if (!host) return reply(res, 400, 'missing Host', 'HTTP/1.1 requests must carry a Host header');
+    const isOurAddress = host === socket.localAddress;
+    if (!servedNames.has(host) && !isOurAddress) {
+      return reply(res, 421, 'misdirected request', `this SLB serves ${[...servedNames].join(', ')}, not ${host}`);
+    }
+    if (servername && servername.toLowerCase() !== host && !isOurAddress) {
+      return reply(res, 421, 'misdirected request', `TLS was set up for ${servername} (SNI) but the Host header says ${host}`);
+    }
+
+    // 2. Read the whole body first (like nginx's request buffering): the apps never wait on a slow
+    //    client, and a request refused by a dead app can be sent to the next one unchanged.
+    const body = await readBody(req, maxBodyBytes);
+    if (body === 'too large') {
+      res.setHeader('connection', 'close');
+      return reply(res, 413, 'request body too large', `the SLB accepts at most ${maxBodyBytes} bytes`);
+    }
+    if (body === 'aborted') return;
+
+    // 3. Choose an app server and forward.
+    const record: ForwardRecord = {
+      client,
+      method: req.method ?? '',
+      path: req.url ?? '',
+      status: 0,
+      tls: { protocol: socket.getProtocol(), cipher: socket.getCipher().standardName, servername },
+      ms: 0,
+    };
+    res.on('finish', () => {
+      record.status = res.statusCode;
+      record.ms = Date.now() - started;
+      log(`${name}: ${client} ${record.method} ${record.path} → ${record.backend ?? '-'} ${record.status} (${record.ms} ms, ${record.tls.protocol} ${record.tls.cipher})`);
+      events.emit('request', record);
+    });
+    forward(req, res, body, new Set(), record);
+  }
+
+  /** Round robin over the apps that are up and not yet tried for this request. */
+  let nextIndex = 0;
+  function chooseBackend(tried: Set<Backend>): Backend | undefined {
+    for (let i = 0; i < backends.length; i++) {
+      const candidate = backends[(nextIndex + i) % backends.length]!;
+      if (candidate.up && !tried.has(candidate)) {
+        nextIndex = (nextIndex + i + 1) % backends.length;
+        return candidate;
+      }
+    }
+    return undefined;
+  }
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, tried: Set<Backend>, record: ForwardRecord): void {
+    const backend = chooseBackend(tried);
+    if (!backend) {
+      const states = backends.map((b) => `${b.name} ${b.up ? 'up' : 'down'} (${b.reason})`).join('; ');
+      return reply(res, 503, 'no app server available', `every app server is down or refused the connection: ${states}`);
+    }
+    tried.add(backend);
+    record.backend = backend.name;
+
+    const headers = forwardedHeaders(req, body.length);
+    record.xForwardedFor = headers['x-forwarded-for'] as string;
+    backend.activeRequests++;
+    const upstream = http.request({
+      host: backend.url.hostname,
+      port: backend.url.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent: upstreamAgent,
+      timeout: timeouts.upstreamMs,
+    });
+    upstream.on('response', (answer) => {
+      const out = withoutHopByHop(answer.headers);
+      out['via'] = appendList(answer.headers['via'], `1.1 ${name}`);
+      res.writeHead(answer.statusCode ?? 502, out);
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+    });
+    upstream.on('close', () => backend.activeRequests--);
+    upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('timeout'), { code: 'UPSTREAM_TIMEOUT' })));
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      if (res.headersSent) return void res.destroy(); // the answer was half sent: nothing honest left to say
+      if (NEVER_CONNECTED.has(err.code ?? '')) {
+        // The app was never reached: safe to try the next one, even for a POST.
+        health.announce(backend, backend.markDown(`connection refused (${err.code}) while forwarding`));
+        return forward(req, res, body, tried, record);
+      }
+      // The request may have reached the app. Retrying a POST could take the order twice, so
+      // the client is told, and can retry with the same Idempotency-Key.
+      const mayHaveArrived = `${req.method} ${req.url} may have reached ${backend.name}, so the SLB does not send it again; retry with the same Idempotency-Key`;
+      if (err.code === 'UPSTREAM_TIMEOUT') {
+        return reply(res, 504, 'app server timed out', `${backend.name} (${backend.address}) did not answer within ${timeouts.upstreamMs} ms; ${mayHaveArrived}`);
+      }
+      reply(res, 502, 'bad gateway', `${backend.name} (${backend.address}) failed before answering (${err.code ?? err.message}); ${mayHaveArrived}`);
+    });
+    upstream.end(body);
+  }
+
+  /** The request headers as the app sees them. */
+  function forwardedHeaders(req: http.IncomingMessage, bodyLength: number): http.OutgoingHttpHeaders {
+    const headers = withoutHopByHop(req.headers);
+    // Append the address this TCP connection really came from. A client may send its own
+    // X-Forwarded-For; it is kept (it may come from a proxy in front of us) but never replaces
+    // what the SLB saw itself, which is always the last entry.
+    headers['x-forwarded-for'] = appendList(req.headers['x-forwarded-for'], req.socket.remoteAddress ?? 'unknown');
+    headers['x-forwarded-proto'] = 'https';
+    headers['x-forwarded-host'] = req.headers.host;
+    headers['content-length'] = String(bodyLength);
+    headers['via'] = appendList(req.headers['via'], `1.1 ${name}`);
+    return headers;
+  }
+
+  // ── Start and stop ───────────────────────────────────────────────────────────────────────
+  const address = await listen(front, name, opts.host, opts.port);
+  // The HTTP layer starts its header/request timeout checks when its server reports 'listening'.
+  // Here the TCP front door is what listens, so pass that news on.
+  httpsServer.emit('listening');
+  health.start();
+
+  return {
+    name,
+    host: address.address,
+    port: address.port,
+    backends,
+    health,
+    events,
+    close: () =>
+      new Promise<void>((resolve) => {
+        health.stop();
+        front.close(() => resolve());
+        httpsServer.close(); // stops the timeout checks; says "not running" because it never listened itself
+        httpsServer.closeAllConnections();
+        upstreamAgent.destroy();
+      }),
+  };
+}
+
+// ── Small helpers ────────────────────────────────────────────────────────────────────────────
+
+function reply(res: http.ServerResponse, status: number, error: string, reason: string): void {
+  const body = JSON.stringify({ error, reason }) + '\n';
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function plainHttpOnTlsPort(port: number | undefined): string {
+  const text =
+    `This is the SLB's HTTPS port: it speaks TLS, and your client sent plain HTTP.\n` +
+    `Use https://www.geektime.test${port ? `:${port}` : ''}/ (the lab's root CA is in .lab/certs/root.crt).\n`;
+  return (
+    'HTTP/1.1 400 Bad Request\r\n' +
+    'Content-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(text)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    text
+  );
+}
+
+function hostWithoutPort(hostHeader: string | undefined): string | undefined {
+  if (!hostHeader) return undefined;
+  const match = /^\[([^\]]+)\](?::\d+)?$/.exec(hostHeader) ?? /^([^:]+)(?::\d+)?$/.exec(hostHeader);
+  return match?.[1]?.toLowerCase();
+}
+
+function appendList(existing: string | string[] | undefined, value: string): string {
+  const before = Array.isArray(existing) ? existing.join(', ') : existing;
+  return before ? `${before}, ${value}` : value;
+}
+
+/** Hop-by-hop headers describe one connection and must not be passed on (RFC 9110 §7.6.1). */
+function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const named = String(headers['connection'] ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (!HOP_BY_HOP.includes(key) && !named.includes(key) && value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | 'too large' | 'aborted'> {
+  return new Promise((resolve) => {
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      req.resume();
+      return resolve('too large');
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve('too large');
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('aborted', () => resolve('aborted'));
+    req.on('error', () => resolve('aborted'));
+  });
+}
