@@ -1,0 +1,55 @@
+// `npm run lab -- order`: the phone places one order against the running lab and shows
+// what happened: the connection, the TLS session, the chain it verified, and the answer.
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { readState, findRole } from '../lab/state.ts';
+import { parseTlsMode } from '../lab/tls-modes.ts';
+import { clientAddress, type Region } from '../lab/topology.ts';
+import { placeOrder, SEED_ORDER, type OrderResult } from './order-client.ts';
+
+export function describeOrderResult(result: OrderResult): string[] {
+  const { tcp, tls } = result;
+  const kx = 'type' in tls.ephemeralKey ? `${(tls.ephemeralKey as { name?: string }).name ?? (tls.ephemeralKey as { type: string }).type} (ephemeral, forward secret)` : 'RSA (the client encrypted the pre-master secret with the server\'s public key)';
+  const lines = [
+    `TCP   ${tcp.localAddress}:${tcp.localPort} (client, ephemeral port) → ${tcp.remoteAddress}:${tcp.remotePort} (SLB)`,
+    `TLS   ${tls.protocol}, cipher ${tls.cipher.standardName} (OpenSSL: ${tls.cipher.name}), key exchange ${kx}`,
+    'Chain the client verified, trusting only the lab root:',
+    ...tls.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${step.link}: ${step.detail}`),
+    'Request sent inside TLS:',
+    ...result.requestText.split('\r\n').map((l) => `  > ${l}`),
+    `Answer: ${result.status}${result.headers['location'] ? `, Location: ${result.headers['location']}` : ''}, served by ${result.headers['x-served-by'] ?? '?'}`,
+    ...JSON.stringify(result.body, null, 2).split('\n').map((l) => `  < ${l}`),
+  ];
+  return lines;
+}
+
+export async function orderCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      mode: { type: 'string', default: 'classic' },
+      from: { type: 'string', default: 'north' },
+      key: { type: 'string' },
+      name: { type: 'string' },
+      ca: { type: 'string' },
+      body: { type: 'string' },
+    },
+  });
+  const region = values.from;
+  if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
+  const state = readState();
+  const slb = findRole(state, 'slb');
+  const caFile = values.ca ?? state.rootCa;
+  const result = await placeOrder({
+    hostname: values.name ?? state.shopHost,
+    address: slb.host,
+    port: slb.port,
+    rootCaPem: fs.readFileSync(caFile, 'utf8'),
+    mode: parseTlsMode(values.mode, 'classic'),
+    body: values.body !== undefined ? JSON.parse(values.body) : SEED_ORDER,
+    idempotencyKey: values.key,
+    localAddress: clientAddress(region as Region, state.addressing),
+  });
+  for (const line of describeOrderResult(result)) console.log(line);
+  return result.status >= 200 && result.status < 300 ? 0 : 1;
+}
