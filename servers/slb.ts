@@ -162,7 +162,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
         httpsServer.emit('connection', socket);
       } else if (/^[A-Z]+ /.test(first.subarray(0, 8).toString('latin1'))) {
         log(`${name}: plain HTTP from ${socket.remoteAddress}:${socket.remotePort} on the TLS port; answered 400`);
-        socket.end(plainHttpOnTlsPort(opts.port === 0 ? undefined : opts.port));
+        socket.end(plainHttpOnTlsPort(socket.localPort));
       } else {
         log(`${name}: ${socket.remoteAddress}:${socket.remotePort} sent bytes that are neither TLS nor HTTP (first byte 0x${first[0]!.toString(16).padStart(2, '0')}); closed`);
         socket.destroy();
@@ -174,11 +174,24 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
   async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = Date.now();
     const socket = req.socket as tls.TLSSocket;
-    const client = `${socket.remoteAddress}:${socket.remotePort}`;
+    const servername = socket.servername;
+    const record: ForwardRecord = {
+      client: `${socket.remoteAddress}:${socket.remotePort}`,
+      method: req.method ?? '',
+      path: req.url ?? '',
+      status: 0,
+      tls: { protocol: socket.getProtocol(), cipher: socket.getCipher().standardName, servername },
+      ms: 0,
+    };
+    res.on('finish', () => {
+      record.status = res.statusCode;
+      record.ms = Date.now() - started;
+      log(`${name}: ${record.client} ${record.method} ${record.path} → ${record.backend ?? 'answered by the SLB'} ${record.status} (${record.ms} ms, ${record.tls.protocol} ${record.tls.cipher})`);
+      events.emit('request', record);
+    });
 
     // 1. Is this request for a site we serve? (421 Misdirected Request, RFC 9110 §15.5.20)
     const host = hostWithoutPort(req.headers.host);
-    const servername = socket.servername;
     if (!host) return reply(res, 400, 'missing Host', 'HTTP/1.1 requests must carry a Host header');
     const isOurAddress = host === socket.localAddress;
     if (!servedNames.has(host) && !isOurAddress) {
@@ -198,20 +211,6 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
     if (body === 'aborted') return;
 
     // 3. Choose an app server and forward.
-    const record: ForwardRecord = {
-      client,
-      method: req.method ?? '',
-      path: req.url ?? '',
-      status: 0,
-      tls: { protocol: socket.getProtocol(), cipher: socket.getCipher().standardName, servername },
-      ms: 0,
-    };
-    res.on('finish', () => {
-      record.status = res.statusCode;
-      record.ms = Date.now() - started;
-      log(`${name}: ${client} ${record.method} ${record.path} → ${record.backend ?? '-'} ${record.status} (${record.ms} ms, ${record.tls.protocol} ${record.tls.cipher})`);
-      events.emit('request', record);
-    });
     forward(req, res, body, new Set(), record);
   }
 
@@ -326,7 +325,7 @@ function reply(res: http.ServerResponse, status: number, error: string, reason: 
 function plainHttpOnTlsPort(port: number | undefined): string {
   const text =
     `This is the SLB's HTTPS port: it speaks TLS, and your client sent plain HTTP.\n` +
-    `Use https://www.geektime.test${port ? `:${port}` : ''}/ (the lab's root CA is in .lab/certs/root.crt).\n`;
+    `Use https://www.geektime.test${port === 443 ? '' : `:${port}`}/ and trust the lab's root CA (.lab/certs/root.crt).\n`;
   return (
     'HTTP/1.1 400 Bad Request\r\n' +
     'Content-Type: text/plain; charset=utf-8\r\n' +

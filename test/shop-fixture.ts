@@ -1,0 +1,83 @@
+// A small shop for tests: the lab's chain in a temp folder, two app servers sharing one order
+// store, and an SLB in front of them, all on 127.0.0.1 with ephemeral ports.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureChain, type ChainFiles } from '../certs/chain.ts';
+import { OrderStore } from '../servers/order-store.ts';
+import { startOrderServer, type RunningOrderServer } from '../servers/order-service.ts';
+import { startSlb, type RunningSlb, type SlbOptions } from '../servers/slb.ts';
+
+export interface Shop {
+  dir: string;
+  files: ChainFiles;
+  rootPem: string;
+  store: OrderStore;
+  apps: RunningOrderServer[];
+  slb: RunningSlb;
+  slbLog: string[];
+  /** Start an app again on the port it had (after a test stopped it). */
+  restartApp(index: number): Promise<RunningOrderServer>;
+  close(): Promise<void>;
+}
+
+/** One chain per test file is enough; RSA key generation is the slow part. */
+export function makeChainDir(prefix: string): { dir: string; files: ChainFiles } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const { files } = ensureChain({ dir: path.join(dir, 'certs') });
+  return { dir, files };
+}
+
+export async function startShop(
+  chain: { dir: string; files: ChainFiles },
+  slbOptions: Partial<SlbOptions> = {},
+): Promise<Shop> {
+  const { dir, files } = chain;
+  const store = OrderStore.open(fs.mkdtempSync(path.join(dir, 'orders-')) + '/orders.jsonl');
+  const apps: RunningOrderServer[] = [];
+  for (const name of ['app-1', 'app-2']) apps.push(await startOrderServer({ name, store, host: '127.0.0.1', port: 0 }));
+  const slbLog: string[] = [];
+  const slb = await startSlb({
+    host: '127.0.0.1',
+    port: 0,
+    cert: fs.readFileSync(files.fullChain, 'utf8'),
+    key: fs.readFileSync(files.leafKey, 'utf8'),
+    serverNames: ['www.geektime.test', 'geektime.test'],
+    backends: apps.map((a) => ({ name: a.name, url: a.url })),
+    keyLogFile: path.join(dir, 'keylog.txt'),
+    healthCheck: { intervalMs: 100, timeoutMs: 500, rise: 2, fall: 2 },
+    log: (line) => slbLog.push(line),
+    ...slbOptions,
+  });
+  const shop: Shop = {
+    dir,
+    files,
+    rootPem: fs.readFileSync(files.rootCert, 'utf8'),
+    store,
+    apps,
+    slb,
+    slbLog,
+    async restartApp(index) {
+      const old = apps[index]!;
+      apps[index] = await startOrderServer({ name: old.name, store, host: old.host, port: old.port });
+      return apps[index]!;
+    },
+    async close() {
+      await slb.close();
+      for (const app of apps) await app.close().catch(() => {});
+      store.close();
+    },
+  };
+  return shop;
+}
+
+export function once<T>(emitter: NodeJS.EventEmitter, event: string, matches: (value: T) => boolean = () => true): Promise<T> {
+  return new Promise((resolve) => {
+    const listener = (value: T) => {
+      if (!matches(value)) return;
+      emitter.off(event, listener);
+      resolve(value);
+    };
+    emitter.on(event, listener);
+  });
+}

@@ -1,0 +1,260 @@
+// The SLB: TLS modes, forwarding, health checks, failure handling and bad input, over real sockets.
+import fs from 'node:fs';
+import net from 'node:net';
+import https from 'node:https';
+import tls from 'node:tls';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { placeOrder, SEED_ORDER, type PlaceOrderOptions } from '../client/order-client.ts';
+import { once, makeChainDir, startShop, type Shop } from './shop-fixture.ts';
+
+const chain = makeChainDir('lab-slb-');
+let shop: Shop;
+
+function orderVia(s: Shop, extra: Partial<PlaceOrderOptions> = {}) {
+  return placeOrder({
+    hostname: 'www.geektime.test',
+    address: s.slb.host,
+    port: s.slb.port,
+    rootCaPem: s.rootPem,
+    mode: 'classic',
+    ...extra,
+  });
+}
+
+/** A raw HTTPS request, for headers and bodies the order client would never send. */
+function rawRequest(s: Shop, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+    const req = https.request(
+      {
+        host: s.slb.host,
+        port: s.slb.port,
+        servername: 'www.geektime.test',
+        ca: s.rootPem,
+        method: opts.method ?? 'POST',
+        path: opts.path ?? '/purchaseOrder',
+        headers: { host: `www.geektime.test:${s.slb.port}`, 'content-type': 'application/json', ...opts.headers },
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+beforeAll(async () => {
+  shop = await startShop(chain);
+});
+afterAll(async () => {
+  await shop.close();
+  fs.rmSync(chain.dir, { recursive: true, force: true });
+});
+
+describe('TLS modes', () => {
+  it('classic mode negotiates TLS 1.2 with RSA key exchange (no ephemeral key), and the key log gets its CLIENT_RANDOM', async () => {
+    const keyLog = `${chain.dir}/keylog.txt`;
+    const before = fs.existsSync(keyLog) ? fs.readFileSync(keyLog, 'utf8').split('\n').filter((l) => l.startsWith('CLIENT_RANDOM ')).length : 0;
+    const result = await orderVia(shop, { mode: 'classic' });
+    expect(result.status).toBe(201);
+    expect(result.tls.protocol).toBe('TLSv1.2');
+    expect(result.tls.cipher.standardName).toBe('TLS_RSA_WITH_AES_128_GCM_SHA256');
+    expect(result.tls.ephemeralKey).toEqual({}); // RSA key exchange: no (EC)DHE key at all
+    const lines = fs.readFileSync(keyLog, 'utf8').split('\n').filter((l) => l.startsWith('CLIENT_RANDOM '));
+    expect(lines.length).toBe(before + 1);
+    expect(lines.at(-1)).toMatch(/^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$/);
+  });
+
+  it('modern mode negotiates TLS 1.3 with an ephemeral ECDHE key', async () => {
+    const result = await orderVia(shop, { mode: 'modern' });
+    expect(result.status).toBe(201);
+    expect(result.tls.protocol).toBe('TLSv1.3');
+    expect(result.tls.cipher.standardName).toMatch(/^TLS_AES_|^TLS_CHACHA20/);
+    expect(result.tls.ephemeralKey).toMatchObject({ type: 'ECDH' });
+  });
+
+  it('sends leaf + intermediate, and the client walks them to the trusted root', async () => {
+    const result = await orderVia(shop);
+    expect(result.tls.chain.every((s) => s.ok)).toBe(true);
+    const links = result.tls.chain.map((s) => s.link).join('\n');
+    expect(links).toContain('leaf "CN=www.geektime.test" → intermediate "CN=Geektime Lab Intermediate CA"');
+    expect(links).toContain('intermediate "CN=Geektime Lab Intermediate CA" → root "CN=Geektime Lab Root CA"');
+  });
+
+  it('a classic-only SLB refuses a TLS 1.3-only client, and a modern-only SLB refuses the classic client', async () => {
+    const classicOnly = await startShop(chain, { tls: 'classic' });
+    const modernOnly = await startShop(chain, { tls: 'modern' });
+    try {
+      await expect(orderVia(classicOnly, { mode: 'modern' })).rejects.toThrow(/TLS handshake .* failed/);
+      await expect(orderVia(modernOnly, { mode: 'classic' })).rejects.toThrow(/TLS handshake .* failed/);
+      expect((await orderVia(classicOnly, { mode: 'classic' })).status).toBe(201);
+    } finally {
+      await classicOnly.close();
+      await modernOnly.close();
+    }
+  });
+});
+
+describe('forwarding', () => {
+  it('appends the real client address to X-Forwarded-For, never trusting the one the client sent, and sets Proto and Host', async () => {
+    const res = await rawRequest(shop, { headers: { 'x-forwarded-for': '6.6.6.6' }, body: JSON.stringify(SEED_ORDER) });
+    expect(res.status).toBe(201);
+    const forwarded = JSON.parse(res.body).forwarded;
+    expect(forwarded.for).toBe('6.6.6.6, 127.0.0.1'); // the SLB's own observation is the last entry
+    expect(forwarded.proto).toBe('https');
+    expect(forwarded.host).toBe(`www.geektime.test:${shop.slb.port}`);
+    expect(res.headers['via']).toBe('1.1 slb');
+  });
+
+  it('spreads orders over both app servers (round robin)', async () => {
+    const servedBy = new Set<string>();
+    for (let i = 0; i < 4; i++) servedBy.add(String((await orderVia(shop)).headers['x-served-by']));
+    expect(servedBy).toEqual(new Set(['app-1', 'app-2']));
+  });
+
+  it('passes the app’s own errors through: bad JSON → 400, wrong type → 415', async () => {
+    const bad = await rawRequest(shop, { body: '{"order": ' });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error).toBe('malformed JSON');
+    const wrongType = await rawRequest(shop, { headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect(wrongType.status).toBe(415);
+  });
+
+  it('answers 421 for a host it does not serve, and for a Host that differs from the SNI name', async () => {
+    const other = await rawRequest(shop, { headers: { host: 'evil.test' }, body: JSON.stringify(SEED_ORDER) });
+    expect(other.status).toBe(421);
+    expect(JSON.parse(other.body).reason).toContain('not evil.test');
+    const mismatch = await rawRequest(shop, { headers: { host: 'geektime.test' }, body: JSON.stringify(SEED_ORDER) });
+    expect(mismatch.status).toBe(421);
+    expect(JSON.parse(mismatch.body).reason).toContain('SNI');
+  });
+
+  it('refuses a body over its limit with 413 before any app sees it', async () => {
+    const small = await startShop(chain, { maxBodyBytes: 1000 });
+    try {
+      const res = await rawRequest(small, { body: 'x'.repeat(5000) });
+      expect(res.status).toBe(413);
+      expect(JSON.parse(res.body).reason).toContain('1000 bytes');
+      expect(small.store.count).toBe(0);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('health and failures', () => {
+  let own: Shop;
+  afterEach(async () => {
+    await own?.close();
+  });
+
+  it('one app down: orders still succeed, the health check takes it out, and puts it back when it returns', async () => {
+    own = await startShop(chain);
+    const down = once(own.slb.events, 'down', (b: { name: string }) => b.name === 'app-1');
+    await own.apps[0]!.close();
+    for (let i = 0; i < 4; i++) {
+      const r = await orderVia(own);
+      expect(r.status).toBe(201);
+      expect(r.headers['x-served-by']).toBe('app-2');
+    }
+    await down;
+    expect(own.slb.backends[0]!.up).toBe(false);
+
+    const up = once(own.slb.events, 'up', (b: { name: string }) => b.name === 'app-1');
+    await own.restartApp(0);
+    await up;
+    const servedBy = new Set<string>();
+    for (let i = 0; i < 4; i++) servedBy.add(String((await orderVia(own)).headers['x-served-by']));
+    expect(servedBy.has('app-1')).toBe(true);
+  });
+
+  it('all apps down: 503 naming each app and why', async () => {
+    own = await startShop(chain);
+    for (const app of own.apps) await app.close();
+    const r = await orderVia(own);
+    expect(r.status).toBe(503);
+    const reason = (r.body as { reason: string }).reason;
+    expect(reason).toContain('app-1 down');
+    expect(reason).toContain('app-2 down');
+  });
+
+  it('never sends a POST twice once it may have reached an app: 502, and the other app never sees it', async () => {
+    // An app that reads the request and then drops the connection without answering.
+    let seen = 0;
+    const dropper = net.createServer((socket) => {
+      socket.once('data', (chunk: Buffer) => {
+        if (chunk.toString().startsWith('POST ')) seen++; // not the health checker's GET
+        socket.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    own = await startShop(chain);
+    await own.slb.close();
+    const { startSlb } = await import('../servers/slb.ts');
+    const slbLog: string[] = [];
+    own.slb = await startSlb({
+      host: '127.0.0.1',
+      port: 0,
+      cert: fs.readFileSync(chain.files.fullChain, 'utf8'),
+      key: fs.readFileSync(chain.files.leafKey, 'utf8'),
+      serverNames: ['www.geektime.test'],
+      backends: [
+        { name: 'dropper', url: `http://127.0.0.1:${(dropper.address() as net.AddressInfo).port}` },
+        { name: 'app-2', url: own.apps[1]!.url },
+      ],
+      healthCheck: { intervalMs: 60_000 }, // keep the checker out of the way: only the order matters
+      log: (l) => slbLog.push(l),
+    });
+    try {
+      const r = await orderVia(own, { idempotencyKey: 'retry-me' });
+      expect(r.status).toBe(502);
+      expect((r.body as { reason: string }).reason).toMatch(/may have reached dropper.*Idempotency-Key/);
+      expect(seen).toBe(1);
+      expect(own.store.count).toBe(0);
+    } finally {
+      dropper.close();
+    }
+  });
+
+  it('closes a client that is too slow to send its headers (408), and keeps serving others', async () => {
+    own = await startShop(chain, { timeouts: { headersMs: 300 } });
+    const socket = tls.connect({ host: own.slb.host, port: own.slb.port, servername: 'www.geektime.test', ca: own.rootPem });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    socket.write('POST /purchaseOrder HTTP/1.1\r\nHost: www.geektime.test\r\n'); // ...and never the rest
+    let answer = '';
+    socket.on('data', (c) => (answer += c));
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(answer).toContain('408');
+    expect((await orderVia(own)).status).toBe(201);
+  });
+});
+
+describe('bad bytes on the TLS port', () => {
+  function sendRaw(bytes: Buffer | string): Promise<string> {
+    return new Promise((resolve) => {
+      const socket = net.connect(shop.slb.port, shop.slb.host, () => socket.write(bytes));
+      let got = '';
+      socket.on('data', (c) => (got += c));
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(got));
+    });
+  }
+
+  it('plain HTTP gets a 400 that says this is a TLS port', async () => {
+    const answer = await sendRaw('GET / HTTP/1.1\r\nHost: www.geektime.test\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+    expect(answer).toContain('speaks TLS');
+  });
+
+  it('garbage, and a broken TLS record, are closed without an answer; the SLB keeps serving', async () => {
+    expect(await sendRaw(Buffer.from([0x00, 0xff, 0x13, 0x37]))).toBe('');
+    const brokenHello = Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x10]), Buffer.alloc(16, 0xee)]);
+    const answer = await sendRaw(brokenHello);
+    expect(answer.startsWith('HTTP')).toBe(false); // at most a TLS alert
+    expect(shop.slbLog.some((l) => l.includes('TLS handshake with'))).toBe(true);
+    expect((await orderVia(shop)).status).toBe(201);
+  });
+});
