@@ -75,7 +75,10 @@ export function walkChain(
     const parent = certs[i + 1]!;
     const parentLabel = label(parent, i + 1, trustedRoot);
     const parentIsTheAnchor = parent === trustedRoot && !presented.includes(trustedRoot);
-    if (!child.checkIssued(parent)) {
+    // A CA of the same name but another key is not "missing": it is the wrong CA, and only the
+    // signature check below can tell (OpenSSL's checkIssued also compares the key identifiers).
+    const sameName = child.issuer === parent.subject;
+    if (!child.checkIssued(parent) && !sameName) {
       // The parent in hand is not this certificate's issuer: which link is missing?
       const issuer = `"${child.issuer.replace(/\n/g, ', ')}"`;
       if (parentIsTheAnchor && !child.ca) {

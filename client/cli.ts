@@ -16,7 +16,7 @@ export function describeOrderResult(result: OrderResult): string[] {
     'Chain the client verified, trusting only the lab root:',
     ...tls.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${step.link}: ${step.detail}`),
     'Request sent inside TLS:',
-    ...result.requestText.split('\r\n').map((l) => `  > ${l}`),
+    ...result.requestText.split(/\r?\n/).map((l) => `  > ${l}`),
     `Answer: ${result.status}${result.headers['location'] ? `, Location: ${result.headers['location']}` : ''}, served by ${result.headers['x-served-by'] ?? '?'}`,
     ...JSON.stringify(result.body, null, 2).split('\n').map((l) => `  < ${l}`),
   ];
