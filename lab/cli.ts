@@ -1,0 +1,49 @@
+// `npm run lab [-- command]`: the lab's one entry point. Each command lives next to the role it
+// drives; this file only dispatches and turns errors into one clear line and an exit code.
+import { certsCommand } from '../certs/cli.ts';
+import { orderCommand } from '../client/cli.ts';
+import { appCommand } from '../servers/order-service-cli.ts';
+import { slbCommand } from '../servers/slb-cli.ts';
+import { upCommand } from './up.ts';
+import { walkthroughCommand } from './walkthrough.ts';
+
+const USAGE = `usage: npm run lab [-- <command> [options]]
+
+  (no command)   start every role, walk the story, stop       [--mode classic|modern] [--from north|south]
+  up             start every role and stay up until Ctrl-C     [--single-address] [--ephemeral] [--slb-port N] [--tls both|classic|modern]
+  order          place the seed's order against a running lab  [--mode classic|modern] [--from north|south] [--key K] [--name HOST] [--ca FILE]
+  certs          make or reuse the lab's CA chain and print it [--renew] [--dir DIR]
+  slb            run the SLB alone                             [--listen HOST:PORT] [--backend [NAME=]URL ...] [--tls both|classic|modern]
+  app            run one app server alone                      [--name NAME] [--listen HOST:PORT] [--store FILE]
+  help           this text`;
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  up: upCommand,
+  order: orderCommand,
+  certs: certsCommand,
+  slb: slbCommand,
+  app: appCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === 'help' || first === '--help' || first === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (first === undefined || first.startsWith('-')) return walkthroughCommand(argv);
+  const command = commands[first];
+  if (!command) {
+    console.error(`lab: unknown command "${first}"\n\n${USAGE}`);
+    return 2;
+  }
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`lab: ${err.message}`);
+    process.exit(1);
+  },
+);

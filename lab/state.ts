@@ -1,0 +1,73 @@
+// .lab/state.json: how exercises, tests and outside tools find a running lab.
+// Written when every role is ready, removed when the lab stops.
+import fs from 'node:fs';
+import path from 'node:path';
+import { labDir } from './paths.ts';
+
+export interface RoleState {
+  name: string;
+  what: string;
+  host: string;
+  port: number;
+  protocol: 'https' | 'http' | 'dns';
+  url?: string;
+}
+
+export interface LabState {
+  pid: number;
+  startedAt: string;
+  addressing: 'per-role' | 'single';
+  /** Host name the shop's certificate is for (until DNS resolves it, map it with curl --resolve). */
+  shopHost: string;
+  roles: RoleState[];
+  rootCa: string;
+  intermediateCa: string;
+  keyLog: string;
+  orderLog: string;
+}
+
+export function statePath(): string {
+  return path.join(labDir(), 'state.json');
+}
+
+export function writeState(state: LabState): string {
+  const file = statePath();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  fs.renameSync(`${file}.tmp`, file); // readers never see half a file
+  return file;
+}
+
+export function removeState(): void {
+  fs.rmSync(statePath(), { force: true });
+}
+
+/** The running lab's state, or a clear error saying how to start one. */
+export function readState(): LabState {
+  const file = statePath();
+  let state: LabState;
+  try {
+    state = JSON.parse(fs.readFileSync(file, 'utf8')) as LabState;
+  } catch {
+    throw new Error(`no running lab found (${file} is missing): start one with \`npm run lab -- up\``);
+  }
+  if (!isAlive(state.pid)) {
+    throw new Error(`${file} names process ${state.pid}, which is not running: start the lab with \`npm run lab -- up\``);
+  }
+  return state;
+}
+
+export function findRole(state: LabState, name: string): RoleState {
+  const role = state.roles.find((r) => r.name === name);
+  if (!role) throw new Error(`the running lab has no role "${name}" (it has ${state.roles.map((r) => r.name).join(', ')})`);
+  return role;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
