@@ -66,3 +66,11 @@ export function bindUdp(socket: dgram.Socket, role: string, host: string, port: 
     });
   });
 }
+
+/** "127.0.0.81:8080" or "[::1]:8080" into host and port; undefined if it is neither. */
+export function parseHostPort(s: string): { host: string; port: number } | undefined {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  return port <= 65535 ? { host: m[1]!, port } : undefined;
+}

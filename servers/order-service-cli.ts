@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseHostPort } from '../lab/listen.ts';
 import { labDir } from '../lab/paths.ts';
 import { OrderStore } from './order-store.ts';
 import { startOrderServer } from './order-service.ts';
@@ -13,14 +14,6 @@ const USAGE = `usage: app [--name app-1] [--listen 127.0.0.1:8081] [--store <fil
   --listen  host:port for plain HTTP (the SLB terminates TLS);
             port 0 picks a free port                             (default 127.0.0.1:8081)
   --store   the order log, one JSON line per order               (default ${path.join(labDir(), 'orders.jsonl')})`;
-
-/** "127.0.0.81:8080" or "[::1]:8080" into host and port; undefined if it is neither. */
-function parseHostPort(s: string): { host: string; port: number } | undefined {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  return port <= 65535 ? { host: m[1]!, port } : undefined;
-}
 
 /** Start one app server and keep it up until Ctrl-C (SIGINT) or SIGTERM. Returns the exit code. */
 export async function appCommand(argv: string[]): Promise<number> {

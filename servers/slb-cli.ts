@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chainFiles } from '../certs/chain.ts';
+import { parseHostPort } from '../lab/listen.ts';
 import { labDir } from '../lab/paths.ts';
 import { startSlb } from './slb.ts';
 
@@ -20,7 +21,8 @@ export async function slbCommand(argv: string[]): Promise<number> {
     },
   });
   const files = chainFiles(path.join(labDir(), 'certs'));
-  const [host, portText] = splitHostPort(values.listen);
+  const where = parseHostPort(values.listen);
+  if (!where) throw new Error(`slb: --listen wants host:port such as 127.0.0.80:8443, not "${values.listen}"`);
   const backends = (values.backend ?? ['http://127.0.0.81:8080', 'http://127.0.0.82:8080']).map((spec, i) => {
     // --backend app-1=http://10.0.0.5:8080, or just the URL
     const eq = spec.indexOf('=');
@@ -38,8 +40,8 @@ export async function slbCommand(argv: string[]): Promise<number> {
     }
   };
   const slb = await startSlb({
-    host,
-    port: Number(portText),
+    host: where.host,
+    port: where.port,
     cert: readPem(certFile, 'certificate chain'),
     key: readPem(keyFile, 'private key'),
     serverNames: values.name ?? ['www.geektime.test', 'geektime.test'],
@@ -54,10 +56,4 @@ export async function slbCommand(argv: string[]): Promise<number> {
   });
   await slb.close();
   return 0;
-}
-
-export function splitHostPort(value: string): [string, string] {
-  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(value);
-  if (!match) throw new Error(`expected host:port, not "${value}"`);
-  return [match[1]!, match[2]!];
 }
