@@ -38,8 +38,37 @@ export function writeState(state: LabState): string {
   return file;
 }
 
-export function removeState(): void {
+/** Remove state.json, but only if it still describes this process's lab. */
+export function removeState(pid: number = process.pid): void {
+  try {
+    const state = JSON.parse(fs.readFileSync(statePath(), 'utf8')) as LabState;
+    if (state.pid !== pid) return;
+  } catch {
+    return; // already gone, or not ours to judge
+  }
   fs.rmSync(statePath(), { force: true });
+}
+
+/** Refuse to start a second lab on the same runtime folder: they would share logs and state. */
+export function assertNoRunningLab(): void {
+  let state: LabState;
+  try {
+    state = JSON.parse(fs.readFileSync(statePath(), 'utf8')) as LabState;
+  } catch {
+    return;
+  }
+  if (state.pid !== process.pid && isAlive(state.pid)) {
+    throw new Error(
+      `a lab is already running from ${labDir()} (process ${state.pid}, see ${statePath()}): stop it with Ctrl-C ` +
+        `in its terminal (or \`kill ${state.pid}\`), or give this one its own folder with LAB_DIR=...`,
+    );
+  }
+}
+
+/** A path as a person would type it: relative to here when that is shorter and inside, else absolute. */
+export function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
 /** The running lab's state, or a clear error saying how to start one. */

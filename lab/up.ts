@@ -8,7 +8,7 @@ import { startOrderServer } from '../servers/order-service.ts';
 import { startSlb, type RunningSlb } from '../servers/slb.ts';
 import { ListenError } from './listen.ts';
 import { labDir } from './paths.ts';
-import { writeState, removeState, type LabState, type RoleState } from './state.ts';
+import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
 import { planRoles, defaultAddressing, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
 import type { TlsMode } from './tls-modes.ts';
 
@@ -36,6 +36,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   const addressing = opts.addressing ?? defaultAddressing();
   const log = opts.log ?? (() => {});
   const dir = labDir();
+  assertNoRunningLab();
   const certs = ensureChain({ dir: path.join(dir, 'certs') });
   const files = chainFiles(path.join(dir, 'certs'));
   const orderLog = path.join(dir, 'orders.jsonl');
@@ -132,7 +133,7 @@ async function withPortFallback<T>(plan: RolePlan, notes: string[], start: (port
 /** How to reach the running lab with everyday tools. */
 export function howToReach(lab: RunningLab): string[] {
   const slb = lab.state.roles.find((r) => r.name === 'slb')!;
-  const rel = (file: string) => path.relative(process.cwd(), file) || file;
+  const rel = displayPath;
   const portPart = slb.port === 443 ? '' : `:${slb.port}`;
   const body = `'{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}'`;
   return [
@@ -168,7 +169,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   });
 
   const made = lab.certs.made.length ? `made ${lab.certs.made.join(', ')}` : 'reused';
-  console.log(`Certificates: ${made} (${path.relative(process.cwd(), path.dirname(lab.state.rootCa))}/)`);
+  console.log(`Certificates: ${made} (${displayPath(path.dirname(lab.state.rootCa))}/)`);
   for (const note of lab.notes) console.log(`Note: ${note}`);
   console.log(`Roles (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'}):`);
   for (const r of lab.state.roles) {
@@ -176,7 +177,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   }
   console.log('Reach it with:');
   for (const line of howToReach(lab)) console.log(`  ${line}`);
-  console.log(`State: ${path.relative(process.cwd(), lab.statePath)}`);
+  console.log(`State: ${displayPath(lab.statePath)}`);
   console.log('Lab is up. Press Ctrl-C to stop.');
 
   await new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import { describeOrderResult } from '../client/cli.ts';
 import { parseTlsMode } from './tls-modes.ts';
 import { clientAddress } from './topology.ts';
 import { startLab } from './up.ts';
+import { displayPath } from './state.ts';
 
 export async function walkthroughCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -31,7 +32,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     log: (line) => serverLines.push(line),
   });
   try {
-    const rel = (f: string) => path.relative(process.cwd(), f);
+    const rel = displayPath;
     console.log(`The lab is up in ${Date.now() - started} ms (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'}):`);
     for (const r of lab.state.roles) console.log(`  ${r.name.padEnd(6)} ${r.protocol}://${r.host}:${r.port}  ${r.what}`);
     for (const note of lab.notes) console.log(`  note: ${note}`);
