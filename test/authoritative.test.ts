@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthoritative } from '../servers/dns/authoritative.ts';
-import { Packet, type DnsPacket, type RunningDnsServer } from '../servers/dns/dns-server.ts';
+import { Packet, responseTo, startDnsServer, type DnsPacket, type RunningDnsServer } from '../servers/dns/dns-server.ts';
 import { labZones, NAME_SERVERS } from '../servers/dns/lab-zones.ts';
 import { sendQuery } from '../servers/dns/query.ts';
 import { lookup, type Zone } from '../servers/dns/zone.ts';
@@ -120,6 +120,26 @@ describe('transport', () => {
     const { response, transport } = await ask(servers.shop, 'www.geektime.test', 'A', { tcp: true });
     expect(transport).toBe('tcp');
     expect(names(response.answers)).toEqual(['www.geektime.test A 127.0.0.80']);
+  });
+
+  it('tells the handler the real client address and port over UDP and over TCP', async () => {
+    const seen: string[] = [];
+    const probe = await startDnsServer({
+      name: 'probe',
+      host: '127.0.0.1',
+      port: 0,
+      handle: (request, context) => {
+        seen.push(`${context.transport} ${context.client.address}:${context.client.port}`);
+        return responseTo(request);
+      },
+    });
+    try {
+      const udp = await sendQuery({ server: probe, name: 'x.test', type: 'A', localAddress: '127.10.1.10' });
+      const tcp = await sendQuery({ server: probe, name: 'x.test', type: 'A', localAddress: '127.10.1.10', tcp: true });
+      expect(seen).toEqual([`udp 127.10.1.10:${udp.sourcePort}`, `tcp 127.10.1.10:${tcp.sourcePort}`]);
+    } finally {
+      await probe.close();
+    }
   });
 
   it('an answer too big for 512 bytes of UDP sets TC; the retry over TCP gets all of it', async () => {

@@ -107,10 +107,16 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
     if (response) await send(finish(request, response));
   }
 
-  const onRequest = (transport: 'udp' | 'tcp') => (request: DnsPacket, send: (p: DnsPacket) => unknown, client: { address?: string; port?: number; remoteAddress?: string; remotePort?: number }) => {
+  // dns2 passes UDP's remote info ({address, port}) but, for TCP, the socket itself, whose
+  // `address` is a method: take remoteAddress first.
+  type Peer = { address?: unknown; port?: unknown; remoteAddress?: string; remotePort?: number };
+  const onRequest = (transport: 'udp' | 'tcp') => (request: DnsPacket, send: (p: DnsPacket) => unknown, client: Peer) => {
     const context: DnsContext = {
       transport,
-      client: { address: client.address ?? client.remoteAddress ?? '?', port: client.port ?? client.remotePort ?? 0 },
+      client:
+        transport === 'tcp'
+          ? { address: client.remoteAddress ?? '?', port: client.remotePort ?? 0 }
+          : { address: String(client.address), port: Number(client.port) },
     };
     answer(request, send, context).catch((err: Error) => log(`${opts.name}: could not send an answer to ${context.client.address}: ${err.message}`));
   };
