@@ -1,0 +1,469 @@
+// The GSLB (global server load balancer) of the CDN: the authoritative DNS server for the zone
+// `gslb.cdn.test`. When a phone looks up `geektime.gslb.cdn.test`, the answer is not a fixed
+// record: the GSLB works out where the client is and which edge cache is nearest to it *and*
+// alive, and answers with that edge's IP address.
+//
+// How one answer is made, in the order this file does it:
+//   1. Where is the client? The recursive resolver that asks us usually is not the client, so it
+//      may pass the client's subnet along in an EDNS Client Subnet option (ECS, RFC 7871). If
+//      there is none, all we know is the address the query came from.
+//   2. Which region is that? Longest-prefix match over every region's subnets, as a router picks a
+//      route: the most specific subnet wins. No match: the default region.
+//   3. Which edge? The region lists its edges nearest first; take the first one that is healthy.
+//      Health comes from active checks (GET /healthz on every edge, every second), with rise/fall
+//      so one lost packet does not send a whole region elsewhere.
+//   4. The answer: an A record with a short TTL (30 s), so that clients come back soon and a
+//      failover takes effect quickly; and in the ECS option, the "scope": which clients this
+//      answer is good for, so the resolver can cache it for exactly those.
+// Ask for TXT instead of A and the GSLB tells you, in words, why it chose what it chose.
+import http from 'node:http';
+import net from 'node:net';
+import { EventEmitter } from 'node:events';
+import { startDnsServer, Packet, responseTo, findOpt, EDNS_UDP_SIZE, type DnsContext, type DnsPacket, type DnsRecord, type RunningDnsServer } from './dns-server.ts';
+
+export interface EdgeConfig {
+  name: string;
+  region: string;
+  /** The IP returned in the A record. */
+  address: string;
+  /** e.g. http://127.0.0.21:80/healthz */
+  healthUrl: string;
+}
+
+export interface RegionConfig {
+  name: string;
+  /** CIDRs, e.g. '127.10.1.0/24' */
+  subnets: string[];
+  /** Edge names, nearest first, e.g. ['edge-north', 'edge-south'] */
+  nearest: string[];
+}
+
+export interface GslbOptions {
+  /** Default 'gslb'. */
+  name?: string;
+  host: string;
+  port: number;
+  /** Default 'gslb.cdn.test'. */
+  zone?: string;
+  /** The names it balances, default ['geektime.gslb.cdn.test']. */
+  serviceNames?: string[];
+  /** Its own name server's name, default 'ns1.gslb.cdn.test' (its A record is `host`). */
+  nsName?: string;
+  edges: EdgeConfig[];
+  regions: RegionConfig[];
+  /** For clients in no known subnet. */
+  defaultRegion: string;
+  /** TTL of the A record, default 30. */
+  ttl?: number;
+  /** Defaults: every 1000 ms, 800 ms timeout, rise 2, fall 2. */
+  healthCheck?: { intervalMs?: number; timeoutMs?: number; rise?: number; fall?: number };
+  log?: (line: string) => void;
+}
+
+export type EdgeHealth = boolean | 'unknown';
+
+export interface GslbDecision {
+  /** The address or subnet the decision used, e.g. '127.10.1.0/24'. */
+  client: string;
+  source: 'ecs' | 'source-address';
+  region: string;
+  /** e.g. "127.10.1.0/24 is inside north's 127.10.1.0/24" */
+  regionReason: string;
+  candidates: Array<{ name: string; address: string; healthy: EdgeHealth; reason: string }>;
+  chosen: { name: string; address: string };
+  /** One sentence: "edge-north is the nearest healthy edge for north". */
+  why: string;
+  /** What goes into the ECS scope of the response (0 when the query carried no usable ECS). */
+  scopePrefixLength: number;
+}
+
+export interface RunningGslb extends RunningDnsServer {
+  /** 'decision' (GslbDecision) for every answer; 'up' / 'down' (edge name) when an edge changes state. */
+  events: EventEmitter;
+  edges(): Array<{ name: string; healthy: EdgeHealth; reason: string }>;
+  /** The decision for a client, without answering anyone (no event, no log line). */
+  decide(clientAddress: string, ecs?: { ip: string; sourcePrefixLength: number }): GslbDecision;
+}
+
+// The zone's SOA. `minimum` is also how long resolvers may cache "no such name" (RFC 2308).
+const SOA_TIMERS = { serial: 2026112501, refresh: 3600, retry: 600, expiration: 86400, minimum: 30 };
+/** TTL of the zone's own records (SOA, NS, the name server's A): they hardly ever change. */
+const ZONE_TTL = 3600;
+
+// ───────────────────────────── 1. Subnets: IPv4 addresses as 32-bit numbers ─────────────────────────────
+
+interface Subnet {
+  cidr: string;
+  network: number;
+  prefix: number;
+  region: string;
+}
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+}
+
+function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** The first `prefix` bits of `ip`, the rest zero: the network an address belongs to. */
+function maskOf(ip: number, prefix: number): number {
+  return prefix === 0 ? 0 : (ip & (~0 << (32 - prefix))) >>> 0;
+}
+
+function parseCidr(cidr: string, region: string): Subnet {
+  const [ip, bits] = cidr.split('/');
+  const prefix = Number(bits);
+  if (!ip || !net.isIPv4(ip) || !/^\d+$/.test(bits ?? '') || prefix > 32) {
+    throw new Error(`region ${region}: "${cidr}" is not an IPv4 subnet such as 127.10.1.0/24`);
+  }
+  return { cidr: `${intToIp(maskOf(ipToInt(ip), prefix))}/${prefix}`, network: maskOf(ipToInt(ip), prefix), prefix, region };
+}
+
+/** Does `subnet` contain every address of the network ip/prefix? */
+function contains(subnet: Subnet, ip: number, prefix: number): boolean {
+  return subnet.prefix <= prefix && maskOf(ip, subnet.prefix) === subnet.network;
+}
+
+// ───────────────────────────── 2. Edge health: active checks with rise and fall ─────────────────────────────
+
+/**
+ * One edge's health, as HAProxy's `check rise 2 fall 2` keeps it. An edge starts 'unknown': the
+ * GSLB has not asked yet, and sends clients there anyway (better than refusing to answer). The
+ * first check settles it at once, as there is no earlier state to protect from flapping; after
+ * that it takes `fall` failures in a row to go down and `rise` passes in a row to come back.
+ */
+class EdgeState {
+  healthy: EdgeHealth = 'unknown';
+  reason = 'not checked yet';
+  private passesInARow = 0;
+  private failuresInARow = 0;
+  /** The check in flight, so a slow edge is never asked twice at once and close() can abort it. */
+  checking: http.ClientRequest | undefined;
+
+  constructor(readonly config: EdgeConfig) {}
+
+  /** Record one check; returns 'up' or 'down' when the edge changes state. */
+  record(passed: boolean, result: string, rise: number, fall: number): 'up' | 'down' | undefined {
+    this.passesInARow = passed ? this.passesInARow + 1 : 0;
+    this.failuresInARow = passed ? 0 : this.failuresInARow + 1;
+    if (this.healthy === 'unknown') return this.become(passed, `first check: ${result}`);
+    if (passed && !this.healthy) {
+      if (this.passesInARow >= rise) return this.become(true, `${result}, ${this.passesInARow} passes in a row`);
+      this.reason = `down; ${result} (${this.passesInARow} of ${rise} passes needed to come back)`;
+    } else if (!passed && this.healthy) {
+      if (this.failuresInARow >= fall) return this.become(false, `${result}, ${this.failuresInARow} failures in a row`);
+      this.reason = `up; ${result} (${this.failuresInARow} of ${fall} failures before it goes down)`;
+    } else {
+      this.reason = result;
+    }
+    return undefined;
+  }
+
+  private become(healthy: boolean, reason: string): 'up' | 'down' {
+    this.healthy = healthy;
+    this.reason = reason;
+    return healthy ? 'up' : 'down';
+  }
+}
+
+/** One GET of the edge's health URL: 200 passes, anything else (or no answer in time) fails. */
+function checkOnce(edge: EdgeState, timeoutMs: number): Promise<{ passed: boolean; result: string }> {
+  return new Promise((resolve) => {
+    const url = new URL(edge.config.healthUrl);
+    // agent:false: a fresh connection every time, so a dead edge cannot hide behind a kept-alive socket.
+    const req = http.get(url, { agent: false, timeout: timeoutMs, headers: { 'user-agent': 'lab-gslb-health-check' } }, (res) => {
+      res.resume();
+      resolve({ passed: res.statusCode === 200, result: `GET ${url.pathname} → ${res.statusCode}` });
+    });
+    edge.checking = req;
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ passed: false, result: `GET ${url.pathname} failed: ${err.code ?? err.message}` }));
+  });
+}
+
+// ───────────────────────────── 3. The decision: client → region → edge ─────────────────────────────
+
+interface Tables {
+  edges: Map<string, EdgeState>;
+  regions: Map<string, RegionConfig>;
+  subnets: Subnet[];
+  defaultRegion: string;
+}
+
+/** Longest-prefix match: of all region subnets that contain ip/prefix, the most specific. */
+function bestMatch(subnets: Subnet[], ip: number, prefix: number): Subnet | undefined {
+  let best: Subnet | undefined;
+  for (const subnet of subnets) {
+    if (contains(subnet, ip, prefix) && (!best || subnet.prefix > best.prefix)) best = subnet;
+  }
+  return best;
+}
+
+/**
+ * The ECS scope (RFC 7871 §7.2.1): the shortest prefix of the client's address such that every
+ * address under it falls under the same rule (the same region's subnets, or no subnet at all), so
+ * a resolver may cache our answer for all of them. For a client inside north's /24 that is 24.
+ * For a client in no region it is not 0: 0 would mean "good for every client on the Internet",
+ * and the resolver would hand this default answer to north's clients too; it is the first prefix
+ * that overlaps no region's subnet.
+ */
+function scopeFor(t: Tables, ip: number, matched: string | undefined): number {
+  for (let prefix = 0; prefix <= 32; prefix++) {
+    const network = maskOf(ip, prefix);
+    const around = bestMatch(t.subnets, network, prefix)?.region;
+    const inside = t.subnets.filter((s) => s.prefix > prefix && maskOf(s.network, prefix) === network);
+    if (around === matched && inside.every((s) => s.region === matched)) return prefix;
+  }
+  return 32;
+}
+
+function decide(t: Tables, clientAddress: string, ecs?: { ip: string; sourcePrefixLength: number }): GslbDecision {
+  // Step 1: where is the client? ECS with a prefix of 0 means "do not use my subnet" (RFC 7871).
+  const useEcs = ecs !== undefined && ecs.sourcePrefixLength > 0 && net.isIPv4(ecs.ip);
+  const source: GslbDecision['source'] = useEcs ? 'ecs' : 'source-address';
+  const address = clientAddress.replace(/^::ffff:/i, ''); // an IPv4 client seen by a dual-stack socket
+  const prefix = useEcs ? Math.min(ecs.sourcePrefixLength, 32) : 32;
+  const ipv4 = useEcs || net.isIPv4(address);
+  const ip = ipv4 ? maskOf(ipToInt(useEcs ? ecs.ip : address), prefix) : 0;
+  const client = useEcs ? `${intToIp(ip)}/${prefix}` : address;
+  const note = ecs && !useEcs ? `ECS ${ecs.ip}/${ecs.sourcePrefixLength} gives no subnet to use, so the source address decides: ` : '';
+
+  // Step 2: which region? The most specific subnet that holds the client.
+  const match = ipv4 ? bestMatch(t.subnets, ip, prefix) : undefined;
+  const region = t.regions.get(match?.region ?? t.defaultRegion)!;
+  const regionReason = note + (match
+    ? `${client} is inside ${match.region}'s ${match.cidr}`
+    : `${client} is in no region's subnet, so the default region ${t.defaultRegion}`);
+
+  // Step 3: which edge? The nearest one that is not known to be down.
+  const candidates = region.nearest.map((name) => {
+    const edge = t.edges.get(name)!;
+    return { name, address: edge.config.address, healthy: edge.healthy, reason: edge.reason };
+  });
+  const usable = candidates.find((c) => c.healthy !== false);
+  const nearest = candidates[0]!;
+  let why: string;
+  if (!usable) {
+    // Every edge failed its checks. An answer that may work beats SERVFAIL, which surely won't.
+    why = `all edges for ${region.name} are down, so ${nearest.name}, the nearest, in case it still serves`;
+  } else if (usable === nearest) {
+    why = usable.healthy === 'unknown'
+      ? `${usable.name} is the nearest edge for ${region.name} (not checked yet, assumed healthy)`
+      : `${usable.name} is the nearest healthy edge for ${region.name}`;
+  } else {
+    const down = candidates.slice(0, candidates.indexOf(usable)).map((c) => c.name).join(', ');
+    why = `${down} ${down.includes(',') ? 'are' : 'is'} down, so ${usable.name} is the nearest healthy edge for ${region.name}`;
+  }
+  const chosen = usable ?? nearest;
+  return {
+    client,
+    source,
+    region: region.name,
+    regionReason,
+    candidates,
+    chosen: { name: chosen.name, address: chosen.address },
+    why,
+    scopePrefixLength: useEcs ? scopeFor(t, ip, match?.region) : 0,
+  };
+}
+
+/**
+ * The decision in one line of text, for the TXT record: what a learner gets from `dig TXT`.
+ * Plain ASCII arrows: dig prints any other byte of a TXT string as a \DDD escape.
+ */
+function explain(d: GslbDecision): string {
+  const state = (h: EdgeHealth) => (h === 'unknown' ? 'unknown (not checked yet)' : h ? 'healthy' : 'down');
+  return [
+    `client ${d.client} (${d.source === 'ecs' ? 'ECS' : 'source address'})`,
+    `region ${d.region} (${d.regionReason})`,
+    `candidates ${d.candidates.map((c) => `${c.name} ${state(c.healthy)}`).join(', ')}`,
+    `${d.chosen.name} ${d.chosen.address} (${d.why})`,
+  ].join(' -> ');
+}
+
+/** A TXT record holds strings of at most 255 bytes each (RFC 1035 §3.3.14): cut, not mid-character. */
+function splitText(text: string): string[] {
+  const parts: string[] = [];
+  let rest = Buffer.from(text);
+  while (rest.length > 255) {
+    let cut = 255;
+    while ((rest[cut]! & 0xc0) === 0x80) cut--; // a UTF-8 continuation byte: back up to the character start
+    parts.push(rest.subarray(0, cut).toString());
+    rest = rest.subarray(cut);
+  }
+  parts.push(rest.toString());
+  return parts;
+}
+
+// ───────────────────────────── 4. Reading the ECS option of a query ─────────────────────────────
+
+type EcsOption = { ednsCode: number; family: number; sourcePrefixLength: number; scopePrefixLength: number; ip?: string };
+type EcsInQuery = { kind: 'none' } | { kind: 'bad'; why: string } | { kind: 'ok'; option: EcsOption };
+
+function readEcs(request: DnsPacket): EcsInQuery {
+  const option = (findOpt(request)?.rdata ?? []).find((o) => o.ednsCode === Packet.EDNS_OPTION_CODE.ECS) as EcsOption | undefined;
+  if (!option) return { kind: 'none' };
+  // RFC 7871: a malformed option (unknown family, impossible prefix) gets FORMERR.
+  const maxPrefix = { 1: 32, 2: 128 }[option.family];
+  if (maxPrefix === undefined || option.ip === undefined) return { kind: 'bad', why: `ECS family ${option.family} is neither IPv4 (1) nor IPv6 (2)` };
+  if (option.sourcePrefixLength > maxPrefix) return { kind: 'bad', why: `ECS source prefix /${option.sourcePrefixLength} is longer than an address` };
+  // RFC 7871 §6: the address bits beyond the source prefix must be zero.
+  if (option.family === 1 && maskOf(ipToInt(option.ip), option.sourcePrefixLength) !== ipToInt(option.ip)) {
+    return { kind: 'bad', why: `ECS ${option.ip}/${option.sourcePrefixLength} has address bits set beyond its prefix` };
+  }
+  return { kind: 'ok', option };
+}
+
+// ───────────────────────────── 5. The server ─────────────────────────────
+
+function lower(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+function checkConfig(opts: GslbOptions): Tables {
+  const edges = new Map<string, EdgeState>();
+  for (const edge of opts.edges) {
+    if (edges.has(edge.name)) throw new Error(`gslb: edge ${edge.name} is listed twice`);
+    if (!net.isIPv4(edge.address)) throw new Error(`gslb: edge ${edge.name}: address "${edge.address}" is not an IPv4 address (it goes in an A record)`);
+    let url: URL;
+    try {
+      url = new URL(edge.healthUrl);
+    } catch {
+      throw new Error(`gslb: edge ${edge.name}: health URL "${edge.healthUrl}" is not a URL`);
+    }
+    if (url.protocol !== 'http:') throw new Error(`gslb: edge ${edge.name}: health URL must be http://, not ${url.protocol}`);
+    edges.set(edge.name, new EdgeState(edge));
+  }
+  const regions = new Map<string, RegionConfig>();
+  const subnets: Subnet[] = [];
+  for (const region of opts.regions) {
+    if (regions.has(region.name)) throw new Error(`gslb: region ${region.name} is listed twice`);
+    if (region.nearest.length === 0) throw new Error(`gslb: region ${region.name} lists no edges`);
+    for (const name of region.nearest) if (!edges.has(name)) throw new Error(`gslb: region ${region.name} lists edge ${name}, which is not configured`);
+    regions.set(region.name, region);
+    subnets.push(...region.subnets.map((cidr) => parseCidr(cidr, region.name)));
+  }
+  if (!regions.has(opts.defaultRegion)) throw new Error(`gslb: the default region ${opts.defaultRegion} is not one of the regions`);
+  return { edges, regions, subnets, defaultRegion: opts.defaultRegion };
+}
+
+export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
+  const name = opts.name ?? 'gslb';
+  const zone = lower(opts.zone ?? 'gslb.cdn.test');
+  const serviceNames = new Set((opts.serviceNames ?? ['geektime.gslb.cdn.test']).map(lower));
+  const nsName = lower(opts.nsName ?? 'ns1.gslb.cdn.test');
+  const ttl = opts.ttl ?? 30;
+  const hc = { intervalMs: 1000, timeoutMs: 800, rise: 2, fall: 2, ...opts.healthCheck };
+  const log = opts.log ?? (() => {});
+  const events = new EventEmitter();
+  const tables = checkConfig(opts);
+
+  // The zone's own records: who is authoritative (NS, SOA), and where that name server is (A).
+  const soa = (owner: string, recordTtl: number) =>
+    ({ name: owner, type: Packet.TYPE.SOA, class: Packet.CLASS.IN, ttl: recordTtl, primary: nsName, admin: `hostmaster.${zone}`, ...SOA_TIMERS }) as DnsRecord;
+  const record = (owner: string, type: number, recordTtl: number, data: Partial<DnsRecord>) =>
+    ({ name: owner, type, class: Packet.CLASS.IN, ttl: recordTtl, ...data }) as DnsRecord;
+
+  function handle(request: DnsPacket, context: DnsContext): DnsPacket {
+    const question = request.questions[0]!;
+    const qname = lower(question.name);
+    const ecs = readEcs(request);
+    if (ecs.kind === 'bad') {
+      log(`${name}: ${context.client.address} sent a malformed client subnet (${ecs.why}); answered FORMERR`);
+      return responseTo(request, Packet.RCODE.FORMERR);
+    }
+    const response = responseTo(request);
+    response.header.ra = 0; // we never recurse for anyone
+    // Negative answers carry the SOA so resolvers know how long to remember them (RFC 2308).
+    const negative = () => response.authorities.push(soa(zone, SOA_TIMERS.minimum));
+    let scope = 0; // ECS scope: 0 = this answer is the same whoever asks
+
+    const inZone = qname === zone || qname.endsWith(`.${zone}`);
+    if (question.class !== Packet.CLASS.IN) {
+      response.header.rcode = Packet.RCODE.REFUSED;
+    } else if (serviceNames.has(qname)) {
+      response.header.aa = 1;
+      if (question.type === Packet.TYPE.A || question.type === Packet.TYPE.TXT) {
+        // Only an IPv4 subnet says where the client is; for anything else the source address decides.
+        const option = ecs.kind === 'ok' ? ecs.option : undefined;
+        const usable = option && option.family === 1 ? { ip: option.ip!, sourcePrefixLength: option.sourcePrefixLength } : undefined;
+        // The transport should always give a string; if it ever does not, the default region answers.
+        const from = typeof context.client.address === 'string' ? context.client.address : 'an unknown address';
+        const d = decide(tables, from, usable);
+        scope = d.scopePrefixLength;
+        events.emit('decision', d);
+        log(`${name}: ${d.client} (${d.source}) → ${d.region} → ${d.chosen.name} ${d.chosen.address} (${d.why})`);
+        if (question.type === Packet.TYPE.A) {
+          response.answers.push(record(question.name, Packet.TYPE.A, ttl, { address: d.chosen.address }));
+        } else {
+          // TTL 0: the explanation is for this very moment and this client, never to be cached.
+          response.answers.push(record(question.name, Packet.TYPE.TXT, 0, { data: splitText(explain(d)) }));
+        }
+      } else {
+        negative(); // NODATA: the name exists, but has no records of this type
+      }
+    } else if (inZone) {
+      response.header.aa = 1;
+      if (qname === zone && question.type === Packet.TYPE.SOA) {
+        response.answers.push(soa(question.name, ZONE_TTL));
+      } else if (qname === zone && question.type === Packet.TYPE.NS) {
+        response.answers.push(record(question.name, Packet.TYPE.NS, ZONE_TTL, { ns: nsName }));
+        if (net.isIPv4(opts.host)) response.additionals.push(record(nsName, Packet.TYPE.A, ZONE_TTL, { address: opts.host })); // glue
+      } else if (qname === nsName && question.type === Packet.TYPE.A && net.isIPv4(opts.host)) {
+        response.answers.push(record(question.name, Packet.TYPE.A, ZONE_TTL, { address: opts.host }));
+      } else if (qname === zone || qname === nsName) {
+        negative(); // NODATA
+      } else {
+        response.header.rcode = Packet.RCODE.NXDOMAIN;
+        negative();
+      }
+    } else {
+      response.header.rcode = Packet.RCODE.REFUSED; // not our zone, and we do not recurse
+    }
+
+    // Our own OPT record, so that the ECS goes back (RFC 7871 §7.2.1): the family, prefix and
+    // address as the client sent them, plus the scope of this answer.
+    if (findOpt(request)) {
+      const options = ecs.kind === 'ok' ? [{ ...ecs.option, scopePrefixLength: scope }] : [];
+      response.additionals.push(Packet.Resource.EDNS(options, { udpPayloadSize: EDNS_UDP_SIZE }));
+    }
+    return response;
+  }
+
+  const dns = await startDnsServer({ name, host: opts.host, port: opts.port, handle, log });
+
+  // Health checks: every edge on its own, so one slow edge does not delay the verdict on the others.
+  let closed = false;
+  const checkAll = () => {
+    for (const edge of tables.edges.values()) {
+      if (edge.checking) continue; // the previous check is still waiting for an answer
+      void checkOnce(edge, hc.timeoutMs).then(({ passed, result }) => {
+        edge.checking = undefined;
+        if (closed) return;
+        const change = edge.record(passed, result, hc.rise, hc.fall);
+        if (change) {
+          log(`${name}: ${edge.config.name} (${edge.config.address}) is ${change}: ${edge.reason}`);
+          events.emit(change, edge.config.name);
+        }
+      });
+    }
+  };
+  checkAll();
+  const timer = setInterval(checkAll, hc.intervalMs);
+  timer.unref();
+
+  return {
+    ...dns,
+    events,
+    edges: () => [...tables.edges.values()].map((e) => ({ name: e.config.name, healthy: e.healthy, reason: e.reason })),
+    decide: (clientAddress, ecs) => decide(tables, clientAddress, ecs),
+    close: async () => {
+      closed = true;
+      clearInterval(timer);
+      for (const edge of tables.edges.values()) edge.checking?.destroy();
+      await dns.close();
+    },
+  };
+}
