@@ -113,7 +113,20 @@ describe('the zones, answered', () => {
     expect(lookup([zone], 'b.x.test', 'A').kind).toBe('nodata');
     expect(lookup([zone], 'c.x.test', 'A').kind).toBe('nxdomain');
   });
+  it('two aliases pointing at each other are answered, not followed forever', () => {
+    const loop: Zone = {
+      origin: 'loop.test',
+      records: [
+        { name: 'a.loop.test', type: 'CNAME', ttl: 60, data: 'b.loop.test' },
+        { name: 'b.loop.test', type: 'CNAME', ttl: 60, data: 'a.loop.test' },
+      ],
+    };
+    const verdict = lookup([loop], 'a.loop.test', 'A');
+    expect(verdict.kind).toBe('cname');
+    expect(verdict.kind === 'cname' && verdict.answers.length).toBeLessThanOrEqual(10);
+  });
 });
+
 
 describe('transport', () => {
   it('answers over TCP the same as over UDP', async () => {

@@ -88,7 +88,7 @@ function targetOf(record: ZoneRecord): string {
   return record.type === 'MX' ? data.split(/\s+/)[1] ?? '' : data;
 }
 
-export function lookup(zones: Zone[], qname: string, qtype: RecordType | 'ANY'): Verdict {
+export function lookup(zones: Zone[], qname: string, qtype: RecordType | 'ANY', cnameHops = 0): Verdict {
   const name = normalize(qname);
   const zone = findZone(zones, name);
   if (!zone) return { kind: 'refused' };
@@ -114,7 +114,9 @@ export function lookup(zones: Zone[], qname: string, qtype: RecordType | 'ANY'):
       // An alias. If the target is ours too, answer it in the same message (saves the resolver a
       // query); if it is in another zone, the resolver has to go and ask there.
       const target = normalize(cname.data as string);
-      const rest = findZone([zone], target) === zone && target !== name ? lookup([zone], target, qtype) : undefined;
+      // (At most 8 hops, so that two aliases pointing at each other cannot loop forever.)
+      const follow = findZone([zone], target) === zone && cnameHops < 8;
+      const rest = follow ? lookup([zone], target, qtype, cnameHops + 1) : undefined;
       const more = rest && (rest.kind === 'answer' || rest.kind === 'cname') ? rest.answers : [];
       return { kind: 'cname', answers: [cname, ...more], additionals: [] };
     }
