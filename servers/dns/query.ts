@@ -46,6 +46,14 @@ export interface DnsExchange {
 
 export class DnsTimeout extends Error {
   readonly code = 'ETIMEDOUT';
+  constructor(
+    message: string,
+    /** The id and source port of the query that got no answer, for the narration. */
+    readonly id = 0,
+    readonly sourcePort = 0,
+  ) {
+    super(message);
+  }
 }
 
 export function typeCode(type: string): number {
@@ -112,10 +120,16 @@ function overUdp(q: DnsQuery): Promise<DnsExchange> {
       if (err) reject(err);
       else resolve(exchange!);
     };
-    const timer = setTimeout(
-      () => done(new DnsTimeout(`no answer from ${q.server.host}:${q.server.port} over UDP within ${timeoutMs} ms (${q.type} ${q.name})`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      const message = `no answer from ${q.server.host}:${q.server.port} over UDP within ${timeoutMs} ms (${q.type} ${q.name})`;
+      let sourcePort = 0;
+      try {
+        sourcePort = socket.address().port;
+      } catch {
+        /* not bound yet */
+      }
+      done(new DnsTimeout(message, id, sourcePort));
+    }, timeoutMs);
     socket.on('error', (err) => done(err));
     socket.on('message', (bytes, from) => {
       const response = from.address === q.server.host && from.port === q.server.port ? parseOrUndefined(bytes) : undefined;
@@ -139,7 +153,7 @@ function overTcp(q: DnsQuery): Promise<DnsExchange> {
     const socket = net.connect({ host: q.server.host, port: q.server.port, localAddress: q.localAddress });
     let buffered = Buffer.alloc(0);
     const timer = setTimeout(
-      () => socket.destroy(new DnsTimeout(`no answer from ${q.server.host}:${q.server.port} over TCP within ${timeoutMs} ms (${q.type} ${q.name})`)),
+      () => socket.destroy(new DnsTimeout(`no answer from ${q.server.host}:${q.server.port} over TCP within ${timeoutMs} ms (${q.type} ${q.name})`, id, socket.localPort ?? 0)),
       timeoutMs,
     );
     socket.on('connect', () => {

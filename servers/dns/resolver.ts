@@ -1,0 +1,718 @@
+// The local DNS: a recursive resolver, the phone's only DNS server (RFC 1034 §5.3.3).
+//
+// The phone sends one question with RD=1 ("recursion desired: do the work for me"). The resolver
+// then walks the tree itself, asking each server with RD=0 and following what it is told:
+//   root           → "I don't know, ask test.'s servers; here are their addresses"  (referral + glue)
+//   test.          → "ask geektime.test's servers"                                  (referral + glue)
+//   geektime.test  → "static is an alias of geektime.cdn.test"                      (CNAME: start again)
+//   ...until a server answers with authority (AA), or says the name or the type does not exist.
+// Every query it sends is recorded as a WalkStep, so the lab can narrate the walk like `dig +trace`.
+//
+// The cache is what makes DNS fast: answers are kept for their TTL, "no such name" for the SOA's
+// negative TTL (RFC 2308), and delegations (who serves a zone), so that the next question in a
+// known zone skips the root and the TLD.
+//
+// And it is careful, because whatever it caches it hands to every client:
+//   - glue is believed only for name servers inside the delegated zone (the bailiwick rule), so a
+//     server cannot plant addresses for names it has no say over;
+//   - a referral must lead closer to the name, or the server is "lame" and the next one is tried;
+//   - CNAME hops, nested lookups and queries per question are all limited, so loops end;
+//   - the client's subnet (EDNS Client Subnet) goes only to the servers that need it (the GSLB),
+//     and their tailored answers are cached per subnet, never handed to clients elsewhere;
+//   - it answers only its own clients: an open resolver is a tool for amplification attacks.
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import { startDnsServer, Packet, findOpt, responseTo, rcodeName, type DnsPacket, type DnsRecord, type RunningDnsServer } from './dns-server.ts';
+import { sendQuery, typeCode, DnsTimeout, type DnsExchange } from './query.ts';
+import { isInZone, normalize } from './zone.ts';
+import { splitText } from './authoritative.ts';
+
+export interface RootHint {
+  name: string;
+  address: string;
+}
+
+export interface ResolverOptions {
+  /** Default 'local-dns'. */
+  name?: string;
+  /** Where it listens for stub clients. */
+  host: string;
+  port: number;
+  /** Where the walk starts when the cache knows nothing closer, e.g. { name: 'a.root-servers.test', address: '127.0.0.10' }. */
+  rootHints: RootHint[];
+  /** Referrals and glue carry addresses, never ports: the port to use for a server. Default: always `defaultPort`. */
+  portOf?: (nsName: string, address: string) => number;
+  /** Default 53. */
+  defaultPort?: number;
+  /** Zones whose servers get the client's subnet (EDNS Client Subnet). Default ['gslb.cdn.test']. */
+  ecsZones?: string[];
+  /** Who may use this resolver. Default: loopback only (127.0.0.0/8, ::1). */
+  allowClients?: (address: string) => boolean;
+  /** Per upstream query, default 1500 ms. */
+  timeoutMs?: number;
+  /** Default 10,000. */
+  maxCacheEntries?: number;
+  /** The clock for TTLs, in ms (tests inject one). Default Date.now. */
+  now?: () => number;
+  /** Append every Resolution as one JSON line here, before the answer is sent (like dnstap). */
+  walkLog?: string;
+  log?: (line: string) => void;
+}
+
+export interface DnsRecordText {
+  name: string;
+  type: string;
+  ttl: number;
+  data: string;
+}
+
+export interface WalkStep {
+  server: { name: string; address: string; port: number };
+  question: { name: string; type: string };
+  transport: 'udp' | 'tcp';
+  truncatedOverUdp: boolean;
+  id: number;
+  sourcePort: number;
+  ms: number;
+  /** The client subnet sent, if any. */
+  ecs?: string;
+  /** 'NOERROR', 'NXDOMAIN', ...; 'TIMEOUT' or 'NETWORK-ERROR' when no DNS message came back. */
+  rcode: string;
+  aa: boolean;
+  kind: 'referral' | 'cname' | 'answer' | 'nxdomain' | 'nodata' | 'error' | 'timeout' | 'lame';
+  /** One line, like dig +trace: "referral to test. (ns.nic.test 127.0.0.11), TTL 172800". */
+  summary: string;
+  records: Array<DnsRecordText & { section: 'answer' | 'authority' | 'additional' }>;
+  /** e.g. "glue for ns.evil.test ignored: out of bailiwick". */
+  note?: string;
+}
+
+export interface Resolution {
+  name: string;
+  type: string;
+  /** The client's address. */
+  client: string;
+  /** The /24 sent as ECS (or that a cached, subnet-specific answer was picked for). */
+  clientSubnet?: string;
+  rcode: string;
+  /** The CNAME chain, then the records asked for; TTLs as served (counting down when from the cache). */
+  answers: DnsRecordText[];
+  /** true when no upstream query was needed. */
+  fromCache: boolean;
+  /** Empty when fromCache. */
+  walk: WalkStep[];
+  ms: number;
+}
+
+export interface RunningResolver extends RunningDnsServer {
+  /** 'resolved' (Resolution). */
+  events: EventEmitter;
+  /** Resolve in-process, without a DNS message from a client. */
+  resolve(name: string, type: string, client: string): Promise<Resolution>;
+  /** Resolutions by the stub's query id and source port: how a client asks "what did you do for my query?" */
+  resolutionFor(client: { address: string; port: number }, id: number): Resolution | undefined;
+  cacheSize(): number;
+  flushCache(): void;
+}
+
+const MAX_CNAME_HOPS = 8;
+/** Upstream queries for one client question, nested lookups included: a loop ends here. */
+const MAX_QUERIES = 40;
+/** How deep "to find this name server I must first find that name server" may go. */
+const MAX_NS_DEPTH = 3;
+/** A server that did not answer is tried last for this long (real resolvers keep an RTT per server). */
+const SLOW_SERVER_MS = 60_000;
+/** The types this resolver can carry back to its clients. */
+const TYPES = ['A', 'AAAA', 'NS', 'CNAME', 'SOA', 'TXT', 'MX'];
+
+// ───────────────────────────── Records: dns2's objects ↔ plain text ─────────────────────────────
+
+function rdataText(type: string, r: DnsRecord): string {
+  switch (type) {
+    case 'A':
+    case 'AAAA':
+      return r.address ?? '';
+    case 'NS':
+      return normalize(r.ns ?? '');
+    case 'CNAME':
+      return normalize(r.domain ?? '');
+    case 'MX':
+      return `${r.priority} ${normalize(r.exchange ?? '')}`;
+    case 'TXT':
+      return Array.isArray(r.data) ? r.data.join('') : String(r.data ?? '');
+    case 'SOA':
+      return [normalize(r.primary ?? ''), normalize(r.admin ?? ''), r.serial, r.refresh, r.retry, r.expiration, r.minimum].join(' ');
+    default:
+      return `(${type} data)`;
+  }
+}
+
+function toText(r: DnsRecord): DnsRecordText {
+  const type = Packet.typeName(r.type);
+  return { name: normalize(r.name), type, ttl: r.ttl, data: rdataText(type, r) };
+}
+
+function toWire(r: DnsRecordText): DnsRecord {
+  const base = { name: r.name, type: typeCode(r.type), class: Packet.CLASS.IN, ttl: r.ttl };
+  switch (r.type) {
+    case 'NS':
+      return { ...base, ns: r.data } as DnsRecord;
+    case 'CNAME':
+      return { ...base, domain: r.data } as DnsRecord;
+    case 'MX': {
+      const [priority, exchange] = r.data.split(' ');
+      return { ...base, priority: Number(priority), exchange } as DnsRecord;
+    }
+    case 'TXT':
+      return { ...base, data: splitText(r.data) } as DnsRecord;
+    case 'SOA': {
+      const [primary, admin, serial, refresh, retry, expiration, minimum] = r.data.split(' ');
+      return { ...base, primary, admin, serial: Number(serial), refresh: Number(refresh), retry: Number(retry), expiration: Number(expiration), minimum: Number(minimum) } as DnsRecord;
+    }
+    default:
+      return { ...base, address: r.data } as DnsRecord;
+  }
+}
+
+/** 'www.geektime.test' → 'geektime.test' → 'test' → '' (the root). */
+const parentOf = (name: string) => (name.includes('.') ? name.slice(name.indexOf('.') + 1) : '');
+
+/** '' is the root zone; people write it '.'. */
+const zoneName = (zone: string) => `${zone}.`;
+
+/** The SOA's negative TTL (RFC 2308 §5): the smaller of the record's TTL and its MINIMUM field. */
+function negativeTtl(soa: DnsRecordText): number {
+  return Math.min(soa.ttl, Number(soa.data.split(' ')[6] ?? soa.ttl));
+}
+
+// ───────────────────────────── Client subnets (ECS, RFC 7871) ─────────────────────────────
+
+function ipv4Of(address: string): string | undefined {
+  const plain = address.replace(/^::ffff:/i, ''); // an IPv4 client seen through an IPv6 socket
+  return net.isIPv4(plain) ? plain : undefined;
+}
+
+/** The first `prefix` bits of an IPv4 address, as an address: network("127.10.1.7", 24) = "127.10.1.0". */
+function network(address: string, prefix: number): string {
+  const n = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const masked = prefix === 0 ? 0 : (n & (~0 << (32 - prefix))) >>> 0;
+  return [masked >>> 24, (masked >>> 16) & 255, (masked >>> 8) & 255, masked & 255].join('.');
+}
+
+/** The subnet a resolver shares with a GSLB: the /24, enough to place a client, not to identify it (RFC 7871 §11.1). */
+function clientSubnetOf(client: string): string | undefined {
+  const ip = ipv4Of(client);
+  return ip ? `${network(ip, 24)}/24` : undefined;
+}
+
+function isLoopback(address: string): boolean {
+  const ip = ipv4Of(address);
+  return ip ? ip.startsWith('127.') : address === '::1';
+}
+
+// ───────────────────────────── The cache ─────────────────────────────
+
+interface NameServer {
+  name: string;
+  /** Missing when the referral came without (believable) glue: it must be looked up first. */
+  address?: string;
+}
+
+interface Delegation {
+  zone: string;
+  servers: NameServer[];
+}
+
+interface CachedRRset {
+  records: DnsRecordText[];
+  expires: number;
+  /** ECS scope: 0 = good for every client; 24 = only for clients in `network`/24. */
+  scope: number;
+  network: string;
+}
+
+class Cache {
+  /** "name TYPE" → the RRset, once per client subnet it was tailored to (one entry with scope 0 if not). */
+  private rrsets = new Map<string, CachedRRset[]>();
+  /** "name TYPE" for NODATA; "name *" for NXDOMAIN, which says no type at all exists at the name. */
+  private negatives = new Map<string, { kind: 'nxdomain' | 'nodata'; soa: DnsRecordText; expires: number }>();
+  private delegations = new Map<string, Delegation & { expires: number }>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly maxEntries: number,
+  ) {}
+
+  /** Records with their TTL counted down to what is left of it. */
+  private served(records: DnsRecordText[], expires: number): DnsRecordText[] {
+    const left = Math.max(0, Math.ceil((expires - this.now()) / 1000));
+    return records.map((r) => ({ ...r, ttl: left }));
+  }
+
+  putRRset(records: DnsRecordText[], scope = 0, client = ''): void {
+    const key = `${records[0]!.name} ${records[0]!.type}`;
+    const ip = ipv4Of(client);
+    const entry: CachedRRset = {
+      records,
+      expires: this.now() + Math.min(...records.map((r) => r.ttl)) * 1000,
+      scope: ip ? scope : 0,
+      network: ip ? network(ip, scope) : '0.0.0.0',
+    };
+    const others = (this.rrsets.get(key) ?? []).filter((e) => e.scope !== entry.scope || e.network !== entry.network);
+    this.rrsets.delete(key); // re-insert: the Map's order is the order of eviction
+    this.rrsets.set(key, [...others, entry]);
+    this.trim();
+  }
+
+  getRRset(name: string, type: string, client: string): { records: DnsRecordText[]; scope: number } | undefined {
+    const ip = ipv4Of(client);
+    const hit = this.rrsets
+      .get(`${name} ${type}`)
+      ?.find((e) => e.expires > this.now() && (e.scope === 0 || (ip !== undefined && network(ip, e.scope) === e.network)));
+    return hit && { records: this.served(hit.records, hit.expires), scope: hit.scope };
+  }
+
+  putNegative(kind: 'nxdomain' | 'nodata', name: string, type: string, soa: DnsRecordText): void {
+    this.negatives.set(`${name} ${kind === 'nxdomain' ? '*' : type}`, { kind, soa, expires: this.now() + negativeTtl(soa) * 1000 });
+    this.trim();
+  }
+
+  getNegative(name: string, type: string): { kind: 'nxdomain' | 'nodata'; soa: DnsRecordText } | undefined {
+    const hit = [this.negatives.get(`${name} *`), this.negatives.get(`${name} ${type}`)].find((e) => e && e.expires > this.now());
+    return hit && { kind: hit.kind, soa: this.served([hit.soa], hit.expires)[0]! };
+  }
+
+  putDelegation(delegation: Delegation, ttl: number): void {
+    this.delegations.set(delegation.zone, { ...delegation, expires: this.now() + ttl * 1000 });
+    this.trim();
+  }
+
+  /** The deepest zone above (or at) `name` whose servers we know. */
+  closestDelegation(name: string): Delegation | undefined {
+    for (let zone = name; ; zone = parentOf(zone)) {
+      const hit = this.delegations.get(zone);
+      if (hit && hit.expires > this.now()) return hit;
+      if (zone === '') return undefined;
+    }
+  }
+
+  size(): number {
+    let n = this.negatives.size + this.delegations.size;
+    for (const entries of this.rrsets.values()) n += entries.length;
+    return n;
+  }
+
+  clear(): void {
+    this.rrsets.clear();
+    this.negatives.clear();
+    this.delegations.clear();
+  }
+
+  /** Over the limit: drop what has expired, then the oldest entries (answers first, delegations last). */
+  private trim(): void {
+    if (this.size() <= this.maxEntries) return;
+    const now = this.now();
+    for (const [key, entries] of this.rrsets) {
+      const live = entries.filter((e) => e.expires > now);
+      if (live.length) this.rrsets.set(key, live);
+      else this.rrsets.delete(key);
+    }
+    for (const [key, e] of this.negatives) if (e.expires <= now) this.negatives.delete(key);
+    for (const [key, e] of this.delegations) if (e.expires <= now) this.delegations.delete(key);
+    for (const map of [this.rrsets, this.negatives, this.delegations] as Map<string, unknown>[]) {
+      for (const key of map.keys()) {
+        if (this.size() <= this.maxEntries) return;
+        map.delete(key);
+      }
+    }
+  }
+}
+
+// ───────────────────────────── One resolution ─────────────────────────────
+
+/** What one step of the resolution found out, whether from the cache or from a server. */
+type Outcome =
+  | { kind: 'answer'; records: DnsRecordText[] }
+  | { kind: 'cname'; records: DnsRecordText[]; target: string }
+  | { kind: 'nxdomain' | 'nodata'; records: DnsRecordText[]; soa?: DnsRecordText }
+  | { kind: 'servfail'; reason: string };
+
+/** A client question in progress. Nested lookups (a name server's address) share its walk and budget. */
+interface Job {
+  client: string;
+  /** The client's /24, if it may be sent as ECS; undefined in nested lookups (they are the resolver's own). */
+  subnet?: string;
+  /** Set once the subnet was sent, or a subnet-specific answer was taken from the cache. */
+  subnetUsed?: string;
+  walk: WalkStep[];
+  budget: { queries: number };
+  /** For the steps of a nested lookup: why it happens. */
+  purpose?: string;
+}
+
+interface Result {
+  rcode: string;
+  answers: DnsRecordText[];
+  /** For negative answers: the SOA, so the client may cache the negative too. */
+  soa?: DnsRecordText;
+  reason?: string;
+}
+
+export async function startResolver(opts: ResolverOptions): Promise<RunningResolver> {
+  const name = opts.name ?? 'local-dns';
+  const log = opts.log ?? (() => {});
+  const now = opts.now ?? Date.now;
+  const defaultPort = opts.defaultPort ?? 53;
+  const portOf = opts.portOf ?? (() => defaultPort);
+  const ecsZones = (opts.ecsZones ?? ['gslb.cdn.test']).map(normalize);
+  const allowClients = opts.allowClients ?? isLoopback;
+  const timeoutMs = opts.timeoutMs ?? 1500;
+  const rootHints = opts.rootHints.map((h) => ({ name: normalize(h.name), address: h.address }));
+  if (rootHints.length === 0) throw new Error(`${name}: no root hints: the resolver would not know where to start`);
+  const cache = new Cache(now, opts.maxCacheEntries ?? 10_000);
+  const slowUntil = new Map<string, number>();
+  const events = new EventEmitter();
+
+  /** Resolve name/type to the end of its CNAME chain: cache first, else walk the tree. */
+  async function resolveName(qname: string, qtype: string, job: Job, depth: number): Promise<Result> {
+    const chain: DnsRecordText[] = [];
+    const seen = new Set<string>();
+    for (let target = qname; ; ) {
+      if (seen.has(target)) return { rcode: 'SERVFAIL', answers: [], reason: `CNAME loop: ${target} again` };
+      if (seen.size > MAX_CNAME_HOPS) return { rcode: 'SERVFAIL', answers: [], reason: `more than ${MAX_CNAME_HOPS} CNAMEs in a row` };
+      seen.add(target);
+      const outcome = fromCache(target, qtype, job) ?? (await walk(target, qtype, job, depth));
+      if (outcome.kind === 'servfail') return { rcode: 'SERVFAIL', answers: [], reason: outcome.reason };
+      chain.push(...outcome.records);
+      if (outcome.kind === 'cname') {
+        target = outcome.target; // an alias: the same question again, for the name it points to
+        continue;
+      }
+      return { rcode: outcome.kind === 'nxdomain' ? 'NXDOMAIN' : 'NOERROR', answers: chain, soa: outcome.kind === 'answer' ? undefined : outcome.soa };
+    }
+  }
+
+  function fromCache(target: string, qtype: string, job: Job): Outcome | undefined {
+    const hit = cache.getRRset(target, qtype, job.client);
+    if (hit) {
+      if (hit.scope > 0) job.subnetUsed ??= clientSubnetOf(job.client);
+      return { kind: 'answer', records: hit.records };
+    }
+    const alias = qtype === 'CNAME' ? undefined : cache.getRRset(target, 'CNAME', job.client);
+    if (alias) return { kind: 'cname', records: alias.records, target: alias.records[0]!.data };
+    const negative = cache.getNegative(target, qtype);
+    return negative && { kind: negative.kind, records: [], soa: negative.soa };
+  }
+
+  /** RFC 1034 §5.3.3: start at the closest zone whose servers we know, and follow referrals down. */
+  async function walk(target: string, qtype: string, job: Job, depth: number): Promise<Outcome> {
+    let zone: Delegation = cache.closestDelegation(target) ?? { zone: '', servers: rootHints };
+    for (;;) {
+      const reply = await askZone(zone, target, qtype, job, depth);
+      if (reply.kind !== 'referral') return reply;
+      zone = reply.delegation;
+    }
+  }
+
+  /** Ask the servers of one zone in turn until one gives a usable reply. */
+  async function askZone(zone: Delegation, target: string, qtype: string, job: Job, depth: number): Promise<Outcome | { kind: 'referral'; delegation: Delegation }> {
+    const failures: string[] = [];
+    // Servers whose address we already have first; among those, the ones that did not recently time out.
+    const slow = (s: NameServer) => (s.address && (slowUntil.get(`${s.address}:${portOf(s.name, s.address)}`) ?? 0) > now() ? 1 : 0);
+    const ordered = [...zone.servers].sort((a, b) => Number(!a.address) - Number(!b.address) || slow(a) - slow(b));
+    for (const ns of ordered) {
+      const addresses = ns.address ? [ns.address] : await addressesOf(ns.name, zone, job, depth, failures);
+      for (const address of addresses) {
+        if (job.budget.queries >= MAX_QUERIES) return { kind: 'servfail', reason: `gave up after ${MAX_QUERIES} queries` };
+        job.budget.queries++;
+        const reply = await ask({ name: ns.name, address, port: portOf(ns.name, address) }, zone.zone, target, qtype, job);
+        if (reply.kind === 'try-next') failures.push(reply.why);
+        else return reply;
+      }
+    }
+    return { kind: 'servfail', reason: `no server of ${zoneName(zone.zone)} gave a usable answer${failures.length ? `: ${failures.join('; ')}` : ''}` };
+  }
+
+  /** A name server named without glue: find its address first, as a separate (nested) lookup. */
+  async function addressesOf(nsName: string, zone: Delegation, job: Job, depth: number, failures: string[]): Promise<string[]> {
+    if (isInZone(nsName, zone.zone)) {
+      // Its address is inside the very zone we cannot reach yet: only glue could have told us.
+      failures.push(`${nsName} is inside ${zoneName(zone.zone)} but came without glue`);
+      return [];
+    }
+    if (depth >= MAX_NS_DEPTH) {
+      failures.push(`${nsName}: name servers nested too deep`);
+      return [];
+    }
+    const nested: Job = { client: job.client, walk: job.walk, budget: job.budget, purpose: `looking up ${nsName}, a server of ${zoneName(zone.zone)} given without usable glue` };
+    const found = await resolveName(nsName, 'A', nested, depth + 1);
+    const addresses = found.answers.filter((r) => r.type === 'A').map((r) => r.data);
+    if (addresses.length === 0) failures.push(`no address for ${nsName} (${found.reason ?? found.rcode})`);
+    return addresses;
+  }
+
+  /** One query to one server, recorded as a WalkStep; the reply judged and cached. */
+  async function ask(
+    server: WalkStep['server'],
+    zone: string,
+    target: string,
+    qtype: string,
+    job: Job,
+  ): Promise<Outcome | { kind: 'referral'; delegation: Delegation } | { kind: 'try-next'; why: string }> {
+    // ECS goes only to the zones that tailor answers to the client's location (RFC 7871 §12.1:
+    // every other server would learn where the client is for nothing).
+    const ecs = job.subnet && ecsZones.some((z) => isInZone(zone, z)) ? job.subnet : undefined;
+    if (ecs) job.subnetUsed = ecs;
+    const base = { server, question: { name: target, type: qtype }, ...(ecs ? { ecs } : {}) };
+    const started = Date.now();
+    let exchange: DnsExchange;
+    try {
+      exchange = await sendQuery({ server: { host: server.address, port: server.port }, name: target, type: qtype, rd: false, clientSubnet: ecs, timeoutMs });
+    } catch (err) {
+      const timedOut = err instanceof DnsTimeout;
+      if (timedOut) slowUntil.set(`${server.address}:${server.port}`, now() + SLOW_SERVER_MS);
+      const summary = timedOut ? `no answer within ${timeoutMs} ms` : `failed: ${(err as Error).message}`;
+      record({ ...base, transport: 'udp', truncatedOverUdp: false, id: timedOut ? err.id : 0, sourcePort: timedOut ? err.sourcePort : 0, ms: Date.now() - started, rcode: timedOut ? 'TIMEOUT' : 'NETWORK-ERROR', aa: false, kind: timedOut ? 'timeout' : 'error', summary, records: [] }, job);
+      return { kind: 'try-next', why: `${server.name} (${server.address}) ${summary}` };
+    }
+    const response = exchange.response;
+    const judged = judge(response, zone, target, qtype);
+    const scope = ecs ? ecsScope(response) : 0;
+    const via = { ...base, transport: exchange.transport, truncatedOverUdp: exchange.truncatedOverUdp, id: exchange.id, sourcePort: exchange.sourcePort, ms: exchange.ms };
+    const summary = judged.summary + (ecs ? `; ECS ${ecs}, scope /${scope}` : '');
+    record({ ...via, rcode: rcodeName(response.header.rcode), aa: response.header.aa === 1, kind: judged.kind, summary, records: sections(response), note: judged.notes.join('; ') || undefined }, job);
+
+    const o = judged.outcome;
+    switch (o.kind) {
+      case 'try-next':
+        return { kind: 'try-next', why: `${server.name} (${server.address}): ${judged.summary}` };
+      case 'referral':
+        cache.putDelegation(o.delegation, o.ttl);
+        return { kind: 'referral', delegation: o.delegation };
+      case 'answer':
+      case 'cname':
+        // The answer is cached for the clients it was made for: everyone, or (ECS) the client's subnet.
+        for (const rrset of groupRRsets(o.records)) cache.putRRset(rrset, Math.min(scope, 24), job.client);
+        return o;
+      case 'nxdomain':
+      case 'nodata':
+        for (const rrset of groupRRsets(o.records)) cache.putRRset(rrset);
+        // RFC 2308 §5: no SOA, no negative caching.
+        if (o.soa) cache.putNegative(o.kind, o.finalName, qtype, o.soa);
+        return o;
+    }
+  }
+
+  function record(step: WalkStep, job: Job): void {
+    if (job.purpose) step.note = step.note ? `${job.purpose}; ${step.note}` : job.purpose;
+    if (!step.note) delete step.note;
+    job.walk.push(step);
+  }
+
+  /** The whole client-facing resolution: what `resolve()` and the DNS face both use. */
+  async function run(qname: string, qtype: string, client: string): Promise<{ resolution: Resolution; result: Result }> {
+    const started = Date.now();
+    const job: Job = { client, subnet: clientSubnetOf(client), walk: [], budget: { queries: 0 } };
+    let result: Result;
+    try {
+      result = await resolveName(normalize(qname), qtype.toUpperCase(), job, 0);
+    } catch (err) {
+      // A bug must not leave the client waiting: it gets SERVFAIL and we get the reason.
+      result = { rcode: 'SERVFAIL', answers: [], reason: `internal error: ${(err as Error).message}` };
+    }
+    const resolution: Resolution = {
+      name: normalize(qname),
+      type: qtype.toUpperCase(),
+      client,
+      ...(job.subnetUsed ? { clientSubnet: job.subnetUsed } : {}),
+      rcode: result.rcode,
+      answers: result.answers,
+      fromCache: job.walk.length === 0,
+      walk: job.walk,
+      ms: Date.now() - started,
+    };
+    return { resolution, result };
+  }
+
+  function announce(resolution: Resolution, result: Result, clientPort: number | null, queryId: number | null): void {
+    if (opts.walkLog) {
+      // Written before the answer leaves, so whoever gets the answer can already read how it was found.
+      fs.appendFileSync(opts.walkLog, `${JSON.stringify({ ...resolution, clientAddress: resolution.client, clientPort, queryId })}\n`);
+    }
+    events.emit('resolved', resolution);
+    const r = resolution;
+    const answer = r.answers.length ? r.answers.map((a) => a.data).join(' → ') : result.reason ?? '(no records)';
+    const how = r.fromCache ? 'from the cache' : `${r.walk.length} ${r.walk.length === 1 ? 'query' : 'queries'}`;
+    log(`${name}: ${r.client}${clientPort ? `:${clientPort}` : ''} ${r.type} ${r.name}? → ${r.rcode} ${answer} (${how}${r.clientSubnet ? `, ECS ${r.clientSubnet}` : ''}, ${r.ms} ms)`);
+  }
+
+  // ── The DNS face: stub resolvers ask here ──
+  const byQuery = new Map<string, Resolution>();
+  const queryKey = (address: string, port: number, id: number) => `${address} ${port} ${id}`;
+
+  async function handle(request: DnsPacket, context: { client: { address: string; port: number } }): Promise<DnsPacket> {
+    const { address, port } = context.client;
+    if (!allowClients(address)) {
+      log(`${name}: refused ${address}:${port}: not one of this resolver's clients`);
+      return withRa(Packet.createErrorResponseFromRequest(request, Packet.RCODE.REFUSED, { infoCode: Packet.EDE.PROHIBITED, extraText: 'not a client of this resolver' }));
+    }
+    const question = request.questions[0]!;
+    const qtype = Packet.typeName(question.type);
+    if (question.class !== Packet.CLASS.IN || !TYPES.includes(qtype)) {
+      return withRa(Packet.createErrorResponseFromRequest(request, Packet.RCODE.NOTIMP, { infoCode: Packet.EDE.NOT_SUPPORTED, extraText: `${qtype} queries are not supported here` }));
+    }
+    const { resolution, result } = await run(question.name, qtype, address);
+    byQuery.set(queryKey(address, port, request.header.id), resolution);
+    if (byQuery.size > 1000) byQuery.delete(byQuery.keys().next().value!);
+    announce(resolution, result, port, request.header.id);
+
+    if (result.rcode === 'SERVFAIL') {
+      return withRa(Packet.createErrorResponseFromRequest(request, Packet.RCODE.SERVFAIL, { infoCode: Packet.EDE.NO_REACHABLE_AUTHORITY, extraText: result.reason ?? '' }));
+    }
+    const response = responseTo(request, result.rcode === 'NXDOMAIN' ? Packet.RCODE.NXDOMAIN : Packet.RCODE.NOERROR);
+    response.answers.push(...result.answers.map(toWire));
+    if (result.soa) response.authorities.push(toWire(result.soa)); // lets the stub cache the negative too
+    return withRa(response);
+  }
+
+  const server = await startDnsServer({ name, host: opts.host, port: opts.port, log, handle });
+  log(`${name}: recursive resolver on ${server.host}:${server.port} (udp+tcp), root hints ${rootHints.map((h) => `${h.name} ${h.address}:${portOf(h.name, h.address)}`).join(', ')}`);
+
+  return {
+    ...server,
+    events,
+    resolve: async (qname, qtype, client) => {
+      if (!TYPES.includes(qtype.toUpperCase())) throw new Error(`${name}: cannot resolve type ${qtype}; it knows ${TYPES.join(', ')}`);
+      const { resolution, result } = await run(qname, qtype, client);
+      announce(resolution, result, null, null);
+      return resolution;
+    },
+    resolutionFor: (client, id) => byQuery.get(queryKey(client.address, client.port, id)),
+    cacheSize: () => cache.size(),
+    flushCache: () => {
+      cache.clear();
+      slowUntil.clear();
+    },
+  };
+}
+
+/** RA=1: "recursion available", what tells a client it is talking to a resolver. */
+function withRa(response: DnsPacket): DnsPacket {
+  response.header.ra = 1;
+  return response;
+}
+
+// ───────────────────────────── Judging a reply ─────────────────────────────
+
+type Judged = {
+  kind: WalkStep['kind'];
+  summary: string;
+  notes: string[];
+  outcome:
+    | { kind: 'answer'; records: DnsRecordText[] }
+    | { kind: 'cname'; records: DnsRecordText[]; target: string }
+    | { kind: 'nxdomain' | 'nodata'; records: DnsRecordText[]; soa?: DnsRecordText; finalName: string }
+    | { kind: 'referral'; delegation: Delegation; ttl: number }
+    | { kind: 'try-next' };
+};
+
+/**
+ * What did the server of `zone` tell us about target/qtype? Only records inside `zone` are
+ * believed: a server has authority over its own zone and nothing else.
+ */
+function judge(response: DnsPacket, zone: string, target: string, qtype: string): Judged {
+  const rcode = rcodeName(response.header.rcode);
+  const notes: string[] = [];
+  const tryNext = (kind: 'error' | 'lame', summary: string): Judged => ({ kind, summary, notes, outcome: { kind: 'try-next' } });
+  if (rcode !== 'NOERROR' && rcode !== 'NXDOMAIN') return tryNext('error', `answered ${rcode}`);
+
+  const answers = response.answers.map(toText);
+  const outside = answers.filter((r) => !isInZone(r.name, zone));
+  if (outside.length) notes.push(`ignored ${outside.map((r) => `${r.name} ${r.type}`).join(', ')}: outside ${zoneName(zone)}, so not this server's to say`);
+
+  // Follow the answer section from the name asked: CNAMEs the server holds, then the records asked for.
+  const chain: DnsRecordText[] = [];
+  let name = target;
+  for (let hops = 0; hops <= MAX_CNAME_HOPS && isInZone(name, zone); hops++) {
+    const wanted = answers.filter((r) => r.name === name && r.type === qtype);
+    if (wanted.length) {
+      const records = [...chain, ...wanted];
+      return { kind: 'answer', summary: `${name} ${qtype} ${wanted.map((r) => r.data).join(', ')}, TTL ${wanted[0]!.ttl}`, notes, outcome: { kind: 'answer', records } };
+    }
+    const alias = qtype === 'CNAME' ? undefined : answers.find((r) => r.name === name && r.type === 'CNAME');
+    if (!alias) break;
+    chain.push(alias);
+    name = alias.data;
+  }
+
+  const soa = response.authorities.map(toText).find((r) => r.type === 'SOA' && isInZone(name, r.name) && isInZone(r.name, zone));
+  const negative = (kind: 'nxdomain' | 'nodata'): Judged => {
+    const what = kind === 'nxdomain' ? `${name} does not exist (NXDOMAIN)` : `${name} has no ${qtype} records (NODATA)`;
+    const ttl = soa ? `the SOA of ${zoneName(soa.name)} says remember this for ${negativeTtl(soa)} s` : 'no SOA, so not cached';
+    return { kind, summary: `${aliases(chain)}${what}; ${ttl}`, notes, outcome: { kind, records: chain, soa, finalName: name } };
+  };
+  // An alias out of this zone: whatever else the server says, the rest is for another zone's servers.
+  if (rcode === 'NXDOMAIN' && !(chain.length && !isInZone(name, zone))) return negative('nxdomain');
+  if (chain.length) {
+    const last = chain[chain.length - 1]!;
+    return { kind: 'cname', summary: `${aliases(chain)}TTL ${last.ttl}`, notes, outcome: { kind: 'cname', records: chain, target: last.data } };
+  }
+  if (answers.length > 0) return tryNext('lame', `an answer that does not answer ${target} ${qtype}`);
+
+  // No answer. NS records in the authority section: a referral, "ask them instead".
+  const ns = response.authorities.map(toText).filter((r) => r.type === 'NS');
+  if (ns.length && !response.header.aa) {
+    const cut = ns[0]!.name;
+    // A referral must point below the zone we asked about and above the name: anything else (sideways,
+    // upward, the same zone again) would send us in circles.
+    if (!(cut !== zone && isInZone(cut, zone) && isInZone(target, cut))) {
+      return tryNext('lame', `lame: referral to ${zoneName(cut)}, which is not a zone between ${zoneName(zone)} and ${target}`);
+    }
+    const nsNames = [...new Set(ns.filter((r) => r.name === cut).map((r) => r.data))];
+    const servers: NameServer[] = [];
+    const glueFor = new Set<string>();
+    for (const glue of response.additionals.filter((r) => r.type === Packet.TYPE.A).map(toText)) {
+      if (!nsNames.includes(glue.name)) notes.push(`record ${glue.name} A ${glue.data} ignored: not the address of a server of ${zoneName(cut)}`);
+      else if (!isInZone(glue.name, cut)) notes.push(`glue for ${glue.name} (${glue.data}) ignored: out of bailiwick (not inside ${zoneName(cut)})`);
+      else {
+        servers.push({ name: glue.name, address: glue.data });
+        glueFor.add(glue.name);
+      }
+    }
+    for (const nsName of nsNames) if (!glueFor.has(nsName)) servers.push({ name: nsName });
+    const listed = servers.map((s) => `${s.name} ${s.address ?? 'no glue'}`).join(', ');
+    const ttl = Math.min(...ns.map((r) => r.ttl));
+    return { kind: 'referral', summary: `referral to ${zoneName(cut)} (${listed}), TTL ${ttl}`, notes, outcome: { kind: 'referral', delegation: { zone: cut, servers }, ttl } };
+  }
+  // No answer and no referral: the name exists without records of that type, if the server says so with authority.
+  if (soa || response.header.aa) return negative('nodata');
+  return tryNext('lame', 'lame: no answer, no referral, no SOA (not authoritative for this zone?)');
+}
+
+function aliases(chain: DnsRecordText[]): string {
+  return chain.map((r) => `${r.name} CNAME ${r.data}, `).join('');
+}
+
+function groupRRsets(records: DnsRecordText[]): DnsRecordText[][] {
+  const groups = new Map<string, DnsRecordText[]>();
+  for (const r of records) groups.set(`${r.name} ${r.type}`, [...(groups.get(`${r.name} ${r.type}`) ?? []), r]);
+  return [...groups.values()];
+}
+
+/** The ECS scope in a reply: how wide a subnet the answer is good for. No ECS in the reply means 0 (RFC 7871 §7.3). */
+function ecsScope(response: DnsPacket): number {
+  const option = findOpt(response)?.rdata?.find((o) => o.ednsCode === Packet.EDNS_OPTION_CODE.ECS) as { scopePrefixLength?: number } | undefined;
+  return option?.scopePrefixLength ?? 0;
+}
+
+function sections(response: DnsPacket): WalkStep['records'] {
+  const all: WalkStep['records'] = [];
+  const add = (section: 'answer' | 'authority' | 'additional', records: DnsRecord[]) => {
+    for (const r of records) if (r.type !== Packet.TYPE.EDNS) all.push({ section, ...toText(r) });
+  };
+  add('answer', response.answers);
+  add('authority', response.authorities);
+  add('additional', response.additionals);
+  return all;
+}
