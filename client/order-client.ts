@@ -18,8 +18,10 @@ export const SEED_ORDER = {
 export interface PlaceOrderOptions {
   /** The name the client asks for, sends as SNI and Host, and verifies: www.geektime.test */
   hostname: string;
-  /** Where that name lives. Until the lab's DNS answers it, this comes from the lab's state. */
-  address: string;
+  /** How the client finds the name's address: the stub resolver asking the lab's local DNS. */
+  lookup?: LookupFunction;
+  /** Or a fixed address for the name, for tests and tools without DNS. */
+  address?: string;
   port: number;
   /** The only CA this client trusts (PEM). */
   rootCaPem: string;
@@ -79,6 +81,17 @@ function fixedLookup(hostname: string, address: string): LookupFunction {
   };
 }
 
+function lookupFor(opts: PlaceOrderOptions): LookupFunction {
+  if (opts.lookup) return opts.lookup;
+  if (!opts.address) throw new Error('placeOrder needs a lookup (the stub resolver) or a fixed address');
+  return fixedLookup(opts.hostname, opts.address);
+}
+
+/** "127.0.0.80:443", or the name when the address comes from DNS. */
+function where(opts: PlaceOrderOptions): string {
+  return `${opts.address ?? opts.hostname}:${opts.port}`;
+}
+
 export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
   const body = Buffer.from(JSON.stringify(opts.body ?? SEED_ORDER, null, 1));
   const path = opts.path ?? '/purchaseOrder';
@@ -103,7 +116,7 @@ export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
       path,
       method: 'POST',
       headers,
-      lookup: fixedLookup(opts.hostname, opts.address),
+      lookup: lookupFor(opts),
       localAddress: opts.localAddress,
       servername: opts.hostname,
       ca: [opts.rootCaPem],
@@ -124,7 +137,7 @@ export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
         };
       });
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer from ${opts.address}:${opts.port} within ${opts.timeoutMs ?? 10_000} ms`), { code: 'ETIMEDOUT' })));
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer from ${where(opts)} within ${opts.timeoutMs ?? 10_000} ms`), { code: 'ETIMEDOUT' })));
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -178,7 +191,6 @@ const CERTIFICATE_ERRORS = new Set([
 
 /** Turn a low-level failure into a sentence that names the role, the address and the fix. */
 async function explainFailure(err: NodeJS.ErrnoException, opts: PlaceOrderOptions): Promise<Error> {
-  const where = `${opts.address}:${opts.port}`;
   if (err.code && CERTIFICATE_ERRORS.has(err.code)) {
     const presented = await presentedChain(opts).catch(() => undefined);
     if (!presented) return new CertificateError(err.code, undefined, []);
@@ -186,12 +198,12 @@ async function explainFailure(err: NodeJS.ErrnoException, opts: PlaceOrderOption
     return new CertificateError(err.code, steps.find((s) => !s.ok), steps);
   }
   if (err.code === 'ECONNREFUSED') {
-    return new Error(`nothing listens on ${where} (connection refused): is the lab up? Start it with \`npm run lab -- up\``);
+    return new Error(`nothing listens on ${where(opts)} (connection refused): is the lab up? Start it with \`npm run lab -- up\``);
   }
   if (err.code === 'ECONNRESET' || err.code === 'EPROTO' || /alert|handshake/i.test(err.message)) {
-    return new Error(`the TLS handshake with ${where} failed: ${err.message} (mode ${opts.mode}: does the server offer ${opts.mode === 'classic' ? 'TLS 1.2 with AES128-GCM-SHA256' : 'TLS 1.3'}?)`);
+    return new Error(`the TLS handshake with ${where(opts)} failed: ${err.message} (mode ${opts.mode}: does the server offer ${opts.mode === 'classic' ? 'TLS 1.2 with AES128-GCM-SHA256' : 'TLS 1.3'}?)`);
   }
-  return new Error(`the order to https://${opts.hostname}:${opts.port} (${where}) failed: ${err.code ?? ''} ${err.message}`.trim());
+  return new Error(`the order to https://${opts.hostname}:${opts.port} (${where(opts)}) failed: ${err.code ?? ''} ${err.message}`.trim());
 }
 
 /**
@@ -201,8 +213,9 @@ async function explainFailure(err: NodeJS.ErrnoException, opts: PlaceOrderOption
 function presentedChain(opts: PlaceOrderOptions): Promise<X509Certificate[]> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
-      host: opts.address,
+      host: opts.hostname,
       port: opts.port,
+      lookup: lookupFor(opts),
       servername: opts.hostname,
       ...tlsSettings(opts.mode),
       rejectUnauthorized: false, // diagnosis only: read the chain, then hang up

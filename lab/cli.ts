@@ -2,6 +2,7 @@
 // drives; this file only dispatches and turns errors into one clear line and an exit code.
 import { certsCommand } from '../certs/cli.ts';
 import { orderCommand } from '../client/cli.ts';
+import { digCommand } from '../client/dig.ts';
 import { appCommand } from '../servers/order-service-cli.ts';
 import { slbCommand } from '../servers/slb-cli.ts';
 import { upCommand } from './up.ts';
@@ -12,6 +13,7 @@ const USAGE = `usage: npm run lab [-- <command> [options]]
   (no command)   start every role, walk the story, stop       [--mode classic|modern] [--from north|south]
   up             start every role and stay up until Ctrl-C     [--single-address] [--ephemeral] [--slb-port N] [--tls both|classic|modern]
   order          place the seed's order against a running lab  [--mode classic|modern] [--from north|south] [--key K] [--name HOST] [--ca FILE]
+  dig NAME       ask the local DNS like the phone does, and show its walk   [--type A] [--from north|south]
   certs          make or reuse the lab's CA chain and print it [--renew] [--dir DIR]
   slb            run the SLB alone                             [--listen HOST:PORT] [--backend [NAME=]URL ...] [--tls both|classic|modern]
   app            run one app server alone                      [--name NAME] [--listen HOST:PORT] [--store FILE]
@@ -20,6 +22,7 @@ const USAGE = `usage: npm run lab [-- <command> [options]]
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   up: upCommand,
   order: orderCommand,
+  dig: digCommand,
   certs: certsCommand,
   slb: slbCommand,
   app: appCommand,

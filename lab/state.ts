@@ -24,6 +24,8 @@ export interface LabState {
   intermediateCa: string;
   keyLog: string;
   orderLog: string;
+  /** The local DNS's log of every resolution it made (one JSON line each, like dnstap). */
+  walkLog: string;
 }
 
 export function statePath(): string {

@@ -14,9 +14,9 @@ export interface RolePlan {
   /** What the role is, in the story's words. */
   what: string;
   host: string;
-  /** Ports to try in order; the first that can be bound wins (443, then 8443 for the SLB). */
+  /** Ports to try in order: a standard port first where this process may bind it, then a high one. */
   ports: number[];
-  protocol: 'https' | 'http';
+  protocol: 'https' | 'http' | 'dns';
 }
 
 export interface TopologyOptions {
@@ -30,29 +30,60 @@ export function defaultAddressing(): Addressing {
   return os.platform() === 'linux' ? 'per-role' : 'single';
 }
 
-/** Can this process bind ports below 1024? Root, or a lowered unprivileged port start. */
-export function canBindPrivilegedPorts(): boolean {
-  if (os.platform() === 'win32') return true;
+/** May this process bind `port`? Above 1023 always; below, as root or with a lowered unprivileged port start. */
+export function canBindPort(port: number): boolean {
+  if (port >= 1024 || os.platform() === 'win32') return true;
   if (process.getuid?.() === 0) return true;
   try {
-    const start = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
-    return start <= 443;
+    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8')) <= port;
   } catch {
     return false;
   }
 }
 
+// name, what, per-role address, protocol, standard port, high port (per-role), port on a single address
+const ROLES: Array<[string, string, string, RolePlan['protocol'], number, number, number]> = [
+  ['root', 'DNS root server: refers to test.', '127.0.0.10', 'dns', 53, 8053, 8054],
+  ['tld', 'DNS server for the test. TLD: refers to the shop and the CDN', '127.0.0.11', 'dns', 53, 8053, 8055],
+  ['shop-dns', "the shop's authoritative DNS (geektime.test)", '127.0.0.12', 'dns', 53, 8053, 8056],
+  ['cdn-dns', "the CDN's authoritative DNS (cdn.test)", '127.0.0.13', 'dns', 53, 8053, 8057],
+  ['gslb', "the CDN's global load balancer (gslb.cdn.test): picks an edge per client", '127.0.0.14', 'dns', 53, 8053, 8058],
+  ['local-dns', "the phone's local DNS: a recursive resolver", '127.0.0.53', 'dns', 53, 8053, 8053],
+  ['app-1', 'app server: POST /purchaseOrder', '127.0.0.81', 'http', 8080, 8080, 8081],
+  ['app-2', 'app server: POST /purchaseOrder', '127.0.0.82', 'http', 8080, 8080, 8082],
+  ['slb', "TLS-terminating load balancer (the shop's VIP)", '127.0.0.80', 'https', 443, 8443, 8443],
+];
+
 export function planRoles(opts: TopologyOptions = {}): RolePlan[] {
   const addressing = opts.addressing ?? defaultAddressing();
   const perRole = addressing === 'per-role';
-  const at = (address: string) => (perRole ? address : '127.0.0.1');
-  const port = (...wanted: number[]) => (opts.ephemeral ? [0] : wanted);
-  const slbPorts = opts.slbPort !== undefined ? [opts.slbPort] : port(...(canBindPrivilegedPorts() ? [443, 8443] : [8443]));
+  return ROLES.map(([name, what, address, protocol, standard, high, single]) => {
+    let ports: number[];
+    if (name === 'slb' && opts.slbPort !== undefined) ports = [opts.slbPort];
+    else if (opts.ephemeral) ports = [0];
+    else if (!perRole) ports = [single];
+    else ports = canBindPort(standard) ? [...new Set([standard, high])] : [high];
+    return { name, what, host: perRole ? address : '127.0.0.1', ports, protocol };
+  });
+}
 
+/** The CDN's edge caches the GSLB chooses between, one per region (their servers come with the CDN). */
+export interface EdgePlan {
+  name: string;
+  region: Region;
+  address: string;
+  /** The client subnet of the region it serves. */
+  subnet: string;
+  /** Its HTTP port. */
+  port: number;
+}
+
+export function planEdges(addressing: Addressing = defaultAddressing()): EdgePlan[] {
+  const perRole = addressing === 'per-role';
+  const port = (single: number) => (perRole ? (canBindPort(80) ? 80 : 8080) : single);
   return [
-    { name: 'app-1', what: 'app server: POST /purchaseOrder', host: at('127.0.0.81'), ports: port(perRole ? 8080 : 8081), protocol: 'http' },
-    { name: 'app-2', what: 'app server: POST /purchaseOrder', host: at('127.0.0.82'), ports: port(perRole ? 8080 : 8082), protocol: 'http' },
-    { name: 'slb', what: 'TLS-terminating load balancer (the shop\'s VIP)', host: at('127.0.0.80'), ports: slbPorts, protocol: 'https' },
+    { name: 'edge-north', region: 'north', address: perRole ? '127.0.0.21' : '127.0.0.1', subnet: '127.10.1.0/24', port: port(8091) },
+    { name: 'edge-south', region: 'south', address: perRole ? '127.0.0.22' : '127.0.0.1', subnet: '127.10.2.0/24', port: port(8092) },
   ];
 }
 

@@ -6,10 +6,14 @@ import { ensureChain, chainFiles, type EnsureChainResult } from '../certs/chain.
 import { OrderStore } from '../servers/order-store.ts';
 import { startOrderServer } from '../servers/order-service.ts';
 import { startSlb, type RunningSlb } from '../servers/slb.ts';
+import { startAuthoritative } from '../servers/dns/authoritative.ts';
+import { labZones, NAME_SERVERS } from '../servers/dns/lab-zones.ts';
+import { startGslb, type RunningGslb } from '../servers/dns/gslb.ts';
+import { startResolver, type RunningResolver } from '../servers/dns/resolver.ts';
 import { ListenError } from './listen.ts';
 import { labDir } from './paths.ts';
 import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
-import { planRoles, defaultAddressing, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
+import { planRoles, planEdges, defaultAddressing, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
 import type { TlsMode } from './tls-modes.ts';
 
 export interface LabOptions {
@@ -26,12 +30,18 @@ export interface RunningLab {
   statePath: string;
   certs: EnsureChainResult;
   slb: RunningSlb;
+  gslb: RunningGslb;
+  resolver: RunningResolver;
   /** Notes for the person running it (e.g. "port 443 not allowed, using 8443"). */
   notes: string[];
   stop(): Promise<void>;
 }
 
-/** Start the roles in dependency order (apps, then the SLB in front of them) and write state.json. */
+/**
+ * Start the roles in dependency order and write state.json: the DNS tree (root, TLD, the shop's and
+ * the CDN's authoritative servers), the GSLB, the local resolver that walks them, then the app
+ * servers and the SLB in front of them.
+ */
 export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   const addressing = opts.addressing ?? defaultAddressing();
   const log = opts.log ?? (() => {});
@@ -41,6 +51,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   const files = chainFiles(path.join(dir, 'certs'));
   const orderLog = path.join(dir, 'orders.jsonl');
   const keyLog = path.join(dir, 'keylog.txt');
+  const walkLog = path.join(dir, 'dns-walks.jsonl');
   const notes: string[] = [];
   const stops: Array<() => Promise<void>> = [];
   const roles: RoleState[] = [];
@@ -51,6 +62,66 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   const plans = planRoles({ addressing, ephemeral: opts.ephemeral, slbPort: opts.slbPort });
   const plan = (name: string) => plans.find((p) => p.name === name)!;
   try {
+    // ── DNS ───────────────────────────────────────────────────────────────────────────────
+    const zones = labZones({
+      root: plan('root').host,
+      tld: plan('tld').host,
+      shop: plan('shop-dns').host,
+      cdn: plan('cdn-dns').host,
+      gslb: plan('gslb').host,
+      slb: plan('slb').host,
+    });
+    // Referrals carry addresses, never ports. On a real network every name server listens on 53;
+    // here some may not, so the resolver is told which port each name server really has.
+    const nsPorts = new Map<string, number>();
+    const authoritative: Array<[string, typeof zones.root, string]> = [
+      ['root', zones.root, NAME_SERVERS.root],
+      ['tld', zones.tld, NAME_SERVERS.tld],
+      ['shop-dns', zones.shop, NAME_SERVERS.shop],
+      ['cdn-dns', zones.cdn, NAME_SERVERS.cdn],
+    ];
+    for (const [name, zone, nsName] of authoritative) {
+      const p = plan(name);
+      const server = await withPortFallback(p, notes, (port) => startAuthoritative({ name, host: p.host, port, zones: [zone], log }));
+      stops.push(() => server.close());
+      nsPorts.set(nsName, server.port);
+      roles.push({ name, what: p.what, host: server.host, port: server.port, protocol: 'dns' });
+    }
+
+    const edges = planEdges(addressing);
+    const gslbPlan = plan('gslb');
+    const gslb = await withPortFallback(gslbPlan, notes, (port) =>
+      startGslb({
+        host: gslbPlan.host,
+        port,
+        edges: edges.map((e) => ({ name: e.name, region: e.region, address: e.address, healthUrl: `http://${e.address}:${e.port}/healthz` })),
+        regions: [
+          { name: 'north', subnets: [edges[0]!.subnet], nearest: ['edge-north', 'edge-south'] },
+          { name: 'south', subnets: [edges[1]!.subnet], nearest: ['edge-south', 'edge-north'] },
+        ],
+        defaultRegion: 'north',
+        log,
+      }),
+    );
+    stops.push(() => gslb.close());
+    nsPorts.set(NAME_SERVERS.gslb, gslb.port);
+    roles.push({ name: 'gslb', what: gslbPlan.what, host: gslb.host, port: gslb.port, protocol: 'dns' });
+
+    const resolverPlan = plan('local-dns');
+    const resolver = await withPortFallback(resolverPlan, notes, (port) =>
+      startResolver({
+        host: resolverPlan.host,
+        port,
+        rootHints: [{ name: NAME_SERVERS.root, address: plan('root').host }],
+        portOf: (nsName) => nsPorts.get(nsName) ?? 53,
+        walkLog,
+        log,
+      }),
+    );
+    stops.push(() => resolver.close());
+    roles.push({ name: 'local-dns', what: resolverPlan.what, host: resolver.host, port: resolver.port, protocol: 'dns' });
+
+    // ── The order path ────────────────────────────────────────────────────────────────────
     // The two app servers share one order store, as real app servers share one database.
     const store = OrderStore.open(orderLog);
     stops.push(async () => store.close());
@@ -91,6 +162,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       intermediateCa: files.intermediateCert,
       keyLog,
       orderLog,
+      walkLog,
     };
     const statePath = writeState(state);
     return {
@@ -98,6 +170,8 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       statePath,
       certs,
       slb,
+      gslb,
+      resolver,
       notes,
       stop: async () => {
         removeState();
@@ -110,21 +184,26 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   }
 }
 
-/** Try the plan's ports in order; a port we may not bind (443 without privilege) falls back. */
+/**
+ * Try the plan's ports in order. A standard port we may not bind (443 without privilege), or one
+ * already taken (127.0.0.53:53 is systemd-resolved's on many Linux desktops), falls back to the
+ * role's high port, with a note saying so. A taken high port is an error: the user must choose.
+ */
 async function withPortFallback<T>(plan: RolePlan, notes: string[], start: (port: number) => Promise<T>): Promise<T> {
   for (const [i, port] of plan.ports.entries()) {
     try {
       return await start(port);
     } catch (err) {
-      const last = i === plan.ports.length - 1;
-      if (err instanceof ListenError && err.code === 'EACCES' && !last) {
+      const next = plan.ports[i + 1];
+      if (!(err instanceof ListenError) || next === undefined) throw err;
+      if (err.code === 'EACCES') {
         notes.push(
-          `${plan.name}: port ${port} needs privilege, so it listens on ${plan.ports[i + 1]} instead ` +
+          `${plan.name}: port ${port} needs privilege, so it listens on ${next} instead ` +
             `(for ${port}: run as root, or \`sudo sysctl net.ipv4.ip_unprivileged_port_start=${port}\`)`,
         );
-        continue;
-      }
-      throw err;
+      } else if (err.code === 'EADDRINUSE') {
+        notes.push(`${plan.name}: ${plan.host}:${port} is taken by another program, so it listens on ${next} instead`);
+      } else throw err;
     }
   }
   throw new Error(`${plan.name}: no port to try`);
@@ -173,7 +252,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   for (const note of lab.notes) console.log(`Note: ${note}`);
   console.log(`Roles (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'}):`);
   for (const r of lab.state.roles) {
-    console.log(`  ${r.name.padEnd(6)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(28)} ${r.what}`);
+    console.log(`  ${r.name.padEnd(9)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}`);
   }
   console.log('Reach it with:');
   for (const line of howToReach(lab)) console.log(`  ${line}`);

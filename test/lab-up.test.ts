@@ -404,6 +404,26 @@ describe('npm run lab -- up', () => {
     }
   });
 
+  it('serves DNS: dig through the local DNS gets the CNAME chain and an edge, the root gives a referral, and `lab dig` shows the walk', { timeout: TEST_TIMEOUT_MS }, async (ctx) => {
+    if (!(await onPath('dig'))) ctx.skip();
+    const { labDir, role } = await startUp();
+    const localDns = role('local-dns');
+    const root = role('root');
+    expect(localDns.protocol).toBe('dns');
+    // First, with a cold cache, the lab's own dig shows the walk from the root.
+    const walk = await labCli(labDir, ['dig', 'www.geektime.test', '--from', 'north']);
+    expect(walk.code, show(walk)).toBe(0);
+    expect(walk.stdout).toMatch(/a\.root-servers\.test \(127\.0\.0\.10:\d+\): A www\.geektime\.test\?/);
+    expect(walk.stdout).toMatch(/www\.geektime\.test\.\s+600\s+IN\s+A\s+127\.0\.0\.80/);
+    const viaResolver = await run('dig', [`@${localDns.host}`, '-p', String(localDns.port), '-b', '127.10.2.10', 'static.geektime.test']);
+    expect(viaResolver.stdout, show(viaResolver)).toMatch(/flags: qr rd ra;/);
+    expect(viaResolver.stdout).toMatch(/static\.geektime\.test\.\s+600\s+IN\s+CNAME\s+geektime\.cdn\.test\./);
+    expect(viaResolver.stdout).toMatch(/geektime\.cdn\.test\.\s+600\s+IN\s+CNAME\s+geektime\.gslb\.cdn\.test\./);
+    expect(viaResolver.stdout).toMatch(/geektime\.gslb\.cdn\.test\.\s+30\s+IN\s+A\s+127\.0\.0\.22/);
+    const referral = await run('dig', [`@${root.host}`, '-p', String(root.port), '+norec', 'www.geektime.test']);
+    expect(referral.stdout, show(referral)).toMatch(/flags: qr;[\s\S]*AUTHORITY SECTION:\ntest\.\s+172800\s+IN\s+NS\s+ns\.nic\.test\./);
+  });
+
   it('refuses a second lab on the same folder, naming the running one; the first keeps its state', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { labDir, state } = await startUp();
     const second = await labCli(labDir, ['up', '--ephemeral', '--quiet']);
