@@ -6,6 +6,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fuzz } from './dns-fuzz.ts';
 import { startGslb, type GslbDecision, type GslbOptions, type RunningGslb } from '../servers/dns/gslb.ts';
 import { sendQuery } from '../servers/dns/query.ts';
 import { Packet, findOpt, type DnsPacket } from '../servers/dns/dns-server.ts';
@@ -348,6 +349,15 @@ describe('the zone', () => {
 
 const hasDig = spawnSync('dig', ['-v']).error === undefined;
 const run = promisify(execFile);
+
+describe('bad input', () => {
+  it('keeps answering after 1,000 random and mutated packets', async () => {
+    const { gslb } = await startLab();
+    await fuzz([gslb], 1000, 'geektime.gslb.cdn.test');
+    const { response } = await sendQuery({ server: gslb, name: 'geektime.gslb.cdn.test', type: 'A', clientSubnet: '127.10.1.0/24' });
+    expect(response.answers).toHaveLength(1);
+  });
+});
 
 describe('what dig shows', () => {
   it('dig +subnet: flags qr aa (no ra), the south edge, CLIENT-SUBNET with scope 24; dig TXT +short explains', async (ctx) => {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync, execFile } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fuzz } from './dns-fuzz.ts';
 import { startDnsServer, Packet, responseTo, findOpt, type DnsRecord, type RunningDnsServer } from '../servers/dns/dns-server.ts';
 import { sendQuery } from '../servers/dns/query.ts';
 import { startAuthoritative } from '../servers/dns/authoritative.ts';
@@ -431,6 +432,12 @@ describe('the DNS face', () => {
     expect(refused.response.answers).toEqual([]);
     await expect(stubResolve('www.geektime.test', { resolver: r, localAddress: '127.0.0.1' })).rejects.toThrow('REFUSED');
     // Its own clients are served.
+    expect((await stubResolve('www.geektime.test', { resolver: r, localAddress: NORTH })).addresses).toEqual([A.slb]);
+  });
+
+  it('keeps serving its clients after 1,000 random and mutated packets', async () => {
+    const r = await resolver();
+    await fuzz([r], 1000);
     expect((await stubResolve('www.geektime.test', { resolver: r, localAddress: NORTH })).addresses).toEqual([A.slb]);
   });
 
