@@ -6,6 +6,7 @@ import { readState, findRole } from '../lab/state.ts';
 import { parseTlsMode } from '../lab/tls-modes.ts';
 import { clientAddress, type Region } from '../lab/topology.ts';
 import { placeOrder, SEED_ORDER, type OrderResult } from './order-client.ts';
+import { stubLookup } from './stub-resolver.ts';
 
 export function describeOrderResult(result: OrderResult): string[] {
   const { tcp, tls } = result;
@@ -40,15 +41,18 @@ export async function orderCommand(argv: string[]): Promise<number> {
   const state = readState();
   const slb = findRole(state, 'slb');
   const caFile = values.ca ?? state.rootCa;
+  const localDns = findRole(state, 'local-dns');
+  const localAddress = clientAddress(region as Region, state.addressing);
   const result = await placeOrder({
     hostname: values.name ?? state.shopHost,
-    address: slb.host,
+    // The phone finds the shop the way it always does: by asking its local DNS.
+    lookup: stubLookup({ resolver: { host: localDns.host, port: localDns.port }, localAddress }),
     port: slb.port,
     rootCaPem: fs.readFileSync(caFile, 'utf8'),
     mode: parseTlsMode(values.mode, 'classic'),
     body: values.body !== undefined ? JSON.parse(values.body) : SEED_ORDER,
     idempotencyKey: values.key,
-    localAddress: clientAddress(region as Region, state.addressing),
+    localAddress,
   });
   for (const line of describeOrderResult(result)) console.log(line);
   return result.status >= 200 && result.status < 300 ? 0 : 1;
