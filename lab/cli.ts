@@ -3,6 +3,7 @@
 import { certsCommand } from '../certs/cli.ts';
 import { orderCommand } from '../client/cli.ts';
 import { digCommand } from '../client/dig.ts';
+import { fetchCommand } from '../client/cdn-client.ts';
 import { appCommand } from '../servers/order-service-cli.ts';
 import { slbCommand } from '../servers/slb-cli.ts';
 import { upCommand } from './up.ts';
@@ -14,6 +15,7 @@ const USAGE = `usage: npm run lab [-- <command> [options]]
   up             start every role and stay up until Ctrl-C     [--single-address] [--ephemeral] [--slb-port N] [--tls both|classic|modern]
   order          place the seed's order against a running lab  [--mode classic|modern] [--from north|south] [--key K] [--name HOST] [--ca FILE]
   dig NAME       ask the local DNS like the phone does, and show its walk   [--type A] [--from north|south]
+  fetch PATH     get a picture through the CDN like the phone does           [--from north|south] [--head]
   certs          make or reuse the lab's CA chain and print it [--renew] [--dir DIR]
   slb            run the SLB alone                             [--listen HOST:PORT] [--backend [NAME=]URL ...] [--tls both|classic|modern]
   app            run one app server alone                      [--name NAME] [--listen HOST:PORT] [--store FILE]
@@ -23,6 +25,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   up: upCommand,
   order: orderCommand,
   dig: digCommand,
+  fetch: fetchCommand,
   certs: certsCommand,
   slb: slbCommand,
   app: appCommand,

@@ -1,0 +1,176 @@
+// The phone fetching pictures from the CDN (seed §4). It looks the host up through its local DNS
+// (which ends at the GSLB's choice of edge), connects to that edge, and reads from the response
+// headers what each cache tier did: Cache-Status (RFC 9211) lists the tiers nearest-origin first,
+// Age says how long the copy has been in caches, Via names the proxies it passed.
+import http from 'node:http';
+import type { LookupFunction } from 'node:net';
+import { parseArgs } from 'node:util';
+import { findRole, readState, type RoleState } from '../lab/state.ts';
+import { clientAddress, type Region } from '../lab/topology.ts';
+import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
+import { stubLookup, stubResolve } from './stub-resolver.ts';
+
+export interface CacheStatusEntry {
+  cache: string;
+  hit: boolean;
+  /** Why it went to the next tier: uri-miss, vary-miss, stale, request, bypass, method... */
+  fwd?: string;
+  fwdStatus?: number;
+  /** Freshness left, in seconds (negative when stale). */
+  ttl?: number;
+  stored: boolean;
+  collapsed: boolean;
+  detail?: string;
+}
+
+/** Parse a Cache-Status header: `parent; fwd=uri-miss; stored, edge-north; hit; ttl=299`. */
+export function parseCacheStatus(header: string | undefined): CacheStatusEntry[] {
+  if (!header) return [];
+  // Split on commas and semicolons outside quoted strings (detail="..." may contain either).
+  const split = (text: string, sep: string) => {
+    const parts: string[] = [];
+    let current = '';
+    let quoted = false;
+    for (const ch of text) {
+      if (ch === '"') quoted = !quoted;
+      if (ch === sep && !quoted) {
+        parts.push(current.trim());
+        current = '';
+      } else current += ch;
+    }
+    parts.push(current.trim());
+    return parts.filter(Boolean);
+  };
+  return split(header, ',').map((member) => {
+    const [cache = '', ...params] = split(member, ';');
+    const entry: CacheStatusEntry = { cache: cache.replace(/^"|"$/g, ''), hit: false, stored: false, collapsed: false };
+    for (const param of params) {
+      const [key = '', raw] = param.split('=', 2).map((p) => p.trim());
+      const value = raw?.replace(/^"|"$/g, '');
+      if (key === 'hit') entry.hit = true;
+      else if (key === 'stored') entry.stored = true;
+      else if (key === 'collapsed') entry.collapsed = true;
+      else if (key === 'fwd') entry.fwd = value;
+      else if (key === 'fwd-status') entry.fwdStatus = Number(value);
+      else if (key === 'ttl') entry.ttl = Number(value);
+      else if (key === 'detail') entry.detail = value;
+    }
+    return entry;
+  });
+}
+
+export interface CdnFetch {
+  url: string;
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  bytes: number;
+  ms: number;
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+  cacheStatus: CacheStatusEntry[];
+  age: number | undefined;
+}
+
+export interface CdnFetchOptions {
+  url: string;
+  /** The stub resolver: the host name goes through the local DNS and the GSLB. */
+  lookup: LookupFunction;
+  localAddress?: string;
+  method?: 'GET' | 'HEAD';
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export function fetchViaCdn(opts: CdnFetchOptions): Promise<CdnFetch> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(opts.url, {
+      method: opts.method ?? 'GET',
+      headers: opts.headers,
+      lookup: opts.lookup,
+      localAddress: opts.localAddress,
+      agent: false, // a new connection (and a new DNS lookup) per fetch, so each one can be narrated
+      timeout: opts.timeoutMs ?? 10_000,
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer for ${opts.url} within ${opts.timeoutMs ?? 10_000} ms`)));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'ECONNREFUSED' ? new Error(`nothing listens where ${new URL(opts.url).host} points (${err.message}): is the edge cache up?`) : err);
+    });
+    req.on('response', (res) => {
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      res.on('end', () => {
+        const s = res.socket;
+        resolve({
+          url: opts.url,
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          bytes,
+          ms: Date.now() - started,
+          local: { address: s.localAddress ?? '', port: s.localPort ?? 0 },
+          remote: { address: s.remoteAddress ?? '', port: s.remotePort ?? 0 },
+          cacheStatus: parseCacheStatus(res.headers['cache-status'] as string | undefined),
+          age: res.headers['age'] !== undefined ? Number(res.headers['age']) : undefined,
+        });
+      });
+    });
+    req.end();
+  });
+}
+
+/** The path of one fetch through the tiers, in words, from the edge the phone talked to inward. */
+export function describeCachePath(fetch: CdnFetch): string[] {
+  const tiers = [...fetch.cacheStatus].reverse(); // nearest the client first
+  const lines = tiers.map((t) => {
+    if (t.hit) {
+      const stale = t.ttl !== undefined && t.ttl < 0;
+      return `${t.cache}: HIT${stale ? ` (stale by ${-t.ttl!} s${t.detail ? `, ${t.detail}` : ''})` : t.ttl !== undefined ? `, fresh for ${t.ttl} s more` : ''}${t.collapsed ? ', collapsed with another request' : ''}`;
+    }
+    const why = t.fwd === 'uri-miss' || t.fwd === 'miss' ? 'MISS (it had no copy)' : t.fwd === 'stale' ? 'stale copy: revalidated upstream' : t.fwd ? `went upstream (${t.fwd})` : 'went upstream';
+    const revalidated = t.fwdStatus === 304 ? ', upstream said 304 Not Modified' : '';
+    return `${t.cache}: ${why}${revalidated}${t.stored ? ', stored the answer' : ', did not store it'}${t.detail ? ` (${t.detail})` : ''}${t.collapsed ? ', collapsed' : ''}`;
+  });
+  const last = tiers.at(-1);
+  if (last && !last.hit) lines.push('origin: served the object');
+  return lines;
+}
+
+/**
+ * The edge role at the address DNS gave. With one address per role that is exact; on a single
+ * address every edge shares it, and the phone's region decides which port is meant.
+ */
+export function edgeAt(roles: RoleState[], address: string, region: string): RoleState {
+  const edges = roles.filter((r) => r.name.startsWith('edge-') && r.host === address);
+  const edge = edges.find((r) => r.name === `edge-${region}`) ?? edges[0];
+  if (!edge) throw new Error(`DNS pointed ${STATIC_HOST} at ${address}, where no edge cache of this lab listens`);
+  return edge;
+}
+
+/** `npm run lab -- fetch /images/phone.png`: one fetch through the running lab's CDN. */
+export async function fetchCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { from: { type: 'string', default: 'north' }, head: { type: 'boolean', default: false } },
+  });
+  const path = positionals[0] ?? '/images/phone.png';
+  if (!path.startsWith('/')) throw new Error(`the path must start with "/", e.g. /images/phone.png, not "${path}"`);
+  const region = values.from;
+  if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
+  const state = readState();
+  const localDns = findRole(state, 'local-dns');
+  const localAddress = clientAddress(region as Region, state.addressing);
+  const stub = { resolver: { host: localDns.host, port: localDns.port }, localAddress };
+  const answer = await stubResolve(STATIC_HOST, stub);
+  const edge = edgeAt(state.roles, answer.addresses[0]!, region);
+  const url = `http://${STATIC_HOST}${edge.port === 80 ? '' : `:${edge.port}`}${path}`;
+  const got = await fetchViaCdn({ url, lookup: stubLookup(stub), localAddress, method: values.head ? 'HEAD' : 'GET' });
+  console.log(`${STATIC_HOST} → ${answer.chain.map((r) => r.data).join(' → ')} (local DNS ${localDns.host}:${localDns.port})`);
+  console.log(`${values.head ? 'HEAD' : 'GET'} ${url} from ${got.local.address}:${got.local.port} → ${edge.name} ${got.remote.address}:${got.remote.port}`);
+  console.log(`${got.status}, ${got.bytes} bytes, ${got.ms} ms`);
+  for (const line of describeCachePath(got)) console.log(`  ${line}`);
+  for (const name of ['cache-status', 'age', 'via', 'cache-control', 'etag', 'last-modified', 'content-type', 'content-length']) {
+    if (got.headers[name] !== undefined) console.log(`  ${name}: ${got.headers[name]}`);
+  }
+  return got.status < 400 ? 0 : 1;
+}
