@@ -1,0 +1,184 @@
+// The three randoms: the master secret recomputed from a real classic handshake read off the wire
+// must equal the SLB's key log, and every way of not matching must fail loudly and say which.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { placeOrder } from '../client/order-client.ts';
+import {
+  MasterSecretError,
+  checkMasterSecret,
+  classicHandshakeFrom,
+  explainModernKeyExchange,
+  prfSha256,
+  type MasterSecretInput,
+} from '../lab/master-secret.ts';
+import { CLASSIC_CIPHER } from '../lab/tls-modes.ts';
+import { startTlsTap, type RunningTlsTap, type TapConnection } from '../lab/tls-tap.ts';
+import type { TlsMode } from '../lab/tls-modes.ts';
+import { makeChainDir, startShop, type Shop } from './shop-fixture.ts';
+
+const chain = makeChainDir('lab-master-secret-');
+const keyLogFile = path.join(chain.dir, 'keylog.txt'); // where the shop fixture's SLB writes it
+let shop: Shop;
+let tap: RunningTlsTap;
+let leafKeyPem: string;
+
+beforeAll(async () => {
+  shop = await startShop(chain);
+  tap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.port } });
+  leafKeyPem = fs.readFileSync(chain.files.leafKey, 'utf8');
+});
+afterAll(async () => {
+  await tap.close();
+  await shop.close();
+  fs.rmSync(chain.dir, { recursive: true, force: true });
+});
+
+async function orderThroughTap(mode: TlsMode): Promise<TapConnection> {
+  const result = await placeOrder({ hostname: 'www.geektime.test', address: tap.host, port: tap.port, rootCaPem: shop.rootPem, mode });
+  expect(result.status).toBe(201);
+  return tap.whenClosed(tap.connections().find((c) => c.client.port === result.tcp.localPort)!.id);
+}
+
+/** Run `fn`, expect a MasterSecretError, return it. */
+function failure(fn: () => unknown): MasterSecretError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(MasterSecretError);
+    return err as MasterSecretError;
+  }
+  throw new Error('expected the master secret check to fail, and it passed');
+}
+
+describe('the TLS 1.2 PRF', () => {
+  it('matches the published P_SHA256 test vector (the one `openssl kdf TLS1-PRF` reproduces)', () => {
+    const out = prfSha256(Buffer.from('9bbe436ba940f017b17652849a71db35', 'hex'), 'test label', Buffer.from('a0ba9f936cda311827a6f796ffd5198c', 'hex'), 100);
+    expect(out.toString('hex')).toBe(
+      'e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab' +
+        '4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66',
+    );
+  });
+});
+
+describe('classic mode: the master secret from the three randoms', () => {
+  let conn: TapConnection;
+  let input: MasterSecretInput;
+  let line: string;
+  beforeAll(async () => {
+    conn = await orderThroughTap('classic');
+    input = { ...classicHandshakeFrom(conn.events), privateKeyPem: leafKeyPem, keyLogFile };
+    line = fs.readFileSync(keyLogFile, 'utf8').split('\n').find((l) => l.startsWith(`CLIENT_RANDOM ${conn.clientRandom}`))!;
+  });
+
+  it('reads the inputs off the wire: both randoms, the client version, the encrypted pre-master, no EMS', () => {
+    expect(input.clientRandom).toBe(conn.clientRandom);
+    expect(input.serverRandom).toBe(conn.serverRandom);
+    expect(input.clientVersion).toBe(0x0303);
+    expect(input.encryptedPreMaster).toHaveLength(256);
+    expect(input.extendedMasterSecret).toBe(false);
+    expect(line).toMatch(/^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$/);
+  });
+
+  it('decrypts the pre-master with the SLB’s key and recomputes exactly the key log’s master secret', () => {
+    const check = checkMasterSecret(input);
+    expect(check.matches).toBe(true);
+    expect(check.preMaster).toHaveLength(48);
+    expect(check.preMaster.subarray(0, 2).toString('hex')).toBe('0303');
+    expect(check.master.toString('hex')).toBe(line.split(' ')[2]);
+    expect(check.keyLogMaster.equals(check.master)).toBe(true);
+    expect(check.explanation).toContain(check.master.toString('hex'));
+    expect(check.explanation).toMatch(/no forward secrecy/);
+  });
+
+  it('a tampered key log line (one hex digit of the master flipped, in a copy) fails loudly', () => {
+    const tampered = path.join(chain.dir, 'keylog-tampered.txt');
+    const at = line.length - 10; // inside the master secret, not the client random
+    const flippedLine = line.slice(0, at) + (line[at] === '0' ? '1' : '0') + line.slice(at + 1);
+    fs.writeFileSync(tampered, fs.readFileSync(keyLogFile, 'utf8').replace(line, flippedLine));
+    const err = failure(() => checkMasterSecret({ ...input, keyLogFile: tampered }));
+    expect(err.reason).toBe('key-log-mismatch');
+    expect(err.message).toMatch(/key log does not match/);
+    expect(err.message).toMatch(/tampered/);
+    expect(err.computed.master?.toString('hex')).toBe(line.split(' ')[2]);
+  });
+
+  it('a key log without this connection’s line fails loudly, saying there is no line', () => {
+    const without = path.join(chain.dir, 'keylog-without.txt');
+    fs.writeFileSync(without, fs.readFileSync(keyLogFile, 'utf8').replace(`${line}\n`, ''));
+    const err = failure(() => checkMasterSecret({ ...input, keyLogFile: without }));
+    expect(err.reason).toBe('no-key-log-line');
+    expect(err.message).toMatch(new RegExp(`no CLIENT_RANDOM line for client random ${conn.clientRandom}`));
+  });
+
+  it('the wrong private key cannot recover a pre-master', () => {
+    const other = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const err = failure(() => checkMasterSecret({ ...input, privateKeyPem: other }));
+    expect(err.reason).toBe('bad-pre-master');
+  });
+});
+
+describe('classic mode with extended master secret left on', () => {
+  it('is detected from the hellos, and the check refuses the textbook formula', async () => {
+    // An OpenSSL server and client with their defaults: TLS 1.2 + RSA key exchange, but EMS on.
+    const keyLog = path.join(chain.dir, 'keylog-ems.txt');
+    const server = tls.createServer({
+      cert: fs.readFileSync(chain.files.fullChain, 'utf8'),
+      key: leafKeyPem,
+      maxVersion: 'TLSv1.2',
+      ciphers: CLASSIC_CIPHER,
+    });
+    server.on('keylog', (l: Buffer) => fs.appendFileSync(keyLog, l));
+    server.on('secureConnection', (s) => s.end('hello'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const emsTap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: (server.address() as { port: number }).port } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const s = tls.connect({ host: emsTap.host, port: emsTap.port, servername: 'www.geektime.test', ca: shop.rootPem, maxVersion: 'TLSv1.2', ciphers: CLASSIC_CIPHER });
+        s.on('data', () => {});
+        s.on('end', () => resolve());
+        s.on('error', reject);
+      });
+      const conn = await emsTap.whenClosed(1);
+      const handshake = classicHandshakeFrom(conn.events);
+      expect(handshake.extendedMasterSecret).toBe(true);
+      const err = failure(() => checkMasterSecret({ ...handshake, privateKeyPem: leafKeyPem, keyLogFile: keyLog }));
+      expect(err.reason).toBe('extended-master-secret');
+      expect(err.message).toMatch(/extended master secret \(RFC 7627\) was negotiated/);
+      expect(err.message).toMatch(/textbook formula/);
+      // And indeed: the pre-master decrypted fine, but the textbook master is not what OpenSSL used.
+      expect(fs.readFileSync(keyLog, 'utf8')).not.toContain(err.computed.master!.toString('hex'));
+    } finally {
+      await emsTap.close();
+      server.close();
+    }
+  });
+});
+
+describe('modern mode: nothing to recover', () => {
+  let conn: TapConnection;
+  beforeAll(async () => {
+    conn = await orderThroughTap('modern');
+  });
+
+  it('names the ECDHE group from the ServerHello key_share and explains forward secrecy', () => {
+    const modern = explainModernKeyExchange(conn.events, fs.readFileSync(keyLogFile, 'utf8'));
+    expect(modern.group).toBe('x25519');
+    expect(modern.groupId).toBe(29);
+    expect(modern.clientKeyShares).toContain('x25519');
+    expect(modern.serverPublicKeyBytes).toBe(32);
+    expect(modern.keyLogLabels).toEqual(expect.arrayContaining(['CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'SERVER_TRAFFIC_SECRET_0', 'CLIENT_TRAFFIC_SECRET_0']));
+    expect(modern.keyLogLabels).not.toContain('CLIENT_RANDOM');
+    expect(modern.explanation).toMatch(/x25519/);
+    expect(modern.explanation).toMatch(/forward secrecy/);
+    expect(modern.explanation).toMatch(/never left the two ends/);
+  });
+
+  it('the classic check refuses a TLS 1.3 connection and says why', () => {
+    const err = failure(() => classicHandshakeFrom(conn.events));
+    expect(err.reason).toBe('not-classic');
+    expect(err.message).toMatch(/TLS 1\.3/);
+  });
+});

@@ -1,0 +1,414 @@
+// The tap on the wire between the phone and the SLB, and the decoder behind it: the handshake read
+// from real bytes in both modes, a relay TLS never notices, and a decoder that neither chokes on
+// odd chunking nor on garbage.
+import crypto, { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { placeOrder } from '../client/order-client.ts';
+import { startTlsTap, type RunningTlsTap, type TapConnection } from '../lab/tls-tap.ts';
+import { TlsStreamDecoder, describeTlsEvent, type Direction, type TlsEvent } from '../lab/tls-decoder.ts';
+import type { TlsMode } from '../lab/tls-modes.ts';
+import { makeChainDir, startShop, type Shop } from './shop-fixture.ts';
+
+const chain = makeChainDir('lab-tls-tap-');
+let shop: Shop;
+let tap: RunningTlsTap;
+
+beforeAll(async () => {
+  shop = await startShop(chain);
+  tap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.port }, keepBytes: true });
+});
+afterAll(async () => {
+  await tap.close();
+  await shop.close();
+  fs.rmSync(chain.dir, { recursive: true, force: true });
+});
+
+/** Place the seed's order through the tap; return the result and the tap's complete record of it. */
+async function orderThroughTap(mode: TlsMode) {
+  const result = await placeOrder({ hostname: 'www.geektime.test', address: tap.host, port: tap.port, rootCaPem: shop.rootPem, mode });
+  // The client's ephemeral port is how the tap's record and the client's connection meet.
+  const conn = tap.connections().find((c) => c.client.port === result.tcp.localPort);
+  if (!conn) throw new Error(`the tap saw no connection from port ${result.tcp.localPort}`);
+  return { result, conn: await tap.whenClosed(conn.id) };
+}
+
+/** The events without the tap's stamps, as a bare decoder would give them. */
+function bare(conn: TapConnection): TlsEvent[] {
+  return conn.events.map(({ connection: _c, at: _a, sinceConnectMs: _s, ...e }) => e as TlsEvent);
+}
+
+const steps = (events: TlsEvent[]) => events.map((e) => `${e.direction} ${e.name}`);
+
+describe('classic mode (TLS 1.2, RSA key exchange) through the tap', () => {
+  let result: Awaited<ReturnType<typeof placeOrder>>;
+  let conn: TapConnection;
+  beforeAll(async () => {
+    ({ result, conn } = await orderThroughTap('classic'));
+  });
+
+  it('is invisible to TLS: the order gets 201 and the client still verifies the chain to www.geektime.test', () => {
+    expect(result.status).toBe(201);
+    expect(result.tcp.remotePort).toBe(tap.port); // the client really talked to the tap
+    expect(result.tls.protocol).toBe('TLSv1.2');
+    expect(result.tls.chain.length).toBeGreaterThanOrEqual(3);
+    expect(result.tls.chain.every((s) => s.ok)).toBe(true);
+    expect(conn.client).toEqual({ address: '127.0.0.1', port: result.tcp.localPort });
+    expect(conn.upstream).toMatchObject({ address: shop.slb.host, port: shop.slb.port, localPort: expect.any(Number) });
+    expect(conn.error).toBeUndefined();
+  });
+
+  it('reads the seed’s handshake in order, message by message', () => {
+    expect(steps(conn.events).slice(0, 9)).toEqual([
+      'client→server ClientHello',
+      'server→client ServerHello',
+      'server→client Certificate',
+      'server→client ServerHelloDone',
+      'client→server ClientKeyExchange',
+      'client→server ChangeCipherSpec',
+      'client→server encrypted handshake message (Finished)',
+      'server→client ChangeCipherSpec',
+      'server→client encrypted handshake message (Finished)',
+    ]);
+    const rest = conn.events.slice(9);
+    const data = rest.filter((e) => e.type === 'ApplicationData');
+    expect(new Set(data.map((e) => e.direction))).toEqual(new Set(['client→server', 'server→client']));
+    expect(rest.every((e) => e.type === 'ApplicationData' || e.type === 'EncryptedAlert')).toBe(true);
+    expect(rest.every((e) => e.encrypted)).toBe(true);
+    // Time only moves forward, and every event belongs to this connection.
+    expect(conn.events.every((e, i) => e.connection === conn.id && (i === 0 || e.at >= conn.events[i - 1]!.at))).toBe(true);
+  });
+
+  it('ClientHello: offers TLS_RSA_WITH_AES_128_GCM_SHA256, names www.geektime.test, no extended_master_secret', () => {
+    const hello = conn.events[0]!;
+    if (hello.type !== 'ClientHello') throw new Error(hello.type);
+    expect(hello.record).toMatchObject({ contentType: 22, contentTypeName: 'handshake', offset: 0 });
+    expect(hello.offset).toBe(5); // the message starts right after the 5-byte record header
+    expect(hello.fields.legacyVersionName).toBe('TLS 1.2');
+    expect(hello.fields.random).toMatch(/^[0-9a-f]{64}$/);
+    expect(hello.fields.cipherSuites.map((s) => s.name)).toContain('TLS_RSA_WITH_AES_128_GCM_SHA256');
+    expect(hello.fields.serverName).toBe('www.geektime.test');
+    expect(hello.fields.extendedMasterSecret).toBe(false);
+    expect(hello.fields.extensions.map((x) => x.name)).not.toContain('extended_master_secret');
+    expect(hello.fields.supportedVersions).toBeUndefined(); // a TLS 1.2-only client does not mention 1.3
+    expect(conn.clientRandom).toBe(hello.fields.random);
+    expect(describeTlsEvent(hello)).toMatch(/^client→server ClientHello: .*TLS_RSA_WITH_AES_128_GCM_SHA256.*SNI www\.geektime\.test/);
+  });
+
+  it('ServerHello: TLS 1.2, chose TLS_RSA_WITH_AES_128_GCM_SHA256, its random (with the downgrade marker)', () => {
+    const hello = conn.events[1]!;
+    if (hello.type !== 'ServerHello') throw new Error(hello.type);
+    expect(hello.fields.versionName).toBe('TLS 1.2');
+    expect(hello.fields.cipherSuite).toEqual({ id: 0x009c, name: 'TLS_RSA_WITH_AES_128_GCM_SHA256' });
+    expect(hello.fields.random).toMatch(/^[0-9a-f]{64}$/);
+    expect(hello.fields.random).not.toBe(conn.clientRandom);
+    expect(hello.fields.helloRetryRequest).toBe(false);
+    // The SLB can do TLS 1.3, so RFC 8446 makes it end its random with "DOWNGRD\x01".
+    expect(hello.fields.downgradeSentinel).toBe('TLS 1.2');
+    expect(hello.fields.extendedMasterSecret).toBe(false);
+    expect(conn.serverRandom).toBe(hello.fields.random);
+  });
+
+  it('Certificate: the leaf for www.geektime.test, then the intermediate, exactly the files the lab made', () => {
+    const cert = conn.events[2]!;
+    if (cert.type !== 'Certificate') throw new Error(cert.type);
+    const [leaf, intermediate] = cert.fields.certificates;
+    expect(cert.fields.certificates).toHaveLength(2);
+    expect(leaf!.commonName).toBe('www.geektime.test');
+    expect(intermediate!.commonName).toBe('Geektime Lab Intermediate CA');
+    expect(leaf!.issuer).toBe(intermediate!.subject);
+    expect(leaf!.der.equals(new X509Certificate(fs.readFileSync(chain.files.leafCert)).raw)).toBe(true);
+    expect(intermediate!.der.equals(new X509Certificate(fs.readFileSync(chain.files.intermediateCert)).raw)).toBe(true);
+  });
+
+  it('ClientKeyExchange: the pre-master encrypted with the leaf’s RSA-2048 key is 256 bytes', () => {
+    const cke = conn.events[4]!;
+    if (cke.type !== 'ClientKeyExchange') throw new Error(cke.type);
+    const bits = new X509Certificate(fs.readFileSync(chain.files.leafCert)).publicKey.asymmetricKeyDetails?.modulusLength;
+    expect(bits).toBe(2048);
+    expect(cke.fields.keyExchange).toBe('RSA');
+    expect(cke.fields.encryptedPreMaster).toHaveLength(256);
+    expect(cke.fields.raw).toHaveLength(2 + 256); // a 2-byte length, then the ciphertext
+    expect(conn.clientKeyExchange?.encryptedPreMaster?.equals(cke.fields.encryptedPreMaster!)).toBe(true);
+  });
+});
+
+describe('modern mode (TLS 1.3) through the tap', () => {
+  let result: Awaited<ReturnType<typeof placeOrder>>;
+  let conn: TapConnection;
+  beforeAll(async () => {
+    ({ result, conn } = await orderThroughTap('modern'));
+  });
+
+  it('the order still gets 201 over a verified TLS 1.3 connection', () => {
+    expect(result.status).toBe(201);
+    expect(result.tls.protocol).toBe('TLSv1.3');
+    expect(result.tls.chain.every((s) => s.ok)).toBe(true);
+  });
+
+  it('ClientHello offers TLS 1.3 (supported_versions) with a key_share; ServerHello chooses TLS 1.3 and x25519', () => {
+    const [clientHello, serverHello] = conn.events;
+    if (clientHello?.type !== 'ClientHello' || serverHello?.type !== 'ServerHello') throw new Error('hellos missing');
+    expect(clientHello.fields.legacyVersionName).toBe('TLS 1.2'); // what TLS 1.3 writes there, for old middleboxes
+    expect(clientHello.fields.supportedVersions).toContain('TLS 1.3');
+    expect(clientHello.fields.keyShares?.map((k) => k.group)).toContain('x25519');
+    expect(clientHello.fields.serverName).toBe('www.geektime.test');
+    expect(serverHello.fields.legacyVersionName).toBe('TLS 1.2');
+    expect(serverHello.fields.versionName).toBe('TLS 1.3');
+    expect(serverHello.fields.keyShare).toMatchObject({ group: 'x25519', keyLength: 32 });
+    expect(serverHello.fields.cipherSuite.name).toMatch(/^TLS_(AES_\d+_GCM|CHACHA20_POLY1305)_SHA\d+$/);
+    expect(serverHello.fields.downgradeSentinel).toBeUndefined();
+  });
+
+  it('everything after ServerHello is named encrypted; no certificate is readable on the wire', () => {
+    const after = conn.events.slice(2);
+    for (const e of after) {
+      if (e.type === 'ChangeCipherSpec') expect(e.fields.middleboxCompatibility).toBe(true);
+      else expect(e.encrypted, describeTlsEvent(e)).toBe(true);
+    }
+    expect(conn.events.some((e) => e.type === 'Certificate')).toBe(false);
+    const serverFlight = after.find((e) => e.direction === 'server→client' && e.type === 'EncryptedHandshake')!;
+    expect(serverFlight.name).toBe('encrypted (EncryptedExtensions, Certificate, CertificateVerify, Finished — not readable on the wire)');
+    const clientFinished = after.find((e) => e.direction === 'client→server' && e.type === 'EncryptedHandshake')!;
+    expect(clientFinished.name).toMatch(/client Finished — not readable on the wire/);
+    const data = after.filter((e) => e.type === 'ApplicationData');
+    expect(new Set(data.map((e) => e.direction))).toEqual(new Set(['client→server', 'server→client']));
+    expect(conn.clientKeyExchange).toBeUndefined();
+  });
+});
+
+// ── The decoder on its own ────────────────────────────────────────────────────────────────
+
+/** A small seeded generator, so a failing run can be repeated. */
+function prng(seed: number) {
+  return () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x80000000;
+  };
+}
+
+type Chunk = { direction: Direction; bytes: Buffer };
+
+function decodeAll(chunks: Chunk[]): TlsEvent[] {
+  const decoder = new TlsStreamDecoder();
+  return chunks.flatMap((c) => decoder.push(c.direction, c.bytes));
+}
+
+/** The same bytes in the same order, cut differently: each chunk into pieces of 1..maxPiece bytes. */
+function recut(chunks: Chunk[], piece: () => number): Chunk[] {
+  const out: Chunk[] = [];
+  for (const { direction, bytes } of chunks) {
+    for (let i = 0; i < bytes.length; ) {
+      const n = Math.max(1, piece());
+      out.push({ direction, bytes: bytes.subarray(i, i + n) });
+      i += n;
+    }
+  }
+  return out;
+}
+
+/** Consecutive chunks of one direction glued together: as if TCP had delivered them at once. */
+function glued(chunks: Chunk[]): Chunk[] {
+  const out: Chunk[] = [];
+  for (const c of chunks) {
+    const last = out.at(-1);
+    if (last?.direction === c.direction) last.bytes = Buffer.concat([last.bytes, c.bytes]);
+    else out.push({ ...c });
+  }
+  return out;
+}
+
+describe('the decoder', () => {
+  const recorded: Record<TlsMode, TapConnection | undefined> = { classic: undefined, modern: undefined };
+  beforeAll(async () => {
+    recorded.classic = (await orderThroughTap('classic')).conn;
+    recorded.modern = (await orderThroughTap('modern')).conn;
+  });
+
+  it.each(['classic', 'modern'] as const)('gives the same events for a recorded %s stream however it is cut', (mode) => {
+    const conn = recorded[mode]!;
+    const chunks = conn.chunks!;
+    const reference = decodeAll(chunks);
+    expect(reference).toEqual(bare(conn)); // the tap decoded it the same way, live
+    expect(decodeAll(recut(chunks, () => 1))).toEqual(reference); // one byte at a time
+    const random = prng(mode === 'classic' ? 1 : 2);
+    for (const max of [3, 17, 200, 5000]) {
+      expect(decodeAll(recut(chunks, () => Math.ceil(random() * max)))).toEqual(reference);
+    }
+    expect(decodeAll(glued(chunks))).toEqual(reference);
+  });
+
+  it('reassembles handshake messages however they are framed into records (split over many, or many in one)', () => {
+    const chunks = recorded.classic!.chunks!;
+    const serverStream = Buffer.concat(chunks.filter((c) => c.direction === 'server→client').map((c) => c.bytes));
+    const reference = decodeAll(chunks).filter((e) => e.direction === 'server→client' && e.record.contentType === 22 && !e.encrypted);
+    expect(reference.map((e) => e.type)).toEqual(['ServerHello', 'Certificate', 'ServerHelloDone']);
+    // The handshake messages alone, as the server wrote them.
+    const messages = Buffer.concat(reference.map((e) => serverStream.subarray(e.offset, e.offset + e.length)));
+    for (const size of [1, 7, 100, messages.length]) {
+      const records: Buffer[] = [];
+      for (let i = 0; i < messages.length; i += size) {
+        const piece = messages.subarray(i, i + size);
+        records.push(Buffer.from([0x16, 0x03, 0x03, piece.length >> 8, piece.length & 0xff]), piece);
+      }
+      const stream = Buffer.concat(records);
+      const events = decodeAll([{ direction: 'server→client', bytes: stream }]);
+      expect(events.map((e) => e.type)).toEqual(['ServerHello', 'Certificate', 'ServerHelloDone']);
+      events.forEach((e, i) => {
+        expect(e.fields).toEqual(reference[i]!.fields);
+        expect(e.length).toBe(reference[i]!.length);
+        // The offset points at the message's own header in the new stream: its type byte, then its length.
+        expect(stream[e.offset]).toBe([2, 11, 14][i]);
+      });
+    }
+  });
+
+  it('turns random bytes into an Undecodable event and never throws', () => {
+    const random = prng(42);
+    for (let round = 0; round < 300; round++) {
+      const garbage = Buffer.from(Array.from({ length: 1 + Math.floor(random() * 600) }, () => Math.floor(random() * 256)));
+      if (round % 2 === 0) garbage[0] = 0x80 + Math.floor(random() * 0x7f); // surely not a content type
+      const whole = decodeAll([{ direction: 'client→server', bytes: garbage }]);
+      const pieces = decodeAll(recut([{ direction: 'client→server', bytes: garbage }], () => Math.ceil(random() * 7)));
+      expect(pieces).toEqual(whole);
+      if (round % 2 === 0 && garbage.length >= 5) {
+        expect(whole).toHaveLength(1);
+        expect(whole[0]).toMatchObject({ type: 'Undecodable', fields: { reason: expect.stringMatching(/^not TLS/) } });
+      }
+    }
+  });
+
+  it('survives handshake records with garbage inside (and random bit flips in a real handshake)', () => {
+    const random = prng(7);
+    const known = new Set(['ClientHello', 'ServerHello', 'Certificate', 'ServerKeyExchange', 'ServerHelloDone', 'ClientKeyExchange', 'NewSessionTicket', 'Handshake', 'ChangeCipherSpec', 'Alert', 'EncryptedHandshake', 'EncryptedAlert', 'ApplicationData', 'Heartbeat', 'Undecodable']);
+    for (let round = 0; round < 300; round++) {
+      // A plausible record header, then nonsense: every message decoder meets truncated and absurd lengths.
+      const body = crypto.randomBytes(Math.floor(random() * 300));
+      if (body.length) body[0] = [1, 2, 4, 11, 12, 14, 16][round % 7]!;
+      const record = Buffer.concat([Buffer.from([0x16, 0x03, 0x03, body.length >> 8, body.length & 0xff]), body]);
+      const events = decodeAll([{ direction: round % 2 ? 'server→client' : 'client→server', bytes: record }]);
+      for (const e of events) expect(known.has(e.type)).toBe(true);
+      expect(() => events.map(describeTlsEvent)).not.toThrow();
+    }
+    const real = recorded.classic!.chunks!;
+    for (let round = 0; round < 100; round++) {
+      const flipped = real.map((c) => ({ direction: c.direction, bytes: Buffer.from(c.bytes) }));
+      const target = flipped[Math.floor(random() * flipped.length)]!;
+      target.bytes[Math.floor(random() * target.bytes.length)] ^= 1 << Math.floor(random() * 8);
+      const events = decodeAll(flipped);
+      expect(() => events.map(describeTlsEvent)).not.toThrow();
+    }
+  });
+
+  it('a plaintext alert is decoded: level and description', () => {
+    const [alert] = decodeAll([{ direction: 'server→client', bytes: Buffer.from('150303000202 28'.replace(/ /g, ''), 'hex') }]);
+    expect(alert).toMatchObject({ type: 'Alert', encrypted: false, fields: { levelName: 'fatal', descriptionName: 'handshake_failure' } });
+    expect(describeTlsEvent(alert!)).toMatch(/^server→client Alert: fatal handshake_failure/);
+  });
+
+  it('a HelloRetryRequest is recognised by its special random, and the second ClientHello is still read', async () => {
+    // A TLS 1.3 server that accepts only P-256: the client's first key_share (x25519) is refused.
+    const server = tls.createServer({ cert: fs.readFileSync(chain.files.fullChain), key: fs.readFileSync(chain.files.leafKey), minVersion: 'TLSv1.3', ecdhCurve: 'P-256' });
+    server.on('secureConnection', (s) => s.end('hello'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const relay = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const s = tls.connect({ host: relay.host, port: relay.port, servername: 'www.geektime.test', ca: shop.rootPem, minVersion: 'TLSv1.3' });
+        s.on('data', () => {});
+        s.on('end', () => resolve());
+        s.on('error', reject);
+      });
+      const events = (await relay.whenClosed(1)).events;
+      const hellos = events.filter((e) => e.type === 'ClientHello' || e.type === 'ServerHello').map((e) => `${e.direction} ${e.name}`);
+      expect(hellos).toEqual(['client→server ClientHello', 'server→client HelloRetryRequest', 'client→server ClientHello', 'server→client ServerHello']);
+      const [first, retry, second, chosen] = events.filter((e) => e.type === 'ClientHello' || e.type === 'ServerHello');
+      if (first?.type !== 'ClientHello' || retry?.type !== 'ServerHello' || second?.type !== 'ClientHello' || chosen?.type !== 'ServerHello') throw new Error('hellos');
+      expect(first.fields.keyShares?.map((k) => k.group)).toEqual(['x25519']);
+      expect(retry.fields).toMatchObject({ helloRetryRequest: true, random: 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', keyShare: { group: 'secp256r1' } });
+      expect(second.fields.keyShares?.map((k) => k.group)).toEqual(['secp256r1']);
+      expect(second.fields.random).toBe(first.fields.random); // RFC 8446: the same client random both times
+      expect(chosen.fields).toMatchObject({ versionName: 'TLS 1.3', keyShare: { group: 'secp256r1', keyLength: 65 } });
+    } finally {
+      await relay.close();
+      server.close();
+    }
+  });
+});
+
+// ── The tap as a relay ────────────────────────────────────────────────────────────────────
+
+describe('the tap as a plain TCP relay', () => {
+  it('passes plaintext HTTP through unchanged: the SLB answers its 400, the tap notes it is not TLS', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: tap.host, port: tap.port }, () => {
+        socket.write('POST /purchaseOrder HTTP/1.1\r\nHost: www.geektime.test\r\nContent-Length: 2\r\n\r\n{}');
+      });
+      let text = '';
+      socket.on('data', (c) => (text += c));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(answer).toMatch(/speaks TLS, and your client sent plain HTTP/);
+    const conn = await tap.whenClosed(tap.connections().at(-1)!.id);
+    const first = conn.events.find((e) => e.direction === 'client→server')!;
+    expect(first).toMatchObject({ type: 'Undecodable', fields: { reason: expect.stringMatching(/looks like plain HTTP/) } });
+  });
+
+  it('half-close: the client’s FIN reaches the server, whose answer still comes back', async () => {
+    // A server that answers only once the client has finished sending (reads to FIN).
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      const hash = crypto.createHash('sha256');
+      let n = 0;
+      s.on('data', (c: Buffer) => {
+        n += c.length;
+        hash.update(c);
+      });
+      s.on('end', () => s.end(`${n} ${hash.digest('hex')}`));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const upstream = server.address() as net.AddressInfo;
+    const relay = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: upstream.port } });
+    try {
+      // 8 MB: far more than any socket buffer, so pipe() must pause and resume (back-pressure).
+      const payload = crypto.randomBytes(8 * 1024 * 1024);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const s = net.connect({ host: relay.host, port: relay.port, allowHalfOpen: true }, () => s.end(payload));
+        let text = '';
+        s.on('data', (c) => (text += c));
+        s.on('end', () => resolve(text));
+        s.on('error', reject);
+      });
+      expect(answer).toBe(`${payload.length} ${crypto.createHash('sha256').update(payload).digest('hex')}`);
+      const conn = await relay.whenClosed(1);
+      expect(conn.bytes['client→server']).toBe(payload.length);
+      expect(conn.error).toBeUndefined();
+    } finally {
+      await relay.close();
+      server.close();
+    }
+  });
+
+  it('an upstream that refuses closes the client side and says why', async () => {
+    const unused = net.createServer();
+    await new Promise<void>((r) => unused.listen(0, '127.0.0.1', r));
+    const port = (unused.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => unused.close(() => r()));
+    const relay = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port } });
+    try {
+      const outcome = await new Promise<string>((resolve) => {
+        const s = net.connect({ host: relay.host, port: relay.port }, () => s.write('hello'));
+        s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+        s.on('close', () => resolve('closed'));
+      });
+      expect(['ECONNRESET', 'closed']).toContain(outcome);
+      const conn = await relay.whenClosed(1);
+      expect(conn.error).toMatch(/ECONNREFUSED/);
+    } finally {
+      await relay.close();
+    }
+  });
+});
