@@ -1,0 +1,66 @@
+// One CDN cache tier alone, in front of any upstream (for workshops across machines):
+//
+//   cache --name edge-north --listen 127.0.0.21:8080 --upstream http://127.0.0.30:8080
+//   cache --name parent --listen 0.0.0.0:8080 --upstream https://example.org --hostname static.example.test --upstream-host example.org
+import { parseArgs } from 'node:util';
+import { parseHostPort } from '../../lab/listen.ts';
+import { DEFAULT_MAX_BYTES, startCache } from './cache.ts';
+
+export const CACHE_USAGE = `usage: cache --upstream URL [--name NAME] [--listen HOST:PORT] [--hostname NAME ...]
+             [--upstream-host NAME] [--max-bytes 64m] [--max-object-bytes 16m]`;
+
+/** "64m", "512k", "1g" or plain bytes. */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
+export async function cacheCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      name: { type: 'string', default: 'edge' },
+      listen: { type: 'string', default: '127.0.0.1:8080' },
+      upstream: { type: 'string' },
+      hostname: { type: 'string', multiple: true },
+      'upstream-host': { type: 'string' },
+      'max-bytes': { type: 'string' },
+      'max-object-bytes': { type: 'string' },
+    },
+  });
+  if (!values.upstream) throw new Error(`cache: --upstream is required (the parent cache or the origin, e.g. http://127.0.0.30:8080)\n${CACHE_USAGE}`);
+  const where = parseHostPort(values.listen);
+  if (!where) throw new Error(`cache: --listen wants host:port such as 127.0.0.21:8080, not "${values.listen}"`);
+  const size = (flag: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const bytes = parseSize(text);
+    if (!bytes) throw new Error(`cache: ${flag} wants a size such as 64m, 512k or 1g, not "${text}"`);
+    return bytes;
+  };
+  const maxBytes = size('--max-bytes', values['max-bytes']) ?? DEFAULT_MAX_BYTES;
+  const hostnames = values.hostname ?? ['static.geektime.test'];
+
+  const cache = await startCache({
+    name: values.name,
+    host: where.host,
+    port: where.port,
+    upstream: values.upstream,
+    hostnames,
+    upstreamHostHeader: values['upstream-host'],
+    maxBytes,
+    maxObjectBytes: size('--max-object-bytes', values['max-object-bytes']),
+  });
+  console.log(
+    `${cache.name} listening on ${cache.url} for ${hostnames.join(', ')}; upstream ${values.upstream}` +
+      `${values['upstream-host'] ? ` (Host: ${values['upstream-host']})` : ''}; ${(maxBytes / 1024 / 1024).toFixed(1)} MiB of memory. ` +
+      `Try: curl -sI --resolve ${hostnames[0]}:${cache.port}:${cache.host} http://${hostnames[0]}:${cache.port}/`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await cache.close();
+  return 0;
+}

@@ -1,0 +1,948 @@
+// A CDN cache tier: the edge caches (edge-north, edge-south) and their parent cache (seed §4).
+//
+// One program plays every tier; only its upstream differs. An edge's upstream is the parent, the
+// parent's is the origin. A request the edge can answer from memory stops there (a HIT);
+// otherwise it goes one tier inward, and the answer is stored at each tier on its way back out:
+//
+//   phone ──GET──▶ edge-north ──miss──▶ parent ──miss──▶ origin
+//         ◀─────── stored, Age ◀─────── stored ◀──────── 200, Cache-Control: s-maxage=300
+//
+//   Cache-Status: parent; fwd=uri-miss; stored; ttl=300, edge-north; fwd=uri-miss; stored; ttl=300
+//   (next time)   edge-north; hit; ttl=299
+//
+// It follows RFC 9111 (HTTP caching) as a *shared* cache, says what it did in RFC 9211
+// Cache-Status, and knows RFC 5861's stale-while-revalidate and stale-if-error. The rules live in
+// cache-rules.ts and the memory in cache-store.ts; this file is the server.
+//
+// Read in this order: one request (checks, health, PURGE, then GET/HEAD through the cache), the
+// fetch from upstream with request collapsing, answering from a stored response (Age, 304, ranges),
+// passing through what is not cached, and start/close.
+import http from 'node:http';
+import https from 'node:https';
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { listen } from '../../lab/listen.ts';
+import {
+  deltaSeconds,
+  forbidsStale,
+  formatHttpDate,
+  freshnessLifetime,
+  headerValue,
+  ifRangeAllows,
+  initialAge,
+  notModified,
+  parseCacheControl,
+  parseRange,
+  splitOutsideQuotes,
+  staleWindows,
+  storability,
+  varyNames,
+  varyValue,
+  weakMatch,
+  type CacheControl,
+  type HeaderBag,
+} from './cache-rules.ts';
+import { CacheStore, describeEntry, sizeOf, type StoredResponse } from './cache-store.ts';
+
+export interface CacheOptions {
+  /** 'edge-north', 'edge-south', 'parent': names this tier in Cache-Status, Via and the log. */
+  name: string;
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  /** Base URL of the next tier inward: the parent, or an origin (any origin URL). */
+  upstream: string;
+  /** Host names this CDN serves, e.g. ['static.geektime.test']; any other Host gets 421. */
+  hostnames: string[];
+  /** Host header to send upstream (to front an origin that expects its own name). Default: the
+   *  client's host name, without its port. */
+  upstreamHostHeader?: string;
+  /** Memory for stored bodies and headers; least recently used evicted first. Default 64 MiB. */
+  maxBytes?: number;
+  /** Larger objects are passed through, not stored. Default maxBytes / 4. */
+  maxObjectBytes?: number;
+  /** An upstream silent this long (connect, headers or body) gets a 504. Default 10 000. */
+  upstreamTimeoutMs?: number;
+  /** Who may PURGE, by client address. Default: loopback only. */
+  purgeAllowed?: (address: string) => boolean;
+  /** The clock in ms (tests inject one so TTLs pass without sleeping). Default Date.now. */
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+/** What the cache did with one request; emitted as 'request' and logged as one line. */
+export interface CacheLogEntry {
+  method: string;
+  host: string;
+  path: string;
+  /** The cache key: 'GET static.geektime.test/images/phone.png' ('' when not a cache request). */
+  key: string;
+  status: number;
+  /** This tier's own Cache-Status entry, e.g. 'edge-north; hit; ttl=299' ('' when answered locally). */
+  cacheStatus: string;
+  /** The tiers the answer came through, e.g. 'edge-north → parent → origin'. */
+  path_: string;
+  /** Body bytes sent to the client. */
+  bytes: number;
+  ms: number;
+}
+
+export interface RunningCache {
+  name: string;
+  host: string;
+  port: number;
+  url: string;
+  /** 'request' (CacheLogEntry) */
+  events: EventEmitter;
+  /** Requests sent to the upstream so far (revalidations and background refreshes included). */
+  upstreamFetches(): number;
+  storedBytes(): number;
+  /** Every stored response, least recently used first: 'GET host/path' plus its Vary values. */
+  storedKeys(): string[];
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+/** Request headers we accept: Node's default is 16 KiB; Varnish's http_req_size is 32 KiB. */
+export const MAX_HEADER_BYTES = 32 * 1024;
+/** How long a URL whose answer could not be stored skips request collapsing (Varnish: 120 s). */
+const HIT_FOR_MISS_MS = 120_000;
+
+// Hop-by-hop fields describe one connection, not the message: never stored, never passed on
+// (RFC 9110 §7.6.1). Proxy-Authenticate/-Authorization are for the proxy itself (RFC 9111 §3.1).
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];
+// A fetch for the cache wants the whole current object, whoever asked: the client's own
+// conditions and ranges are answered here, from what comes back.
+const CLIENT_CONDITIONS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
+// A 304 refreshes the stored headers, except these, which describe the stored body itself
+// (RFC 9111 §3.2: never Content-Length; the others "to assure integrity of the stored response").
+const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', 'content-type', 'content-range']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+// Reasons not to store that come from the request, not the resource (see cache-rules.ts storability).
+const BECAUSE_OF_THE_REQUEST = new Set(['authorization', 'request-no-store']);
+
+/** One parameter of our Cache-Status entry: ['hit'], ['fwd', 'stale'], ['detail', 'private']. */
+type Param = [name: string, value?: string | number];
+
+/** One client request, and what we learn about it on the way to the log line. */
+interface Ask {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  started: number;
+  method: string;
+  host: string;
+  path: string;
+  key: string;
+  /** The client's Cache-Control. */
+  cc: CacheControl;
+  label: string;
+  ourEntry: string;
+  tiers: string[];
+  bytes: number;
+  note: string;
+}
+
+/** An answer from the next tier, body not read yet. */
+interface Upstream {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+  requestTime: number;
+  responseTime: number;
+}
+
+interface UpstreamFailure {
+  failed: true;
+  code: string;
+  message: string;
+  timeout: boolean;
+}
+
+/** How a fetch for the cache ended. Every request collapsed onto the fetch gets the same one. */
+type Outcome =
+  /** Stored a new answer (fwdStatus 200, 404...), or refreshed the stored one with a 304. */
+  | { kind: 'stored'; entry: StoredResponse; fwdStatus: number; upstreamStatus: string | undefined }
+  /** Not storable: the request that led the fetch relays it; `head` is what was read already. */
+  | { kind: 'not-stored'; upstream: Upstream; head: Buffer[]; detail: string }
+  | { kind: 'failed'; failure: UpstreamFailure };
+
+export async function startCache(opts: CacheOptions): Promise<RunningCache> {
+  const name = opts.name;
+  const clock = opts.now ?? Date.now;
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxObjectBytes = Math.min(opts.maxObjectBytes ?? Math.floor(maxBytes / 4), maxBytes);
+  const upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 10_000;
+  const purgeAllowed = opts.purgeAllowed ?? isLoopback;
+  const hostnames = new Set(opts.hostnames.map((h) => h.toLowerCase()));
+  const upstreamUrl = parseUpstream(name, opts.upstream);
+  const upstreamBasePath = upstreamUrl.pathname.replace(/\/+$/, '');
+  const transport = upstreamUrl.protocol === 'https:' ? https : http;
+  // Pooled keep-alive connections to the next tier (nginx's `keepalive`), dropped after 4 s idle:
+  // before Node's default 5 s keep-alive timeout upstream closes them under us.
+  const agent = new transport.Agent({ keepAlive: true, timeout: 4_000 });
+  const events = new EventEmitter();
+  const store = new CacheStore(maxBytes, (entry) =>
+    log(`${name}: evicted ${describeEntry(entry)} (${entry.size} bytes, least recently used) to stay within ${maxBytes} bytes`),
+  );
+  /** Fetches under way, by key: a request for a key already being fetched waits for that fetch. */
+  const inFlight = new Map<string, Promise<Outcome>>();
+  /** Keys whose last answer could not be stored, until when. Their requests go upstream side by
+   *  side instead of queueing behind one fetch that will not help them (Varnish's hit-for-miss). */
+  const hitForMiss = new Map<string, number>();
+  let fetches = 0;
+
+  const server = http.createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES, // over it, Node answers 431 itself
+      headersTimeout: 10_000,
+      requestTimeout: 30_000,
+      keepAliveTimeout: 5_000,
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      const ask = begin(req, res);
+      handle(ask).catch((err: Error) => {
+        log(`${name}: unexpected error: ${err.stack ?? err.message}`);
+        if (!res.headersSent) reply(ask, 500, 'internal error', `${name} failed unexpectedly; see its log`);
+        else res.destroy();
+      });
+    },
+  );
+
+  // ── One request ──────────────────────────────────────────────────────────────────────────
+  function begin(req: http.IncomingMessage, res: http.ServerResponse): Ask {
+    const ask: Ask = {
+      req,
+      res,
+      started: performance.now(),
+      method: req.method ?? '',
+      host: hostWithoutPort(headerValue(req.headers, 'host')) ?? '-',
+      path: req.url ?? '',
+      key: '',
+      cc: new Map(),
+      label: '',
+      ourEntry: '',
+      tiers: [name],
+      bytes: 0,
+      note: '',
+    };
+    res.on('error', () => {}); // a client that went away is not our error
+    res.once('close', () => {
+      const ms = Math.round(performance.now() - ask.started);
+      const gone = res.writableFinished ? '' : ' (the client went away first)';
+      const path_ = ask.tiers.join(' → ');
+      log(`${name}: ${ask.method} ${ask.host}${ask.path} → ${res.statusCode} ${ask.label} (${path_}) ${ask.bytes} bytes ${ms} ms${ask.note}${gone}`);
+      const entry: CacheLogEntry = { method: ask.method, host: ask.host, path: ask.path, key: ask.key, status: res.statusCode, cacheStatus: ask.ourEntry, path_, bytes: ask.bytes, ms };
+      events.emit('request', entry);
+    });
+    return ask;
+  }
+
+  async function handle(ask: Ask): Promise<void> {
+    const { req, res } = ask;
+    const target = requestTarget(req);
+    if ('error' in target) return reply(ask, 400, 'bad request target', target.error);
+    ask.path = target.path;
+    if (target.host) ask.host = target.host;
+
+    // 1. Health, for any Host: the GSLB checks each edge by its address.
+    if (target.path.split('?')[0] === '/healthz' && (ask.method === 'GET' || ask.method === 'HEAD')) {
+      ask.label = 'HEALTH';
+      return replyJson(ask, 200, { name, storedBytes: store.bytes, entries: store.count });
+    }
+
+    // 2. Paths that climb out of the document root (/../, %2e%2e, backslashes) are never
+    //    forwarded: an origin that decodes differently from us could serve a file outside it.
+    const badPath = unsafePath(target.path);
+    if (badPath) return reply(ask, 400, 'bad path', badPath);
+
+    // 3. Is this a site we serve? The host is part of the cache key: two sites never share entries.
+    if (!target.host) return reply(ask, 400, 'missing Host', 'HTTP/1.1 requests must name the site in a Host header');
+    if (!hostnames.has(target.host)) {
+      return reply(ask, 421, 'misdirected request', `${name} is a CDN cache for ${[...hostnames].join(', ')}, not ${target.host}`);
+    }
+    ask.key = `GET ${target.host}${target.path}`;
+
+    // 4. Our own name already in Via: the request went round in a circle (an upstream pointing back).
+    if (viaNames(req.headers['via']).includes(name)) {
+      return reply(ask, 508, 'loop detected', `this request already passed through ${name} (Via: ${String(req.headers['via']).slice(0, 200)}); check the upstream settings`);
+    }
+
+    if (ask.method === 'PURGE') return purge(ask);
+    if (ask.method === 'GET' || ask.method === 'HEAD') {
+      // A body on GET/HEAD has no meaning (RFC 9110 §9.3.1) and is a request-smuggling tool.
+      if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) !== 0) {
+        res.setHeader('connection', 'close'); // the unread body is still on the connection
+        return reply(ask, 400, 'body not allowed', `a ${ask.method} request must not carry a body`);
+      }
+      ask.cc = parseCacheControl(req.headers['cache-control']);
+      return lookup(ask, true);
+    }
+    // Other methods (POST, PUT, DELETE, OPTIONS...) go to the origin untouched and are never
+    // stored, as Varnish and nginx do by default.
+    return pass(ask, 'method');
+  }
+
+  /** PURGE /path (Varnish style): forget every stored variant of that URL, on this tier. */
+  function purge(ask: Ask): void {
+    const address = ask.req.socket.remoteAddress ?? '';
+    if (!purgeAllowed(address)) return reply(ask, 403, 'forbidden', `PURGE is not accepted from ${address}`);
+    const purged = store.purge(ask.key);
+    hitForMiss.delete(ask.key);
+    ask.label = 'PURGE';
+    replyJson(ask, 200, { purged, key: ask.key });
+  }
+
+  // ── GET and HEAD through the cache ───────────────────────────────────────────────────────
+  /**
+   * Answer from storage when we can; otherwise fetch from upstream, once per key however many
+   * clients ask at the same moment. HEAD is answered from the GET entry.
+   */
+  async function lookup(ask: Ask, mayCollapse: boolean): Promise<void> {
+    const { req } = ask;
+    // If-Match / If-Unmodified-Since guard changes at the origin; they are not a cache's to judge
+    // (RFC 9111 §4.3.2), so such a request goes straight through.
+    if (req.headers['if-match'] !== undefined || req.headers['if-unmodified-since'] !== undefined) return pass(ask, 'bypass');
+
+    const variants = store.variants(ask.key);
+    const entry = variants.find((v) => varyMatches(v, req.headers));
+    // Why we would go upstream, in RFC 9211's words.
+    let fwd = variants.length === 0 ? 'uri-miss' : entry ? 'stale' : 'vary-miss';
+    if (entry) {
+      const age = currentAge(entry);
+      const ttl = entry.lifetime - age;
+      const fresh = ttl > 0; // a no-cache response has a lifetime of 0: stored, but always revalidated
+      if (fresh && requestAcceptsStored(ask.cc, age, ttl)) {
+        store.touch(entry);
+        ask.label = 'HIT';
+        return answer(ask, entry, [['hit']]);
+      }
+      if (fresh) fwd = 'request'; // fresh, but the client asked us to check (no-cache, max-age=0)
+      else if (mayServeStale(entry, 'whileRevalidate') && !requestWantsValidation(ask.cc)) {
+        // RFC 5861 stale-while-revalidate: this client gets the stale copy now; one background
+        // fetch brings a new one for the next client.
+        store.touch(entry);
+        refreshInBackground(ask, entry);
+        ask.label = 'UPDATING';
+        return answer(ask, entry, [['hit'], ['detail', 'stale-while-revalidate']]);
+      }
+    }
+    if (ask.cc.has('only-if-cached')) {
+      ask.label = 'MISS';
+      return reply(ask, 504, 'not cached', `${ask.key} is not stored fresh on ${name}, and the request said only-if-cached`);
+    }
+
+    // Request collapsing: a fetch for this key is under way, so wait for its answer instead of
+    // sending the same request upstream again (Varnish's waiting list, nginx's proxy_cache_lock).
+    const collapse = mayCollapse && !hitForMissActive(ask.key);
+    const running = inFlight.get(ask.key);
+    if (running && collapse) return afterCollapse(ask, await running, fwd, entry);
+    const outcome = await (collapse ? lead(ask, entry) : fetchForCache(ask, entry));
+    deliver(ask, outcome, fwd, entry, false);
+  }
+
+  /** Start a fetch others can wait for. */
+  function lead(ask: Ask, stale: StoredResponse | undefined): Promise<Outcome> {
+    const fetching = fetchForCache(ask, stale).finally(() => inFlight.delete(ask.key));
+    inFlight.set(ask.key, fetching);
+    return fetching;
+  }
+
+  /** A request that waited for another's fetch: served from its result when that fits. */
+  function afterCollapse(ask: Ask, outcome: Outcome, fwd: string, entry: StoredResponse | undefined): void | Promise<void> {
+    if (outcome.kind === 'stored') {
+      if (varyMatches(outcome.entry, ask.req.headers)) return deliver(ask, outcome, fwd, entry, true);
+      return lookup(ask, true); // the answer varies and this one is for other request headers: look again
+    }
+    const serverError = outcome.kind === 'failed' || outcome.upstream.status >= 500;
+    if (serverError && entry && mayServeStale(entry, 'ifError')) return deliver(ask, outcome, fwd, entry, true);
+    if (outcome.kind === 'failed') return deliver(ask, outcome, fwd, entry, true); // the same error for everyone waiting
+    // Not storable (private, Set-Cookie...): that answer was for the client who led the fetch
+    // only. Each waiting client now asks upstream for its own.
+    return lookup(ask, false);
+  }
+
+  /** Send the client what a fetch for the cache brought. */
+  function deliver(ask: Ask, outcome: Outcome, fwd: string, entry: StoredResponse | undefined, collapsed: boolean): void {
+    const params: Param[] = [['fwd', fwd]];
+    if (outcome.kind === 'stored') {
+      const revalidated = outcome.fwdStatus === 304;
+      if (revalidated) params.push(['fwd-status', 304]);
+      if (collapsed) params.push(['collapsed']);
+      else if (!revalidated) params.push(['stored']);
+      ask.label = collapsed ? 'COLLAPSED' : revalidated ? 'REVALIDATED' : fwd === 'stale' ? 'EXPIRED' : 'MISS';
+      ask.tiers = tierPath(outcome.upstreamStatus);
+      return answer(ask, outcome.entry, params, outcome.upstreamStatus);
+    }
+    if (collapsed) params.push(['collapsed']);
+    // RFC 5861 stale-if-error: the upstream is down or failing, and the origin allowed us to
+    // serve our stale copy rather than an error.
+    const serverError = outcome.kind === 'failed' || outcome.upstream.status >= 500;
+    if (serverError && entry && mayServeStale(entry, 'ifError')) {
+      if (outcome.kind === 'not-stored') {
+        params.push(['fwd-status', outcome.upstream.status]);
+        if (!collapsed) discard(outcome.upstream);
+      }
+      params.push(['detail', 'stale-if-error']);
+      ask.label = 'STALE';
+      ask.note = `, upstream ${outcome.kind === 'failed' ? outcome.failure.message : `answered ${outcome.upstream.status}`}`;
+      return answer(ask, entry, params);
+    }
+    if (outcome.kind === 'failed') return replyUpstreamFailure(ask, outcome.failure, params);
+    params.push(['detail', outcome.detail]);
+    ask.label = 'MISS';
+    ask.note = `, not stored (${outcome.detail})`;
+    relay(ask, outcome.upstream, params, outcome.head);
+  }
+
+  /** stale-while-revalidate: one fetch in the background; whoever comes next gets its result. */
+  function refreshInBackground(ask: Ask, stale: StoredResponse): void {
+    if (inFlight.has(ask.key)) return; // already being refreshed
+    lead(ask, stale).then((outcome) => {
+      let result: string;
+      if (outcome.kind === 'stored') result = outcome.fwdStatus === 304 ? 'still valid (304), fresh again' : `replaced (${outcome.fwdStatus})`;
+      else if (outcome.kind === 'failed') result = `failed: ${outcome.failure.message}`;
+      else {
+        discard(outcome.upstream);
+        result = `answer not storable (${outcome.detail})`;
+      }
+      log(`${name}: background refresh of ${describeEntry(stale)}: ${result}`);
+    });
+  }
+
+  // ── Fetching for the cache ───────────────────────────────────────────────────────────────
+  /**
+   * Get the whole current object from upstream, for everyone: no Range and none of the client's
+   * conditions. With a stale copy, ask conditionally with its validators, so an unchanged object
+   * costs a 304 instead of a body. Stores what may be stored. Never throws.
+   */
+  async function fetchForCache(ask: Ask, stale: StoredResponse | undefined): Promise<Outcome> {
+    try {
+      const headers = upstreamHeaders(ask, true);
+      if (stale) Object.assign(headers, validatorsOf(stale));
+      let upstream = await requestUpstream('GET', ask.path, headers);
+      if ('failed' in upstream) return { kind: 'failed', failure: upstream };
+
+      if (upstream.status === 304 && stale) {
+        discard(upstream);
+        if (sameRepresentation(upstream.headers, stale)) {
+          freshen(stale, upstream);
+          hitForMiss.delete(ask.key);
+          return { kind: 'stored', entry: stale, fwdStatus: 304, upstreamStatus: headerValue(upstream.headers, 'cache-status') };
+        }
+        // A 304 about another version than ours: ask again, without conditions.
+        upstream = await requestUpstream('GET', ask.path, upstreamHeaders(ask, true));
+        if ('failed' in upstream) return { kind: 'failed', failure: upstream };
+      }
+
+      // An error while we hold a copy allowed for stale-if-error: the error must not replace it.
+      if (upstream.status >= 500 && stale && mayServeStale(stale, 'ifError')) return notStored(ask, upstream, [], 'server-error', false);
+
+      const verdict = storability(ask.req.headers, upstream.status, upstream.headers, upstream.responseTime);
+      if (!verdict.store) {
+        // Not storable because of who asked (credentials, a client's no-store) says nothing about
+        // the copy everyone else gets, so that one stays.
+        const aboutTheUrl = upstream.status < 500 && !BECAUSE_OF_THE_REQUEST.has(verdict.detail);
+        return notStored(ask, upstream, [], verdict.detail, aboutTheUrl);
+      }
+      if (Number(upstream.headers['content-length'] ?? 0) > maxObjectBytes) return notStored(ask, upstream, [], 'too-large', true);
+      // Bodies without a Content-Length are read up to the limit, then passed through.
+      const read = await readBody(upstream.body, maxObjectBytes);
+      if (read.kind === 'too-large') return notStored(ask, upstream, read.head, 'too-large', true);
+      if (read.kind === 'broken') {
+        return { kind: 'failed', failure: { failed: true, code: 'TRUNCATED', message: 'the answer broke off before its end', timeout: false } };
+      }
+      const entry = makeEntry(ask, upstream, read.body);
+      // The new answer replaces whatever variant this request would have been served before.
+      store.put(entry, store.variants(ask.key).filter((v) => varyMatches(v, ask.req.headers)));
+      hitForMiss.delete(ask.key);
+      return { kind: 'stored', entry, fwdStatus: upstream.status, upstreamStatus: headerValue(upstream.headers, 'cache-status') };
+    } catch (err) {
+      log(`${name}: fetching ${ask.key} failed unexpectedly: ${(err as Error).stack ?? err}`);
+      return { kind: 'failed', failure: { failed: true, code: 'INTERNAL', message: `internal error: ${(err as Error).message}`, timeout: false } };
+    }
+  }
+
+  /**
+   * An answer we may not store. Unless it is a server error, it is newer than what we held for
+   * this request, so that copy goes; and for a while this URL's requests stop queueing.
+   */
+  function notStored(ask: Ask, upstream: Upstream, head: Buffer[], detail: string, supersedes: boolean): Outcome {
+    if (supersedes) {
+      for (const old of store.variants(ask.key).filter((v) => varyMatches(v, ask.req.headers))) store.remove(old);
+      hitForMiss.delete(ask.key); // re-insert at the end: the Map stays in expiry order
+      hitForMiss.set(ask.key, clock() + HIT_FOR_MISS_MS);
+      if (hitForMiss.size > 10_000) hitForMiss.delete(hitForMiss.keys().next().value!);
+    }
+    return { kind: 'not-stored', upstream, head, detail };
+  }
+
+  function hitForMissActive(key: string): boolean {
+    const until = hitForMiss.get(key);
+    if (until !== undefined && until <= clock()) hitForMiss.delete(key);
+    return until !== undefined && until > clock();
+  }
+
+  function makeEntry(ask: Ask, upstream: Upstream, body: Buffer): StoredResponse {
+    const headers = storedHeaders(upstream.headers, upstream.responseTime);
+    const vary = varyNames(headers);
+    const names = vary === '*' ? [] : vary; // Vary: * is never stored (see storability)
+    const freshness = freshnessLifetime(upstream.status, headers, upstream.responseTime);
+    const entry: StoredResponse = {
+      key: ask.key,
+      status: upstream.status,
+      headers,
+      body,
+      cacheControl: parseCacheControl(headers['cache-control']),
+      varyNames: names,
+      varyValues: names.map((n) => varyValue(ask.req.headers, n)),
+      requestTime: upstream.requestTime,
+      responseTime: upstream.responseTime,
+      initialAge: initialAge(upstream.headers, upstream.requestTime, upstream.responseTime),
+      lifetime: freshness.lifetime,
+      lifetimeSource: freshness.source,
+      size: 0,
+    };
+    entry.size = sizeOf(entry);
+    return entry;
+  }
+
+  /** A 304 says our copy is current: take its headers and start its age again (RFC 9111 §4.3.4). */
+  function freshen(entry: StoredResponse, upstream: Upstream): void {
+    const headers = { ...entry.headers };
+    for (const [field, value] of Object.entries(storedHeaders(upstream.headers, upstream.responseTime))) {
+      if (!NOT_UPDATED_BY_304.has(field)) headers[field] = value;
+    }
+    const freshness = freshnessLifetime(entry.status, headers, upstream.responseTime);
+    entry.headers = headers;
+    entry.cacheControl = parseCacheControl(headers['cache-control']);
+    entry.requestTime = upstream.requestTime;
+    entry.responseTime = upstream.responseTime;
+    entry.initialAge = initialAge(upstream.headers, upstream.requestTime, upstream.responseTime);
+    entry.lifetime = freshness.lifetime;
+    entry.lifetimeSource = freshness.source;
+    store.resized(entry, sizeOf(entry));
+  }
+
+  function currentAge(entry: StoredResponse): number {
+    return entry.initialAge + (clock() - entry.responseTime) / 1000; // + resident time
+  }
+
+  /** Inside the RFC 5861 window the origin gave for serving this copy stale? */
+  function mayServeStale(entry: StoredResponse, window: 'whileRevalidate' | 'ifError'): boolean {
+    if (forbidsStale(entry.cacheControl)) return false;
+    const extra = staleWindows(entry.cacheControl)[window];
+    return extra > 0 && currentAge(entry) < entry.lifetime + extra;
+  }
+
+  // ── Talking to the next tier ─────────────────────────────────────────────────────────────
+  /** The request headers the next tier sees. */
+  function upstreamHeaders(ask: Ask, forCache: boolean): http.OutgoingHttpHeaders {
+    const headers = withoutHopByHop(ask.req.headers);
+    delete headers['expect'];
+    if (forCache) for (const field of CLIENT_CONDITIONS) delete headers[field];
+    // The key has no port, so neither does what we ask for: an answer built for one port must
+    // not be served to clients of another.
+    headers['host'] = opts.upstreamHostHeader ?? ask.host;
+    headers['via'] = appendList(ask.req.headers['via'], `1.1 ${name}`);
+    headers['x-forwarded-for'] = appendList(ask.req.headers['x-forwarded-for'], ask.req.socket.remoteAddress ?? 'unknown');
+    return headers;
+  }
+
+  /** One request to the upstream; resolves when its response headers arrive, or with why not. */
+  function requestUpstream(method: string, path: string, headers: http.OutgoingHttpHeaders, body?: http.IncomingMessage): Promise<Upstream | UpstreamFailure> {
+    const attempt = (mayRetry: boolean) =>
+      new Promise<Upstream | UpstreamFailure>((resolve) => {
+        fetches++;
+        const requestTime = clock();
+        let answered = false;
+        const request = transport.request({
+          protocol: upstreamUrl.protocol,
+          hostname: upstreamUrl.hostname.replace(/^\[|\]$/g, ''),
+          port: upstreamUrl.port || undefined,
+          method,
+          path: upstreamBasePath + path,
+          headers,
+          agent,
+          timeout: upstreamTimeoutMs,
+          maxHeaderSize: MAX_HEADER_BYTES,
+        });
+        request.on('response', (response) => {
+          answered = true;
+          response.on('error', () => {}); // a body cut off midway is noticed where it is read
+          resolve({ status: response.statusCode ?? 502, headers: response.headers, body: response, requestTime, responseTime: clock() });
+        });
+        request.on('timeout', () => {
+          request.destroy(Object.assign(new Error(`no answer within ${upstreamTimeoutMs} ms`), { code: 'TIMEOUT' }));
+        });
+        request.on('error', (err: NodeJS.ErrnoException) => {
+          if (answered) return;
+          // A pooled connection the upstream closed just as we reused it: the request never got
+          // there, so one more try on a fresh connection is safe (not for a body we streamed).
+          if (mayRetry && request.reusedSocket && err.code === 'ECONNRESET') return resolve(attempt(false));
+          resolve({ failed: true, code: err.code ?? 'ERROR', message: describeFailure(err), timeout: err.code === 'TIMEOUT' });
+        });
+        if (body) body.pipe(request);
+        else request.end();
+      });
+    return attempt(!body);
+  }
+
+  /** Throw away an upstream body we do not need: drain a small or empty one (which keeps the pooled
+   *  connection usable), cut a big or unknown one short (which costs the connection). */
+  function discard(upstream: Upstream): void {
+    const bodiless = upstream.status === 304 || upstream.status === 204;
+    if (bodiless || Number(upstream.headers['content-length'] ?? Infinity) <= 64 * 1024) upstream.body.resume();
+    else upstream.body.destroy();
+  }
+
+  // ── Answering from a stored response ─────────────────────────────────────────────────────
+  /**
+   * Send a stored response: its headers with the current Age, our Cache-Status entry appended to
+   * the upstream's (only when this very request went upstream), our Via. Then a 304 if the client
+   * already has it, the range it asked for, or the whole body.
+   */
+  function answer(ask: Ask, entry: StoredResponse, params: Param[], upstreamStatus?: string): void {
+    const { req, res } = ask;
+    const age = currentAge(entry);
+    const ttl = Math.floor(entry.lifetime - age); // negative when stale (RFC 9211 §2.5)
+    const detail = params.filter(([p]) => p === 'detail');
+    ask.ourEntry = statusEntry(name, [...params.filter(([p]) => p !== 'detail'), ['ttl', ttl], ...detail]);
+    const headers: http.OutgoingHttpHeaders = {
+      ...entry.headers,
+      age: String(Math.floor(age)),
+      'cache-status': appendList(upstreamStatus, ask.ourEntry),
+      via: appendList(entry.headers['via'], `1.1 ${name}`),
+    };
+
+    // The client already has this version (If-None-Match / If-Modified-Since): 304, no body.
+    if (entry.status === 200 && notModified(req.headers, entry.headers)) {
+      // RFC 9110 §15.4.5: only the fields a cache needs to update its copy (Last-Modified when
+      // there is no ETag), plus ours.
+      const keep = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'age', 'cache-status', 'via'];
+      if (entry.headers['etag'] === undefined) keep.push('last-modified');
+      res.writeHead(304, Object.fromEntries(keep.filter((f) => headers[f] !== undefined).map((f) => [f, headers[f]])));
+      return void res.end();
+    }
+
+    let status = entry.status;
+    let body = entry.body;
+    if (status === 200) {
+      headers['accept-ranges'] ??= 'bytes';
+      const range = headerValue(req.headers, 'range');
+      if (range !== undefined && ifRangeAllows(req.headers, entry.headers)) {
+        const wanted = parseRange(range, body.length);
+        if (wanted === 'unsatisfiable') {
+          const text = JSON.stringify({ error: 'range not satisfiable', reason: `${range} is outside the ${body.length} bytes of ${ask.key}` }) + '\n';
+          res.writeHead(416, {
+            'content-range': `bytes */${body.length}`,
+            'content-type': 'application/json; charset=utf-8',
+            'content-length': Buffer.byteLength(text),
+            age: headers['age'],
+            'cache-status': headers['cache-status'],
+            via: headers['via'],
+          });
+          ask.bytes = Buffer.byteLength(text);
+          return void res.end(req.method === 'HEAD' ? undefined : text);
+        }
+        if (wanted) {
+          status = 206;
+          body = body.subarray(wanted.start, wanted.end + 1);
+          headers['content-range'] = `bytes ${wanted.start}-${wanted.end}/${entry.body.length}`;
+        }
+      }
+    }
+    if (status === 204) delete headers['content-length'];
+    else headers['content-length'] = String(body.length);
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD' || status === 204) return void res.end();
+    ask.bytes = body.length;
+    res.end(body);
+  }
+
+  // ── Passing through ──────────────────────────────────────────────────────────────────────
+  /** Methods we do not cache, and requests we must not answer ourselves: straight upstream. */
+  async function pass(ask: Ask, why: 'method' | 'bypass'): Promise<void> {
+    const { req } = ask;
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    const upstream = await requestUpstream(ask.method, ask.path, upstreamHeaders(ask, false), hasBody ? req : undefined);
+    ask.label = why === 'method' ? 'PASS' : 'BYPASS';
+    if ('failed' in upstream) return replyUpstreamFailure(ask, upstream, [['fwd', why]]);
+    // RFC 9111 §4.4: a successful POST/PUT/DELETE changed the resource, so our copies are stale.
+    if (!SAFE_METHODS.has(ask.method) && upstream.status < 400) {
+      const purged = store.purge(ask.key);
+      if (purged) ask.note = `, invalidated ${purged} stored response(s)`;
+    }
+    relay(ask, upstream, [['fwd', why]], []);
+  }
+
+  /** Stream an upstream answer to the client as it comes, with our Age, Cache-Status and Via. */
+  function relay(ask: Ask, upstream: Upstream, params: Param[], head: Buffer[]): void {
+    const { res } = ask;
+    const upstreamStatus = headerValue(upstream.headers, 'cache-status');
+    ask.ourEntry = statusEntry(name, params);
+    ask.tiers = tierPath(upstreamStatus);
+    const headers: http.OutgoingHttpHeaders = {
+      ...storedHeaders(upstream.headers, upstream.responseTime),
+      age: String(Math.floor(initialAge(upstream.headers, upstream.requestTime, upstream.responseTime))),
+      'cache-status': appendList(upstreamStatus, ask.ourEntry),
+      via: appendList(upstream.headers['via'], `1.1 ${name}`),
+    };
+    res.writeHead(upstream.status, headers);
+    if (ask.method === 'HEAD') {
+      discard(upstream); // we asked upstream for GET, to be able to store it
+      return void res.end();
+    }
+    for (const chunk of head) {
+      ask.bytes += chunk.length;
+      res.write(chunk);
+    }
+    upstream.body.on('data', (chunk: Buffer) => (ask.bytes += chunk.length));
+    upstream.body.pipe(res);
+    // Cut off upstream: cut the client off too, so it can tell (rather than a short "complete" body).
+    upstream.body.on('close', () => {
+      if (!upstream.body.complete) res.destroy();
+    });
+    res.on('close', () => {
+      if (!upstream.body.complete) upstream.body.destroy();
+    });
+  }
+
+  // ── Answers of our own ───────────────────────────────────────────────────────────────────
+  function replyJson(ask: Ask, status: number, value: unknown): void {
+    const body = JSON.stringify(value) + '\n';
+    ask.res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    ask.bytes = ask.method === 'HEAD' ? 0 : Buffer.byteLength(body);
+    ask.res.end(ask.method === 'HEAD' ? undefined : body);
+  }
+
+  function reply(ask: Ask, status: number, error: string, reason: string, cacheStatus?: string): void {
+    if (!ask.label) ask.label = status >= 400 ? 'REJECTED' : 'LOCAL';
+    if (cacheStatus) ask.res.setHeader('cache-status', cacheStatus);
+    replyJson(ask, status, { error, reason });
+  }
+
+  function replyUpstreamFailure(ask: Ask, failure: UpstreamFailure, params: Param[]): void {
+    ask.label = 'ERROR';
+    ask.ourEntry = statusEntry(name, [...params, ['detail', failure.code]]);
+    ask.tiers = [name, 'upstream'];
+    const status = failure.timeout ? 504 : 502;
+    const error = failure.timeout ? 'upstream timed out' : 'bad gateway';
+    reply(ask, status, error, `${name} could not get ${ask.host}${ask.path} from its upstream ${opts.upstream}: ${failure.message}`, ask.ourEntry);
+  }
+
+  /** The tiers an answer came through, from the upstream's Cache-Status: 'edge → parent → origin'. */
+  function tierPath(upstreamStatus: string | undefined): string[] {
+    const tiers = [name];
+    const members = splitOutsideQuotes(upstreamStatus ?? '', ',');
+    for (const member of members.reverse()) {
+      const [cache = '', ...cacheParams] = splitOutsideQuotes(member, ';');
+      tiers.push(cache.replace(/^"|"$/g, ''));
+      if (cacheParams.some((p) => p === 'hit' || p.startsWith('hit='))) return tiers; // that tier answered
+    }
+    tiers.push('origin');
+    return tiers;
+  }
+
+  // ── Start and stop ───────────────────────────────────────────────────────────────────────
+  const address = await listen(server, name, opts.host, opts.port);
+  const urlHost = address.address.includes(':') ? `[${address.address}]` : address.address;
+  return {
+    name,
+    host: address.address,
+    port: address.port,
+    url: `http://${urlHost}:${address.port}`,
+    events,
+    upstreamFetches: () => fetches,
+    storedBytes: () => store.bytes,
+    storedKeys: () => store.describe(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        agent.destroy();
+      }),
+  };
+}
+
+// ── Small helpers ────────────────────────────────────────────────────────────────────────────
+
+/** Does the client's own Cache-Control let us answer from storage (RFC 9111 §5.2.1)? */
+export function requestAcceptsStored(cc: CacheControl, age: number, ttl: number): boolean {
+  if (cc.has('no-cache')) return false;
+  const maxAge = deltaSeconds(cc, 'max-age');
+  // max-age=0 is what a browser's reload sends: "check with the origin first". Read literally it
+  // would still accept a copy exactly 0 s old; like Squid, we read it as the reload it is.
+  if (maxAge !== undefined && (maxAge === 0 || age > maxAge)) return false;
+  const minFresh = deltaSeconds(cc, 'min-fresh');
+  return minFresh === undefined || ttl >= minFresh;
+}
+
+/** A client asking for a checked copy never gets a stale one while we revalidate. */
+function requestWantsValidation(cc: CacheControl): boolean {
+  return cc.has('no-cache') || cc.has('max-age') || cc.has('min-fresh');
+}
+
+export function varyMatches(entry: StoredResponse, requestHeaders: HeaderBag): boolean {
+  return entry.varyNames.every((field, i) => varyValue(requestHeaders, field) === entry.varyValues[i]);
+}
+
+/** Validators to revalidate a stored copy with. RFC 9111 §4.3.1 says to send both when we have both
+ *  (nginx does too); an origin that knows ETags ignores If-Modified-Since then (RFC 9110 §13.2.2). */
+function validatorsOf(entry: StoredResponse): http.OutgoingHttpHeaders {
+  const validators: http.OutgoingHttpHeaders = {};
+  const etag = headerValue(entry.headers, 'etag');
+  const lastModified = headerValue(entry.headers, 'last-modified');
+  if (etag !== undefined) validators['if-none-match'] = etag;
+  if (lastModified !== undefined) validators['if-modified-since'] = lastModified;
+  return validators;
+}
+
+/** Is a 304 about the version we hold (RFC 9111 §4.3.4)? */
+function sameRepresentation(headers304: HeaderBag, entry: StoredResponse): boolean {
+  const etag = headerValue(headers304, 'etag');
+  const ours = headerValue(entry.headers, 'etag');
+  if (etag !== undefined) return ours !== undefined && weakMatch(etag, ours);
+  const lastModified = headerValue(headers304, 'last-modified');
+  const ourLastModified = headerValue(entry.headers, 'last-modified');
+  if (lastModified !== undefined && ourLastModified !== undefined) return lastModified === ourLastModified;
+  return true; // no validator in the 304: it answers the request we made about this copy
+}
+
+/** Response headers as stored and passed on: no hop-by-hop, no Age or Cache-Status (we write
+ *  our own), and a Date added if the upstream sent none (RFC 9110 §6.6.1). */
+function storedHeaders(headers: http.IncomingHttpHeaders, receivedAt: number): Record<string, string | string[]> {
+  const out = withoutHopByHop(headers) as Record<string, string | string[]>;
+  delete out['age'];
+  delete out['cache-status'];
+  out['date'] ??= formatHttpDate(receivedAt);
+  return out;
+}
+
+/** Hop-by-hop headers describe one connection and must not be passed on (RFC 9110 §7.6.1). */
+function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const named = String(headers['connection'] ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (!HOP_BY_HOP.includes(key) && !named.includes(key) && value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+/** Our Cache-Status list member: `edge-north; fwd=uri-miss; stored; ttl=300` (RFC 9211). */
+function statusEntry(cacheName: string, params: Param[]): string {
+  const token = /^[A-Za-z*][\w!#$%&'*+.^`|~:/-]*$/.test(cacheName) ? cacheName : JSON.stringify(cacheName);
+  const rendered = params.map(([key, value]) => {
+    if (value === undefined) return key;
+    if (typeof value === 'number' || key === 'fwd') return `${key}=${value}`; // integers and tokens
+    return `${key}=${JSON.stringify(value)}`; // strings, e.g. detail="private"
+  });
+  return [token, ...rendered].join('; ');
+}
+
+function appendList(existing: string | string[] | undefined, value: string): string {
+  const before = Array.isArray(existing) ? existing.join(', ') : existing;
+  return before ? `${before}, ${value}` : value;
+}
+
+/** The proxies a Via header names: `1.1 parent, 1.1 edge-north` → ['parent', 'edge-north']. */
+function viaNames(via: string | string[] | undefined): string[] {
+  const text = Array.isArray(via) ? via.join(', ') : via ?? '';
+  return splitOutsideQuotes(text, ',').map((hop) => hop.split(/\s+/)[1] ?? '');
+}
+
+function hostWithoutPort(hostHeader: string | undefined): string | undefined {
+  if (!hostHeader) return undefined;
+  const match = /^\[([^\]]+)\](?::\d+)?$/.exec(hostHeader) ?? /^([^:[\]]+)(?::\d+)?$/.exec(hostHeader);
+  return match?.[1]?.toLowerCase();
+}
+
+/**
+ * Host and path of a request. Clients send a path ("origin-form"); a server must also accept a
+ * full URL ("absolute-form"), and then its authority wins over Host (RFC 9112 §3.2.2).
+ */
+function requestTarget(req: http.IncomingMessage): { host: string | undefined; path: string } | { error: string } {
+  const url = req.url ?? '';
+  const absolute = /^https?:\/\/([^/?#]*)(.*)$/is.exec(url);
+  if (absolute) {
+    const rest = absolute[2] ?? '';
+    return { host: hostWithoutPort(absolute[1]), path: rest.startsWith('/') ? rest : `/${rest}` };
+  }
+  if (!url.startsWith('/')) return { error: `the request target must be a path starting with "/", not ${JSON.stringify(url.slice(0, 80))}` };
+  return { host: hostWithoutPort(headerValue(req.headers, 'host')), path: url };
+}
+
+/** Why a path is refused, or undefined if it is fine. Only the path is checked, not the query. */
+export function unsafePath(path: string): string | undefined {
+  let raw = path.split('?', 1)[0] ?? '';
+  // Decode what could hide a dot-segment or a separator, a few times over (%252e → %2e → .), so
+  // an origin that decodes once more than we do still cannot be walked out of its root.
+  for (let i = 0; i < 3 && /%25/i.test(raw); i++) raw = raw.replace(/%25/gi, '%');
+  const decoded = raw.replace(/%2e/gi, '.').replace(/%2f/gi, '/').replace(/%5c/gi, '\\');
+  if (/%00|\0/i.test(decoded)) return 'the path contains a NUL byte';
+  if (decoded.includes('\\')) return 'the path contains a backslash; use "/" between segments';
+  if (decoded.split('/').some((segment) => segment === '..' || segment === '.')) {
+    return 'the path contains a dot-segment ("." or ".."); ask for the resource by its plain path';
+  }
+  return undefined;
+}
+
+export function isLoopback(address: string): boolean {
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4 === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+function parseUpstream(name: string, upstream: string): URL {
+  let url: URL;
+  try {
+    url = new URL(upstream);
+  } catch {
+    throw new Error(`${name}: the upstream must be a URL such as http://127.0.0.30:8080, not "${upstream}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${name}: the upstream must be an http:// or https:// URL, not "${upstream}"`);
+  return url;
+}
+
+function describeFailure(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (ECONNREFUSED): nothing listens there';
+    case 'ECONNRESET':
+      return 'the connection was reset (ECONNRESET)';
+    case 'ENOTFOUND':
+      return 'its name does not resolve (ENOTFOUND)';
+    case 'TIMEOUT':
+      return err.message;
+    default:
+      return `${err.message}${err.code ? ` (${err.code})` : ''}`;
+  }
+}
+
+type ReadResult = { kind: 'complete'; body: Buffer } | { kind: 'too-large'; head: Buffer[] } | { kind: 'broken' };
+
+/** Read a body up to `limit` bytes. Past it, stop and hand back what was read (the rest waits). */
+function readBody(body: http.IncomingMessage, limit: number): Promise<ReadResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (result: ReadResult) => {
+      body.off('data', onData).off('end', onEnd).off('close', onBroken).off('error', onBroken);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > limit) {
+        body.pause();
+        done({ kind: 'too-large', head: chunks });
+      }
+    };
+    const onEnd = () => done({ kind: 'complete', body: Buffer.concat(chunks) });
+    const onBroken = () => done({ kind: 'broken' });
+    body.on('data', onData).on('end', onEnd).on('close', onBroken).on('error', onBroken);
+  });
+}

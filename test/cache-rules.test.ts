@@ -1,0 +1,247 @@
+// The RFC 9111 rules of the CDN cache, one function at a time (no sockets).
+import { describe, expect, it } from 'vitest';
+import {
+  freshnessLifetime,
+  initialAge,
+  notModified,
+  ifRangeAllows,
+  parseCacheControl,
+  parseRange,
+  storability,
+  varyNames,
+  varyValue,
+} from '../servers/cdn/cache-rules.ts';
+import { requestAcceptsStored, unsafePath, isLoopback } from '../servers/cdn/cache.ts';
+import { CacheStore, sizeOf, type StoredResponse } from '../servers/cdn/cache-store.ts';
+import { parseSize } from '../servers/cdn/cache-cli.ts';
+
+const T = Date.parse('2025-01-01T12:00:00Z');
+const date = (offsetSeconds: number) => new Date(T + offsetSeconds * 1000).toUTCString();
+
+describe('Cache-Control', () => {
+  it('parses directives, quoted arguments with commas, and keeps the first of a repeated directive', () => {
+    const cc = parseCacheControl('Public, MAX-AGE=60, no-cache="Set-Cookie, X-A", max-age=0, s-maxage="30"');
+    expect([...cc]).toEqual([
+      ['public', true],
+      ['max-age', '60'],
+      ['no-cache', 'Set-Cookie, X-A'],
+      ['s-maxage', '30'],
+    ]);
+    expect(parseCacheControl(['max-age=1', 'private']).has('private')).toBe(true);
+    expect(parseCacheControl(undefined).size).toBe(0);
+  });
+
+  it('is linear on hostile input', () => {
+    const started = performance.now();
+    parseCacheControl('"'.repeat(50_000) + ','.repeat(50_000));
+    parseCacheControl('a=' + ' '.repeat(100_000));
+    expect(performance.now() - started).toBeLessThan(200);
+  });
+});
+
+describe('freshness lifetime (RFC 9111 §4.2.1)', () => {
+  const lifetime = (headers: Record<string, string>, status = 200) => freshnessLifetime(status, { date: date(0), ...headers }, T);
+
+  it('s-maxage beats max-age beats Expires beats the heuristic', () => {
+    const all = { 'cache-control': 's-maxage=30, max-age=60', expires: date(90), 'last-modified': date(-10_000) };
+    expect(lifetime(all)).toEqual({ lifetime: 30, source: 's-maxage' });
+    expect(lifetime({ ...all, 'cache-control': 'max-age=60' })).toEqual({ lifetime: 60, source: 'max-age' });
+    expect(lifetime({ ...all, 'cache-control': '' })).toEqual({ lifetime: 90, source: 'expires' });
+    expect(lifetime({ 'last-modified': date(-10_000) })).toEqual({ lifetime: 1000, source: 'heuristic' });
+  });
+
+  it('the heuristic is 10% of the time since Last-Modified, at most a day, and only for heuristically cacheable statuses', () => {
+    expect(lifetime({ 'last-modified': date(-365 * 86_400) }).lifetime).toBe(86_400);
+    expect(lifetime({ 'last-modified': date(-10_000) }, 404).lifetime).toBe(1000);
+    expect(lifetime({ 'last-modified': date(-10_000) }, 302)).toEqual({ lifetime: 0, source: 'none' });
+    expect(lifetime({ 'last-modified': date(-10_000), 'cache-control': 'public' }, 302).lifetime).toBe(1000);
+  });
+
+  it('an invalid Expires ("0") or max-age means already stale; no-cache means a lifetime of 0', () => {
+    expect(lifetime({ expires: '0' })).toEqual({ lifetime: 0, source: 'expires' });
+    expect(lifetime({ 'cache-control': 'max-age=soon' }).lifetime).toBe(0);
+    expect(lifetime({ 'cache-control': 'max-age=99999999999999' }).lifetime).toBe(2 ** 31);
+    expect(lifetime({ 'cache-control': 'no-cache, max-age=600' })).toEqual({ lifetime: 0, source: 'no-cache' });
+  });
+});
+
+describe('age (RFC 9111 §4.2.3)', () => {
+  it('takes the larger of now − Date and Age + the request’s own delay', () => {
+    expect(initialAge({ date: date(0) }, T, T)).toBe(0);
+    expect(initialAge({ date: date(-50) }, T, T)).toBe(50);
+    expect(initialAge({ date: date(0), age: '120' }, T, T)).toBe(120);
+    expect(initialAge({ date: date(0), age: '120' }, T - 2000, T)).toBe(122); // + 2 s response delay
+    expect(initialAge({ date: date(30) }, T, T)).toBe(0); // a Date in the future: clock skew, not negative age
+    expect(initialAge({ age: 'soon' }, T, T)).toBe(0);
+  });
+});
+
+describe('storability (RFC 9111 §3)', () => {
+  const verdict = (headers: Record<string, string | string[]>, request: Record<string, string> = {}, status = 200) =>
+    storability(request, status, { date: date(0), ...headers }, T);
+
+  it('stores what is explicitly or heuristically cacheable', () => {
+    expect(verdict({ 'cache-control': 'max-age=60' })).toEqual({ store: true });
+    expect(verdict({ 'cache-control': 'max-age=60' }, {}, 500)).toEqual({ store: true }); // explicit freshness: any final status
+    expect(verdict({ etag: '"x"' })).toEqual({ store: true }); // stale at once, but can be revalidated
+  });
+
+  it('names the reason when it does not', () => {
+    expect(verdict({ 'cache-control': 'no-store, max-age=60' })).toEqual({ store: false, detail: 'no-store' });
+    expect(verdict({ 'cache-control': 'private="X-Secret", max-age=60' })).toEqual({ store: false, detail: 'private' });
+    expect(verdict({ 'cache-control': 'max-age=60', 'set-cookie': ['a=1'] })).toEqual({ store: false, detail: 'set-cookie' });
+    expect(verdict({ 'cache-control': 'max-age=60', vary: 'Accept, *' })).toEqual({ store: false, detail: 'vary-star' });
+    expect(verdict({ 'cache-control': 'max-age=60' }, { 'cache-control': 'no-store' })).toEqual({ store: false, detail: 'request-no-store' });
+    expect(verdict({}, {}, 302)).toEqual({ store: false, detail: 'status' });
+    expect(verdict({ 'cache-control': 'max-age=60' }, {}, 206)).toEqual({ store: false, detail: 'status' });
+    expect(verdict({})).toEqual({ store: false, detail: 'no-freshness' });
+  });
+
+  it('Authorization: only with public, s-maxage or must-revalidate (§3.5)', () => {
+    const auth = { authorization: 'Basic eDp5' };
+    expect(verdict({ 'cache-control': 'max-age=60' }, auth)).toEqual({ store: false, detail: 'authorization' });
+    for (const cc of ['public, max-age=60', 's-maxage=60', 'must-revalidate, max-age=60']) {
+      expect(verdict({ 'cache-control': cc }, auth)).toEqual({ store: true });
+    }
+  });
+});
+
+describe('Vary', () => {
+  it('names are lower-cased and de-duplicated; * is its own answer', () => {
+    expect(varyNames({ vary: ' Accept-Language ,accept-encoding, ACCEPT-LANGUAGE' })).toEqual(['accept-language', 'accept-encoding']);
+    expect(varyNames({ vary: 'Accept, *' })).toBe('*');
+    expect(varyNames({})).toEqual([]);
+  });
+
+  it('values are compared with whitespace normalised; absent is not empty', () => {
+    expect(varyValue({ 'accept-language': ' en-GB ,  en;q=0.8 ' }, 'accept-language')).toBe('en-GB, en;q=0.8');
+    expect(varyValue({}, 'accept-language')).toBeNull();
+    expect(varyValue({ 'accept-language': '' }, 'accept-language')).toBe('');
+  });
+});
+
+describe('conditional requests', () => {
+  const stored = { etag: '"abc"', 'last-modified': date(-3600), date: date(0) };
+  it('If-None-Match (weak comparison, lists, *) wins over If-Modified-Since', () => {
+    expect(notModified({ 'if-none-match': '"abc"' }, stored)).toBe(true);
+    expect(notModified({ 'if-none-match': '"x", W/"abc"' }, stored)).toBe(true);
+    expect(notModified({ 'if-none-match': '*' }, stored)).toBe(true);
+    expect(notModified({ 'if-none-match': '"x"', 'if-modified-since': date(0) }, stored)).toBe(false);
+    expect(notModified({ 'if-modified-since': date(-3600) }, stored)).toBe(true);
+    expect(notModified({ 'if-modified-since': date(-3601) }, stored)).toBe(false);
+    expect(notModified({ 'if-modified-since': 'yesterday' }, stored)).toBe(false);
+    expect(notModified({}, stored)).toBe(false);
+  });
+
+  it('If-Range needs a strong ETag match or the exact Last-Modified', () => {
+    expect(ifRangeAllows({}, stored)).toBe(true);
+    expect(ifRangeAllows({ 'if-range': '"abc"' }, stored)).toBe(true);
+    expect(ifRangeAllows({ 'if-range': 'W/"abc"' }, stored)).toBe(false);
+    expect(ifRangeAllows({ 'if-range': date(-3600) }, stored)).toBe(true);
+    expect(ifRangeAllows({ 'if-range': date(-3599) }, stored)).toBe(false);
+  });
+
+  it('the client’s own Cache-Control', () => {
+    const none = new Map();
+    expect(requestAcceptsStored(none, 10, 50)).toBe(true);
+    expect(requestAcceptsStored(parseCacheControl('no-cache'), 10, 50)).toBe(false);
+    expect(requestAcceptsStored(parseCacheControl('max-age=0'), 0, 50)).toBe(false);
+    expect(requestAcceptsStored(parseCacheControl('max-age=5'), 10, 50)).toBe(false);
+    expect(requestAcceptsStored(parseCacheControl('max-age=20'), 10, 50)).toBe(true);
+    expect(requestAcceptsStored(parseCacheControl('min-fresh=60'), 10, 50)).toBe(false);
+  });
+});
+
+describe('ranges (RFC 9110 §14)', () => {
+  it('one range, in its three forms', () => {
+    expect(parseRange('bytes=0-99', 1000)).toEqual({ start: 0, end: 99 });
+    expect(parseRange('bytes=500-', 1000)).toEqual({ start: 500, end: 999 });
+    expect(parseRange('bytes=-100', 1000)).toEqual({ start: 900, end: 999 });
+    expect(parseRange('bytes=-5000', 1000)).toEqual({ start: 0, end: 999 });
+    expect(parseRange('bytes=990-99999', 1000)).toEqual({ start: 990, end: 999 });
+  });
+
+  it('unsatisfiable, or ignored (→ 200) when malformed or several', () => {
+    expect(parseRange('bytes=1000-', 1000)).toBe('unsatisfiable');
+    expect(parseRange('bytes=-0', 1000)).toBe('unsatisfiable');
+    for (const bad of ['bytes=a-b', 'bytes=-', 'bytes=5-1', 'pages=1-2', 'bytes=0-1,3-4', 'bytes=' + '0-0,'.repeat(10_000)]) {
+      expect(parseRange(bad, 1000)).toBeUndefined();
+    }
+  });
+});
+
+describe('paths and addresses', () => {
+  it('refuses dot-segments however they are spelled, but not dots in names', () => {
+    for (const bad of ['/..', '/a/../b', '/a/%2E%2E/b', '/a/.%2e/b', '/a%2f..%2fb', '/a\\b', '/a/%5Cb', '/a/%25252e%25252e/b', '/a/%00']) {
+      expect(unsafePath(bad), bad).toBeDefined();
+    }
+    for (const good of ['/', '/a..b/c', '/.well-known/x', '/a/b?x=../..', '/images/phone.png']) {
+      expect(unsafePath(good), good).toBeUndefined();
+    }
+  });
+
+  it('loopback is 127.0.0.0/8 and ::1, also IPv4-mapped', () => {
+    expect(['127.0.0.1', '127.10.1.5', '::1', '::ffff:127.0.0.1'].every(isLoopback)).toBe(true);
+    expect(['10.0.0.1', '::ffff:10.0.0.1', '128.0.0.1', '::2'].some(isLoopback)).toBe(false);
+  });
+
+  it('sizes for --max-bytes', () => {
+    expect([parseSize('64m'), parseSize('512k'), parseSize('1g'), parseSize('1000'), parseSize('2MiB')]).toEqual([
+      64 * 1024 ** 2,
+      512 * 1024,
+      1024 ** 3,
+      1000,
+      2 * 1024 ** 2,
+    ]);
+    expect(parseSize('lots')).toBeUndefined();
+  });
+});
+
+describe('the store: LRU by bytes', () => {
+  const entry = (key: string, bytes: number): StoredResponse => {
+    const e = {
+      key,
+      status: 200,
+      headers: {},
+      body: Buffer.alloc(bytes),
+      cacheControl: new Map(),
+      varyNames: [],
+      varyValues: [],
+      requestTime: 0,
+      responseTime: 0,
+      initialAge: 0,
+      lifetime: 60,
+      lifetimeSource: 'max-age',
+      size: 0,
+    } as StoredResponse;
+    e.size = sizeOf(e);
+    return e;
+  };
+
+  it('evicts least recently used first, counts bytes, purges by key', () => {
+    const evicted: string[] = [];
+    const store = new CacheStore(350, (e) => evicted.push(e.key));
+    const [a, b, c] = [entry('a', 100), entry('b', 100), entry('c', 100)];
+    store.put(a, []);
+    store.put(b, []);
+    store.touch(a);
+    store.put(c, []);
+    expect(store.bytes).toBe(a.size + b.size + c.size);
+    store.put(entry('d', 100), []);
+    expect(evicted).toEqual(['b']);
+    expect(store.describe()).toEqual(['a', 'c', 'd']);
+    expect(store.purge('a')).toBe(1);
+    expect(store.bytes).toBe(c.size + 101);
+    expect(store.count).toBe(2);
+  });
+
+  it('a replaced variant is removed, not counted twice', () => {
+    const store = new CacheStore(10_000);
+    const first = entry('k', 100);
+    store.put(first, []);
+    const second = entry('k', 200);
+    store.put(second, [first]);
+    expect(store.variants('k')).toEqual([second]);
+    expect(store.bytes).toBe(second.size);
+  });
+});
