@@ -6,12 +6,14 @@ import { digCommand } from '../client/dig.ts';
 import { fetchCommand } from '../client/cdn-client.ts';
 import { appCommand } from '../servers/order-service-cli.ts';
 import { slbCommand } from '../servers/slb-cli.ts';
+import { cacheCommand } from '../servers/cdn/cache-cli.ts';
+import { originCommand } from '../servers/cdn/origin.ts';
 import { upCommand } from './up.ts';
 import { walkthroughCommand } from './walkthrough.ts';
 
 const USAGE = `usage: npm run lab [-- <command> [options]]
 
-  (no command)   start every role, walk the story, stop       [--mode classic|modern] [--from north|south]
+  (no command)   start every role, walk the story, stop       [--mode classic|modern] [--from north|south] [--json] [--stay]
   up             start every role and stay up until Ctrl-C     [--single-address] [--ephemeral] [--slb-port N] [--tls both|classic|modern]
   order          place the seed's order against a running lab  [--mode classic|modern] [--from north|south] [--key K] [--name HOST] [--ca FILE]
   dig NAME       ask the local DNS like the phone does, and show its walk   [--type A] [--from north|south]
@@ -19,6 +21,8 @@ const USAGE = `usage: npm run lab [-- <command> [options]]
   certs          make or reuse the lab's CA chain and print it [--renew] [--dir DIR]
   slb            run the SLB alone                             [--listen HOST:PORT] [--backend [NAME=]URL ...] [--tls both|classic|modern]
   app            run one app server alone                      [--name NAME] [--listen HOST:PORT] [--store FILE]
+  cache          run one CDN cache alone, in front of any URL  --upstream URL [--name NAME] [--listen HOST:PORT] [--hostname NAME] [--max-bytes 64m]
+  origin         run the CDN's origin alone                    [--listen HOST:PORT] [--dir DIR]
   help           this text`;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
@@ -29,6 +33,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   certs: certsCommand,
   slb: slbCommand,
   app: appCommand,
+  cache: cacheCommand,
+  origin: originCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

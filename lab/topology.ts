@@ -49,6 +49,10 @@ const ROLES: Array<[string, string, string, RolePlan['protocol'], number, number
   ['cdn-dns', "the CDN's authoritative DNS (cdn.test)", '127.0.0.13', 'dns', 53, 8053, 8057],
   ['gslb', "the CDN's global load balancer (gslb.cdn.test): picks an edge per client", '127.0.0.14', 'dns', 53, 8053, 8058],
   ['local-dns', "the phone's local DNS: a recursive resolver", '127.0.0.53', 'dns', 53, 8053, 8053],
+  ['origin', "the shop's web tier and image storage, behind the CDN", '127.0.0.40', 'http', 80, 8080, 8094],
+  ['parent', "the CDN's parent cache: the edges' upstream", '127.0.0.30', 'http', 80, 8080, 8093],
+  ['edge-north', 'CDN edge cache for the north region', '127.0.0.21', 'http', 80, 8080, 8091],
+  ['edge-south', 'CDN edge cache for the south region', '127.0.0.22', 'http', 80, 8080, 8092],
   ['app-1', 'app server: POST /purchaseOrder', '127.0.0.81', 'http', 8080, 8080, 8081],
   ['app-2', 'app server: POST /purchaseOrder', '127.0.0.82', 'http', 8080, 8080, 8082],
   ['slb', "TLS-terminating load balancer (the shop's VIP)", '127.0.0.80', 'https', 443, 8443, 8443],
@@ -67,25 +71,11 @@ export function planRoles(opts: TopologyOptions = {}): RolePlan[] {
   });
 }
 
-/** The CDN's edge caches the GSLB chooses between, one per region (their servers come with the CDN). */
-export interface EdgePlan {
-  name: string;
-  region: Region;
-  address: string;
-  /** The client subnet of the region it serves. */
-  subnet: string;
-  /** Its HTTP port. */
-  port: number;
-}
-
-export function planEdges(addressing: Addressing = defaultAddressing()): EdgePlan[] {
-  const perRole = addressing === 'per-role';
-  const port = (single: number) => (perRole ? (canBindPort(80) ? 80 : 8080) : single);
-  return [
-    { name: 'edge-north', region: 'north', address: perRole ? '127.0.0.21' : '127.0.0.1', subnet: '127.10.1.0/24', port: port(8091) },
-    { name: 'edge-south', region: 'south', address: perRole ? '127.0.0.22' : '127.0.0.1', subnet: '127.10.2.0/24', port: port(8092) },
-  ];
-}
+/** The CDN's edge caches the GSLB chooses between: one per region, each near its clients. */
+export const EDGE_REGIONS: Array<{ edge: string; region: Region; subnet: string; nearest: string[] }> = [
+  { edge: 'edge-north', region: 'north', subnet: '127.10.1.0/24', nearest: ['edge-north', 'edge-south'] },
+  { edge: 'edge-south', region: 'south', subnet: '127.10.2.0/24', nearest: ['edge-south', 'edge-north'] },
+];
 
 /** The phone's own address in its region: a real source address on Linux, 127.0.0.1 elsewhere. */
 export function clientAddress(region: Region, addressing: Addressing = defaultAddressing()): string | undefined {

@@ -7,13 +7,15 @@ import { OrderStore } from '../servers/order-store.ts';
 import { startOrderServer } from '../servers/order-service.ts';
 import { startSlb, type RunningSlb } from '../servers/slb.ts';
 import { startAuthoritative } from '../servers/dns/authoritative.ts';
-import { labZones, NAME_SERVERS } from '../servers/dns/lab-zones.ts';
+import { labZones, NAME_SERVERS, STATIC_HOST } from '../servers/dns/lab-zones.ts';
+import { startOrigin, type RunningOrigin } from '../servers/cdn/origin.ts';
+import { startCache, type RunningCache } from '../servers/cdn/cache.ts';
 import { startGslb, type RunningGslb } from '../servers/dns/gslb.ts';
 import { startResolver, type RunningResolver } from '../servers/dns/resolver.ts';
 import { ListenError } from './listen.ts';
 import { labDir } from './paths.ts';
 import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
-import { planRoles, planEdges, defaultAddressing, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
+import { planRoles, EDGE_REGIONS, defaultAddressing, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
 import type { TlsMode } from './tls-modes.ts';
 
 export interface LabOptions {
@@ -32,6 +34,8 @@ export interface RunningLab {
   slb: RunningSlb;
   gslb: RunningGslb;
   resolver: RunningResolver;
+  origin: RunningOrigin;
+  caches: RunningCache[];
   /** Notes for the person running it (e.g. "port 443 not allowed, using 8443"). */
   notes: string[];
   stop(): Promise<void>;
@@ -88,17 +92,32 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       roles.push({ name, what: p.what, host: server.host, port: server.port, protocol: 'dns' });
     }
 
-    const edges = planEdges(addressing);
+    // ── The CDN: origin ← parent cache ← edge caches, and the GSLB that picks an edge ────────────
+    const originPlan = plan('origin');
+    const origin = await withPortFallback(originPlan, notes, (port) =>
+      startOrigin({ host: originPlan.host, port, contentDir: path.join(dir, 'origin'), hostnames: [STATIC_HOST], log }),
+    );
+    stops.push(() => origin.close());
+    roles.push({ name: 'origin', what: originPlan.what, host: origin.host, port: origin.port, protocol: 'http', url: origin.url });
+
+    const startTier = async (name: string, upstream: string) => {
+      const p = plan(name);
+      const cache = await withPortFallback(p, notes, (port) => startCache({ name, host: p.host, port, upstream, hostnames: [STATIC_HOST], log }));
+      stops.push(() => cache.close());
+      roles.push({ name, what: p.what, host: cache.host, port: cache.port, protocol: 'http', url: cache.url });
+      return cache;
+    };
+    const parent = await startTier('parent', origin.url);
+    const edges: RunningCache[] = [];
+    for (const { edge } of EDGE_REGIONS) edges.push(await startTier(edge, parent.url));
+
     const gslbPlan = plan('gslb');
     const gslb = await withPortFallback(gslbPlan, notes, (port) =>
       startGslb({
         host: gslbPlan.host,
         port,
-        edges: edges.map((e) => ({ name: e.name, region: e.region, address: e.address, healthUrl: `http://${e.address}:${e.port}/healthz` })),
-        regions: [
-          { name: 'north', subnets: [edges[0]!.subnet], nearest: ['edge-north', 'edge-south'] },
-          { name: 'south', subnets: [edges[1]!.subnet], nearest: ['edge-south', 'edge-north'] },
-        ],
+        edges: EDGE_REGIONS.map(({ edge, region }, i) => ({ name: edge, region, address: edges[i]!.host, healthUrl: `${edges[i]!.url}/healthz` })),
+        regions: EDGE_REGIONS.map(({ region, subnet, nearest }) => ({ name: region, subnets: [subnet], nearest })),
         defaultRegion: 'north',
         log,
       }),
@@ -172,6 +191,8 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       slb,
       gslb,
       resolver,
+      origin,
+      caches: [parent, ...edges],
       notes,
       stop: async () => {
         removeState();
