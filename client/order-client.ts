@@ -32,6 +32,10 @@ export interface PlaceOrderOptions {
   localAddress?: string;
   path?: string;
   timeoutMs?: number;
+  /** The port the site is reached at, for the Host header, when `port` is a relay's (default: port). */
+  sitePort?: number;
+  /** Called when the TCP connection is up (before TLS), with the phone's end of it. */
+  onTcpConnect?: (local: { address: string; port: number }) => void;
 }
 
 export interface OrderResult {
@@ -96,7 +100,7 @@ export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
   const body = Buffer.from(JSON.stringify(opts.body ?? SEED_ORDER, null, 1));
   const path = opts.path ?? '/purchaseOrder';
   const headers: Record<string, string> = {
-    host: opts.port === 443 ? opts.hostname : `${opts.hostname}:${opts.port}`,
+    host: (opts.sitePort ?? opts.port) === 443 ? opts.hostname : `${opts.hostname}:${opts.sitePort ?? opts.port}`,
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(body.length),
   };
@@ -127,6 +131,7 @@ export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
     });
     req.on('socket', (socket) => {
       const s = socket as tls.TLSSocket;
+      s.once('connect', () => opts.onTcpConnect?.({ address: s.localAddress!, port: s.localPort! }));
       s.once('secureConnect', () => {
         tcp = { localAddress: s.localAddress!, localPort: s.localPort!, remoteAddress: s.remoteAddress!, remotePort: s.remotePort! };
         tlsInfo = {

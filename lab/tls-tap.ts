@@ -29,6 +29,9 @@ export interface TlsTapOptions {
   log?: (line: string) => void;
   /** Also keep every chunk as it passed (for hex dumps, or to replay into a decoder). */
   keepBytes?: boolean;
+  /** Connect to the server from the client's own address (as a transparent proxy does), so the
+   *  server still sees who the client is. Works on Linux loopback, where all of 127/8 is ours. */
+  transparent?: boolean;
 }
 
 /** A decoded TLS event as the tap saw it pass. */
@@ -98,7 +101,12 @@ export async function startTlsTap(opts: TlsTapOptions): Promise<RunningTlsTap> {
     records.push(conn);
     events.emit('connection', conn);
 
-    const upstream = net.connect({ host: opts.upstream.host, port: opts.upstream.port, allowHalfOpen: true });
+    const upstream = net.connect({
+      host: opts.upstream.host,
+      port: opts.upstream.port,
+      allowHalfOpen: true,
+      localAddress: opts.transparent ? client.remoteAddress : undefined,
+    });
     upstream.once('connect', () => {
       conn.upstream.localAddress = upstream.localAddress;
       conn.upstream.localPort = upstream.localPort;
