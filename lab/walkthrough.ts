@@ -1,18 +1,267 @@
-// `npm run lab`: start the lab, walk the story, stop. DNS (seed §4) and the order path (§5, §6)
-// are here; the CDN's caches join step 1 when they are built.
+// `npm run lab`: start every role, walk the seed chapter's three steps on real sockets, narrate each
+// with the values of this run, write the artifacts (.lab/trace.json, .lab/report.html, the TLS key
+// log), stop. Each step is a function below, in the order of the story:
+//   step 1  pictures via the CDN (seed §4): the local DNS's walk, the GSLB's choice, MISS then HIT
+//   step 2  the connection (seed §5): TCP, TLS message by message, the chain, the three randoms
+//   step 3  the order (seed §6): the request, the layers it is wrapped in, the SLB's choice, the 201
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import fs from 'node:fs';
-import { placeOrder } from '../client/order-client.ts';
 import { describeOrderResult } from '../client/cli.ts';
-import { describeWalk, recordLine } from '../client/dig.ts';
-import { stubLookup, stubResolve } from '../client/stub-resolver.ts';
+import { describeCachePath, edgeAt, fetchViaCdn, type CdnFetch } from '../client/cdn-client.ts';
+import { describeStep, recordLine } from '../client/dig.ts';
+import { placeOrder, type OrderResult } from '../client/order-client.ts';
+import { stubLookup, stubResolve, type StubAnswer } from '../client/stub-resolver.ts';
 import type { GslbDecision } from '../servers/dns/gslb.ts';
 import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
-import { parseTlsMode } from './tls-modes.ts';
-import { clientAddress } from './topology.ts';
-import { startLab } from './up.ts';
+import type { ForwardRecord } from '../servers/slb.ts';
+import { Narrator, wantsColor } from './narrator.ts';
+import { checkMasterSecret, classicHandshakeFrom, explainModernKeyExchange } from './master-secret.ts';
+import { describeLayers } from './layers.ts';
+import { watchConnection } from './tcp-states.ts';
+import { describeTlsEvent } from './tls-decoder.ts';
+import { startTlsTap, type TapConnection } from './tls-tap.ts';
+import { labDir } from './paths.ts';
+import { buildReport } from './report.ts';
 import { displayPath } from './state.ts';
+import { parseTlsMode, type TlsMode } from './tls-modes.ts';
+import { clientAddress, type Region } from './topology.ts';
+import { Trace, type StepNumber } from './trace.ts';
+import { howToReach, parsePort, startLab, type RunningLab } from './up.ts';
+
+/** The picture the story fetches: the product photo on the product page. */
+const PICTURE = '/images/phone.png';
+
+/** A failure inside a step, with the role involved and what to try. */
+class StepFailure extends Error {
+  constructor(step: StepNumber, title: string, role: string, what: string, cause: string, tryThis: string) {
+    super(`step ${step} (${title}) failed at ${role} while ${what}: ${cause}\n  Try: ${tryThis}`);
+  }
+}
+
+/** Run `fn`; if it throws, say which step, which role and what to try. */
+async function during<T>(step: StepNumber, title: string, role: string, what: string, tryThis: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof StepFailure) throw err;
+    throw new StepFailure(step, title, role, what, (err as Error).message, tryThis);
+  }
+}
+
+interface Story {
+  lab: RunningLab;
+  trace: Trace;
+  n: Narrator;
+  mode: TlsMode;
+  region: Region;
+  /** The phone's address ('127.0.0.1' when every role shares one address). */
+  phone: string;
+  stub: { resolver: { host: string; port: number }; localAddress: string | undefined };
+  /** Role name for an address, for the sequence diagram. */
+  roleAt(address: string, port?: number): string;
+}
+
+// ── Step 1 ───────────────────────────────────────────────────────────────────────────────────
+
+/** The phone asks its local DNS; show what the resolver did for that very query. */
+async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAnswer> {
+  const { lab, trace, n } = s;
+  const decisions: GslbDecision[] = [];
+  const onDecision = (d: GslbDecision) => decisions.push(d);
+  lab.gslb.events.on('decision', onDecision);
+  try {
+    const localDns = s.stub.resolver;
+    const answer = await stubResolve(name, s.stub);
+    trace.message(step, 'dns-query', 'phone', 'local-dns', `A ${name}? (RD, id ${answer.id})`, { id: answer.id, sourcePort: answer.sourcePort });
+    n.say(`The phone (${s.phone}:${answer.sourcePort}) asks its local DNS ${localDns.host}:${localDns.port}: A ${name}? (id ${answer.id}, recursion desired)`);
+    const resolution = lab.resolver.resolutionFor({ address: s.phone, port: answer.sourcePort }, answer.id);
+    if (resolution?.fromCache) {
+      n.say(`The local DNS answers from its cache: it asks no other server (${resolution.ms} ms).`);
+    } else if (resolution) {
+      n.say(`The local DNS walks the tree${resolution.clientSubnet ? `, sending the GSLB the phone's subnet ${resolution.clientSubnet}` : ''} (${resolution.ms} ms):`);
+      resolution.walk.forEach((walkStep, i) => {
+        const server = s.roleAt(walkStep.server.address, walkStep.server.port);
+        trace.message(step, 'dns-query', 'local-dns', server, `${walkStep.question.type} ${walkStep.question.name}?`, walkStep);
+        trace.message(step, 'dns-answer', server, 'local-dns', walkStep.summary, { rcode: walkStep.rcode, kind: walkStep.kind });
+        n.sayAll(describeStep(walkStep, i));
+      });
+    }
+    for (const d of decisions) {
+      n.say(`The GSLB's reasoning: client ${d.client} (by ${d.source === 'ecs' ? 'EDNS Client Subnet' : 'source address'}) → ${d.regionReason} → ` +
+        `${d.candidates.map((c) => `${c.name} ${c.healthy === true ? 'healthy' : c.healthy === false ? 'down' : 'not checked yet'}`).join(', ')} → ${d.chosen.name} ${d.chosen.address}: ${d.why}`);
+      trace.note(step, 'gslb-decision', `${d.chosen.name} ${d.chosen.address}: ${d.why}`, d);
+    }
+    trace.message(step, 'dns-answer', 'local-dns', 'phone', answer.chain.map((r) => `${r.type} ${r.data}`).join(' → '), answer);
+    n.say('The answer the phone gets:');
+    n.sayAll(answer.chain.map(recordLine), '    ');
+    return answer;
+  } finally {
+    lab.gslb.events.off('decision', onDecision);
+  }
+}
+
+/** GET the picture from the edge the GSLB chose, and show what each cache tier did. */
+async function fetchPicture(s: Story, edgeAddress: string): Promise<CdnFetch> {
+  const { lab, trace, n } = s;
+  const edge = edgeAt(lab.state.roles, edgeAddress, s.region);
+  const url = `http://${STATIC_HOST}${edge.port === 80 ? '' : `:${edge.port}`}${PICTURE}`;
+  const before = lab.origin.requestCount(PICTURE);
+  const got = await fetchViaCdn({ url, lookup: stubLookup(s.stub), localAddress: s.stub.localAddress });
+  const originServed = lab.origin.requestCount(PICTURE) - before;
+  // The arrows: the request travels inward until a tier has it (or reaches the origin), and the
+  // answer comes back the same way.
+  const hops = ['phone'];
+  for (const tier of [...got.cacheStatus].reverse()) {
+    hops.push(tier.cache);
+    if (tier.hit) break;
+  }
+  if (!got.cacheStatus.some((t) => t.hit)) hops.push('origin');
+  for (let i = 0; i + 1 < hops.length; i++) trace.message(1, 'http-request', hops[i]!, hops[i + 1]!, `GET ${PICTURE}`);
+  for (let i = hops.length - 1; i > 0; i--) trace.message(1, 'http-response', hops[i]!, hops[i - 1]!, `${got.status}${i === hops.length - 1 && hops[i] !== 'origin' ? ' HIT' : ''}`);
+  n.say(`GET ${url} from ${got.local.address}:${got.local.port} → ${edge.name} ${got.remote.address}:${got.remote.port}: ${got.status}, ${got.bytes} bytes in ${got.ms} ms`);
+  n.sayAll(describeCachePath(got), '    ');
+  n.say(`  Cache-Status: ${got.headers['cache-status'] ?? '-'}`);
+  n.say(`  Age: ${got.age ?? '-'}   Via: ${got.headers['via'] ?? '-'}   the origin served ${originServed} request(s) for it this time`);
+  trace.note(1, 'cache-path', `${got.status} ${got.headers['cache-status'] ?? ''}`, { cacheStatus: got.cacheStatus, age: got.age, via: got.headers['via'], bytes: got.bytes, ms: got.ms, originServed });
+  return got;
+}
+
+async function stepPictures(s: Story): Promise<void> {
+  const title = 'pictures via the CDN';
+  s.n.step(1, `Step 1 — pictures via the CDN (seed §4), the phone in the ${s.region}`);
+  const tryDns = 'npm run lab -- up, then npm run lab -- dig static.geektime.test to see the walk';
+  const tryCdn = 'npm run lab -- up, then npm run lab -- fetch /images/phone.png, or curl -v through the edge';
+  const first = await during(1, title, 'local-dns', `resolving ${STATIC_HOST}`, tryDns, () => lookUp(s, 1, STATIC_HOST));
+  const miss = await during(1, title, 'edge cache', `fetching ${PICTURE} the first time`, tryCdn, () => fetchPicture(s, first.addresses[0]!));
+  if (miss.status !== 200) throw new StepFailure(1, title, 'edge cache', `fetching ${PICTURE}`, `it answered ${miss.status}`, tryCdn);
+  s.n.say('');
+  s.n.say('The same picture again, a moment later:');
+  const again = await during(1, title, 'local-dns', `resolving ${STATIC_HOST} again`, tryDns, () => lookUp(s, 1, STATIC_HOST));
+  const hit = await during(1, title, 'edge cache', `fetching ${PICTURE} again`, tryCdn, () => fetchPicture(s, again.addresses[0]!));
+  if (!hit.cacheStatus.at(-1)?.hit) {
+    throw new StepFailure(1, title, 'edge cache', 'fetching the picture a second time', `it was not a hit (Cache-Status: ${hit.headers['cache-status']})`, tryCdn);
+  }
+}
+
+// ── Steps 2 and 3 ────────────────────────────────────────────────────────────────────────────
+
+/** Where the walkthrough's tap listens: its own address on Linux, so a capture shows it apart. */
+const TAP_ADDRESS = '127.0.0.79';
+
+async function stepConnectionAndOrder(s: Story): Promise<OrderResult> {
+  const { lab, trace, n } = s;
+  const title = 'the connection';
+  const perRole = lab.state.addressing === 'per-role';
+  n.step(2, `Step 2 — the connection (seed §5), ${s.mode === 'classic' ? "the seed's TLS 1.2 with RSA key exchange" : 'TLS 1.3 with ECDHE'}`);
+  await during(2, title, 'local-dns', `resolving ${lab.state.shopHost}`, 'npm run lab -- dig www.geektime.test', () => lookUp(s, 2, lab.state.shopHost));
+  const slb = lab.state.roles.find((r) => r.name === 'slb')!;
+
+  // A relay on the path that copies every byte and decodes the TLS records, as a capture would.
+  // It connects on to the SLB from the phone's own address, so the SLB still sees the phone.
+  const tap = await startTlsTap({ host: perRole ? TAP_ADDRESS : '127.0.0.1', port: 0, upstream: { host: slb.host, port: slb.port }, transparent: perRole });
+  const forwarded: ForwardRecord[] = [];
+  const onForward = (r: ForwardRecord) => forwarded.push(r);
+  lab.slb.events.on('request', onForward);
+  const watch = watchConnection({ address: tap.host, port: tap.port }, { clientName: 'the phone', serverName: 'the tap in front of the SLB' });
+  let result: OrderResult;
+  let connection: TapConnection;
+  try {
+    n.say(`The phone's TCP connection goes to a tap on the wire (${tap.host}:${tap.port}), which relays it to the SLB ${slb.host}:${slb.port}${perRole ? ` from the phone's own address` : ''} and decodes every TLS record it passes.`);
+    watch.snapshot('before connect');
+    result = await during(2, title, 'slb', `connecting to ${slb.host}:${slb.port} and sending the order`, 'npm run lab -- up, then npm run lab -- order, or openssl s_client against the SLB', () =>
+      placeOrder({
+        hostname: lab.state.shopHost,
+        address: tap.host, // the tap stands on the path to the address the local DNS gave
+        port: tap.port,
+        sitePort: slb.port,
+        rootCaPem: fs.readFileSync(lab.state.rootCa, 'utf8'),
+        mode: s.mode,
+        localAddress: s.stub.localAddress,
+        idempotencyKey: `walkthrough-${Date.now()}`,
+        onTcpConnect: (local) => watch.snapshot('after connect', local),
+      }),
+    );
+    watch.snapshot('after the answer');
+    connection = await tap.whenClosed(tap.connections().at(-1)!.id);
+    await watch.snapshotWhen('after close');
+  } finally {
+    lab.slb.events.off('request', onForward);
+    await tap.close();
+  }
+
+  // TCP, from the kernel's own table.
+  n.say('TCP (states read from the kernel, /proc/net/tcp):');
+  n.sayAll(watch.describe(), '    ');
+  trace.message(2, 'tcp', 'phone', 'slb', `SYN (${result.tcp.localAddress}:${result.tcp.localPort} → ${slb.host}:${slb.port})`);
+  trace.message(2, 'tcp', 'slb', 'phone', 'SYN-ACK');
+  trace.message(2, 'tcp', 'phone', 'slb', 'ACK: ESTABLISHED');
+
+  // TLS, message by message, as the tap decoded it from the bytes.
+  n.say(`TLS, from the bytes on the wire (${connection.bytes['client→server']} bytes up, ${connection.bytes['server→client']} down):`);
+  for (const e of connection.events) {
+    const from = e.direction === 'client→server' ? 'phone' : 'slb';
+    trace.message(2, 'tls', from, from === 'phone' ? 'slb' : 'phone', e.name, { type: e.type, fields: 'fields' in e ? summarizeFields(e.fields) : undefined, length: e.length });
+    n.say(`    ${e.direction === 'client→server' ? 'phone → SLB' : 'SLB → phone'}  ${describeTlsEvent(e)}`);
+  }
+
+  // The chain the phone walked.
+  const lines = describeOrderResult(result);
+  const requestStart = lines.findIndex((l) => l.startsWith('Request sent inside TLS'));
+  n.sayAll(lines.slice(1, requestStart), '  ');
+
+  // The three randoms.
+  const keyPem = fs.readFileSync(path.join(path.dirname(lab.state.rootCa), 'leaf.key'), 'utf8');
+  if (s.mode === 'classic') {
+    const check = await during(2, title, 'slb', 'recomputing the master secret', 'check that .lab/keylog.txt is the SLB\'s key log and was not edited', async () =>
+      checkMasterSecret({ ...classicHandshakeFrom(connection.events), privateKeyPem: keyPem, keyLogFile: lab.state.keyLog }),
+    );
+    n.say('The three randoms (seed §5): client random, server random, and the pre-master secret the phone sent encrypted with the SLB\'s public key.');
+    n.say(`    client random  ${connection.clientRandom}`);
+    n.say(`    server random  ${connection.serverRandom}`);
+    n.say(`    pre-master     ${check.preMaster.toString('hex')}  (decrypted with the SLB's private key, which the lab owns)`);
+    n.say(`    master secret  ${check.master.toString('hex')}  = PRF(pre-master, "master secret", client random ‖ server random)`);
+    n.say(n.good(`    = the key log's CLIENT_RANDOM line ${check.keyLogLine}: the same secret, computed independently on both sides.`), `    = the key log's CLIENT_RANDOM line ${check.keyLogLine}: the same secret, computed independently on both sides.`);
+    trace.note(2, 'master-secret', `master secret recomputed and matches key log line ${check.keyLogLine}`, { master: check.master.toString('hex'), keyLogLine: check.keyLogLine });
+  } else {
+    const modern = explainModernKeyExchange(connection.events, fs.readFileSync(lab.state.keyLog, 'utf8'));
+    n.say(`Key exchange: ${modern.group} (ECDHE), cipher ${modern.cipherSuite}.`);
+    n.sayAll(modern.explanation.split('\n'), '    ');
+    trace.note(2, 'key-exchange', `${modern.group}: forward secrecy, no key recoverable from a capture`, modern);
+  }
+
+  // ── Step 3 ──
+  n.step(3, 'Step 3 — the order (seed §6)');
+  n.sayAll(lines.slice(requestStart), '');
+  const layers = describeLayers({
+    local: { address: result.tcp.localAddress, port: result.tcp.localPort },
+    remote: { address: slb.host, port: slb.port },
+    requestText: result.requestText,
+    tls: { protocol: result.tls.protocol, cipher: result.tls.cipher.name },
+  });
+  n.say('How the request is wrapped on its way down the layers, with this connection\'s values:');
+  n.sayAll(layers.lines, '    ');
+  trace.note(3, 'layers', 'HTTP → TCP → IP → route → ARP → Ethernet', layers.layers);
+  const record = forwarded.at(-1);
+  trace.message(3, 'http-request', 'phone', 'slb', 'POST /purchaseOrder (inside TLS)', { request: result.requestText });
+  if (record?.backend) {
+    trace.message(3, 'http-request', 'slb', record.backend, `POST /purchaseOrder, X-Forwarded-For: ${record.xForwardedFor}`, record);
+    trace.message(3, 'http-response', record.backend, 'slb', `${result.status}`);
+    n.say(`The SLB chose ${record.backend} (round robin over the healthy app servers), added X-Forwarded-For: ${record.xForwardedFor}, and forwarded plain HTTP.`);
+  }
+  trace.message(3, 'http-response', 'slb', 'phone', `${result.status} ${String(result.headers['location'] ?? '')}`.trim(), { status: result.status, body: result.body });
+  if (result.status !== 201) {
+    throw new StepFailure(3, 'the order', record?.backend ?? 'slb', 'placing the order', `the answer was ${result.status} ${JSON.stringify(result.body)}`, 'npm run lab -- up, then npm run lab -- order');
+  }
+  return result;
+}
+
+/** Keep the trace readable: certificates as subjects, bytes as lengths. */
+function summarizeFields(fields: unknown): unknown {
+  return JSON.parse(JSON.stringify(fields, (key, value) => (key === 'der' || key === 'raw' ? undefined : value && value.type === 'Buffer' ? `${value.data.length} bytes` : value)));
+}
+
+// ── The command ──────────────────────────────────────────────────────────────────────────────
 
 export async function walkthroughCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -20,77 +269,85 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     options: {
       mode: { type: 'string', default: 'classic' },
       from: { type: 'string', default: 'north' },
+      json: { type: 'boolean', default: false },
+      stay: { type: 'boolean', default: false },
       'single-address': { type: 'boolean', default: false },
       ephemeral: { type: 'boolean', default: false },
+      'slb-port': { type: 'string' },
     },
   });
   const mode = parseTlsMode(values.mode, 'classic');
   const region = values.from;
   if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
 
-  const started = Date.now();
-  const serverLines: string[] = [];
+  const trace = new Trace();
+  const n = new Narrator(trace, { json: values.json, color: wantsColor() });
+  const serverLog: string[] = [];
+  n.plain(n.good('What happens when you buy something online: every step on real sockets, on this machine.'));
   const lab = await startLab({
     addressing: values['single-address'] ? 'single' : undefined,
     ephemeral: values.ephemeral,
-    log: (line) => serverLines.push(line),
+    slbPort: values['slb-port'] !== undefined ? parsePort(values['slb-port'], '--slb-port') : undefined,
+    log: (line) => serverLog.push(line),
+  }).catch((err: Error) => {
+    throw new Error(`starting the lab failed: ${err.message}`);
   });
+
+  const phone = clientAddress(region, lab.state.addressing);
+  const localDns = lab.state.roles.find((r) => r.name === 'local-dns')!;
+  const byAddress = new Map(lab.state.roles.map((r) => [`${r.host}:${r.port}`, r.name]));
+  const story: Story = {
+    lab,
+    trace,
+    n,
+    mode,
+    region,
+    phone: phone ?? '127.0.0.1',
+    stub: { resolver: { host: localDns.host, port: localDns.port }, localAddress: phone },
+    roleAt: (address, port) => byAddress.get(`${address}:${port}`) ?? lab.state.roles.find((r) => r.host === address)?.name ?? address,
+  };
+  const rel = displayPath;
   try {
-    const rel = displayPath;
-    console.log(`The lab is up in ${Date.now() - started} ms (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'}):`);
-    for (const r of lab.state.roles) console.log(`  ${r.name.padEnd(9)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}`);
-    for (const note of lab.notes) console.log(`  note: ${note}`);
-    console.log(`Certificates ${lab.certs.made.length ? `made now: ${lab.certs.made.join(', ')}` : 'reused'} (${rel(path.dirname(lab.state.rootCa))}/)`);
-    console.log('');
-    const phone = clientAddress(region, lab.state.addressing);
-    const localDns = lab.state.roles.find((r) => r.name === 'local-dns')!;
-    const stub = { resolver: { host: localDns.host, port: localDns.port }, localAddress: phone };
+    n.step(0, `The lab is up (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'})`);
+    for (const r of lab.state.roles) n.say(`${r.name.padEnd(10)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}`);
+    for (const note of lab.notes) n.say(`note: ${note}`);
+    n.say(`certificates ${lab.certs.made.length ? `made now: ${lab.certs.made.join(', ')}` : 'reused'} (${rel(path.dirname(lab.state.rootCa))}/)`);
+    n.say(`the phone is ${story.phone}, in the ${region} region`);
 
-    /** The phone asks its local DNS; the lab shows what the resolver did for that very query. */
-    const lookUp = async (name: string) => {
-      const decisions: GslbDecision[] = [];
-      const onDecision = (d: GslbDecision) => decisions.push(d);
-      lab.gslb.events.on('decision', onDecision);
-      try {
-        const answer = await stubResolve(name, stub);
-        console.log(`  The phone (${phone ?? '127.0.0.1'}:${answer.sourcePort}) asks its local DNS ${localDns.host}:${localDns.port}: A ${name}? (id ${answer.id})`);
-        const resolution = lab.resolver.resolutionFor({ address: phone ?? '127.0.0.1', port: answer.sourcePort }, answer.id);
-        if (resolution) for (const line of describeWalk(resolution)) console.log(`  ${line}`);
-        for (const d of decisions) console.log(`  The GSLB chose ${d.chosen.name} ${d.chosen.address}: ${d.why} (client ${d.client} by ${d.source === 'ecs' ? 'EDNS Client Subnet' : 'source address'}, region ${d.region})`);
-        console.log(`  Answer for the phone:`);
-        for (const r of answer.chain) console.log(`    ${recordLine(r)}`);
-        return answer;
-      } finally {
-        lab.gslb.events.off('decision', onDecision);
-      }
-    };
-
-    console.log(`Step 1 — the pictures' server name (seed §4), phone in the ${region}`);
-    const pictures = await lookUp(STATIC_HOST);
-    console.log('  Asked again a moment later:');
-    await lookUp(STATIC_HOST);
-    console.log(`  (The CDN's edge caches themselves are not built yet: the picture download is left out; ${pictures.addresses[0]} is where it would go.)`);
-    console.log('');
-    console.log(`Steps 2 and 3 — the connection and the order (${mode} mode)`);
-    await lookUp(lab.state.shopHost);
-    const slb = lab.state.roles.find((r) => r.name === 'slb')!;
-    const result = await placeOrder({
-      hostname: lab.state.shopHost,
-      lookup: stubLookup(stub),
-      port: slb.port,
-      rootCaPem: fs.readFileSync(lab.state.rootCa, 'utf8'),
-      mode,
-      localAddress: phone,
-      idempotencyKey: `walkthrough-${Date.now()}`,
-    });
-    for (const line of describeOrderResult(result)) console.log(`  ${line}`);
-    console.log('What the servers logged:');
-    for (const line of serverLines) console.log(`  | ${line}`);
-    console.log(`TLS key log for Wireshark: ${rel(lab.state.keyLog)}; orders on disk: ${rel(lab.state.orderLog)}`);
-    if (result.status !== 201) throw new Error(`the order was not accepted: ${result.status} ${JSON.stringify(result.body)}`);
-    console.log(`Done in ${Date.now() - started} ms.`);
+    await stepPictures(story);
+    await stepConnectionAndOrder(story);
+    n.endStep();
+    n.plain('');
+    n.plain(n.good(`All three steps done in ${trace.elapsedMs} ms.`));
     return 0;
   } finally {
+    n.endStep();
+    const dir = labDir();
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'trace.json'), JSON.stringify({ ...trace.toJSON(), mode, region, roles: lab.state.roles, serverLog }, null, 2) + '\n');
+    fs.writeFileSync(
+      path.join(dir, 'report.html'),
+      buildReport({
+        title: 'What happens when you buy something online',
+        subtitle: `A run of ${new Date().toISOString()}: ${mode} TLS, the phone in the ${region} (${story.phone})`,
+        roles: lab.state.roles,
+        phone: story.phone,
+        events: trace.events,
+        sections: n.sections,
+      }),
+    );
+    n.plain(`Artifacts: ${rel(path.join(dir, 'report.html'))} (open it in a browser), ${rel(path.join(dir, 'trace.json'))}, TLS key log ${rel(lab.state.keyLog)}`);
+    if (values.stay) {
+      n.plain('');
+      n.plain('The lab stays up (--stay). Reach it with:');
+      for (const line of howToReach(lab)) n.plain(`  ${line}`);
+      n.plain('Press Ctrl-C to stop.');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+    }
     await lab.stop();
   }
 }
+

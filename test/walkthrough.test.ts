@@ -1,10 +1,12 @@
-// `npm run lab`: the walkthrough starts the roles, places the seed's order, narrates, stops, exits 0.
+// `npm run lab`: the whole story on real sockets, its narration, and its artifacts.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TraceEvent } from '../lab/trace.ts';
 
 const run = promisify(execFile);
 const tsx = path.resolve('node_modules/.bin/tsx');
@@ -16,39 +18,90 @@ afterEach(() => {
 async function walkthrough(...args: string[]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-walk-'));
   dirs.push(dir);
-  const result = await run(tsx, ['lab/cli.ts', '--ephemeral', ...args], { env: { ...process.env, LAB_DIR: dir }, timeout: 30_000 });
+  const result = await run(tsx, ['lab/cli.ts', '--ephemeral', ...args], { env: { ...process.env, LAB_DIR: dir, NO_COLOR: '1' }, timeout: 60_000 });
   return { ...result, dir };
 }
 
-describe('npm run lab', () => {
-  it('classic: narrates TLS 1.2 with RSA key exchange, the verified chain and the 201, then stops and leaves no state', async () => {
+const ROLES = ['root', 'tld', 'shop-dns', 'cdn-dns', 'gslb', 'local-dns', 'origin', 'parent', 'edge-north', 'edge-south', 'slb', 'app-1', 'app-2'];
+
+describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per role)', () => {
+  it('classic, north: the DNS walk, MISS then HIT, TCP states, each TLS message, the master secret, the layers, the 201', { timeout: 90_000 }, async () => {
     const { stdout, dir } = await walkthrough('--mode', 'classic');
-    // Step 1: the local DNS walks root → test. → geektime.test → cdn.test → the GSLB, then the cache answers.
+    // Step 1: the local DNS walks root → test. → geektime.test → cdn.test → the GSLB.
     expect(stdout).toMatch(/1\. a\.root-servers\.test \(127\.0\.0\.10:\d+\): A static\.geektime\.test\?/);
     expect(stdout).toContain('→ NOERROR: referral to test. (ns.nic.test 127.0.0.11), TTL 172800');
     expect(stdout).toContain('→ NOERROR AA: static.geektime.test CNAME geektime.cdn.test, TTL 600');
     expect(stdout).toMatch(/ns1\.gslb\.cdn\.test \(127\.0\.0\.14:\d+\): A geektime\.gslb\.cdn\.test\?.*ECS 127\.10\.1\.0\/24/);
-    expect(stdout).toMatch(/The GSLB chose edge-north 127\.0\.0\.21: .*region north/);
-    expect(stdout).toContain('The local DNS answered from its cache: it asked no other server');
-    // The order's name is resolved by the local DNS too, starting at the cached delegation.
-    expect(stdout).toMatch(/ns1\.geektime\.test \(127\.0\.0\.12:\d+\): A www\.geektime\.test\?/);
-    expect(stdout).toMatch(/www\.geektime\.test\.\s+600\s+IN\s+A\s+127\.0\.0\.80/);
-    expect(stdout).toContain('TLSv1.2, cipher TLS_RSA_WITH_AES_128_GCM_SHA256');
-    expect(stdout).toMatch(/TCP {3}127\.10\.1\.10:\d+ \(client, ephemeral port\) → 127\.0\.0\.80:\d+ \(SLB\)/);
+    expect(stdout).toMatch(/The GSLB's reasoning: client 127\.10\.1\.0\/24 .*→ edge-north 127\.0\.0\.21/);
+    // ...the picture: MISS through edge and parent to the origin, then a HIT at the edge.
+    expect(stdout).toMatch(/Cache-Status: parent; fwd=uri-miss; stored.*, edge-north; fwd=uri-miss; stored/);
+    expect(stdout).toMatch(/the origin served 1 request\(s\) for it this time/);
+    expect(stdout).toContain('The local DNS answers from its cache: it asks no other server');
+    expect(stdout).toMatch(/Cache-Status: edge-north; hit; ttl=\d+/);
+    expect(stdout).toMatch(/the origin served 0 request\(s\) for it this time/);
+    // Step 2: TCP from the kernel, TLS from the wire, the chain, the three randoms.
+    expect(stdout).toMatch(/the phone's end: +ESTAB/);
+    expect(stdout).toMatch(/phone → SLB {2}client→server ClientHello: version TLS 1\.2, .*TLS_RSA_WITH_AES_128_GCM_SHA256.*SNI www\.geektime\.test, no extended_master_secret/);
+    expect(stdout).toMatch(/SLB → phone {2}server→client Certificate: 2 certificate\(s\): "www\.geektime\.test" issued by "Geektime Lab Intermediate CA"/);
+    expect(stdout).toContain('ClientKeyExchange: pre-master secret encrypted with the server\'s RSA public key: 256 bytes');
     expect(stdout).toContain('✓ intermediate "CN=Geektime Lab Intermediate CA" → root "CN=Geektime Lab Root CA"');
+    expect(stdout).toMatch(/pre-master {5}0303[0-9a-f]{92}/);
+    expect(stdout).toMatch(/= the key log's CLIENT_RANDOM line \d+: the same secret/);
+    // Step 3: the request, the layers with real values, the SLB's choice, the 201.
     expect(stdout).toContain('> POST /purchaseOrder HTTP/1.1');
+    const slbPort = /slb +https:\/\/127\.0\.0\.80:(\d+)/.exec(stdout)![1];
+    expect(stdout).toContain(`> host: www.geektime.test:${slbPort}\n`); // the site's port, not the tap's
+    expect(stdout).toMatch(/Source 127\.10\.1\.10, destination 127\.0\.0\.80, protocol 6 \(TCP\)/);
+    expect(stdout).toMatch(/127\.0\.0\.0 = 127\.0\.0\.0: same subnet 127\.0\.0\.0\/8/);
+    expect(stdout).toContain('ARP is not used on loopback');
+    expect(stdout).toMatch(/The SLB chose app-[12] .*X-Forwarded-For: 127\.10\.1\.10/);
     expect(stdout).toMatch(/Answer: 201, Location: \/purchaseOrder\/po-\d{6}, served by app-[12]/);
-    expect(stdout).toContain('"for": "127.10.1.10"');
+    expect(stdout).toMatch(/All three steps done in \d+ ms\./);
     expect(fs.existsSync(path.join(dir, 'state.json'))).toBe(false);
-    expect(fs.readFileSync(path.join(dir, 'keylog.txt'), 'utf8')).toMatch(/^CLIENT_RANDOM /m);
+
+    // The artifacts: the trace has every step's events; the report shows every role.
+    const trace = JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { events: TraceEvent[] };
+    const kinds = (step: number) => new Set(trace.events.filter((e) => e.step === step).map((e) => e.kind));
+    expect([...kinds(1)]).toEqual(expect.arrayContaining(['dns-query', 'dns-answer', 'gslb-decision', 'http-request', 'http-response', 'cache-path']));
+    expect([...kinds(2)]).toEqual(expect.arrayContaining(['tcp', 'tls', 'master-secret']));
+    expect([...kinds(3)]).toEqual(expect.arrayContaining(['layers', 'http-request', 'http-response']));
+    expect(trace.events.every((e, i) => i === 0 || e.t >= trace.events[i - 1]!.t)).toBe(true);
+    const report = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+    expect(report).toMatch(/^<!doctype html>/);
+    expect(report).not.toMatch(/<script|<link|<img|@import|url\((?!#)|(src|href)=["']?https?:/i); // self-contained: nothing is loaded
+    for (const role of ROLES) expect(report, role).toContain(`>${role}<`);
+    expect(report).toContain('<svg');
   });
 
-  it('modern, from the south: TLS 1.3 with an ephemeral key, from the south region address', async () => {
+  it('modern, south: TLS 1.3 decoded as encrypted after the ServerHello, ECDHE explained, the south edge chosen', { timeout: 90_000 }, async () => {
     const { stdout } = await walkthrough('--mode', 'modern', '--from', 'south');
-    expect(stdout).toMatch(/TLSv1\.3, cipher TLS_AES_\w+/);
-    expect(stdout).toContain('(ephemeral, forward secret)');
+    expect(stdout).toMatch(/ECS 127\.10\.2\.0\/24[\s\S]*→ edge-south 127\.0\.0\.22/);
+    expect(stdout).toMatch(/ServerHello: TLS 1\.3/);
+    expect(stdout).toMatch(/Key exchange: x25519 \(ECDHE\)/i);
+    expect(stdout).not.toContain('pre-master');
     expect(stdout).toContain('"for": "127.10.2.10"');
-    expect(stdout).toMatch(/ECS 127\.10\.2\.0\/24[\s\S]*The GSLB chose edge-south 127\.0\.0\.22/);
+    expect(stdout).toMatch(/Answer: 201/);
+  });
+
+  it('--json prints the trace as JSON lines, one event each, with every step', { timeout: 90_000 }, async () => {
+    const { stdout } = await walkthrough('--json');
+    const events = stdout.trim().split('\n').map((line) => JSON.parse(line) as TraceEvent);
+    expect(new Set(events.map((e) => e.step))).toEqual(new Set([0, 1, 2, 3]));
+    expect(events.some((e) => e.kind === 'master-secret')).toBe(true);
+  });
+
+  it('a role that cannot start stops the lab with one message naming the role, the address and the fix', { timeout: 60_000 }, async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.80', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      await expect(walkthrough('--slb-port', String(port))).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(new RegExp(`starting the lab failed: slb: 127\\.0\\.0\\.80:${port} is already in use`)),
+      });
+    } finally {
+      blocker.close();
+    }
   });
 
   it('a bad option stops with a clear message and a non-zero exit', async () => {

@@ -1,0 +1,129 @@
+// .lab/report.html: one self-contained page (no scripts, no fonts or styles from the network)
+// that shows a run: the roles, a sequence diagram of every message between them, and the
+// narration of each step. Large type, so it reads on a projector.
+import type { RoleState } from './state.ts';
+import type { StepNumber, TraceEvent } from './trace.ts';
+
+export interface ReportSection {
+  step: StepNumber;
+  title: string;
+  lines: string[];
+}
+
+export interface ReportInput {
+  title: string;
+  subtitle: string;
+  roles: RoleState[];
+  /** The phone's own address, shown as the first column. */
+  phone: string;
+  events: TraceEvent[];
+  sections: ReportSection[];
+}
+
+const STEP_COLOURS: Record<number, string> = { 0: '#666', 1: '#1f6feb', 2: '#8250df', 3: '#bf3989' };
+// Left to right, in the order a request travels.
+const COLUMN_ORDER = ['phone', 'local-dns', 'root', 'tld', 'shop-dns', 'cdn-dns', 'gslb', 'edge-north', 'edge-south', 'parent', 'origin', 'slb', 'app-1', 'app-2'];
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** An SVG sequence diagram: a lifeline per role, an arrow per message, time flowing down. */
+export function sequenceDiagram(input: Pick<ReportInput, 'roles' | 'phone' | 'events'>): string {
+  const messages = input.events.filter((e) => e.from && e.to);
+  const used = new Set(messages.flatMap((e) => [e.from!, e.to!]));
+  const columns = [...COLUMN_ORDER.filter((c) => used.has(c)), ...[...used].filter((c) => !COLUMN_ORDER.includes(c))];
+  const colWidth = 150;
+  const rowHeight = 30;
+  const top = 70;
+  const width = Math.max(columns.length * colWidth + 40, 600);
+  const height = top + messages.length * rowHeight + 40;
+  const x = (name: string) => 20 + columns.indexOf(name) * colWidth + colWidth / 2;
+  const address = (name: string) => (name === 'phone' ? input.phone : (input.roles.find((r) => r.name === name)?.host ?? ''));
+
+  const parts: string[] = [];
+  columns.forEach((c) => {
+    parts.push(
+      `<text x="${x(c)}" y="28" class="actor">${escapeHtml(c)}</text>`,
+      `<text x="${x(c)}" y="48" class="address">${escapeHtml(address(c))}</text>`,
+      `<line x1="${x(c)}" y1="56" x2="${x(c)}" y2="${height - 20}" class="lifeline"/>`,
+    );
+  });
+  let lastStep = -1;
+  messages.forEach((m, i) => {
+    const y = top + i * rowHeight + 18;
+    if (m.step !== lastStep) {
+      parts.push(`<line x1="0" y1="${y - 20}" x2="${width}" y2="${y - 20}" class="step-rule"/>`, `<text x="6" y="${y - 6}" class="step-label" fill="${STEP_COLOURS[m.step]}">step ${m.step}</text>`);
+      lastStep = m.step;
+    }
+    const x1 = x(m.from!);
+    const x2 = x(m.to!);
+    const colour = STEP_COLOURS[m.step] ?? '#333';
+    const label = escapeHtml(shorten(m.summary, Math.max(24, Math.floor((Math.abs(x2 - x1) || colWidth) / 7.5))));
+    const self = x1 === x2;
+    parts.push(
+      `<g><title>${escapeHtml(`+${m.t} ms  ${m.from} → ${m.to}: ${m.summary}`)}</title>`,
+      self
+        ? `<path d="M${x1} ${y} h30 v10 h-30" class="arrow" stroke="${colour}" marker-end="url(#head)"/>`
+        : `<line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}" class="arrow" stroke="${colour}" marker-end="url(#head)"/>`,
+      `<text x="${(x1 + x2) / 2 + (self ? 40 : 0)}" y="${y - 5}" class="label">${label}</text>`,
+      `<text x="${width - 6}" y="${y + 4}" class="time">${m.t} ms</text></g>`,
+    );
+  });
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="sequence diagram of the run">` +
+    `<defs><marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="context-stroke"/></marker></defs>` +
+    parts.join('') +
+    `</svg>`
+  );
+}
+
+export function buildReport(input: ReportInput): string {
+  const roles = input.roles
+    .map((r) => `<tr><td>${escapeHtml(r.name)}</td><td><code>${escapeHtml(`${r.protocol}://${r.host}:${r.port}`)}</code></td><td>${escapeHtml(r.what)}</td></tr>`)
+    .join('');
+  const sections = input.sections
+    .map(
+      (s) =>
+        `<section><h2 style="color:${STEP_COLOURS[s.step]}">${escapeHtml(s.title)}</h2><pre>${s.lines.map(escapeHtml).join('\n')}</pre></section>`,
+    )
+    .join('');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(input.title)}</title>
+<style>
+  body { font: 18px/1.45 system-ui, -apple-system, "Segoe UI", "Noto Sans", "PingFang SC", sans-serif; margin: 2rem; color: #1f2328; background: #fff; }
+  h1 { font-size: 2rem; margin: 0 0 .3rem; } h2 { font-size: 1.5rem; margin-top: 2.5rem; }
+  .subtitle { color: #57606a; margin-bottom: 1.5rem; }
+  table { border-collapse: collapse; } td, th { padding: .25rem .8rem; border-bottom: 1px solid #d0d7de; text-align: left; vertical-align: top; }
+  pre { background: #f6f8fa; padding: 1rem; overflow-x: auto; font: 15px/1.45 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; white-space: pre; }
+  .diagram { overflow-x: auto; border: 1px solid #d0d7de; padding: .5rem; }
+  svg .actor { font: bold 15px system-ui, sans-serif; text-anchor: middle; }
+  svg .address { font: 12px ui-monospace, monospace; fill: #57606a; text-anchor: middle; }
+  svg .lifeline { stroke: #d0d7de; stroke-dasharray: 4 4; }
+  svg .arrow { stroke-width: 2; fill: none; }
+  svg .label { font: 12px system-ui, sans-serif; text-anchor: middle; fill: #1f2328; }
+  svg .time { font: 11px ui-monospace, monospace; fill: #8c959f; text-anchor: end; }
+  svg .step-rule { stroke: #eaeef2; } svg .step-label { font: bold 12px system-ui, sans-serif; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(input.title)}</h1>
+<div class="subtitle">${escapeHtml(input.subtitle)}</div>
+<h2>Who is who</h2>
+<table><tr><th>role</th><th>listens on</th><th>what it is</th></tr><tr><td>phone</td><td><code>${escapeHtml(input.phone)}</code></td><td>the shopper's phone: the client</td></tr>${roles}</table>
+<h2>Every message, in order</h2>
+<p>Each arrow is one real message of this run (hover for its time and full text).</p>
+<div class="diagram">${sequenceDiagram(input)}</div>
+${sections}
+</body>
+</html>
+`;
+}
