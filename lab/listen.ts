@@ -1,7 +1,7 @@
 // Binding a server to its address, with an error a person can act on.
 // Every role goes through here so that "port in use" or "address not available" always names
 // the role, the address and the fix in one line.
-import type { Server as NetServer, AddressInfo } from 'node:net';
+import { isIP, type Server as NetServer, type AddressInfo } from 'node:net';
 import type dgram from 'node:dgram';
 
 export class ListenError extends Error {
@@ -73,4 +73,16 @@ export function parseHostPort(s: string): { host: string; port: number } | undef
   if (!m) return undefined;
   const port = Number(m[2]);
   return port <= 65535 ? { host: m[1]!, port } : undefined;
+}
+
+/**
+ * The source address for a role's own outgoing connections: its listening address, so that a
+ * capture shows the parent cache (127.0.0.30) asking the origin, not "127.0.0.1". Only when that
+ * is a specific address of the same family and scope as the target; otherwise let the OS choose.
+ */
+export function sourceAddressFor(ownHost: string, targetHost: string): string | undefined {
+  if (ownHost === '0.0.0.0' || ownHost === '::' || !isIP(ownHost) || !isIP(targetHost)) return undefined;
+  if (isIP(ownHost) !== isIP(targetHost)) return undefined;
+  const loopback = (a: string) => a.startsWith('127.') || a === '::1';
+  return loopback(ownHost) === loopback(targetHost) ? ownHost : undefined;
 }

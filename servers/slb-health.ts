@@ -6,6 +6,7 @@
 // server out at once (passive check), so the next order does not wait for the timer.
 import http from 'node:http';
 import { EventEmitter } from 'node:events';
+import { sourceAddressFor } from '../lab/listen.ts';
 
 export interface BackendConfig {
   name: string;
@@ -80,11 +81,11 @@ export class Backend {
 }
 
 /** One GET of the health path; resolves with pass/fail and a reason, never rejects. */
-function checkOnce(backend: Backend, opts: HealthCheckOptions): Promise<{ passed: boolean; reason: string }> {
+function checkOnce(backend: Backend, opts: HealthCheckOptions, from: string | undefined): Promise<{ passed: boolean; reason: string }> {
   return new Promise((resolve) => {
     const req = http.get(
       new URL(opts.path, backend.url),
-      { agent: false, timeout: opts.timeoutMs, headers: { 'user-agent': 'lab-slb-health-check' } },
+      { agent: false, timeout: opts.timeoutMs, headers: { 'user-agent': 'lab-slb-health-check' }, localAddress: from && sourceAddressFor(from, backend.url.hostname) },
       (res) => {
         res.resume();
         const passed = res.statusCode === 200;
@@ -109,6 +110,8 @@ export class HealthChecker extends EventEmitter {
   constructor(
     readonly backends: Backend[],
     readonly opts: HealthCheckOptions,
+    /** The SLB's own address: checks leave from it, as its forwarded requests do. */
+    readonly from?: string,
   ) {
     super();
   }
@@ -132,7 +135,7 @@ export class HealthChecker extends EventEmitter {
     if (this.running) return; // a slow round must not overlap the next one
     this.running = true;
     try {
-      const results = await Promise.all(this.backends.map((b) => checkOnce(b, this.opts)));
+      const results = await Promise.all(this.backends.map((b) => checkOnce(b, this.opts, this.from)));
       results.forEach((result, i) => {
         const backend = this.backends[i]!;
         this.announce(backend, backend.record(result.passed, result.reason, this.opts.rise, this.opts.fall));

@@ -14,7 +14,7 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
-import { listen } from '../lab/listen.ts';
+import { listen, sourceAddressFor } from '../lab/listen.ts';
 import { slbTlsSettings, type TlsMode } from '../lab/tls-modes.ts';
 import { Backend, DEFAULT_HEALTH_CHECK, HealthChecker, type BackendConfig, type HealthCheckOptions } from './slb-health.ts';
 
@@ -99,7 +99,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
   const servedNames = new Set(opts.serverNames.map((n) => n.toLowerCase()));
 
   const backends = opts.backends.map((b) => new Backend(b));
-  const health = new HealthChecker(backends, { ...DEFAULT_HEALTH_CHECK, ...opts.healthCheck });
+  const health = new HealthChecker(backends, { ...DEFAULT_HEALTH_CHECK, ...opts.healthCheck }, opts.host);
   health.on('down', (b: Backend) => {
     log(`${name}: ${b.name} (${b.address}) taken out of rotation: ${b.reason}`);
     events.emit('down', b);
@@ -247,6 +247,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
       headers,
       agent: upstreamAgent,
       timeout: timeouts.upstreamMs,
+      localAddress: sourceAddressFor(opts.host, backend.url.hostname),
     });
     upstream.on('response', (answer) => {
       const out = withoutHopByHop(answer.headers);

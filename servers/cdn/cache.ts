@@ -21,7 +21,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { listen } from '../../lab/listen.ts';
+import { listen, sourceAddressFor } from '../../lab/listen.ts';
 import {
   deltaSeconds,
   forbidsStale,
@@ -567,6 +567,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
           agent,
           timeout: upstreamTimeoutMs,
           maxHeaderSize: MAX_HEADER_BYTES,
+          localAddress: sourceAddressFor(opts.host, upstreamUrl.hostname.replace(/^\[|\]$/g, '')),
         });
         request.on('response', (response) => {
           answered = true;

@@ -17,6 +17,7 @@
 //      answer is good for, so the resolver can cache it for exactly those.
 // Ask for TXT instead of A and the GSLB tells you, in words, why it chose what it chose.
 import http from 'node:http';
+import { sourceAddressFor } from '../../lab/listen.ts';
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { startDnsServer, Packet, responseTo, findOpt, EDNS_UDP_SIZE, type DnsContext, type DnsPacket, type DnsRecord, type RunningDnsServer } from './dns-server.ts';
@@ -169,11 +170,12 @@ class EdgeState {
 }
 
 /** One GET of the edge's health URL: 200 passes, anything else (or no answer in time) fails. */
-function checkOnce(edge: EdgeState, timeoutMs: number): Promise<{ passed: boolean; result: string }> {
+function checkOnce(edge: EdgeState, timeoutMs: number, from: string): Promise<{ passed: boolean; result: string }> {
   return new Promise((resolve) => {
     const url = new URL(edge.config.healthUrl);
     // agent:false: a fresh connection every time, so a dead edge cannot hide behind a kept-alive socket.
-    const req = http.get(url, { agent: false, timeout: timeoutMs, headers: { 'user-agent': 'lab-gslb-health-check' } }, (res) => {
+    const localAddress = sourceAddressFor(from, url.hostname);
+    const req = http.get(url, { agent: false, timeout: timeoutMs, headers: { 'user-agent': 'lab-gslb-health-check' }, localAddress }, (res) => {
       res.resume();
       resolve({ passed: res.statusCode === 200, result: `GET ${url.pathname} → ${res.statusCode}` });
     });
@@ -439,7 +441,7 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
   const checkAll = () => {
     for (const edge of tables.edges.values()) {
       if (edge.checking) continue; // the previous check is still waiting for an answer
-      void checkOnce(edge, hc.timeoutMs).then(({ passed, result }) => {
+      void checkOnce(edge, hc.timeoutMs, opts.host).then(({ passed, result }) => {
         edge.checking = undefined;
         if (closed) return;
         const change = edge.record(passed, result, hc.rise, hc.fall);

@@ -24,6 +24,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import { startDnsServer, Packet, findOpt, responseTo, rcodeName, type DnsPacket, type DnsRecord, type RunningDnsServer } from './dns-server.ts';
+import { sourceAddressFor } from '../../lab/listen.ts';
 import { sendQuery, typeCode, DnsTimeout, type DnsExchange } from './query.ts';
 import { isInZone, normalize } from './zone.ts';
 import { splitText } from './authoritative.ts';
@@ -468,7 +469,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     const started = Date.now();
     let exchange: DnsExchange;
     try {
-      exchange = await sendQuery({ server: { host: server.address, port: server.port }, name: target, type: qtype, rd: false, clientSubnet: ecs, timeoutMs });
+      exchange = await sendQuery({ server: { host: server.address, port: server.port }, name: target, type: qtype, rd: false, clientSubnet: ecs, timeoutMs, localAddress: sourceAddressFor(opts.host, server.address) });
     } catch (err) {
       const timedOut = err instanceof DnsTimeout;
       if (timedOut) slowUntil.set(`${server.address}:${server.port}`, now() + SLOW_SERVER_MS);
