@@ -15,6 +15,7 @@ import { stubLookup, stubResolve, type StubAnswer } from '../client/stub-resolve
 import type { GslbDecision } from '../servers/dns/gslb.ts';
 import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
 import type { ForwardRecord } from '../servers/slb.ts';
+import { captureUnavailable, labFilter, startCapture, type RunningCapture } from './capture.ts';
 import { Narrator, wantsColor } from './narrator.ts';
 import { checkMasterSecret, classicHandshakeFrom, explainModernKeyExchange } from './master-secret.ts';
 import { describeLayers } from './layers.ts';
@@ -274,6 +275,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       'single-address': { type: 'boolean', default: false },
       ephemeral: { type: 'boolean', default: false },
       'slb-port': { type: 'string' },
+      capture: { type: 'boolean', default: true },
     },
   });
   const mode = parseTlsMode(values.mode, 'classic');
@@ -307,6 +309,18 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     roleAt: (address, port) => byAddress.get(`${address}:${port}`) ?? lab.state.roles.find((r) => r.host === address)?.name ?? address,
   };
   const rel = displayPath;
+  const dir = labDir();
+  // A capture for Wireshark, when tcpdump is here (and --no-capture was not given).
+  let capture: RunningCapture | undefined;
+  let captureNote = values.capture ? captureUnavailable() : 'no capture (--no-capture)';
+  if (!captureNote) {
+    const perRole = lab.state.addressing === 'per-role';
+    const filter = labFilter([...lab.state.roles.map((r) => r.host), story.phone, TAP_ADDRESS], lab.state.roles.map((r) => r.port), perRole);
+    capture = await startCapture(path.join(dir, 'capture.pcap'), filter).catch((err: Error) => {
+      captureNote = `no capture: ${err.message}`;
+      return undefined;
+    });
+  }
   try {
     n.step(0, `The lab is up (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'})`);
     for (const r of lab.state.roles) n.say(`${r.name.padEnd(10)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}`);
@@ -322,7 +336,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     return 0;
   } finally {
     n.endStep();
-    const dir = labDir();
+    await capture?.stop();
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'trace.json'), JSON.stringify({ ...trace.toJSON(), mode, region, roles: lab.state.roles, serverLog }, null, 2) + '\n');
     fs.writeFileSync(
@@ -337,6 +351,11 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       }),
     );
     n.plain(`Artifacts: ${rel(path.join(dir, 'report.html'))} (open it in a browser), ${rel(path.join(dir, 'trace.json'))}, TLS key log ${rel(lab.state.keyLog)}`);
+    if (capture) {
+      const slb = lab.state.roles.find((r) => r.name === 'slb')!;
+      n.plain(`Capture: ${rel(capture.file)}, for Wireshark with the key log (Preferences → Protocols → TLS), or:`);
+      n.plain(`  tshark -r ${rel(capture.file)} -o tls.keylog_file:${rel(lab.state.keyLog)}${slb.port === 443 ? '' : ` -d tcp.port==${slb.port},tls`} -Y http`);
+    } else n.plain(captureNote!);
     if (values.stay) {
       n.plain('');
       n.plain('The lab stays up (--stay). Reach it with:');

@@ -1,5 +1,5 @@
 // `npm run lab`: the whole story on real sockets, its narration, and its artifacts.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -81,6 +81,24 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
     expect(stdout).not.toContain('pre-master');
     expect(stdout).toContain('"for": "127.10.2.10"');
     expect(stdout).toMatch(/Answer: 201/);
+  });
+
+  const hasTools = ['tcpdump', 'tshark'].every((tool) => spawnSync(tool, ['--version']).status === 0);
+  it.skipIf(!hasTools)('leaves a capture that tshark decrypts with the key log: the DNS walk, the CDN path, the order (tcpdump and tshark on PATH)', { timeout: 90_000 }, async () => {
+    const { dir } = await walkthrough('--mode', 'classic');
+    const roles = (JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { roles: { name: string; port: number; protocol: string }[] }).roles;
+    // The ports are ephemeral in tests: tell tshark what each one carries.
+    const decodeAs = roles.flatMap((r) => ['-d', r.protocol === 'dns' ? `udp.port==${r.port},dns` : r.protocol === 'https' ? `tcp.port==${r.port},tls` : `tcp.port==${r.port},http`]);
+    const { stdout } = await run('tshark', ['-r', path.join(dir, 'capture.pcap'), '-o', `tls.keylog_file:${path.join(dir, 'keylog.txt')}`, ...decodeAs, '-Y', 'dns or http', '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst', '-e', '_ws.col.Info'], { maxBuffer: 20 * 1024 * 1024 });
+    const lines = stdout.split('\n');
+    const seen = (src: string, dst: string, text: RegExp) => lines.some((l) => l.startsWith(`${src}\t${dst}\t`) && text.test(l));
+    expect(seen('127.0.0.53', '127.0.0.10', /query .* A static\.geektime\.test/), stdout).toBe(true); // local DNS → root
+    expect(seen('127.0.0.14', '127.0.0.53', /response .* A 127\.0\.0\.21/)).toBe(true); // the GSLB's answer
+    expect(seen('127.0.0.30', '127.0.0.40', /GET \/images\/phone\.png/)).toBe(true); // parent → origin, once
+    expect(lines.filter((l) => l.startsWith('127.0.0.30\t127.0.0.40\t') && /GET \/images\/phone\.png/.test(l))).toHaveLength(1);
+    expect(seen('127.10.1.10', '127.0.0.80', /POST \/purchaseOrder/)).toBe(true); // decrypted with the key log
+    expect(seen('127.0.0.80', '127.0.0.81', /POST \/purchaseOrder/) || seen('127.0.0.80', '127.0.0.82', /POST \/purchaseOrder/)).toBe(true);
+    expect(lines.some((l) => /201 Created/.test(l))).toBe(true);
   });
 
   it('--json prints the trace as JSON lines, one event each, with every step', { timeout: 90_000 }, async () => {
