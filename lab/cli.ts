@@ -13,7 +13,7 @@ import { walkthroughCommand } from './walkthrough.ts';
 
 const USAGE = `usage: npm run lab [-- <command> [options]]
 
-  (no command)   start every role, walk the story, stop       [--mode classic|modern] [--from north|south] [--json] [--stay]
+  (no command)   start every role, walk the story, stop       [--mode classic|modern] [--from north|south] [--json] [--stay] [--no-capture]
   up             start every role and stay up until Ctrl-C     [--single-address] [--ephemeral] [--slb-port N] [--tls both|classic|modern]
   order          place the seed's order against a running lab  [--mode classic|modern] [--from north|south] [--key K] [--name HOST] [--ca FILE]
   dig NAME       ask the local DNS like the phone does, and show its walk   [--type A] [--from north|south]

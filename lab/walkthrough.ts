@@ -275,7 +275,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       'single-address': { type: 'boolean', default: false },
       ephemeral: { type: 'boolean', default: false },
       'slb-port': { type: 'string' },
-      capture: { type: 'boolean', default: true },
+      'no-capture': { type: 'boolean', default: false },
     },
   });
   const mode = parseTlsMode(values.mode, 'classic');
@@ -312,7 +312,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
   const dir = labDir();
   // A capture for Wireshark, when tcpdump is here (and --no-capture was not given).
   let capture: RunningCapture | undefined;
-  let captureNote = values.capture ? captureUnavailable() : 'no capture (--no-capture)';
+  let captureNote = values['no-capture'] ? 'no capture (--no-capture)' : captureUnavailable();
   if (!captureNote) {
     const perRole = lab.state.addressing === 'per-role';
     const filter = labFilter([...lab.state.roles.map((r) => r.host), story.phone, TAP_ADDRESS], lab.state.roles.map((r) => r.port), perRole);
