@@ -17,6 +17,7 @@ import { EventEmitter } from 'node:events';
 import { listen, sourceAddressFor } from '../lab/listen.ts';
 import { slbTlsSettings, type TlsMode } from '../lab/tls-modes.ts';
 import { Backend, DEFAULT_HEALTH_CHECK, HealthChecker, type BackendConfig, type HealthCheckOptions } from './slb-health.ts';
+import { withoutHopByHop } from './hop-by-hop.ts';
 
 export interface SlbTimeouts {
   /** From TCP accept to the end of the TLS handshake. */
@@ -85,7 +86,6 @@ export interface RunningSlb {
   close(): Promise<void>;
 }
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 // Errors that mean the TCP connection to the app was never made, so the request cannot have
 // reached it and trying the next app is safe even for a POST.
 const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
@@ -347,18 +347,6 @@ function appendList(existing: string | string[] | undefined, value: string): str
   return before ? `${before}, ${value}` : value;
 }
 
-/** Hop-by-hop headers describe one connection and must not be passed on (RFC 9110 §7.6.1). */
-function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const named = String(headers['connection'] ?? '')
-    .split(',')
-    .map((h) => h.trim().toLowerCase())
-    .filter(Boolean);
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (!HOP_BY_HOP.includes(key) && !named.includes(key) && value !== undefined) out[key] = value;
-  }
-  return out;
-}
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | 'too large' | 'aborted'> {
   return new Promise((resolve) => {

@@ -43,6 +43,7 @@ import {
   type HeaderBag,
 } from './cache-rules.ts';
 import { CacheStore, describeEntry, sizeOf, type StoredResponse } from './cache-store.ts';
+import { withoutHopByHop } from '../hop-by-hop.ts';
 
 export interface CacheOptions {
   /** 'edge-north', 'edge-south', 'parent': names this tier in Cache-Status, Via and the log. */
@@ -110,7 +111,6 @@ const HIT_FOR_MISS_MS = 120_000;
 
 // Hop-by-hop fields describe one connection, not the message: never stored, never passed on
 // (RFC 9110 §7.6.1). Proxy-Authenticate/-Authorization are for the proxy itself (RFC 9111 §3.1).
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];
 // A fetch for the cache wants the whole current object, whoever asked: the client's own
 // conditions and ranges are answered here, from what comes back.
 const CLIENT_CONDITIONS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
@@ -821,18 +821,6 @@ function storedHeaders(headers: http.IncomingHttpHeaders, receivedAt: number): R
   return out;
 }
 
-/** Hop-by-hop headers describe one connection and must not be passed on (RFC 9110 §7.6.1). */
-function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const named = String(headers['connection'] ?? '')
-    .split(',')
-    .map((h) => h.trim().toLowerCase())
-    .filter(Boolean);
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (!HOP_BY_HOP.includes(key) && !named.includes(key) && value !== undefined) out[key] = value;
-  }
-  return out;
-}
 
 /** Our Cache-Status list member: `edge-north; fwd=uri-miss; stored; ttl=300` (RFC 9211). */
 function statusEntry(cacheName: string, params: Param[]): string {
