@@ -86,3 +86,20 @@ export function sourceAddressFor(ownHost: string, targetHost: string): string | 
   const loopback = (a: string) => a.startsWith('127.') || a === '::1';
   return loopback(ownHost) === loopback(targetHost) ? ownHost : undefined;
 }
+
+/**
+ * Stop an HTTP server kindly: stop accepting, drop idle keep-alive connections, let requests in
+ * flight finish (a large picture to a slow client, too), and cut whatever is still open after
+ * `graceMs`, so a stuck client cannot hold the lab up.
+ */
+export function closeGracefully(server: import('node:http').Server, graceMs = 5_000): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    force.unref();
+    server.close((err) => {
+      clearTimeout(force);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}

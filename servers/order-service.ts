@@ -9,7 +9,7 @@
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { listen } from '../lab/listen.ts';
+import { closeGracefully, listen } from '../lab/listen.ts';
 import { IdempotencyConflict, type Order, type OrderStore, type StoredOrder } from './order-store.ts';
 
 export interface OrderServiceOptions {
@@ -284,17 +284,6 @@ export async function startOrderServer(opts: OrderServiceOptions & { host: strin
     host,
     port: address.port,
     url,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        // close() stops accepting, drops idle keep-alive connections and waits for requests in
-        // flight to finish. A client that never finishes its request is cut off after 5 s.
-        const force = setTimeout(() => server.closeAllConnections(), 5_000);
-        force.unref();
-        server.close((err) => {
-          clearTimeout(force);
-          if (err) reject(err);
-          else resolve();
-        });
-      }),
+    close: () => closeGracefully(server),
   };
 }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { listen, parseHostPort } from '../../lab/listen.ts';
+import { listen, parseHostPort, closeGracefully } from '../../lab/listen.ts';
 import { labDir } from '../../lab/paths.ts';
 import { ensureOriginContent, type OriginFile } from './origin-content.ts';
 
@@ -383,18 +383,7 @@ export async function startOrigin(opts: OriginOptions & { host: string; port: nu
       if (switches.failing !== on) opts.log?.(`${name}: lab switch: ${on ? 'failing, content requests now get 503' : 'healthy again'}`);
       switches.failing = on;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        // close() stops accepting, drops idle keep-alive connections and waits for requests in
-        // flight (a 2 MB picture to a slow client, too). Anything still open after 5 s is cut.
-        const force = setTimeout(() => server.closeAllConnections(), 5_000);
-        force.unref();
-        server.close((err) => {
-          clearTimeout(force);
-          if (err) reject(err);
-          else resolve();
-        });
-      }),
+    close: () => closeGracefully(server),
   };
 }
 
