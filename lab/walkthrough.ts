@@ -30,7 +30,8 @@ import { clientAddress, type Region } from './topology.ts';
 import { Trace, type StepNumber } from './trace.ts';
 import { howToReach, parsePort, startLab, type RunningLab } from './up.ts';
 
-/** The picture the story fetches: the product photo on the product page. */
+/** What the story fetches: the product page, then the product photo on it. */
+const PRODUCT_PAGE = '/';
 const PICTURE = '/images/phone.png';
 
 /** A failure inside a step, with the role involved and what to try. */
@@ -102,14 +103,14 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
   }
 }
 
-/** GET the picture from the edge the GSLB chose, and show what each cache tier did. */
-async function fetchPicture(s: Story, edgeAddress: string): Promise<CdnFetch> {
+/** GET a path from the edge the GSLB chose, and show what each cache tier did. */
+async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Promise<CdnFetch> {
   const { lab, trace, n } = s;
   const edge = edgeAt(lab.state.roles, edgeAddress, s.region);
-  const url = `http://${STATIC_HOST}${edge.port === 80 ? '' : `:${edge.port}`}${PICTURE}`;
-  const before = lab.origin.requestCount(PICTURE);
+  const url = `http://${STATIC_HOST}${edge.port === 80 ? '' : `:${edge.port}`}${urlPath}`;
+  const before = lab.origin.requestCount(urlPath);
   const got = await fetchViaCdn({ url, lookup: stubLookup(s.stub), localAddress: s.stub.localAddress });
-  const originServed = lab.origin.requestCount(PICTURE) - before;
+  const originServed = lab.origin.requestCount(urlPath) - before;
   // The arrows: the request travels inward until a tier has it (or reaches the origin), and the
   // answer comes back the same way.
   const hops = ['phone'];
@@ -118,10 +119,11 @@ async function fetchPicture(s: Story, edgeAddress: string): Promise<CdnFetch> {
     if (tier.hit) break;
   }
   if (!got.cacheStatus.some((t) => t.hit)) hops.push('origin');
-  for (let i = 0; i + 1 < hops.length; i++) trace.message(1, 'http-request', hops[i]!, hops[i + 1]!, `GET ${PICTURE}`);
+  for (let i = 0; i + 1 < hops.length; i++) trace.message(1, 'http-request', hops[i]!, hops[i + 1]!, `GET ${urlPath}`);
   for (let i = hops.length - 1; i > 0; i--) trace.message(1, 'http-response', hops[i]!, hops[i - 1]!, `${got.status}${i === hops.length - 1 && hops[i] !== 'origin' ? ' HIT' : ''}`);
   n.say(`GET ${url} from ${got.local.address}:${got.local.port} → ${edge.name} ${got.remote.address}:${got.remote.port}: ${got.status}, ${got.bytes} bytes in ${got.ms} ms`);
   n.sayAll(describeCachePath(got), '    ');
+  n.say(`  Cache-Control: ${got.headers['cache-control'] ?? '-'}`);
   n.say(`  Cache-Status: ${got.headers['cache-status'] ?? '-'}`);
   n.say(`  Age: ${got.age ?? '-'}   Via: ${got.headers['via'] ?? '-'}   the origin served ${originServed} request(s) for it this time`);
   trace.note(1, 'cache-path', `${got.status} ${got.headers['cache-status'] ?? ''}`, { cacheStatus: got.cacheStatus, age: got.age, via: got.headers['via'], bytes: got.bytes, ms: got.ms, originServed });
@@ -134,12 +136,14 @@ async function stepPictures(s: Story): Promise<void> {
   const tryDns = 'npm run lab -- up, then npm run lab -- dig static.geektime.test to see the walk';
   const tryCdn = 'npm run lab -- up, then npm run lab -- fetch /images/phone.png, or curl -v through the edge';
   const first = await during(1, title, 'local-dns', `resolving ${STATIC_HOST}`, tryDns, () => lookUp(s, 1, STATIC_HOST));
-  const miss = await during(1, title, 'edge cache', `fetching ${PICTURE} the first time`, tryCdn, () => fetchPicture(s, first.addresses[0]!));
-  if (miss.status !== 200) throw new StepFailure(1, title, 'edge cache', `fetching ${PICTURE}`, `it answered ${miss.status}`, tryCdn);
+  for (const urlPath of [PRODUCT_PAGE, PICTURE]) {
+    const miss = await during(1, title, 'edge cache', `fetching ${urlPath} the first time`, tryCdn, () => fetchFromCdn(s, first.addresses[0]!, urlPath));
+    if (miss.status !== 200) throw new StepFailure(1, title, 'edge cache', `fetching ${urlPath}`, `it answered ${miss.status}`, tryCdn);
+  }
   s.n.say('');
   s.n.say('The same picture again, a moment later:');
   const again = await during(1, title, 'local-dns', `resolving ${STATIC_HOST} again`, tryDns, () => lookUp(s, 1, STATIC_HOST));
-  const hit = await during(1, title, 'edge cache', `fetching ${PICTURE} again`, tryCdn, () => fetchPicture(s, again.addresses[0]!));
+  const hit = await during(1, title, 'edge cache', `fetching ${PICTURE} again`, tryCdn, () => fetchFromCdn(s, again.addresses[0]!, PICTURE));
   if (!hit.cacheStatus.at(-1)?.hit) {
     throw new StepFailure(1, title, 'edge cache', 'fetching the picture a second time', `it was not a hit (Cache-Status: ${hit.headers['cache-status']})`, tryCdn);
   }
