@@ -1,5 +1,6 @@
 // `npm run lab -- order`: the phone places one order against the running lab and shows
 // what happened: the connection, the TLS session, the chain it verified, and the answer.
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readState, findRole } from '../lab/state.ts';
@@ -41,6 +42,7 @@ export async function orderCommand(argv: string[]): Promise<number> {
   const state = readState();
   const slb = findRole(state, 'slb');
   const caFile = values.ca ?? state.rootCa;
+  const idempotencyKey = values.key ?? randomUUID();
   const localDns = findRole(state, 'local-dns');
   const localAddress = clientAddress(region as Region, state.addressing);
   const result = await placeOrder({
@@ -51,9 +53,12 @@ export async function orderCommand(argv: string[]): Promise<number> {
     rootCaPem: fs.readFileSync(caFile, 'utf8'),
     mode: parseTlsMode(values.mode, 'classic'),
     body: values.body !== undefined ? JSON.parse(values.body) : SEED_ORDER,
-    idempotencyKey: values.key,
+    // Always an Idempotency-Key: if the answer is lost (502, 504, a timeout), repeating the order
+    // with the same key cannot take it twice.
+    idempotencyKey,
     localAddress,
   });
   for (const line of describeOrderResult(result)) console.log(line);
+  if (result.status >= 500) console.log(`Not sure the order was taken? Retry safely with: npm run lab -- order --key ${idempotencyKey}`);
   return result.status >= 200 && result.status < 300 ? 0 : 1;
 }

@@ -103,6 +103,9 @@ export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
     host: (opts.sitePort ?? opts.port) === 443 ? opts.hostname : `${opts.hostname}:${opts.sitePort ?? opts.port}`,
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(body.length),
+    // One order, one connection (agent: false). Said here, so that the request text below is
+    // byte for byte what goes out: Node would otherwise add this header on its own.
+    connection: 'close',
   };
   if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
   const requestText =
