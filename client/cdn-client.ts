@@ -136,12 +136,13 @@ export function describeCachePath(fetch: CdnFetch): string[] {
 }
 
 /**
- * The edge role at the address DNS gave. With one address per role that is exact; on a single
- * address every edge shares it, and the phone's region decides which port is meant.
+ * The edge role at the address DNS gave. With one address per role that is exact. On a single
+ * address every edge shares it and DNS cannot say which port: then `preferred` decides (the
+ * GSLB's choice when known, else the edge of the phone's region).
  */
-export function edgeAt(roles: RoleState[], address: string, region: string): RoleState {
+export function edgeAt(roles: RoleState[], address: string, preferred: string): RoleState {
   const edges = roles.filter((r) => r.name.startsWith('edge-') && r.host === address);
-  const edge = edges.find((r) => r.name === `edge-${region}`) ?? edges[0];
+  const edge = edges.find((r) => r.name === preferred) ?? edges[0];
   if (!edge) throw new Error(`DNS pointed ${STATIC_HOST} at ${address}, where no edge cache of this lab listens`);
   return edge;
 }
@@ -162,7 +163,7 @@ export async function fetchCommand(argv: string[]): Promise<number> {
   const localAddress = clientAddress(region as Region, state.addressing);
   const stub = { resolver: { host: localDns.host, port: localDns.port }, localAddress };
   const answer = await stubResolve(STATIC_HOST, stub);
-  const edge = edgeAt(state.roles, answer.addresses[0]!, region);
+  const edge = edgeAt(state.roles, answer.addresses[0]!, `edge-${region}`);
   const url = `http://${STATIC_HOST}${edge.port === 80 ? '' : `:${edge.port}`}${path}`;
   const got = await fetchViaCdn({ url, lookup: stubLookup(stub), localAddress, method: values.head ? 'HEAD' : 'GET' });
   console.log(`${STATIC_HOST} → ${answer.chain.map((r) => r.data).join(' → ')} (local DNS ${localDns.host}:${localDns.port})`);

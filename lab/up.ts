@@ -236,7 +236,12 @@ export function howToReach(lab: RunningLab): string[] {
   const rel = displayPath;
   const portPart = slb.port === 443 ? '' : `:${slb.port}`;
   const body = `'{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}'`;
+  const dns = (name: string) => lab.state.roles.find((r) => r.name === name)!;
+  const port = (r: { port: number }) => (r.port === 53 ? '' : ` -p ${r.port}`);
+  const phone = lab.state.addressing === 'per-role' ? ' -b 127.10.1.10' : '';
   return [
+    `dig @${dns('local-dns').host}${port(dns('local-dns'))}${phone} static.geektime.test        # the phone's question to its local DNS`,
+    `dig @${dns('root').host}${port(dns('root'))} +norec www.geektime.test              # the root's referral`,
     `curl --cacert ${rel(lab.state.rootCa)} --resolve ${SHOP_HOST}:${slb.port}:${slb.host} \\`,
     `     -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}${portPart}/purchaseOrder`,
     `openssl s_client -connect ${slb.host}:${slb.port} -servername ${SHOP_HOST} -CAfile ${rel(lab.state.rootCa)} -tls1_2 -cipher AES128-GCM-SHA256`,

@@ -60,6 +60,8 @@ interface Story {
   /** The phone's address ('127.0.0.1' when every role shares one address). */
   phone: string;
   stub: { resolver: { host: string; port: number }; localAddress: string | undefined };
+  /** The edge the GSLB last chose for the phone (DNS gives only its address). */
+  chosenEdge?: string;
   /** Role name for an address, for the sequence diagram. */
   roleAt(address: string, port?: number): string;
 }
@@ -89,6 +91,7 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
         n.sayAll(describeStep(walkStep, i));
       });
     }
+    if (decisions.length > 0) s.chosenEdge = decisions.at(-1)!.chosen.name;
     for (const d of decisions) {
       n.say(`The GSLB's reasoning: client ${d.client} (by ${d.source === 'ecs' ? 'EDNS Client Subnet' : 'source address'}) → ${d.regionReason} → ` +
         `${d.candidates.map((c) => `${c.name} ${c.healthy === true ? 'healthy' : c.healthy === false ? 'down' : 'not checked yet'}`).join(', ')} → ${d.chosen.name} ${d.chosen.address}: ${d.why}`);
@@ -106,7 +109,7 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
 /** GET a path from the edge the GSLB chose, and show what each cache tier did. */
 async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Promise<CdnFetch> {
   const { lab, trace, n } = s;
-  const edge = edgeAt(lab.state.roles, edgeAddress, s.region);
+  const edge = edgeAt(lab.state.roles, edgeAddress, s.chosenEdge ?? `edge-${s.region}`);
   const url = `http://${STATIC_HOST}${edge.port === 80 ? '' : `:${edge.port}`}${urlPath}`;
   const before = lab.origin.requestCount(urlPath);
   const got = await fetchViaCdn({ url, lookup: stubLookup(s.stub), localAddress: s.stub.localAddress });
@@ -154,7 +157,7 @@ async function stepPictures(s: Story): Promise<void> {
 /** Where the walkthrough's tap listens: its own address on Linux, so a capture shows it apart. */
 const TAP_ADDRESS = '127.0.0.79';
 
-async function stepConnectionAndOrder(s: Story): Promise<OrderResult> {
+async function stepConnectionAndOrder(s: Story, capture: string | undefined): Promise<OrderResult> {
   const { lab, trace, n } = s;
   const title = 'the connection';
   const perRole = lab.state.addressing === 'per-role';
@@ -168,12 +171,17 @@ async function stepConnectionAndOrder(s: Story): Promise<OrderResult> {
   const forwarded: ForwardRecord[] = [];
   const onForward = (r: ForwardRecord) => forwarded.push(r);
   lab.slb.events.on('request', onForward);
-  const watch = watchConnection({ address: tap.host, port: tap.port }, { clientName: 'the phone', serverName: 'the tap in front of the SLB' });
+  // Two TCP connections, both watched in the kernel's table: phone → tap, and tap → SLB (the one
+  // the SLB sees, from the phone's own address on Linux).
+  const watch = watchConnection({ address: tap.host, port: tap.port }, { clientName: 'the phone', serverName: 'the tap' });
+  const slbWatch = watchConnection({ address: slb.host, port: slb.port }, { clientName: 'the relayed connection', serverName: 'the SLB' });
   let result: OrderResult;
   let connection: TapConnection;
+  let toSlb: { address: string; port: number } | undefined;
   try {
-    n.say(`The phone's TCP connection goes to a tap on the wire (${tap.host}:${tap.port}), which relays it to the SLB ${slb.host}:${slb.port}${perRole ? ` from the phone's own address` : ''} and decodes every TLS record it passes.`);
+    n.say(`The phone's TCP connection goes to a tap on the wire (${tap.host}:${tap.port}), which opens a second one to the SLB ${slb.host}:${slb.port}${perRole ? ` from the phone's own address` : ''}, relays every byte unchanged and decodes the TLS records it passes.`);
     watch.snapshot('before connect');
+    slbWatch.snapshot('before connect');
     result = await during(2, title, 'slb', `connecting to ${slb.host}:${slb.port} and sending the order`, 'npm run lab -- up, then npm run lab -- order, or openssl s_client against the SLB', () =>
       placeOrder({
         hostname: lab.state.shopHost,
@@ -188,19 +196,27 @@ async function stepConnectionAndOrder(s: Story): Promise<OrderResult> {
       }),
     );
     watch.snapshot('after the answer');
-    connection = await tap.whenClosed(tap.connections().at(-1)!.id);
+    const relayed = tap.connections().at(-1)!;
+    if (relayed.upstream.localAddress && relayed.upstream.localPort) {
+      toSlb = { address: relayed.upstream.localAddress, port: relayed.upstream.localPort };
+      slbWatch.snapshot('after the answer', toSlb);
+    }
+    connection = await tap.whenClosed(relayed.id);
     await watch.snapshotWhen('after close');
+    await slbWatch.snapshotWhen('after close');
   } finally {
     lab.slb.events.off('request', onForward);
     await tap.close();
   }
 
   // TCP, from the kernel's own table.
-  n.say('TCP (states read from the kernel, /proc/net/tcp):');
+  const reachesSlb = toSlb ?? { address: result.tcp.localAddress, port: result.tcp.localPort };
+  n.say(`TCP, phone ${result.tcp.localAddress}:${result.tcp.localPort} → tap ${tap.host}:${tap.port} (states read from the kernel, /proc/net/tcp):`);
   n.sayAll(watch.describe(), '    ');
-  trace.message(2, 'tcp', 'phone', 'slb', `SYN (${result.tcp.localAddress}:${result.tcp.localPort} → ${slb.host}:${slb.port})`);
-  trace.message(2, 'tcp', 'slb', 'phone', 'SYN-ACK');
-  trace.message(2, 'tcp', 'phone', 'slb', 'ACK: ESTABLISHED');
+  n.say(`TCP, relayed ${reachesSlb.address}:${reachesSlb.port} → SLB ${slb.host}:${slb.port}, the connection the SLB sees:`);
+  n.sayAll(slbWatch.describe(), '    ');
+  trace.message(2, 'tcp', 'phone', 'tap', `TCP handshake ${result.tcp.localAddress}:${result.tcp.localPort} → ${tap.host}:${tap.port}`, { client: result.tcp, server: { address: tap.host, port: tap.port } });
+  trace.message(2, 'tcp', 'tap', 'slb', `TCP handshake ${reachesSlb.address}:${reachesSlb.port} → ${slb.host}:${slb.port}`, { client: reachesSlb, server: { address: slb.host, port: slb.port } });
 
   // TLS, message by message, as the tap decoded it from the bytes.
   n.say(`TLS, from the bytes on the wire (${connection.bytes['client→server']} bytes up, ${connection.bytes['server→client']} down):`);
@@ -238,8 +254,10 @@ async function stepConnectionAndOrder(s: Story): Promise<OrderResult> {
   // ── Step 3 ──
   n.step(3, 'Step 3 — the order (seed §6)');
   n.sayAll(lines.slice(requestStart), '');
+  // The layers of the connection that reaches the SLB (the relayed one: same source address as
+  // the phone's, its own source port).
   const layers = describeLayers({
-    local: { address: result.tcp.localAddress, port: result.tcp.localPort },
+    local: reachesSlb,
     remote: { address: slb.host, port: slb.port },
     requestText: result.requestText,
     tls: { protocol: result.tls.protocol, cipher: result.tls.cipher.name },
@@ -247,6 +265,10 @@ async function stepConnectionAndOrder(s: Story): Promise<OrderResult> {
   n.say('How the request is wrapped on its way down the layers, with this connection\'s values:');
   n.sayAll(layers.lines, '    ');
   trace.note(3, 'layers', 'HTTP → TCP → IP → route → ARP → Ethernet', layers.layers);
+  // Check the arithmetic against the wire: the first application-data record the phone sent.
+  const sent = connection.events.find((e) => e.type === 'ApplicationData' && e.direction === 'client→server');
+  if (sent) n.say(`    On the wire the tap saw that request as one ${sent.length}-byte TLS record (header included).`);
+  if (capture) n.say(`    The TCP sequence numbers are in this run's capture: tshark -r ${displayPath(capture)} -Y 'tcp.port == ${slb.port}' -T fields -e ip.src -e tcp.srcport -e tcp.seq_raw -e tcp.flags.str`);
   const record = forwarded.at(-1);
   trace.message(3, 'http-request', 'phone', 'slb', 'POST /purchaseOrder (inside TLS)', { request: result.requestText });
   if (record?.backend) {
@@ -331,9 +353,12 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     for (const note of lab.notes) n.say(`note: ${note}`);
     n.say(`certificates ${lab.certs.made.length ? `made now: ${lab.certs.made.join(', ')}` : 'reused'} (${rel(path.dirname(lab.state.rootCa))}/)`);
     n.say(`the phone is ${story.phone}, in the ${region} region`);
+    if (lab.state.addressing !== 'per-role') {
+      n.say(`note: with every role on one address the phone has no address of its own in the ${region}: the GSLB sees 127.0.0.1 and answers for its default region.`);
+    }
 
     await stepPictures(story);
-    await stepConnectionAndOrder(story);
+    await stepConnectionAndOrder(story, capture?.file);
     n.endStep();
     n.plain('');
     n.plain(n.good(`All three steps done in ${trace.elapsedMs} ms.`));

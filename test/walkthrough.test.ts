@@ -52,6 +52,13 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
     const slbPort = /slb +https:\/\/127\.0\.0\.80:(\d+)/.exec(stdout)![1];
     expect(stdout).toContain(`> host: www.geektime.test:${slbPort}\n`); // the site's port, not the tap's
     expect(stdout).toMatch(/Source 127\.10\.1\.10, destination 127\.0\.0\.80, protocol 6 \(TCP\)/);
+    // Both TCP legs, and the layer arithmetic equals what the tap measured on the wire.
+    expect(stdout).toMatch(/TCP, phone 127\.10\.1\.10:\d+ → tap 127\.0\.0\.79:\d+/);
+    expect(stdout).toMatch(/TCP, relayed 127\.10\.1\.10:\d+ → SLB 127\.0\.0\.80:\d+, the connection the SLB sees/);
+    const computed = /sent as one application-data record it is \d+ \+ 29 = (\d+) bytes/.exec(stdout)?.[1];
+    const measured = /the tap saw that request as one (\d+)-byte TLS record/.exec(stdout)?.[1];
+    expect(computed).toBeDefined();
+    expect(computed).toBe(measured);
     expect(stdout).toMatch(/127\.0\.0\.0 = 127\.0\.0\.0: same subnet 127\.0\.0\.0\/8/);
     expect(stdout).toContain('ARP is not used on loopback');
     expect(stdout).toMatch(/The SLB chose app-[12] .*X-Forwarded-For: 127\.10\.1\.10/);
@@ -124,5 +131,17 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
 
   it('a bad option stops with a clear message and a non-zero exit', async () => {
     await expect(walkthrough('--mode', 'ancient')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('--mode must be classic or modern, not "ancient"') });
+  });
+});
+
+describe('npm run lab on one address (the macOS default)', () => {
+  it('completes, says the region cannot be told by address, and fetches from the edge the GSLB chose', { timeout: 90_000 }, async () => {
+    const { stdout } = await walkthrough('--single-address', '--from', 'south', '--no-capture');
+    expect(stdout).toContain('the GSLB sees 127.0.0.1 and answers for its default region');
+    const chosen = /The GSLB's reasoning: .* → (edge-\w+) 127\.0\.0\.1:/.exec(stdout)?.[1];
+    expect(chosen).toBeDefined();
+    expect(stdout).toMatch(new RegExp(`GET http://static\\.geektime\\.test:\\d+/images/phone\\.png from 127\\.0\\.0\\.1:\\d+ → ${chosen} 127\\.0\\.0\\.1`));
+    expect(stdout).toMatch(/Answer: 201/);
+    expect(stdout).toMatch(/All three steps done/);
   });
 });
