@@ -8,6 +8,10 @@
 // Everything here is synchronous on purpose. JavaScript runs one thing at a time, so while
 // `create` runs nobody else can pick the same id or slip the same idempotency key in between the
 // check and the write: two app servers sharing one OrderStore in one process cannot race.
+//
+// Two *processes* appending to one log could: each would hand out the same next id and know only
+// its own idempotency keys. So opening the log takes a lock file next to it (`orders.jsonl.lock`,
+// holding the owner's pid), and a second opener is told who has it.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -58,26 +62,81 @@ function parseRecord(line: string): StoredOrder | undefined {
   return r as StoredOrder;
 }
 
+/** Lock files this process holds, to tell "opened twice here" from a stale lock with our pid. */
+const locksHeld = new Set<string>();
+
 export class OrderStore {
   private readonly byId = new Map<string, StoredOrder>();
   private readonly byKey = new Map<string, StoredOrder>();
   private nextSeq = 1;
   private fd = -1;
+  private locked = false;
 
   private constructor(readonly file: string) {}
 
-  /** Open (or create) the log at `file` and replay it. */
+  /** The lock file that says which process has the log open. */
+  get lockFile(): string {
+    return `${this.file}.lock`;
+  }
+
+  /** Open (or create) the log at `file` and replay it. Throws if another process has it open. */
   static open(file: string): OrderStore {
     const store = new OrderStore(path.resolve(file));
     fs.mkdirSync(path.dirname(store.file), { recursive: true });
-    const existed = fs.existsSync(store.file);
-    if (existed) store.replay();
+    store.lock(); // before the replay: it may cut a torn tail, which is only ours to cut if we own the log
+    try {
+      const existed = fs.existsSync(store.file);
+      if (existed) store.replay();
 
-    // 'a' = O_APPEND: the kernel puts every write at the current end of the file, so a line can
-    // never overwrite another one.
-    store.fd = fs.openSync(store.file, 'a', 0o600);
-    if (!existed) syncDirectory(path.dirname(store.file));
+      // 'a' = O_APPEND: the kernel puts every write at the current end of the file, so a line can
+      // never overwrite another one.
+      store.fd = fs.openSync(store.file, 'a', 0o600);
+      if (!existed) syncDirectory(path.dirname(store.file));
+    } catch (err) {
+      store.unlock();
+      throw err;
+    }
     return store;
+  }
+
+  /**
+   * Take the lock: create `<file>.lock` with our pid, failing if it exists ('wx' = O_CREAT|O_EXCL,
+   * which the kernel makes atomic: of two processes trying at once, exactly one creates it).
+   */
+  private lock(): void {
+    while (!createLockFile(this.lockFile)) {
+      const owner = readLockOwner(this.lockFile);
+      if (owner === undefined) continue; // removed between our attempt and the read: try again
+      if (owner === process.pid && locksHeld.has(this.lockFile)) {
+        // One process, one OrderStore per log: share the object (as the lab's app servers do).
+        throw new Error(`the order log ${this.file} is already open in this process (pid ${owner}): share that OrderStore instead of opening it again`);
+      }
+      if (owner === 'unreadable') {
+        // Most likely another process between creating it and writing its pid: not ours to remove.
+        throw new Error(`the order log ${this.file} is locked by ${this.lockFile}, which names no process; if no lab or app server is running, remove that file`);
+      }
+      // Our own pid on a lock we never took: a previous process that had our number (a container
+      // restarted after a crash often gets the same pid), so it is stale too.
+      if (owner !== process.pid && isAlive(owner)) {
+        throw new Error(`the order log ${this.file} is in use by process ${owner} (a running lab?): give this app server its own --store`);
+      }
+      // The owner died without closing (kill -9, a crash): nobody is appending any more. (Two
+      // processes taking over one stale lock in the same instant could both win; that is the one
+      // race left, and only when a crash is followed by two starts at once.)
+      const why = owner === process.pid ? `left by an earlier process that had our pid, ${owner}` : `process ${owner} is gone`;
+      console.warn(`order log ${this.file}: taking over the stale lock ${this.lockFile} (${why})`);
+      fs.rmSync(this.lockFile, { force: true });
+    }
+    this.locked = true;
+    locksHeld.add(this.lockFile);
+  }
+
+  /** Remove the lock file, if it is still ours. */
+  private unlock(): void {
+    if (!this.locked) return;
+    this.locked = false;
+    locksHeld.delete(this.lockFile);
+    if (readLockOwner(this.lockFile) === process.pid) fs.rmSync(this.lockFile, { force: true });
   }
 
   /** Rebuild the indexes from the log, and cut off a line a crash left half-written. */
@@ -185,6 +244,50 @@ export class OrderStore {
   close(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
+    this.unlock();
+  }
+}
+
+/** Create the lock file holding our pid; false if it exists already. */
+function createLockFile(lockFile: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(lockFile, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    fs.writeSync(fd, `${process.pid}\n`);
+  } catch (err) {
+    fs.rmSync(lockFile, { force: true }); // a lock naming nobody would only confuse the next opener
+    throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+/** The pid in a lock file; undefined if there is no lock file, 'unreadable' if it holds no pid. */
+function readLockOwner(lockFile: string): number | 'unreadable' | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(lockFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : 'unreadable';
+}
+
+/** Signal 0 delivers nothing; it only asks the kernel whether the process exists. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // it exists, it is just not ours to signal
   }
 }
 

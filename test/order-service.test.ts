@@ -4,6 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OrderStore } from '../servers/order-store.ts';
 import { startOrderServer, type RunningOrderServer } from '../servers/order-service.ts';
@@ -301,6 +302,8 @@ describe('order service', () => {
     expect((await res.json()).id).toBe('po-000003');
     expect(logLines(file).map((r) => r.id)).toEqual(['po-000001', 'po-000002', 'po-000003']);
 
+    // One process opens a log once (see the lock tests below): close it before opening it again.
+    store2.close();
     warn.mockClear();
     const store3 = openStore(file);
     expect(store3.count).toBe(3);
@@ -311,6 +314,26 @@ describe('order service', () => {
     const file = tempLog();
     fs.writeFileSync(file, 'not json\n{"id":"po-000002","order":{}}\n');
     expect(() => OrderStore.open(file)).toThrow(/:1: not a valid order record/);
+  });
+
+  it('logs a failing health check, and stays quiet about passing ones', async () => {
+    const store = openStore(tempLog());
+    const lines: string[] = [];
+    const app = await startOrderServer({ name: 'app-1', store, host: '127.0.0.1', port: 0, log: (l) => lines.push(l) });
+    cleanups.push(() => app.close());
+    const logged = () => new Promise((resolve) => setImmediate(resolve)); // 'finish' may come just after the client has the answer
+
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+    await logged();
+    expect(lines).toEqual([]);
+
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    vi.spyOn(store, 'count', 'get').mockImplementation(() => {
+      throw new Error('the disk is gone');
+    });
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(500);
+    await logged();
+    expect(lines).toEqual([expect.stringMatching(/^app-1: GET \/healthz → 500 /)]);
   });
 
   it('answers 500 without a stack trace when the store fails, and keeps serving', async () => {
@@ -326,6 +349,76 @@ describe('order service', () => {
     expect(JSON.stringify(body)).not.toMatch(/at .*\.ts/);
     expect(error).toHaveBeenCalled();
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+  });
+
+  describe('one log, one process: the lock file', () => {
+    /** Another process with the store open, as a running lab has; SIGTERM closes it cleanly. */
+    async function holdInAnotherProcess(file: string) {
+      const storeModule = pathToFileURL(path.join(import.meta.dirname, '..', 'servers', 'order-store.ts')).href;
+      const script = `
+        const { OrderStore } = await import(${JSON.stringify(storeModule)});
+        const store = OrderStore.open(${JSON.stringify(file)});
+        process.on('SIGTERM', () => { store.close(); process.exit(0); });
+        setInterval(() => {}, 60_000);
+        console.log('open');`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      cleanups.push(() => child.kill('SIGKILL'));
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (chunk: string) => chunk.includes('open') && resolve());
+        child.once('exit', (code) => reject(new Error(`the child exited ${code} before opening the store`)));
+      });
+      return { child, exited };
+    }
+
+    it('refuses a log another process has open, and opens it once that process has closed it', async () => {
+      const file = tempLog();
+      const { child, exited } = await holdInAnotherProcess(file);
+      expect(fs.readFileSync(`${file}.lock`, 'utf8').trim()).toBe(String(child.pid));
+      expect(() => OrderStore.open(file)).toThrow(
+        `the order log ${file} is in use by process ${child.pid} (a running lab?): give this app server its own --store`,
+      );
+
+      child.kill('SIGTERM');
+      await exited;
+      expect(fs.existsSync(`${file}.lock`)).toBe(false); // close() took its lock away
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      const store = openStore(file);
+      expect(warn).not.toHaveBeenCalled();
+      expect(store.create(SEED.order, { handledBy: 'app-1' }).stored.id).toBe('po-000001');
+      store.close();
+      expect(fs.existsSync(`${file}.lock`)).toBe(false);
+    });
+
+    it('takes over the lock of a process that died without closing, and says so', async () => {
+      const file = tempLog();
+      const { child, exited } = await holdInAnotherProcess(file);
+      child.kill('SIGKILL');
+      await exited;
+      expect(fs.readFileSync(`${file}.lock`, 'utf8').trim()).toBe(String(child.pid)); // left behind
+
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      const store = openStore(file);
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining(`taking over the stale lock ${file}.lock (process ${child.pid} is gone)`));
+      expect(fs.readFileSync(`${file}.lock`, 'utf8').trim()).toBe(String(process.pid));
+      store.close();
+      expect(fs.existsSync(`${file}.lock`)).toBe(false);
+    });
+
+    it('in one process: a second open of the same log is refused (share the object instead)', () => {
+      const file = tempLog();
+      const store = openStore(file);
+      expect(() => OrderStore.open(file)).toThrow(/already open in this process .*share that OrderStore/);
+      store.close();
+      openStore(file).close(); // closed, it can be opened again
+
+      // A lock naming our pid that this process never took: left by an earlier process with our pid.
+      fs.writeFileSync(`${file}.lock`, `${process.pid}\n`);
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      openStore(file).close();
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/stale lock .*earlier process that had our pid/));
+    });
   });
 
   it('runs alone from the command line and stops cleanly on SIGTERM', async () => {
