@@ -372,6 +372,39 @@ describe('revalidation', () => {
     expect(origin.seen[1]!.headers['if-none-match']).toBe('"v1"');
   });
 
+  it("a reload revalidates without passing on the client's no-cache, so an origin like express's answers 304", async () => {
+    const clock = fakeClock();
+    // Like express's `fresh` (serve-static): a request saying Cache-Control: no-cache is an
+    // "end-to-end reload" and gets the whole object, even with a matching If-None-Match.
+    const origin = await startOrigin(clock, (req, res) => {
+      const headers = { 'cache-control': 'max-age=60', etag: '"v1"' };
+      const reload = /(?:^|,)\s*no-cache\s*(?:,|$)/.test(String(req.headers['cache-control'] ?? ''));
+      if (req.headers['if-none-match'] === '"v1"' && !reload) {
+        res.writeHead(304, headers);
+        return void res.end();
+      }
+      res.writeHead(200, { ...headers, 'content-type': 'text/plain' });
+      res.end('version one');
+    });
+    const { edge } = await startTiers(origin, clock);
+    await get(edge, '/page');
+
+    const reload = await get(edge, '/page', { 'cache-control': 'no-cache', pragma: 'no-cache' });
+    expect(reload.text).toBe('version one');
+    expect(reload.headers['cache-status']).toBe('parent; fwd=request; fwd-status=304; ttl=60, edge-north; fwd=request; fwd-status=304; ttl=60');
+    const asked = origin.seen[1]!.headers;
+    expect(asked['if-none-match']).toBe('"v1"');
+    expect(asked['cache-control']).toBe('max-age=0'); // the reload, in words that still allow a 304
+    expect(asked['pragma']).toBeUndefined();
+
+    // A copy gone stale, revalidated for nobody's reload: no Cache-Control at all.
+    clock.advance(61);
+    expect(lastStatus(await get(edge, '/page'))).toBe('edge-north; fwd=stale; fwd-status=304; ttl=60');
+    expect(origin.seen[2]!.headers['if-none-match']).toBe('"v1"');
+    expect(origin.seen[2]!.headers['cache-control']).toBeUndefined();
+    expect(origin.count()).toBe(3);
+  });
+
   it('Cache-Control: no-cache from the origin: stored, but revalidated on every request', async () => {
     const clock = fakeClock();
     const origin = await validatingOrigin(clock, 'no-cache');
@@ -840,12 +873,16 @@ describe('PURGE and /healthz', () => {
   it('/healthz answers for any Host, with what is stored', async () => {
     const clock = fakeClock();
     const origin = await fixedOrigin(clock, { 'cache-control': 'max-age=600' });
-    const edge = (await startTier('edge-north', origin.url, clock)).cache;
+    const { cache: edge, logs, entries } = await startTier('edge-north', origin.url, clock);
     await get(edge, '/p');
     const health = await get(edge, '/healthz', { host: '127.0.0.21' });
     expect(health.status).toBe(200);
     expect(JSON.parse(health.text)).toEqual({ name: 'edge-north', storedBytes: edge.storedBytes(), entries: 1 });
     expect(origin.count()).toBe(1);
+    // The GSLB asks every second: a passing check is not logged (it still is an event).
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(entries.map((e) => e.path)).toEqual(['/p', '/healthz']);
+    expect(logs.filter((l) => l.includes(' → '))).toEqual([expect.stringContaining('GET static.geektime.test/p → 200')]);
   });
 });
 

@@ -43,7 +43,7 @@ import {
   type HeaderBag,
 } from './cache-rules.ts';
 import { CacheStore, describeEntry, sizeOf, type StoredResponse } from './cache-store.ts';
-import { withoutHopByHop } from '../hop-by-hop.ts';
+import { appendList, hostWithoutPort, withoutHopByHop } from '../proxy-headers.ts';
 
 export interface CacheOptions {
   /** 'edge-north', 'edge-south', 'parent': names this tier in Cache-Status, Via and the log. */
@@ -109,8 +109,6 @@ export const MAX_HEADER_BYTES = 32 * 1024;
 /** How long a URL whose answer could not be stored skips request collapsing (Varnish: 120 s). */
 const HIT_FOR_MISS_MS = 120_000;
 
-// Hop-by-hop fields describe one connection, not the message: never stored, never passed on
-// (RFC 9110 §7.6.1). Proxy-Authenticate/-Authorization are for the proxy itself (RFC 9111 §3.1).
 // A fetch for the cache wants the whole current object, whoever asked: the client's own
 // conditions and ranges are answered here, from what comes back.
 const CLIENT_CONDITIONS = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
@@ -232,7 +230,11 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
       const ms = Math.round(performance.now() - ask.started);
       const gone = res.writableFinished ? '' : ' (the client went away first)';
       const path_ = ask.tiers.join(' → ');
-      log(`${name}: ${ask.method} ${ask.host}${ask.path} → ${res.statusCode} ${ask.label} (${path_}) ${ask.bytes} bytes ${ms} ms${ask.note}${gone}`);
+      // The GSLB checks every edge every second: like the app servers, say nothing while that goes well.
+      const passingHealthCheck = ask.label === 'HEALTH' && res.statusCode < 400 && res.writableFinished;
+      if (!passingHealthCheck) {
+        log(`${name}: ${ask.method} ${ask.host}${ask.path} → ${res.statusCode} ${ask.label} (${path_}) ${ask.bytes} bytes ${ms} ms${ask.note}${gone}`);
+      }
       const entry: CacheLogEntry = { method: ask.method, host: ask.host, path: ask.path, key: ask.key, status: res.statusCode, cacheStatus: ask.ourEntry, path_, bytes: ask.bytes, ms };
       events.emit('request', entry);
     });
@@ -420,7 +422,18 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   async function fetchForCache(ask: Ask, stale: StoredResponse | undefined): Promise<Outcome> {
     try {
       const headers = upstreamHeaders(ask, true);
-      if (stale) Object.assign(headers, validatorsOf(stale));
+      if (stale) {
+        // Revalidating is our own question ("is this copy still good?"), not the client's reload, so
+        // its Cache-Control and Pragma stay here. Express's `fresh` (under serve-static) reads a
+        // request's `no-cache` as an end-to-end reload and answers 200 in full even when
+        // If-None-Match matches: passed on, every client reload would refetch the whole object.
+        delete headers['cache-control'];
+        delete headers['pragma'];
+        // A client's reload still reaches every tier, as max-age=0: each cache checks its copy
+        // upstream in turn, and the origin answers that with a 304.
+        if (asksForReload(ask.cc)) headers['cache-control'] = 'max-age=0';
+        Object.assign(headers, validatorsOf(stale));
+      }
       let upstream = await requestUpstream('GET', ask.path, headers);
       if ('failed' in upstream) return { kind: 'failed', failure: upstream };
 
@@ -780,6 +793,11 @@ export function requestAcceptsStored(cc: CacheControl, age: number, ttl: number)
   return minFresh === undefined || ttl >= minFresh;
 }
 
+/** The client's reload: no-cache, or max-age=0 (what browsers send), as requestAcceptsStored reads them. */
+function asksForReload(cc: CacheControl): boolean {
+  return cc.has('no-cache') || deltaSeconds(cc, 'max-age') === 0;
+}
+
 /** A client asking for a checked copy never gets a stale one while we revalidate. */
 function requestWantsValidation(cc: CacheControl): boolean {
   return cc.has('no-cache') || cc.has('max-age') || cc.has('min-fresh');
@@ -833,21 +851,10 @@ function statusEntry(cacheName: string, params: Param[]): string {
   return [token, ...rendered].join('; ');
 }
 
-function appendList(existing: string | string[] | undefined, value: string): string {
-  const before = Array.isArray(existing) ? existing.join(', ') : existing;
-  return before ? `${before}, ${value}` : value;
-}
-
 /** The proxies a Via header names: `1.1 parent, 1.1 edge-north` → ['parent', 'edge-north']. */
 function viaNames(via: string | string[] | undefined): string[] {
   const text = Array.isArray(via) ? via.join(', ') : via ?? '';
   return splitOutsideQuotes(text, ',').map((hop) => hop.split(/\s+/)[1] ?? '');
-}
-
-function hostWithoutPort(hostHeader: string | undefined): string | undefined {
-  if (!hostHeader) return undefined;
-  const match = /^\[([^\]]+)\](?::\d+)?$/.exec(hostHeader) ?? /^([^:[\]]+)(?::\d+)?$/.exec(hostHeader);
-  return match?.[1]?.toLowerCase();
 }
 
 /**

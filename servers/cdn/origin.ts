@@ -231,6 +231,10 @@ function createOriginApp(opts: OriginOptions & { contentDir: string }, switches:
   // (If-None-Match, If-Modified-Since → 304; If-Match, If-Unmodified-Since → 412); Range → 206
   // with Content-Range, or 416 when no byte of it exists; If-Range; HEAD. Every option is spelled
   // out, because each default is a decision.
+  // One catch: a request that also says Cache-Control: no-cache never gets the 304. `send` asks
+  // express's `fresh`, which reads that as an end-to-end reload and sends the whole file even when
+  // the validator matches. That is why the caches leave the client's Cache-Control out of their own
+  // revalidations (cache.ts, fetchForCache).
   const files = express.static(opts.contentDir, {
     index: ['index.html'], // GET / is the product page
     redirect: false, // no 301 from /images to /images/: there is no listing to go to
