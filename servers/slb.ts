@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import { listen, sourceAddressFor } from '../lab/listen.ts';
 import { slbTlsSettings, type TlsMode } from '../lab/tls-modes.ts';
 import { Backend, DEFAULT_HEALTH_CHECK, HealthChecker, type BackendConfig, type HealthCheckOptions } from './slb-health.ts';
-import { withoutHopByHop } from './hop-by-hop.ts';
+import { appendList, hostWithoutPort, withoutHopByHop } from './proxy-headers.ts';
 
 export interface SlbTimeouts {
   /** From TCP accept to the end of the TLS handshake. */
@@ -151,7 +151,12 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
   // The SLB's listening TCP socket. Every TLS connection starts with a handshake record, whose
   // first byte is 0x16. Anything else is not TLS: a plain HTTP request gets a plain 400 that says
   // so (as nginx does), other bytes are dropped. Only then is the socket handed to TLS.
+  // Every TCP connection on the front door, until it closes. The HTTP layer only knows a connection
+  // once its TLS handshake is done, so close() must cut the others (idle, mid-handshake) itself.
+  const frontSockets = new Set<net.Socket>();
   const front = net.createServer((socket) => {
+    frontSockets.add(socket);
+    socket.on('close', () => frontSockets.delete(socket));
     socket.on('error', () => {}); // a reset from the client is not our error
     socket.setTimeout(timeouts.handshakeMs, () => socket.destroy());
     socket.once('data', (first: Buffer) => {
@@ -191,8 +196,12 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
     });
 
     // 1. Is this request for a site we serve? (421 Misdirected Request, RFC 9110 §15.5.20)
-    const host = hostWithoutPort(req.headers.host);
-    if (!host) return reply(res, 400, 'missing Host', 'HTTP/1.1 requests must carry a Host header');
+    const hostHeader = req.headers.host;
+    if (!hostHeader) return reply(res, 400, 'missing Host', 'HTTP/1.1 requests must carry a Host header');
+    const host = hostWithoutPort(hostHeader);
+    if (!host) {
+      return reply(res, 400, 'malformed Host header', `Host: ${JSON.stringify(hostHeader.slice(0, 200))} is not a host name with an optional numeric port, such as www.geektime.test:443`);
+    }
     const isOurAddress = host === socket.localAddress;
     if (!servedNames.has(host) && !isOurAddress) {
       return reply(res, 421, 'misdirected request', `this SLB serves ${[...servedNames].join(', ')}, not ${host}`);
@@ -310,6 +319,9 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
         front.close(() => resolve());
         httpsServer.close(); // stops the timeout checks; says "not running" because it never listened itself
         httpsServer.closeAllConnections();
+        // Those still waiting for a first byte or in their handshake would hold front.close() until
+        // handshakeMs runs out.
+        for (const socket of frontSockets) socket.destroy();
         upstreamAgent.destroy();
       }),
   };
@@ -335,18 +347,6 @@ function plainHttpOnTlsPort(port: number | undefined): string {
     text
   );
 }
-
-function hostWithoutPort(hostHeader: string | undefined): string | undefined {
-  if (!hostHeader) return undefined;
-  const match = /^\[([^\]]+)\](?::\d+)?$/.exec(hostHeader) ?? /^([^:]+)(?::\d+)?$/.exec(hostHeader);
-  return match?.[1]?.toLowerCase();
-}
-
-function appendList(existing: string | string[] | undefined, value: string): string {
-  const before = Array.isArray(existing) ? existing.join(', ') : existing;
-  return before ? `${before}, ${value}` : value;
-}
-
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | 'too large' | 'aborted'> {
   return new Promise((resolve) => {

@@ -132,6 +132,32 @@ describe('forwarding', () => {
     expect(JSON.parse(mismatch.body).reason).toContain('SNI');
   });
 
+  it('tells a missing Host from a malformed one', async () => {
+    // Raw over TLS: https.request would not send a broken Host, and HTTP/1.1 without one is
+    // refused by Node itself before the SLB sees it; HTTP/1.0 may leave it out.
+    const ask = (head: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tls.connect({ host: shop.slb.host, port: shop.slb.port, servername: 'www.geektime.test', ca: shop.rootPem }, () => {
+          socket.write(`${head}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        });
+        let got = '';
+        socket.on('data', (c) => (got += c));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(got));
+      });
+    const body = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+
+    const missing = await ask('GET /healthz HTTP/1.0');
+    expect(missing).toMatch(/^HTTP\/1\.1 400 /);
+    expect(body(missing).error).toBe('missing Host');
+
+    for (const value of ['www.geektime.test:abc', 'www.geektime.test:443:1', 'www.geektime.test]']) {
+      const malformed = await ask(`GET /healthz HTTP/1.1\r\nHost: ${value}`);
+      expect(malformed, value).toMatch(/^HTTP\/1\.1 400 /);
+      expect(body(malformed), value).toMatchObject({ error: 'malformed Host header', reason: expect.stringContaining(JSON.stringify(value)) });
+    }
+  });
+
   it('refuses a body over its limit with 413 before any app sees it', async () => {
     const small = await startShop(chain, { maxBodyBytes: 1000 });
     try {
@@ -229,6 +255,34 @@ describe('health and failures', () => {
     await new Promise((resolve) => socket.once('close', resolve));
     expect(answer).toContain('408');
     expect((await orderVia(own)).status).toBe(201);
+  });
+});
+
+describe('closing', () => {
+  it('does not wait for a connection that never sent a byte, or one stuck in its handshake', async () => {
+    const own = await startShop(chain);
+    const connect = async (first?: Buffer) => {
+      const socket = net.connect(own.slb.port, own.slb.host);
+      socket.on('error', () => {});
+      await new Promise((resolve) => socket.once('connect', resolve));
+      if (first) socket.write(first);
+      return { closed: new Promise((resolve) => socket.once('close', resolve)) };
+    };
+    const idle = await connect();
+    // A handshake record header promising 512 bytes, and only 16 of them: TLS waits for the rest.
+    const midHandshake = await connect(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]), Buffer.alloc(16, 0x01)]));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // let the SLB read those bytes
+
+    // The handshake timeout is 10 s; 3 s is a bound, far above what a prompt close takes.
+    let guard: NodeJS.Timeout | undefined;
+    const tooSlow = new Promise<'too slow'>((resolve) => (guard = setTimeout(() => resolve('too slow'), 3000)));
+    try {
+      expect(await Promise.race([own.slb.close().then(() => 'closed'), tooSlow])).toBe('closed');
+    } finally {
+      clearTimeout(guard);
+      await own.close();
+    }
+    await Promise.all([idle.closed, midHandshake.closed]); // and the SLB hung up on both
   });
 });
 

@@ -21,6 +21,7 @@ import { sourceAddressFor } from '../../lab/listen.ts';
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { startDnsServer, Packet, responseTo, findOpt, EDNS_UDP_SIZE, type DnsContext, type DnsPacket, type DnsRecord, type RunningDnsServer } from './dns-server.ts';
+import { splitText } from './authoritative.ts'; // a TXT record's 255-byte strings, cut between characters
 
 export interface EdgeConfig {
   name: string;
@@ -283,20 +284,6 @@ function explain(d: GslbDecision): string {
     `candidates ${d.candidates.map((c) => `${c.name} ${state(c.healthy)}`).join(', ')}`,
     `${d.chosen.name} ${d.chosen.address} (${d.why})`,
   ].join(' -> ');
-}
-
-/** A TXT record holds strings of at most 255 bytes each (RFC 1035 §3.3.14): cut, not mid-character. */
-function splitText(text: string): string[] {
-  const parts: string[] = [];
-  let rest = Buffer.from(text);
-  while (rest.length > 255) {
-    let cut = 255;
-    while ((rest[cut]! & 0xc0) === 0x80) cut--; // a UTF-8 continuation byte: back up to the character start
-    parts.push(rest.subarray(0, cut).toString());
-    rest = rest.subarray(cut);
-  }
-  parts.push(rest.toString());
-  return parts;
 }
 
 // ───────────────────────────── 4. Reading the ECS option of a query ─────────────────────────────
