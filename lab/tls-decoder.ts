@@ -365,7 +365,7 @@ export type TlsEvent = EventBase &
     | { type: 'Alert'; fields: { level: number; levelName: string; description: number; descriptionName: string } }
     | { type: 'EncryptedHandshake'; fields: { bytes: number; contains: string } }
     | { type: 'EncryptedAlert'; fields: { bytes: number } }
-    | { type: 'ApplicationData'; fields: { bytes: number; note?: string } }
+    | { type: 'ApplicationData'; fields: { bytes: number; note?: string; probablyTicket?: boolean } }
     | { type: 'Heartbeat'; fields: { bytes: number } }
     | { type: 'Undecodable'; fields: { reason: string; preview: string } }
   );
@@ -640,6 +640,8 @@ class DirectionState {
   changedCipherSpec = false;
   encryptedHandshakeRecords = 0;
   encryptedRecords = 0;
+  /** TLS 1.3: the records after the handshake (its own encrypted ones counted apart). */
+  applicationDataRecords = 0;
   /** Not TLS (or no longer in step with it): the rest of this direction is passed over. */
   lost = false;
 
@@ -746,16 +748,24 @@ export class TlsStreamDecoder {
     if (this.tls13) {
       const client = this.sides['client→server'];
       // The server's flight comes before the client can answer it: until the client sends its first
-      // encrypted record (its Finished), what the server encrypts is the rest of its handshake.
+      // encrypted record (its Finished), what the server encrypts is the rest of its handshake. How
+      // the four messages are spread over these records (one each, as OpenSSL does, or packed
+      // together) is inside the encryption: only the count and the sizes show.
       if (direction === 'server→client' && client.encryptedRecords === 0) {
-        const contains = n === 0 ? 'EncryptedExtensions, Certificate, CertificateVerify, Finished' : 'the rest of that flight';
-        return { ...event, type: 'EncryptedHandshake', name: `encrypted (${contains} — not readable on the wire)`, fields: { bytes, contains } };
+        const contains = "EncryptedExtensions, Certificate, CertificateVerify and Finished travel in these; which is which can't be read without keys";
+        return { ...event, type: 'EncryptedHandshake', name: `encrypted handshake record ${n + 1} of the server's flight (${contains})`, fields: { bytes, contains } };
       }
       if (direction === 'client→server' && n === 0) {
         return { ...event, type: 'EncryptedHandshake', name: 'encrypted (client Finished — not readable on the wire)', fields: { bytes, contains: 'Finished' } };
       }
       const note = 'TLS 1.3 also hides NewSessionTicket, KeyUpdate and alerts in application_data records';
-      return { ...event, type: 'ApplicationData', name: 'application_data (encrypted)', fields: { bytes, note } };
+      // Right after the handshake an OpenSSL server sends NewSessionTicket messages (two by default,
+      // stateful ones even with SSL_OP_NO_TICKET), before it can have answered anything. The client
+      // sends its request right behind its Finished, so on the wire the tickets usually come after
+      // that request: the server's first two records are the best guess, and still only a guess.
+      const serverData = side.applicationDataRecords++;
+      const probablyTicket = direction === 'server→client' && (serverData < 2 || client.applicationDataRecords === 0);
+      return { ...event, type: 'ApplicationData', name: 'application_data (encrypted)', fields: { bytes, note, ...(probablyTicket && { probablyTicket }) } };
     }
     if (!this.serverHello && direction === 'client→server') {
       return { ...event, type: 'ApplicationData', name: 'application_data before any ServerHello (0-RTT early data, encrypted)', fields: { bytes } };
@@ -929,9 +939,10 @@ function details(e: TlsEvent): string {
       return e.fields.middleboxCompatibility ? 'sent only to look like TLS 1.2 to middleboxes' : 'from the next record on, this side encrypts';
     case 'Alert':
       return `${e.fields.levelName} ${e.fields.descriptionName}`;
+    case 'ApplicationData':
+      return `${e.fields.bytes} bytes of ciphertext${e.fields.probablyTicket ? ' (probably a NewSessionTicket: in TLS 1.3 they look like application data)' : ''}`;
     case 'EncryptedHandshake':
     case 'EncryptedAlert':
-    case 'ApplicationData':
     case 'Heartbeat':
       return `${e.fields.bytes} bytes of ciphertext`;
     case 'Undecodable':
