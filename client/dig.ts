@@ -37,10 +37,6 @@ export function describeWalk(res: Resolution): string[] {
   ];
 }
 
-export function describeResolution(res: Resolution): string[] {
-  return [...describeWalk(res), `Answer: ${res.rcode}`, ...res.answers.map((a) => `  ${recordLine(a)}`)];
-}
-
 function answerLines(packet: DnsPacket): string[] {
   return packet.answers.map((r) => {
     const type = Packet.typeName(r.type);

@@ -72,10 +72,6 @@ export class Narrator {
     if (!this.opts.json) this.write(text);
   }
 
-  dim(text: string): string {
-    return this.paint(90, text);
-  }
-
   good(text: string): string {
     return this.paint(32, text);
   }
