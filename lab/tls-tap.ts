@@ -15,7 +15,7 @@
 // one side is passed on as a FIN (half-close), and an error or reset on one side closes the other.
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
-import { listen } from './listen.ts';
+import { listen } from '../servers/net/listen.ts';
 import { TlsStreamDecoder, describeTlsEvent, type Direction, type TlsEvent } from './tls-decoder.ts';
 
 export interface TlsTapOptions {

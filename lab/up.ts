@@ -12,7 +12,7 @@ import { startOrigin, type RunningOrigin } from '../servers/cdn/origin.ts';
 import { startCache, type RunningCache } from '../servers/cdn/cache.ts';
 import { startGslb, type RunningGslb } from '../servers/dns/gslb.ts';
 import { startResolver, type RunningResolver } from '../servers/dns/resolver.ts';
-import { ListenError } from './listen.ts';
+import { ListenError } from '../servers/net/listen.ts';
 import { labDir } from './paths.ts';
 import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
 import { planRoles, EDGE_REGIONS, defaultAddressing, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';

@@ -9,7 +9,7 @@
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { closeGracefully, listen } from '../lab/listen.ts';
+import { closeGracefully, listen } from './net/listen.ts';
 import { IdempotencyConflict, type Order, type OrderStore, type StoredOrder } from './order-store.ts';
 
 export interface OrderServiceOptions {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chainFiles } from '../certs/chain.ts';
-import { parseHostPort } from '../lab/listen.ts';
+import { parseHostPort } from './net/listen.ts';
 import { labDir } from '../lab/paths.ts';
 import { startSlb } from './slb.ts';
 

@@ -6,7 +6,7 @@
 // server out at once (passive check), so the next order does not wait for the timer.
 import http from 'node:http';
 import { EventEmitter } from 'node:events';
-import { sourceAddressFor } from '../lab/listen.ts';
+import { sourceAddressFor } from './net/listen.ts';
 
 export interface BackendConfig {
   name: string;

@@ -3,7 +3,7 @@
 //   cache --name edge-north --listen 127.0.0.21:8080 --upstream http://127.0.0.30:8080
 //   cache --name parent --listen 0.0.0.0:8080 --upstream https://example.org --hostname static.example.test --upstream-host example.org
 import { parseArgs } from 'node:util';
-import { parseHostPort } from '../../lab/listen.ts';
+import { parseHostPort } from '../net/listen.ts';
 import { DEFAULT_MAX_BYTES, startCache } from './cache.ts';
 
 export const CACHE_USAGE = `usage: cache --upstream URL [--name NAME] [--listen HOST:PORT] [--hostname NAME ...]

@@ -21,7 +21,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { listen, sourceAddressFor } from '../../lab/listen.ts';
+import { listen, sourceAddressFor } from '../net/listen.ts';
 import {
   deltaSeconds,
   forbidsStale,

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { listen, parseHostPort, closeGracefully } from '../../lab/listen.ts';
+import { listen, parseHostPort, closeGracefully } from '../net/listen.ts';
 import { labDir } from '../../lab/paths.ts';
 import { ensureOriginContent, type OriginFile } from './origin-content.ts';
 

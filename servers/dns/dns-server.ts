@@ -11,7 +11,7 @@
 //      (dns2 lets a rejected async handler kill the process, so this wrapper is the guard);
 //   4. the answer goes back with the client's id, and with an OPT record if the client sent one.
 import dns2 from 'dns2';
-import { bindUdp, listen } from '../../lab/listen.ts';
+import { bindUdp, listen } from '../net/listen.ts';
 
 export const { Packet } = dns2;
 export type DnsPacket = dns2.Packet;

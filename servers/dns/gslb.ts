@@ -17,7 +17,7 @@
 //      answer is good for, so the resolver can cache it for exactly those.
 // Ask for TXT instead of A and the GSLB tells you, in words, why it chose what it chose.
 import http from 'node:http';
-import { sourceAddressFor } from '../../lab/listen.ts';
+import { sourceAddressFor } from '../net/listen.ts';
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { startDnsServer, Packet, responseTo, findOpt, EDNS_UDP_SIZE, type DnsContext, type DnsPacket, type DnsRecord, type RunningDnsServer } from './dns-server.ts';

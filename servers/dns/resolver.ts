@@ -24,7 +24,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import { startDnsServer, Packet, findOpt, responseTo, rcodeName, type DnsPacket, type DnsRecord, type RunningDnsServer } from './dns-server.ts';
-import { sourceAddressFor } from '../../lab/listen.ts';
+import { sourceAddressFor } from '../net/listen.ts';
 import { sendQuery, typeCode, DnsTimeout, type DnsExchange } from './query.ts';
 import { isInZone, normalize } from './zone.ts';
 import { splitText } from './authoritative.ts';

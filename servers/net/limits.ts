@@ -1,0 +1,104 @@
+// Limits every TCP listener of the lab keeps, so that no client, however many connections it
+// opens or however slowly it talks, can use up the process's file descriptors or hold a role
+// hostage (RFC 7766 §6.2 says the same of DNS over TCP: a server should limit the connections it
+// holds, per client too, and may close idle ones).
+//
+// Two mechanisms, used by every role that listens on TCP:
+//   guardConnections(server, limits)   refuses a connection over the total or per-client cap
+//                                      the moment it is accepted (it is closed, never read);
+//   progressDeadline(socket, ms)       closes a connection that has not completed a message for
+//                                      `ms`: a trickle of bytes does not count as progress, only
+//                                      the protocol saying "a whole request arrived" does.
+import type { Server, Socket } from 'node:net';
+
+export interface ConnectionLimits {
+  /** Connections held at once, over all clients. */
+  maxConnections: number;
+  /** Connections held at once from one client address. */
+  maxPerClient: number;
+}
+
+/**
+ * Defaults for a lab role. The per-client cap leaves room for a browser (6 per host), a load test
+ * of a few hundred and the lab's own tests (50 concurrent requests from one address), and stops
+ * one address from taking a whole role.
+ */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 1024, maxPerClient: 256 };
+
+export interface ConnectionGuard {
+  /** Connections held now. */
+  active(): number;
+  /** Connections refused so far. */
+  refused(): number;
+}
+
+/**
+ * Count the server's connections by client address and close, at once, any that goes over a cap.
+ * `report` hears about refusals at most once every 10 s, with the count since the last report, so
+ * a flood cannot flood the log as well.
+ */
+export function guardConnections(server: Server, limits: ConnectionLimits, report: (line: string) => void = () => {}): ConnectionGuard {
+  const perClient = new Map<string, number>();
+  let active = 0;
+  let refused = 0;
+  let unreported = 0;
+  let lastReport = 0;
+
+  const refuse = (socket: Socket, why: string) => {
+    refused++;
+    unreported++;
+    socket.destroy();
+    const now = Date.now();
+    if (now - lastReport >= 10_000) {
+      report(`refused ${unreported} connection(s): ${why}`);
+      unreported = 0;
+      lastReport = now;
+    }
+  };
+
+  // prependListener: ours runs before the protocol's (http, tls), so a refused socket is never read.
+  server.prependListener('connection', (socket: Socket) => {
+    const client = socket.remoteAddress ?? 'unknown';
+    const mine = perClient.get(client) ?? 0;
+    if (active >= limits.maxConnections) return refuse(socket, `${active} open, the cap is ${limits.maxConnections}`);
+    if (mine >= limits.maxPerClient) return refuse(socket, `${client} holds ${mine}, the per-client cap is ${limits.maxPerClient}`);
+    active++;
+    perClient.set(client, mine + 1);
+    socket.once('close', () => {
+      active--;
+      const left = (perClient.get(client) ?? 1) - 1;
+      if (left <= 0) perClient.delete(client);
+      else perClient.set(client, left);
+    });
+  });
+
+  return { active: () => active, refused: () => refused };
+}
+
+export interface ProgressDeadline {
+  /** A whole message arrived (or left): the clock starts again. */
+  progress(): void;
+  /** The connection is done with the deadline (it closed, or it is handed to something else). */
+  stop(): void;
+}
+
+/**
+ * Destroy `socket` if `ms` pass without progress(). Unlike socket.setTimeout, bytes trickling in
+ * do not restart the clock: a client sending one byte every few seconds is idle in the sense that
+ * matters (RFC 7766 §6.2), because it never finishes a request.
+ */
+export function progressDeadline(socket: Socket, ms: number, onExpire: () => void = () => {}): ProgressDeadline {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      onExpire();
+      socket.destroy();
+    }, ms);
+    timer.unref();
+  };
+  const stop = () => clearTimeout(timer);
+  socket.once('close', stop);
+  arm();
+  return { progress: arm, stop };
+}

@@ -1,0 +1,136 @@
+// The plumbing every role shares: the capped log and the connection limits, over real files and sockets.
+import { describe, it, expect } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { LogFile } from '../servers/net/log-file.ts';
+import { guardConnections, progressDeadline } from '../servers/net/limits.ts';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'plumbing-'));
+
+describe('LogFile', () => {
+  it('rotates at the cap, keeps N old files, and creates them 0600', async () => {
+    const file = path.join(tmp(), 'walks.jsonl');
+    const log = new LogFile({ file, maxBytes: 1000, keep: 2 });
+    for (let i = 0; i < 100; i++) log.write(`line ${String(i).padStart(3, '0')} ${'x'.repeat(90)}`); // 100 B each
+    await log.flush();
+    const dir = path.dirname(file);
+    const files = fs.readdirSync(dir).sort();
+    expect(files).toEqual(['walks.jsonl', 'walks.jsonl.1', 'walks.jsonl.2']);
+    let total = 0;
+    for (const f of files) {
+      const st = fs.statSync(path.join(dir, f));
+      expect(st.size).toBeLessThanOrEqual(1000);
+      expect(st.mode & 0o777).toBe(0o600);
+      total += st.size;
+    }
+    expect(total).toBeLessThanOrEqual(3000);
+    // The newest line is in the current file, whole.
+    expect(fs.readFileSync(file, 'utf8').trimEnd().split('\n').at(-1)).toMatch(/^line 099 x+$/);
+    expect(log.stats.rotations).toBeGreaterThan(0);
+  });
+
+  it('drops lines beyond the queue instead of holding them in memory', async () => {
+    const file = path.join(tmp(), 'q.log');
+    const log = new LogFile({ file, maxQueuedBytes: 500 });
+    for (let i = 0; i < 50; i++) log.write('y'.repeat(99));
+    expect(log.stats.dropped).toBeGreaterThan(0);
+    await log.flush();
+    expect(log.stats.written + log.stats.dropped).toBe(50);
+  });
+
+  it('never throws when the file cannot be written, says so once, and recovers', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'gone', 'keylog.txt'); // its folder does not exist
+    const problems: string[] = [];
+    const log = new LogFile({ file, onProblem: (m) => problems.push(m) });
+    for (let i = 0; i < 5; i++) {
+      log.write('CLIENT_RANDOM aa bb');
+      await log.flush();
+    }
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/cannot write .*keylog\.txt \(ENOENT\)/);
+    expect(log.stats.failed).toBe(5);
+    fs.mkdirSync(path.dirname(file));
+    log.write('CLIENT_RANDOM cc dd');
+    await log.flush();
+    expect(problems[1]).toMatch(/works again/);
+    expect(fs.readFileSync(file, 'utf8')).toBe('CLIENT_RANDOM cc dd\n');
+  });
+});
+
+describe('connection limits', () => {
+  async function server(limits: { maxConnections: number; maxPerClient: number }) {
+    const held: net.Socket[] = [];
+    const srv = net.createServer((s) => held.push(s));
+    const reports: string[] = [];
+    const guard = guardConnections(srv, limits, (l) => reports.push(l));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    return { srv, guard, reports, port, held };
+  }
+  const connect = (port: number, localAddress = '127.0.0.1') =>
+    new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(s));
+      s.on('error', reject);
+    });
+  const closed = (s: net.Socket) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r())));
+
+  it('closes connections over the per-client cap at once, and counts them', async () => {
+    const { srv, guard, reports, port } = await server({ maxConnections: 100, maxPerClient: 3 });
+    const mine = await Promise.all([1, 2, 3, 4, 5].map(() => connect(port)));
+    mine.forEach((s) => s.on('error', () => {}));
+    // Two of five are closed by the server; another client address still gets in.
+    await Promise.race([Promise.all([closed(mine[3]!), closed(mine[4]!)]), new Promise((r) => setTimeout(r, 5000))]);
+    const other = await connect(port, '127.0.0.2');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(guard.refused()).toBe(2);
+    expect(guard.active()).toBe(4);
+    expect(reports[0]).toMatch(/refused 1 connection\(s\): 127\.0\.0\.1 holds 3, the per-client cap is 3/);
+    for (const s of [...mine, other]) s.destroy();
+    srv.close();
+  });
+
+  it('frees a slot when a connection closes', async () => {
+    const { srv, guard, port } = await server({ maxConnections: 1, maxPerClient: 1 });
+    const a = await connect(port);
+    await new Promise((r) => setTimeout(r, 20));
+    a.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const b = await connect(port);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(b.destroyed).toBe(false);
+    expect(guard.refused()).toBe(0);
+    b.destroy();
+    srv.close();
+  });
+
+  it('a trickle of bytes does not hold off the deadline; whole messages do', async () => {
+    const expired: string[] = [];
+    const srv = net.createServer((s) => {
+      const d = progressDeadline(s, 300, () => expired.push('expired'));
+      s.on('data', (chunk) => {
+        if (chunk.includes('\n')) d.progress(); // a "message" ends with a newline
+      });
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    const trickler = await connect(port);
+    trickler.on('error', () => {});
+    const drip = setInterval(() => trickler.write('x'), 50);
+    await closed(trickler);
+    clearInterval(drip);
+    expect(expired).toEqual(['expired']);
+
+    const talker = await connect(port);
+    talker.on('error', () => {});
+    const talk = setInterval(() => talker.write('hello\n'), 100);
+    await new Promise((r) => setTimeout(r, 700)); // longer than the deadline, with progress
+    expect(talker.destroyed).toBe(false);
+    clearInterval(talk);
+    talker.destroy();
+    srv.close();
+  });
+});
