@@ -8,6 +8,7 @@ import { appCommand } from '../servers/order-service-cli.ts';
 import { slbCommand } from '../servers/slb-cli.ts';
 import { cacheCommand } from '../servers/cdn/cache-cli.ts';
 import { originCommand } from '../servers/cdn/origin.ts';
+import { roleCommand, statusCommand } from './control.ts';
 import { upCommand } from './up.ts';
 import { walkthroughCommand } from './walkthrough.ts';
 
@@ -15,6 +16,8 @@ const USAGE = `usage: npm run lab [-- <command> [options]]
 
   (no command)   start every role, walk the story, stop       [--mode classic|modern] [--from north|south] [--json] [--stay] [--no-capture]
   up             start every role and stay up until Ctrl-C     [--single-address] [--ephemeral] [--slb-port N] [--tls both|classic|modern]
+  status         what each role of the running lab is doing (up, crashed, stopped, failed)
+  role NAME stop|restart|crash   break one role of the running lab on purpose, or bring it back
   order          place the seed's order against a running lab  [--mode classic|modern] [--from north|south] [--key K] [--name HOST] [--ca FILE]
   dig NAME       ask the local DNS like the phone does, and show its walk   [--type A] [--from north|south]
   fetch PATH     get a picture through the CDN like the phone does           [--from north|south] [--head]
@@ -27,6 +30,8 @@ const USAGE = `usage: npm run lab [-- <command> [options]]
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   up: upCommand,
+  status: statusCommand,
+  role: roleCommand,
   order: orderCommand,
   dig: digCommand,
   fetch: fetchCommand,

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { labDir } from './paths.ts';
+import type { RoleStatus } from './supervisor.ts';
 
 export interface RoleState {
   name: string;
@@ -11,6 +12,12 @@ export interface RoleState {
   port: number;
   protocol: 'https' | 'http' | 'dns';
   url?: string;
+  /** What the supervisor says of it now (lab/supervisor.ts): up, crashed, stopped, failed. */
+  status?: RoleStatus;
+  /** Why it is not up. */
+  reason?: string;
+  /** How often it was started again after a crash or by the operator. */
+  restarts?: number;
 }
 
 export interface LabState {
@@ -26,6 +33,8 @@ export interface LabState {
   orderLog: string;
   /** The local DNS's log of every resolution it made (one JSON line each, like dnstap). */
   walkLog: string;
+  /** The operator socket of `lab up` (lab/control.ts): status, stop, restart, crash a role. */
+  control?: string;
 }
 
 export function statePath(): string {

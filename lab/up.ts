@@ -13,6 +13,8 @@ import { startCache, type RunningCache } from '../servers/cdn/cache.ts';
 import { startGslb, type RunningGslb } from '../servers/dns/gslb.ts';
 import { startResolver, type RunningResolver } from '../servers/dns/resolver.ts';
 import { ListenError } from '../servers/net/listen.ts';
+import { startControl } from './control.ts';
+import { Supervisor, type RoleInstance } from './supervisor.ts';
 import { labDir } from './paths.ts';
 import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
 import { planRoles, EDGE_REGIONS, defaultAddressing, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
@@ -25,17 +27,28 @@ export interface LabOptions {
   slbTls?: TlsMode | 'both';
   /** Where the servers' own log lines go. */
   log?: (line: string) => void;
+  /**
+   * `up`: a role that fails to start (other than by its address) is reported and the others
+   * start. The walkthrough needs every role, so by default any failure stops the start.
+   */
+  allowPartial?: boolean;
+  /** Own the process: a crash in one role restarts that role instead of ending the process. */
+  crashGuard?: boolean;
 }
 
 export interface RunningLab {
   state: LabState;
   statePath: string;
   certs: EnsureChainResult;
-  slb: RunningSlb;
-  gslb: RunningGslb;
-  resolver: RunningResolver;
-  origin: RunningOrigin;
-  caches: RunningCache[];
+  supervisor: Supervisor;
+  /** The roles' running instances (after a restart, the new one). */
+  readonly slb: RunningSlb;
+  readonly gslb: RunningGslb;
+  readonly resolver: RunningResolver;
+  readonly origin: RunningOrigin;
+  readonly caches: RunningCache[];
+  /** Roles that could not start (only with allowPartial). */
+  failed: { name: string; reason: string }[];
   /** Notes for the person running it (e.g. "port 443 not allowed, using 8443"). */
   notes: string[];
   stop(): Promise<void>;
@@ -44,7 +57,8 @@ export interface RunningLab {
 /**
  * Start the roles in dependency order and write state.json: the DNS tree (root, TLD, the shop's and
  * the CDN's authoritative servers), the GSLB, the local resolver that walks them, then the app
- * servers and the SLB in front of them.
+ * servers and the SLB in front of them. Each role runs under the supervisor (lab/supervisor.ts),
+ * which keeps one role's failure from stopping the others.
  */
 export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   const addressing = opts.addressing ?? defaultAddressing();
@@ -56,15 +70,59 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   const orderLog = path.join(dir, 'orders.jsonl');
   const keyLog = path.join(dir, 'keylog.txt');
   const walkLog = path.join(dir, 'dns-walks.jsonl');
+  const controlSocket = path.join(dir, 'control.sock');
   const notes: string[] = [];
-  const stops: Array<() => Promise<void>> = [];
+  const failed: { name: string; reason: string }[] = [];
   const roles: RoleState[] = [];
+  let state: LabState | undefined;
+  const supervisor = new Supervisor(
+    (line) => log(`supervisor: ${line}`),
+    () => {
+      if (state) writeState(withStatus(state, supervisor));
+    },
+  );
+  const releaseGuard = opts.crashGuard ? supervisor.installCrashGuard() : () => {};
+  let closeControl = async () => {};
+  let store: OrderStore | undefined;
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await closeControl();
+    await supervisor.stopAll();
+    store?.close();
+    releaseGuard();
   };
 
   const plans = planRoles({ addressing, ephemeral: opts.ephemeral, slbPort: opts.slbPort });
   const plan = (name: string) => plans.find((p) => p.name === name)!;
+
+  /**
+   * Start one role under the supervisor. Its address goes into state.json either way; a role that
+   * failed (allowPartial) is listed with its planned address, so its clients see it as down.
+   */
+  const run = async <T extends RoleInstance>(
+    name: string,
+    protocol: RoleState['protocol'],
+    start: (port: number) => Promise<T>,
+    urlOf: (r: T) => string | undefined = () => undefined,
+  ): Promise<T | undefined> => {
+    const p = plan(name);
+    try {
+      const instance = await supervisor.start({ name, start }, () => withPortFallback(p, notes, start));
+      const url = urlOf(instance);
+      roles.push({ name, what: p.what, host: instance.host, port: instance.port, protocol, ...(url ? { url } : {}) });
+      return instance;
+    } catch (err) {
+      if (!opts.allowPartial || err instanceof ListenError) throw err;
+      failed.push({ name, reason: (err as Error).message });
+      roles.push({ name, what: p.what, host: p.host, port: p.ports.find((port) => port !== 0) ?? 0, protocol });
+      return undefined;
+    }
+  };
+  // Where a role is reached: where it listens, or (if it failed to start) where it was planned to.
+  const urlFor = (name: string) => {
+    const r = roles.find((role) => role.name === name)!;
+    return r.url ?? `http://${r.host.includes(':') ? `[${r.host}]` : r.host}:${r.port}`;
+  };
+
   try {
     // ── DNS ───────────────────────────────────────────────────────────────────────────────
     const zones = labZones({
@@ -85,51 +143,46 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       ['cdn-dns', zones.cdn, NAME_SERVERS.cdn],
     ];
     for (const [name, zone, nsName] of authoritative) {
-      const p = plan(name);
-      const server = await withPortFallback(p, notes, (port) => startAuthoritative({ name, host: p.host, port, zones: [zone], log }));
-      stops.push(() => server.close());
-      nsPorts.set(nsName, server.port);
-      roles.push({ name, what: p.what, host: server.host, port: server.port, protocol: 'dns' });
+      const host = plan(name).host;
+      const server = await run(name, 'dns', (port) => startAuthoritative({ name, host, port, zones: [zone], log }));
+      if (server) nsPorts.set(nsName, server.port);
     }
 
     // ── The CDN: origin ← parent cache ← edge caches, and the GSLB that picks an edge ────────────
-    const originPlan = plan('origin');
-    const origin = await withPortFallback(originPlan, notes, (port) =>
-      startOrigin({ host: originPlan.host, port, contentDir: path.join(dir, 'origin'), hostnames: [STATIC_HOST], log }),
+    const originHost = plan('origin').host;
+    await run(
+      'origin',
+      'http',
+      (port) => startOrigin({ host: originHost, port, contentDir: path.join(dir, 'origin'), hostnames: [STATIC_HOST], log }),
+      (o) => o.url,
     );
-    stops.push(() => origin.close());
-    roles.push({ name: 'origin', what: originPlan.what, host: origin.host, port: origin.port, protocol: 'http', url: origin.url });
-
-    const startTier = async (name: string, upstream: string) => {
-      const p = plan(name);
-      const cache = await withPortFallback(p, notes, (port) => startCache({ name, host: p.host, port, upstream, hostnames: [STATIC_HOST], log }));
-      stops.push(() => cache.close());
-      roles.push({ name, what: p.what, host: cache.host, port: cache.port, protocol: 'http', url: cache.url });
-      return cache;
+    const startTier = (name: string, upstream: string) => {
+      const host = plan(name).host;
+      return run(name, 'http', (port) => startCache({ name, host, port, upstream, hostnames: [STATIC_HOST], log }), (c) => c.url);
     };
-    const parent = await startTier('parent', origin.url);
-    const edges: RunningCache[] = [];
-    for (const { edge } of EDGE_REGIONS) edges.push(await startTier(edge, parent.url));
+    await startTier('parent', urlFor('origin'));
+    for (const { edge } of EDGE_REGIONS) await startTier(edge, urlFor('parent'));
 
-    const gslbPlan = plan('gslb');
-    const gslb = await withPortFallback(gslbPlan, notes, (port) =>
+    const gslbHost = plan('gslb').host;
+    const gslb = await run('gslb', 'dns', (port) =>
       startGslb({
-        host: gslbPlan.host,
+        host: gslbHost,
         port,
-        edges: EDGE_REGIONS.map(({ edge, region }, i) => ({ name: edge, region, address: edges[i]!.host, healthUrl: `${edges[i]!.url}/healthz` })),
+        edges: EDGE_REGIONS.map(({ edge, region }) => {
+          const r = roles.find((role) => role.name === edge)!;
+          return { name: edge, region, address: r.host, healthUrl: `${urlFor(edge)}/healthz` };
+        }),
         regions: EDGE_REGIONS.map(({ region, subnet, nearest }) => ({ name: region, subnets: [subnet], nearest })),
         defaultRegion: 'north',
         log,
       }),
     );
-    stops.push(() => gslb.close());
-    nsPorts.set(NAME_SERVERS.gslb, gslb.port);
-    roles.push({ name: 'gslb', what: gslbPlan.what, host: gslb.host, port: gslb.port, protocol: 'dns' });
+    if (gslb) nsPorts.set(NAME_SERVERS.gslb, gslb.port);
 
-    const resolverPlan = plan('local-dns');
-    const resolver = await withPortFallback(resolverPlan, notes, (port) =>
+    const resolverHost = plan('local-dns').host;
+    await run('local-dns', 'dns', (port) =>
       startResolver({
-        host: resolverPlan.host,
+        host: resolverHost,
         port,
         rootHints: [{ name: NAME_SERVERS.root, address: plan('root').host }],
         portOf: (nsName) => nsPorts.get(nsName) ?? 53,
@@ -137,26 +190,35 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         log,
       }),
     );
-    stops.push(() => resolver.close());
-    roles.push({ name: 'local-dns', what: resolverPlan.what, host: resolver.host, port: resolver.port, protocol: 'dns' });
 
     // ── The order path ────────────────────────────────────────────────────────────────────
-    // The two app servers share one order store, as real app servers share one database.
-    const store = OrderStore.open(orderLog);
-    stops.push(async () => store.close());
+    // The two app servers share one order store, as real app servers share one database. A store
+    // that cannot be opened fails the app servers, not the lab.
+    let storeError: Error | undefined;
+    try {
+      store = OrderStore.open(orderLog);
+    } catch (err) {
+      storeError = err as Error;
+    }
     const appUrls: { name: string; url: string }[] = [];
     for (const name of ['app-1', 'app-2']) {
-      const p = plan(name);
-      const app = await withPortFallback(p, notes, (port) => startOrderServer({ name, store, host: p.host, port, log }));
-      stops.push(() => app.close());
-      appUrls.push({ name, url: app.url });
-      roles.push({ name, what: p.what, host: app.host, port: app.port, protocol: 'http', url: app.url });
+      const host = plan(name).host;
+      await run(
+        name,
+        'http',
+        async (port) => {
+          if (!store) throw new Error(`cannot open the order log ${orderLog}: ${storeError?.message}`);
+          return startOrderServer({ name, store, host, port, log });
+        },
+        (a) => a.url,
+      );
+      appUrls.push({ name, url: urlFor(name) });
     }
 
-    const p = plan('slb');
-    const slb = await withPortFallback(p, notes, (port) =>
+    const slbHost = plan('slb').host;
+    await run('slb', 'https', (port) =>
       startSlb({
-        host: p.host,
+        host: slbHost,
         port,
         cert: fs.readFileSync(files.fullChain, 'utf8'),
         key: fs.readFileSync(files.leafKey, 'utf8'),
@@ -167,11 +229,14 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         log,
       }),
     );
-    stops.push(() => slb.close());
-    const slbUrl = `https://${SHOP_HOST}${slb.port === 443 ? '' : `:${slb.port}`}/`;
-    roles.push({ name: 'slb', what: p.what, host: slb.host, port: slb.port, protocol: 'https', url: slbUrl });
+    const slbRole = roles.find((r) => r.name === 'slb')!;
+    slbRole.url = `https://${SHOP_HOST}${slbRole.port === 443 ? '' : `:${slbRole.port}`}/`;
 
-    const state: LabState = {
+    if (opts.crashGuard) {
+      const control = await startControl(controlSocket, supervisor);
+      closeControl = () => control.close();
+    }
+    state = {
       pid: process.pid,
       startedAt: new Date().toISOString(),
       addressing,
@@ -182,17 +247,35 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       keyLog,
       orderLog,
       walkLog,
+      ...(opts.crashGuard ? { control: controlSocket } : {}),
     };
-    const statePath = writeState(state);
+    const statePath = writeState(withStatus(state, supervisor));
+    const need = <T extends RoleInstance>(name: string): T => {
+      const instance = supervisor.instance<T>(name);
+      if (!instance) throw new Error(`${name} is not running (${supervisor.status().find((r) => r.name === name)?.reason ?? 'down'})`);
+      return instance;
+    };
     return {
       state,
       statePath,
       certs,
-      slb,
-      gslb,
-      resolver,
-      origin,
-      caches: [parent, ...edges],
+      supervisor,
+      get slb() {
+        return need<RunningSlb>('slb');
+      },
+      get gslb() {
+        return need<RunningGslb>('gslb');
+      },
+      get resolver() {
+        return need<RunningResolver>('local-dns');
+      },
+      get origin() {
+        return need<RunningOrigin>('origin');
+      },
+      get caches() {
+        return ['parent', ...EDGE_REGIONS.map((r) => r.edge)].map((name) => need<RunningCache>(name));
+      },
+      failed,
       notes,
       stop: async () => {
         removeState();
@@ -203,6 +286,18 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     await stopAll();
     throw err;
   }
+}
+
+/** state.json with each role's current status from the supervisor. */
+function withStatus(state: LabState, supervisor: Supervisor): LabState {
+  const status = new Map(supervisor.status().map((r) => [r.name, r]));
+  return {
+    ...state,
+    roles: state.roles.map((r) => {
+      const s = status.get(r.name);
+      return s ? { ...r, status: s.status, ...(s.reason ? { reason: s.reason } : {}), restarts: s.restarts } : r;
+    }),
+  };
 }
 
 /**
@@ -270,7 +365,10 @@ export async function upCommand(argv: string[]): Promise<number> {
     ephemeral: values.ephemeral,
     slbPort: values['slb-port'] !== undefined ? parsePort(values['slb-port'], '--slb-port') : undefined,
     slbTls: tlsChoice,
-    log: values.quiet ? undefined : (line) => console.log(`  | ${line}`),
+    // A role's crash or restart is always said, even with --quiet: the operator must know.
+    log: values.quiet ? (line) => line.startsWith('supervisor: ') && console.log(`  | ${line}`) : (line) => console.log(`  | ${line}`),
+    allowPartial: true,
+    crashGuard: true,
   });
 
   const made = lab.certs.made.length ? `made ${lab.certs.made.join(', ')}` : 'reused';
@@ -278,8 +376,11 @@ export async function upCommand(argv: string[]): Promise<number> {
   for (const note of lab.notes) console.log(`Note: ${note}`);
   console.log(`Roles (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'}):`);
   for (const r of lab.state.roles) {
-    console.log(`  ${r.name.padEnd(9)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}`);
+    const down = lab.failed.some((f) => f.name === r.name) ? '  (DOWN)' : '';
+    console.log(`  ${r.name.padEnd(9)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}${down}`);
   }
+  for (const { name, reason } of lab.failed) console.log(`DOWN: ${name} could not start: ${reason}`);
+  if (lab.failed.length) console.log(`The other roles are up. After fixing it: npm run lab -- role ${lab.failed[0]!.name} restart`);
   console.log('Reach it with:');
   for (const line of howToReach(lab)) console.log(`  ${line}`);
   console.log(`State: ${displayPath(lab.statePath)}`);

@@ -317,6 +317,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     ephemeral: values.ephemeral,
     slbPort: values['slb-port'] !== undefined ? parsePort(values['slb-port'], '--slb-port') : undefined,
     log: (line) => serverLog.push(line),
+    crashGuard: true,
   }).catch((err: Error) => {
     throw new Error(`starting the lab failed: ${err.message}`);
   });

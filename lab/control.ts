@@ -1,0 +1,130 @@
+// The running lab's operator channel: a Unix socket in the lab folder (0600, so only the user who
+// started the lab can use it), one JSON line in, one JSON line out.
+//   {"cmd":"status"}                          → {"ok":true,"roles":[{name,status,reason,since,restarts}]}
+//   {"cmd":"stop"|"restart"|"crash","role":R}  → {"ok":true,"role":{...}}
+// `npm run lab -- status` and `npm run lab -- role NAME stop|restart|crash` are its clients.
+import fs from 'node:fs';
+import net from 'node:net';
+import { guardConnections, progressDeadline } from '../servers/net/limits.ts';
+import { readState } from './state.ts';
+import type { RoleRecord, Supervisor } from './supervisor.ts';
+
+export type ControlRequest = { cmd: 'status' } | { cmd: 'stop' | 'restart' | 'crash'; role: string };
+export type ControlReply = { ok: true; roles?: RoleRecord[]; role?: RoleRecord } | { ok: false; error: string };
+
+const MAX_LINE = 1024;
+
+export async function startControl(file: string, supervisor: Supervisor): Promise<{ close(): Promise<void> }> {
+  fs.rmSync(file, { force: true }); // a socket left by a lab that was killed
+  const server = net.createServer((socket) => {
+    const deadline = progressDeadline(socket, 5_000);
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => {});
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      const end = buffer.indexOf('\n');
+      if (end < 0) {
+        if (buffer.length > MAX_LINE) socket.end(JSON.stringify({ ok: false, error: 'request line too long' }) + '\n');
+        return;
+      }
+      deadline.stop();
+      socket.pause();
+      void answer(buffer.slice(0, end), supervisor).then((reply) => socket.end(JSON.stringify(reply) + '\n'));
+    });
+  });
+  guardConnections(server, { maxConnections: 16, maxPerClient: 16 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(file, () => resolve());
+  });
+  fs.chmodSync(file, 0o600);
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        fs.rmSync(file, { force: true });
+      }),
+  };
+}
+
+async function answer(line: string, supervisor: Supervisor): Promise<ControlReply> {
+  let req: ControlRequest;
+  try {
+    req = JSON.parse(line) as ControlRequest;
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+  try {
+    switch (req.cmd) {
+      case 'status':
+        return { ok: true, roles: supervisor.status() };
+      case 'stop':
+        return { ok: true, role: await supervisor.stop(req.role) };
+      case 'restart':
+        return { ok: true, role: await supervisor.restart(req.role) };
+      case 'crash':
+        supervisor.crash(req.role);
+        return { ok: true };
+      default:
+        return { ok: false, error: `unknown command ${JSON.stringify((req as { cmd: unknown }).cmd)}` };
+    }
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+/** Send one request to the running lab's control socket. */
+export function control(file: string, req: ControlRequest, timeoutMs = 10_000): Promise<ControlReply> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(file);
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`the lab did not answer within ${timeoutMs} ms`)));
+    socket.on('connect', () => socket.write(JSON.stringify(req) + '\n'));
+    socket.on('data', (chunk: string) => (data += chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new Error(`no lab is listening on ${file}: start one with \`npm run lab -- up\``) : err),
+    );
+    socket.on('end', () => {
+      try {
+        resolve(JSON.parse(data) as ControlReply);
+      } catch {
+        reject(new Error(`the lab answered something that is not JSON: ${data.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+function controlOf(): string {
+  const state = readState();
+  if (!state.control) throw new Error(`the running lab (process ${state.pid}) has no control socket`);
+  return state.control;
+}
+
+function line(r: RoleRecord): string {
+  const restarts = r.restarts ? `, restarted ${r.restarts}×` : '';
+  return `  ${r.name.padEnd(10)} ${r.status.padEnd(8)} since ${r.since}${restarts}${r.reason ? `  ${r.reason}` : ''}`;
+}
+
+/** `npm run lab -- status`: every role of the running lab and what the supervisor says of it. */
+export async function statusCommand(argv: string[]): Promise<number> {
+  if (argv.length) throw new Error(`status takes no arguments (got ${argv.join(' ')})`);
+  const reply = await control(controlOf(), { cmd: 'status' });
+  if (!reply.ok) throw new Error(reply.error);
+  for (const r of reply.roles ?? []) console.log(line(r));
+  return (reply.roles ?? []).every((r) => r.status === 'up') ? 0 : 3;
+}
+
+/** `npm run lab -- role NAME stop|restart|crash`: break one role on purpose, or bring it back. */
+export async function roleCommand(argv: string[]): Promise<number> {
+  const [name, action] = argv;
+  if (!name || (action !== 'stop' && action !== 'restart' && action !== 'crash') || argv.length !== 2) {
+    throw new Error('usage: npm run lab -- role NAME stop|restart|crash');
+  }
+  const reply = await control(controlOf(), { cmd: action, role: name });
+  if (!reply.ok) throw new Error(reply.error);
+  if (reply.role) console.log(line(reply.role));
+  else console.log(`  ${name} was told to crash; the supervisor restarts it (see \`npm run lab -- status\`)`);
+  return 0;
+}

@@ -1,0 +1,220 @@
+// Keeping every role's failure its own.
+//
+// All roles run in one Node process (one command, a laptop, a fast start), so isolation is done
+// here rather than by the operating system, the way a process supervisor (systemd, runit) would
+// do it for separate processes:
+//   - each role is started inside its own async context (AsyncLocalStorage). Everything the role
+//     creates (its sockets, timers, promises) carries that context, so an exception nobody caught
+//     can be traced to the role whose code threw it;
+//   - such a crash stops that role alone: its listeners are closed, it is reported as down with
+//     the error, and it is started again on the same address and port after a short pause (at
+//     most RESTART_BURST times a minute, then it stays down and says so). The others keep
+//     serving. An exception outside every role's context is a bug in the lab itself: the process
+//     then stops, as Node would;
+//   - an operator can stop, start, restart or crash a role on purpose (lab/control.ts), which is
+//     how the tests and the workshop break one role and watch the others carry on.
+// A role that cannot even be started (say, its store is unreadable) is reported as failed and the
+// others start. A role that cannot bind its address is different: the lab as planned cannot exist,
+// so that stops the start (see withPortFallback in up.ts).
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export interface RoleInstance {
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export type RoleStatus = 'starting' | 'up' | 'crashed' | 'stopped' | 'failed';
+
+export interface RoleRecord {
+  name: string;
+  status: RoleStatus;
+  /** Why it is not up (the error, or who stopped it). */
+  reason?: string;
+  since: string;
+  restarts: number;
+}
+
+/** A role the supervisor can start again: its start function is called with the port it first got. */
+export interface SupervisedRole<T extends RoleInstance = RoleInstance> {
+  name: string;
+  start(port: number): Promise<T>;
+}
+
+/** How many crash restarts a role gets in a minute before it stays down. */
+export const RESTART_BURST = 5;
+const RESTART_DELAY_MS = 500;
+
+const roleContext = new AsyncLocalStorage<string>();
+
+/** The role whose code is running now, if any. */
+export function currentRole(): string | undefined {
+  return roleContext.getStore();
+}
+
+interface Entry {
+  role: SupervisedRole;
+  instance?: RoleInstance;
+  port: number;
+  record: RoleRecord;
+  crashTimes: number[];
+  restartTimer?: NodeJS.Timeout;
+}
+
+export class Supervisor {
+  private readonly entries = new Map<string, Entry>();
+  private guardInstalled = false;
+  private stopping = false;
+
+  constructor(
+    /** Told every status change, in a line a person can read. */
+    private readonly report: (line: string) => void,
+    /** Called after every status change (up.ts rewrites state.json). */
+    private readonly onChange: () => void = () => {},
+  ) {}
+
+  /** Start a role for the first time, in its own context. A failure is recorded and rethrown. */
+  async start<T extends RoleInstance>(role: SupervisedRole<T>, firstStart: () => Promise<T>): Promise<T> {
+    const entry: Entry = { role, port: 0, record: this.record(role.name, 'starting'), crashTimes: [] };
+    this.entries.set(role.name, entry);
+    try {
+      const instance = await roleContext.run(role.name, firstStart);
+      entry.instance = instance;
+      entry.port = instance.port;
+      entry.record = this.record(role.name, 'up', undefined, 0);
+      return instance;
+    } catch (err) {
+      entry.record = this.record(role.name, 'failed', (err as Error).message, 0);
+      throw err;
+    }
+  }
+
+  /** The role's running instance (the newest, after a restart), if it is up. */
+  instance<T extends RoleInstance>(name: string): T | undefined {
+    const entry = this.entries.get(name);
+    return entry?.record.status === 'up' ? (entry.instance as T) : undefined;
+  }
+
+  status(): RoleRecord[] {
+    return [...this.entries.values()].map((e) => ({ ...e.record }));
+  }
+
+  /** Stop a role on purpose; it stays stopped until start() or restart(). */
+  async stop(name: string, reason = 'stopped by the operator'): Promise<RoleRecord> {
+    const entry = this.entry(name);
+    clearTimeout(entry.restartTimer);
+    await this.closeInstance(entry);
+    this.set(entry, 'stopped', reason);
+    return { ...entry.record };
+  }
+
+  /** Start a stopped, crashed or failed role again on its address and port. */
+  async restart(name: string): Promise<RoleRecord> {
+    const entry = this.entry(name);
+    clearTimeout(entry.restartTimer);
+    await this.closeInstance(entry);
+    await this.launch(entry);
+    return { ...entry.record };
+  }
+
+  /**
+   * Make a role crash for real: throw an exception inside its context, as a bug in it would. The
+   * crash guard then does what it does for any crash. For tests and the workshop.
+   */
+  crash(name: string): void {
+    this.entry(name);
+    roleContext.run(name, () =>
+      setImmediate(() => {
+        throw new Error(`${name} was told to crash (lab role ${name} crash)`);
+      }),
+    );
+  }
+
+  /**
+   * Catch what no role caught. Installed by the commands that own the process (`up`, the
+   * walkthrough); never inside a test runner, whose own handlers must see its errors.
+   */
+  installCrashGuard(): () => void {
+    if (this.guardInstalled) return () => {};
+    this.guardInstalled = true;
+    const onError = (err: unknown) => {
+      const name = currentRole();
+      const entry = name === undefined ? undefined : this.entries.get(name);
+      if (!entry || this.stopping) {
+        // Not any role's: a bug in the lab itself. Say it and stop, as Node would have.
+        console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+        process.exit(70);
+      }
+      this.crashed(entry, err);
+    };
+    process.on('uncaughtException', onError);
+    process.on('unhandledRejection', onError);
+    return () => {
+      process.off('uncaughtException', onError);
+      process.off('unhandledRejection', onError);
+      this.guardInstalled = false;
+    };
+  }
+
+  /** Stop every role, newest first. */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    const entries = [...this.entries.values()].reverse();
+    for (const entry of entries) {
+      clearTimeout(entry.restartTimer);
+      await this.closeInstance(entry);
+    }
+  }
+
+  private crashed(entry: Entry, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const now = Date.now();
+    entry.crashTimes = entry.crashTimes.filter((t) => now - t < 60_000);
+    entry.crashTimes.push(now);
+    clearTimeout(entry.restartTimer);
+    const giveUp = entry.crashTimes.length > RESTART_BURST;
+    this.set(entry, 'crashed', giveUp ? `${message}; crashed ${entry.crashTimes.length} times in a minute, left down` : message);
+    void this.closeInstance(entry).then(() => {
+      if (giveUp || this.stopping || entry.record.status !== 'crashed') return;
+      entry.restartTimer = setTimeout(() => void this.launch(entry), RESTART_DELAY_MS);
+      entry.restartTimer.unref();
+    });
+  }
+
+  private async launch(entry: Entry): Promise<void> {
+    this.set(entry, 'starting');
+    try {
+      entry.instance = await roleContext.run(entry.role.name, () => entry.role.start(entry.port));
+      entry.record.restarts++;
+      this.set(entry, 'up');
+    } catch (err) {
+      this.set(entry, 'failed', (err as Error).message);
+    }
+  }
+
+  private async closeInstance(entry: Entry): Promise<void> {
+    const instance = entry.instance;
+    entry.instance = undefined;
+    if (!instance) return;
+    // A role that crashed may fail to close cleanly too; what matters is that it let go of its port.
+    await roleContext.run(entry.role.name, () => instance.close()).catch(() => {});
+  }
+
+  private entry(name: string): Entry {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`no role "${name}" (roles: ${[...this.entries.keys()].join(', ')})`);
+    return entry;
+  }
+
+  private set(entry: Entry, status: RoleStatus, reason?: string): void {
+    entry.record = this.record(entry.role.name, status, reason, entry.record.restarts);
+    if (status === 'crashed' || status === 'failed') this.report(`${entry.role.name}: ${status}: ${reason}`);
+    else if (status === 'up' && entry.record.restarts > 0) this.report(`${entry.role.name}: up again (restart ${entry.record.restarts})`);
+    else if (status === 'stopped') this.report(`${entry.role.name}: stopped (${reason})`);
+    this.onChange();
+  }
+
+  private record(name: string, status: RoleStatus, reason?: string, restarts = 0): RoleRecord {
+    return { name, status, ...(reason === undefined ? {} : { reason }), since: new Date().toISOString(), restarts };
+  }
+}
