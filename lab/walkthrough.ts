@@ -126,7 +126,9 @@ async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Pro
   for (let i = hops.length - 1; i > 0; i--) trace.message(1, 'http-response', hops[i]!, hops[i - 1]!, `${got.status}${i === hops.length - 1 && hops[i] !== 'origin' ? ' HIT' : ''}`);
   n.say(`GET ${url} from ${got.local.address}:${got.local.port} → ${edge.name} ${got.remote.address}:${got.remote.port}: ${got.status}, ${got.bytes} bytes in ${got.ms} ms`);
   n.sayAll(describeCachePath(got), '    ');
-  n.say(`  Cache-Control: ${got.headers['cache-control'] ?? '-'}`);
+  n.say(`  Cache-Control: ${got.headers['cache-control'] ?? '-'}   (for every cache, the phone's too)`);
+  // RFC 9213: the CDN's own policy, which its caches obey instead of Cache-Control; the phone ignores it.
+  if (got.headers['cdn-cache-control']) n.say(`  CDN-Cache-Control: ${got.headers['cdn-cache-control']}   (for the CDN's caches only)`);
   n.say(`  Cache-Status: ${got.headers['cache-status'] ?? '-'}`);
   n.say(`  Age: ${got.age ?? '-'}   Via: ${got.headers['via'] ?? '-'}   the origin served ${originServed} request(s) for it this time`);
   trace.note(1, 'cache-path', `${got.status} ${got.headers['cache-status'] ?? ''}`, { cacheStatus: got.cacheStatus, age: got.age, via: got.headers['via'], bytes: got.bytes, ms: got.ms, originServed });

@@ -1,8 +1,16 @@
 // The RFC 9111 rules of the CDN cache, one function at a time (no sockets).
 import { describe, expect, it } from 'vitest';
 import {
+  ageField,
+  ageValue,
+  forbidsStale,
   freshnessLifetime,
   initialAge,
+  lastModifiedValidator,
+  parseDictionary,
+  parseHttpDate,
+  responseDirectives,
+  withRepeatedLines,
   notModified,
   ifRangeAllows,
   parseCacheControl,
@@ -65,6 +73,101 @@ describe('freshness lifetime (RFC 9111 §4.2.1)', () => {
   });
 });
 
+describe('HTTP-date, strictly (RFC 9110 §5.6.7)', () => {
+  const ms = Date.UTC(1994, 10, 6, 8, 49, 37); // the RFC's own example instant
+
+  it('reads the three forms of the RFC’s example', () => {
+    expect(parseHttpDate('Sun, 06 Nov 1994 08:49:37 GMT')).toBe(ms);
+    expect(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT', T)).toBe(ms);
+    expect(parseHttpDate('Sun Nov  6 08:49:37 1994')).toBe(ms);
+    expect(parseHttpDate('Sun Nov 06 08:49:37 1994')).toBe(ms); // date3 also allows 2DIGIT
+    expect(parseHttpDate(date(0))).toBe(T);
+  });
+
+  it('refuses what Date.parse takes: UTC, no comma, ISO, one digit, lower case, a wrong weekday, a list', () => {
+    for (const bad of [
+      'Sun, 06 Nov 1994 08:49:37 UTC',
+      'Sun 06 Nov 1994 08:49:37 GMT',
+      'Sun, 06-Nov-1994 08:49:37 GMT',
+      '1994-11-06T08:49:37Z',
+      'Sun, 6 Nov 1994 08:49:37 GMT',
+      'Sun, 06 Nov 1994 8:49:37 GMT',
+      'sun, 06 nov 1994 08:49:37 gmt',
+      'SUN, 06 NOV 1994 08:49:37 GMT',
+      'Mon, 06 Nov 1994 08:49:37 GMT', // 6 Nov 1994 was a Sunday
+      'Sunday, 06 Nov 1994 08:49:37 GMT', // the long name belongs to the RFC 850 form
+      'Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT', // two Expires lines, joined
+      ' Sun, 06 Nov 1994 08:49:37 GMT',
+      'Sun, 06 Nov 1994 08:49:37 GMT+1',
+      'Sun, 06 Nov 94 08:49:37 GMT',
+      'Sun Nov 6 08:49:37 1994',
+      '0',
+      '',
+      '-1',
+    ]) {
+      expect(parseHttpDate(bad, T), bad).toBeUndefined();
+    }
+  });
+
+  it('checks the calendar and the clock: no 31 April, no 29 February 2023, no 24:00; 23:59:60 is a leap second', () => {
+    expect(parseHttpDate('Mon, 31 Apr 2023 00:00:00 GMT')).toBeUndefined();
+    expect(parseHttpDate('Wed, 29 Feb 2023 00:00:00 GMT')).toBeUndefined();
+    expect(parseHttpDate('Thu, 29 Feb 2024 00:00:00 GMT')).toBe(Date.UTC(2024, 1, 29));
+    expect(parseHttpDate('Sat, 01 Jan 2000 24:00:00 GMT')).toBeUndefined();
+    expect(parseHttpDate('Sat, 01 Jan 2000 12:60:00 GMT')).toBeUndefined();
+    expect(parseHttpDate('Sat, 01 Jan 2000 12:00:60 GMT')).toBeUndefined();
+    expect(parseHttpDate('Sat, 31 Dec 2016 23:59:60 GMT')).toBe(Date.UTC(2017, 0, 1));
+    expect(parseHttpDate('Sat, 01 Jan 0000 00:00:00 GMT')).toBe(Date.UTC(2000, 0, 1) - 2000 * 365.2425 * 86_400_000);
+  });
+
+  it('an RFC 850 year more than 50 years ahead is in the past', () => {
+    const in2026 = Date.UTC(2026, 5, 1);
+    expect(parseHttpDate('Saturday, 01-Jan-50 00:00:00 GMT', in2026)).toBe(Date.UTC(2050, 0, 1)); // Date.parse says 1950
+    expect(parseHttpDate('Wednesday, 01-Jan-70 00:00:00 GMT', in2026)).toBe(Date.UTC(2070, 0, 1));
+    expect(parseHttpDate('Saturday, 01-Jan-77 00:00:00 GMT', in2026)).toBe(Date.UTC(1977, 0, 1));
+    expect(parseHttpDate('Friday, 01-Jan-99 00:00:00 GMT', in2026)).toBe(Date.UTC(1999, 0, 1));
+    expect(parseHttpDate('Sunday, 01-Jan-50 00:00:00 GMT', Date.UTC(1999, 0, 1))).toBe(Date.UTC(1950, 0, 1)); // read in 1999
+    expect(parseHttpDate('Saturday, 01-Jan-50 00:00:00 GMT', Date.UTC(1999, 0, 1))).toBeUndefined(); // 1 Jan 1950 was a Sunday
+  });
+
+  it('is quick on hostile input', () => {
+    const started = performance.now();
+    parseHttpDate('Sun, ' + '0'.repeat(100_000));
+    parseHttpDate('Sunday, '.repeat(20_000));
+    expect(performance.now() - started).toBeLessThan(50);
+  });
+});
+
+describe('Expires, Date and Last-Modified when they are not HTTP-dates', () => {
+  const lifetime = (headers: Record<string, string>) => freshnessLifetime(200, headers, T);
+
+  it('an invalid Expires has already expired (RFC 9111 §5.3); so has a list of two', () => {
+    expect(lifetime({ date: date(0), expires: date(600) })).toEqual({ lifetime: 600, source: 'expires' });
+    expect(lifetime({ date: date(0), expires: date(600).replace('GMT', 'UTC') })).toEqual({ lifetime: 0, source: 'expires' });
+    expect(lifetime({ date: date(0), expires: `${date(600)}, ${date(900)}` })).toEqual({ lifetime: 0, source: 'expires' });
+  });
+
+  it('an invalid Date is as good as none: the time received stands in', () => {
+    const weird = 'Wed, 01 Jan 2025 11:00:00 UTC'; // an hour before T, if one believed it
+    expect(lifetime({ date: weird, expires: date(600) }).lifetime).toBe(600);
+    expect(initialAge({ date: weird }, T, T)).toBe(0);
+  });
+
+  it('an invalid Last-Modified gives no heuristic and is no validator', () => {
+    const bad = new Date(T - 10_000_000).toUTCString().replace('GMT', 'UTC');
+    expect(lifetime({ date: date(0), 'last-modified': bad })).toEqual({ lifetime: 0, source: 'none' });
+    expect(lastModifiedValidator({ 'last-modified': bad })).toBeUndefined();
+    expect(lastModifiedValidator({ 'last-modified': date(-3600) })).toBe(date(-3600));
+    expect(storability({}, 200, { date: date(0), 'last-modified': bad }, T)).toEqual({ store: false, detail: 'no-freshness' });
+  });
+
+  it('Node keeps one line of Age, Expires and Last-Modified; the others are put back', () => {
+    const headers = { expires: date(600), age: '0', 'content-type': 'text/plain' };
+    const distinct = { expires: [date(600), date(-600)], age: ['0'], 'content-type': ['text/plain'] };
+    expect(withRepeatedLines(headers, distinct)).toEqual({ expires: `${date(600)}, ${date(-600)}`, age: '0', 'content-type': 'text/plain' });
+  });
+});
+
 describe('age (RFC 9111 §4.2.3)', () => {
   it('takes the larger of now − Date and Age + the request’s own delay', () => {
     expect(initialAge({ date: date(0) }, T, T)).toBe(0);
@@ -73,6 +176,80 @@ describe('age (RFC 9111 §4.2.3)', () => {
     expect(initialAge({ date: date(0), age: '120' }, T - 2000, T)).toBe(122); // + 2 s response delay
     expect(initialAge({ date: date(30) }, T, T)).toBe(0); // a Date in the future: clock skew, not negative age
     expect(initialAge({ age: 'soon' }, T, T)).toBe(0);
+  });
+
+  it('Age is the first member of a list; anything else that is not a non-negative integer is ignored (§5.1)', () => {
+    expect(ageValue({ age: '7200, 0' })).toBe(7200); // was read as 0: a stale response looked fresh
+    expect(ageValue({ age: '0, 7200' })).toBe(0);
+    expect(ageValue({ age: ['7200', '0'] })).toBe(7200);
+    expect(initialAge({ date: date(0), age: '7200, 0' }, T, T)).toBe(7200);
+    for (const ignored of ['-1', '1.5', '7200.0', 'soon', '', ' ', 'a7200', '7200a', '0x10']) {
+      expect(ageValue({ age: ignored }), ignored).toBeUndefined();
+    }
+    expect(ageValue({})).toBeUndefined();
+  });
+
+  it('past 2^31 is 2147483648, on the way in and on the way out (§1.2.2)', () => {
+    expect(ageValue({ age: '99999999999999999999999' })).toBe(2147483648);
+    expect(initialAge({ age: '4294967296' }, T - 5000, T)).toBe(2147483653); // + 5 s in transit
+    expect(ageField(2147483653)).toBe('2147483648');
+    expect(ageField(59.9)).toBe('59');
+  });
+});
+
+describe('CDN-Cache-Control (RFC 9213)', () => {
+  it('is a Structured Fields Dictionary: lower-case keys, SF strings, the last of a repeated key', () => {
+    expect([...parseDictionary('max-age=600, stale-if-error=60, private')!]).toEqual([
+      ['max-age', '600'],
+      ['stale-if-error', '60'],
+      ['private', true],
+    ]);
+    expect([...parseDictionary('no-cache="set-cookie, x-a";p=1, max-age=5, max-age=6')!]).toEqual([
+      ['no-cache', 'set-cookie, x-a'],
+      ['max-age', '6'],
+    ]);
+    expect([...parseDictionary('no-store=?0, must-revalidate=?1, none')!]).toEqual([
+      ['must-revalidate', true],
+      ['none', true],
+    ]);
+    // Values no directive takes: kept as '', so max-age reads as invalid, i.e. stale.
+    expect(parseDictionary('max-age=1.5')!.get('max-age')).toBe('');
+    expect(parseDictionary('max-age=-1')!.get('max-age')).toBe('');
+    expect(parseDictionary('max-age=(1 2)')!.get('max-age')).toBe('');
+  });
+
+  it('is linear on hostile input', () => {
+    const started = performance.now();
+    parseDictionary('a="' + 'x'.repeat(100_000));
+    parseDictionary('a=' + '1'.repeat(100_000));
+    parseDictionary('a;' + 'b;'.repeat(50_000));
+    parseDictionary('a=(' + '1 '.repeat(50_000));
+    expect(performance.now() - started).toBeLessThan(200);
+  });
+
+  it('a syntax error makes the whole field invalid', () => {
+    for (const bad of ['Max-Age=600', 'max-age=600,', 'max-age=600;', ', max-age=600', 'max-age="600', 'max-age=1234567890123456', 'max-age=6 0', 'max-age==6', "max-age='600'", 'a\tb', 'max-age=600 , ,private']) {
+      expect(parseDictionary(bad), bad).toBeUndefined();
+    }
+  });
+
+  it('when valid and non-empty it rules, and Cache-Control and Expires are set aside (§2.2)', () => {
+    const browser = { date: date(0), 'cache-control': 'public, max-age=60', expires: date(60) };
+    expect(responseDirectives({ ...browser, 'cdn-cache-control': 'max-age=86400' })).toEqual({ cc: new Map([['max-age', '86400']]), field: 'cdn-cache-control' });
+    expect(freshnessLifetime(200, { ...browser, 'cdn-cache-control': 'max-age=86400' }, T)).toEqual({ lifetime: 86_400, source: 'max-age' });
+    // No max-age of its own: Expires does not count either, so a heuristic (or nothing) decides.
+    expect(freshnessLifetime(200, { ...browser, 'cdn-cache-control': 'public' }, T)).toEqual({ lifetime: 0, source: 'none' });
+    expect(storability({}, 200, { ...browser, 'cdn-cache-control': 'no-store' }, T)).toEqual({ store: false, detail: 'no-store' });
+    expect(storability({}, 200, { ...browser, 'cdn-cache-control': 'private' }, T)).toEqual({ store: false, detail: 'private' });
+    expect(storability({}, 200, { date: date(0), 'cache-control': 'no-store', 'cdn-cache-control': 'max-age=600' }, T)).toEqual({ store: true });
+    expect(storability({}, 200, { date: date(0), 'cache-control': 'private', 'cdn-cache-control': 'none' }, T)).toEqual({ store: false, detail: 'no-freshness' });
+  });
+
+  it('empty or invalid: ignored, Cache-Control rules as if it were absent (§2.1)', () => {
+    for (const ignored of ['', '   ', 'Max-Age=86400', 'max-age=86400,']) {
+      expect(responseDirectives({ 'cache-control': 'max-age=60', 'cdn-cache-control': ignored }).field, ignored).toBe('cache-control');
+      expect(freshnessLifetime(200, { date: date(0), 'cache-control': 'max-age=60', 'cdn-cache-control': ignored }, T).lifetime).toBe(60);
+    }
   });
 });
 
@@ -97,12 +274,27 @@ describe('storability (RFC 9111 §3)', () => {
     expect(verdict({})).toEqual({ store: false, detail: 'no-freshness' });
   });
 
+  it('must-understand: no-store is for caches that do not know the status code; we know 200, not 299 (§5.2.2.3)', () => {
+    expect(verdict({ 'cache-control': 'must-understand, no-store, max-age=60' })).toEqual({ store: true });
+    expect(verdict({ 'cache-control': 'must-understand, no-store, max-age=60' }, {}, 299)).toEqual({ store: false, detail: 'must-understand' });
+    expect(verdict({ 'cache-control': 'must-understand, max-age=60' }, {}, 299)).toEqual({ store: false, detail: 'must-understand' });
+  });
+
   it('Authorization: only with public, s-maxage or must-revalidate (§3.5)', () => {
     const auth = { authorization: 'Basic eDp5' };
     expect(verdict({ 'cache-control': 'max-age=60' }, auth)).toEqual({ store: false, detail: 'authorization' });
     for (const cc of ['public, max-age=60', 's-maxage=60', 'must-revalidate, max-age=60']) {
       expect(verdict({ 'cache-control': cc }, auth)).toEqual({ store: true });
     }
+  });
+});
+
+describe('serving stale (RFC 9111 §4.2.4)', () => {
+  it('must-revalidate, proxy-revalidate, no-cache and s-maxage (it carries proxy-revalidate, §5.2.2.10) forbid it', () => {
+    for (const cc of ['must-revalidate', 'proxy-revalidate', 'no-cache', 's-maxage=60, stale-if-error=600']) {
+      expect(forbidsStale(parseCacheControl(cc)), cc).toBe(true);
+    }
+    expect(forbidsStale(parseCacheControl('max-age=60, stale-if-error=600'))).toBe(false);
   });
 });
 

@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { crc32, ensureOriginContent, type OriginContent } from '../servers/cdn/origin-content.ts';
-import { CACHE_POLICY, startOrigin, type OriginRequestEvent, type RunningOrigin } from '../servers/cdn/origin.ts';
+import { CACHE_POLICY, CDN_CACHE_POLICY, startOrigin, type OriginRequestEvent, type RunningOrigin } from '../servers/cdn/origin.ts';
 
 const HOST = 'static.geektime.test';
 
@@ -159,7 +159,8 @@ describe('origin over HTTP', () => {
     const index = await request(origin, '/index.html');
     for (const page of [root, index]) {
       expect(page.status).toBe(200);
-      expect(page.headers['cache-control']).toBe('public, max-age=60, s-maxage=300, stale-while-revalidate=30, stale-if-error=600');
+      expect(page.headers['cache-control']).toBe('public, max-age=60');
+      expect(page.headers['cdn-cache-control']).toBe('max-age=300, stale-while-revalidate=30, stale-if-error=600');
       expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(page.headers.etag).toMatch(/^"[A-Za-z0-9_-]+"$/); // strong: no W/
       expect(page.headers['last-modified']).toBe(fs.statSync(path.join(content.dir, 'index.html')).mtime.toUTCString());
@@ -173,7 +174,8 @@ describe('origin over HTTP', () => {
     for (const urlPath of ['/images/phone-thumb.png', '/images/phone.png', '/images/phone-large.png']) {
       const res = await request(origin, urlPath);
       expect(res.status).toBe(200);
-      expect(res.headers['cache-control']).toBe('public, max-age=86400, stale-if-error=86400');
+      expect(res.headers['cache-control']).toBe('public, max-age=3600');
+      expect(res.headers['cdn-cache-control']).toBe('max-age=86400, stale-if-error=86400');
       expect(res.headers['content-type']).toBe('image/png');
       expect(res.headers['accept-ranges']).toBe('bytes');
       expect(res.headers.etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
@@ -209,6 +211,7 @@ describe('origin over HTTP', () => {
     // A 304 carries what the cache must update: validators and Cache-Control.
     expect(byEtag.headers.etag).toBe(first.headers.etag);
     expect(byEtag.headers['cache-control']).toBe(CACHE_POLICY.image);
+    expect(byEtag.headers['cdn-cache-control']).toBe(CDN_CACHE_POLICY.image);
 
     const byDate = await request(origin, '/images/phone.png', { headers: { 'If-Modified-Since': first.headers['last-modified']! } });
     expect(byDate.status).toBe(304);
@@ -447,7 +450,8 @@ describe('origin over HTTP', () => {
       curl.on('close', () => resolve(text));
     });
     expect(out).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(out).toMatch(/^Cache-Control: public, max-age=86400, stale-if-error=86400\r$/im);
+    expect(out).toMatch(/^Cache-Control: public, max-age=3600\r$/im);
+    expect(out).toMatch(/^CDN-Cache-Control: max-age=86400, stale-if-error=86400\r$/im);
     expect(out).toMatch(/^ETag: "[A-Za-z0-9_-]+"\r$/im);
     expect(out).toMatch(/^Last-Modified: \w{3}, \d{2} \w{3} \d{4} [\d:]{8} GMT\r$/im);
     expect(out).toMatch(/^Accept-Ranges: bytes\r$/im);

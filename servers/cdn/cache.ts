@@ -23,6 +23,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { listen, sourceAddressFor } from '../net/listen.ts';
 import {
+  ageField,
   deltaSeconds,
   forbidsStale,
   formatHttpDate,
@@ -30,15 +31,19 @@ import {
   headerValue,
   ifRangeAllows,
   initialAge,
+  lastModifiedValidator,
   notModified,
   parseCacheControl,
+  parseHttpDate,
   parseRange,
+  responseDirectives,
   splitOutsideQuotes,
   staleWindows,
   storability,
   varyNames,
   varyValue,
   weakMatch,
+  withRepeatedLines,
   type CacheControl,
   type HeaderBag,
 } from './cache-rules.ts';
@@ -507,7 +512,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
       status: upstream.status,
       headers,
       body,
-      cacheControl: parseCacheControl(headers['cache-control']),
+      cacheControl: responseDirectives(headers).cc, // CDN-Cache-Control when valid, else Cache-Control
       varyNames: names,
       varyValues: names.map((n) => varyValue(ask.req.headers, n)),
       requestTime: upstream.requestTime,
@@ -529,7 +534,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     }
     const freshness = freshnessLifetime(entry.status, headers, upstream.responseTime);
     entry.headers = headers;
-    entry.cacheControl = parseCacheControl(headers['cache-control']);
+    entry.cacheControl = responseDirectives(headers).cc;
     entry.requestTime = upstream.requestTime;
     entry.responseTime = upstream.responseTime;
     entry.initialAge = initialAge(upstream.headers, upstream.requestTime, upstream.responseTime);
@@ -585,7 +590,9 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
         request.on('response', (response) => {
           answered = true;
           response.on('error', () => {}); // a body cut off midway is noticed where it is read
-          resolve({ status: response.statusCode ?? 502, headers: response.headers, body: response, requestTime, responseTime: clock() });
+          // Every line of Age, Expires, Last-Modified: Node's `headers` keeps only the first.
+          const headers = withRepeatedLines(response.headers, response.headersDistinct);
+          resolve({ status: response.statusCode ?? 502, headers, body: response, requestTime, responseTime: clock() });
         });
         request.on('timeout', () => {
           request.destroy(Object.assign(new Error(`no answer within ${upstreamTimeoutMs} ms`), { code: 'TIMEOUT' }));
@@ -625,7 +632,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     ask.ourEntry = statusEntry(name, [...params.filter(([p]) => p !== 'detail'), ['ttl', ttl], ...detail]);
     const headers: http.OutgoingHttpHeaders = {
       ...entry.headers,
-      age: String(Math.floor(age)),
+      age: ageField(age),
       'cache-status': appendList(upstreamStatus, ask.ourEntry),
       via: appendList(entry.headers['via'], `1.1 ${name}`),
     };
@@ -634,7 +641,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     if (entry.status === 200 && notModified(req.headers, entry.headers)) {
       // RFC 9110 §15.4.5: only the fields a cache needs to update its copy (Last-Modified when
       // there is no ETag), plus ours.
-      const keep = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'age', 'cache-status', 'via'];
+      const keep = ['cache-control', 'cdn-cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'age', 'cache-status', 'via'];
       if (entry.headers['etag'] === undefined) keep.push('last-modified');
       res.writeHead(304, Object.fromEntries(keep.filter((f) => headers[f] !== undefined).map((f) => [f, headers[f]])));
       return void res.end();
@@ -699,7 +706,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     ask.tiers = tierPath(upstreamStatus);
     const headers: http.OutgoingHttpHeaders = {
       ...storedHeaders(upstream.headers, upstream.responseTime),
-      age: String(Math.floor(initialAge(upstream.headers, upstream.requestTime, upstream.responseTime))),
+      age: ageField(initialAge(upstream.headers, upstream.requestTime, upstream.responseTime)),
       'cache-status': appendList(upstreamStatus, ask.ourEntry),
       via: appendList(upstream.headers['via'], `1.1 ${name}`),
     };
@@ -812,7 +819,7 @@ export function varyMatches(entry: StoredResponse, requestHeaders: HeaderBag): b
 function validatorsOf(entry: StoredResponse): http.OutgoingHttpHeaders {
   const validators: http.OutgoingHttpHeaders = {};
   const etag = headerValue(entry.headers, 'etag');
-  const lastModified = headerValue(entry.headers, 'last-modified');
+  const lastModified = lastModifiedValidator(entry.headers); // none from a Last-Modified that is no date
   if (etag !== undefined) validators['if-none-match'] = etag;
   if (lastModified !== undefined) validators['if-modified-since'] = lastModified;
   return validators;
@@ -830,12 +837,20 @@ function sameRepresentation(headers304: HeaderBag, entry: StoredResponse): boole
 }
 
 /** Response headers as stored and passed on: no hop-by-hop, no Age or Cache-Status (we write
- *  our own), and a Date added if the upstream sent none (RFC 9110 §6.6.1). */
+ *  our own), and a Date added if the upstream sent none, or none that is an HTTP-date (RFC 9110
+ *  §6.6.1: a recipient with a clock MAY replace an invalid one with the time it received it).
+ *  CDN-Cache-Control goes on, at every tier. RFC 9213 §3: CDN caches "will typically forward
+ *  this header so that downstream CDN caches can use it as well", and MAY remove it only when it
+ *  is known not to be used downstream. The parent must pass it on: the edges are CDN caches. The
+ *  edge keeps it too: it is the same program and cannot know it is the last CDN hop (a workshop
+ *  may chain tiers differently); the browser behind it is no CDN cache and ignores a targeted
+ *  field not on its own target list (§2.2); and the learner sees at the phone both policies, the
+ *  browser's and the CDN's, next to the Age that explains the gap (§2.3). */
 function storedHeaders(headers: http.IncomingHttpHeaders, receivedAt: number): Record<string, string | string[]> {
   const out = withoutHopByHop(headers) as Record<string, string | string[]>;
   delete out['age'];
   delete out['cache-status'];
-  out['date'] ??= formatHttpDate(receivedAt);
+  if (parseHttpDate(headerValue(out, 'date'), receivedAt) === undefined) out['date'] = formatHttpDate(receivedAt);
   return out;
 }
 

@@ -3,7 +3,8 @@
 // forward their misses here with the original `Host: static.geektime.test`; a shopper never
 // talks to it directly.
 //
-// What a cache may do with each answer is decided here, in Cache-Control: read CACHE_POLICY first.
+// What a cache may do with each answer is decided here, in Cache-Control and, for the CDN alone,
+// CDN-Cache-Control: read CACHE_POLICY and CDN_CACHE_POLICY first.
 // Then the app, in the order Express tries it: logging, health check, the checks every content
 // request passes (Host, method, path), the two lab switches, the content, 404, errors. Then the
 // HTTP server, then the command line (`npx tsx servers/cdn/origin.ts --listen 127.0.0.40:8080`).
@@ -22,19 +23,22 @@ import { ensureOriginContent, type OriginFile } from './origin-content.ts';
 // ---------------------------------------------------------------------------------------------
 // Caching policy, one line per kind of content. RFC 9111 terms: "shared cache" = the CDN's edge
 // and parent caches; "private cache" = the shopper's browser.
+//
+// Cache-Control speaks to every cache on the way. The page and the pictures also carry
+// CDN-Cache-Control (RFC 9213), which speaks to the CDN alone: a CDN cache that finds it valid
+// obeys it and sets Cache-Control and Expires aside. The shop can PURGE the CDN when a picture
+// changes, but not a shopper's browser: so the CDN keeps things long and browsers briefly.
 
 export const CACHE_POLICY = {
-  // The product page. It changes when the shop edits it (price, text), so nobody keeps it long:
-  // browsers 1 min (max-age), the CDN 5 min (s-maxage overrides max-age for shared caches only;
-  // the shop can purge the CDN, but not a browser). For 30 s past that a cache may answer with
-  // the old page while it revalidates in the background, so no shopper waits on the origin
-  // (stale-while-revalidate, RFC 5861). If the origin is down, a 10-minute-old page beats an
-  // error page (stale-if-error).
-  page: 'public, max-age=60, s-maxage=300, stale-while-revalidate=30, stale-if-error=600',
-  // Product pictures. They change rarely and are the bulk of the bytes, so everyone keeps them a
-  // day; an outage of up to a day more is covered by stale-if-error. (A shop whose image names
-  // carried a content hash would say max-age=31536000, immutable; these names do not.)
-  image: 'public, max-age=86400, stale-if-error=86400',
+  // The product page. It changes when the shop edits it (price, text): browsers keep it 1 min.
+  // (The CDN's 5 min are in CDN_CACHE_POLICY. It used to be s-maxage=300 here, but s-maxage also
+  // means proxy-revalidate, RFC 9111 §5.2.2.10, which forbids the stale-while-revalidate the
+  // CDN is meant to use.)
+  page: 'public, max-age=60',
+  // Product pictures. They change rarely and are the bulk of the bytes: browsers keep them an
+  // hour. (A shop whose image names carried a content hash would say max-age=31536000, immutable;
+  // these names do not.)
+  image: 'public, max-age=3600',
   // One shopper's account page. The browser may keep it a minute; "private" forbids a shared cache
   // to store it at all, or the next shopper at that edge would see this one's account.
   account: 'private, max-age=60',
@@ -56,6 +60,16 @@ export const CACHE_POLICY = {
   // Errors that depend on how the request was made (wrong Host, method, range) or on a passing
   // outage (503), and the health check: never stored.
   none: 'no-store',
+} as const;
+
+/** What the CDN's caches are told apart from browsers, in CDN-Cache-Control (RFC 9213). */
+export const CDN_CACHE_POLICY = {
+  // The page: 5 min in the CDN. For 30 s past that a CDN cache may answer with the old page while
+  // it revalidates in the background, so no shopper waits on the origin (stale-while-revalidate,
+  // RFC 5861). If the origin is down, a 10-minute-old page beats an error page (stale-if-error).
+  page: 'max-age=300, stale-while-revalidate=30, stale-if-error=600',
+  // The pictures: a day in the CDN, and a day more if the origin is down.
+  image: 'max-age=86400, stale-if-error=86400',
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -249,7 +263,9 @@ function createOriginApp(opts: OriginOptions & { contentDir: string }, switches:
     // send's own would be "public, max-age=0"; ours is per kind of content.
     cacheControl: false,
     setHeaders: (res, file, stat) => {
-      res.setHeader('Cache-Control', file.endsWith('.html') ? CACHE_POLICY.page : CACHE_POLICY.image);
+      const kind = file.endsWith('.html') ? 'page' : 'image';
+      res.setHeader('Cache-Control', CACHE_POLICY[kind]);
+      res.setHeader('CDN-Cache-Control', CDN_CACHE_POLICY[kind]);
       res.setHeader('ETag', etagOf(file, stat));
     },
   });
