@@ -140,12 +140,13 @@ export class Supervisor {
     const onError = (err: unknown) => {
       const name = currentRole();
       const entry = name === undefined ? undefined : this.entries.get(name);
-      if (!entry || this.stopping) {
+      if (!entry) {
         // Not any role's: a bug in the lab itself. Say it and stop, as Node would have.
         console.error(err instanceof Error ? (err.stack ?? err.message) : err);
         process.exit(70);
       }
-      this.crashed(entry, err);
+      if (this.stopping) this.report(`${entry.role.name}: failed while stopping: ${err instanceof Error ? err.message : String(err)}`);
+      else this.crashed(entry, err);
     };
     process.on('uncaughtException', onError);
     process.on('unhandledRejection', onError);
