@@ -337,6 +337,8 @@ export class OrderStore {
       try {
         const e = JSON.parse(l) as { line: number; text: string };
         this.setAside.add(`${e.line}:${createHash('sha256').update(e.text).digest('hex')}`);
+        // A torn tail is cut from the log but not forgotten: its numbers stay retired too.
+        for (const n of numbersIn(e.text)) this.nextSeq = Math.max(this.nextSeq, n + 1);
       } catch {
         // a torn line of the .damaged file itself: copying again is harmless
       }
