@@ -261,10 +261,10 @@ export class OrderStore {
       if (n === 0) break;
       got += n;
     }
-    let start = 0;
-    for (let nl = buf.indexOf(10, start); nl !== -1 && nl < got; nl = buf.indexOf(10, start)) {
+    let start = 0; // where the next line begins in buf
+    for (let nl = buf.indexOf(10); nl !== -1 && nl < got; nl = buf.indexOf(10, start)) {
       this.lines++;
-      this.take(buf.subarray(start, nl).toString('utf8'), 'damaged');
+      this.take(buf.subarray(start, nl).toString('utf8'));
       start = nl + 1;
     }
     this.offset += start;
@@ -278,8 +278,8 @@ export class OrderStore {
       fs.writeSync(this.fd, '\n');
       fs.fsyncSync(this.fd);
       this.lines++;
-      this.take(tail, 'damaged');
-      this.offset = got + this.offset - start + 1;
+      this.take(tail);
+      this.offset += got - start + 1;
       return;
     }
     // Set it aside and cut it off, or the next order would be appended onto the half line.
@@ -289,11 +289,11 @@ export class OrderStore {
   }
 
   /** One whole line: index it, or set it aside. */
-  private take(line: string, kindIfBad: StoreProblem['kind']): void {
+  private take(line: string): void {
     if (line.trim() === '') return;
     const rec = parseRecord(line);
     if (rec !== undefined) this.remember(rec);
-    else this.reportProblem(this.lines, kindIfBad, line);
+    else this.reportProblem(this.lines, 'damaged', line);
   }
 
   private remember(rec: StoredOrder): void {

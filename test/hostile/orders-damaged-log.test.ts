@@ -69,4 +69,15 @@ describe('a damaged order log', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe(`${record(1)}\n`);
     expect(store.create(SEED_ORDER, { handledBy: 'app-1' }).stored.id).toBe('po-000003');
   });
+
+  it('a whole last record that only lost its newline is kept, and the next order starts on its own line', () => {
+    const file = path.join(tempDir(cleanups), 'orders.jsonl');
+    fs.writeFileSync(file, `${record(1)}\n${record(2)}`);
+    const reports: string[] = [];
+    const store = OrderStore.open(file, { log: (l) => reports.push(l) });
+    cleanups.push(() => store.close());
+    expect(reports).toEqual([]);
+    expect(store.create(SEED_ORDER, { handledBy: 'app-1' }).stored.id).toBe('po-000003');
+    expect(logRecords(file).map((r) => r.id)).toEqual(['po-000001', 'po-000002', 'po-000003']);
+  });
 });
