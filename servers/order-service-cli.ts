@@ -44,7 +44,7 @@ export async function appCommand(argv: string[]): Promise<number> {
 
   let store: OrderStore;
   try {
-    store = OrderStore.open(values.store);
+    store = OrderStore.open(values.store, { log: (line) => console.warn(`app: ${line}`) });
   } catch (err) {
     console.error(`app: cannot open the order log: ${(err as Error).message}`);
     return 1;
@@ -61,6 +61,11 @@ export async function appCommand(argv: string[]): Promise<number> {
   }
   console.log(`${name} listening on ${running.url} (plain HTTP; the SLB in front terminates TLS)`);
   console.log(`${name} order log: ${store.file} (${store.count} orders so far). Ctrl-C to stop.`);
+  if (store.problems.length > 0) {
+    // Each was told above with its line number; this is the summary an operator cannot miss.
+    const where = store.problems.map((p) => p.line).join(', ');
+    console.warn(`${name}: ${store.problems.length} unreadable line(s) in the order log (line ${where}), copied to ${store.damagedFile}`);
+  }
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const stop = (sig: NodeJS.Signals) => {

@@ -10,7 +10,8 @@ import http from 'node:http';
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { closeGracefully, listen } from './net/listen.ts';
-import { IdempotencyConflict, type Order, type OrderStore, type StoredOrder } from './order-store.ts';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionGuard, type ConnectionLimits } from './net/limits.ts';
+import { IdempotencyConflict, StoreBusy, type Order, type OrderStore, type StoredOrder } from './order-store.ts';
 
 export interface OrderServiceOptions {
   /** app-1, app-2: sent back in X-Served-By so the client sees which server answered. */
@@ -20,6 +21,8 @@ export interface OrderServiceOptions {
   bodyLimit?: string;
   /** One line per request (the CLI prints them); silent by default. */
   log?: (line: string) => void;
+  /** Connections held at once, in all and per client address. Behind the SLB, the SLB is one client. */
+  limits?: ConnectionLimits;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,9 +110,23 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 // ---------------------------------------------------------------------------------------------
 // The app.
 
-/** What clients see of a stored order: no internal request hash. */
+/** What clients see of a stored order: no internal request hash, no token. */
 function publicView(s: StoredOrder) {
   return { id: s.id, order: s.order, createdAt: s.createdAt, handledBy: s.handledBy };
+}
+
+/**
+ * Where the order can be read back. The number alone is guessable (po-000041 comes before
+ * po-000042), so the URL also carries the order's token: the URL is the capability, and only the
+ * client that placed the order was given it.
+ */
+function orderUrl(s: StoredOrder): string {
+  return `/purchaseOrder/${s.id}?token=${s.token ?? ''}`;
+}
+
+/** The request line for our log, without any token: a log must not hand out capabilities. */
+function withoutToken(url: string): string {
+  return url.replace(/([?&]token=)[^&]*/gi, '$1…');
 }
 
 /** A path that exists but not for this method: 405 and the list of methods that would work. */
@@ -142,14 +159,16 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
       // The SLB's health check comes every second; a line for each would drown the orders. A failing
       // one is news. (Decided here, once the answer is out: before that the status is still 200.)
       if (req.path === '/healthz' && res.statusCode < 400) return;
-      log(`${name}: ${req.method} ${req.originalUrl} → ${res.statusCode} (X-Forwarded-For: ${req.get('x-forwarded-for') ?? '-'})`);
+      log(`${name}: ${req.method} ${withoutToken(req.originalUrl)} → ${res.statusCode} (X-Forwarded-For: ${req.get('x-forwarded-for') ?? '-'})`);
     });
     next();
   });
 
-  // The SLB's active health check. Cheap, and it proves the process answers HTTP.
+  // The SLB's active health check. Cheap, and it proves the process answers HTTP and can still
+  // write orders. It says nothing else: how many orders the shop takes is not the public's business.
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', name, orders: store.count });
+    if (store.isOpen) res.json({ status: 'ok', name });
+    else res.status(503).json({ status: 'unavailable', name });
   });
 
   // POST /purchaseOrder, step 1: only JSON. Checked before reading the body, so a form post or
@@ -200,9 +219,9 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
     }
 
     const { stored, replayed } = result;
-    // A retry gets the answer the first attempt would have had: same id, same 201.
+    // A retry gets the answer the first attempt would have had: same id, same Location, same 201.
     if (replayed) res.set('Idempotent-Replayed', 'true');
-    res.status(201).location(`/purchaseOrder/${stored.id}`).json({
+    res.status(201).location(orderUrl(stored)).json({
       ...publicView(stored),
       // What the SLB added to *this* request (null if it came straight to us, without the SLB).
       forwarded: {
@@ -216,10 +235,13 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
   app.post('/purchaseOrder', requireJson, parseJson, takeOrder);
   app.all('/purchaseOrder', methodNotAllowed('POST'));
 
+  // Read an order back, with the URL its Location gave. No order, no token, a wrong token: one and
+  // the same 404, so a stranger cannot even learn which order numbers exist.
   app.get('/purchaseOrder/:id', (req, res) => {
-    const stored = store.get(req.params.id);
+    const token = req.query.token;
+    const stored = typeof token === 'string' ? store.read(req.params.id, token) : undefined;
     if (stored) res.json(publicView(stored));
-    else res.status(404).json({ error: 'not found', reason: `there is no order ${req.params.id}` });
+    else res.status(404).json({ error: 'not found', reason: 'no order at this URL; use the Location you were given when you placed it' });
   });
   app.all('/purchaseOrder/:id', methodNotAllowed('GET, HEAD'));
   app.all('/healthz', methodNotAllowed('GET, HEAD'));
@@ -244,6 +266,11 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
       res.status(415).json({ error: 'unsupported content encoding', reason: `${e.message}; send it as is, or as gzip, deflate or br` });
     } else if (e.type === 'charset.unsupported') {
       res.status(415).json({ error: 'unsupported charset', reason: `${e.message}; send UTF-8` });
+    } else if (err instanceof StoreBusy) {
+      // Another app server held the order log too long. Nothing was stored: the retry is safe.
+      console.error(`${name}: ${err.message}`);
+      res.set('Retry-After', '1');
+      res.status(503).json({ error: 'busy', reason: 'the order log is busy; nothing was stored, try again' });
     } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       // Other client mistakes: a broken %-escape in the path, a body shorter than its Content-Length.
       res.status(e.status).json({ error: 'bad request', reason: e.message ?? 'bad request' });
@@ -262,6 +289,7 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
 export interface RunningOrderServer {
   name: string;
   server: http.Server;
+  connections: ConnectionGuard;
   host: string;
   port: number;
   url: string;
@@ -269,13 +297,24 @@ export interface RunningOrderServer {
 }
 
 export async function startOrderServer(opts: OrderServiceOptions & { host: string; port: number }): Promise<RunningOrderServer> {
-  const server = http.createServer(createOrderApp(opts));
+  const server = http.createServer(
+    {
+      // Must exceed keepAliveTimeout, or Node could time out a request whose headers are still coming.
+      headersTimeout: 12_000,
+      // The whole request, body included (at most bodyLimit): a slow trickle is cut off after this.
+      requestTimeout: 30_000,
+      // Node checks the two timeouts above this often (default 30 s, which would let them run late).
+      connectionsCheckingInterval: 1_000,
+    },
+    createOrderApp(opts),
+  );
   // The SLB keeps idle connections to us in a pool and drops them after 4 s. We must wait longer
   // than that, or we might close a connection just as the SLB sends an order down it (the SLB
   // would see a reset and could not know whether the order arrived).
   server.keepAliveTimeout = 10_000;
-  // Must exceed keepAliveTimeout, or Node could time out a request whose headers are still coming.
-  server.headersTimeout = 12_000;
+  // No client holds more than its share of our sockets. Everything behind the SLB comes from the
+  // SLB's address, so the per-client cap must stay above the SLB's pool to each app.
+  const connections = guardConnections(server, opts.limits ?? DEFAULT_CONNECTION_LIMITS, (line) => (opts.log ?? (() => {}))(`${opts.name}: ${line}`));
 
   const address = await listen(server, opts.name, opts.host, opts.port);
   const host = address.address;
@@ -284,6 +323,7 @@ export async function startOrderServer(opts: OrderServiceOptions & { host: strin
   return {
     name: opts.name,
     server,
+    connections,
     host,
     port: address.port,
     url,

@@ -1,19 +1,23 @@
 // The order log: every accepted order is one line of JSON appended to a file.
 //
 // Why a log and not a database: the only promise the shop makes is "once we said 201, the order
-// exists". An append-only file that is flushed to disk (fsync) before the answer goes out keeps
-// that promise with code short enough to read in one sitting. On start-up we read the log from
-// the top and rebuild the in-memory indexes (by id, by idempotency key) from it.
+// exists, once". An append-only file that is flushed to disk (fsync) before the answer goes out
+// keeps that promise with code short enough to read in one sitting. On start-up we read the log
+// from the top and rebuild the in-memory indexes (by id, by idempotency key) from it.
 //
-// Everything here is synchronous on purpose. JavaScript runs one thing at a time, so while
-// `create` runs nobody else can pick the same id or slip the same idempotency key in between the
-// check and the write: two app servers sharing one OrderStore in one process cannot race.
+// Several processes may share one log (two app servers started on their own, each with the same
+// --store). Each of them only knows what it has read, so every change happens inside one critical
+// section that no other process can enter at the same time (see LogLock below):
+//   take the lock → read what the others appended since we last looked → check the idempotency
+//   key → pick the next order number → append the line → fsync → release the lock.
+// Only after that does the app answer 201.
 //
-// Two *processes* appending to one log could: each would hand out the same next id and know only
-// its own idempotency keys. So opening the log takes a lock file next to it (`orders.jsonl.lock`,
-// holding the owner's pid), and a second opener is told who has it.
+// Everything here is synchronous on purpose. JavaScript runs one thing at a time, so inside one
+// process nothing can slip in between those steps either.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface Order {
   date: string;
@@ -23,12 +27,32 @@ export interface Order {
 }
 
 export interface StoredOrder {
+  /** The order number, po-000042: readable in logs and in the narration, and guessable. */
   id: string;
+  /** The capability: whoever holds it may read the order back. 128 random bits, base64url. */
+  token?: string; // missing only on orders written before tokens existed: nobody can read those back
   order: Order;
   createdAt: string;
   handledBy: string;
   idempotencyKey?: string;
   requestHash?: string;
+}
+
+/** A line of the log that could not be read back, and what was done with it. */
+export interface StoreProblem {
+  /** 1-based line number in the order log. */
+  line: number;
+  /** 'torn': the last line, cut short by a crash while it was written (never acknowledged).
+   *  'damaged': any other line that is not a valid record. */
+  kind: 'torn' | 'damaged';
+  message: string;
+}
+
+export interface OpenOptions {
+  /** Told about every problem found in the log (default console.warn). */
+  log?: (line: string) => void;
+  /** How long to wait for another process's critical section before giving up (default 10 s). */
+  lockTimeoutMs?: number;
 }
 
 /** The same Idempotency-Key came back with a different order: that is a client bug, not a retry. */
@@ -39,6 +63,14 @@ export class IdempotencyConflict extends Error {
   ) {
     super(`Idempotency-Key "${idempotencyKey}" was already used for a different order (${existingId})`);
     this.name = 'IdempotencyConflict';
+  }
+}
+
+/** Another process held the log's lock for longer than we wait. Nothing was written: retry. */
+export class StoreBusy extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreBusy';
   }
 }
 
@@ -57,186 +89,154 @@ function parseRecord(line: string): StoredOrder | undefined {
   }
   if (typeof rec !== 'object' || rec === null) return undefined;
   const r = rec as Partial<StoredOrder>;
-  if (typeof r.id !== 'string' || !/^po-\d+$/.test(r.id)) return undefined;
+  if (typeof r.id !== 'string' || !/^po-\d{1,15}$/.test(r.id)) return undefined;
+  if (r.token !== undefined && typeof r.token !== 'string') return undefined;
   if (typeof r.order !== 'object' || r.order === null) return undefined;
   return r as StoredOrder;
 }
 
-/** Lock files this process holds, to tell "opened twice here" from a stale lock with our pid. */
-const locksHeld = new Set<string>();
+/** Every order number a damaged line might have held ("po-000123", "po-123"): none is reused. */
+function numbersIn(text: string): number[] {
+  return [...text.matchAll(/po-?0*(\d{1,15})/gi)].map((m) => Number(m[1]));
+}
+
+/** Same answer, same time, whatever the tokens: compare fixed-size digests with timingSafeEqual. */
+function sameToken(a: string, b: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
 
 export class OrderStore {
   private readonly byId = new Map<string, StoredOrder>();
   private readonly byKey = new Map<string, StoredOrder>();
   private nextSeq = 1;
   private fd = -1;
-  private locked = false;
+  private offset = 0; // bytes of the log already read into the indexes
+  private lines = 0; // whole lines read so far, for line numbers in reports
+  private readonly setAside = new Set<string>(); // lines already copied to the .damaged file
+  private readonly found: StoreProblem[] = [];
+  private readonly lock: LogLock;
+  private readonly log: (line: string) => void;
 
-  private constructor(readonly file: string) {}
-
-  /** The lock file that says which process has the log open. */
-  get lockFile(): string {
-    return `${this.file}.lock`;
+  private constructor(
+    readonly file: string,
+    opts: OpenOptions,
+  ) {
+    this.log = opts.log ?? ((line) => console.warn(line));
+    this.lock = new LogLock(`${file}.lock.d`, opts.lockTimeoutMs ?? 10_000, this.log);
   }
 
-  /** Open (or create) the log at `file` and replay it. Throws if another process has it open. */
-  static open(file: string): OrderStore {
-    const store = new OrderStore(path.resolve(file));
-    fs.mkdirSync(path.dirname(store.file), { recursive: true });
-    store.lock(); // before the replay: it may cut a torn tail, which is only ours to cut if we own the log
-    try {
-      const existed = fs.existsSync(store.file);
-      if (existed) store.replay();
+  /** Lines that could not be read, with their line numbers; each is also in `damagedFile`. */
+  get problems(): readonly StoreProblem[] {
+    return this.found;
+  }
 
-      // 'a' = O_APPEND: the kernel puts every write at the current end of the file, so a line can
-      // never overwrite another one.
-      store.fd = fs.openSync(store.file, 'a', 0o600);
-      if (!existed) syncDirectory(path.dirname(store.file));
+  /** Where unreadable lines are copied, with their line numbers, for the operator to look at. */
+  get damagedFile(): string {
+    return `${this.file}.damaged`;
+  }
+
+  get isOpen(): boolean {
+    return this.fd >= 0;
+  }
+
+  /** Open (or create) the log at `file` and read it. Other processes may have it open too. */
+  static open(file: string, opts: OpenOptions = {}): OrderStore {
+    const store = new OrderStore(path.resolve(file), opts);
+    const dir = path.dirname(store.file);
+    fs.mkdirSync(dir, { recursive: true });
+    const existed = fs.existsSync(store.file);
+    // 'a+' = O_APPEND (the kernel puts every write at the current end, so a line never overwrites
+    // another) and readable, so we can read what other processes appended.
+    store.fd = fs.openSync(store.file, 'a+', 0o600);
+    if (!existed) syncDirectory(dir);
+    try {
+      store.loadSetAside();
+      store.lock.sweep();
+      // Under the lock: the catch-up may cut a torn tail, which is only safe while nobody writes.
+      store.lock.hold(() => store.catchUp());
     } catch (err) {
-      store.unlock();
+      store.close();
       throw err;
     }
     return store;
   }
 
   /**
-   * Take the lock: create `<file>.lock` with our pid, failing if it exists ('wx' = O_CREAT|O_EXCL,
-   * which the kernel makes atomic: of two processes trying at once, exactly one creates it).
-   */
-  private lock(): void {
-    while (!createLockFile(this.lockFile)) {
-      const owner = readLockOwner(this.lockFile);
-      if (owner === undefined) continue; // removed between our attempt and the read: try again
-      if (owner === process.pid && locksHeld.has(this.lockFile)) {
-        // One process, one OrderStore per log: share the object (as the lab's app servers do).
-        throw new Error(`the order log ${this.file} is already open in this process (pid ${owner}): share that OrderStore instead of opening it again`);
-      }
-      if (owner === 'unreadable') {
-        // Most likely another process between creating it and writing its pid: not ours to remove.
-        throw new Error(`the order log ${this.file} is locked by ${this.lockFile}, which names no process; if no lab or app server is running, remove that file`);
-      }
-      // Our own pid on a lock we never took: a previous process that had our number (a container
-      // restarted after a crash often gets the same pid), so it is stale too.
-      if (owner !== process.pid && isAlive(owner)) {
-        throw new Error(`the order log ${this.file} is in use by process ${owner} (a running lab?): give this app server its own --store`);
-      }
-      // The owner died without closing (kill -9, a crash): nobody is appending any more. (Two
-      // processes taking over one stale lock in the same instant could both win; that is the one
-      // race left, and only when a crash is followed by two starts at once.)
-      const why = owner === process.pid ? `left by an earlier process that had our pid, ${owner}` : `process ${owner} is gone`;
-      console.warn(`order log ${this.file}: taking over the stale lock ${this.lockFile} (${why})`);
-      fs.rmSync(this.lockFile, { force: true });
-    }
-    this.locked = true;
-    locksHeld.add(this.lockFile);
-  }
-
-  /** Remove the lock file, if it is still ours. */
-  private unlock(): void {
-    if (!this.locked) return;
-    this.locked = false;
-    locksHeld.delete(this.lockFile);
-    if (readLockOwner(this.lockFile) === process.pid) fs.rmSync(this.lockFile, { force: true });
-  }
-
-  /** Rebuild the indexes from the log, and cut off a line a crash left half-written. */
-  private replay(): void {
-    const text = fs.readFileSync(this.file, 'utf8');
-    const lines = text.split('\n');
-    let lastLine = lines.length - 1;
-    while (lastLine >= 0 && lines[lastLine]!.trim() === '') lastLine--;
-    let goodBytes = 0; // where the last whole record ends: a torn tail is cut back to here
-    for (let i = 0; i <= lastLine; i++) {
-      const line = lines[i]!;
-      const isLastLine = i === lastLine;
-      if (line.trim() === '') {
-        goodBytes += Buffer.byteLength(line) + 1;
-        continue;
-      }
-      const rec = parseRecord(line);
-      if (rec === undefined) {
-        if (!isLastLine) {
-          // A bad line with good ones after it is not a crash mid-write: someone edited or damaged
-          // the log. Guessing could lose an order that was acknowledged, so stop and say where.
-          throw new Error(`${this.file}:${i + 1}: not a valid order record; fix or remove this line, then start again`);
-        }
-        // The process died while writing this line, so it never got its fsync and nobody was told
-        // 201 for it. Cut it off, or the next order would be appended onto the half line.
-        console.warn(
-          `order log ${this.file}: skipped a torn last line (line ${i + 1}, crash mid-write, never acknowledged): ` +
-            JSON.stringify(line.length > 80 ? line.slice(0, 80) + '...' : line),
-        );
-        fs.truncateSync(this.file, goodBytes);
-        return;
-      }
-      this.remember(rec);
-      goodBytes += Buffer.byteLength(line) + 1;
-    }
-    // A whole record that lost only its newline: end the line, or the next order would be glued on.
-    if (text !== '' && !text.endsWith('\n')) fs.appendFileSync(this.file, '\n');
-  }
-
-  private remember(rec: StoredOrder): void {
-    this.byId.set(rec.id, rec);
-    if (rec.idempotencyKey !== undefined) this.byKey.set(rec.idempotencyKey, rec);
-    // Ids continue after a restart: the next one is one past the highest ever written.
-    this.nextSeq = Math.max(this.nextSeq, Number(rec.id.slice(3)) + 1);
-  }
-
-  /**
-   * Store an order, on disk, before returning. With an idempotency key seen before, either hand
-   * back the first order (same request: a retry) or refuse (different request: a conflict).
+   * Store an order, on disk, before returning. With an idempotency key seen before (by any
+   * process), either hand back the first order (same request: a retry) or refuse (a conflict).
+   *
+   * A retry gets the first order back with its token. So whoever knows an Idempotency-Key can read
+   * that order: acceptable, because the key is the client's own secret, chosen at random by it
+   * and sent only along with the order itself.
    */
   create(
     order: Order,
     opts: { handledBy: string; idempotencyKey?: string; requestHash?: string },
   ): { stored: StoredOrder; replayed: boolean } {
-    if (opts.idempotencyKey !== undefined) {
-      const first = this.byKey.get(opts.idempotencyKey);
-      if (first !== undefined) {
-        if (first.requestHash === opts.requestHash) return { stored: first, replayed: true };
-        throw new IdempotencyConflict(opts.idempotencyKey, first.id);
-      }
-    }
     if (this.fd < 0) throw new Error(`order log ${this.file} is closed`);
-
-    const stored: StoredOrder = {
-      id: formatId(this.nextSeq),
-      order,
-      createdAt: new Date().toISOString(),
-      handledBy: opts.handledBy,
-      ...(opts.idempotencyKey !== undefined && { idempotencyKey: opts.idempotencyKey }),
-      ...(opts.requestHash !== undefined && { requestHash: opts.requestHash }),
-    };
-    const bytes = Buffer.from(JSON.stringify(stored) + '\n');
-
-    const sizeBefore = fs.fstatSync(this.fd).size;
-    try {
-      // writeSync may write fewer bytes than asked (a full disk, a signal): loop until all are out.
-      let written = 0;
-      while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written);
-      // Without fsync the line may sit in the page cache; a power cut would lose an order we
-      // already confirmed. This is the line that makes the 201 true.
-      fs.fsyncSync(this.fd);
-    } catch (err) {
-      // Nothing was acknowledged; undo the half line so the next order starts on a clean line.
-      try {
-        fs.ftruncateSync(this.fd, sizeBefore);
-      } catch {
-        // the replay on the next start cuts a torn tail anyway
+    return this.lock.hold(() => {
+      // Another process may have taken this key, or numbers, since we last looked.
+      this.catchUp();
+      if (opts.idempotencyKey !== undefined) {
+        const first = this.byKey.get(opts.idempotencyKey);
+        if (first !== undefined) {
+          if (first.requestHash === opts.requestHash) return { stored: first, replayed: true };
+          throw new IdempotencyConflict(opts.idempotencyKey, first.id);
+        }
       }
-      throw err;
-    }
 
-    // Only now, with the line on disk, does the order exist for everyone else.
-    this.remember(stored);
-    return { stored, replayed: false };
+      const stored: StoredOrder = {
+        id: formatId(this.nextSeq),
+        token: randomBytes(16).toString('base64url'),
+        order,
+        createdAt: new Date().toISOString(),
+        handledBy: opts.handledBy,
+        ...(opts.idempotencyKey !== undefined && { idempotencyKey: opts.idempotencyKey }),
+        ...(opts.requestHash !== undefined && { requestHash: opts.requestHash }),
+      };
+      const bytes = Buffer.from(JSON.stringify(stored) + '\n');
+      try {
+        // writeSync may write fewer bytes than asked (a full disk, a signal): loop until all are out.
+        let written = 0;
+        while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written);
+        // Without fsync the line may sit in the page cache; a power cut would lose an order we
+        // already confirmed. This is the line that makes the 201 true.
+        fs.fsyncSync(this.fd);
+      } catch (err) {
+        // Nothing was acknowledged; undo the half line so the next order starts on a clean line.
+        try {
+          fs.ftruncateSync(this.fd, this.offset);
+        } catch {
+          // the next catch-up under the lock cuts a torn tail anyway
+        }
+        throw err;
+      }
+      this.offset += bytes.length;
+      this.lines++;
+      this.remember(stored);
+      return { stored, replayed: false };
+    });
   }
 
+  /** The order with this number, if `token` is its capability; undefined for any other case. */
+  read(id: string, token: string): StoredOrder | undefined {
+    const stored = this.get(id);
+    // Compare even when there is no such order, so the time taken does not tell which case it was.
+    const ok = sameToken(stored?.token ?? 'no such order', token);
+    return ok && stored?.token !== undefined ? stored : undefined;
+  }
+
+  /** The order with this number, token or not: for the shop's own code, never for a client. */
   get(id: string): StoredOrder | undefined {
+    const known = this.byId.get(id);
+    if (known !== undefined || this.fd < 0) return known;
+    // Perhaps another process took it since we last looked.
+    this.lock.hold(() => this.catchUp());
     return this.byId.get(id);
   }
 
+  /** Orders read so far (this process's view of the log). */
   get count(): number {
     return this.byId.size;
   }
@@ -244,50 +244,237 @@ export class OrderStore {
   close(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
-    this.unlock();
+  }
+
+  /** Read whatever was appended since we last looked. Only ever called holding the lock. */
+  private catchUp(): void {
+    const size = fs.fstatSync(this.fd).size;
+    if (size < this.offset || fs.statSync(this.file).ino !== fs.fstatSync(this.fd).ino) {
+      // Nothing in the lab removes whole lines or replaces the file; someone did it by hand.
+      throw new Error(`order log ${this.file} was truncated or replaced while open; restart the app servers`);
+    }
+    if (size === this.offset) return;
+    const buf = Buffer.alloc(size - this.offset);
+    let got = 0;
+    while (got < buf.length) {
+      const n = fs.readSync(this.fd, buf, got, buf.length - got, this.offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    let start = 0; // where the next line begins in buf
+    for (let nl = buf.indexOf(10); nl !== -1 && nl < got; nl = buf.indexOf(10, start)) {
+      this.lines++;
+      this.take(buf.subarray(start, nl).toString('utf8'));
+      start = nl + 1;
+    }
+    this.offset += start;
+    if (start === got) return;
+
+    // A last line without its newline. We hold the lock, so nobody is writing it now: its writer
+    // died mid-write, before the fsync, so nobody was ever told 201 for it.
+    const tail = buf.subarray(start, got).toString('utf8');
+    if (parseRecord(tail) !== undefined) {
+      // Whole but for the newline: end the line, or the next order would be glued onto it.
+      fs.writeSync(this.fd, '\n');
+      fs.fsyncSync(this.fd);
+      this.lines++;
+      this.take(tail);
+      this.offset += got - start + 1;
+      return;
+    }
+    // Set it aside and cut it off, or the next order would be appended onto the half line.
+    this.reportProblem(this.lines + 1, 'torn', tail);
+    fs.ftruncateSync(this.fd, this.offset);
+    fs.fsyncSync(this.fd);
+  }
+
+  /** One whole line: index it, or set it aside. */
+  private take(line: string): void {
+    if (line.trim() === '') return;
+    const rec = parseRecord(line);
+    if (rec !== undefined) this.remember(rec);
+    else this.reportProblem(this.lines, 'damaged', line);
+  }
+
+  private remember(rec: StoredOrder): void {
+    this.byId.set(rec.id, rec);
+    if (rec.idempotencyKey !== undefined && !this.byKey.has(rec.idempotencyKey)) this.byKey.set(rec.idempotencyKey, rec);
+    // Numbers continue after a restart: the next one is one past the highest ever written.
+    this.nextSeq = Math.max(this.nextSeq, Number(rec.id.slice(3)) + 1);
+  }
+
+  /**
+   * A line we cannot read is never dropped silently: it is copied to the .damaged file with its
+   * line number (once, however often the log is opened), and the operator is told. Any order
+   * number it mentions is skipped, so a number the line may have held is never handed out again.
+   */
+  private reportProblem(line: number, kind: StoreProblem['kind'], text: string): void {
+    for (const n of numbersIn(text)) this.nextSeq = Math.max(this.nextSeq, n + 1);
+    const seen = `${line}:${createHash('sha256').update(text).digest('hex')}`;
+    if (!this.setAside.has(seen)) {
+      const entry = { line, kind, foundAt: new Date().toISOString(), text };
+      fs.appendFileSync(this.damagedFile, JSON.stringify(entry) + '\n', { mode: 0o600 });
+      this.setAside.add(seen);
+    }
+    const message =
+      kind === 'torn'
+        ? `order log ${this.file}:${line}: a torn last line (a crash mid-write, never acknowledged) was cut off; kept in ${this.damagedFile}`
+        : `order log ${this.file}:${line}: not a valid order record; skipped, and kept in ${this.damagedFile}. Look at it: it may be an order`;
+    this.found.push({ line, kind, message });
+    this.log(message);
+  }
+
+  /** What earlier opens already copied to the .damaged file, so it is not copied twice. */
+  private loadSetAside(): void {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.damagedFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const l of text.split('\n')) {
+      try {
+        const e = JSON.parse(l) as { line: number; text: string };
+        this.setAside.add(`${e.line}:${createHash('sha256').update(e.text).digest('hex')}`);
+        // A torn tail is cut from the log but not forgotten: its numbers stay retired too.
+        for (const n of numbersIn(e.text)) this.nextSeq = Math.max(this.nextSeq, n + 1);
+      } catch {
+        // a torn line of the .damaged file itself: copying again is harmless
+      }
+    }
   }
 }
 
-/** Create the lock file holding our pid; false if it exists already. */
-function createLockFile(lockFile: string): boolean {
-  let fd: number;
+// ---------------------------------------------------------------------------------------------
+// The lock: one process at a time inside the critical section, across processes.
+//
+// Node has no flock(), so the lock is built from two things the kernel does atomically:
+//   - rename(dir, target) succeeds only if `target` is missing or an *empty* directory;
+//   - an owner's file inside the lock directory has a name nobody else uses: pid, where, nonce.
+// To take the lock, build a private directory holding a file named after ourselves, and rename it
+// onto `<log>.lock.d`. Exactly one of several processes trying at once succeeds. To release,
+// delete our file: the directory is empty again, which means free.
+//
+// A process killed inside the critical section leaves its file behind. If its pid is no longer
+// alive, the next process deletes *that file by its exact name*, and then takes the lock as usual.
+// Deleting by name is what makes this safe: two processes breaking the same stale lock at once
+// both delete the dead owner's file (one of them gets ENOENT), and neither can delete the file of
+// a live owner that got in first. (A lock file at a fixed path cannot do this: "it is stale, so I
+// delete it" may delete a fresh lock someone made in between.)
+//
+// Pids only mean something on one machine, in one pid namespace (two containers can both run
+// pid 1), in one boot. So the owner's name carries a tag of those; a lock whose tag is not ours is
+// never judged stale: we wait, and after the timeout say which file to remove by hand.
+
+const HERE = createHash('sha256')
+  .update([os.hostname(), readOr('/proc/self/ns/pid', true), readOr('/proc/sys/kernel/random/boot_id', false)].join('\n'))
+  .digest('hex')
+  .slice(0, 12);
+
+function readOr(file: string, isLink: boolean): string {
   try {
-    fd = fs.openSync(lockFile, 'wx', 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    return isLink ? fs.readlinkSync(file) : fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return ''; // not Linux: hostname alone
   }
-  try {
-    fs.writeSync(fd, `${process.pid}\n`);
-  } catch (err) {
-    fs.rmSync(lockFile, { force: true }); // a lock naming nobody would only confuse the next opener
-    throw err;
-  } finally {
-    fs.closeSync(fd);
-  }
-  return true;
 }
 
-/** The pid in a lock file; undefined if there is no lock file, 'unreadable' if it holds no pid. */
-function readLockOwner(lockFile: string): number | 'unreadable' | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(lockFile, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : 'unreadable';
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+/** Block this thread for `ms`: the store is synchronous, and the other process needs a moment. */
+function sleepSync(ms: number): void {
+  Atomics.wait(SLEEPER, 0, 0, ms);
 }
 
-/** Signal 0 delivers nothing; it only asks the kernel whether the process exists. */
-function isAlive(pid: number): boolean {
+class LogLock {
+  constructor(
+    readonly dir: string,
+    private readonly timeoutMs: number,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Run `fn` with the lock held; release it however `fn` ends. */
+  hold<T>(fn: () => T): T {
+    const me = this.acquire();
+    try {
+      return fn();
+    } finally {
+      fs.rmSync(path.join(this.dir, me), { force: true });
+    }
+  }
+
+  private acquire(): string {
+    const me = `${process.pid}.${HERE}.${randomBytes(6).toString('hex')}`;
+    const mine = `${this.dir}.${me}`; // next to the lock: rename only works within one file system
+    fs.mkdirSync(mine, { mode: 0o700 });
+    fs.writeFileSync(path.join(mine, me), '');
+    const deadline = Date.now() + this.timeoutMs;
+    let pause = 1;
+    try {
+      for (;;) {
+        try {
+          fs.renameSync(mine, this.dir);
+          return me;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err; // held: the directory is not empty
+        }
+        const owners = this.owners();
+        const dead = owners.filter((o) => isStale(o));
+        if (owners.length > 0 && dead.length === owners.length) {
+          for (const o of dead) {
+            this.log(`order log lock ${this.dir}: removing ${o}, left by process ${o.split('.')[0]} which is gone (killed while writing?)`);
+            fs.rmSync(path.join(this.dir, o), { force: true });
+          }
+          continue;
+        }
+        if (owners.length === 0) continue; // released just now: try again at once
+        if (Date.now() > deadline) {
+          throw new StoreBusy(
+            `order log lock ${this.dir} is held by ${owners.join(', ')} for over ${this.timeoutMs} ms` +
+              (owners.some((o) => o.split('.')[1] !== HERE) ? ' (a process on another machine, container or boot: if none is running, delete that file)' : ''),
+          );
+        }
+        sleepSync(pause + Math.random() * pause); // jitter: two waiters should not wake in step
+        pause = Math.min(pause * 2, 16);
+      }
+    } finally {
+      fs.rmSync(mine, { recursive: true, force: true }); // gone already if the rename succeeded
+    }
+  }
+
+  /** Private directories of processes killed between making one and renaming it: litter only. */
+  sweep(): void {
+    const parent = path.dirname(this.dir);
+    const prefix = `${path.basename(this.dir)}.`;
+    for (const name of fs.readdirSync(parent)) {
+      if (name.startsWith(prefix) && isStale(name.slice(prefix.length))) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+    }
+  }
+
+  private owners(): string[] {
+    try {
+      return fs.readdirSync(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+}
+
+/** An owner's file is stale if it was made here (this machine, namespace, boot) by a dead pid. */
+function isStale(owner: string): boolean {
+  const [pidText, where] = owner.split('.');
+  const pid = Number(pidText);
+  if (where !== HERE || !Number.isInteger(pid) || pid <= 0) return false;
+  // Our own pid: we hold the lock only inside hold(), and nothing in here runs hold() twice, so
+  // this file was left by an earlier process that had our number (a restarted container often does).
+  if (pid === process.pid) return true;
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(pid, 0); // signal 0 delivers nothing; it only asks whether the process exists
+    return false;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // it exists, it is just not ours to signal
+    return (err as NodeJS.ErrnoException).code !== 'EPERM'; // EPERM: it exists, just not ours
   }
 }
 
