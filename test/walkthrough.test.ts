@@ -62,7 +62,7 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
     expect(stdout).toMatch(/127\.0\.0\.0 = 127\.0\.0\.0: same subnet 127\.0\.0\.0\/8/);
     expect(stdout).toContain('ARP is not used on loopback');
     expect(stdout).toMatch(/The SLB chose app-[12] .*X-Forwarded-For: 127\.10\.1\.10/);
-    expect(stdout).toMatch(/Answer: 201, Location: \/purchaseOrder\/po-\d{6}, served by app-[12]/);
+    expect(stdout).toMatch(/Answer: 201, Location: \/purchaseOrder\/po-\d{6}\?token=[\w-]{22}, served by app-[12]/);
     expect(stdout).toMatch(/All three steps done in \d+ ms\./);
     expect(fs.existsSync(path.join(dir, 'state.json'))).toBe(false);
 
