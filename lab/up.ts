@@ -196,7 +196,10 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     // that cannot be opened fails the app servers, not the lab.
     let storeError: Error | undefined;
     try {
-      store = OrderStore.open(orderLog);
+      // Damaged lines found on opening are said with the other start-up notes; later ones in the log.
+      let opening = true;
+      store = OrderStore.open(orderLog, { log: (m) => (opening ? notes.push(m) : log(`order store: ${m}`)) });
+      opening = false;
     } catch (err) {
       storeError = err as Error;
     }

@@ -157,8 +157,7 @@ export interface UpLab {
 }
 
 /** `up --ephemeral --quiet` in a fresh LAB_DIR, ready to be reached. */
-export async function startUp(extra: string[] = []): Promise<UpLab> {
-  const labDir = freshLabDir();
+export async function startUp(extra: string[] = [], labDir = freshLabDir()): Promise<UpLab> {
   const up = startLabCommand(labDir, ['up', '--ephemeral', '--quiet', ...extra]);
   await up.waitForStdout('Lab is up.');
   const state = JSON.parse(fs.readFileSync(path.join(labDir, 'state.json'), 'utf8')) as LabState;
