@@ -19,6 +19,7 @@
 // passing through what is not cached, and start/close.
 import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { listen, sourceAddressFor } from '../net/listen.ts';
@@ -115,7 +116,9 @@ const CLIENT_CONDITIONS = ['if-none-match', 'if-modified-since', 'if-match', 'if
 // A 304 refreshes the stored headers, except these, which describe the stored body itself
 // (RFC 9111 §3.2: never Content-Length; the others "to assure integrity of the stored response").
 const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', 'content-type', 'content-range']);
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** A request body a cache buffers before forwarding it (nginx's client_max_body_size is 1 MiB). */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 // Reasons not to store that come from the request, not the resource (see cache-rules.ts storability).
 const BECAUSE_OF_THE_REQUEST = new Set(['authorization', 'request-no-store']);
 
@@ -179,6 +182,10 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   // Pooled keep-alive connections to the next tier (nginx's `keepalive`), dropped after 4 s idle:
   // before Node's default 5 s keep-alive timeout upstream closes them under us.
   const agent = new transport.Agent({ keepAlive: true, timeout: 4_000 });
+  // An idle pooled connection must stay silent: bytes arriving on it answer no request of ours (a
+  // desynchronised upstream's answer to a request it read out of a body). Kept, they would be read
+  // as the answer to whichever request reuses the connection next, so the connection goes.
+  agent.on('free', (socket) => socket.on('data', dropOnUnaskedBytes));
   const events = new EventEmitter();
   const store = new CacheStore(maxBytes, (entry) =>
     log(`${name}: evicted ${describeEntry(entry)} (${entry.size} bytes, least recently used) to stay within ${maxBytes} bytes`),
@@ -272,18 +279,19 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     }
 
     if (ask.method === 'PURGE') return purge(ask);
+    // Every request we forward is framed by us, never by the bytes the client sent: see forwardFraming.
+    const framing = forwardFraming(ask.method, req.httpVersion, req.headers);
+    if (!framing.ok) {
+      if (framing.status === 405) ask.res.setHeader('allow', FORWARDED_METHODS.join(', '));
+      res.setHeader('connection', 'close'); // whatever follows on this connection cannot be trusted
+      return reply(ask, framing.status, framing.error, framing.reason);
+    }
     if (ask.method === 'GET' || ask.method === 'HEAD') {
-      // A body on GET/HEAD has no meaning (RFC 9110 §9.3.1) and is a request-smuggling tool.
-      if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) !== 0) {
-        res.setHeader('connection', 'close'); // the unread body is still on the connection
-        return reply(ask, 400, 'body not allowed', `a ${ask.method} request must not carry a body`);
-      }
       ask.cc = parseCacheControl(req.headers['cache-control']);
       return lookup(ask, true);
     }
-    // Other methods (POST, PUT, DELETE, OPTIONS...) go to the origin untouched and are never
-    // stored, as Varnish and nginx do by default.
-    return pass(ask, 'method');
+    // Other methods go to the origin and are never stored, as Varnish and nginx do by default.
+    return pass(ask, 'method', framing.body);
   }
 
   /** PURGE /path (Varnish style): forget every stored variant of that URL, on this tier. */
@@ -553,6 +561,8 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   /** The request headers the next tier sees. */
   function upstreamHeaders(ask: Ask, forCache: boolean): http.OutgoingHttpHeaders {
     const headers = withoutHopByHop(ask.req.headers);
+    // Framing is ours to set, from the body we actually send (requestUpstream), never the client's.
+    delete headers['content-length'];
     delete headers['expect'];
     if (forCache) for (const field of CLIENT_CONDITIONS) delete headers[field];
     // The key has no port, so neither does what we ask for: an answer built for one port must
@@ -564,7 +574,8 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   }
 
   /** One request to the upstream; resolves when its response headers arrive, or with why not. */
-  function requestUpstream(method: string, path: string, headers: http.OutgoingHttpHeaders, body?: http.IncomingMessage): Promise<Upstream | UpstreamFailure> {
+  function requestUpstream(method: string, path: string, headers: http.OutgoingHttpHeaders, body?: Buffer): Promise<Upstream | UpstreamFailure> {
+    if (body) headers['content-length'] = String(body.length);
     const attempt = (mayRetry: boolean) =>
       new Promise<Upstream | UpstreamFailure>((resolve) => {
         fetches++;
@@ -577,7 +588,10 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
           method,
           path: upstreamBasePath + path,
           headers,
-          agent,
+          // A request with a body gets a connection of its own, closed after it (agent: false sends
+          // Connection: close): an upstream that answers before reading all of it, or reads it
+          // differently, cannot leave bytes behind on a connection that a later request reuses.
+          agent: body ? false : agent,
           timeout: upstreamTimeoutMs,
           maxHeaderSize: MAX_HEADER_BYTES,
           localAddress: sourceAddressFor(opts.host, upstreamUrl.hostname.replace(/^\[|\]$/g, '')),
@@ -597,8 +611,8 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
           if (mayRetry && request.reusedSocket && err.code === 'ECONNRESET') return resolve(attempt(false));
           resolve({ failed: true, code: err.code ?? 'ERROR', message: describeFailure(err), timeout: err.code === 'TIMEOUT' });
         });
-        if (body) body.pipe(request);
-        else request.end();
+        request.on('socket', (socket) => socket.off('data', dropOnUnaskedBytes));
+        request.end(body);
       });
     return attempt(!body);
   }
@@ -677,10 +691,21 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
 
   // ── Passing through ──────────────────────────────────────────────────────────────────────
   /** Methods we do not cache, and requests we must not answer ourselves: straight upstream. */
-  async function pass(ask: Ask, why: 'method' | 'bypass'): Promise<void> {
+  async function pass(ask: Ask, why: 'method' | 'bypass', hasBody = false): Promise<void> {
     const { req } = ask;
-    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    const upstream = await requestUpstream(ask.method, ask.path, upstreamHeaders(ask, false), hasBody ? req : undefined);
+    let body: Buffer | undefined;
+    if (hasBody) {
+      // Read the whole body first (nginx's proxy_request_buffering), so that it goes upstream with
+      // a Content-Length we counted ourselves, whatever framing it arrived in.
+      const read = await readBody(req, MAX_REQUEST_BODY_BYTES);
+      if (read.kind === 'broken') return void ask.res.destroy();
+      if (read.kind === 'too-large') {
+        ask.res.setHeader('connection', 'close');
+        return reply(ask, 413, 'content too large', `${name} forwards request bodies of up to ${MAX_REQUEST_BODY_BYTES} bytes`);
+      }
+      body = read.body;
+    }
+    const upstream = await requestUpstream(ask.method, ask.path, upstreamHeaders(ask, false), body);
     ask.label = why === 'method' ? 'PASS' : 'BYPASS';
     if ('failed' in upstream) return replyUpstreamFailure(ask, upstream, [['fwd', why]]);
     // RFC 9111 §4.4: a successful POST/PUT/DELETE changed the resource, so our copies are stale.
@@ -781,6 +806,57 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
 }
 
 // ── Small helpers ────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The methods a cache forwards. GET and HEAD go through the cache; OPTIONS (CORS preflight), POST,
+ * PUT, PATCH and DELETE are passed to the origin. Everything else gets 405: TRACE echoes the
+ * request back, cookies and credentials included (RFC 9110 §9.3.8, the cross-site tracing attack),
+ * CONNECT asks for a tunnel (§9.3.6), and other methods mean nothing to a site behind a CDN.
+ */
+export const FORWARDED_METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'];
+/** Methods whose content has no defined meaning (RFC 9110 §9.3.1, §9.3.2, §9.3.5, §9.3.7). */
+const NO_CONTENT_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
+export type Framing = { ok: true; body: boolean } | { ok: false; status: 400 | 405 | 501; error: string; reason: string };
+
+/**
+ * How a request may be forwarded, from its method and framing headers alone.
+ *
+ * Request smuggling lives in the gap between two parsers that disagree on where a request ends.
+ * A proxy that drops Transfer-Encoding (it is hop-by-hop) and passes the body on without a
+ * length lets the next hop read that body as the next request. So a body is only forwarded after
+ * we read it ourselves, with a Content-Length we set; a body on a method that gives it no meaning
+ * is refused; and any framing two parsers could read two ways is refused (RFC 9112 §6.1, §6.3):
+ * Transfer-Encoding with Content-Length, a coding other than chunked, or Transfer-Encoding in
+ * HTTP/1.0. (Node's parser already refuses duplicate Content-Length and obs-fold with 400.)
+ */
+export function forwardFraming(method: string, httpVersion: string, headers: http.IncomingHttpHeaders): Framing {
+  if (!FORWARDED_METHODS.includes(method)) {
+    return { ok: false, status: 405, error: 'method not allowed', reason: `a CDN cache forwards ${FORWARDED_METHODS.join(', ')}, not ${method}` };
+  }
+  const te = headers['transfer-encoding'];
+  const cl = headers['content-length'];
+  if (te !== undefined) {
+    if (httpVersion === '1.0') return { ok: false, status: 400, error: 'bad framing', reason: 'Transfer-Encoding is not defined in HTTP/1.0 (RFC 9112 §6.1)' };
+    if (cl !== undefined) return { ok: false, status: 400, error: 'bad framing', reason: 'both Transfer-Encoding and Content-Length: the length is ambiguous (RFC 9112 §6.1)' };
+    if (te.trim().toLowerCase() !== 'chunked') {
+      return { ok: false, status: 501, error: 'transfer coding not implemented', reason: `only "Transfer-Encoding: chunked" is accepted, not ${JSON.stringify(te.slice(0, 80))}` };
+    }
+  } else if (cl !== undefined && !/^\d+$/.test(cl)) {
+    return { ok: false, status: 400, error: 'bad framing', reason: `Content-Length must be one decimal number, not ${JSON.stringify(cl.slice(0, 80))}` };
+  }
+  const hasBody = te !== undefined || (cl !== undefined && Number(cl) > 0);
+  if (NO_CONTENT_METHODS.has(method)) {
+    if (hasBody) return { ok: false, status: 400, error: 'body not allowed', reason: `a ${method} request must not carry a body through this cache` };
+    return { ok: true, body: false };
+  }
+  return { ok: true, body: te !== undefined || cl !== undefined };
+}
+
+/** A pooled upstream connection that receives bytes while idle is out of step: drop it. */
+function dropOnUnaskedBytes(this: net.Socket): void {
+  this.destroy();
+}
 
 /** Does the client's own Cache-Control let us answer from storage (RFC 9111 §5.2.1)? */
 export function requestAcceptsStored(cc: CacheControl, age: number, ttl: number): boolean {
