@@ -61,6 +61,9 @@ export interface CacheOptions {
   upstreamHostHeader?: string;
   /** Memory for stored bodies and headers; least recently used evicted first. Default 64 MiB. */
   maxBytes?: number;
+  /** Request header section accepted from clients (Node answers 431 past it). Default
+   *  MAX_HEADER_BYTES; a parent behind edges wants headerLimitBehind(the edges' limit). */
+  maxHeaderBytes?: number;
   /** Larger objects are passed through, not stored. Default maxBytes / 4. */
   maxObjectBytes?: number;
   /** An upstream silent this long (connect, headers or body) gets a 504. Default 10 000. */
@@ -105,10 +108,26 @@ export interface RunningCache {
 }
 
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
-/** Request headers we accept: Node's default is 16 KiB; Varnish's http_req_size is 32 KiB. */
+/** Request headers an edge accepts: Node's default is 16 KiB; Varnish's http_req_size is 32 KiB. */
 export const MAX_HEADER_BYTES = 32 * 1024;
+/**
+ * The most a tier adds to a request's header section on its way upstream (Via, X-Forwarded-For, a
+ * rewritten Host, validators). A request a tier accepts must be one its upstream accepts, or an
+ * attacker's header that fits here but not there turns into an upstream error about a URL everyone
+ * uses. So limits grow inward by this much: edge 32 KiB, parent headerLimitBehind(32 KiB), origin
+ * 64 KiB; and a tier refuses (431) rather than forward more than its own limit plus this.
+ */
+export const HOP_HEADER_BYTES = 1024;
+/** Room kept for what a revalidation adds: If-None-Match, If-Modified-Since, Cache-Control. */
+const VALIDATOR_BYTES = 256;
+/** The header limit for a tier behind one whose limit is `limit`. */
+export function headerLimitBehind(limit: number): number {
+  return limit + HOP_HEADER_BYTES;
+}
 /** How long a URL whose answer could not be stored skips request collapsing (Varnish: 120 s). */
 const HIT_FOR_MISS_MS = 120_000;
+/** Response headers we read from upstream. */
+const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
 
 // A fetch for the cache wants the whole current object, whoever asked: the client's own
 // conditions and ranges are answered here, from what comes back.
@@ -164,7 +183,7 @@ type Outcome =
   /** Stored a new answer (fwdStatus 200, 404...), or refreshed the stored one with a 304. */
   | { kind: 'stored'; entry: StoredResponse; fwdStatus: number; upstreamStatus: string | undefined }
   /** Not storable: the request that led the fetch relays it; `head` is what was read already. */
-  | { kind: 'not-stored'; upstream: Upstream; head: Buffer[]; detail: string }
+  | { kind: 'not-stored'; upstream: Upstream; head: Buffer[]; detail: string; forThisRequest: boolean }
   | { kind: 'failed'; failure: UpstreamFailure };
 
 export async function startCache(opts: CacheOptions): Promise<RunningCache> {
@@ -174,6 +193,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxObjectBytes = Math.min(opts.maxObjectBytes ?? Math.floor(maxBytes / 4), maxBytes);
   const upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 10_000;
+  const maxHeaderBytes = opts.maxHeaderBytes ?? MAX_HEADER_BYTES;
   const purgeAllowed = opts.purgeAllowed ?? isLoopback;
   const hostnames = new Set(opts.hostnames.map((h) => h.toLowerCase()));
   const upstreamUrl = parseUpstream(name, opts.upstream);
@@ -199,7 +219,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
 
   const server = http.createServer(
     {
-      maxHeaderSize: MAX_HEADER_BYTES, // over it, Node answers 431 itself
+      maxHeaderSize: maxHeaderBytes, // over it, Node answers 431 itself
       headersTimeout: 10_000,
       requestTimeout: 30_000,
       keepAliveTimeout: 5_000,
@@ -276,6 +296,12 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     // 4. Our own name already in Via: the request went round in a circle (an upstream pointing back).
     if (viaNames(req.headers['via']).includes(name)) {
       return reply(ask, 508, 'loop detected', `this request already passed through ${name} (Via: ${String(req.headers['via']).slice(0, 200)}); check the upstream settings`);
+    }
+
+    // 5. What we would send upstream must fit what the upstream accepts (see HOP_HEADER_BYTES).
+    const forwarded = headerSectionBytes(ask.method, ask.path, upstreamHeaders(ask, false));
+    if (forwarded > maxHeaderBytes + HOP_HEADER_BYTES - VALIDATOR_BYTES) {
+      return reply(ask, 431, 'request header fields too large', `with ${name}'s own headers the request would carry ${forwarded} bytes of headers upstream; the limit is ${maxHeaderBytes}`);
     }
 
     if (ask.method === 'PURGE') return purge(ask);
@@ -368,6 +394,9 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     const serverError = outcome.kind === 'failed' || outcome.upstream.status >= 500;
     if (serverError && entry && mayServeStale(entry, 'ifError')) return deliver(ask, outcome, fwd, entry, true);
     if (outcome.kind === 'failed') return deliver(ask, outcome, fwd, entry, true); // the same error for everyone waiting
+    // An error about the leader's request (its oversized header, say) says nothing about ours: wait
+    // for, or lead, a fetch of our own, still collapsed with the others.
+    if (outcome.forThisRequest) return lookup(ask, true);
     // Not storable (private, Set-Cookie...): that answer was for the client who led the fetch
     // only. Each waiting client now asks upstream for its own.
     return lookup(ask, false);
@@ -457,14 +486,21 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
         if ('failed' in upstream) return { kind: 'failed', failure: upstream };
       }
 
-      // An error while we hold a copy allowed for stale-if-error: the error must not replace it.
-      if (upstream.status >= 500 && stale && mayServeStale(stale, 'ifError')) return notStored(ask, upstream, [], 'server-error', false);
+      // A server error while we hold a copy does not replace it (RFC 9111 §4.3.3): the client gets
+      // the copy if stale-if-error allows (see deliver), else the error.
+      if (upstream.status >= 500 && stale) return notStored(ask, upstream, [], 'server-error', false);
 
       const verdict = storability(ask.req.headers, upstream.status, upstream.headers, upstream.responseTime);
+      // An error that describes the request rather than the resource (400, 413, 431...: too big,
+      // malformed, refused) is this client's answer alone. It is never stored and removes nothing,
+      // whatever its Cache-Control: else one request with an oversized header turns the URL into an
+      // error page for everyone (the CPDoS attack). RFC 9111 §4.3.3 likewise lets a cache keep its
+      // stored response when a revalidation gets a 5xx.
+      if (aboutTheRequest(upstream.status)) return notStored(ask, upstream, [], verdict.store ? 'request-error' : verdict.detail, false, true);
       if (!verdict.store) {
         // Not storable because of who asked (credentials, a client's no-store) says nothing about
         // the copy everyone else gets, so that one stays.
-        const aboutTheUrl = upstream.status < 500 && !BECAUSE_OF_THE_REQUEST.has(verdict.detail);
+        const aboutTheUrl = upstream.status < 400 && !BECAUSE_OF_THE_REQUEST.has(verdict.detail);
         return notStored(ask, upstream, [], verdict.detail, aboutTheUrl);
       }
       if (Number(upstream.headers['content-length'] ?? 0) > maxObjectBytes) return notStored(ask, upstream, [], 'too-large', true);
@@ -489,14 +525,14 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
    * An answer we may not store. Unless it is a server error, it is newer than what we held for
    * this request, so that copy goes; and for a while this URL's requests stop queueing.
    */
-  function notStored(ask: Ask, upstream: Upstream, head: Buffer[], detail: string, supersedes: boolean): Outcome {
+  function notStored(ask: Ask, upstream: Upstream, head: Buffer[], detail: string, supersedes: boolean, forThisRequest = false): Outcome {
     if (supersedes) {
       for (const old of store.variants(ask.key).filter((v) => varyMatches(v, ask.req.headers))) store.remove(old);
       hitForMiss.delete(ask.key); // re-insert at the end: the Map stays in expiry order
       hitForMiss.set(ask.key, clock() + HIT_FOR_MISS_MS);
       if (hitForMiss.size > 10_000) hitForMiss.delete(hitForMiss.keys().next().value!);
     }
-    return { kind: 'not-stored', upstream, head, detail };
+    return { kind: 'not-stored', upstream, head, detail, forThisRequest };
   }
 
   function hitForMissActive(key: string): boolean {
@@ -593,7 +629,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
           // differently, cannot leave bytes behind on a connection that a later request reuses.
           agent: body ? false : agent,
           timeout: upstreamTimeoutMs,
-          maxHeaderSize: MAX_HEADER_BYTES,
+          maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
           localAddress: sourceAddressFor(opts.host, upstreamUrl.hostname.replace(/^\[|\]$/g, '')),
         });
         request.on('response', (response) => {
@@ -851,6 +887,22 @@ export function forwardFraming(method: string, httpVersion: string, headers: htt
     return { ok: true, body: false };
   }
   return { ok: true, body: te !== undefined || cl !== undefined };
+}
+
+/** The size of a request's start line and header section on the wire, plus Node's own
+ *  Connection header. */
+export function headerSectionBytes(method: string, path: string, headers: http.OutgoingHttpHeaders): number {
+  let bytes = `${method} ${path} HTTP/1.1\r\n\r\nconnection: keep-alive\r\n`.length;
+  for (const [field, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) bytes += Buffer.byteLength(`${field}: ${String(v)}\r\n`);
+  }
+  return bytes;
+}
+
+/** 4xx answers that are about how the request was made, not about the resource: everything but
+ *  404 Not Found and 410 Gone (RFC 9110 §15.5). */
+export function aboutTheRequest(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 404 && status !== 410;
 }
 
 /** A pooled upstream connection that receives bytes while idle is out of step: drop it. */

@@ -350,13 +350,20 @@ export interface RunningOrigin {
   close(): Promise<void>;
 }
 
+/**
+ * Request headers the origin accepts. More than any cache in front of it (edge 32 KiB, parent 33
+ * KiB, see HOP_HEADER_BYTES in cache.ts): a request a cache forwarded must never come back as 431,
+ * an error about one client's request that a cache could mistake for news about the URL.
+ */
+export const ORIGIN_MAX_HEADER_BYTES = 64 * 1024;
+
 export async function startOrigin(opts: OriginOptions & { host: string; port: number }): Promise<RunningOrigin> {
   const name = opts.name ?? 'origin';
   const content = ensureOriginContent(opts.contentDir);
   const switches: LabSwitches = { failing: false, slowMs: opts.slowMs ?? 0 };
   const counts = new Map<string, number>();
   const events = new EventEmitter();
-  const server = http.createServer(createOriginApp({ ...opts, contentDir: content.dir }, switches, counts, events));
+  const server = http.createServer({ maxHeaderSize: ORIGIN_MAX_HEADER_BYTES }, createOriginApp({ ...opts, contentDir: content.dir }, switches, counts, events));
   // The caches in front keep idle connections to us in a pool (Node's agent drops its idle ones
   // after 5 s). Wait longer than that, or we might close a connection just as a cache sends a
   // request down it.
