@@ -124,6 +124,16 @@ const VALIDATOR_BYTES = 256;
 export function headerLimitBehind(limit: number): number {
   return limit + HOP_HEADER_BYTES;
 }
+/**
+ * Range requests and RangeAmp (Li et al., DSN 2020). A cache that fetches the whole object for any
+ * Range request lets `Range: bytes=0-0` on a cold 2 MB picture pull 2 MB from the origin to
+ * deliver 1 byte, once per cache-busting query string. So a range of an object we do not hold goes
+ * upstream as that range and the part is relayed, not stored; the origin sends what was asked.
+ * Only when the part's Content-Range shows the whole object is at most this big is it then fetched
+ * whole (once, collapsed) to be stored: that costs the origin no more than a plain GET would.
+ * An upstream that ignores Range and answers 200 has sent the whole object anyway: it is stored.
+ */
+export const RANGE_FILL_BYTES = 256 * 1024;
 /** How long a URL whose answer could not be stored skips request collapsing (Varnish: 120 s). */
 const HIT_FOR_MISS_MS = 120_000;
 /** Response headers we read from upstream. */
@@ -374,6 +384,8 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     const collapse = mayCollapse && !hitForMissActive(ask.key);
     const running = inFlight.get(ask.key);
     if (running && collapse) return afterCollapse(ask, await running, fwd, entry);
+    // A range of an object we do not hold is asked for as that range, not whole: see RANGE_FILL_BYTES.
+    if (!entry && headerValue(req.headers, 'range') !== undefined) return deliver(ask, await fetchForCache(ask, undefined, true), fwd, entry, false);
     const outcome = await (collapse ? lead(ask, entry) : fetchForCache(ask, entry));
     deliver(ask, outcome, fwd, entry, false);
   }
@@ -435,6 +447,16 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     relay(ask, outcome.upstream, params, outcome.head);
   }
 
+  /** After a range of a small object: fetch it whole, once, so the next range is a hit. */
+  function fillInBackground(ask: Ask): void {
+    if (inFlight.has(ask.key)) return;
+    lead(ask, undefined).then((outcome) => {
+      if (outcome.kind === 'not-stored') discard(outcome.upstream);
+      const result = outcome.kind === 'stored' ? 'stored' : outcome.kind === 'failed' ? `failed: ${outcome.failure.message}` : `not storable (${outcome.detail})`;
+      log(`${name}: fetched ${ask.key} whole after a range request (small object): ${result}`);
+    });
+  }
+
   /** stale-while-revalidate: one fetch in the background; whoever comes next gets its result. */
   function refreshInBackground(ask: Ask, stale: StoredResponse): void {
     if (inFlight.has(ask.key)) return; // already being refreshed
@@ -456,9 +478,13 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
    * conditions. With a stale copy, ask conditionally with its validators, so an unchanged object
    * costs a 304 instead of a body. Stores what may be stored. Never throws.
    */
-  async function fetchForCache(ask: Ask, stale: StoredResponse | undefined): Promise<Outcome> {
+  async function fetchForCache(ask: Ask, stale: StoredResponse | undefined, clientRange = false): Promise<Outcome> {
     try {
       const headers = upstreamHeaders(ask, true);
+      if (clientRange) {
+        headers['range'] = ask.req.headers['range'];
+        if (ask.req.headers['if-range'] !== undefined) headers['if-range'] = headerValue(ask.req.headers, 'if-range');
+      }
       if (stale) {
         // Revalidating is our own question ("is this copy still good?"), not the client's reload, so
         // its Cache-Control and Pragma stay here. Express's `fresh` (under serve-static) reads a
@@ -484,6 +510,13 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
         // A 304 about another version than ours: ask again, without conditions.
         upstream = await requestUpstream('GET', ask.path, upstreamHeaders(ask, true));
         if ('failed' in upstream) return { kind: 'failed', failure: upstream };
+      }
+
+      if (clientRange && upstream.status === 206) {
+        // A part is relayed, never stored. A small object is then fetched whole in the background.
+        const total = completeLength(headerValue(upstream.headers, 'content-range'));
+        if (total !== undefined && total <= RANGE_FILL_BYTES) fillInBackground(ask);
+        return notStored(ask, upstream, [], 'range', false, true);
       }
 
       // A server error while we hold a copy does not replace it (RFC 9111 §4.3.3): the client gets
@@ -897,6 +930,12 @@ export function headerSectionBytes(method: string, path: string, headers: http.O
     for (const v of Array.isArray(value) ? value : [value]) bytes += Buffer.byteLength(`${field}: ${String(v)}\r\n`);
   }
   return bytes;
+}
+
+/** The complete length in a Content-Range, `bytes 0-0/2097152` → 2097152; undefined when unknown (`/*`). */
+export function completeLength(contentRange: string | undefined): number | undefined {
+  const m = /^bytes\s+\d+-\d+\/(\d+)$/i.exec(contentRange?.trim() ?? '');
+  return m ? Number(m[1]) : undefined;
 }
 
 /** 4xx answers that are about how the request was made, not about the resource: everything but
