@@ -20,6 +20,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { listen, sourceAddressFor } from '../net/listen.ts';
@@ -68,7 +69,12 @@ export interface CacheOptions {
   maxObjectBytes?: number;
   /** An upstream silent this long (connect, headers or body) gets a 504. Default 10 000. */
   upstreamTimeoutMs?: number;
-  /** Who may PURGE, by client address. Default: loopback only. */
+  /**
+   * The operator's secret for PURGE: a request must carry `Authorization: Bearer <token>`. Default:
+   * a random token made at start (read it from RunningCache.purgeToken); false: no PURGE at all (405).
+   */
+  purgeToken?: string | false;
+  /** Addresses PURGE is accepted from, on top of the token. Default: loopback only. */
   purgeAllowed?: (address: string) => boolean;
   /** The clock in ms (tests inject one so TTLs pass without sleeping). Default Date.now. */
   now?: () => number;
@@ -104,6 +110,9 @@ export interface RunningCache {
   storedBytes(): number;
   /** Every stored response, least recently used first: 'GET host/path' plus its Vary values. */
   storedKeys(): string[];
+  /** The token PURGE needs (`Authorization: Bearer <token>`), for the operator; undefined when
+   *  PURGE is off. lab/up.ts writes it into .lab/state.json. */
+  purgeToken: string | undefined;
   close(): Promise<void>;
 }
 
@@ -205,6 +214,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   const upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 10_000;
   const maxHeaderBytes = opts.maxHeaderBytes ?? MAX_HEADER_BYTES;
   const purgeAllowed = opts.purgeAllowed ?? isLoopback;
+  const purgeToken = opts.purgeToken === false ? undefined : (opts.purgeToken ?? randomBytes(24).toString('base64url'));
   const hostnames = new Set(opts.hostnames.map((h) => h.toLowerCase()));
   const upstreamUrl = parseUpstream(name, opts.upstream);
   const upstreamBasePath = upstreamUrl.pathname.replace(/\/+$/, '');
@@ -330,10 +340,22 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     return pass(ask, 'method', framing.body);
   }
 
-  /** PURGE /path (Varnish style): forget every stored variant of that URL, on this tier. */
+  /**
+   * PURGE /path (Varnish style): forget every stored variant of that URL, on this tier only (purge
+   * the parent first, then the edges). Only the operator may: any client that can reach an edge
+   * could otherwise empty it, and send every request to the origin. The operator proves it with
+   * the token given at start, from an allowed address.
+   */
   function purge(ask: Ask): void {
+    if (purgeToken === undefined) {
+      ask.res.setHeader('allow', FORWARDED_METHODS.join(', '));
+      return reply(ask, 405, 'method not allowed', `PURGE is turned off on ${name}`);
+    }
     const address = ask.req.socket.remoteAddress ?? '';
     if (!purgeAllowed(address)) return reply(ask, 403, 'forbidden', `PURGE is not accepted from ${address}`);
+    if (!bearerMatches(headerValue(ask.req.headers, 'authorization'), purgeToken)) {
+      return reply(ask, 403, 'forbidden', 'PURGE needs the operator token: Authorization: Bearer <token>');
+    }
     const purged = store.purge(ask.key);
     hitForMiss.delete(ask.key);
     ask.label = 'PURGE';
@@ -865,6 +887,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     upstreamFetches: () => fetches,
     storedBytes: () => store.bytes,
     storedKeys: () => store.describe(),
+    purgeToken,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -930,6 +953,14 @@ export function headerSectionBytes(method: string, path: string, headers: http.O
     for (const v of Array.isArray(value) ? value : [value]) bytes += Buffer.byteLength(`${field}: ${String(v)}\r\n`);
   }
   return bytes;
+}
+
+/** Does `Authorization: Bearer <token>` carry this token? Compared in constant time. */
+export function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  if (!m) return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(m[1]!), digest(token));
 }
 
 /** The complete length in a Content-Range, `bytes 0-0/2097152` → 2097152; undefined when unknown (`/*`). */
