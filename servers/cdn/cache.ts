@@ -519,7 +519,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
         if (asksForReload(ask.cc)) headers['cache-control'] = 'max-age=0';
         Object.assign(headers, validatorsOf(stale));
       }
-      let upstream = await requestUpstream('GET', ask.path, headers);
+      let upstream = await requestUpstream('GET', ask.path, headers, undefined, ask);
       if ('failed' in upstream) return { kind: 'failed', failure: upstream };
 
       if (upstream.status === 304 && stale) {
@@ -530,7 +530,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
           return { kind: 'stored', entry: stale, fwdStatus: 304, upstreamStatus: headerValue(upstream.headers, 'cache-status') };
         }
         // A 304 about another version than ours: ask again, without conditions.
-        upstream = await requestUpstream('GET', ask.path, upstreamHeaders(ask, true));
+        upstream = await requestUpstream('GET', ask.path, upstreamHeaders(ask, true), undefined, ask);
         if ('failed' in upstream) return { kind: 'failed', failure: upstream };
       }
 
@@ -664,8 +664,9 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     return headers;
   }
 
-  /** One request to the upstream; resolves when its response headers arrive, or with why not. */
-  function requestUpstream(method: string, path: string, headers: http.OutgoingHttpHeaders, body?: Buffer): Promise<Upstream | UpstreamFailure> {
+  /** One request to the upstream; resolves when its response headers arrive, or with why not.
+   *  `asker`: the client it is for, who also gets any interim (1xx) answer. */
+  function requestUpstream(method: string, path: string, headers: http.OutgoingHttpHeaders, body?: Buffer, asker?: Ask): Promise<Upstream | UpstreamFailure> {
     if (body) headers['content-length'] = String(body.length);
     const attempt = (mayRetry: boolean) =>
       new Promise<Upstream | UpstreamFailure>((resolve) => {
@@ -703,9 +704,31 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
           resolve({ failed: true, code: err.code ?? 'ERROR', message: describeFailure(err), timeout: err.code === 'TIMEOUT' });
         });
         request.on('socket', (socket) => socket.off('data', dropOnUnaskedBytes));
+        request.on('information', (info) => {
+          if (asker) forwardInterim(asker, info.statusCode, info.headers);
+        });
         request.end(body);
       });
     return attempt(!body);
+  }
+
+  /**
+   * A 1xx from upstream is part of the answer to one request: a proxy forwards it (RFC 9110 §15.2)
+   * to that client, and it is never stored. 103 Early Hints lets a browser fetch the page's style
+   * sheet while the page itself is still being made (RFC 8297). 100 Continue answered our own
+   * request's framing and 101 an upgrade we never ask for: those stop here. A client that
+   * collapsed onto this fetch, or one already answered (a background refresh), gets none.
+   */
+  function forwardInterim(ask: Ask, status: number, headers: http.IncomingHttpHeaders): void {
+    if (status !== 103 || ask.res.headersSent || ask.res.destroyed) return;
+    const hints = withoutHopByHop(headers);
+    if (hints['link'] === undefined) return; // Node sends no 103 without a Link, and nor would it help
+    hints['via'] = appendList(headers['via'], `1.1 ${name}`);
+    try {
+      ask.res.writeEarlyHints(hints as Record<string, string | string[]>);
+    } catch (err) {
+      log(`${name}: a 103 from upstream for ${ask.key} could not be passed on: ${(err as Error).message}`);
+    }
   }
 
   /** Throw away an upstream body we do not need: drain a small or empty one (which keeps the pooled
@@ -796,7 +819,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
       }
       body = read.body;
     }
-    const upstream = await requestUpstream(ask.method, ask.path, upstreamHeaders(ask, false), body);
+    const upstream = await requestUpstream(ask.method, ask.path, upstreamHeaders(ask, false), body, ask);
     ask.label = why === 'method' ? 'PASS' : 'BYPASS';
     if ('failed' in upstream) return replyUpstreamFailure(ask, upstream, [['fwd', why]]);
     // RFC 9111 §4.4: a successful POST/PUT/DELETE changed the resource, so our copies are stale.
