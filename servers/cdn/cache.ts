@@ -24,6 +24,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { listen, sourceAddressFor } from '../net/listen.ts';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from '../net/limits.ts';
 import {
   deltaSeconds,
   forbidsStale,
@@ -76,6 +77,10 @@ export interface CacheOptions {
   purgeToken?: string | false;
   /** Addresses PURGE is accepted from, on top of the token. Default: loopback only. */
   purgeAllowed?: (address: string) => boolean;
+  /** Connections held at once, in all and per client address. Default DEFAULT_CONNECTION_LIMITS. */
+  connectionLimits?: ConnectionLimits;
+  /** A request's headers must all arrive within this, however they trickle (slowloris). Default 10 000. */
+  headersTimeoutMs?: number;
   /** The clock in ms (tests inject one so TTLs pass without sleeping). Default Date.now. */
   now?: () => number;
   log?: (line: string) => void;
@@ -221,7 +226,8 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   const transport = upstreamUrl.protocol === 'https:' ? https : http;
   // Pooled keep-alive connections to the next tier (nginx's `keepalive`), dropped after 4 s idle:
   // before Node's default 5 s keep-alive timeout upstream closes them under us.
-  const agent = new transport.Agent({ keepAlive: true, timeout: 4_000 });
+  // At most 128 at once to one upstream: below the 256 a tier accepts from one client address.
+  const agent = new transport.Agent({ keepAlive: true, timeout: 4_000, maxSockets: 128 });
   // An idle pooled connection must stay silent: bytes arriving on it answer no request of ours (a
   // desynchronised upstream's answer to a request it read out of a body). Kept, they would be read
   // as the answer to whichever request reuses the connection next, so the connection goes.
@@ -237,13 +243,16 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   const hitForMiss = new Map<string, number>();
   let fetches = 0;
 
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
   const server = http.createServer(
     {
       maxHeaderSize: maxHeaderBytes, // over it, Node answers 431 itself
-      headersTimeout: 10_000,
-      requestTimeout: 30_000,
-      keepAliveTimeout: 5_000,
-      connectionsCheckingInterval: 1_000,
+      // Absolute deadlines from a request's first byte, checked every interval: a client dripping
+      // one header byte at a time (slowloris) is cut at headersTimeout, whatever it still sends.
+      headersTimeout,
+      requestTimeout: 30_000, // the whole request, body included
+      keepAliveTimeout: 5_000, // idle between requests
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout / 2),
     },
     (req, res) => {
       const ask = begin(req, res);
@@ -899,6 +908,8 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   }
 
   // ── Start and stop ───────────────────────────────────────────────────────────────────────
+  // One address cannot hold every connection the tier can take (servers/net/limits.ts).
+  guardConnections(server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, (line) => log(`${name}: ${line}`));
   const address = await listen(server, name, opts.host, opts.port);
   const urlHost = address.address.includes(':') ? `[${address.address}]` : address.address;
   return {
