@@ -2,8 +2,12 @@
 // body in every framing we know of (and some that two parsers read two ways) goes to a tier; behind
 // it, a recording upstream parses what arrives exactly as an origin would. No tier may ever see a
 // request the tier in front of it did not receive, and no cached entry may be poisoned.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCache, type CacheLogEntry, type RunningCache } from '../../servers/cdn/cache.ts';
+import { startOrigin } from '../../servers/cdn/origin.ts';
 import { exchange, header, HOST, startRecordingUpstream, type RecordingUpstream } from './cdn-fixtures.ts';
 
 const SMUGGLED = `GET /smuggled HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`;
@@ -202,6 +206,32 @@ describe('a pooled upstream connection that speaks out of turn', () => {
     } finally {
       await edge.close();
       await upstream.close();
+    }
+  });
+});
+
+describe('the reported attack, against the real origin', () => {
+  const contentRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cdn-framing-'));
+  afterAll(() => fs.rmSync(contentRoot, { recursive: true, force: true }));
+
+  it('OPTIONS, DELETE and TRACE with a chunked body holding a request for the PNG: the origin never sees it, and / stays the product page', async () => {
+    const origin = await startOrigin({ host: '127.0.0.1', port: 0, contentDir: path.join(contentRoot, 'origin') });
+    const parent = await startCache({ name: 'parent', host: '127.0.0.1', port: 0, upstream: origin.url, hostnames: [HOST], log: () => {} });
+    const edge = await startCache({ name: 'edge-north', host: '127.0.0.1', port: 0, upstream: parent.url, hostnames: [HOST], log: () => {} });
+    try {
+      const png = `GET /images/phone-large.png HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`;
+      for (const method of ['OPTIONS', 'DELETE', 'TRACE']) {
+        const attack = await exchange(edge.port, `${method} / HTTP/1.1\r\nHost: ${HOST}\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(png)}`, 1);
+        expect([400, 405], method).toContain(attack.responses[0]?.status);
+        const page = await exchange(edge.port, `GET / HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`, 1);
+        expect(header(page.responses[0]!, 'content-type')).toMatch(/^text\/html/);
+      }
+      expect(origin.requestCount('/images/phone-large.png')).toBe(0);
+      expect(edge.storedKeys()).toEqual(['GET static.geektime.test/']);
+    } finally {
+      await edge.close();
+      await parent.close();
+      await origin.close();
     }
   });
 });
