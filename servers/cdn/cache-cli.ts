@@ -7,7 +7,10 @@ import { parseHostPort } from '../net/listen.ts';
 import { DEFAULT_MAX_BYTES, startCache } from './cache.ts';
 
 export const CACHE_USAGE = `usage: cache --upstream URL [--name NAME] [--listen HOST:PORT] [--hostname NAME ...]
-             [--upstream-host NAME] [--max-bytes 64m] [--max-object-bytes 16m]`;
+             [--upstream-host NAME] [--max-bytes 64m] [--max-object-bytes 16m]
+             [--max-header-bytes 32k] [--purge-token TOKEN | --no-purge]
+  PURGE needs Authorization: Bearer <token>; without --purge-token a random one is made and printed.
+  A parent behind edges needs --max-header-bytes of the edges' limit + 1k (edge 32k, parent 33k).`;
 
 /** "64m", "512k", "1g" or plain bytes. */
 export function parseSize(text: string): number | undefined {
@@ -28,6 +31,9 @@ export async function cacheCommand(argv: string[]): Promise<number> {
       'upstream-host': { type: 'string' },
       'max-bytes': { type: 'string' },
       'max-object-bytes': { type: 'string' },
+      'max-header-bytes': { type: 'string' },
+      'purge-token': { type: 'string' },
+      'no-purge': { type: 'boolean', default: false },
     },
   });
   if (!values.upstream) throw new Error(`cache: --upstream is required (the parent cache or the origin, e.g. http://127.0.0.30:8080)\n${CACHE_USAGE}`);
@@ -51,12 +57,17 @@ export async function cacheCommand(argv: string[]): Promise<number> {
     upstreamHostHeader: values['upstream-host'],
     maxBytes,
     maxObjectBytes: size('--max-object-bytes', values['max-object-bytes']),
+    maxHeaderBytes: size('--max-header-bytes', values['max-header-bytes']),
+    purgeToken: values['no-purge'] ? false : values['purge-token'],
   });
   console.log(
     `${cache.name} listening on ${cache.url} for ${hostnames.join(', ')}; upstream ${values.upstream}` +
       `${values['upstream-host'] ? ` (Host: ${values['upstream-host']})` : ''}; ${(maxBytes / 1024 / 1024).toFixed(1)} MiB of memory. ` +
       `Try: curl -sI --resolve ${hostnames[0]}:${cache.port}:${cache.host} http://${hostnames[0]}:${cache.port}/`,
   );
+  if (cache.purgeToken && !values['purge-token']) {
+    console.log(`PURGE token (operator only): curl -X PURGE -H 'Authorization: Bearer ${cache.purgeToken}' --resolve ${hostnames[0]}:${cache.port}:${cache.host} http://${hostnames[0]}:${cache.port}/path`);
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -19,9 +19,12 @@
 // passing through what is not cached, and start/close.
 import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { listen, sourceAddressFor } from '../net/listen.ts';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from '../net/limits.ts';
 import {
   ageField,
   deltaSeconds,
@@ -65,12 +68,24 @@ export interface CacheOptions {
   upstreamHostHeader?: string;
   /** Memory for stored bodies and headers; least recently used evicted first. Default 64 MiB. */
   maxBytes?: number;
+  /** Request header section accepted from clients (Node answers 431 past it). Default
+   *  MAX_HEADER_BYTES; a parent behind edges wants headerLimitBehind(the edges' limit). */
+  maxHeaderBytes?: number;
   /** Larger objects are passed through, not stored. Default maxBytes / 4. */
   maxObjectBytes?: number;
   /** An upstream silent this long (connect, headers or body) gets a 504. Default 10 000. */
   upstreamTimeoutMs?: number;
-  /** Who may PURGE, by client address. Default: loopback only. */
+  /**
+   * The operator's secret for PURGE: a request must carry `Authorization: Bearer <token>`. Default:
+   * a random token made at start (read it from RunningCache.purgeToken); false: no PURGE at all (405).
+   */
+  purgeToken?: string | false;
+  /** Addresses PURGE is accepted from, on top of the token. Default: loopback only. */
   purgeAllowed?: (address: string) => boolean;
+  /** Connections held at once, in all and per client address. Default DEFAULT_CONNECTION_LIMITS. */
+  connectionLimits?: ConnectionLimits;
+  /** A request's headers must all arrive within this, however they trickle (slowloris). Default 10 000. */
+  headersTimeoutMs?: number;
   /** The clock in ms (tests inject one so TTLs pass without sleeping). Default Date.now. */
   now?: () => number;
   log?: (line: string) => void;
@@ -105,14 +120,43 @@ export interface RunningCache {
   storedBytes(): number;
   /** Every stored response, least recently used first: 'GET host/path' plus its Vary values. */
   storedKeys(): string[];
+  /** The token PURGE needs (`Authorization: Bearer <token>`), for the operator; undefined when
+   *  PURGE is off. lab/up.ts writes it into .lab/state.json. */
+  purgeToken: string | undefined;
   close(): Promise<void>;
 }
 
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
-/** Request headers we accept: Node's default is 16 KiB; Varnish's http_req_size is 32 KiB. */
+/** Request headers an edge accepts: Node's default is 16 KiB; Varnish's http_req_size is 32 KiB. */
 export const MAX_HEADER_BYTES = 32 * 1024;
+/**
+ * The most a tier adds to a request's header section on its way upstream (Via, X-Forwarded-For, a
+ * rewritten Host, validators). A request a tier accepts must be one its upstream accepts, or an
+ * attacker's header that fits here but not there turns into an upstream error about a URL everyone
+ * uses. So limits grow inward by this much: edge 32 KiB, parent headerLimitBehind(32 KiB), origin
+ * 64 KiB; and a tier refuses (431) rather than forward more than its own limit plus this.
+ */
+export const HOP_HEADER_BYTES = 1024;
+/** Room kept for what a revalidation adds: If-None-Match, If-Modified-Since, Cache-Control. */
+const VALIDATOR_BYTES = 256;
+/** The header limit for a tier behind one whose limit is `limit`. */
+export function headerLimitBehind(limit: number): number {
+  return limit + HOP_HEADER_BYTES;
+}
+/**
+ * Range requests and RangeAmp (Li et al., DSN 2020). A cache that fetches the whole object for any
+ * Range request lets `Range: bytes=0-0` on a cold 2 MB picture pull 2 MB from the origin to
+ * deliver 1 byte, once per cache-busting query string. So a range of an object we do not hold goes
+ * upstream as that range and the part is relayed, not stored; the origin sends what was asked.
+ * Only when the part's Content-Range shows the whole object is at most this big is it then fetched
+ * whole (once, collapsed) to be stored: that costs the origin no more than a plain GET would.
+ * An upstream that ignores Range and answers 200 has sent the whole object anyway: it is stored.
+ */
+export const RANGE_FILL_BYTES = 256 * 1024;
 /** How long a URL whose answer could not be stored skips request collapsing (Varnish: 120 s). */
 const HIT_FOR_MISS_MS = 120_000;
+/** Response headers we read from upstream. */
+const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
 
 // A fetch for the cache wants the whole current object, whoever asked: the client's own
 // conditions and ranges are answered here, from what comes back.
@@ -120,7 +164,9 @@ const CLIENT_CONDITIONS = ['if-none-match', 'if-modified-since', 'if-match', 'if
 // A 304 refreshes the stored headers, except these, which describe the stored body itself
 // (RFC 9111 §3.2: never Content-Length; the others "to assure integrity of the stored response").
 const NOT_UPDATED_BY_304 = new Set(['content-length', 'content-encoding', 'content-type', 'content-range']);
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** A request body a cache buffers before forwarding it (nginx's client_max_body_size is 1 MiB). */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 // Reasons not to store that come from the request, not the resource (see cache-rules.ts storability).
 const BECAUSE_OF_THE_REQUEST = new Set(['authorization', 'request-no-store']);
 
@@ -166,7 +212,7 @@ type Outcome =
   /** Stored a new answer (fwdStatus 200, 404...), or refreshed the stored one with a 304. */
   | { kind: 'stored'; entry: StoredResponse; fwdStatus: number; upstreamStatus: string | undefined }
   /** Not storable: the request that led the fetch relays it; `head` is what was read already. */
-  | { kind: 'not-stored'; upstream: Upstream; head: Buffer[]; detail: string }
+  | { kind: 'not-stored'; upstream: Upstream; head: Buffer[]; detail: string; forThisRequest: boolean }
   | { kind: 'failed'; failure: UpstreamFailure };
 
 export async function startCache(opts: CacheOptions): Promise<RunningCache> {
@@ -176,14 +222,21 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxObjectBytes = Math.min(opts.maxObjectBytes ?? Math.floor(maxBytes / 4), maxBytes);
   const upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 10_000;
+  const maxHeaderBytes = opts.maxHeaderBytes ?? MAX_HEADER_BYTES;
   const purgeAllowed = opts.purgeAllowed ?? isLoopback;
+  const purgeToken = opts.purgeToken === false ? undefined : (opts.purgeToken ?? randomBytes(24).toString('base64url'));
   const hostnames = new Set(opts.hostnames.map((h) => h.toLowerCase()));
   const upstreamUrl = parseUpstream(name, opts.upstream);
   const upstreamBasePath = upstreamUrl.pathname.replace(/\/+$/, '');
   const transport = upstreamUrl.protocol === 'https:' ? https : http;
   // Pooled keep-alive connections to the next tier (nginx's `keepalive`), dropped after 4 s idle:
   // before Node's default 5 s keep-alive timeout upstream closes them under us.
-  const agent = new transport.Agent({ keepAlive: true, timeout: 4_000 });
+  // At most 128 at once to one upstream: below the 256 a tier accepts from one client address.
+  const agent = new transport.Agent({ keepAlive: true, timeout: 4_000, maxSockets: 128 });
+  // An idle pooled connection must stay silent: bytes arriving on it answer no request of ours (a
+  // desynchronised upstream's answer to a request it read out of a body). Kept, they would be read
+  // as the answer to whichever request reuses the connection next, so the connection goes.
+  agent.on('free', (socket) => socket.on('data', dropOnUnaskedBytes));
   const events = new EventEmitter();
   const store = new CacheStore(maxBytes, (entry) =>
     log(`${name}: evicted ${describeEntry(entry)} (${entry.size} bytes, least recently used) to stay within ${maxBytes} bytes`),
@@ -195,13 +248,16 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   const hitForMiss = new Map<string, number>();
   let fetches = 0;
 
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
   const server = http.createServer(
     {
-      maxHeaderSize: MAX_HEADER_BYTES, // over it, Node answers 431 itself
-      headersTimeout: 10_000,
-      requestTimeout: 30_000,
-      keepAliveTimeout: 5_000,
-      connectionsCheckingInterval: 1_000,
+      maxHeaderSize: maxHeaderBytes, // over it, Node answers 431 itself
+      // Absolute deadlines from a request's first byte, checked every interval: a client dripping
+      // one header byte at a time (slowloris) is cut at headersTimeout, whatever it still sends.
+      headersTimeout,
+      requestTimeout: 30_000, // the whole request, body included
+      keepAliveTimeout: 5_000, // idle between requests
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout / 2),
     },
     (req, res) => {
       const ask = begin(req, res);
@@ -276,25 +332,44 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
       return reply(ask, 508, 'loop detected', `this request already passed through ${name} (Via: ${String(req.headers['via']).slice(0, 200)}); check the upstream settings`);
     }
 
+    // 5. What we would send upstream must fit what the upstream accepts (see HOP_HEADER_BYTES).
+    const forwarded = headerSectionBytes(ask.method, ask.path, upstreamHeaders(ask, false));
+    if (forwarded > maxHeaderBytes + HOP_HEADER_BYTES - VALIDATOR_BYTES) {
+      return reply(ask, 431, 'request header fields too large', `with ${name}'s own headers the request would carry ${forwarded} bytes of headers upstream; the limit is ${maxHeaderBytes}`);
+    }
+
     if (ask.method === 'PURGE') return purge(ask);
+    // Every request we forward is framed by us, never by the bytes the client sent: see forwardFraming.
+    const framing = forwardFraming(ask.method, req.httpVersion, req.headers);
+    if (!framing.ok) {
+      if (framing.status === 405) ask.res.setHeader('allow', FORWARDED_METHODS.join(', '));
+      res.setHeader('connection', 'close'); // whatever follows on this connection cannot be trusted
+      return reply(ask, framing.status, framing.error, framing.reason);
+    }
     if (ask.method === 'GET' || ask.method === 'HEAD') {
-      // A body on GET/HEAD has no meaning (RFC 9110 §9.3.1) and is a request-smuggling tool.
-      if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) !== 0) {
-        res.setHeader('connection', 'close'); // the unread body is still on the connection
-        return reply(ask, 400, 'body not allowed', `a ${ask.method} request must not carry a body`);
-      }
       ask.cc = parseCacheControl(req.headers['cache-control']);
       return lookup(ask, true);
     }
-    // Other methods (POST, PUT, DELETE, OPTIONS...) go to the origin untouched and are never
-    // stored, as Varnish and nginx do by default.
-    return pass(ask, 'method');
+    // Other methods go to the origin and are never stored, as Varnish and nginx do by default.
+    return pass(ask, 'method', framing.body);
   }
 
-  /** PURGE /path (Varnish style): forget every stored variant of that URL, on this tier. */
+  /**
+   * PURGE /path (Varnish style): forget every stored variant of that URL, on this tier only (purge
+   * the parent first, then the edges). Only the operator may: any client that can reach an edge
+   * could otherwise empty it, and send every request to the origin. The operator proves it with
+   * the token given at start, from an allowed address.
+   */
   function purge(ask: Ask): void {
+    if (purgeToken === undefined) {
+      ask.res.setHeader('allow', FORWARDED_METHODS.join(', '));
+      return reply(ask, 405, 'method not allowed', `PURGE is turned off on ${name}`);
+    }
     const address = ask.req.socket.remoteAddress ?? '';
     if (!purgeAllowed(address)) return reply(ask, 403, 'forbidden', `PURGE is not accepted from ${address}`);
+    if (!bearerMatches(headerValue(ask.req.headers, 'authorization'), purgeToken)) {
+      return reply(ask, 403, 'forbidden', 'PURGE needs the operator token: Authorization: Bearer <token>');
+    }
     const purged = store.purge(ask.key);
     hitForMiss.delete(ask.key);
     ask.label = 'PURGE';
@@ -345,6 +420,8 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     const collapse = mayCollapse && !hitForMissActive(ask.key);
     const running = inFlight.get(ask.key);
     if (running && collapse) return afterCollapse(ask, await running, fwd, entry);
+    // A range of an object we do not hold is asked for as that range, not whole: see RANGE_FILL_BYTES.
+    if (!entry && headerValue(req.headers, 'range') !== undefined) return deliver(ask, await fetchForCache(ask, undefined, true), fwd, entry, false);
     const outcome = await (collapse ? lead(ask, entry) : fetchForCache(ask, entry));
     deliver(ask, outcome, fwd, entry, false);
   }
@@ -365,6 +442,9 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     const serverError = outcome.kind === 'failed' || outcome.upstream.status >= 500;
     if (serverError && entry && mayServeStale(entry, 'ifError')) return deliver(ask, outcome, fwd, entry, true);
     if (outcome.kind === 'failed') return deliver(ask, outcome, fwd, entry, true); // the same error for everyone waiting
+    // An error about the leader's request (its oversized header, say) says nothing about ours: wait
+    // for, or lead, a fetch of our own, still collapsed with the others.
+    if (outcome.forThisRequest) return lookup(ask, true);
     // Not storable (private, Set-Cookie...): that answer was for the client who led the fetch
     // only. Each waiting client now asks upstream for its own.
     return lookup(ask, false);
@@ -403,6 +483,16 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     relay(ask, outcome.upstream, params, outcome.head);
   }
 
+  /** After a range of a small object: fetch it whole, once, so the next range is a hit. */
+  function fillInBackground(ask: Ask): void {
+    if (inFlight.has(ask.key)) return;
+    lead(ask, undefined).then((outcome) => {
+      if (outcome.kind === 'not-stored') discard(outcome.upstream);
+      const result = outcome.kind === 'stored' ? 'stored' : outcome.kind === 'failed' ? `failed: ${outcome.failure.message}` : `not storable (${outcome.detail})`;
+      log(`${name}: fetched ${ask.key} whole after a range request (small object): ${result}`);
+    });
+  }
+
   /** stale-while-revalidate: one fetch in the background; whoever comes next gets its result. */
   function refreshInBackground(ask: Ask, stale: StoredResponse): void {
     if (inFlight.has(ask.key)) return; // already being refreshed
@@ -424,9 +514,13 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
    * conditions. With a stale copy, ask conditionally with its validators, so an unchanged object
    * costs a 304 instead of a body. Stores what may be stored. Never throws.
    */
-  async function fetchForCache(ask: Ask, stale: StoredResponse | undefined): Promise<Outcome> {
+  async function fetchForCache(ask: Ask, stale: StoredResponse | undefined, clientRange = false): Promise<Outcome> {
     try {
       const headers = upstreamHeaders(ask, true);
+      if (clientRange) {
+        headers['range'] = ask.req.headers['range'];
+        if (ask.req.headers['if-range'] !== undefined) headers['if-range'] = headerValue(ask.req.headers, 'if-range');
+      }
       if (stale) {
         // Revalidating is our own question ("is this copy still good?"), not the client's reload, so
         // its Cache-Control and Pragma stay here. Express's `fresh` (under serve-static) reads a
@@ -439,7 +533,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
         if (asksForReload(ask.cc)) headers['cache-control'] = 'max-age=0';
         Object.assign(headers, validatorsOf(stale));
       }
-      let upstream = await requestUpstream('GET', ask.path, headers);
+      let upstream = await requestUpstream('GET', ask.path, headers, undefined, ask);
       if ('failed' in upstream) return { kind: 'failed', failure: upstream };
 
       if (upstream.status === 304 && stale) {
@@ -450,18 +544,32 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
           return { kind: 'stored', entry: stale, fwdStatus: 304, upstreamStatus: headerValue(upstream.headers, 'cache-status') };
         }
         // A 304 about another version than ours: ask again, without conditions.
-        upstream = await requestUpstream('GET', ask.path, upstreamHeaders(ask, true));
+        upstream = await requestUpstream('GET', ask.path, upstreamHeaders(ask, true), undefined, ask);
         if ('failed' in upstream) return { kind: 'failed', failure: upstream };
       }
 
-      // An error while we hold a copy allowed for stale-if-error: the error must not replace it.
-      if (upstream.status >= 500 && stale && mayServeStale(stale, 'ifError')) return notStored(ask, upstream, [], 'server-error', false);
+      if (clientRange && upstream.status === 206) {
+        // A part is relayed, never stored. A small object is then fetched whole in the background.
+        const total = completeLength(headerValue(upstream.headers, 'content-range'));
+        if (total !== undefined && total <= RANGE_FILL_BYTES) fillInBackground(ask);
+        return notStored(ask, upstream, [], 'range', false, true);
+      }
+
+      // A server error while we hold a copy does not replace it (RFC 9111 §4.3.3): the client gets
+      // the copy if stale-if-error allows (see deliver), else the error.
+      if (upstream.status >= 500 && stale) return notStored(ask, upstream, [], 'server-error', false);
 
       const verdict = storability(ask.req.headers, upstream.status, upstream.headers, upstream.responseTime);
+      // An error that describes the request rather than the resource (400, 413, 431...: too big,
+      // malformed, refused) is this client's answer alone. It is never stored and removes nothing,
+      // whatever its Cache-Control: else one request with an oversized header turns the URL into an
+      // error page for everyone (the CPDoS attack). RFC 9111 §4.3.3 likewise lets a cache keep its
+      // stored response when a revalidation gets a 5xx.
+      if (aboutTheRequest(upstream.status)) return notStored(ask, upstream, [], verdict.store ? 'request-error' : verdict.detail, false, true);
       if (!verdict.store) {
         // Not storable because of who asked (credentials, a client's no-store) says nothing about
         // the copy everyone else gets, so that one stays.
-        const aboutTheUrl = upstream.status < 500 && !BECAUSE_OF_THE_REQUEST.has(verdict.detail);
+        const aboutTheUrl = upstream.status < 400 && !BECAUSE_OF_THE_REQUEST.has(verdict.detail);
         return notStored(ask, upstream, [], verdict.detail, aboutTheUrl);
       }
       if (Number(upstream.headers['content-length'] ?? 0) > maxObjectBytes) return notStored(ask, upstream, [], 'too-large', true);
@@ -486,14 +594,14 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
    * An answer we may not store. Unless it is a server error, it is newer than what we held for
    * this request, so that copy goes; and for a while this URL's requests stop queueing.
    */
-  function notStored(ask: Ask, upstream: Upstream, head: Buffer[], detail: string, supersedes: boolean): Outcome {
+  function notStored(ask: Ask, upstream: Upstream, head: Buffer[], detail: string, supersedes: boolean, forThisRequest = false): Outcome {
     if (supersedes) {
       for (const old of store.variants(ask.key).filter((v) => varyMatches(v, ask.req.headers))) store.remove(old);
       hitForMiss.delete(ask.key); // re-insert at the end: the Map stays in expiry order
       hitForMiss.set(ask.key, clock() + HIT_FOR_MISS_MS);
       if (hitForMiss.size > 10_000) hitForMiss.delete(hitForMiss.keys().next().value!);
     }
-    return { kind: 'not-stored', upstream, head, detail };
+    return { kind: 'not-stored', upstream, head, detail, forThisRequest };
   }
 
   function hitForMissActive(key: string): boolean {
@@ -558,6 +666,8 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   /** The request headers the next tier sees. */
   function upstreamHeaders(ask: Ask, forCache: boolean): http.OutgoingHttpHeaders {
     const headers = withoutHopByHop(ask.req.headers);
+    // Framing is ours to set, from the body we actually send (requestUpstream), never the client's.
+    delete headers['content-length'];
     delete headers['expect'];
     if (forCache) for (const field of CLIENT_CONDITIONS) delete headers[field];
     // The key has no port, so neither does what we ask for: an answer built for one port must
@@ -568,8 +678,10 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     return headers;
   }
 
-  /** One request to the upstream; resolves when its response headers arrive, or with why not. */
-  function requestUpstream(method: string, path: string, headers: http.OutgoingHttpHeaders, body?: http.IncomingMessage): Promise<Upstream | UpstreamFailure> {
+  /** One request to the upstream; resolves when its response headers arrive, or with why not.
+   *  `asker`: the client it is for, who also gets any interim (1xx) answer. */
+  function requestUpstream(method: string, path: string, headers: http.OutgoingHttpHeaders, body?: Buffer, asker?: Ask): Promise<Upstream | UpstreamFailure> {
+    if (body) headers['content-length'] = String(body.length);
     const attempt = (mayRetry: boolean) =>
       new Promise<Upstream | UpstreamFailure>((resolve) => {
         fetches++;
@@ -582,9 +694,12 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
           method,
           path: upstreamBasePath + path,
           headers,
-          agent,
+          // A request with a body gets a connection of its own, closed after it (agent: false sends
+          // Connection: close): an upstream that answers before reading all of it, or reads it
+          // differently, cannot leave bytes behind on a connection that a later request reuses.
+          agent: body ? false : agent,
           timeout: upstreamTimeoutMs,
-          maxHeaderSize: MAX_HEADER_BYTES,
+          maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
           localAddress: sourceAddressFor(opts.host, upstreamUrl.hostname.replace(/^\[|\]$/g, '')),
         });
         request.on('response', (response) => {
@@ -604,10 +719,32 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
           if (mayRetry && request.reusedSocket && err.code === 'ECONNRESET') return resolve(attempt(false));
           resolve({ failed: true, code: err.code ?? 'ERROR', message: describeFailure(err), timeout: err.code === 'TIMEOUT' });
         });
-        if (body) body.pipe(request);
-        else request.end();
+        request.on('socket', (socket) => socket.off('data', dropOnUnaskedBytes));
+        request.on('information', (info) => {
+          if (asker) forwardInterim(asker, info.statusCode, info.headers);
+        });
+        request.end(body);
       });
     return attempt(!body);
+  }
+
+  /**
+   * A 1xx from upstream is part of the answer to one request: a proxy forwards it (RFC 9110 §15.2)
+   * to that client, and it is never stored. 103 Early Hints lets a browser fetch the page's style
+   * sheet while the page itself is still being made (RFC 8297). 100 Continue answered our own
+   * request's framing and 101 an upgrade we never ask for: those stop here. A client that
+   * collapsed onto this fetch, or one already answered (a background refresh), gets none.
+   */
+  function forwardInterim(ask: Ask, status: number, headers: http.IncomingHttpHeaders): void {
+    if (status !== 103 || ask.res.headersSent || ask.res.destroyed) return;
+    const hints = withoutHopByHop(headers);
+    if (hints['link'] === undefined) return; // Node sends no 103 without a Link, and nor would it help
+    hints['via'] = appendList(headers['via'], `1.1 ${name}`);
+    try {
+      ask.res.writeEarlyHints(hints as Record<string, string | string[]>);
+    } catch (err) {
+      log(`${name}: a 103 from upstream for ${ask.key} could not be passed on: ${(err as Error).message}`);
+    }
   }
 
   /** Throw away an upstream body we do not need: drain a small or empty one (which keeps the pooled
@@ -684,10 +821,21 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
 
   // ── Passing through ──────────────────────────────────────────────────────────────────────
   /** Methods we do not cache, and requests we must not answer ourselves: straight upstream. */
-  async function pass(ask: Ask, why: 'method' | 'bypass'): Promise<void> {
+  async function pass(ask: Ask, why: 'method' | 'bypass', hasBody = false): Promise<void> {
     const { req } = ask;
-    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    const upstream = await requestUpstream(ask.method, ask.path, upstreamHeaders(ask, false), hasBody ? req : undefined);
+    let body: Buffer | undefined;
+    if (hasBody) {
+      // Read the whole body first (nginx's proxy_request_buffering), so that it goes upstream with
+      // a Content-Length we counted ourselves, whatever framing it arrived in.
+      const read = await readBody(req, MAX_REQUEST_BODY_BYTES);
+      if (read.kind === 'broken') return void ask.res.destroy();
+      if (read.kind === 'too-large') {
+        ask.res.setHeader('connection', 'close');
+        return reply(ask, 413, 'content too large', `${name} forwards request bodies of up to ${MAX_REQUEST_BODY_BYTES} bytes`);
+      }
+      body = read.body;
+    }
+    const upstream = await requestUpstream(ask.method, ask.path, upstreamHeaders(ask, false), body, ask);
     ask.label = why === 'method' ? 'PASS' : 'BYPASS';
     if ('failed' in upstream) return replyUpstreamFailure(ask, upstream, [['fwd', why]]);
     // RFC 9111 §4.4: a successful POST/PUT/DELETE changed the resource, so our copies are stale.
@@ -767,6 +915,8 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   }
 
   // ── Start and stop ───────────────────────────────────────────────────────────────────────
+  // One address cannot hold every connection the tier can take (servers/net/limits.ts).
+  guardConnections(server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, (line) => log(`${name}: ${line}`));
   const address = await listen(server, name, opts.host, opts.port);
   const urlHost = address.address.includes(':') ? `[${address.address}]` : address.address;
   return {
@@ -778,6 +928,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     upstreamFetches: () => fetches,
     storedBytes: () => store.bytes,
     storedKeys: () => store.describe(),
+    purgeToken,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -788,6 +939,87 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
 }
 
 // ── Small helpers ────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The methods a cache forwards. GET and HEAD go through the cache; OPTIONS (CORS preflight), POST,
+ * PUT, PATCH and DELETE are passed to the origin. Everything else gets 405: TRACE echoes the
+ * request back, cookies and credentials included (RFC 9110 §9.3.8, the cross-site tracing attack),
+ * CONNECT asks for a tunnel (§9.3.6), and other methods mean nothing to a site behind a CDN.
+ */
+export const FORWARDED_METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'];
+/** Methods whose content has no defined meaning (RFC 9110 §9.3.1, §9.3.2, §9.3.5, §9.3.7). */
+const NO_CONTENT_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
+export type Framing = { ok: true; body: boolean } | { ok: false; status: 400 | 405 | 501; error: string; reason: string };
+
+/**
+ * How a request may be forwarded, from its method and framing headers alone.
+ *
+ * Request smuggling lives in the gap between two parsers that disagree on where a request ends.
+ * A proxy that drops Transfer-Encoding (it is hop-by-hop) and passes the body on without a
+ * length lets the next hop read that body as the next request. So a body is only forwarded after
+ * we read it ourselves, with a Content-Length we set; a body on a method that gives it no meaning
+ * is refused; and any framing two parsers could read two ways is refused (RFC 9112 §6.1, §6.3):
+ * Transfer-Encoding with Content-Length, a coding other than chunked, or Transfer-Encoding in
+ * HTTP/1.0. (Node's parser already refuses duplicate Content-Length and obs-fold with 400.)
+ */
+export function forwardFraming(method: string, httpVersion: string, headers: http.IncomingHttpHeaders): Framing {
+  if (!FORWARDED_METHODS.includes(method)) {
+    return { ok: false, status: 405, error: 'method not allowed', reason: `a CDN cache forwards ${FORWARDED_METHODS.join(', ')}, not ${method}` };
+  }
+  const te = headers['transfer-encoding'];
+  const cl = headers['content-length'];
+  if (te !== undefined) {
+    if (httpVersion === '1.0') return { ok: false, status: 400, error: 'bad framing', reason: 'Transfer-Encoding is not defined in HTTP/1.0 (RFC 9112 §6.1)' };
+    if (cl !== undefined) return { ok: false, status: 400, error: 'bad framing', reason: 'both Transfer-Encoding and Content-Length: the length is ambiguous (RFC 9112 §6.1)' };
+    if (te.trim().toLowerCase() !== 'chunked') {
+      return { ok: false, status: 501, error: 'transfer coding not implemented', reason: `only "Transfer-Encoding: chunked" is accepted, not ${JSON.stringify(te.slice(0, 80))}` };
+    }
+  } else if (cl !== undefined && !/^\d+$/.test(cl)) {
+    return { ok: false, status: 400, error: 'bad framing', reason: `Content-Length must be one decimal number, not ${JSON.stringify(cl.slice(0, 80))}` };
+  }
+  const hasBody = te !== undefined || (cl !== undefined && Number(cl) > 0);
+  if (NO_CONTENT_METHODS.has(method)) {
+    if (hasBody) return { ok: false, status: 400, error: 'body not allowed', reason: `a ${method} request must not carry a body through this cache` };
+    return { ok: true, body: false };
+  }
+  return { ok: true, body: te !== undefined || cl !== undefined };
+}
+
+/** The size of a request's start line and header section on the wire, plus Node's own
+ *  Connection header. */
+export function headerSectionBytes(method: string, path: string, headers: http.OutgoingHttpHeaders): number {
+  let bytes = `${method} ${path} HTTP/1.1\r\n\r\nconnection: keep-alive\r\n`.length;
+  for (const [field, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) bytes += Buffer.byteLength(`${field}: ${String(v)}\r\n`);
+  }
+  return bytes;
+}
+
+/** Does `Authorization: Bearer <token>` carry this token? Compared in constant time. */
+export function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  if (!m) return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(m[1]!), digest(token));
+}
+
+/** The complete length in a Content-Range, `bytes 0-0/2097152` → 2097152; undefined when unknown (`/*`). */
+export function completeLength(contentRange: string | undefined): number | undefined {
+  const m = /^bytes\s+\d+-\d+\/(\d+)$/i.exec(contentRange?.trim() ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** 4xx answers that are about how the request was made, not about the resource: everything but
+ *  404 Not Found and 410 Gone (RFC 9110 §15.5). */
+export function aboutTheRequest(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 404 && status !== 410;
+}
+
+/** A pooled upstream connection that receives bytes while idle is out of step: drop it. */
+function dropOnUnaskedBytes(this: net.Socket): void {
+  this.destroy();
+}
 
 /** Does the client's own Cache-Control let us answer from storage (RFC 9111 §5.2.1)? */
 export function requestAcceptsStored(cc: CacheControl, age: number, ttl: number): boolean {

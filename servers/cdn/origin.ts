@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { listen, parseHostPort, closeGracefully } from '../net/listen.ts';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from '../net/limits.ts';
 import { labDir } from '../../lab/paths.ts';
 import { ensureOriginContent, type OriginFile } from './origin-content.ts';
 
@@ -86,6 +87,10 @@ export interface OriginOptions {
   log?: (line: string) => void;
   /** Lab switch: delay every content response by this much (request-collapsing experiments). */
   slowMs?: number;
+  /** Connections held at once, in all and per client address. Default DEFAULT_CONNECTION_LIMITS. */
+  connectionLimits?: ConnectionLimits;
+  /** A request's headers must all arrive within this, however they trickle (slowloris). Default 12 000. */
+  headersTimeoutMs?: number;
 }
 
 /** What the 'request' event carries, once per answered request. */
@@ -366,19 +371,37 @@ export interface RunningOrigin {
   close(): Promise<void>;
 }
 
+/**
+ * Request headers the origin accepts. More than any cache in front of it (edge 32 KiB, parent 33
+ * KiB, see HOP_HEADER_BYTES in cache.ts): a request a cache forwarded must never come back as 431,
+ * an error about one client's request that a cache could mistake for news about the URL.
+ */
+export const ORIGIN_MAX_HEADER_BYTES = 64 * 1024;
+
 export async function startOrigin(opts: OriginOptions & { host: string; port: number }): Promise<RunningOrigin> {
   const name = opts.name ?? 'origin';
   const content = ensureOriginContent(opts.contentDir);
   const switches: LabSwitches = { failing: false, slowMs: opts.slowMs ?? 0 };
   const counts = new Map<string, number>();
   const events = new EventEmitter();
-  const server = http.createServer(createOriginApp({ ...opts, contentDir: content.dir }, switches, counts, events));
-  // The caches in front keep idle connections to us in a pool (Node's agent drops its idle ones
-  // after 5 s). Wait longer than that, or we might close a connection just as a cache sends a
-  // request down it.
-  server.keepAliveTimeout = 10_000;
-  // Must exceed keepAliveTimeout, or Node could time out a request whose headers are still coming.
-  server.headersTimeout = 12_000;
+  const headersTimeout = opts.headersTimeoutMs ?? 12_000;
+  const server = http.createServer(
+    {
+      maxHeaderSize: ORIGIN_MAX_HEADER_BYTES,
+      // The caches in front keep idle connections to us in a pool (Node's agent drops its idle ones
+      // after 5 s). Wait longer than that, or we might close a connection just as a cache sends a
+      // request down it.
+      keepAliveTimeout: 10_000,
+      // Absolute deadlines from a request's first byte, checked every interval: headers dripped one
+      // byte at a time (slowloris) are cut at headersTimeout; a whole request at requestTimeout.
+      headersTimeout,
+      requestTimeout: 30_000,
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout / 2),
+    },
+    createOriginApp({ ...opts, contentDir: content.dir }, switches, counts, events),
+  );
+  // One address (a cache, or anyone who finds the origin) cannot hold every connection.
+  guardConnections(server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, (line) => opts.log?.(`${name}: ${line}`));
 
   const address = await listen(server, name, opts.host, opts.port);
   const host = address.address;
