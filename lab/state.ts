@@ -33,6 +33,8 @@ export interface LabState {
   orderLog: string;
   /** The local DNS's log of every resolution it made (one JSON line each, like dnstap). */
   walkLog: string;
+  /** The operator's token for PURGE at the CDN caches (state.json is 0600 for this reason). */
+  purge?: { token: string; how: string };
   /** The operator socket of `lab up` (lab/control.ts): status, stop, restart, crash a role. */
   control?: string;
 }
@@ -44,7 +46,9 @@ export function statePath(): string {
 export function writeState(state: LabState): string {
   const file = statePath();
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  // 0600 (made anew each time, so a left-over .tmp cannot keep wider bits): it carries the PURGE token.
+  fs.rmSync(`${file}.tmp`, { force: true });
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
   fs.renameSync(`${file}.tmp`, file); // readers never see half a file
   return file;
 }

@@ -1,4 +1,5 @@
 // Starting every role of the lab, and `npm run lab -- up`, which keeps them running until Ctrl-C.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,7 +10,7 @@ import { startSlb, type RunningSlb } from '../servers/slb.ts';
 import { startAuthoritative } from '../servers/dns/authoritative.ts';
 import { labZones, NAME_SERVERS, STATIC_HOST } from '../servers/dns/lab-zones.ts';
 import { startOrigin, type RunningOrigin } from '../servers/cdn/origin.ts';
-import { startCache, type RunningCache } from '../servers/cdn/cache.ts';
+import { headerLimitBehind, MAX_HEADER_BYTES, startCache, type RunningCache } from '../servers/cdn/cache.ts';
 import { startGslb, type RunningGslb } from '../servers/dns/gslb.ts';
 import { startResolver, type RunningResolver } from '../servers/dns/resolver.ts';
 import { ListenError } from '../servers/net/listen.ts';
@@ -71,6 +72,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   const keyLog = path.join(dir, 'keylog.txt');
   const walkLog = path.join(dir, 'dns-walks.jsonl');
   const controlSocket = path.join(dir, 'control.sock');
+  const purgeToken = randomBytes(24).toString('base64url');
   const notes: string[] = [];
   const failed: { name: string; reason: string }[] = [];
   const roles: RoleState[] = [];
@@ -156,12 +158,19 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       (port) => startOrigin({ host: originHost, port, contentDir: path.join(dir, 'origin'), hostnames: [STATIC_HOST], log }),
       (o) => o.url,
     );
-    const startTier = (name: string, upstream: string) => {
+    // Header limits grow inward (a request the edge accepts is one the parent accepts), and PURGE
+    // takes the operator's token, made here and written to state.json for the operator alone.
+    const startTier = (name: string, upstream: string, maxHeaderBytes: number) => {
       const host = plan(name).host;
-      return run(name, 'http', (port) => startCache({ name, host, port, upstream, hostnames: [STATIC_HOST], log }), (c) => c.url);
+      return run(
+        name,
+        'http',
+        (port) => startCache({ name, host, port, upstream, hostnames: [STATIC_HOST], maxHeaderBytes, purgeToken, log }),
+        (c) => c.url,
+      );
     };
-    await startTier('parent', urlFor('origin'));
-    for (const { edge } of EDGE_REGIONS) await startTier(edge, urlFor('parent'));
+    await startTier('parent', urlFor('origin'), headerLimitBehind(MAX_HEADER_BYTES));
+    for (const { edge } of EDGE_REGIONS) await startTier(edge, urlFor('parent'), MAX_HEADER_BYTES);
 
     const gslbHost = plan('gslb').host;
     const gslb = await run('gslb', 'dns', (port) =>
@@ -250,6 +259,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       keyLog,
       orderLog,
       walkLog,
+      purge: { token: purgeToken, how: 'PURGE <path> with Authorization: Bearer <token>, from loopback; each tier purges only itself: the parent first, then the edges' },
       ...(opts.crashGuard ? { control: controlSocket } : {}),
     };
     const statePath = writeState(withStatus(state, supervisor));

@@ -5,6 +5,7 @@
 // Every test gets its own LAB_DIR (certificates, key log, order log, state.json) and ephemeral
 // ports, so this file runs beside the rest of the suite.
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -194,6 +195,26 @@ describe('npm run lab -- up', () => {
     expect(viaResolver.stdout).toMatch(/geektime\.gslb\.cdn\.test\.\s+30\s+IN\s+A\s+127\.0\.0\.22/);
     const referral = await run('dig', [`@${root.host}`, '-p', String(root.port), '+norec', 'www.geektime.test']);
     expect(referral.stdout, show(referral)).toMatch(/flags: qr;[\s\S]*AUTHORITY SECTION:\ntest\.\s+172800\s+IN\s+NS\s+ns\.nic\.test\./);
+  });
+
+  it('PURGE at a cache needs the operator token that only state.json (0600) carries', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { labDir, state, role } = await startUp();
+    expect(fs.statSync(path.join(labDir, 'state.json')).mode & 0o777).toBe(0o600);
+    expect(state.purge?.token).toMatch(/^[\w-]{32}$/);
+    const edge = role('edge-north');
+    const purge = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        http
+          .request(`${edge.url}/images/phone.png`, { method: 'PURGE', headers: { host: 'static.geektime.test', ...headers }, agent: false, localAddress: IS_LINUX ? '127.10.1.10' : undefined }, (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          })
+          .on('error', reject)
+          .end();
+      });
+    expect(await purge({})).toBe(403); // the phone's address, no token
+    expect(await purge({ authorization: 'Bearer not-the-token' })).toBe(403);
+    expect([200, 404]).toContain(await purge({ authorization: `Bearer ${state.purge!.token}` }));
   });
 
   it('refuses a second lab on the same folder, naming the running one; the first keeps its state', { timeout: TEST_TIMEOUT_MS }, async () => {
