@@ -8,6 +8,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { Packet, EDNS_UDP_SIZE, type DnsPacket } from './dns-server.ts';
+import { decodeMessage } from './wire.ts';
 
 export interface DnsServerAddress {
   host: string;
@@ -88,9 +89,10 @@ function answersOurQuery(response: DnsPacket, q: DnsQuery, id: number): boolean 
   );
 }
 
+/** wire.ts, not dns2 alone: TTLs with the top bit set count as 0 (RFC 2181 §8), and any ECS option is read correctly. */
 function parseOrUndefined(bytes: Buffer): DnsPacket | undefined {
   try {
-    return Packet.parse(bytes);
+    return decodeMessage(bytes).packet;
   } catch {
     return undefined;
   }
