@@ -55,6 +55,8 @@ export interface ResolverOptions extends TcpOptions {
   allowClients?: (address: string) => boolean;
   /** Per upstream query, default 1500 ms. */
   timeoutMs?: number;
+  /** DNS 0x20: names to other servers in random case, answers taken only if they repeat it (query.ts). Default off. */
+  randomizeCase?: boolean;
   /** Default 10,000. */
   maxCacheEntries?: number;
   /** The clock for TTLs, in ms (tests inject one). Default Date.now. */
@@ -531,7 +533,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     let exchange: DnsExchange;
     stats.upstreamQueries++;
     try {
-      exchange = await sendQuery({ server: { host: server.address, port: server.port }, name: target, type: qtype, rd: false, clientSubnet: ecs, timeoutMs, localAddress: sourceAddressFor(opts.host, server.address) });
+      exchange = await sendQuery({ server: { host: server.address, port: server.port }, name: target, type: qtype, rd: false, clientSubnet: ecs, timeoutMs, localAddress: sourceAddressFor(opts.host, server.address), randomizeCase: opts.randomizeCase });
     } catch (err) {
       const timedOut = err instanceof DnsTimeout;
       if (timedOut) slowUntil.set(`${server.address}:${server.port}`, now() + SLOW_SERVER_MS);

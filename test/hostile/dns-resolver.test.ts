@@ -10,6 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, responseTo, Packet, type DnsRecord, type RunningDnsServer } from '../../servers/dns/dns-server.ts';
 import { sendQuery } from '../../servers/dns/query.ts';
 import { startResolver, type ResolverOptions, type RunningResolver } from '../../servers/dns/resolver.ts';
+import { startAuthoritative } from '../../servers/dns/authoritative.ts';
+import { labZones } from '../../servers/dns/lab-zones.ts';
 
 const FAKE = '127.0.6.10';
 const RESOLVER = '127.0.6.53';
@@ -20,8 +22,9 @@ const rr = (name: string, type: keyof typeof Packet.TYPE, data: Partial<DnsRecor
 const soa = (zone: string, ttl: number, minimum: number) =>
   rr(zone, 'SOA', { primary: 'a.root', admin: 'hostmaster.test', serial: 1, refresh: 3600, retry: 600, expiration: 86400, minimum }, ttl);
 
-/** Questions the fake server got, by name. */
+/** Questions the fake server got, by name; and the names as they arrived, case and all. */
 const asked = new Map<string, number>();
+const arrived: string[] = [];
 const hits = (name: string) => asked.get(name) ?? 0;
 const hitsUnder = (zone: string) => [...asked].filter(([n]) => n.endsWith(zone)).reduce((sum, [, c]) => sum + c, 0);
 /** While set, answers for popular.test wait for it. */
@@ -34,6 +37,7 @@ beforeAll(async () => {
     host: FAKE,
     port: 0,
     handle: async (request) => {
+      arrived.push(request.questions[0]!.name);
       const qname = request.questions[0]!.name.toLowerCase();
       asked.set(qname, hits(qname) + 1);
       const response = responseTo(request);
@@ -69,6 +73,7 @@ afterEach(async () => {
   for (const r of resolvers) await r.close();
   resolvers = [];
   asked.clear();
+  arrived.length = 0;
   holdPopular = undefined;
 });
 
@@ -201,5 +206,48 @@ describe('NXNS: a referral to thirty name servers without glue', () => {
     await r.flushWalkLog?.(); // (the old resolver wrote synchronously and had none)
     const entry = JSON.parse(fs.readFileSync(file, 'utf8').trim());
     expect(entry.limits).toEqual([expect.stringContaining('looked up 3 of the 30 servers of attacker.test. named without glue, and no more (NXNS limit: 3 per referral)')]);
+  });
+});
+
+describe('DNS 0x20: names in random case (randomizeCase)', () => {
+  it('upstream names go out in mixed case; the lab\'s servers repeat it, so answers still come', async () => {
+    const r = await resolver({ randomizeCase: true });
+    for (let i = 0; i < 5; i++) expect((await ask(r, `caseless${i}.test`)).response.header.rcode).toBe(Packet.RCODE.NXDOMAIN);
+    expect(arrived).toHaveLength(5);
+    expect(arrived.some((name) => /[A-Z]/.test(name))).toBe(true); // 5 names of 12 letters, all sent in lower case: 1 in 2^60
+
+    // The lab's own authoritative server (dns2 copies the question as it came) works with it too.
+    const zones = labZones({ root: '127.0.6.20', tld: '127.0.6.21', shop: '127.0.6.22', cdn: '127.0.6.23', gslb: '127.0.6.24', slb: '127.0.6.80' });
+    const shop = await startAuthoritative({ name: 'shop', host: '127.0.6.22', port: 0, zones: [zones.shop] });
+    try {
+      const viaShop = await resolver({ randomizeCase: true, rootHints: [{ name: 'ns1.geektime.test', address: shop.host }], portOf: () => shop.port });
+      expect((await ask(viaShop, 'www.geektime.test')).response.answers[0]?.address).toBe('127.0.6.80');
+    } finally {
+      await shop.close();
+    }
+  });
+
+  it('an answer that does not repeat the case is not taken (a forger who guessed id and port)', async () => {
+    const forger = dgram.createSocket('udp4');
+    forger.on('message', (bytes, from) => {
+      const request = Packet.parse(bytes);
+      const response = responseTo(request);
+      response.questions[0]!.name = response.questions[0]!.name.toLowerCase();
+      response.header.aa = 1;
+      response.answers.push(rr(response.questions[0]!.name, 'A', { address: '127.0.6.66' }, 60));
+      forger.send(response.toBuffer(), from.port, from.address);
+    });
+    await new Promise<void>((ok) => forger.bind(0, '127.0.6.12', ok));
+    // 28 letters: the chance that 0x20 sent them all in lower case (so the forgery matched) is 1 in 2^28.
+    const name = 'a-forged-answer-to-a-long-name.test';
+    try {
+      const hints = { rootHints: [{ name: 'a.root', address: '127.0.6.12' }], portOf: () => forger.address().port, timeoutMs: 300 };
+      const careful = await resolver({ ...hints, randomizeCase: true });
+      expect((await ask(careful, name)).response.header.rcode).toBe(Packet.RCODE.SERVFAIL);
+      const trusting = await resolver(hints); // without 0x20 the same answer is taken
+      expect((await ask(trusting, name)).response.answers[0]?.address).toBe('127.0.6.66');
+    } finally {
+      forger.close();
+    }
   });
 });
