@@ -15,8 +15,9 @@
 //      over UDP cut to the size the client can take (TC set: "ask again over TCP").
 //
 // DNS over TCP holds a connection, so it has limits (RFC 7766 §6.2): so many connections in total
-// and per client address, a deadline that only a whole query or answer resets (a client dripping
-// a byte every few seconds is idle), and so many queries per connection waiting for an answer.
+// and per client address (near the total cap the connection idle longest makes room), a deadline
+// that only a whole query or answer resets (a client dripping a byte every few seconds is idle),
+// and so many queries per connection waiting for an answer.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dns2 from 'dns2';
@@ -188,10 +189,37 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
 
   // ── TCP: each message preceded by its length in two octets (RFC 1035 §4.2.2), pipelined (RFC 7766 §6.2.1.1) ──
   const connections = new Set<net.Socket>();
+  /** Connections with no query in progress and no answer waiting, longest idle first (a Map keeps insertion order). */
+  const idle = new Map<net.Socket, true>();
+  const markIdle = (socket: net.Socket, isIdle: boolean) => {
+    idle.delete(socket);
+    if (isIdle && !socket.destroyed) idle.set(socket, true);
+  };
+  /**
+   * Nearly full: the connection idle longest makes room (RFC 7766 §6.2.3: a server under pressure
+   * may close idle connections; clients reconnect). Without this, a few addresses holding idle
+   * connections up to the total cap would shut every other client out of TCP until they time out.
+   */
+  const makeRoom = (guard: ConnectionGuard, newcomer: net.Socket) => {
+    if (guard.active() < tcpLimits.maxConnections - Math.max(1, Math.floor(tcpLimits.maxConnections / 16))) return;
+    // Not for a client the per-client cap will refuse anyway.
+    let theirs = 0;
+    for (const c of connections) if (c.remoteAddress === newcomer.remoteAddress) theirs++;
+    if (theirs >= tcpLimits.maxPerClient) return;
+    const [oldest] = idle.keys();
+    if (oldest) {
+      idle.delete(oldest);
+      oldest.destroy();
+    }
+  };
   function serveTcp(socket: net.Socket) {
     if (socket.destroyed) return; // refused by the connection guard
     connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
+    markIdle(socket, true);
+    socket.once('close', () => {
+      connections.delete(socket);
+      idle.delete(socket);
+    });
     socket.on('error', () => {}); // a reset is the client's business; 'close' follows
     const client = { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 };
     const deadline = progressDeadline(socket, tcpIdleMs);
@@ -206,6 +234,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
     /** An answer was made or has left: the clock starts again, reading may go on (it stops at tcpMaxPending). */
     const afterProgress = () => {
       if (working === 0) deadline.progress();
+      markIdle(socket, working === 0 && unsent === 0);
       readMessages();
       closeIfDone();
     };
@@ -231,6 +260,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
         if (!decoded) return void socket.destroy(); // not DNS
         // A query is being worked on: the connection is not idle until its answer has left.
         if (working++ === 0) deadline.stop();
+        markIdle(socket, false);
         const context: DnsContext = { transport: 'tcp', client, ecs: decoded.ecs };
         answer(decoded, send, context)
           .catch(failedToSend(context))
@@ -265,6 +295,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
     const tcp = net.createServer({ allowHalfOpen: true });
     const guard = guardConnections(tcp, tcpLimits, (line) => log(`${opts.name}: DNS over TCP: ${line}`));
     tcp.on('connection', serveTcp);
+    tcp.prependListener('connection', (socket: net.Socket) => makeRoom(guard, socket)); // before the guard counts this one
     try {
       await listen(tcp, opts.name, opts.host, udpAddress.port);
     } catch (err) {

@@ -48,6 +48,7 @@ function connect(server: RunningDnsServer, localAddress: string): Promise<net.So
 /** Send one query on an open connection: 'answered' if a whole answer comes back, 'closed' if the server closes first. */
 function queryOn(socket: net.Socket): Promise<'answered' | 'closed'> {
   return new Promise((resolve) => {
+    if (socket.destroyed || !socket.writable) return resolve('closed');
     let got = Buffer.alloc(0);
     socket.on('data', (chunk) => {
       got = Buffer.concat([got, chunk]);
@@ -72,14 +73,21 @@ describe('connection caps', () => {
     expect(bystander.response.answers[0]?.address).toBe('127.0.5.80');
   });
 
-  it('300 connections from 10 addresses: the total cap holds (here 100), the rest are refused at once', async () => {
+  it('300 idle connections from 10 addresses: at most 100 held (the total cap here); a newcomer still gets in, the idlest make room', async () => {
     const server = await authoritative({ tcpLimits: { maxConnections: 100, maxPerClient: 32 } });
     const addresses = Array.from({ length: 10 }, (_, i) => `127.0.5.${100 + i}`);
     const sockets: Array<net.Socket | undefined> = [];
     for (const address of addresses) sockets.push(...(await Promise.all(Array.from({ length: 30 }, () => connect(server, address).catch(() => undefined)))));
+    await new Promise((r) => setTimeout(r, 100)); // let the server see every one of them
+    expect(server.tcpConnections.active()).toBeLessThanOrEqual(100);
+
+    const bystander = await sendQuery({ server, name: 'www.geektime.test', type: 'A', tcp: true, localAddress: BYSTANDER });
+    expect(bystander.response.answers[0]?.address).toBe('127.0.5.80');
+
+    // Of the 300, only the ones still held answer; the rest were refused or made room.
     const outcomes = await Promise.all(sockets.map((s) => (s ? queryOn(s) : Promise.resolve('closed' as const))));
-    expect(outcomes.filter((o) => o === 'answered')).toHaveLength(100);
-    expect(server.tcpConnections.refused()).toBe(200);
+    expect(outcomes.filter((o) => o === 'answered').length).toBeLessThanOrEqual(100);
+    expect(outcomes.filter((o) => o === 'answered').length).toBeGreaterThan(0);
   });
 });
 
