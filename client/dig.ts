@@ -30,10 +30,12 @@ export function describeStep(step: WalkStep, index: number): string[] {
 
 /** What the local DNS did: its walk of the tree, or that the cache answered. */
 export function describeWalk(res: Resolution): string[] {
+  if (res.joined) return [`The local DNS was already resolving the same question for another client: this one waited for that walk and got its answer (${res.ms} ms).`];
   if (res.fromCache) return [`The local DNS answered from its cache: it asked no other server (${res.ms} ms).`];
   return [
     `The local DNS walked the tree for ${res.client}${res.clientSubnet ? ` (client subnet ${res.clientSubnet})` : ''} in ${res.ms} ms:`,
     ...res.walk.flatMap((step, i) => describeStep(step, i)),
+    ...(res.limits ?? []).map((l) => `    limit: ${l}`),
   ];
 }
 
@@ -45,14 +47,37 @@ function answerLines(packet: DnsPacket): string[] {
   });
 }
 
-/** Find our own query in the resolver's log: same source port and id, most recent first. */
-function findResolution(state: LabState, exchange: DnsExchange): Resolution | undefined {
-  let text = '';
+/** The end of the resolver's walk log: the newest walks are there, and the file may be megabytes. */
+function tailOf(file: string, bytes = 1024 * 1024): string {
+  let fd: number | undefined;
   try {
-    text = fs.readFileSync(state.walkLog, 'utf8');
+    fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    const start = Math.max(0, size - bytes);
+    const buffer = Buffer.alloc(size - start);
+    fs.readSync(fd, buffer, 0, buffer.length, start);
+    return buffer.toString('utf8');
   } catch {
-    return undefined;
+    return '';
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/**
+ * Find our own query in the resolver's log: same source port and id, most recent first. The
+ * resolver writes its log just after the answer leaves, so look again for a moment if need be.
+ */
+async function findResolution(state: LabState, exchange: DnsExchange): Promise<Resolution | undefined> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const found = findIn(tailOf(state.walkLog), exchange);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return undefined;
+}
+
+function findIn(text: string, exchange: DnsExchange): Resolution | undefined {
   const lines = text.trimEnd().split('\n').reverse();
   for (const line of lines.slice(0, 500)) {
     try {
@@ -86,7 +111,7 @@ export async function digCommand(argv: string[]): Promise<number> {
   const response = exchange.response;
   const flags = (['qr', 'aa', 'tc', 'rd', 'ra'] as const).filter((f) => response.header[f]).join(' ');
   console.log(`The phone (${localAddress ?? '127.0.0.1'}:${exchange.sourcePort}) asked its local DNS ${resolver.host}:${resolver.port}: ${values.type} ${name}? (id ${exchange.id}, ${exchange.transport})`);
-  const resolution = findResolution(state, exchange);
+  const resolution = await findResolution(state, exchange);
   if (resolution) for (const line of describeWalk(resolution)) console.log(line);
   else console.log('(the local DNS logged no walk for this query)');
   console.log(`Answer: ${rcodeName(response.header.rcode)}, flags: ${flags}, ${exchange.ms} ms`);

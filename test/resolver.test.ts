@@ -454,6 +454,7 @@ describe('the DNS face', () => {
     expect(out).toMatch(/^geektime\.cdn\.test\.\s+600\s+IN\s+CNAME\s+geektime\.gslb\.cdn\.test\.$/m);
     expect(out).toMatch(/^geektime\.gslb\.cdn\.test\.\s+30\s+IN\s+A\s+127\.0\.0\.22$/m);
 
+    await r.flushWalkLog(); // written off the request path: wait for it, as a reader in-process would
     const entries = fs.readFileSync(walkLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ clientAddress: SOUTH, name: 'static.geektime.test', clientSubnet: '127.10.2.0/24', rcode: 'NOERROR' });

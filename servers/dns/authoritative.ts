@@ -6,10 +6,10 @@
 // file turns it into a DNS message with the right flags and sections:
 //   AA (authoritative answer) on answers and negative answers from our own data, never on referrals;
 //   RA (recursion available) never: an authoritative server does not recurse for anyone.
-import { startDnsServer, Packet, responseTo, rcodeName, type DnsPacket, type DnsRecord, type RunningDnsServer } from './dns-server.ts';
+import { startDnsServer, Packet, responseTo, rcodeName, type DnsPacket, type DnsRecord, type RunningDnsServer, type TcpOptions } from './dns-server.ts';
 import { lookup, type RecordType, type SoaData, type Zone, type ZoneRecord } from './zone.ts';
 
-export interface AuthoritativeOptions {
+export interface AuthoritativeOptions extends TcpOptions {
   name: string;
   host: string;
   port: number;
@@ -101,6 +101,7 @@ export function startAuthoritative(opts: AuthoritativeOptions): Promise<RunningD
     host: opts.host,
     port: opts.port,
     log,
+    tcpLimits: opts.tcpLimits, tcpIdleMs: opts.tcpIdleMs, tcpMaxPending: opts.tcpMaxPending,
     handle: (request, context) => {
       const question = request.questions[0]!;
       const { response, kind } = answerFromZones(opts.zones, request);

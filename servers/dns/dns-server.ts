@@ -4,27 +4,52 @@
 // Each role (root, TLD, authoritative, GSLB, resolver) only writes a handler:
 //     (request, context) => response | undefined        (undefined = stay silent)
 // This file does the rest, in the order a packet meets it:
-//   1. dns2 decodes the bytes (a message without even a header never reaches us);
+//   1. the bytes are decoded (wire.ts: dns2, plus our own reading of the client subnet option);
+//      a message without even a header never reaches us;
 //   2. sanity: responses are ignored, unknown opcodes get NOTIMP, a message that is not exactly
-//      one well-formed question gets FORMERR, an EDNS version other than 0 gets BADVERS;
+//      one well-formed question gets FORMERR, so does a malformed client subnet (RFC 7871 §7.1),
+//      an EDNS version other than 0 gets BADVERS;
 //   3. the handler runs; if it throws or rejects, the client gets SERVFAIL and the log a line
-//      (dns2 lets a rejected async handler kill the process, so this wrapper is the guard);
-//   4. the answer goes back with the client's id, and with an OPT record if the client sent one.
+//      (a rejected promise must never reach the event loop: it would end the process);
+//   4. the answer goes back with the client's id, and with an OPT record if the client sent one;
+//      over UDP cut to the size the client can take (TC set: "ask again over TCP").
+//
+// DNS over TCP holds a connection, so it has limits (RFC 7766 §6.2): so many connections in total
+// and per client address (near the total cap the connection idle longest makes room), a deadline
+// that only a whole query or answer resets (a client dripping a byte every few seconds is idle),
+// and so many queries per connection waiting for an answer.
+import dgram from 'node:dgram';
+import net from 'node:net';
 import dns2 from 'dns2';
 import { bindUdp, listen } from '../net/listen.ts';
+import { guardConnections, progressDeadline, type ConnectionGuard, type ConnectionLimits } from '../net/limits.ts';
+import { decodeMessage, type Decoded, type EcsVerdict } from './wire.ts';
 
 export const { Packet } = dns2;
 export type DnsPacket = dns2.Packet;
 export type DnsRecord = dns2.Packet.Resource;
+export type { EcsOption, EcsVerdict } from './wire.ts';
 
 export interface DnsContext {
   client: { address: string; port: number };
   transport: 'udp' | 'tcp';
+  /** The client subnet (EDNS Client Subnet) the query carried; never 'bad' here (that got FORMERR). */
+  ecs: EcsVerdict;
 }
 
 export type DnsHandler = (request: DnsPacket, context: DnsContext) => DnsPacket | undefined | Promise<DnsPacket | undefined>;
 
-export interface DnsServerOptions {
+/** How a role's DNS over TCP is limited; every role passes these through. */
+export interface TcpOptions {
+  /** Connections held at once, in total and from one client address. Default 256 and 32. */
+  tcpLimits?: ConnectionLimits;
+  /** Close a connection after this long without a whole query in or answer out. Default 10 s. */
+  tcpIdleMs?: number;
+  /** Queries one connection may have waiting for their answers; reading stops there. Default 16. */
+  tcpMaxPending?: number;
+}
+
+export interface DnsServerOptions extends TcpOptions {
   name: string;
   host: string;
   /** 0 = any free port (the same one for UDP and TCP). */
@@ -37,8 +62,19 @@ export interface RunningDnsServer {
   name: string;
   host: string;
   port: number;
+  /** The TCP listener's connections: held now, refused so far. */
+  tcpConnections: ConnectionGuard;
   close(): Promise<void>;
 }
+
+/**
+ * Unbound holds 10 TCP clients per thread, BIND 150 (tcp-clients): a role here may hold more, as
+ * the lab's tests and workshops are many clients on one machine, but never the process's limit.
+ */
+export const DEFAULT_TCP_LIMITS: ConnectionLimits = { maxConnections: 256, maxPerClient: 32 };
+/** RFC 7766 §6.2.3: idle timeouts of the order of seconds; dns2 used 10 s, as do we. */
+export const DEFAULT_TCP_IDLE_MS = 10_000;
+export const DEFAULT_TCP_MAX_PENDING = 16;
 
 /** The EDNS(0) UDP payload size we advertise: the DNS Flag Day 2020 value, safe from fragmentation. */
 export const EDNS_UDP_SIZE = 1232;
@@ -55,10 +91,10 @@ export function responseTo(request: DnsPacket, rcode: number = Packet.RCODE.NOER
 }
 
 /** Check what every server must check before looking at the question; an answer means "stop". */
-function screen(request: DnsPacket): DnsPacket | 'ignore' | undefined {
+function screen({ packet: request, ecs }: Decoded): DnsPacket | 'ignore' | undefined {
   if (request.header.qr === 1) return 'ignore'; // a response sent to a server: answering could loop
   if (request.header.opcode !== 0) return Packet.createErrorResponseFromRequest(request, Packet.RCODE.NOTIMP);
-  if (request.questions.length !== 1 || request.errors.length > 0) {
+  if (request.questions.length !== 1 || request.errors.length > 0 || ecs.kind === 'bad') {
     const formErr = Packet.createErrorResponseFromRequest(withoutQuestions(request), Packet.RCODE.FORMERR);
     return formErr;
   }
@@ -86,14 +122,43 @@ function finish(request: DnsPacket, response: DnsPacket): DnsPacket {
   return response;
 }
 
+/** The UDP payload the client can take: its EDNS size (RFC 6891 §6.2.3, never below 512), else 512. */
+function udpLimitOf(request: DnsPacket): number {
+  const opt = findOpt(request);
+  return opt ? Math.max(opt.class, 512) : 512;
+}
+
+/** Too big for UDP: header and question only, with TC set (RFC 1035 §4.2.1), so the client asks over TCP. */
+function fitUdp(response: DnsPacket, limit: number): Buffer {
+  const bytes = response.toBuffer();
+  if (bytes.length <= limit) return bytes;
+  const truncated = new Packet();
+  truncated.header = new Packet.Header({ ...response.header, tc: 1 });
+  truncated.questions = response.questions.slice();
+  return truncated.toBuffer().subarray(0, limit);
+}
+
+function decodeOrUndefined(bytes: Buffer): Decoded | undefined {
+  try {
+    return decodeMessage(bytes);
+  } catch {
+    return undefined; // shorter than a header: not a DNS message at all
+  }
+}
+
 export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDnsServer> {
   const log = opts.log ?? (() => {});
+  const tcpLimits = opts.tcpLimits ?? DEFAULT_TCP_LIMITS;
+  const tcpIdleMs = opts.tcpIdleMs ?? DEFAULT_TCP_IDLE_MS;
+  const tcpMaxPending = opts.tcpMaxPending ?? DEFAULT_TCP_MAX_PENDING;
 
-  async function answer(request: DnsPacket, send: (p: DnsPacket) => unknown, context: DnsContext): Promise<void> {
-    const early = screen(request);
+  async function answer(decoded: Decoded, send: (p: DnsPacket) => Promise<void>, context: DnsContext): Promise<void> {
+    const request = decoded.packet;
+    const early = screen(decoded);
     if (early === 'ignore') return;
     if (early) {
-      log(`${opts.name}: ${context.client.address}:${context.client.port} sent a malformed query (${request.errors.map((e) => e.message).join('; ') || `${request.questions.length} questions`}); answered ${rcodeName(early.header.rcode)}`);
+      const why = decoded.ecs.kind === 'bad' ? decoded.ecs.why : request.errors.map((e) => e.message).join('; ') || `${request.questions.length} questions`;
+      log(`${opts.name}: ${context.client.address}:${context.client.port} sent a malformed query (${why}); answered ${rcodeName(early.header.rcode)}`);
       await send(early);
       return;
     }
@@ -107,32 +172,130 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
     if (response) await send(finish(request, response));
   }
 
-  // dns2 passes UDP's remote info ({address, port}) but, for TCP, the socket itself, whose
-  // `address` is a method: take remoteAddress first.
-  type Peer = { address?: unknown; port?: unknown; remoteAddress?: string; remotePort?: number };
-  const onRequest = (transport: 'udp' | 'tcp') => (request: DnsPacket, send: (p: DnsPacket) => unknown, client: Peer) => {
-    const context: DnsContext = {
-      transport,
-      client:
-        transport === 'tcp'
-          ? { address: client.remoteAddress ?? '?', port: client.remotePort ?? 0 }
-          : { address: String(client.address), port: Number(client.port) },
-    };
-    answer(request, send, context).catch((err: Error) => log(`${opts.name}: could not send an answer to ${context.client.address}: ${err.message}`));
+  const failedToSend = (context: DnsContext) => (err: Error) => log(`${opts.name}: could not send an answer to ${context.client.address}: ${err.message}`);
+
+  // ── UDP: one datagram, one query, one answer ──
+  function serveUdp(udp: dgram.Socket) {
+    udp.on('message', (bytes, from) => {
+      const decoded = decodeOrUndefined(bytes);
+      if (!decoded) return; // stay silent, as BIND does
+      const context: DnsContext = { transport: 'udp', client: { address: from.address, port: from.port }, ecs: decoded.ecs };
+      const limit = udpLimitOf(decoded.packet);
+      const send = (p: DnsPacket) => new Promise<void>((resolve, reject) => udp.send(fitUdp(p, limit), from.port, from.address, (err) => (err ? reject(err) : resolve())));
+      answer(decoded, send, context).catch(failedToSend(context));
+    });
+    udp.on('error', (err) => log(`${opts.name}: UDP: ${err.message}`));
+  }
+
+  // ── TCP: each message preceded by its length in two octets (RFC 1035 §4.2.2), pipelined (RFC 7766 §6.2.1.1) ──
+  const connections = new Set<net.Socket>();
+  /** Connections with no query in progress and no answer waiting, longest idle first (a Map keeps insertion order). */
+  const idle = new Map<net.Socket, true>();
+  const markIdle = (socket: net.Socket, isIdle: boolean) => {
+    idle.delete(socket);
+    if (isIdle && !socket.destroyed) idle.set(socket, true);
   };
-  // Bytes dns2 could not even start to decode (shorter than a header): stay silent, as BIND does.
-  const onRequestError = () => {};
+  /**
+   * Nearly full: the connection idle longest makes room (RFC 7766 §6.2.3: a server under pressure
+   * may close idle connections; clients reconnect). Without this, a few addresses holding idle
+   * connections up to the total cap would shut every other client out of TCP until they time out.
+   */
+  const makeRoom = (guard: ConnectionGuard, newcomer: net.Socket) => {
+    if (guard.active() < tcpLimits.maxConnections - Math.max(1, Math.floor(tcpLimits.maxConnections / 16))) return;
+    // Not for a client the per-client cap will refuse anyway.
+    let theirs = 0;
+    for (const c of connections) if (c.remoteAddress === newcomer.remoteAddress) theirs++;
+    if (theirs >= tcpLimits.maxPerClient) return;
+    const [oldest] = idle.keys();
+    if (oldest) {
+      idle.delete(oldest);
+      oldest.destroy();
+    }
+  };
+  function serveTcp(socket: net.Socket) {
+    if (socket.destroyed) return; // refused by the connection guard
+    connections.add(socket);
+    markIdle(socket, true);
+    socket.once('close', () => {
+      connections.delete(socket);
+      idle.delete(socket);
+    });
+    socket.on('error', () => {}); // a reset is the client's business; 'close' follows
+    const client = { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 };
+    const deadline = progressDeadline(socket, tcpIdleMs);
+    let buffered: Buffer = Buffer.alloc(0);
+    let working = 0; // queries whose handler has not finished
+    let unsent = 0; // answers not yet handed to the kernel: a client that does not read keeps them here
+    let peerEnded = false;
+
+    const closeIfDone = () => {
+      if (peerEnded && working === 0 && unsent === 0 && !socket.destroyed) socket.end();
+    };
+    /** An answer was made or has left: the clock starts again, reading may go on (it stops at tcpMaxPending). */
+    const afterProgress = () => {
+      if (working === 0) deadline.progress();
+      markIdle(socket, working === 0 && unsent === 0);
+      readMessages();
+      closeIfDone();
+    };
+    const send = (p: DnsPacket) =>
+      new Promise<void>((resolve) => {
+        const message = p.toBuffer();
+        const length = Buffer.alloc(2);
+        length.writeUInt16BE(message.length);
+        unsent++;
+        if (socket.destroyed) return resolve();
+        socket.write(Buffer.concat([length, message]), () => {
+          unsent--;
+          afterProgress();
+          resolve();
+        });
+      });
+
+    function readMessages() {
+      while (!socket.destroyed && working + unsent < tcpMaxPending && buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+        const bytes = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+        buffered = buffered.subarray(2 + bytes.length);
+        const decoded = decodeOrUndefined(bytes);
+        if (!decoded) return void socket.destroy(); // not DNS
+        // A query is being worked on: the connection is not idle until its answer has left.
+        if (working++ === 0) deadline.stop();
+        markIdle(socket, false);
+        const context: DnsContext = { transport: 'tcp', client, ecs: decoded.ecs };
+        answer(decoded, send, context)
+          .catch(failedToSend(context))
+          .finally(() => {
+            working--;
+            afterProgress();
+          });
+      }
+      // At the cap, stop reading: TCP's own flow control then slows the client down.
+      if (working + unsent >= tcpMaxPending) socket.pause();
+      else if (socket.isPaused()) socket.resume();
+    }
+
+    socket.on('data', (chunk: Buffer) => {
+      buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
+      readMessages();
+    });
+    socket.on('end', () => {
+      peerEnded = true;
+      if (buffered.length > 0 && working + unsent < tcpMaxPending) return void socket.destroy(); // closed mid-message
+      closeIfDone();
+    });
+  }
 
   // UDP first, on the port asked for; TCP on the same port number. With port 0 the UDP port is
   // chosen by the OS and, rarely, that number is taken for TCP: then try again.
   for (let attempt = 1; ; attempt++) {
-    const udp = new dns2.UDPServer({ type: opts.host.includes(':') ? 'udp6' : 'udp4' } as dns2.UdpServerOptions);
-    udp.on('request', onRequest('udp'));
-    udp.on('requestError', onRequestError);
+    const udp = dgram.createSocket(net.isIPv6(opts.host) ? 'udp6' : 'udp4');
+    serveUdp(udp);
     const udpAddress = await bindUdp(udp, opts.name, opts.host, opts.port);
-    const tcp = new dns2.TCPServer();
-    tcp.on('request', onRequest('tcp'));
-    tcp.on('requestError', onRequestError);
+    // allowHalfOpen: a client may send its query and close its side at once (socket.end(query)); it still gets the answer.
+    const tcp = net.createServer({ allowHalfOpen: true });
+    const guard = guardConnections(tcp, tcpLimits, (line) => log(`${opts.name}: DNS over TCP: ${line}`));
+    tcp.on('connection', serveTcp);
+    tcp.prependListener('connection', (socket: net.Socket) => makeRoom(guard, socket)); // before the guard counts this one
     try {
       await listen(tcp, opts.name, opts.host, udpAddress.port);
     } catch (err) {
@@ -144,10 +307,12 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
       name: opts.name,
       host: udpAddress.address,
       port: udpAddress.port,
+      tcpConnections: guard,
       close: () =>
         new Promise<void>((resolve) => {
           udp.close();
           tcp.close(() => resolve());
+          for (const socket of connections) socket.destroy();
         }),
     };
   }

@@ -6,7 +6,8 @@
 // How one answer is made, in the order this file does it:
 //   1. Where is the client? The recursive resolver that asks us usually is not the client, so it
 //      may pass the client's subnet along in an EDNS Client Subnet option (ECS, RFC 7871). If
-//      there is none, all we know is the address the query came from.
+//      there is none, all we know is the address the query came from. (Regions are IPv4 subnets:
+//      an IPv6 client subnet is in none of them, and gets the default region.)
 //   2. Which region is that? Longest-prefix match over every region's subnets, as a router picks a
 //      route: the most specific subnet wins. No match: the default region.
 //   3. Which edge? The region lists its edges nearest first; take the first one that is healthy.
@@ -20,7 +21,7 @@ import http from 'node:http';
 import { sourceAddressFor } from '../net/listen.ts';
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
-import { startDnsServer, Packet, responseTo, findOpt, EDNS_UDP_SIZE, type DnsContext, type DnsPacket, type DnsRecord, type RunningDnsServer } from './dns-server.ts';
+import { startDnsServer, Packet, responseTo, findOpt, EDNS_UDP_SIZE, type DnsContext, type DnsPacket, type DnsRecord, type RunningDnsServer, type TcpOptions } from './dns-server.ts';
 import { splitText } from './authoritative.ts'; // a TXT record's 255-byte strings, cut between characters
 
 export interface EdgeConfig {
@@ -40,7 +41,7 @@ export interface RegionConfig {
   nearest: string[];
 }
 
-export interface GslbOptions {
+export interface GslbOptions extends TcpOptions {
   /** Default 'gslb'. */
   name?: string;
   host: string;
@@ -64,6 +65,12 @@ export interface GslbOptions {
 
 export type EdgeHealth = boolean | 'unknown';
 
+/** A client subnet from ECS: an IPv4 or IPv6 network address and its prefix length. */
+export interface ClientSubnet {
+  ip: string;
+  sourcePrefixLength: number;
+}
+
 export interface GslbDecision {
   /** The address or subnet the decision used, e.g. '127.10.1.0/24'. */
   client: string;
@@ -84,7 +91,7 @@ export interface RunningGslb extends RunningDnsServer {
   events: EventEmitter;
   edges(): Array<{ name: string; healthy: EdgeHealth; reason: string }>;
   /** The decision for a client, without answering anyone (no event, no log line). */
-  decide(clientAddress: string, ecs?: { ip: string; sourcePrefixLength: number }): GslbDecision;
+  decide(clientAddress: string, ecs?: ClientSubnet): GslbDecision;
 }
 
 // The zone's SOA. `minimum` is also how long resolvers may cache "no such name" (RFC 2308).
@@ -222,8 +229,9 @@ function scopeFor(t: Tables, ip: number, matched: string | undefined): number {
   return 32;
 }
 
-function decide(t: Tables, clientAddress: string, ecs?: { ip: string; sourcePrefixLength: number }): GslbDecision {
+function decide(t: Tables, clientAddress: string, ecs?: ClientSubnet): GslbDecision {
   // Step 1: where is the client? ECS with a prefix of 0 means "do not use my subnet" (RFC 7871).
+  if (ecs && ecs.sourcePrefixLength > 0 && net.isIPv6(ecs.ip)) return decideIpv6(t, ecs);
   const useEcs = ecs !== undefined && ecs.sourcePrefixLength > 0 && net.isIPv4(ecs.ip);
   const source: GslbDecision['source'] = useEcs ? 'ecs' : 'source-address';
   const address = clientAddress.replace(/^::ffff:/i, ''); // an IPv4 client seen by a dual-stack socket
@@ -240,7 +248,33 @@ function decide(t: Tables, clientAddress: string, ecs?: { ip: string; sourcePref
     ? `${client} is inside ${match.region}'s ${match.cidr}`
     : `${client} is in no region's subnet, so the default region ${t.defaultRegion}`);
 
-  // Step 3: which edge? The nearest one that is not known to be down.
+  const { candidates, chosen, why } = chooseEdge(t, region);
+  return {
+    client,
+    source,
+    region: region.name,
+    regionReason,
+    candidates,
+    chosen,
+    why,
+    scopePrefixLength: useEcs ? scopeFor(t, ip, match?.region) : 0,
+  };
+}
+
+/**
+ * An IPv6 client subnet. No region lists an IPv6 subnet, so every IPv6 client gets the default
+ * region: the answer is the same for the whole IPv6 family, and the scope says so with /0
+ * (RFC 7871 §7.2.1: the scope covers addresses of the query's FAMILY only).
+ */
+function decideIpv6(t: Tables, ecs: ClientSubnet): GslbDecision {
+  const region = t.regions.get(t.defaultRegion)!;
+  const client = `${ecs.ip}/${ecs.sourcePrefixLength}`;
+  const regionReason = `${client} is an IPv6 subnet and every region's subnets are IPv4, so the default region ${t.defaultRegion}`;
+  return { client, source: 'ecs', region: region.name, regionReason, ...chooseEdge(t, region), scopePrefixLength: 0 };
+}
+
+/** Step 3: which edge? The nearest one of the region that is not known to be down. */
+function chooseEdge(t: Tables, region: RegionConfig): Pick<GslbDecision, 'candidates' | 'chosen' | 'why'> {
   const candidates = region.nearest.map((name) => {
     const edge = t.edges.get(name)!;
     return { name, address: edge.config.address, healthy: edge.healthy, reason: edge.reason };
@@ -260,16 +294,7 @@ function decide(t: Tables, clientAddress: string, ecs?: { ip: string; sourcePref
     why = `${down} ${down.includes(',') ? 'are' : 'is'} down, so ${usable.name} is the nearest healthy edge for ${region.name}`;
   }
   const chosen = usable ?? nearest;
-  return {
-    client,
-    source,
-    region: region.name,
-    regionReason,
-    candidates,
-    chosen: { name: chosen.name, address: chosen.address },
-    why,
-    scopePrefixLength: useEcs ? scopeFor(t, ip, match?.region) : 0,
-  };
+  return { candidates, chosen: { name: chosen.name, address: chosen.address }, why };
 }
 
 /**
@@ -286,26 +311,7 @@ function explain(d: GslbDecision): string {
   ].join(' -> ');
 }
 
-// ───────────────────────────── 4. Reading the ECS option of a query ─────────────────────────────
-
-type EcsOption = { ednsCode: number; family: number; sourcePrefixLength: number; scopePrefixLength: number; ip?: string };
-type EcsInQuery = { kind: 'none' } | { kind: 'bad'; why: string } | { kind: 'ok'; option: EcsOption };
-
-function readEcs(request: DnsPacket): EcsInQuery {
-  const option = (findOpt(request)?.rdata ?? []).find((o) => o.ednsCode === Packet.EDNS_OPTION_CODE.ECS) as EcsOption | undefined;
-  if (!option) return { kind: 'none' };
-  // RFC 7871: a malformed option (unknown family, impossible prefix) gets FORMERR.
-  const maxPrefix = { 1: 32, 2: 128 }[option.family];
-  if (maxPrefix === undefined || option.ip === undefined) return { kind: 'bad', why: `ECS family ${option.family} is neither IPv4 (1) nor IPv6 (2)` };
-  if (option.sourcePrefixLength > maxPrefix) return { kind: 'bad', why: `ECS source prefix /${option.sourcePrefixLength} is longer than an address` };
-  // RFC 7871 §6: the address bits beyond the source prefix must be zero.
-  if (option.family === 1 && maskOf(ipToInt(option.ip), option.sourcePrefixLength) !== ipToInt(option.ip)) {
-    return { kind: 'bad', why: `ECS ${option.ip}/${option.sourcePrefixLength} has address bits set beyond its prefix` };
-  }
-  return { kind: 'ok', option };
-}
-
-// ───────────────────────────── 5. The server ─────────────────────────────
+// ───────────────────────────── 4. The server ─────────────────────────────
 
 function lower(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
@@ -358,11 +364,8 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
   function handle(request: DnsPacket, context: DnsContext): DnsPacket {
     const question = request.questions[0]!;
     const qname = lower(question.name);
-    const ecs = readEcs(request);
-    if (ecs.kind === 'bad') {
-      log(`${name}: ${context.client.address} sent a malformed client subnet (${ecs.why}); answered FORMERR`);
-      return responseTo(request, Packet.RCODE.FORMERR);
-    }
+    // The client subnet, read and checked by the DNS layer (wire.ts): a malformed one never gets here, it got FORMERR.
+    const ecs = context.ecs;
     const response = responseTo(request);
     response.header.ra = 0; // we never recurse for anyone
     // Negative answers carry the SOA so resolvers know how long to remember them (RFC 2308).
@@ -375,9 +378,7 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
     } else if (serviceNames.has(qname)) {
       response.header.aa = 1;
       if (question.type === Packet.TYPE.A || question.type === Packet.TYPE.TXT) {
-        // Only an IPv4 subnet says where the client is; for anything else the source address decides.
-        const option = ecs.kind === 'ok' ? ecs.option : undefined;
-        const usable = option && option.family === 1 ? { ip: option.ip!, sourcePrefixLength: option.sourcePrefixLength } : undefined;
+        const usable = ecs.kind === 'ok' ? { ip: ecs.option.ip, sourcePrefixLength: ecs.option.sourcePrefixLength } : undefined;
         // The transport should always give a string; if it ever does not, the default region answers.
         const from = typeof context.client.address === 'string' ? context.client.address : 'an unknown address';
         const d = decide(tables, from, usable);
@@ -421,7 +422,7 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
     return response;
   }
 
-  const dns = await startDnsServer({ name, host: opts.host, port: opts.port, handle, log });
+  const dns = await startDnsServer({ name, host: opts.host, port: opts.port, handle, log, tcpLimits: opts.tcpLimits, tcpIdleMs: opts.tcpIdleMs, tcpMaxPending: opts.tcpMaxPending });
 
   // Health checks: every edge on its own, so one slow edge does not delay the verdict on the others.
   let closed = false;

@@ -4,10 +4,13 @@
 // An answer is taken only if it comes from the server we asked, carries our id, and repeats our
 // question: anything else is ignored, as it could be a spoofing attempt (the Kaminsky attack
 // guesses exactly these). An answer with TC (truncated) is asked again over TCP.
+// With randomizeCase, the name goes out in a random mix of upper and lower case ("DNS 0x20"):
+// servers copy the question into the answer as they got it, so a forger must guess that too.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { Packet, EDNS_UDP_SIZE, type DnsPacket } from './dns-server.ts';
+import { decodeMessage } from './wire.ts';
 
 export interface DnsServerAddress {
   host: string;
@@ -29,6 +32,8 @@ export interface DnsQuery {
   /** Skip UDP and ask over TCP straight away. */
   tcp?: boolean;
   localAddress?: string;
+  /** DNS 0x20: send the name in random case and take only an answer that repeats it exactly. */
+  randomizeCase?: boolean;
 }
 
 export interface DnsExchange {
@@ -62,11 +67,19 @@ export function typeCode(type: string): number {
   return code;
 }
 
-function buildQuery(q: DnsQuery, id: number): Buffer {
+/**
+ * DNS 0x20 (draft-vixie-dnsext-dns0x20): each letter's case is one more random bit a forger must
+ * guess, on top of the 16-bit id and the source port; "www.geektime.test" carries 15.
+ */
+function randomCase(name: string): string {
+  return name.replace(/[a-z]/gi, (c) => (randomInt(2) ? c.toUpperCase() : c.toLowerCase()));
+}
+
+function buildQuery(q: DnsQuery, id: number, name: string): Buffer {
   const packet = new Packet();
   packet.header.id = id;
   packet.header.rd = q.rd ? 1 : 0;
-  packet.questions.push({ name: q.name, type: typeCode(q.type), class: Packet.CLASS.IN } as DnsPacket['questions'][number]);
+  packet.questions.push({ name, type: typeCode(q.type), class: Packet.CLASS.IN } as DnsPacket['questions'][number]);
   if (q.edns !== false) {
     const options = q.clientSubnet ? [Packet.Resource.EDNS.ECS(q.clientSubnet)] : [];
     packet.additionals.push(Packet.Resource.EDNS(options, { udpPayloadSize: EDNS_UDP_SIZE }) as DnsPacket['additionals'][number]);
@@ -74,23 +87,25 @@ function buildQuery(q: DnsQuery, id: number): Buffer {
   return packet.toBuffer();
 }
 
-/** Does `response` answer our query? Same id, a response, and the very same question. */
-function answersOurQuery(response: DnsPacket, q: DnsQuery, id: number): boolean {
+/** Does `response` answer our query? Same id, a response, and the very same question (in the very same case, with 0x20). */
+function answersOurQuery(response: DnsPacket, q: DnsQuery, id: number, sentName: string): boolean {
   const question = response.questions[0];
+  const sent = sentName.replace(/\.$/, '');
   return (
     response.header.qr === 1 &&
     response.header.id === id &&
     response.questions.length === 1 &&
     question !== undefined &&
-    question.name.toLowerCase() === q.name.toLowerCase().replace(/\.$/, '') &&
+    (q.randomizeCase ? question.name === sent : question.name.toLowerCase() === sent.toLowerCase()) &&
     question.type === typeCode(q.type) &&
     question.class === Packet.CLASS.IN
   );
 }
 
+/** wire.ts, not dns2 alone: TTLs with the top bit set count as 0 (RFC 2181 §8), and any ECS option is read correctly. */
 function parseOrUndefined(bytes: Buffer): DnsPacket | undefined {
   try {
-    return Packet.parse(bytes);
+    return decodeMessage(bytes).packet;
   } catch {
     return undefined;
   }
@@ -112,6 +127,7 @@ function overUdp(q: DnsQuery): Promise<DnsExchange> {
   const id = randomInt(0, 0x10000);
   const timeoutMs = q.timeoutMs ?? 2000;
   const socket = dgram.createSocket(net.isIPv6(q.server.host) ? 'udp6' : 'udp4');
+  const name = q.randomizeCase ? randomCase(q.name) : q.name;
   let ignored = 0;
   return new Promise<DnsExchange>((resolve, reject) => {
     const done = (err: Error | undefined, exchange?: DnsExchange) => {
@@ -133,7 +149,7 @@ function overUdp(q: DnsQuery): Promise<DnsExchange> {
     socket.on('error', (err) => done(err));
     socket.on('message', (bytes, from) => {
       const response = from.address === q.server.host && from.port === q.server.port ? parseOrUndefined(bytes) : undefined;
-      if (!response || !answersOurQuery(response, q, id)) {
+      if (!response || !answersOurQuery(response, q, id, name)) {
         ignored++;
         return;
       }
@@ -141,7 +157,7 @@ function overUdp(q: DnsQuery): Promise<DnsExchange> {
     });
     // Port 0: the OS picks the source port, randomly on Linux, a new one for every query.
     socket.bind({ port: 0, address: q.localAddress }, () => {
-      socket.send(buildQuery(q, id), q.server.port, q.server.host, (err) => err && done(err));
+      socket.send(buildQuery(q, id, name), q.server.port, q.server.host, (err) => err && done(err));
     });
   });
 }
@@ -149,6 +165,7 @@ function overUdp(q: DnsQuery): Promise<DnsExchange> {
 function overTcp(q: DnsQuery): Promise<DnsExchange> {
   const id = randomInt(0, 0x10000);
   const timeoutMs = q.timeoutMs ?? 2000;
+  const name = q.randomizeCase ? randomCase(q.name) : q.name;
   return new Promise<DnsExchange>((resolve, reject) => {
     const socket = net.connect({ host: q.server.host, port: q.server.port, localAddress: q.localAddress });
     let buffered = Buffer.alloc(0);
@@ -157,7 +174,7 @@ function overTcp(q: DnsQuery): Promise<DnsExchange> {
       timeoutMs,
     );
     socket.on('connect', () => {
-      const message = buildQuery(q, id);
+      const message = buildQuery(q, id, name);
       const length = Buffer.alloc(2);
       length.writeUInt16BE(message.length);
       socket.write(Buffer.concat([length, message]));
@@ -170,7 +187,7 @@ function overTcp(q: DnsQuery): Promise<DnsExchange> {
       const sourcePort = socket.localPort ?? 0;
       clearTimeout(timer);
       socket.end();
-      if (!response || !answersOurQuery(response, q, id)) {
+      if (!response || !answersOurQuery(response, q, id, name)) {
         return reject(new Error(`${q.server.host}:${q.server.port} answered over TCP with a message that does not match the question`));
       }
       resolve({ query: q, response, transport: 'tcp', truncatedOverUdp: false, id, sourcePort, ms: 0, ignored: 0 });

@@ -17,14 +17,17 @@
 //     server cannot plant addresses for names it has no say over;
 //   - a referral must lead closer to the name, or the server is "lame" and the next one is tried;
 //   - CNAME hops, nested lookups and queries per question are all limited, so loops end;
+//   - a referral to many name servers without glue does not make it look up every one of them
+//     (the NXNSAttack), and no TTL keeps a record longer than a day (a negative answer, an hour);
+//   - the same question asked by many clients at once is walked once, and all of them get that answer;
 //   - the client's subnet (EDNS Client Subnet) goes only to the servers that need it (the GSLB),
 //     and their tailored answers are cached per subnet, never handed to clients elsewhere;
 //   - it answers only its own clients: an open resolver is a tool for amplification attacks.
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import net from 'node:net';
-import { startDnsServer, Packet, findOpt, responseTo, rcodeName, type DnsPacket, type DnsRecord, type RunningDnsServer } from './dns-server.ts';
+import { startDnsServer, Packet, findOpt, responseTo, rcodeName, type DnsPacket, type DnsRecord, type RunningDnsServer, type TcpOptions } from './dns-server.ts';
 import { sourceAddressFor } from '../net/listen.ts';
+import { LogFile, ensurePrivateFile } from '../net/log-file.ts';
 import { sendQuery, typeCode, DnsTimeout, type DnsExchange } from './query.ts';
 import { isInZone, normalize } from './zone.ts';
 import { splitText } from './authoritative.ts';
@@ -34,7 +37,7 @@ export interface RootHint {
   address: string;
 }
 
-export interface ResolverOptions {
+export interface ResolverOptions extends TcpOptions {
   /** Default 'local-dns'. */
   name?: string;
   /** Where it listens for stub clients. */
@@ -52,12 +55,24 @@ export interface ResolverOptions {
   allowClients?: (address: string) => boolean;
   /** Per upstream query, default 1500 ms. */
   timeoutMs?: number;
+  /** DNS 0x20: names to other servers in random case, answers taken only if they repeat it (query.ts). Default off. */
+  randomizeCase?: boolean;
   /** Default 10,000. */
   maxCacheEntries?: number;
   /** The clock for TTLs, in ms (tests inject one). Default Date.now. */
   now?: () => number;
-  /** Append every Resolution as one JSON line here, before the answer is sent (like dnstap). */
+  /** The longest any record is cached (and passed on), whatever its TTL (Unbound's cache-max-ttl). Default 86400 s. */
+  maxCacheTtl?: number;
+  /** The longest "no such name" or "no such type" is cached (Unbound's cache-max-negative-ttl). Default 3600 s. */
+  maxNegativeTtl?: number;
+  /**
+   * Every Resolution as one JSON line here (like dnstap), queued as the answer leaves and written
+   * off the request path; created 0600, rotated at walkLogMaxBytes (default 4 MiB) keeping
+   * walkLogKeep older files (default 3). A failed write is logged once and changes no answer.
+   */
   walkLog?: string;
+  walkLogMaxBytes?: number;
+  walkLogKeep?: number;
   log?: (line: string) => void;
 }
 
@@ -101,9 +116,24 @@ export interface Resolution {
   answers: DnsRecordText[];
   /** true when no upstream query was needed. */
   fromCache: boolean;
-  /** Empty when fromCache. */
+  /** Empty when fromCache or joined. */
   walk: WalkStep[];
+  /** The same question was already being resolved for another client: this one waited for that walk's answer. */
+  joined?: boolean;
+  /** The limits that cut this walk short, e.g. the NXNS limit on name servers looked up. */
+  limits?: string[];
   ms: number;
+}
+
+export interface ResolverStats {
+  /** Questions from clients (and resolve() calls). */
+  clientQueries: number;
+  /** Queries sent to other servers. */
+  upstreamQueries: number;
+  /** Client questions that joined an identical one already in progress. */
+  joined: number;
+  /** Resolutions that a limit cut short. */
+  limited: number;
 }
 
 export interface RunningResolver extends RunningDnsServer {
@@ -113,6 +143,9 @@ export interface RunningResolver extends RunningDnsServer {
   resolve(name: string, type: string, client: string): Promise<Resolution>;
   /** Resolutions by the stub's query id and source port: how a client asks "what did you do for my query?" */
   resolutionFor(client: { address: string; port: number }, id: number): Resolution | undefined;
+  /** Wait until every walk queued for the walk log is in the file (for a reader that reads it right after a query). */
+  flushWalkLog(): Promise<void>;
+  stats(): ResolverStats;
   cacheSize(): number;
   flushCache(): void;
 }
@@ -122,6 +155,14 @@ const MAX_CNAME_HOPS = 8;
 const MAX_QUERIES = 40;
 /** How deep "to find this name server I must first find that name server" may go. */
 const MAX_NS_DEPTH = 3;
+/**
+ * Name servers without glue looked up per referral, and per client question. The NXNSAttack
+ * (Afek, Bremler-Barr, Shafir, USENIX Security 2020): a referral naming many name servers without
+ * glue made resolvers look up every one, so one query became dozens, aimed at a victim's servers.
+ * BIND (CVE-2020-8616) and Unbound (CVE-2020-12662) now look up only a few per referral.
+ */
+const MAX_GLUELESS_PER_REFERRAL = 3;
+const MAX_GLUELESS_PER_QUESTION = 6;
 /** A server that did not answer is tried last for this long (real resolvers keep an RTT per server). */
 const SLOW_SERVER_MS = 60_000;
 /** The types this resolver can carry back to its clients. */
@@ -347,7 +388,9 @@ interface Job {
   /** Set once the subnet was sent, or a subnet-specific answer was taken from the cache. */
   subnetUsed?: string;
   walk: WalkStep[];
-  budget: { queries: number };
+  budget: { queries: number; glueless: number };
+  /** What limits cut this question short, shared with nested lookups like the walk. */
+  limits: string[];
   /** For the steps of a nested lookup: why it happens. */
   purpose?: string;
 }
@@ -374,6 +417,13 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
   const cache = new Cache(now, opts.maxCacheEntries ?? 10_000);
   const slowUntil = new Map<string, number>();
   const events = new EventEmitter();
+  const stats: ResolverStats = { clientQueries: 0, upstreamQueries: 0, joined: 0, limited: 0 };
+  const maxCacheTtl = opts.maxCacheTtl ?? 86_400;
+  const maxNegativeTtl = opts.maxNegativeTtl ?? 3_600;
+  if (opts.walkLog) ensurePrivateFile(opts.walkLog); // tighten a log left world-readable by an older run
+  const walkLog = opts.walkLog
+    ? new LogFile({ file: opts.walkLog, maxBytes: opts.walkLogMaxBytes ?? 4 * 1024 * 1024, keep: opts.walkLogKeep ?? 3, onProblem: (problem) => log(`${name}: walk log: ${problem}`) })
+    : undefined;
 
   /** Resolve name/type to the end of its CNAME chain: cache first, else walk the tree. */
   async function resolveName(qname: string, qtype: string, job: Job, depth: number): Promise<Result> {
@@ -422,10 +472,11 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     // Servers whose address we already have first; among those, the ones that did not recently time out.
     const slow = (s: NameServer) => (s.address && (slowUntil.get(`${s.address}:${portOf(s.name, s.address)}`) ?? 0) > now() ? 1 : 0);
     const ordered = [...zone.servers].sort((a, b) => Number(!a.address) - Number(!b.address) || slow(a) - slow(b));
+    const glueless = { lookedUp: 0, total: ordered.filter((s) => !s.address).length, cut: false };
     for (const ns of ordered) {
-      const addresses = ns.address ? [ns.address] : await addressesOf(ns.name, zone, job, depth, failures);
+      const addresses = ns.address ? [ns.address] : await addressesOf(ns.name, zone, job, depth, failures, glueless);
       for (const address of addresses) {
-        if (job.budget.queries >= MAX_QUERIES) return { kind: 'servfail', reason: `gave up after ${MAX_QUERIES} queries` };
+        if (job.budget.queries >= MAX_QUERIES) return { kind: 'servfail', reason: limit(job, `gave up after ${MAX_QUERIES} queries for one question`) };
         job.budget.queries++;
         const reply = await ask({ name: ns.name, address, port: portOf(ns.name, address) }, zone.zone, target, qtype, job);
         if (reply.kind === 'try-next') failures.push(reply.why);
@@ -436,7 +487,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
   }
 
   /** A name server named without glue: find its address first, as a separate (nested) lookup. */
-  async function addressesOf(nsName: string, zone: Delegation, job: Job, depth: number, failures: string[]): Promise<string[]> {
+  async function addressesOf(nsName: string, zone: Delegation, job: Job, depth: number, failures: string[], glueless: { lookedUp: number; total: number; cut: boolean }): Promise<string[]> {
     if (isInZone(nsName, zone.zone)) {
       // Its address is inside the very zone we cannot reach yet: only glue could have told us.
       failures.push(`${nsName} is inside ${zoneName(zone.zone)} but came without glue`);
@@ -446,7 +497,19 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
       failures.push(`${nsName}: name servers nested too deep`);
       return [];
     }
-    const nested: Job = { client: job.client, walk: job.walk, budget: job.budget, purpose: `looking up ${nsName}, a server of ${zoneName(zone.zone)} given without usable glue` };
+    // NXNS: a few lookups per referral and per question, however many servers the referral names.
+    const cap =
+      glueless.lookedUp >= MAX_GLUELESS_PER_REFERRAL ? `${MAX_GLUELESS_PER_REFERRAL} per referral`
+      : job.budget.glueless >= MAX_GLUELESS_PER_QUESTION ? `${MAX_GLUELESS_PER_QUESTION} per question`
+      : undefined;
+    if (cap) {
+      if (!glueless.cut) failures.push(limit(job, `looked up ${glueless.lookedUp} of the ${glueless.total} servers of ${zoneName(zone.zone)} named without glue, and no more (NXNS limit: ${cap})`));
+      glueless.cut = true;
+      return [];
+    }
+    glueless.lookedUp++;
+    job.budget.glueless++;
+    const nested: Job = { client: job.client, walk: job.walk, budget: job.budget, limits: job.limits, purpose: `looking up ${nsName}, a server of ${zoneName(zone.zone)} given without usable glue` };
     const found = await resolveName(nsName, 'A', nested, depth + 1);
     const addresses = found.answers.filter((r) => r.type === 'A').map((r) => r.data);
     if (addresses.length === 0) failures.push(`no address for ${nsName} (${found.reason ?? found.rcode})`);
@@ -468,8 +531,9 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     const base = { server, question: { name: target, type: qtype }, ...(ecs ? { ecs } : {}) };
     const started = Date.now();
     let exchange: DnsExchange;
+    stats.upstreamQueries++;
     try {
-      exchange = await sendQuery({ server: { host: server.address, port: server.port }, name: target, type: qtype, rd: false, clientSubnet: ecs, timeoutMs, localAddress: sourceAddressFor(opts.host, server.address) });
+      exchange = await sendQuery({ server: { host: server.address, port: server.port }, name: target, type: qtype, rd: false, clientSubnet: ecs, timeoutMs, localAddress: sourceAddressFor(opts.host, server.address), randomizeCase: opts.randomizeCase });
     } catch (err) {
       const timedOut = err instanceof DnsTimeout;
       if (timedOut) slowUntil.set(`${server.address}:${server.port}`, now() + SLOW_SERVER_MS);
@@ -489,20 +553,31 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
       case 'try-next':
         return { kind: 'try-next', why: `${server.name} (${server.address}): ${judged.summary}` };
       case 'referral':
-        cache.putDelegation(o.delegation, o.ttl);
+        cache.putDelegation(o.delegation, Math.min(o.ttl, maxCacheTtl));
         return { kind: 'referral', delegation: o.delegation };
       case 'answer':
-      case 'cname':
+      case 'cname': {
+        const records = capTtls(o.records, maxCacheTtl);
         // The answer is cached for the clients it was made for: everyone, or (ECS) the client's subnet.
-        for (const rrset of groupRRsets(o.records)) cache.putRRset(rrset, Math.min(scope, 24), job.client);
-        return o;
+        for (const rrset of groupRRsets(records)) cache.putRRset(rrset, Math.min(scope, 24), job.client);
+        return { ...o, records };
+      }
       case 'nxdomain':
-      case 'nodata':
-        for (const rrset of groupRRsets(o.records)) cache.putRRset(rrset);
+      case 'nodata': {
+        const records = capTtls(o.records, maxCacheTtl);
+        const soa = o.soa && capTtls([o.soa], maxNegativeTtl)[0];
+        for (const rrset of groupRRsets(records)) cache.putRRset(rrset);
         // RFC 2308 §5: no SOA, no negative caching.
-        if (o.soa) cache.putNegative(o.kind, o.finalName, qtype, o.soa);
-        return o;
+        if (soa) cache.putNegative(o.kind, o.finalName, qtype, soa);
+        return { ...o, records, soa };
+      }
     }
+  }
+
+  /** A limit cut the walk short: say which, in the Resolution and the walk log. */
+  function limit(job: Job, what: string): string {
+    job.limits.push(what);
+    return what;
   }
 
   function record(step: WalkStep, job: Job): void {
@@ -514,7 +589,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
   /** The whole client-facing resolution: what `resolve()` and the DNS face both use. */
   async function run(qname: string, qtype: string, client: string): Promise<{ resolution: Resolution; result: Result }> {
     const started = Date.now();
-    const job: Job = { client, subnet: clientSubnetOf(client), walk: [], budget: { queries: 0 } };
+    const job: Job = { client, subnet: clientSubnetOf(client), walk: [], budget: { queries: 0, glueless: 0 }, limits: [] };
     let result: Result;
     try {
       result = await resolveName(normalize(qname), qtype.toUpperCase(), job, 0);
@@ -531,20 +606,45 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
       answers: result.answers,
       fromCache: job.walk.length === 0,
       walk: job.walk,
+      ...(job.limits.length ? { limits: job.limits } : {}),
       ms: Date.now() - started,
     };
+    if (job.limits.length) stats.limited++;
     return { resolution, result };
   }
 
-  function announce(resolution: Resolution, result: Result, clientPort: number | null, queryId: number | null): void {
-    if (opts.walkLog) {
-      // Written before the answer leaves, so whoever gets the answer can already read how it was found.
-      fs.appendFileSync(opts.walkLog, `${JSON.stringify({ ...resolution, clientAddress: resolution.client, clientPort, queryId })}\n`);
+  /**
+   * The same question from many clients at once is walked once (RFC 5452 §5: identical queries in
+   * flight also make spoofing easier; Unbound and BIND merge them too). The key holds the client's
+   * subnet, as the GSLB may answer each subnet differently.
+   */
+  const inProgress = new Map<string, Promise<{ resolution: Resolution; result: Result }>>();
+  async function runOnce(qname: string, qtype: string, client: string): Promise<{ resolution: Resolution; result: Result }> {
+    stats.clientQueries++;
+    const key = `${normalize(qname)} ${qtype.toUpperCase()} ${clientSubnetOf(client) ?? ''}`;
+    const running = inProgress.get(key);
+    if (running) {
+      const started = Date.now();
+      const { resolution, result } = await running;
+      stats.joined++;
+      return { resolution: { ...resolution, client, fromCache: false, walk: [], joined: true, ms: Date.now() - started }, result };
     }
+    const mine = run(qname, qtype, client);
+    inProgress.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      inProgress.delete(key);
+    }
+  }
+
+  function announce(resolution: Resolution, result: Result, clientPort: number | null, queryId: number | null): void {
+    // Queued, not written: a slow or full disk must not hold up (or change) the answer.
+    walkLog?.write(JSON.stringify({ ...resolution, clientAddress: resolution.client, clientPort, queryId }));
     events.emit('resolved', resolution);
     const r = resolution;
     const answer = r.answers.length ? r.answers.map((a) => a.data).join(' → ') : result.reason ?? '(no records)';
-    const how = r.fromCache ? 'from the cache' : `${r.walk.length} ${r.walk.length === 1 ? 'query' : 'queries'}`;
+    const how = r.joined ? 'joined the same question in progress' : r.fromCache ? 'from the cache' : `${r.walk.length} ${r.walk.length === 1 ? 'query' : 'queries'}`;
     log(`${name}: ${r.client}${clientPort ? `:${clientPort}` : ''} ${r.type} ${r.name}? → ${r.rcode} ${answer} (${how}${r.clientSubnet ? `, ECS ${r.clientSubnet}` : ''}, ${r.ms} ms)`);
   }
 
@@ -563,7 +663,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     if (question.class !== Packet.CLASS.IN || !TYPES.includes(qtype)) {
       return withRa(Packet.createErrorResponseFromRequest(request, Packet.RCODE.NOTIMP, { infoCode: Packet.EDE.NOT_SUPPORTED, extraText: `${qtype} queries are not supported here` }));
     }
-    const { resolution, result } = await run(question.name, qtype, address);
+    const { resolution, result } = await runOnce(question.name, qtype, address);
     byQuery.set(queryKey(address, port, request.header.id), resolution);
     if (byQuery.size > 1000) byQuery.delete(byQuery.keys().next().value!);
     announce(resolution, result, port, request.header.id);
@@ -577,7 +677,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     return withRa(response);
   }
 
-  const server = await startDnsServer({ name, host: opts.host, port: opts.port, log, handle });
+  const server = await startDnsServer({ name, host: opts.host, port: opts.port, log, handle, tcpLimits: opts.tcpLimits, tcpIdleMs: opts.tcpIdleMs, tcpMaxPending: opts.tcpMaxPending });
   log(`${name}: recursive resolver on ${server.host}:${server.port} (udp+tcp), root hints ${rootHints.map((h) => `${h.name} ${h.address}:${portOf(h.name, h.address)}`).join(', ')}`);
 
   return {
@@ -585,11 +685,17 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     events,
     resolve: async (qname, qtype, client) => {
       if (!TYPES.includes(qtype.toUpperCase())) throw new Error(`${name}: cannot resolve type ${qtype}; it knows ${TYPES.join(', ')}`);
-      const { resolution, result } = await run(qname, qtype, client);
+      const { resolution, result } = await runOnce(qname, qtype, client);
       announce(resolution, result, null, null);
       return resolution;
     },
     resolutionFor: (client, id) => byQuery.get(queryKey(client.address, client.port, id)),
+    flushWalkLog: async () => walkLog?.flush(),
+    close: async () => {
+      await server.close();
+      await walkLog?.flush();
+    },
+    stats: () => ({ ...stats }),
     cacheSize: () => cache.size(),
     flushCache: () => {
       cache.clear();
@@ -693,6 +799,11 @@ function judge(response: DnsPacket, zone: string, target: string, qtype: string)
 
 function aliases(chain: DnsRecordText[]): string {
   return chain.map((r) => `${r.name} CNAME ${r.data}, `).join('');
+}
+
+/** No TTL above `max` (RFC 2181 §8 allows 2^31 − 1 seconds: 68 years). */
+function capTtls(records: DnsRecordText[], max: number): DnsRecordText[] {
+  return records.map((r) => (r.ttl > max ? { ...r, ttl: max } : r));
 }
 
 function groupRRsets(records: DnsRecordText[]): DnsRecordText[][] {
