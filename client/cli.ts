@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readState, findRole } from '../lab/state.ts';
-import { parseTlsMode } from '../lab/tls-modes.ts';
+import { parseTlsMode } from '../servers/net/tls-modes.ts';
 import { clientAddress, type Region } from '../lab/topology.ts';
 import { placeOrder, SEED_ORDER, type OrderResult } from './order-client.ts';
 import { stubLookup } from './stub-resolver.ts';

@@ -16,7 +16,7 @@ import { ListenError } from '../servers/net/listen.ts';
 import { labDir } from './paths.ts';
 import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
 import { planRoles, EDGE_REGIONS, defaultAddressing, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
-import type { TlsMode } from './tls-modes.ts';
+import type { TlsMode } from '../servers/net/tls-modes.ts';
 
 export interface LabOptions {
   addressing?: Addressing;

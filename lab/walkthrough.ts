@@ -25,7 +25,7 @@ import { startTlsTap, type TapConnection } from './tls-tap.ts';
 import { labDir } from './paths.ts';
 import { buildReport } from './report.ts';
 import { displayPath } from './state.ts';
-import { parseTlsMode, type TlsMode } from './tls-modes.ts';
+import { parseTlsMode, type TlsMode } from '../servers/net/tls-modes.ts';
 import { clientAddress, type Region } from './topology.ts';
 import { Trace, type StepNumber } from './trace.ts';
 import { howToReach, parsePort, startLab, type RunningLab } from './up.ts';

@@ -15,7 +15,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { listen, sourceAddressFor } from './net/listen.ts';
-import { slbTlsSettings, type TlsMode } from '../lab/tls-modes.ts';
+import { slbTlsSettings, type TlsMode } from './net/tls-modes.ts';
 import { Backend, DEFAULT_HEALTH_CHECK, HealthChecker, type BackendConfig, type HealthCheckOptions } from './slb-health.ts';
 import { appendList, hostWithoutPort, withoutHopByHop } from './proxy-headers.ts';
 

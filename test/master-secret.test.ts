@@ -14,9 +14,9 @@ import {
   prfSha256,
   type MasterSecretInput,
 } from '../lab/master-secret.ts';
-import { CLASSIC_CIPHER } from '../lab/tls-modes.ts';
+import { CLASSIC_CIPHER } from '../servers/net/tls-modes.ts';
 import { startTlsTap, type RunningTlsTap, type TapConnection } from '../lab/tls-tap.ts';
-import type { TlsMode } from '../lab/tls-modes.ts';
+import type { TlsMode } from '../servers/net/tls-modes.ts';
 import { makeChainDir, startShop, type Shop } from './shop-fixture.ts';
 
 const chain = makeChainDir('lab-master-secret-');

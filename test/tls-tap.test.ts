@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder } from '../client/order-client.ts';
 import { startTlsTap, type RunningTlsTap, type TapConnection } from '../lab/tls-tap.ts';
 import { TlsStreamDecoder, describeTlsEvent, type Direction, type TlsEvent } from '../lab/tls-decoder.ts';
-import type { TlsMode } from '../lab/tls-modes.ts';
+import type { TlsMode } from '../servers/net/tls-modes.ts';
 import { makeChainDir, startShop, type Shop } from './shop-fixture.ts';
 
 const chain = makeChainDir('lab-tls-tap-');
