@@ -6,8 +6,8 @@
 //
 //   client ──TLS──▶ front door (TCP) ──▶ TLS + HTTP ──▶ choose an app ──HTTP──▶ app-1 / app-2
 //
-// It listens on the shop's port with forward-secret TLS only. For the lesson it can also listen on
-// a second, classic port that speaks only the seed's TLS 1.2 RSA key exchange (see tls-modes.ts).
+// By default the shop's port speaks forward-secret TLS only, and for the lesson a second, classic
+// port speaks only the seed's TLS 1.2 RSA key exchange (tls 'both'; see net/tls-modes.ts).
 //
 // Read in this order: the key log, the TLS settings, the front door (first byte decides TLS or
 // not), the request handler (which site, body, choice of app), forwarding, and start/close.
@@ -163,7 +163,9 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
         },
         maxHeaderSize: MAX_HEADER_BYTES,
         // Absolute deadlines, from the request's first byte: a trickle of header lines does not
-        // push them back (slowloris). Between requests, an idle connection is closed after idleMs.
+        // push them back (slowloris). Between requests, an idle connection is closed after idleMs
+        // (Node 20 advertises idleMs in Keep-Alive and closes 1 s later, so a client that trusts
+        // the header never sends on a connection being closed).
         headersTimeout: timeouts.headersMs,
         requestTimeout: timeouts.requestMs,
         keepAliveTimeout: timeouts.idleMs,
