@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readState, findRole } from '../lab/state.ts';
-import { parseTlsMode } from '../lab/tls-modes.ts';
+import { parseTlsMode } from '../servers/net/tls-modes.ts';
 import { clientAddress, type Region } from '../lab/topology.ts';
 import { placeOrder, SEED_ORDER, type OrderResult } from './order-client.ts';
 import { stubLookup } from './stub-resolver.ts';
@@ -40,7 +40,9 @@ export async function orderCommand(argv: string[]): Promise<number> {
   const region = values.from;
   if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
   const state = readState();
-  const slb = findRole(state, 'slb');
+  const mode = parseTlsMode(values.mode, 'classic');
+  // The SLB serves classic TLS on a port of its own; the shop's port is forward secret only.
+  const slb = (mode === 'classic' ? state.roles.find((r) => r.name === 'slb-classic') : undefined) ?? findRole(state, 'slb');
   const caFile = values.ca ?? state.rootCa;
   const idempotencyKey = values.key ?? randomUUID();
   const localDns = findRole(state, 'local-dns');
@@ -51,7 +53,7 @@ export async function orderCommand(argv: string[]): Promise<number> {
     lookup: stubLookup({ resolver: { host: localDns.host, port: localDns.port }, localAddress }),
     port: slb.port,
     rootCaPem: fs.readFileSync(caFile, 'utf8'),
-    mode: parseTlsMode(values.mode, 'classic'),
+    mode,
     body: values.body !== undefined ? JSON.parse(values.body) : SEED_ORDER,
     // Always an Idempotency-Key: if the answer is lost (502, 504, a timeout), repeating the order
     // with the same key cannot take it twice.

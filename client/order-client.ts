@@ -7,7 +7,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { LookupFunction } from 'node:net';
-import { tlsSettings, type TlsMode } from '../lab/tls-modes.ts';
+import { tlsSettings, type TlsMode } from '../servers/net/tls-modes.ts';
 import { walkChain, type ChainStep } from './chain-check.ts';
 
 /** The request body printed in the seed (§6). */

@@ -12,6 +12,8 @@ export interface RoleState {
   port: number;
   protocol: 'https' | 'http' | 'dns';
   url?: string;
+  /** Another listener of the role named here (slb-classic is the SLB's second port). */
+  partOf?: string;
   /** What the supervisor says of it now (lab/supervisor.ts): up, crashed, stopped, failed. */
   status?: RoleStatus;
   /** Why it is not up. */

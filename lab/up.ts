@@ -19,13 +19,13 @@ import { Supervisor, type RoleInstance } from './supervisor.ts';
 import { labDir } from './paths.ts';
 import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
 import { planRoles, EDGE_REGIONS, defaultAddressing, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
-import type { TlsMode } from './tls-modes.ts';
+import { parseSlbTlsMode, type SlbTlsMode } from '../servers/net/tls-modes.ts';
 
 export interface LabOptions {
   addressing?: Addressing;
   ephemeral?: boolean;
   slbPort?: number;
-  slbTls?: TlsMode | 'both';
+  slbTls?: SlbTlsMode;
   /** Where the servers' own log lines go. */
   log?: (line: string) => void;
   /**
@@ -228,6 +228,8 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     }
 
     const slbHost = plan('slb').host;
+    // The seed's RSA key exchange gets a port of its own, so the shop's port stays forward secret.
+    let classicPort = opts.ephemeral ? 0 : SLB_CLASSIC_PORT;
     await run('slb', 'https', (port) =>
       startSlb({
         host: slbHost,
@@ -237,12 +239,19 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         serverNames: ['www.geektime.test', 'geektime.test'],
         backends: appUrls,
         tls: opts.slbTls ?? 'both',
+        classicPort,
         keyLogFile: keyLog,
         log,
       }),
     );
     const slbRole = roles.find((r) => r.name === 'slb')!;
     slbRole.url = `https://${SHOP_HOST}${slbRole.port === 443 ? '' : `:${slbRole.port}`}/`;
+    const slb = supervisor.instance<RunningSlb>('slb');
+    if (slb?.classicPort !== undefined && slb.classicPort !== slb.port) {
+      classicPort = slb.classicPort; // a restart comes back on the same port
+      const what = "the SLB's classic port: only the seed's TLS 1.2 RSA key exchange (no forward secrecy)";
+      roles.push({ name: 'slb-classic', partOf: 'slb', what, host: slb.host, port: slb.classicPort, protocol: 'https', url: `https://${SHOP_HOST}:${slb.classicPort}/` });
+    }
 
     if (opts.crashGuard) {
       const control = await startControl(controlSocket, supervisor);
@@ -307,7 +316,7 @@ function withStatus(state: LabState, supervisor: Supervisor): LabState {
   return {
     ...state,
     roles: state.roles.map((r) => {
-      const s = status.get(r.name);
+      const s = status.get(r.partOf ?? r.name);
       return s ? { ...r, status: s.status, ...(s.reason ? { reason: s.reason } : {}), restarts: s.restarts } : r;
     }),
   };
@@ -338,9 +347,13 @@ async function withPortFallback<T>(plan: RolePlan, notes: string[], start: (port
   throw new Error(`${plan.name}: no port to try`);
 }
 
+/** The SLB's classic port (tls 'both'): openssl s_server's default port, familiar from TLS tutorials. */
+export const SLB_CLASSIC_PORT = 4433;
+
 /** How to reach the running lab with everyday tools. */
 export function howToReach(lab: RunningLab): string[] {
   const slb = lab.state.roles.find((r) => r.name === 'slb')!;
+  const classic = lab.state.roles.find((r) => r.name === 'slb-classic') ?? slb;
   const rel = displayPath;
   const portPart = slb.port === 443 ? '' : `:${slb.port}`;
   const body = `'{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}'`;
@@ -352,7 +365,7 @@ export function howToReach(lab: RunningLab): string[] {
     `dig @${dns('root').host}${port(dns('root'))} +norec www.geektime.test              # the root's referral`,
     `curl --cacert ${rel(lab.state.rootCa)} --resolve ${SHOP_HOST}:${slb.port}:${slb.host} \\`,
     `     -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}${portPart}/purchaseOrder`,
-    `openssl s_client -connect ${slb.host}:${slb.port} -servername ${SHOP_HOST} -CAfile ${rel(lab.state.rootCa)} -tls1_2 -cipher AES128-GCM-SHA256`,
+    `openssl s_client -connect ${classic.host}:${classic.port} -servername ${SHOP_HOST} -CAfile ${rel(lab.state.rootCa)} -tls1_2 -cipher AES128-GCM-SHA256`,
     `npm run lab -- order --mode classic      (or --mode modern)`,
     `Wireshark: capture on loopback, filter "tcp.port == ${slb.port}", TLS key log: ${rel(lab.state.keyLog)}`,
   ];
@@ -369,10 +382,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       quiet: { type: 'boolean', default: false },
     },
   });
-  const tlsChoice = values.tls;
-  if (tlsChoice !== 'both' && tlsChoice !== 'classic' && tlsChoice !== 'modern') {
-    throw new Error(`--tls must be both, classic or modern, not "${tlsChoice}"`);
-  }
+  const tlsChoice = parseSlbTlsMode(values.tls, 'both');
   const lab = await startLab({
     addressing: values['single-address'] ? 'single' : undefined,
     ephemeral: values.ephemeral,

@@ -25,7 +25,7 @@ import { startTlsTap, type TapConnection } from './tls-tap.ts';
 import { labDir } from './paths.ts';
 import { buildReport } from './report.ts';
 import { displayPath } from './state.ts';
-import { parseTlsMode, type TlsMode } from './tls-modes.ts';
+import { parseTlsMode, type TlsMode } from '../servers/net/tls-modes.ts';
 import { clientAddress, type Region } from './topology.ts';
 import { Trace, type StepNumber } from './trace.ts';
 import { howToReach, parsePort, startLab, type RunningLab } from './up.ts';
@@ -165,7 +165,8 @@ async function stepConnectionAndOrder(s: Story, capture: string | undefined): Pr
   const perRole = lab.state.addressing === 'per-role';
   n.step(2, `Step 2 — the connection (seed §5), ${s.mode === 'classic' ? "the seed's TLS 1.2 with RSA key exchange" : 'TLS 1.3 with ECDHE'}`);
   await during(2, title, 'local-dns', `resolving ${lab.state.shopHost}`, 'npm run lab -- dig www.geektime.test', () => lookUp(s, 2, lab.state.shopHost));
-  const slb = lab.state.roles.find((r) => r.name === 'slb')!;
+  // Classic TLS is served on the SLB's classic port; the shop's own port is forward secret only.
+  const slb = (s.mode === 'classic' ? lab.state.roles.find((r) => r.name === 'slb-classic') : undefined) ?? lab.state.roles.find((r) => r.name === 'slb')!;
 
   // A relay on the path that copies every byte and decodes the TLS records, as a capture would.
   // It connects on to the SLB from the phone's own address, so the SLB still sees the phone.
@@ -236,6 +237,7 @@ async function stepConnectionAndOrder(s: Story, capture: string | undefined): Pr
   // The three randoms.
   const keyPem = fs.readFileSync(path.join(path.dirname(lab.state.rootCa), 'leaf.key'), 'utf8');
   if (s.mode === 'classic') {
+    await lab.slb.flushKeyLog(); // the SLB writes its key log off the request path
     const check = await during(2, title, 'slb', 'recomputing the master secret', 'check that .lab/keylog.txt is the SLB\'s key log and was not edited', async () =>
       checkMasterSecret({ ...classicHandshakeFrom(connection.events), privateKeyPem: keyPem, keyLogFile: lab.state.keyLog }),
     );
@@ -247,7 +249,8 @@ async function stepConnectionAndOrder(s: Story, capture: string | undefined): Pr
     n.say(n.good(`    = the key log's CLIENT_RANDOM line ${check.keyLogLine}: the same secret, computed independently on both sides.`), `    = the key log's CLIENT_RANDOM line ${check.keyLogLine}: the same secret, computed independently on both sides.`);
     trace.note(2, 'master-secret', `master secret recomputed and matches key log line ${check.keyLogLine}`, { master: check.master.toString('hex'), keyLogLine: check.keyLogLine });
   } else {
-    const modern = explainModernKeyExchange(connection.events, fs.readFileSync(lab.state.keyLog, 'utf8'));
+    await lab.slb.flushKeyLog();
+    const modern = explainModernKeyExchange(connection.events, fs.existsSync(lab.state.keyLog) ? fs.readFileSync(lab.state.keyLog, 'utf8') : undefined);
     n.say(`Key exchange: ${modern.group} (ECDHE), cipher ${modern.cipherSuite}.`);
     n.sayAll(modern.explanation.split('\n'), '    ');
     trace.note(2, 'key-exchange', `${modern.group}: forward secrecy, no key recoverable from a capture`, modern);
@@ -384,7 +387,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     );
     n.plain(`Artifacts: ${rel(path.join(dir, 'report.html'))} (open it in a browser), ${rel(path.join(dir, 'trace.json'))}, TLS key log ${rel(lab.state.keyLog)}`);
     if (capture) {
-      const slb = lab.state.roles.find((r) => r.name === 'slb')!;
+      const slb = (mode === 'classic' ? lab.state.roles.find((r) => r.name === 'slb-classic') : undefined) ?? lab.state.roles.find((r) => r.name === 'slb')!;
       n.plain(`Capture: ${rel(capture.file)}, for Wireshark with the key log (Preferences → Protocols → TLS), or:`);
       n.plain(`  tshark -r ${rel(capture.file)} -o tls.keylog_file:${rel(lab.state.keyLog)}${slb.port === 443 ? '' : ` -d tcp.port==${slb.port},tls`} -Y http`);
     } else n.plain(captureNote!);

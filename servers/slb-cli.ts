@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chainFiles } from '../certs/chain.ts';
 import { parseHostPort } from './net/listen.ts';
+import { parseSlbTlsMode } from './net/tls-modes.ts';
 import { labDir } from '../lab/paths.ts';
 import { startSlb } from './slb.ts';
 
@@ -17,6 +18,7 @@ export async function slbCommand(argv: string[]): Promise<number> {
       key: { type: 'string' },
       name: { type: 'string', multiple: true },
       tls: { type: 'string', default: 'both' },
+      'classic-port': { type: 'string', default: '4433' },
       keylog: { type: 'string' },
     },
   });
@@ -28,8 +30,9 @@ export async function slbCommand(argv: string[]): Promise<number> {
     const eq = spec.indexOf('=');
     return eq > 0 ? { name: spec.slice(0, eq), url: spec.slice(eq + 1) } : { name: `app-${i + 1}`, url: spec };
   });
-  const mode = values.tls;
-  if (mode !== 'both' && mode !== 'classic' && mode !== 'modern') throw new Error(`--tls must be both, classic or modern, not "${mode}"`);
+  const mode = parseSlbTlsMode(values.tls, 'both');
+  const classicPort = Number(values['classic-port']);
+  if (!Number.isInteger(classicPort) || classicPort < 0 || classicPort > 65535) throw new Error(`--classic-port must be a port number, not "${values['classic-port']}"`);
   const certFile = values.cert ?? files.fullChain;
   const keyFile = values.key ?? files.leafKey;
   const readPem = (file: string, what: string) => {
@@ -47,9 +50,11 @@ export async function slbCommand(argv: string[]): Promise<number> {
     serverNames: values.name ?? ['www.geektime.test', 'geektime.test'],
     backends,
     tls: mode,
+    classicPort,
     keyLogFile: values.keylog ?? path.join(labDir(), 'keylog.txt'),
   });
-  console.log(`slb listening on ${slb.host}:${slb.port} (TLS: ${mode}), forwarding to ${backends.map((b) => `${b.name}=${b.url}`).join(', ')}`);
+  const classic = slb.classicPort !== undefined && slb.classicPort !== slb.port ? `, classic TLS 1.2 RSA on ${slb.host}:${slb.classicPort}` : '';
+  console.log(`slb listening on ${slb.host}:${slb.port} (TLS: ${mode}${classic}), forwarding to ${backends.map((b) => `${b.name}=${b.url}`).join(', ')}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

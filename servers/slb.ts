@@ -6,16 +6,21 @@
 //
 //   client ──TLS──▶ front door (TCP) ──▶ TLS + HTTP ──▶ choose an app ──HTTP──▶ app-1 / app-2
 //
-// Read in this order: the front door (first byte decides TLS or not), the TLS settings, the
-// request handler (Host check, body, choice of app), forwarding, and start/close.
-import fs from 'node:fs';
+// By default the shop's port speaks forward-secret TLS only, and for the lesson a second, classic
+// port speaks only the seed's TLS 1.2 RSA key exchange (tls 'both'; see net/tls-modes.ts).
+//
+// Read in this order: the key log, the TLS settings, the front door (first byte decides TLS or
+// not), the request handler (which site, body, choice of app), forwarding, and start/close.
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
-import { listen, sourceAddressFor } from './net/listen.ts';
-import { slbTlsSettings, type TlsMode } from '../lab/tls-modes.ts';
+import type { Duplex } from 'node:stream';
+import { listen, ListenError, sourceAddressFor } from './net/listen.ts';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from './net/limits.ts';
+import { ensurePrivateFile, LogFile } from './net/log-file.ts';
+import { slbListenerSettings, type SlbTlsMode, type TlsMode } from './net/tls-modes.ts';
 import { Backend, DEFAULT_HEALTH_CHECK, HealthChecker, type BackendConfig, type HealthCheckOptions } from './slb-health.ts';
 import { appendList, hostWithoutPort, withoutHopByHop } from './proxy-headers.ts';
 
@@ -54,9 +59,14 @@ export interface SlbOptions {
   /** Host names this SLB serves; other Host headers get 421. */
   serverNames: string[];
   backends: BackendConfig[];
-  tls?: TlsMode | 'both';
+  /** 'both' (default): the shop's port is forward-secret only, and a second port is classic. */
+  tls?: SlbTlsMode;
+  /** With tls 'both', the classic listener's port on the same host (default 0: any free port). */
+  classicPort?: number;
   /** NSS key log (SSLKEYLOGFILE format) so Wireshark can decrypt what the SLB terminates. */
   keyLogFile?: string;
+  /** Connections held at once, per listener: in total and from one client address. */
+  limits?: Partial<ConnectionLimits>;
   healthCheck?: Partial<HealthCheckOptions>;
   maxBodyBytes?: number;
   timeouts?: Partial<SlbTimeouts>;
@@ -78,13 +88,25 @@ export interface ForwardRecord {
 export interface RunningSlb {
   name: string;
   host: string;
+  /** The shop's port: forward-secret TLS only (or classic only, when started with tls 'classic'). */
   port: number;
+  /** The port that speaks the seed's TLS 1.2 RSA key exchange: the second listener with tls
+   *  'both', the only one with 'classic'; undefined with 'modern'. */
+  classicPort: number | undefined;
   backends: Backend[];
   health: HealthChecker;
   /** 'request' (ForwardRecord), 'up' / 'down' (Backend) */
   events: EventEmitter;
+  /** Resolves when every key log line of the handshakes so far is on disk: await it before
+   *  reading the key log (it is written off the request path). */
+  flushKeyLog(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Request line and headers together, as nginx's large_client_header_buffers (4 × 8k) and Node's default. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** The key log rotates at this size, one old file kept: at most 32 MiB of secrets on disk. */
+const KEY_LOG_MAX_BYTES = 16 * 1024 * 1024;
 
 // Errors that mean the TCP connection to the app was never made, so the request cannot have
 // reached it and trying the next app is safe even for a POST.
@@ -111,69 +133,108 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
   // Pooled keep-alive connections to the apps, as nginx's `keepalive` upstream setting.
   const upstreamAgent = new http.Agent({ keepAlive: true, timeout: timeouts.upstreamIdleMs });
 
+  // ── The key log ──────────────────────────────────────────────────────────────────────────
+  // Every handshake adds lines, so strangers decide how much is written: the log is capped and
+  // rotated, written off the request path, and a failure (full disk, read-only file) is said once
+  // in the SLB's log while the SLB serves on. It is created 0600: it decrypts every session.
+  const keyLog = opts.keyLogFile
+    ? new LogFile({ file: opts.keyLogFile, maxBytes: KEY_LOG_MAX_BYTES, keep: 1, onProblem: (problem) => log(`${name}: key log: ${problem}`) })
+    : undefined;
+  if (keyLog) ensurePrivateFile(keyLog.file);
+
   // ── TLS and HTTP ─────────────────────────────────────────────────────────────────────────
-  const tlsOptions: https.ServerOptions = {
-    ...slbTlsSettings(opts.tls ?? 'both'),
-    cert: opts.cert,
-    key: opts.key,
-    handshakeTimeout: timeouts.handshakeMs,
-    // SNI: the client names the site in its ClientHello. This SLB has one certificate for all the
-    // shop's names; a name it does not serve still gets it, and the client's name check fails.
-    SNICallback: (servername, done) => {
-      if (!servedNames.has(servername.toLowerCase())) {
-        log(`${name}: SNI "${servername}" is not one of ours (${[...servedNames].join(', ')}); sending the default certificate`);
-      }
-      done(null, undefined); // undefined = the default context built from cert/key above
-    },
-    headersTimeout: timeouts.headersMs,
-    requestTimeout: timeouts.requestMs,
-    keepAliveTimeout: timeouts.idleMs,
-    connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
-  };
-  const httpsServer = https.createServer(tlsOptions, (req, res) => {
-    handleRequest(req, res).catch((err: Error) => {
-      log(`${name}: unexpected error: ${err.stack ?? err.message}`);
-      if (!res.headersSent) reply(res, 500, 'internal error', 'the SLB failed unexpectedly; see its log');
-      else res.destroy();
+  // One TLS terminator per listener, each with its own TLS settings; all hand their requests to
+  // the same handler below.
+  const responding = new WeakSet<Duplex>(); // connections with a response under way
+  function tlsTerminator(mode: TlsMode): https.Server {
+    const server = https.createServer(
+      {
+        ...slbListenerSettings(mode),
+        cert: opts.cert,
+        key: opts.key,
+        handshakeTimeout: timeouts.handshakeMs,
+        // SNI: the client names the site in its ClientHello. This SLB has one certificate for all the
+        // shop's names; a name it does not serve still gets it, and the client's name check fails.
+        SNICallback: (servername, done) => {
+          if (!servedNames.has(servername.toLowerCase())) {
+            log(`${name}: SNI "${servername}" is not one of ours (${[...servedNames].join(', ')}); sending the default certificate`);
+          }
+          done(null, undefined); // undefined = the default context built from cert/key above
+        },
+        maxHeaderSize: MAX_HEADER_BYTES,
+        // Absolute deadlines, from the request's first byte: a trickle of header lines does not
+        // push them back (slowloris). Between requests, an idle connection is closed after idleMs
+        // (Node 20 advertises idleMs in Keep-Alive and closes 1 s later, so a client that trusts
+        // the header never sends on a connection being closed).
+        headersTimeout: timeouts.headersMs,
+        requestTimeout: timeouts.requestMs,
+        keepAliveTimeout: timeouts.idleMs,
+        connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+      },
+      (req, res) => {
+        responding.add(req.socket);
+        res.on('close', () => responding.delete(req.socket));
+        handleRequest(req, res).catch((err: Error) => {
+          log(`${name}: unexpected error: ${err.stack ?? err.message}`);
+          if (!res.headersSent) reply(res, 500, 'internal error', 'the SLB failed unexpectedly; see its log');
+          else res.destroy();
+        });
+      },
+    );
+    server.on('keylog', (line: Buffer) => keyLog?.write(line.toString('latin1')));
+    // A failed handshake (garbage after a 0x16 byte, a client that rejects our certificate, no
+    // shared cipher, a timeout) is the client's problem: log it, drop that connection, serve on.
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      log(`${name}: TLS handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${err.code ?? ''} ${err.message}`.trim());
     });
-  });
-  if (opts.keyLogFile) {
-    const keyLogFile = opts.keyLogFile;
-    httpsServer.on('keylog', (line: Buffer) => fs.appendFileSync(keyLogFile, line, { mode: 0o600 }));
+    // After the handshake: bytes that are not HTTP/1.1, a header block over MAX_HEADER_BYTES, a
+    // request too slow to arrive. Node answers these only if nothing was written on the socket
+    // yet, which over TLS (the handshake was written) means never: so answer here.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      const status = clientErrorStatus(err.code);
+      const peer = socket as tls.TLSSocket;
+      if (err.code?.startsWith('ERR_SSL_')) {
+        log(`${name}: TLS error on the connection from ${peer.remoteAddress}:${peer.remotePort}: ${err.code}; closed`);
+      }
+      if (status === undefined || !socket.writable || responding.has(socket)) return void socket.destroy();
+      socket.end(rawReply(status, clientErrorReason(err.code, timeouts)));
+    });
+    return server;
   }
-  // A failed handshake (garbage after a 0x16 byte, a client that rejects our certificate, a
-  // timeout) is the client's problem: log it and drop that connection, keep serving the rest.
-  httpsServer.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
-    log(`${name}: TLS handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${err.code ?? ''} ${err.message}`.trim());
-  });
 
   // ── The front door ───────────────────────────────────────────────────────────────────────
-  // The SLB's listening TCP socket. Every TLS connection starts with a handshake record, whose
-  // first byte is 0x16. Anything else is not TLS: a plain HTTP request gets a plain 400 that says
-  // so (as nginx does), other bytes are dropped. Only then is the socket handed to TLS.
-  // Every TCP connection on the front door, until it closes. The HTTP layer only knows a connection
+  // A listening TCP socket. Every TLS connection starts with a handshake record, whose first
+  // byte is 0x16. Anything else is not TLS: a plain HTTP request gets a plain 400 that says so
+  // (as nginx does), other bytes are dropped. Only then is the socket handed to TLS.
+  // Every TCP connection on a front door, until it closes. The HTTP layer only knows a connection
   // once its TLS handshake is done, so close() must cut the others (idle, mid-handshake) itself.
   const frontSockets = new Set<net.Socket>();
-  const front = net.createServer((socket) => {
-    frontSockets.add(socket);
-    socket.on('close', () => frontSockets.delete(socket));
-    socket.on('error', () => {}); // a reset from the client is not our error
-    socket.setTimeout(timeouts.handshakeMs, () => socket.destroy());
-    socket.once('data', (first: Buffer) => {
-      socket.setTimeout(0);
-      socket.pause();
-      if (first[0] === 0x16) {
-        socket.unshift(first); // TLS reads it again from the start
-        httpsServer.emit('connection', socket);
-      } else if (/^[A-Z]+ /.test(first.subarray(0, 8).toString('latin1'))) {
-        log(`${name}: plain HTTP from ${socket.remoteAddress}:${socket.remotePort} on the TLS port; answered 400`);
-        socket.end(plainHttpOnTlsPort(socket.localPort));
-      } else {
-        log(`${name}: ${socket.remoteAddress}:${socket.remotePort} sent bytes that are neither TLS nor HTTP (first byte 0x${first[0]!.toString(16).padStart(2, '0')}); closed`);
-        socket.destroy();
-      }
+  function frontDoor(terminator: https.Server, label: string): net.Server {
+    const front = net.createServer((socket) => {
+      if (socket.destroyed) return; // refused by the connection limits
+      frontSockets.add(socket);
+      socket.on('close', () => frontSockets.delete(socket));
+      socket.on('error', () => {}); // a reset from the client is not our error
+      socket.setTimeout(timeouts.handshakeMs, () => socket.destroy());
+      socket.once('data', (first: Buffer) => {
+        socket.setTimeout(0);
+        socket.pause();
+        if (first[0] === 0x16) {
+          socket.unshift(first); // TLS reads it again from the start
+          terminator.emit('connection', socket);
+        } else if (/^[A-Z]+ /.test(first.subarray(0, 8).toString('latin1'))) {
+          log(`${name}: plain HTTP from ${socket.remoteAddress}:${socket.remotePort} on the TLS port; answered 400`);
+          socket.end(plainHttpOnTlsPort(socket.localPort));
+        } else {
+          log(`${name}: ${socket.remoteAddress}:${socket.remotePort} sent bytes that are neither TLS nor HTTP (first byte 0x${first[0]!.toString(16).padStart(2, '0')}); closed`);
+          socket.destroy();
+        }
+      });
     });
-  });
+    // Refused at accept, before a byte is read: too many connections in all, or from one address.
+    guardConnections(front, { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits }, (line) => log(`${name} (${label}): ${line}`));
+    return front;
+  }
 
   // ── One request ──────────────────────────────────────────────────────────────────────────
   async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -195,19 +256,26 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
       events.emit('request', record);
     });
 
-    // 1. Is this request for a site we serve? (421 Misdirected Request, RFC 9110 §15.5.20)
-    const hostHeader = req.headers.host;
-    if (!hostHeader) return reply(res, 400, 'missing Host', 'HTTP/1.1 requests must carry a Host header');
-    const host = hostWithoutPort(hostHeader);
-    if (!host) {
-      return reply(res, 400, 'malformed Host header', `Host: ${JSON.stringify(hostHeader.slice(0, 200))} is not a host name with an optional numeric port, such as www.geektime.test:443`);
+    // 1. Which site is this for? Exactly one Host line (RFC 9112 §3.2). A request target in
+    //    absolute-form names the site itself, and then Host is ignored (RFC 9112 §3.2.2).
+    const hostLines = req.rawHeaders.filter((_, i) => i % 2 === 0 && req.rawHeaders[i]!.toLowerCase() === 'host').length;
+    if (hostLines > 1) {
+      res.setHeader('connection', 'close');
+      return reply(res, 400, 'more than one Host', `the request has ${hostLines} Host header lines; RFC 9112 §3.2 allows exactly one`);
     }
+    const target = siteAndPath(req.url ?? '/', req.headers.host);
+    if ('error' in target) return reply(res, 400, target.error, target.reason);
+    const host = hostWithoutPort(target.authority);
+    if (!host) {
+      return reply(res, 400, 'malformed Host header', `Host: ${JSON.stringify(target.authority.slice(0, 200))} is not a host name with an optional numeric port, such as www.geektime.test:443`);
+    }
+    // ...and one we serve? Else 421 Misdirected Request (RFC 9110 §15.5.20).
     const isOurAddress = host === socket.localAddress;
     if (!servedNames.has(host) && !isOurAddress) {
       return reply(res, 421, 'misdirected request', `this SLB serves ${[...servedNames].join(', ')}, not ${host}`);
     }
     if (servername && servername.toLowerCase() !== host && !isOurAddress) {
-      return reply(res, 421, 'misdirected request', `TLS was set up for ${servername} (SNI) but the Host header says ${host}`);
+      return reply(res, 421, 'misdirected request', `TLS was set up for ${servername} (SNI) but the request is for ${host}`);
     }
 
     // 2. Read the whole body first (like nginx's request buffering): the apps never wait on a slow
@@ -220,7 +288,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
     if (body === 'aborted') return;
 
     // 3. Choose an app server and forward.
-    forward(req, res, body, new Set(), record);
+    forward(req, res, { authority: target.authority, path: target.path, body }, new Set(), record);
   }
 
   /** Round robin over the apps that are up and not yet tried for this request. */
@@ -236,7 +304,14 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
     return undefined;
   }
 
-  function forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, tried: Set<Backend>, record: ForwardRecord): void {
+  /** What goes to the app: the site as checked above, the path in origin-form, the whole body. */
+  interface Outgoing {
+    authority: string;
+    path: string;
+    body: Buffer;
+  }
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, out: Outgoing, tried: Set<Backend>, record: ForwardRecord): void {
     const backend = chooseBackend(tried);
     if (!backend) {
       const states = backends.map((b) => `${b.name} ${b.up ? 'up' : 'down'} (${b.reason})`).join('; ');
@@ -245,14 +320,14 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
     tried.add(backend);
     record.backend = backend.name;
 
-    const headers = forwardedHeaders(req, body.length);
+    const headers = forwardedHeaders(req, out);
     record.xForwardedFor = headers['x-forwarded-for'] as string;
     backend.activeRequests++;
     const upstream = http.request({
       host: backend.url.hostname,
       port: backend.url.port,
       method: req.method,
-      path: req.url,
+      path: out.path,
       headers,
       agent: upstreamAgent,
       timeout: timeouts.upstreamMs,
@@ -272,7 +347,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
       if (NEVER_CONNECTED.has(err.code ?? '')) {
         // The app was never reached: safe to try the next one, even for a POST.
         health.announce(backend, backend.markDown(`connection refused (${err.code}) while forwarding`));
-        return forward(req, res, body, tried, record);
+        return forward(req, res, out, tried, record);
       }
       // The request may have reached the app. Retrying a POST could take the order twice, so
       // the client is told, and can retry with the same Idempotency-Key.
@@ -282,52 +357,135 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
       }
       reply(res, 502, 'bad gateway', `${backend.name} (${backend.address}) failed before answering (${err.code ?? err.message}); ${mayHaveArrived}`);
     });
-    upstream.end(body);
+    upstream.end(out.body);
   }
 
   /** The request headers as the app sees them. */
-  function forwardedHeaders(req: http.IncomingMessage, bodyLength: number): http.OutgoingHttpHeaders {
+  function forwardedHeaders(req: http.IncomingMessage, out: Outgoing): http.OutgoingHttpHeaders {
     const headers = withoutHopByHop(req.headers);
+    headers['host'] = out.authority;
     // Append the address this TCP connection really came from. A client may send its own
     // X-Forwarded-For; it is kept (it may come from a proxy in front of us) but never replaces
     // what the SLB saw itself, which is always the last entry.
     headers['x-forwarded-for'] = appendList(req.headers['x-forwarded-for'], req.socket.remoteAddress ?? 'unknown');
     headers['x-forwarded-proto'] = 'https';
-    headers['x-forwarded-host'] = req.headers.host;
-    headers['content-length'] = String(bodyLength);
+    headers['x-forwarded-host'] = out.authority;
+    headers['content-length'] = String(out.body.length);
     headers['via'] = appendList(req.headers['via'], `1.1 ${name}`);
     return headers;
   }
 
   // ── Start and stop ───────────────────────────────────────────────────────────────────────
-  const address = await listen(front, name, opts.host, opts.port);
-  // The HTTP layer starts its header/request timeout checks when its server reports 'listening'.
-  // Here the TCP front door is what listens, so pass that news on.
-  httpsServer.emit('listening');
+  const mode = opts.tls ?? 'both';
+  const listeners: Array<{ front: net.Server; terminator: https.Server }> = [];
+  async function open(listenerMode: TlsMode, port: number, label: string): Promise<number> {
+    const terminator = tlsTerminator(listenerMode);
+    const front = frontDoor(terminator, label);
+    const address = await listen(front, label === 'shop' ? name : `${name} (${label} port)`, opts.host, port);
+    listeners.push({ front, terminator });
+    // The HTTP layer starts its header/request timeout checks when its server reports
+    // 'listening'. Here the TCP front door is what listens, so pass that news on.
+    terminator.emit('listening');
+    return address.port;
+  }
+  const closeListeners = () => {
+    const closed = listeners.map(({ front, terminator }) => {
+      const done = new Promise<void>((resolve) => front.close(() => resolve()));
+      terminator.close(); // stops the timeout checks; says "not running" because it never listened itself
+      terminator.closeAllConnections();
+      return done;
+    });
+    // Those still waiting for a first byte or in their handshake would hold front.close() until
+    // handshakeMs runs out.
+    for (const socket of frontSockets) socket.destroy();
+    return Promise.all(closed);
+  };
+
+  const port = await open(mode === 'classic' ? 'classic' : 'modern', opts.port, 'shop');
+  let classicPort = mode === 'classic' ? port : undefined;
+  if (mode === 'both') {
+    try {
+      classicPort = await open('classic', opts.classicPort ?? 0, 'classic');
+    } catch (err) {
+      await closeListeners();
+      // Not a ListenError: a caller that falls back to another shop port must not do so for this.
+      throw new Error(err instanceof ListenError ? err.message : String(err));
+    }
+  }
   health.start();
 
   return {
     name,
-    host: address.address,
-    port: address.port,
+    host: (listeners[0]!.front.address() as net.AddressInfo).address,
+    port,
+    classicPort,
     backends,
     health,
     events,
-    close: () =>
-      new Promise<void>((resolve) => {
-        health.stop();
-        front.close(() => resolve());
-        httpsServer.close(); // stops the timeout checks; says "not running" because it never listened itself
-        httpsServer.closeAllConnections();
-        // Those still waiting for a first byte or in their handshake would hold front.close() until
-        // handshakeMs runs out.
-        for (const socket of frontSockets) socket.destroy();
-        upstreamAgent.destroy();
-      }),
+    flushKeyLog: () => keyLog?.flush() ?? Promise.resolve(),
+    close: async () => {
+      health.stop();
+      const closed = closeListeners();
+      upstreamAgent.destroy();
+      await closed;
+      await keyLog?.flush();
+    },
   };
 }
 
 // ── Small helpers ────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The site and path a request is for. Origin-form (`/purchaseOrder`) takes the site from Host;
+ * absolute-form (`https://www.geektime.test/purchaseOrder`, RFC 9112 §3.2.2) carries it in the
+ * target, and Host is ignored. The app always gets origin-form.
+ */
+function siteAndPath(target: string, hostHeader: string | undefined): { authority: string; path: string } | { error: string; reason: string } {
+  if (target.startsWith('/')) {
+    if (!hostHeader) return { error: 'missing Host', reason: 'HTTP/1.1 requests must carry a Host header' };
+    return { authority: hostHeader, path: target };
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(target);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:' || url.username || url.password) {
+    return { error: 'bad request target', reason: `${JSON.stringify(target.slice(0, 200))} is neither a path such as /purchaseOrder nor an https:// URL` };
+  }
+  return { authority: url.host, path: `${url.pathname}${url.search}` };
+}
+
+/** The status for an HTTP error the parser or a timeout raised; undefined: just close. */
+function clientErrorStatus(code: string | undefined): number | undefined {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431; // RFC 6585 §5
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408; // RFC 9110 §15.5.9
+  if (code?.startsWith('HPE_')) return 400; // not HTTP/1.1 as RFC 9112 defines it
+  return undefined; // a reset, a TLS alert: nobody to answer
+}
+
+function clientErrorReason(code: string | undefined, timeouts: SlbTimeouts): { error: string; reason: string } {
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return { error: 'request header fields too large', reason: `the request line and headers must fit in ${MAX_HEADER_BYTES} bytes` };
+  }
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return { error: 'request timeout', reason: `the headers must arrive within ${timeouts.headersMs} ms and the whole request within ${timeouts.requestMs} ms` };
+  }
+  return { error: 'bad request', reason: `the bytes received are not an HTTP/1.1 request (${code})` };
+}
+
+/** A whole response written straight to the socket, for errors that come before any request object. */
+function rawReply(status: number, { error, reason }: { error: string; reason: string }): string {
+  const body = JSON.stringify({ error, reason }) + '\n';
+  return (
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    body
+  );
+}
 
 function reply(res: http.ServerResponse, status: number, error: string, reason: string): void {
   const body = JSON.stringify({ error, reason }) + '\n';

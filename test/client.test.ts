@@ -12,7 +12,7 @@ const DAY = 86_400_000;
 let good: Shop;
 
 function order(shop: Shop, extra: Partial<PlaceOrderOptions> = {}) {
-  return placeOrder({ hostname: 'www.geektime.test', address: shop.slb.host, port: shop.slb.port, rootCaPem: shop.rootPem, mode: 'classic', ...extra });
+  return placeOrder({ hostname: 'www.geektime.test', address: shop.slb.host, port: shop.slb.classicPort!, rootCaPem: shop.rootPem, mode: 'classic', ...extra });
 }
 
 /** Expect a CertificateError and return its message; also check nothing reached the apps. */

@@ -100,7 +100,7 @@ describe('npm run lab -- up', () => {
 
   it.skipIf(!HAVE_OPENSSL)('speaks the seed\'s TLS 1.2 RSA suite to openssl s_client, without EMS, and logs CLIENT_RANDOM (openssl on PATH)', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { state, role } = await startUp();
-    const slb = role('slb');
+    const slb = role('slb-classic'); // the shop's own port is forward secret only
     const result = await run('openssl', [
       's_client',
       '-connect', `${slb.host}:${slb.port}`,

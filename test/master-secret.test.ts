@@ -14,32 +14,37 @@ import {
   prfSha256,
   type MasterSecretInput,
 } from '../lab/master-secret.ts';
-import { CLASSIC_CIPHER } from '../lab/tls-modes.ts';
+import { CLASSIC_CIPHER } from '../servers/net/tls-modes.ts';
 import { startTlsTap, type RunningTlsTap, type TapConnection } from '../lab/tls-tap.ts';
-import type { TlsMode } from '../lab/tls-modes.ts';
+import type { TlsMode } from '../servers/net/tls-modes.ts';
 import { makeChainDir, startShop, type Shop } from './shop-fixture.ts';
 
 const chain = makeChainDir('lab-master-secret-');
 const keyLogFile = path.join(chain.dir, 'keylog.txt'); // where the shop fixture's SLB writes it
 let shop: Shop;
-let tap: RunningTlsTap;
+let tap: RunningTlsTap; // in front of the SLB's classic port
+let modernTap: RunningTlsTap; // in front of the shop's port
 let leafKeyPem: string;
 
 beforeAll(async () => {
   shop = await startShop(chain);
-  tap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.port } });
+  tap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.classicPort! } });
+  modernTap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.port } });
   leafKeyPem = fs.readFileSync(chain.files.leafKey, 'utf8');
 });
 afterAll(async () => {
   await tap.close();
+  await modernTap.close();
   await shop.close();
   fs.rmSync(chain.dir, { recursive: true, force: true });
 });
 
 async function orderThroughTap(mode: TlsMode): Promise<TapConnection> {
-  const result = await placeOrder({ hostname: 'www.geektime.test', address: tap.host, port: tap.port, rootCaPem: shop.rootPem, mode });
+  const t = mode === 'classic' ? tap : modernTap;
+  const result = await placeOrder({ hostname: 'www.geektime.test', address: t.host, port: t.port, rootCaPem: shop.rootPem, mode });
   expect(result.status).toBe(201);
-  return tap.whenClosed(tap.connections().find((c) => c.client.port === result.tcp.localPort)!.id);
+  await shop.slb.flushKeyLog(); // the SLB writes its key log off the request path
+  return t.whenClosed(t.connections().find((c) => c.client.port === result.tcp.localPort)!.id);
 }
 
 /** Run `fn`, expect a MasterSecretError, return it. */

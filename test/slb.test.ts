@@ -10,13 +10,15 @@ import { once, makeChainDir, startShop, type Shop } from './shop-fixture.ts';
 const chain = makeChainDir('lab-slb-');
 let shop: Shop;
 
+/** Place the seed's order; classic (the default here) goes to the SLB's classic port. */
 function orderVia(s: Shop, extra: Partial<PlaceOrderOptions> = {}) {
+  const mode = extra.mode ?? 'classic';
   return placeOrder({
     hostname: 'www.geektime.test',
     address: s.slb.host,
-    port: s.slb.port,
+    port: mode === 'classic' ? (s.slb.classicPort ?? s.slb.port) : s.slb.port,
     rootCaPem: s.rootPem,
-    mode: 'classic',
+    mode,
     ...extra,
   });
 }
@@ -63,6 +65,7 @@ describe('TLS modes', () => {
     expect(result.tls.protocol).toBe('TLSv1.2');
     expect(result.tls.cipher.standardName).toBe('TLS_RSA_WITH_AES_128_GCM_SHA256');
     expect(result.tls.ephemeralKey).toEqual({}); // RSA key exchange: no (EC)DHE key at all
+    await shop.slb.flushKeyLog();
     const lines = fs.readFileSync(keyLog, 'utf8').split('\n').filter((l) => l.startsWith('CLIENT_RANDOM '));
     expect(lines.length).toBe(before + 1);
     expect(lines.at(-1)).toMatch(/^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$/);

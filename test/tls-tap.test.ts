@@ -9,30 +9,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder } from '../client/order-client.ts';
 import { startTlsTap, type RunningTlsTap, type TapConnection } from '../lab/tls-tap.ts';
 import { TlsStreamDecoder, describeTlsEvent, type Direction, type TlsEvent } from '../lab/tls-decoder.ts';
-import type { TlsMode } from '../lab/tls-modes.ts';
+import type { TlsMode } from '../servers/net/tls-modes.ts';
 import { makeChainDir, startShop, type Shop } from './shop-fixture.ts';
 
 const chain = makeChainDir('lab-tls-tap-');
 let shop: Shop;
-let tap: RunningTlsTap;
+let tap: RunningTlsTap; // in front of the SLB's classic port
+let modernTap: RunningTlsTap; // in front of the shop's port
 
 beforeAll(async () => {
   shop = await startShop(chain);
-  tap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.port }, keepBytes: true });
+  tap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.classicPort! }, keepBytes: true });
+  modernTap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.port }, keepBytes: true });
 });
 afterAll(async () => {
   await tap.close();
+  await modernTap.close();
   await shop.close();
   fs.rmSync(chain.dir, { recursive: true, force: true });
 });
 
 /** Place the seed's order through the tap; return the result and the tap's complete record of it. */
 async function orderThroughTap(mode: TlsMode) {
-  const result = await placeOrder({ hostname: 'www.geektime.test', address: tap.host, port: tap.port, rootCaPem: shop.rootPem, mode });
+  const t = mode === 'classic' ? tap : modernTap;
+  const result = await placeOrder({ hostname: 'www.geektime.test', address: t.host, port: t.port, rootCaPem: shop.rootPem, mode });
   // The client's ephemeral port is how the tap's record and the client's connection meet.
-  const conn = tap.connections().find((c) => c.client.port === result.tcp.localPort);
+  const conn = t.connections().find((c) => c.client.port === result.tcp.localPort);
   if (!conn) throw new Error(`the tap saw no connection from port ${result.tcp.localPort}`);
-  return { result, conn: await tap.whenClosed(conn.id) };
+  return { result, conn: await t.whenClosed(conn.id) };
 }
 
 /** The events without the tap's stamps, as a bare decoder would give them. */
@@ -56,7 +60,7 @@ describe('classic mode (TLS 1.2, RSA key exchange) through the tap', () => {
     expect(result.tls.chain.length).toBeGreaterThanOrEqual(3);
     expect(result.tls.chain.every((s) => s.ok)).toBe(true);
     expect(conn.client).toEqual({ address: '127.0.0.1', port: result.tcp.localPort });
-    expect(conn.upstream).toMatchObject({ address: shop.slb.host, port: shop.slb.port, localPort: expect.any(Number) });
+    expect(conn.upstream).toMatchObject({ address: shop.slb.host, port: shop.slb.classicPort, localPort: expect.any(Number) });
     expect(conn.error).toBeUndefined();
   });
 
@@ -97,7 +101,7 @@ describe('classic mode (TLS 1.2, RSA key exchange) through the tap', () => {
     expect(describeTlsEvent(hello)).toMatch(/^client→server ClientHello: .*TLS_RSA_WITH_AES_128_GCM_SHA256.*SNI www\.geektime\.test/);
   });
 
-  it('ServerHello: TLS 1.2, chose TLS_RSA_WITH_AES_128_GCM_SHA256, its random (with the downgrade marker)', () => {
+  it('ServerHello: TLS 1.2, chose TLS_RSA_WITH_AES_128_GCM_SHA256, its random (no downgrade marker: that port cannot do TLS 1.3)', () => {
     const hello = conn.events[1]!;
     if (hello.type !== 'ServerHello') throw new Error(hello.type);
     expect(hello.fields.versionName).toBe('TLS 1.2');
@@ -105,8 +109,9 @@ describe('classic mode (TLS 1.2, RSA key exchange) through the tap', () => {
     expect(hello.fields.random).toMatch(/^[0-9a-f]{64}$/);
     expect(hello.fields.random).not.toBe(conn.clientRandom);
     expect(hello.fields.helloRetryRequest).toBe(false);
-    // The SLB can do TLS 1.3, so RFC 8446 makes it end its random with "DOWNGRD\x01".
-    expect(hello.fields.downgradeSentinel).toBe('TLS 1.2');
+    // The classic port speaks only TLS 1.2, so its random has no downgrade marker: only a server
+    // that could have done TLS 1.3 ends it with "DOWNGRD\x01" (RFC 8446 §4.1.3).
+    expect(hello.fields.downgradeSentinel).toBeUndefined();
     expect(hello.fields.extendedMasterSecret).toBe(false);
     expect(conn.serverRandom).toBe(hello.fields.random);
   });

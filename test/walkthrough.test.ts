@@ -49,8 +49,8 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
     expect(stdout).toMatch(/= the key log's CLIENT_RANDOM line \d+: the same secret/);
     // Step 3: the request, the layers with real values, the SLB's choice, the 201.
     expect(stdout).toContain('> POST /purchaseOrder HTTP/1.1');
-    const slbPort = /slb +https:\/\/127\.0\.0\.80:(\d+)/.exec(stdout)![1];
-    expect(stdout).toContain(`> host: www.geektime.test:${slbPort}\n`); // the site's port, not the tap's
+    const slbPort = /slb-classic +https:\/\/127\.0\.0\.80:(\d+)/.exec(stdout)![1]; // classic TLS has its own port
+    expect(stdout).toContain(`> host: www.geektime.test:${slbPort}\n`); // the site's (classic) port, not the tap's
     expect(stdout).toMatch(/Source 127\.10\.1\.10, destination 127\.0\.0\.80, protocol 6 \(TCP\)/);
     // Both TCP legs, and the layer arithmetic equals what the tap measured on the wire.
     expect(stdout).toMatch(/TCP, phone 127\.10\.1\.10:\d+ → tap 127\.0\.0\.79:\d+/);
