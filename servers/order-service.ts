@@ -12,6 +12,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { closeGracefully, listen } from './net/listen.ts';
 import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionGuard, type ConnectionLimits } from './net/limits.ts';
 import { IdempotencyConflict, StoreBusy, type Order, type OrderStore, type StoredOrder } from './order-store.ts';
+import { withoutToken } from './net/redact.ts';
 
 export interface OrderServiceOptions {
   /** app-1, app-2: sent back in X-Served-By so the client sees which server answered. */
@@ -122,11 +123,6 @@ function publicView(s: StoredOrder) {
  */
 function orderUrl(s: StoredOrder): string {
   return `/purchaseOrder/${s.id}?token=${s.token ?? ''}`;
-}
-
-/** The request line for our log, without any token: a log must not hand out capabilities. */
-function withoutToken(url: string): string {
-  return url.replace(/([?&]token=)[^&]*/gi, '$1…');
 }
 
 /** A path that exists but not for this method: 405 and the list of methods that would work. */

@@ -23,6 +23,7 @@ import { ensurePrivateFile, LogFile } from './net/log-file.ts';
 import { slbListenerSettings, type SlbTlsMode, type TlsMode } from './net/tls-modes.ts';
 import { Backend, DEFAULT_HEALTH_CHECK, HealthChecker, type BackendConfig, type HealthCheckOptions } from './slb-health.ts';
 import { appendList, hostWithoutPort, withoutHopByHop } from './proxy-headers.ts';
+import { withoutToken } from './net/redact.ts';
 
 export interface SlbTimeouts {
   /** From TCP accept to the end of the TLS handshake. */
@@ -131,7 +132,9 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
     events.emit('up', b);
   });
   // Pooled keep-alive connections to the apps, as nginx's `keepalive` upstream setting.
-  const upstreamAgent = new http.Agent({ keepAlive: true, timeout: timeouts.upstreamIdleMs });
+  // At most 128 connections to each app server: every one of them comes from the SLB's one address,
+  // and an app holds at most 256 per client address (servers/net/limits.ts).
+  const upstreamAgent = new http.Agent({ keepAlive: true, timeout: timeouts.upstreamIdleMs, maxSockets: 128 });
 
   // ── The key log ──────────────────────────────────────────────────────────────────────────
   // Every handshake adds lines, so strangers decide how much is written: the log is capped and
@@ -252,7 +255,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
     res.on('finish', () => {
       record.status = res.statusCode;
       record.ms = Date.now() - started;
-      log(`${name}: ${record.client} ${record.method} ${record.path} → ${record.backend ?? 'answered by the SLB'} ${record.status} (${record.ms} ms, ${record.tls.protocol} ${record.tls.cipher})`);
+      log(`${name}: ${record.client} ${record.method} ${withoutToken(record.path)} → ${record.backend ?? 'answered by the SLB'} ${record.status} (${record.ms} ms, ${record.tls.protocol} ${record.tls.cipher})`);
       events.emit('request', record);
     });
 

@@ -126,6 +126,18 @@ describe('forwarding', () => {
     expect(wrongType.status).toBe(415);
   });
 
+  it('reads an order back with its capability, and its log never shows the token', async () => {
+    const placed = await rawRequest(shop, { body: JSON.stringify({ order: { date: '2018-07-01', className: '趣谈网络协议', Author: '刘超', price: '68' } }) });
+    expect(placed.status).toBe(201);
+    const location = String(placed.headers.location);
+    const token = /token=([\w-]+)/.exec(location)![1]!;
+    const read = await rawRequest(shop, { method: 'GET', path: location, body: undefined });
+    expect(read.status).toBe(200);
+    const line = shop.slbLog.find((l) => l.includes(`GET ${location.split('?')[0]}`));
+    expect(line).toMatch(/\?token=… → app-[12] 200/);
+    expect(shop.slbLog.join('\n')).not.toContain(token);
+  });
+
   it('answers 421 for a host it does not serve, and for a Host that differs from the SNI name', async () => {
     const other = await rawRequest(shop, { headers: { host: 'evil.test' }, body: JSON.stringify(SEED_ORDER) });
     expect(other.status).toBe(421);
