@@ -16,6 +16,7 @@
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { listen } from '../servers/net/listen.ts';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections } from '../servers/net/limits.ts';
 import { TlsStreamDecoder, describeTlsEvent, type Direction, type TlsEvent } from './tls-decoder.ts';
 
 export interface TlsTapOptions {
@@ -176,6 +177,8 @@ export async function startTlsTap(opts: TlsTapOptions): Promise<RunningTlsTap> {
     events.emit('tls', tapped);
   }
 
+  // Like every listener of the lab: a cap on connections, in all and per client address.
+  guardConnections(server, DEFAULT_CONNECTION_LIMITS, (line) => log(`${name}: ${line}`));
   const address = await listen(server, name, opts.host, opts.port);
 
   return {
