@@ -18,7 +18,7 @@ import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { listen, ListenError, sourceAddressFor } from './net/listen.ts';
-import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from './net/limits.ts';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionGuard, type ConnectionLimits } from './net/limits.ts';
 import { ensurePrivateFile, LogFile } from './net/log-file.ts';
 import { slbListenerSettings, type SlbTlsMode, type TlsMode } from './net/tls-modes.ts';
 import { Backend, DEFAULT_HEALTH_CHECK, HealthChecker, type BackendConfig, type HealthCheckOptions } from './slb-health.ts';
@@ -101,6 +101,8 @@ export interface RunningSlb {
   /** Resolves when every key log line of the handshakes so far is on disk: await it before
    *  reading the key log (it is written off the request path). */
   flushKeyLog(): Promise<void>;
+  /** TCP connections held now, on all its ports. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -200,7 +202,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
         log(`${name}: TLS error on the connection from ${peer.remoteAddress}:${peer.remotePort}: ${err.code}; closed`);
       }
       if (status === undefined || !socket.writable || responding.has(socket)) return void socket.destroy();
-      socket.end(rawReply(status, clientErrorReason(err.code, timeouts)));
+      endThenLetGo(socket, rawReply(status, clientErrorReason(err.code, timeouts)));
     });
     return server;
   }
@@ -212,6 +214,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
   // Every TCP connection on a front door, until it closes. The HTTP layer only knows a connection
   // once its TLS handshake is done, so close() must cut the others (idle, mid-handshake) itself.
   const frontSockets = new Set<net.Socket>();
+  const guards: ConnectionGuard[] = [];
   function frontDoor(terminator: https.Server, label: string): net.Server {
     const front = net.createServer((socket) => {
       if (socket.destroyed) return; // refused by the connection limits
@@ -227,7 +230,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
           terminator.emit('connection', socket);
         } else if (/^[A-Z]+ /.test(first.subarray(0, 8).toString('latin1'))) {
           log(`${name}: plain HTTP from ${socket.remoteAddress}:${socket.remotePort} on the TLS port; answered 400`);
-          socket.end(plainHttpOnTlsPort(socket.localPort));
+          endThenLetGo(socket, plainHttpOnTlsPort(socket.localPort));
         } else {
           log(`${name}: ${socket.remoteAddress}:${socket.remotePort} sent bytes that are neither TLS nor HTTP (first byte 0x${first[0]!.toString(16).padStart(2, '0')}); closed`);
           socket.destroy();
@@ -235,7 +238,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
       });
     });
     // Refused at accept, before a byte is read: too many connections in all, or from one address.
-    guardConnections(front, { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits }, (line) => log(`${name} (${label}): ${line}`));
+    guards.push(guardConnections(front, { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits }, (line) => log(`${name} (${label}): ${line}`)));
     return front;
   }
 
@@ -426,6 +429,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
     health,
     events,
     flushKeyLog: () => keyLog?.flush() ?? Promise.resolve(),
+    connections: () => guards.reduce((n, g) => n + g.active(), 0),
     close: async () => {
       health.stop();
       const closed = closeListeners();
@@ -476,6 +480,18 @@ function clientErrorReason(code: string | undefined, timeouts: SlbTimeouts): { e
     return { error: 'request timeout', reason: `the headers must arrive within ${timeouts.headersMs} ms and the whole request within ${timeouts.requestMs} ms` };
   }
   return { error: 'bad request', reason: `the bytes received are not an HTTP/1.1 request (${code})` };
+}
+
+/**
+ * Send a last answer and close. end() only half-closes: the connection stays open until the
+ * client closes its side, and a slowloris client that never reads never does, so every refused
+ * request would keep holding a descriptor and a place under the connection caps. Whatever the
+ * client does, the connection is gone LAST_WORD_MS later.
+ */
+const LAST_WORD_MS = 1_000;
+function endThenLetGo(socket: Duplex, last: string): void {
+  socket.end(last);
+  setTimeout(() => socket.destroy(), LAST_WORD_MS).unref();
 }
 
 /** A whole response written straight to the socket, for errors that come before any request object. */

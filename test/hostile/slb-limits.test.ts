@@ -84,6 +84,28 @@ describe('slow clients, after the TLS handshake', () => {
     await expect(order(shop)).resolves.toMatchObject({ status: 201 });
   });
 
+  it('lets go of a slow client that never reads its 408: the connection is not held half-closed', async () => {
+    const s = (shop = await startShop(chain, { timeouts: { headersMs: 600 } }));
+    const sockets = await Promise.all([1, 2, 3].map(() => tlsConnect(s)));
+    open.push(...sockets);
+    const trickle = setInterval(() => {
+      for (const socket of sockets) if (socket.writable) socket.write('X');
+    }, 100);
+    for (const socket of sockets) {
+      socket.on('error', () => {});
+      socket.pause(); // never reads: the 408 and the server's FIN stay unread
+      socket.write(`GET / HTTP/1.1\r\nHost: ${SHOP}\r\n`);
+    }
+    try {
+      expect(s.slb.connections()).toBe(3);
+      const deadline = Date.now() + 6_000;
+      while (s.slb.connections() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(s.slb.connections()).toBe(0);
+    } finally {
+      clearInterval(trickle);
+    }
+  });
+
   it('a TLS handshake trickled a byte at a time is cut at handshakeMs', async () => {
     shop = await startShop(chain, { timeouts: { handshakeMs: 600 } });
     const socket = net.connect(shop.slb.port, shop.slb.host);
