@@ -15,6 +15,7 @@ import { parseHttpDate } from '../servers/cdn/cache-rules.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fakeClock, type Clock } from './fake-clock.ts';
 
 const HOST = 'static.geektime.test';
 
@@ -23,15 +24,6 @@ afterEach(async () => {
   for (const close of cleanups.splice(0).reverse()) await close();
 });
 
-interface Clock {
-  now: () => number;
-  advance: (seconds: number) => void;
-}
-
-function fakeClock(): Clock {
-  let t = Math.floor(Date.now() / 1000) * 1000;
-  return { now: () => t, advance: (seconds) => void (t += seconds * 1000) };
-}
 
 const httpDate = (ms: number) => new Date(ms).toUTCString();
 

@@ -6,21 +6,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startCache, type CacheLogEntry, type CacheOptions, type RunningCache } from '../servers/cdn/cache.ts';
+import { fakeClock, type Clock } from './fake-clock.ts';
 
 const HOST = 'static.geektime.test';
 
 // ── Fixtures ─────────────────────────────────────────────────────────────────────────────────
 
-interface Clock {
-  now: () => number;
-  advance: (seconds: number) => void;
-}
-
-/** Starts on a whole second, as HTTP dates are, so ages and TTLs come out exact. */
-function fakeClock(): Clock {
-  let t = Math.floor(Date.now() / 1000) * 1000;
-  return { now: () => t, advance: (seconds) => void (t += seconds * 1000) };
-}
 
 interface Seen {
   method: string;

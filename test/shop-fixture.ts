@@ -1,6 +1,7 @@
 // A small shop for tests: the lab's chain in a temp folder, two app servers sharing one order
 // store, and an SLB in front of them, all on 127.0.0.1 with ephemeral ports.
 import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureChain, type ChainFiles } from '../certs/chain.ts';
@@ -79,5 +80,30 @@ export function once<T>(emitter: NodeJS.EventEmitter, event: string, matches: (v
       resolve(value);
     };
     emitter.on(event, listener);
+  });
+}
+
+/** A raw HTTPS request, for headers and bodies the order client would never send. */
+export function rawRequest(s: Shop, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+    const req = https.request(
+      {
+        host: s.slb.host,
+        port: s.slb.port,
+        servername: 'www.geektime.test',
+        ca: s.rootPem,
+        method: opts.method ?? 'POST',
+        path: opts.path ?? '/purchaseOrder',
+        headers: { host: `www.geektime.test:${s.slb.port}`, 'content-type': 'application/json', ...opts.headers },
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
   });
 }

@@ -1,11 +1,10 @@
 // The SLB: TLS modes, forwarding, health checks, failure handling and bad input, over real sockets.
 import fs from 'node:fs';
 import net from 'node:net';
-import https from 'node:https';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder, SEED_ORDER, type PlaceOrderOptions } from '../client/order-client.ts';
-import { once, makeChainDir, startShop, type Shop } from './shop-fixture.ts';
+import { once, makeChainDir, rawRequest, startShop, type Shop } from './shop-fixture.ts';
 
 const chain = makeChainDir('lab-slb-');
 let shop: Shop;
@@ -20,31 +19,6 @@ function orderVia(s: Shop, extra: Partial<PlaceOrderOptions> = {}) {
     rootCaPem: s.rootPem,
     mode,
     ...extra,
-  });
-}
-
-/** A raw HTTPS request, for headers and bodies the order client would never send. */
-function rawRequest(s: Shop, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-    const req = https.request(
-      {
-        host: s.slb.host,
-        port: s.slb.port,
-        servername: 'www.geektime.test',
-        ca: s.rootPem,
-        method: opts.method ?? 'POST',
-        path: opts.path ?? '/purchaseOrder',
-        headers: { host: `www.geektime.test:${s.slb.port}`, 'content-type': 'application/json', ...opts.headers },
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
   });
 }
 

@@ -1,12 +1,11 @@
 // A stranger reading orders: guessing order numbers, wrong or borrowed tokens, the health check.
 // Directly against an app server, and through the SLB as the internet sees it.
 import fs from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OrderStore } from '../../servers/order-store.ts';
 import { startOrderServer, type RunningOrderServer } from '../../servers/order-service.ts';
-import { makeChainDir, startShop, type Shop } from '../shop-fixture.ts';
+import { makeChainDir, rawRequest, startShop, type Shop } from '../shop-fixture.ts';
 import { SEED_ORDER, postOrder, tempDir } from './orders-fixture.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -92,29 +91,7 @@ describe('through the SLB', () => {
     fs.rmSync(chain.dir, { recursive: true, force: true });
   });
 
-  function get(p: string, method = 'GET', body?: string) {
-    return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-      const req = https.request(
-        {
-          host: shop.slb.host,
-          port: shop.slb.port,
-          servername: 'www.geektime.test',
-          ca: shop.rootPem,
-          method,
-          path: p,
-          headers: { host: `www.geektime.test:${shop.slb.port}`, 'content-type': 'application/json' },
-          agent: false,
-        },
-        (res) => {
-          let text = '';
-          res.on('data', (c) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
+  const get = (path: string, method = 'GET', body?: string) => rawRequest(shop, { path, method, body });
 
   it('an order placed through the SLB reads back only with its Location; /healthz has no order count', async () => {
     const placed = await get('/purchaseOrder', 'POST', JSON.stringify({ order: SEED_ORDER }));
