@@ -1,7 +1,8 @@
 // Binding a server to its address, with an error a person can act on.
 // Every role goes through here so that "port in use" or "address not available" always names
 // the role, the address and the fix in one line.
-import { isIP, type Server as NetServer, type AddressInfo } from 'node:net';
+import { executionAsyncResource } from 'node:async_hooks';
+import { isIP, type Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type dgram from 'node:dgram';
 
 export class ListenError extends Error {
@@ -45,6 +46,7 @@ export function explainBindError(role: string, host: string, port: number, err: 
 
 /** Listen on host:port (port 0 = any free port); resolves with the address actually bound. */
 export function listen(server: NetServer, role: string, host: string, port: number): Promise<AddressInfo> {
+  keepContextOnSockets(server);
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => reject(explainBindError(role, host, port, err));
     server.once('error', onError);
@@ -101,5 +103,27 @@ export function closeGracefully(server: import('node:http').Server, graceMs = 5_
       if (err) reject(err);
       else resolve();
     });
+  });
+}
+
+/**
+ * Node 20 runs the events of an accepted socket ('data', 'end', 'close') outside the async context
+ * its server was started in: the socket's native handle is made before the server's callback
+ * scope opens, so AsyncLocalStorage finds no store there. The lab's supervisor uses that store to
+ * tell which role an uncaught error came from (lab/supervisor.ts), so at the 'connection' moment,
+ * which still has it, the server's stores are copied onto the new socket's handle, as Node does
+ * for every other resource. (This reads AsyncLocalStorage's per-instance symbol, an internal of
+ * Node 20; newer Node versions propagate the context themselves and the copy finds nothing to do.
+ * test/hostile/crash-context.test.ts tells if that ever changes.)
+ */
+const contextKept = new WeakSet<NetServer>();
+function keepContextOnSockets(server: NetServer): void {
+  if (contextKept.has(server)) return;
+  contextKept.add(server);
+  server.prependListener('connection', (socket: Socket) => {
+    const from = executionAsyncResource() as Record<symbol, unknown>;
+    const handle = (socket as unknown as { _handle?: Record<symbol, unknown> })._handle;
+    if (!handle) return;
+    for (const key of Object.getOwnPropertySymbols(from)) if (key.description === 'kResourceStore') handle[key] = from[key];
   });
 }
