@@ -25,7 +25,12 @@ export async function startControl(file: string, supervisor: Supervisor): Promis
       buffer += chunk;
       const end = buffer.indexOf('\n');
       if (end < 0) {
-        if (buffer.length > MAX_LINE) socket.end(JSON.stringify({ ok: false, error: 'request line too long' }) + '\n');
+        if (buffer.length > MAX_LINE) {
+          // Say why, then stop reading: a writer that goes on must not grow the buffer.
+          socket.end(JSON.stringify({ ok: false, error: 'request line too long' }) + '\n');
+          socket.destroySoon();
+          socket.removeAllListeners('data');
+        }
         return;
       }
       deadline.stop();

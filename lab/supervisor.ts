@@ -45,11 +45,19 @@ export interface SupervisedRole<T extends RoleInstance = RoleInstance> {
 export const RESTART_BURST = 5;
 const RESTART_DELAY_MS = 500;
 
-const roleContext = new AsyncLocalStorage<string>();
+/**
+ * Which role, and which start of it, the running code belongs to. The generation tells a late
+ * error from an instance that was already replaced (or stopped) from one in the current instance.
+ */
+interface RoleContext {
+  name: string;
+  generation: number;
+}
+const roleContext = new AsyncLocalStorage<RoleContext>();
 
 /** The role whose code is running now, if any. */
 export function currentRole(): string | undefined {
-  return roleContext.getStore();
+  return roleContext.getStore()?.name;
 }
 
 interface Entry {
@@ -59,6 +67,10 @@ interface Entry {
   record: RoleRecord;
   crashTimes: number[];
   restartTimer?: NodeJS.Timeout;
+  /** Bumped by every start, stop and crash: work of an older generation is stale. */
+  generation: number;
+  /** Operations on this role (stop, restart, a restart after a crash) run one after another. */
+  queue: Promise<void>;
 }
 
 export class Supervisor {
@@ -75,10 +87,10 @@ export class Supervisor {
 
   /** Start a role for the first time, in its own context. A failure is recorded and rethrown. */
   async start<T extends RoleInstance>(role: SupervisedRole<T>, firstStart: () => Promise<T>): Promise<T> {
-    const entry: Entry = { role, port: 0, record: this.record(role.name, 'starting'), crashTimes: [] };
+    const entry: Entry = { role, port: 0, record: this.record(role.name, 'starting'), crashTimes: [], generation: 1, queue: Promise.resolve() };
     this.entries.set(role.name, entry);
     try {
-      const instance = await roleContext.run(role.name, firstStart);
+      const instance = await roleContext.run({ name: role.name, generation: 1 }, firstStart);
       entry.instance = instance;
       entry.port = instance.port;
       entry.record = this.record(role.name, 'up', undefined, 0);
@@ -102,9 +114,12 @@ export class Supervisor {
   /** Stop a role on purpose; it stays stopped until start() or restart(). */
   async stop(name: string, reason = 'stopped by the operator'): Promise<RoleRecord> {
     const entry = this.entry(name);
-    clearTimeout(entry.restartTimer);
-    await this.closeInstance(entry);
-    this.set(entry, 'stopped', reason);
+    await this.serially(entry, async () => {
+      clearTimeout(entry.restartTimer);
+      entry.generation++; // late errors of the instance being stopped are not crashes
+      this.set(entry, 'stopped', reason);
+      await this.closeInstance(entry);
+    });
     return { ...entry.record };
   }
 
@@ -112,8 +127,10 @@ export class Supervisor {
   async restart(name: string): Promise<RoleRecord> {
     const entry = this.entry(name);
     clearTimeout(entry.restartTimer);
-    await this.closeInstance(entry);
-    await this.launch(entry);
+    await this.serially(entry, async () => {
+      await this.closeInstance(entry);
+      await this.launch(entry);
+    });
     return { ...entry.record };
   }
 
@@ -122,8 +139,8 @@ export class Supervisor {
    * crash guard then does what it does for any crash. For tests and the workshop.
    */
   crash(name: string): void {
-    this.entry(name);
-    roleContext.run(name, () =>
+    const entry = this.entry(name);
+    roleContext.run({ name, generation: entry.generation }, () =>
       setImmediate(() => {
         throw new Error(`${name} was told to crash (lab role ${name} crash)`);
       }),
@@ -138,15 +155,11 @@ export class Supervisor {
     if (this.guardInstalled) return () => {};
     this.guardInstalled = true;
     const onError = (err: unknown) => {
-      const name = currentRole();
-      const entry = name === undefined ? undefined : this.entries.get(name);
-      if (!entry) {
+      if (this.uncaught(err) === 'not a role') {
         // Not any role's: a bug in the lab itself. Say it and stop, as Node would have.
         console.error(err instanceof Error ? (err.stack ?? err.message) : err);
         process.exit(70);
       }
-      if (this.stopping) this.report(`${entry.role.name}: failed while stopping: ${err instanceof Error ? err.message : String(err)}`);
-      else this.crashed(entry, err);
     };
     process.on('uncaughtException', onError);
     process.on('unhandledRejection', onError);
@@ -157,13 +170,33 @@ export class Supervisor {
     };
   }
 
+  /**
+   * What an error nobody caught means, judged by the context it was thrown in: the current
+   * instance of a role crashed; or an instance already replaced or stopped failed late (ignored);
+   * or it is no role's at all.
+   */
+  uncaught(err: unknown): 'crash' | 'stale' | 'not a role' {
+    const context = roleContext.getStore();
+    const entry = context === undefined ? undefined : this.entries.get(context.name);
+    if (!context || !entry) return 'not a role';
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.stopping || context.generation !== entry.generation || entry.record.status === 'stopped') {
+      this.report(`${entry.role.name}: an error from an instance no longer running, ignored: ${message}`);
+      return 'stale';
+    }
+    this.crashed(entry, err);
+    return 'crash';
+  }
+
+
   /** Stop every role, newest first. */
   async stopAll(): Promise<void> {
     this.stopping = true;
     const entries = [...this.entries.values()].reverse();
     for (const entry of entries) {
       clearTimeout(entry.restartTimer);
-      await this.closeInstance(entry);
+      entry.generation++;
+      await this.serially(entry, () => this.closeInstance(entry));
     }
   }
 
@@ -174,23 +207,40 @@ export class Supervisor {
     entry.crashTimes.push(now);
     clearTimeout(entry.restartTimer);
     const giveUp = entry.crashTimes.length > RESTART_BURST;
+    entry.generation++; // what the crashed instance still does is stale from now on
+    const generation = entry.generation;
     this.set(entry, 'crashed', giveUp ? `${message}; crashed ${entry.crashTimes.length} times in a minute, left down` : message);
-    void this.closeInstance(entry).then(() => {
-      if (giveUp || this.stopping || entry.record.status !== 'crashed') return;
-      entry.restartTimer = setTimeout(() => void this.launch(entry), RESTART_DELAY_MS);
+    void this.serially(entry, () => this.closeInstance(entry)).then(() => {
+      if (giveUp || this.stopping || entry.generation !== generation) return;
+      entry.restartTimer = setTimeout(() => void this.serially(entry, () => this.launch(entry)), RESTART_DELAY_MS);
       entry.restartTimer.unref();
     });
   }
 
   private async launch(entry: Entry): Promise<void> {
+    const generation = ++entry.generation;
     this.set(entry, 'starting');
+    const context = { name: entry.role.name, generation };
     try {
-      entry.instance = await roleContext.run(entry.role.name, () => entry.role.start(entry.port));
+      const instance = await roleContext.run(context, () => entry.role.start(entry.port));
+      if (entry.generation !== generation) {
+        // Stopped, or started again, while this start was under way: this instance is not wanted.
+        await roleContext.run(context, () => instance.close()).catch(() => {});
+        return;
+      }
+      entry.instance = instance;
       entry.record.restarts++;
       this.set(entry, 'up');
     } catch (err) {
-      this.set(entry, 'failed', (err as Error).message);
+      if (entry.generation === generation) this.set(entry, 'failed', (err as Error).message);
     }
+  }
+
+  /** Run `op` after every operation already queued for this role. */
+  private serially(entry: Entry, op: () => Promise<void>): Promise<void> {
+    const next = entry.queue.then(op, op);
+    entry.queue = next.catch(() => {});
+    return next;
   }
 
   private async closeInstance(entry: Entry): Promise<void> {
@@ -198,7 +248,7 @@ export class Supervisor {
     entry.instance = undefined;
     if (!instance) return;
     // A role that crashed may fail to close cleanly too; what matters is that it let go of its port.
-    await roleContext.run(entry.role.name, () => instance.close()).catch(() => {});
+    await roleContext.run({ name: entry.role.name, generation: entry.generation }, () => instance.close()).catch(() => {});
   }
 
   private entry(name: string): Entry {
