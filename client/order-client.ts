@@ -130,6 +130,8 @@ export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
     // The one TCP connection of this order, opened here so that its bytes can be recorded: TLS
     // runs on the socket itself, or on a recorder wrapped around it (any Duplex will do for TLS).
     const connect = (): tls.TLSSocket => {
+      // Under a recorder the TCP socket must not end itself on the server's FIN: TLS above it
+      // still sends its close_notify, then ends the recorder, which ends the socket.
       const socket = net.connect({ host: opts.hostname, port: opts.port, lookup: lookupFor(opts), localAddress: opts.localAddress, allowHalfOpen: opts.record });
       socket.once('connect', () => {
         // The TLS socket of a recorder has no addresses of its own: they are the TCP socket's.

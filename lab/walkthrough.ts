@@ -216,7 +216,7 @@ async function stepConnectionAndOrder(s: Story, capture: string | undefined): Pr
   if (fromPhone.length !== 1 || fromPhone[0]!.client !== phoneEnd || record?.client !== phoneEnd) {
     throw new StepFailure(2, title, 'slb', 'checking that the phone talked to the SLB directly',
       `the phone's connection is ${phoneEnd}, but the SLB accepted ${fromPhone.map((a) => a.client).join(', ') || 'no connection'} from the phone's address and took the order from ${record?.client ?? 'nobody'}`,
-      'look for a proxy between the phone and the SLB (a stale lab, an HTTPS_PROXY): the phone must connect to the SLB itself');
+      'nothing may stand between the phone and the SLB: check that the DNS answer is the SLB\'s own address (npm run lab -- dig www.geektime.test)');
   }
   n.say(`The SLB accepted exactly one connection from the phone during the order: ${fromPhone[0]!.client}, the phone's own address and port; its request record says client ${record.client}.`);
   trace.note(2, 'slb-accept', `the SLB accepted 1 connection from the phone: ${phoneEnd}`, { accepted: fromPhone, phone: result.tcp });
@@ -231,7 +231,7 @@ async function stepConnectionAndOrder(s: Story, capture: string | undefined): Pr
   const since = (t: number) => (first === undefined ? '' : ` (+${(t - first).toFixed(1)} ms after the phone's first byte)`);
   if (wire?.finAt !== undefined) n.say(`    The phone's socket got the SLB's FIN${since(wire.finAt)}: the SLB ended its side first, as "Connection: close" says it will.`);
   if (wire?.error) n.say(`    Then the phone's socket got ${wire.error.code ?? wire.error.message}${since(wire.error.at)}${wire.error.code === 'ECONNRESET' ? ': the SLB\'s kernel answered with a reset (RST), so neither end goes through TIME-WAIT' : ''}.`);
-  trace.note(2, 'tcp-close', wire?.error ? `ended by ${wire.error.code ?? 'an error'}` : 'closed', { finAt: wire?.finAt, error: wire?.error });
+  trace.note(2, 'tcp-close', wire?.error ? `the phone's socket ended with ${wire.error.code ?? 'an error'}` : "the phone's socket closed", { closedInTime, finAt: wire?.finAt, error: wire?.error });
   trace.message(2, 'tcp', 'phone', 'slb', `TCP handshake ${phoneEnd} → ${server.address}:${server.port}`, { client: result.tcp, server });
 
   // TLS, message by message, decoded from the recorded bytes.
