@@ -20,7 +20,8 @@ export function describeOrderResult(result: OrderResult): string[] {
     'Request sent inside TLS:',
     ...result.requestText.split(/\r?\n/).map((l) => `  > ${l}`),
     `Answer: ${result.status}${result.headers['location'] ? `, Location: ${result.headers['location']}` : ''}, served by ${result.headers['x-served-by'] ?? '?'}`,
-    ...JSON.stringify(result.body, null, 2).split('\n').map((l) => `  < ${l}`),
+    // The body as the bytes came, line for line (a final newline ends the last line, adds none).
+    ...result.bodyText.replace(/\n$/, '').split('\n').map((l) => `  < ${l}`),
   ];
   return lines;
 }

@@ -4,11 +4,13 @@
 // the order. It connects to the SLB's address but asks for, and checks, the shop's host name, as a
 // browser does after DNS. When verification fails it says which link of the chain broke.
 import https from 'node:https';
+import net from 'node:net';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { LookupFunction } from 'node:net';
 import { tlsSettings, type TlsMode } from '../servers/net/tls-modes.ts';
 import { walkChain, type ChainStep } from './chain-check.ts';
+import { RecordingSocket, type Recording } from './recording-socket.ts';
 
 /** The request body printed in the seed (§6). */
 export const SEED_ORDER = {
@@ -32,10 +34,12 @@ export interface PlaceOrderOptions {
   localAddress?: string;
   path?: string;
   timeoutMs?: number;
-  /** The port the site is reached at, for the Host header, when `port` is a relay's (default: port). */
-  sitePort?: number;
   /** Called when the TCP connection is up (before TLS), with the phone's end of it. */
   onTcpConnect?: (local: { address: string; port: number }) => void;
+  /** Called when that TCP connection is closed (both ways, or reset): its record is then complete. */
+  onTcpClose?: (hadError: boolean) => void;
+  /** Keep a copy of every byte of the connection, as it passed (result.wire). */
+  record?: boolean;
 }
 
 export interface OrderResult {
@@ -53,6 +57,11 @@ export interface OrderResult {
     /** The chain OpenSSL verified (leaf → intermediate → root), walked again step by step. */
     chain: ChainStep[];
   };
+  /** The answer's body exactly as received (`body` is it parsed, when it is JSON). */
+  bodyText: string;
+  /** With `record`: the recorder around the one TCP connection; its `chunks` hold every byte,
+   *  both ways, in order, with its time (complete once the connection has closed: onTcpClose). */
+  wire?: Recording;
 }
 
 /** A failed verification, with the broken link spelled out. */
@@ -100,10 +109,10 @@ export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
   const body = Buffer.from(JSON.stringify(opts.body ?? SEED_ORDER, null, 1));
   const path = opts.path ?? '/purchaseOrder';
   const headers: Record<string, string> = {
-    host: (opts.sitePort ?? opts.port) === 443 ? opts.hostname : `${opts.hostname}:${opts.sitePort ?? opts.port}`,
+    host: opts.port === 443 ? opts.hostname : `${opts.hostname}:${opts.port}`,
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(body.length),
-    // One order, one connection (agent: false). Said here, so that the request text below is
+    // One order, one connection (a fresh one each time). Said here, so that the request text below is
     // byte for byte what goes out: Node would otherwise add this header on its own.
     connection: 'close',
   };
@@ -117,26 +126,22 @@ export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
   return new Promise((resolve, reject) => {
     let tlsInfo: OrderResult['tls'] | undefined;
     let tcp: OrderResult['tcp'] | undefined;
-    const req = https.request({
-      host: opts.hostname,
-      port: opts.port,
-      path,
-      method: 'POST',
-      headers,
-      lookup: lookupFor(opts),
-      localAddress: opts.localAddress,
-      servername: opts.hostname,
-      ca: [opts.rootCaPem],
-      rejectUnauthorized: true,
-      ...tlsSettings(opts.mode),
-      agent: false, // a fresh connection, so every order shows its own handshake
-      timeout: opts.timeoutMs ?? 10_000,
-    });
-    req.on('socket', (socket) => {
-      const s = socket as tls.TLSSocket;
-      s.once('connect', () => opts.onTcpConnect?.({ address: s.localAddress!, port: s.localPort! }));
+    let recorder: RecordingSocket | undefined;
+    // The one TCP connection of this order, opened here so that its bytes can be recorded: TLS
+    // runs on the socket itself, or on a recorder wrapped around it (any Duplex will do for TLS).
+    const connect = (): tls.TLSSocket => {
+      // Under a recorder the TCP socket must not end itself on the server's FIN: TLS above it
+      // still sends its close_notify, then ends the recorder, which ends the socket.
+      const socket = net.connect({ host: opts.hostname, port: opts.port, lookup: lookupFor(opts), localAddress: opts.localAddress, allowHalfOpen: opts.record });
+      socket.once('connect', () => {
+        // The TLS socket of a recorder has no addresses of its own: they are the TCP socket's.
+        tcp = { localAddress: socket.localAddress!, localPort: socket.localPort!, remoteAddress: socket.remoteAddress!, remotePort: socket.remotePort! };
+        opts.onTcpConnect?.({ address: socket.localAddress!, port: socket.localPort! });
+      });
+      socket.once('close', (hadError) => opts.onTcpClose?.(hadError));
+      if (opts.record) recorder = new RecordingSocket(socket);
+      const s = tls.connect({ socket: recorder ?? socket, servername: opts.hostname, ca: [opts.rootCaPem], rejectUnauthorized: true, ...tlsSettings(opts.mode) });
       s.once('secureConnect', () => {
-        tcp = { localAddress: s.localAddress!, localPort: s.localPort!, remoteAddress: s.remoteAddress!, remotePort: s.remotePort! };
         tlsInfo = {
           protocol: s.getProtocol(),
           cipher: s.getCipher(),
@@ -144,6 +149,17 @@ export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
           chain: walkChain(peerChain(s), new X509Certificate(opts.rootCaPem), opts.hostname),
         };
       });
+      return s;
+    };
+    const req = https.request({
+      host: opts.hostname,
+      port: opts.port,
+      path,
+      method: 'POST',
+      headers,
+      // No agent: a fresh connection from connect(), so every order shows its own handshake.
+      createConnection: connect as unknown as https.RequestOptions['createConnection'],
+      timeout: opts.timeoutMs ?? 10_000,
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer from ${where(opts)} within ${opts.timeoutMs ?? 10_000} ms`), { code: 'ETIMEDOUT' })));
     req.on('response', (res) => {
@@ -157,7 +173,7 @@ export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
         } catch {
           /* not JSON: keep the text */
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed, requestText, tcp: tcp!, tls: tlsInfo! });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed, bodyText: text, requestText, tcp: tcp!, tls: tlsInfo!, ...(recorder && { wire: recorder }) });
       });
     });
     req.on('error', (err: NodeJS.ErrnoException) => {

@@ -204,6 +204,8 @@ export interface RouteGet {
   via?: string;
   dev?: string;
   src?: string;
+  /** A route's own MTU ("mtu 1400" in the answer), when it has one; else the device's applies. */
+  mtu?: number;
 }
 
 /** Parse the first line of `ip route get`: "[type] DST [from SRC] [via GW] dev DEV [src SRC] ..." */
@@ -215,7 +217,8 @@ export function parseIpRouteGet(text: string): Omit<RouteGet, 'command'> {
     return i >= 0 ? words[i + 1] : undefined;
   };
   const type = net.isIP(words[0]!) ? 'unicast' : words[0];
-  return { output: line, type, via: after('via'), dev: after('dev'), src: after('src') };
+  const mtu = after('mtu');
+  return { output: line, type, via: after('via'), dev: after('dev'), src: after('src'), ...(mtu !== undefined && /^\d+$/.test(mtu) && { mtu: Number(mtu) }) };
 }
 
 /** Ask the kernel which route it would use (sends nothing). Undefined-free: errors are reported. */
@@ -348,6 +351,9 @@ export interface LayersInput {
   requestBytes?: number;
   /** When the request travelled inside TLS: the negotiated version and OpenSSL cipher name. */
   tls?: { protocol: string | null; cipher?: string };
+  /** The client's one write that carried the request, as recorded around its socket: its size and
+   *  the TLS records in it (in TLS 1.3 the client's Finished rides in front of the request). */
+  requestWrite?: { bytes: number; records: { name: string; bytes: number }[] };
 }
 
 /** What this machine's real network interface would do with the same packet. */
@@ -365,6 +371,8 @@ export interface LanPicture {
 }
 
 const ARPHRD_ETHER = 1;
+/** The largest IPv4 packet: Total Length is a 16-bit field (RFC 791). */
+const IPV4_MAX_PACKET = 65535;
 const IFF_LOOPBACK = 0x8;
 const IFF_NOARP = 0x80;
 
@@ -468,7 +476,6 @@ export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNe
     `Sequence numbers: not observable here. The kernel picked a random initial sequence number for each direction (RFC 9293 §3.4.1, RFC 6528) and keeps them to itself; a capture shows them: tcpdump -i ${interfaceOwning(src, sys.interfaces)?.name ?? 'any'} -n -S 'host ${dst} and tcp port ${input.remote.port}' (-S prints absolute numbers).`,
   );
   const lo = interfaceOwning(src, sys.interfaces);
-  const mtu = lo ? sys.links[lo.name]?.mtu : undefined;
   let tcpDataHeader = 20;
   if (sys.tcpOptions) {
     const syn = synOptionBytes(sys.tcpOptions);
@@ -481,10 +488,20 @@ export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNe
     tcp.fields.push({ name: 'header', value: '20 bytes + options', source: 'computed' });
     tcp.lines.push('Header: 20 bytes plus options (typically MSS, SACK-permitted, window scale and timestamps in the SYN; the kernel settings that decide them cannot be read here).');
   }
-  const mss = mtu !== undefined ? mtu - 40 : undefined;
+  // The MSS a SYN announces (RFC 9293 §3.7.1): the largest IP packet the route allows, less the
+  // fixed IP and TCP headers. That packet is capped twice: by the MTU (the route's own, else the
+  // device's), and by the IPv4 Total Length field, 16 bits, so 65535 bytes. lo's MTU is 65536,
+  // so on lo the second cap decides: 65535 − 40 = 65495 (Linux computes it so: ipv4_default_advmss).
+  const route = sys.routeGet(dst, src); // also the Routing layer's "kernel's own answer"
+  const dev = route.dev && sys.links[route.dev]?.mtu !== undefined ? route.dev : lo?.name;
+  const devMtu = dev ? sys.links[dev]?.mtu : undefined;
+  const pathMtu = route.mtu ?? devMtu;
+  const mss = pathMtu !== undefined ? Math.min(pathMtu, IPV4_MAX_PACKET) - 40 : undefined;
   if (mss !== undefined) {
+    const from = route.mtu !== undefined ? `the route's MTU ${route.mtu} (${route.command})` : `${dev}'s MTU ${devMtu} (the route to ${dst} goes out ${dev} and sets no MTU of its own)`;
+    const capped = pathMtu! > IPV4_MAX_PACKET ? `, capped at ${IPV4_MAX_PACKET} (the IPv4 Total Length field has 16 bits)` : '';
     tcp.fields.push({ name: 'MSS', value: String(mss), source: 'computed' });
-    tcp.lines.push(`MSS announced in the SYN: ${lo!.name}'s MTU ${mtu} − 20 (IP) − 20 (TCP) = ${mss} bytes.`);
+    tcp.lines.push(`MSS announced in the SYN, computed (RFC 9293 §3.7.1): ${from}${capped}, − 20 (IP) − 20 (TCP) = ${mss} bytes.`);
   }
   layers.push(tcp);
 
@@ -503,14 +520,28 @@ export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNe
   } else {
     ip.lines.push(`TTL: the system default, which cannot be read on ${sys.platform} (64 on Linux and macOS, 128 on Windows).`);
   }
-  if (payload !== undefined) {
-    const room = mss !== undefined ? mss - (tcpDataHeader - 20) : undefined;
-    const firstPayload = room !== undefined ? Math.min(payload, room) : payload;
+  // The segment's payload: the client's real write when it was recorded (in TLS 1.3 the client's
+  // Finished rides in the same write as the request), else the request's own record, estimated.
+  const segmentPayload = input.requestWrite?.bytes ?? payload;
+  const room = mss !== undefined ? mss - (tcpDataHeader - 20) : undefined;
+  if (segmentPayload !== undefined) {
+    const firstPayload = room !== undefined ? Math.min(segmentPayload, room) : segmentPayload;
     const total = 20 + tcpDataHeader + firstPayload;
-    ip.fields.push({ name: 'total length (first data segment, estimate)', value: `${total} bytes`, source: 'computed' });
-    ip.lines.push(
-      `Total length of the first data segment, estimated: 20 (IP) + ${tcpDataHeader} (TCP) + ${firstPayload} (payload${firstPayload < payload ? `, the first MSS-sized piece of ${payload}` : ''}) = ${total} bytes, if the request goes out in one write; a capture shows the real split.`,
-    );
+    const piece = firstPayload < segmentPayload ? `, the first MSS-sized piece of ${segmentPayload}` : '';
+    if (input.requestWrite) {
+      const w = input.requestWrite;
+      ip.fields.push({ name: 'total length (the segment carrying the request)', value: `${total} bytes`, source: 'computed' });
+      ip.lines.push(
+        `Total length of the segment carrying the request: 20 (IP) + ${tcpDataHeader} (TCP) + ${firstPayload} (payload${piece}) = ${total} bytes. ` +
+          `The payload is the client's one write of ${w.bytes} bytes, recorded at its socket: ${w.records.map((r) => r.name).join(' + ')}. ` +
+          `The kernel sends one write as one segment when it fits the MSS and nothing waits ahead of it; a capture shows the segment itself.`,
+      );
+    } else {
+      ip.fields.push({ name: 'total length (first data segment, estimate)', value: `${total} bytes`, source: 'computed' });
+      ip.lines.push(
+        `Total length of the first data segment, estimated: 20 (IP) + ${tcpDataHeader} (TCP) + ${firstPayload} (payload${piece}) = ${total} bytes, if the request goes out in one write; a capture shows the real split.`,
+      );
+    }
   }
   layers.push(ip);
 
@@ -531,7 +562,7 @@ export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNe
   } else {
     routing.lines.push(`No interface of this machine has ${src} or its subnet (os.networkInterfaces()): the subnet check cannot be made with real data.`);
   }
-  const kernel = sys.routeGet(dst, src);
+  const kernel = route;
   if (kernel.output) {
     routing.fields.push({ name: 'kernel route', value: kernel.output, source: 'system' });
     routing.lines.push(`The kernel's own answer (${kernel.command}, which sends nothing): ${kernel.output}`);
@@ -659,10 +690,16 @@ export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNe
     lines.push(...l.lines.map((x) => `  ${x}`));
   }
   // The whole packet, outermost first, as the seed draws it.
-  if (payload !== undefined && isLoopback(lo?.name)) {
-    const link = sys.platform === 'linux' ? 14 : 4;
-    const inner = input.tls && overhead !== undefined ? `TLS record ${payload} (HTTP ${requestBytes} inside)` : `HTTP ${payload}`;
-    lines.push(`The packet on ${loName}, outermost first (estimate, one segment): [${sys.platform === 'linux' ? 'Ethernet' : 'null'} ${link}][IP 20][TCP ${tcpDataHeader}][${inner}] = ${link + 20 + tcpDataHeader + payload} bytes.`);
+  if (segmentPayload !== undefined && isLoopback(lo?.name)) {
+    const link = `${sys.platform === 'linux' ? 'Ethernet' : 'null'} ${sys.platform === 'linux' ? 14 : 4}`;
+    const linkBytes = sys.platform === 'linux' ? 14 : 4;
+    if (input.requestWrite) {
+      const inner = input.requestWrite.records.map((r) => `[${r.name}]`).join('');
+      lines.push(`The packet on ${loName}, outermost first (the client's recorded write, sent as one segment): [${link}][IP 20][TCP ${tcpDataHeader}]${inner} = ${linkBytes + 20 + tcpDataHeader + input.requestWrite.bytes} bytes.`);
+    } else if (payload !== undefined) {
+      const inner = input.tls && overhead !== undefined ? `TLS record ${payload} (HTTP ${requestBytes} inside)` : `HTTP ${payload}`;
+      lines.push(`The packet on ${loName}, outermost first (estimate, one segment): [${link}][IP 20][TCP ${tcpDataHeader}][${inner}] = ${linkBytes + 20 + tcpDataHeader + payload} bytes.`);
+    }
   }
   if (lan) {
     lines.push(`On a LAN (this machine's ${lan.iface}, not this connection):`);

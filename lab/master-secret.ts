@@ -131,13 +131,13 @@ export function classicHandshakeFrom(events: readonly TlsEvent[]): ClassicHandsh
     if (e.type === 'ClientKeyExchange') keyExchange ??= e;
   }
   if (!clientHello || !serverHello) {
-    throw new MasterSecretError('incomplete-handshake', `the tap saw no ${clientHello ? 'ServerHello' : 'ClientHello'} on this connection, so there are no randoms to start from`);
+    throw new MasterSecretError('incomplete-handshake', `the connection's bytes hold no ${clientHello ? 'ServerHello' : 'ClientHello'}, so there are no randoms to start from`);
   }
   const suite = serverHello.fields.cipherSuite.name;
   if (serverHello.fields.version === 0x0304) {
     throw new MasterSecretError('not-classic', `this connection is TLS 1.3 (${suite}): there is no pre-master secret on the wire to recover; see explainModernKeyExchange`);
   }
-  if (!keyExchange) throw new MasterSecretError('incomplete-handshake', 'the tap saw no ClientKeyExchange on this connection (did the handshake finish? was the session resumed?)');
+  if (!keyExchange) throw new MasterSecretError('incomplete-handshake', 'the connection\'s bytes hold no ClientKeyExchange (did the handshake finish? was the session resumed?)');
   if (!keyExchange.fields.encryptedPreMaster) {
     throw new MasterSecretError(
       'not-classic',
@@ -284,7 +284,7 @@ export function explainModernKeyExchange(events: readonly TlsEvent[], keyLogText
     if (e.type === 'ServerHello' && !e.fields.helloRetryRequest) serverHello ??= e;
   }
   if (!clientHello || !serverHello) {
-    throw new Error('the tap saw no ClientHello and ServerHello on this connection');
+    throw new Error('the connection\'s bytes hold no ClientHello and ServerHello');
   }
   const share = serverHello.fields.keyShare;
   if (serverHello.fields.version !== 0x0304 || !share) {

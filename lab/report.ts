@@ -22,7 +22,7 @@ export interface ReportInput {
 
 const STEP_COLOURS: Record<number, string> = { 0: '#666', 1: '#1f6feb', 2: '#8250df', 3: '#bf3989' };
 // Left to right, in the order a request travels.
-const COLUMN_ORDER = ['phone', 'local-dns', 'root', 'tld', 'shop-dns', 'cdn-dns', 'gslb', 'edge-north', 'edge-south', 'parent', 'origin', 'tap', 'slb', 'app-1', 'app-2'];
+const COLUMN_ORDER = ['phone', 'local-dns', 'root', 'tld', 'shop-dns', 'cdn-dns', 'gslb', 'edge-north', 'edge-south', 'parent', 'origin', 'slb', 'app-1', 'app-2'];
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

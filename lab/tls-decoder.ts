@@ -623,6 +623,10 @@ function decodeClientKeyExchange(body: Buffer, keyExchange: string): ClientKeyEx
 
 // ── The stream decoder ─────────────────────────────────────────────────────────────────────
 
+const ENCRYPTED_ALERT = 'encrypted alert (at the end of a connection, usually close_notify)';
+/** TLS 1.3: the same, recognised by its size inside an application_data record. */
+const ENCRYPTED_ALERT_13 = 'encrypted alert (an application_data record of exactly an alert\'s size; at the end of a connection, usually close_notify)';
+
 /** The largest record payload allowed: 2^14 plaintext bytes plus 2048 for the cipher (RFC 5246 §6.2.3). */
 const MAX_RECORD = 2 ** 14 + 2048;
 /** Refuse to wait for handshake messages bigger than this: a garbage length would otherwise hold memory. */
@@ -711,7 +715,7 @@ export class TlsStreamDecoder {
       }
       case 21: {
         if (this.encryptedAfterCcs(side) || payload.length !== 2) {
-          return [{ ...base, type: 'EncryptedAlert', name: 'encrypted alert (at the end of a connection, usually close_notify)', encrypted: true, fields: { bytes: payload.length } }];
+          return [{ ...base, type: 'EncryptedAlert', name: ENCRYPTED_ALERT, encrypted: true, fields: { bytes: payload.length } }];
         }
         const level = payload[0]!;
         const description = payload[1]!;
@@ -733,6 +737,11 @@ export class TlsStreamDecoder {
       default:
         return [{ ...base, type: 'Heartbeat', name: 'heartbeat', encrypted: this.encryptedAfterCcs(side), fields: { bytes: payload.length } }];
     }
+  }
+
+  /** The AEAD tag of the chosen TLS 1.3 suite: 8 bytes for AES_128_CCM_8, else 16. */
+  private aeadTagBytes(): number {
+    return /CCM_8/.test(this.serverHello?.cipherSuite.name ?? '') ? 8 : 16;
   }
 
   /** TLS 1.2 encrypts a side's records after its ChangeCipherSpec. TLS 1.3 hides everything in
@@ -757,6 +766,12 @@ export class TlsStreamDecoder {
       }
       if (direction === 'client→server' && n === 0) {
         return { ...event, type: 'EncryptedHandshake', name: 'encrypted (client Finished — not readable on the wire)', fields: { bytes, contains: 'Finished' } };
+      }
+      // An alert hidden in an application_data record has a size of its own: the 2-byte alert,
+      // the 1-byte inner content type, the AEAD tag (RFC 8446 §5.2). At the end of a connection that
+      // is close_notify, the same message TLS 1.2 sends as an encrypted alert record.
+      if (bytes === 2 + 1 + this.aeadTagBytes()) {
+        return { ...event, type: 'EncryptedAlert', name: ENCRYPTED_ALERT_13, fields: { bytes } };
       }
       const note = 'TLS 1.3 also hides NewSessionTicket, KeyUpdate and alerts in application_data records';
       // Right after the handshake an OpenSSL server sends NewSessionTicket messages (two by default,

@@ -14,14 +14,14 @@ import { placeOrder, type OrderResult } from '../client/order-client.ts';
 import { stubLookup, stubResolve, type StubAnswer } from '../client/stub-resolver.ts';
 import type { GslbDecision } from '../servers/dns/gslb.ts';
 import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
-import type { ForwardRecord } from '../servers/slb.ts';
+import type { AcceptRecord, ForwardRecord } from '../servers/slb.ts';
 import { captureUnavailable, labFilter, startCapture, type RunningCapture } from './capture.ts';
 import { Narrator, wantsColor } from './narrator.ts';
 import { checkMasterSecret, classicHandshakeFrom, explainModernKeyExchange } from './master-secret.ts';
 import { describeLayers } from './layers.ts';
 import { watchConnection } from './tcp-states.ts';
-import { describeTlsEvent } from './tls-decoder.ts';
-import { startTlsTap, type TapConnection } from './tls-tap.ts';
+import { describeTlsEvent, type TlsEvent } from './tls-decoder.ts';
+import { decodeRecording, writeCarrying } from './observe/tls-recorder.ts';
 import { labDir } from './paths.ts';
 import { buildReport } from './report.ts';
 import { displayPath } from './state.ts';
@@ -156,76 +156,89 @@ async function stepPictures(s: Story): Promise<void> {
 
 // ── Steps 2 and 3 ────────────────────────────────────────────────────────────────────────────
 
-/** Where the walkthrough's tap listens: its own address on Linux, so a capture shows it apart. */
-const TAP_ADDRESS = '127.0.0.79';
+/** How long the phone's connection may take to close after the answer (it closes at once: Connection: close). */
+const CLOSE_WAIT_MS = 5000;
 
 async function stepConnectionAndOrder(s: Story, capture: string | undefined): Promise<OrderResult> {
   const { lab, trace, n } = s;
   const title = 'the connection';
-  const perRole = lab.state.addressing === 'per-role';
   n.step(2, `Step 2 — the connection (seed §5), ${s.mode === 'classic' ? "the seed's TLS 1.2 with RSA key exchange" : 'TLS 1.3 with ECDHE'}`);
-  await during(2, title, 'local-dns', `resolving ${lab.state.shopHost}`, 'npm run lab -- dig www.geektime.test', () => lookUp(s, 2, lab.state.shopHost));
+  const answer = await during(2, title, 'local-dns', `resolving ${lab.state.shopHost}`, 'npm run lab -- dig www.geektime.test', () => lookUp(s, 2, lab.state.shopHost));
   // Classic TLS is served on the SLB's classic port; the shop's own port is forward secret only.
   const slb = (s.mode === 'classic' ? lab.state.roles.find((r) => r.name === 'slb-classic') : undefined) ?? lab.state.roles.find((r) => r.name === 'slb')!;
+  const slbAddress = answer.addresses[0] ?? slb.host; // the address the local DNS just gave: no second lookup
 
-  // A relay on the path that copies every byte and decodes the TLS records, as a capture would.
-  // It connects on to the SLB from the phone's own address, so the SLB still sees the phone.
-  const tap = await startTlsTap({ host: perRole ? TAP_ADDRESS : '127.0.0.1', port: 0, upstream: { host: slb.host, port: slb.port }, transparent: perRole });
+  // What the SLB saw: every TCP connection it accepted during the order, and the request.
   const forwarded: ForwardRecord[] = [];
+  const accepted: AcceptRecord[] = [];
   const onForward = (r: ForwardRecord) => forwarded.push(r);
+  const onAccept = (a: AcceptRecord) => accepted.push(a);
   lab.slb.events.on('request', onForward);
-  // Two TCP connections, both watched in the kernel's table: phone → tap, and tap → SLB (the one
-  // the SLB sees, from the phone's own address on Linux).
-  const watch = watchConnection({ address: tap.host, port: tap.port }, { clientName: 'the phone', serverName: 'the tap' });
-  const slbWatch = watchConnection({ address: slb.host, port: slb.port }, { clientName: 'the relayed connection', serverName: 'the SLB' });
+  lab.slb.events.on('accept', onAccept);
+  // The phone's one connection, both ends (the phone's socket, the SLB's accepted one), in the kernel's table.
+  const watch = watchConnection({ address: slbAddress, port: slb.port }, { clientName: 'the phone', serverName: 'the SLB' });
   let result: OrderResult;
-  let connection: TapConnection;
-  let toSlb: { address: string; port: number } | undefined;
+  let closedInTime = false;
   try {
-    n.say(`The phone's TCP connection goes to a tap on the wire (${tap.host}:${tap.port}), which opens a second one to the SLB ${slb.host}:${slb.port}${perRole ? ` from the phone's own address` : ''}, relays every byte unchanged and decodes the TLS records it passes.`);
+    n.say(`The phone opens one TCP connection, straight to the SLB ${slbAddress}:${slb.port}. The TLS messages below are read from the bytes of that connection, recorded around the phone's own socket as they passed (nothing stands between the phone and the SLB).`);
     watch.snapshot('before connect');
-    slbWatch.snapshot('before connect');
-    result = await during(2, title, 'slb', `connecting to ${slb.host}:${slb.port} and sending the order`, 'npm run lab -- up, then npm run lab -- order, or openssl s_client against the SLB', () =>
+    let onClose = () => {};
+    const closed = new Promise<void>((resolve) => (onClose = resolve));
+    result = await during(2, title, 'slb', `connecting to ${slbAddress}:${slb.port} and sending the order`, 'npm run lab -- up, then npm run lab -- order, or openssl s_client against the SLB', () =>
       placeOrder({
         hostname: lab.state.shopHost,
-        address: tap.host, // the tap stands on the path to the address the local DNS gave
-        port: tap.port,
-        sitePort: slb.port,
+        address: slbAddress,
+        port: slb.port,
         rootCaPem: fs.readFileSync(lab.state.rootCa, 'utf8'),
         mode: s.mode,
         localAddress: s.stub.localAddress,
         idempotencyKey: `walkthrough-${Date.now()}`,
+        record: true,
         onTcpConnect: (local) => watch.snapshot('after connect', local),
+        onTcpClose: () => onClose(),
       }),
     );
     watch.snapshot('after the answer');
-    const relayed = tap.connections().at(-1)!;
-    if (relayed.upstream.localAddress && relayed.upstream.localPort) {
-      toSlb = { address: relayed.upstream.localAddress, port: relayed.upstream.localPort };
-      slbWatch.snapshot('after the answer', toSlb);
-    }
-    connection = await tap.whenClosed(relayed.id);
+    // The recording is complete once the connection is closed: the close_notify alerts come last.
+    closedInTime = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(r, CLOSE_WAIT_MS, false).unref())]);
     await watch.snapshotWhen('after close');
-    await slbWatch.snapshotWhen('after close');
   } finally {
     lab.slb.events.off('request', onForward);
-    await tap.close();
+    lab.slb.events.off('accept', onAccept);
   }
+  const phoneEnd = `${result.tcp.localAddress}:${result.tcp.localPort}`;
+  const server = { address: result.tcp.remoteAddress, port: result.tcp.remotePort };
+  const connection = decodeRecording(result.wire?.chunks ?? []);
 
-  // TCP, from the kernel's own table.
-  const reachesSlb = toSlb ?? { address: result.tcp.localAddress, port: result.tcp.localPort };
-  n.say(`TCP, phone ${result.tcp.localAddress}:${result.tcp.localPort} → tap ${tap.host}:${tap.port} (states read from the kernel, /proc/net/tcp):`);
+  // One connection, and the SLB saw the phone's own address and port on it.
+  const fromPhone = accepted.filter((a) => a.port === slb.port && a.client.startsWith(`${result.tcp.localAddress}:`));
+  const record = forwarded.at(-1);
+  if (fromPhone.length !== 1 || fromPhone[0]!.client !== phoneEnd || record?.client !== phoneEnd) {
+    throw new StepFailure(2, title, 'slb', 'checking that the phone talked to the SLB directly',
+      `the phone's connection is ${phoneEnd}, but the SLB accepted ${fromPhone.map((a) => a.client).join(', ') || 'no connection'} from the phone's address and took the order from ${record?.client ?? 'nobody'}`,
+      'nothing may stand between the phone and the SLB: check that the DNS answer is the SLB\'s own address (npm run lab -- dig www.geektime.test)');
+  }
+  n.say(`The SLB accepted exactly one connection from the phone during the order: ${fromPhone[0]!.client}, the phone's own address and port; its request record says client ${record.client}.`);
+  trace.note(2, 'slb-accept', `the SLB accepted 1 connection from the phone: ${phoneEnd}`, { accepted: fromPhone, phone: result.tcp });
+
+  // TCP, from the kernel's own table: both ends of that one connection.
+  n.say(`TCP, phone ${phoneEnd} → SLB ${server.address}:${server.port} (states of both ends, read from the kernel, /proc/net/tcp):`);
   n.sayAll(watch.describe(), '    ');
-  n.say(`TCP, relayed ${reachesSlb.address}:${reachesSlb.port} → SLB ${slb.host}:${slb.port}, the connection the SLB sees:`);
-  n.sayAll(slbWatch.describe(), '    ');
-  trace.message(2, 'tcp', 'phone', 'tap', `TCP handshake ${result.tcp.localAddress}:${result.tcp.localPort} → ${tap.host}:${tap.port}`, { client: result.tcp, server: { address: tap.host, port: tap.port } });
-  trace.message(2, 'tcp', 'tap', 'slb', `TCP handshake ${reachesSlb.address}:${reachesSlb.port} → ${slb.host}:${slb.port}`, { client: reachesSlb, server: { address: slb.host, port: slb.port } });
+  if (!closedInTime) n.say(`    (The connection was not closed ${CLOSE_WAIT_MS / 1000} s after the answer: the recording below may lack its last records.)`);
+  // How it ended, as the phone's socket saw it (the recorder keeps the FIN's time and any error).
+  const wire = result.wire;
+  const first = wire?.chunks[0]?.at;
+  const since = (t: number) => (first === undefined ? '' : ` (+${(t - first).toFixed(1)} ms after the phone's first byte)`);
+  if (wire?.finAt !== undefined) n.say(`    The phone's socket got the SLB's FIN${since(wire.finAt)}: the SLB ended its side first, as "Connection: close" says it will.`);
+  if (wire?.error) n.say(`    Then the phone's socket got ${wire.error.code ?? wire.error.message}${since(wire.error.at)}${wire.error.code === 'ECONNRESET' ? ': the SLB\'s kernel answered with a reset (RST), so neither end goes through TIME-WAIT' : ''}.`);
+  trace.note(2, 'tcp-close', wire?.error ? `the phone's socket ended with ${wire.error.code ?? 'an error'}` : "the phone's socket closed", { closedInTime, finAt: wire?.finAt, error: wire?.error });
+  trace.message(2, 'tcp', 'phone', 'slb', `TCP handshake ${phoneEnd} → ${server.address}:${server.port}`, { client: result.tcp, server });
 
-  // TLS, message by message, as the tap decoded it from the bytes.
-  n.say(`TLS, from the bytes on the wire (${connection.bytes['client→server']} bytes up, ${connection.bytes['server→client']} down):`);
+  // TLS, message by message, decoded from the recorded bytes.
+  n.say(`TLS, from the bytes of this connection as the phone's socket sent and received them (${connection.bytes['client→server']} bytes up, ${connection.bytes['server→client']} down):`);
   for (const e of connection.events) {
     const from = e.direction === 'client→server' ? 'phone' : 'slb';
-    trace.message(2, 'tls', from, from === 'phone' ? 'slb' : 'phone', e.name, { type: e.type, fields: 'fields' in e ? summarizeFields(e.fields) : undefined, length: e.length });
+    trace.message(2, 'tls', from, from === 'phone' ? 'slb' : 'phone', e.name, { type: e.type, fields: 'fields' in e ? summarizeFields(e.fields) : undefined, length: e.length, sinceStartMs: e.sinceStartMs });
     n.say(`    ${e.direction === 'client→server' ? 'phone → SLB' : 'SLB → phone'}  ${describeTlsEvent(e)}`);
   }
 
@@ -259,33 +272,44 @@ async function stepConnectionAndOrder(s: Story, capture: string | undefined): Pr
   // ── Step 3 ──
   n.step(3, 'Step 3 — the order (seed §6)');
   n.sayAll(lines.slice(requestStart), '');
-  // The layers of the connection that reaches the SLB (the relayed one: same source address as
-  // the phone's, its own source port).
+  // The request's TLS record, and the one write of the phone's socket that carried it.
+  const sent = connection.events.find((e) => e.type === 'ApplicationData' && e.direction === 'client→server');
+  const write = sent && writeCarrying(connection, sent);
+  // The layers of the phone's one connection, with that write's real size.
   const layers = describeLayers({
-    local: reachesSlb,
-    remote: { address: slb.host, port: slb.port },
+    local: { address: result.tcp.localAddress, port: result.tcp.localPort },
+    remote: server,
     requestText: result.requestText,
     tls: { protocol: result.tls.protocol, cipher: result.tls.cipher.name },
+    ...(write && { requestWrite: { bytes: write.chunk.bytes.length, records: write.records.map((r) => ({ name: recordName(r), bytes: 5 + r.record.length })) } }),
   });
   n.say('How the request is wrapped on its way down the layers, with this connection\'s values:');
   n.sayAll(layers.lines, '    ');
   trace.note(3, 'layers', 'HTTP → TCP → IP → route → ARP → Ethernet', layers.layers);
-  // Check the arithmetic against the wire: the first application-data record the phone sent.
-  const sent = connection.events.find((e) => e.type === 'ApplicationData' && e.direction === 'client→server');
-  if (sent) n.say(`    On the wire the tap saw that request as one ${sent.length}-byte TLS record (header included).`);
+  // Check the arithmetic against the recorded bytes: the first application-data record the phone sent.
+  if (sent) {
+    const riders = write ? write.records.filter((r) => r.record.offset !== sent.record.offset).map(recordName) : [];
+    n.say(`    The phone's socket sent that request as one ${sent.length}-byte TLS record (header included)${riders.length ? `, in the same write as its ${riders.join(' and ')}` : ''}.`);
+  }
   if (capture) n.say(`    The TCP sequence numbers are in this run's capture: tshark -r ${displayPath(capture)} -Y 'tcp.port == ${slb.port}' -T fields -e ip.src -e tcp.srcport -e tcp.seq_raw -e tcp.flags.str`);
-  const record = forwarded.at(-1);
   trace.message(3, 'http-request', 'phone', 'slb', 'POST /purchaseOrder (inside TLS)', { request: result.requestText });
-  if (record?.backend) {
+  if (record.backend) {
     trace.message(3, 'http-request', 'slb', record.backend, `POST /purchaseOrder, X-Forwarded-For: ${record.xForwardedFor}`, record);
     trace.message(3, 'http-response', record.backend, 'slb', `${result.status}`);
     n.say(`The SLB chose ${record.backend} (round robin over the healthy app servers), added X-Forwarded-For: ${record.xForwardedFor}, and forwarded plain HTTP.`);
   }
   trace.message(3, 'http-response', 'slb', 'phone', `${result.status} ${String(result.headers['location'] ?? '')}`.trim(), { status: result.status, body: result.body });
   if (result.status !== 201) {
-    throw new StepFailure(3, 'the order', record?.backend ?? 'slb', 'placing the order', `the answer was ${result.status} ${JSON.stringify(result.body)}`, 'npm run lab -- up, then npm run lab -- order');
+    throw new StepFailure(3, 'the order', record.backend ?? 'slb', 'placing the order', `the answer was ${result.status} ${JSON.stringify(result.body)}`, 'npm run lab -- up, then npm run lab -- order');
   }
   return result;
+}
+
+/** A TLS record's short name, for "in the same write as its ChangeCipherSpec and Finished". */
+function recordName(e: TlsEvent): string {
+  if (e.type === 'EncryptedHandshake') return `${e.fields.contains === 'Finished' ? 'Finished' : 'handshake'} (encrypted, ${5 + e.record.length} bytes)`;
+  if (e.type === 'ApplicationData') return `application_data (${5 + e.record.length} bytes)`;
+  return `${e.type} (${5 + e.record.length} bytes)`;
 }
 
 /** Keep the trace readable: certificates as subjects, bytes as lengths. */
@@ -347,7 +371,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
   let captureNote = values['no-capture'] ? 'no capture (--no-capture)' : captureUnavailable();
   if (!captureNote) {
     const perRole = lab.state.addressing === 'per-role';
-    const filter = labFilter([...lab.state.roles.map((r) => r.host), story.phone, TAP_ADDRESS], lab.state.roles.map((r) => r.port), perRole);
+    const filter = labFilter([...lab.state.roles.map((r) => r.host), story.phone], lab.state.roles.map((r) => r.port), perRole);
     capture = await startCapture(path.join(dir, 'capture.pcap'), filter).catch((err: Error) => {
       captureNote = `no capture: ${err.message}`;
       return undefined;

@@ -86,6 +86,16 @@ export interface ForwardRecord {
   ms: number;
 }
 
+/** One TCP connection the SLB accepted on a front door; emitted as 'accept'. */
+export interface AcceptRecord {
+  /** The peer as the SLB's socket sees it: address:port. */
+  client: string;
+  /** The SLB's port it came in on. */
+  port: number;
+  /** Closed at once by the connection limits. */
+  refused: boolean;
+}
+
 export interface RunningSlb {
   name: string;
   host: string;
@@ -96,7 +106,7 @@ export interface RunningSlb {
   classicPort: number | undefined;
   backends: Backend[];
   health: HealthChecker;
-  /** 'request' (ForwardRecord), 'up' / 'down' (Backend) */
+  /** 'accept' (AcceptRecord), 'request' (ForwardRecord), 'up' / 'down' (Backend) */
   events: EventEmitter;
   /** Resolves when every key log line of the handshakes so far is on disk: await it before
    *  reading the key log (it is written off the request path). */
@@ -217,6 +227,8 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
   const guards: ConnectionGuard[] = [];
   function frontDoor(terminator: https.Server, label: string): net.Server {
     const front = net.createServer((socket) => {
+      const accepted: AcceptRecord = { client: `${socket.remoteAddress}:${socket.remotePort}`, port: socket.localPort ?? 0, refused: socket.destroyed };
+      events.emit('accept', accepted);
       if (socket.destroyed) return; // refused by the connection limits
       frontSockets.add(socket);
       socket.on('close', () => frontSockets.delete(socket));

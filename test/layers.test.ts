@@ -149,7 +149,8 @@ describe('describeLayers on a fixed machine', () => {
     expect(field('HTTP', 'request line + headers')!.value).toBe(`${Buffer.byteLength(REQUEST.slice(0, REQUEST.indexOf('\r\n\r\n') + 4))} bytes`);
     expect(field('TCP', 'source port')).toMatchObject({ value: '40015', source: 'connection' });
     expect(field('TCP', 'sequence numbers')!.source).toBe('not observed');
-    expect(field('TCP', 'MSS')!.value).toBe('65496');
+    // lo's MTU is 65536, but an IPv4 packet is at most 65535 bytes: 65535 − 20 − 20, as every SYN on lo says.
+    expect(field('TCP', 'MSS')).toEqual({ name: 'MSS', value: '65495', source: 'computed' });
     expect(field('IP', 'TTL')).toMatchObject({ value: '64', source: 'system' });
     expect(field('Routing', 'next hop')!.value).toBe('127.0.0.80 itself, on lo: no gateway');
     expect(field('Ethernet', 'source MAC')).toMatchObject({ value: '00:00:00:00:00:00', source: 'system' });
@@ -163,6 +164,10 @@ describe('describeLayers on a fixed machine', () => {
     expect(text).toContain('by itself it would have sent 127.0.0.80 to the gateway 192.168.1.1 on wlan0');
     expect(text).toContain('ARP is not used on loopback');
     expect(text).toContain('0x9: UP, LOOPBACK');
+    expect(text).toContain('MSS announced in the SYN, computed (RFC 9293 §3.7.1): lo\'s MTU 65536');
+    expect(text).toContain('capped at 65535 (the IPv4 Total Length field has 16 bits), − 20 (IP) − 20 (TCP) = 65495 bytes');
+    // Without a recorded write the IP length is an estimate, and says so.
+    expect(field('IP', 'total length (first data segment, estimate)')!.value).toBe(`${20 + 32 + Buffer.byteLength(REQUEST) + 29} bytes`);
     // 247-byte request in one TLS 1.2 GCM record (+29), one segment: 14 + 20 + 32 + 276.
     expect(text).toContain(`[Ethernet 14][IP 20][TCP 32][TLS record ${Buffer.byteLength(REQUEST) + 29}`);
 
@@ -174,6 +179,25 @@ describe('describeLayers on a fixed machine', () => {
     expect(text).toMatch(/destination MAC\s+a4:2b:b0:12:34:56/);
     expect(text).toMatch(/source MAC\s+f0:de:f1:aa:bb:cc/);
     expect(text).toContain('The kernel agrees (ip route get 203.0.113.10, which sends nothing): 203.0.113.10 via 192.168.1.1');
+  });
+
+  it('MSS: a route with its own MTU wins over the device; under 65535 nothing is capped', () => {
+    const viaTunnel = fakeSystem({ routeGet: (dst, src) => ({ command: `ip route get ${dst} from ${src}`, ...parseIpRouteGet(`local ${dst} from ${src} dev lo uid 1000 mtu 1400`) }) });
+    const { layers, lines } = describeLayers(LAB_CONNECTION, viaTunnel);
+    expect(layers.find((l) => l.name === 'TCP')!.fields.find((f) => f.name === 'MSS')!.value).toBe('1360');
+    expect(lines.join('\n')).toContain("the route's MTU 1400 (ip route get 127.0.0.80 from 127.10.1.10), − 20 (IP) − 20 (TCP) = 1360 bytes");
+    expect(parseIpRouteGet('10.0.0.1 via 192.168.1.1 dev wg0 src 10.0.0.2 uid 0 \n    cache mtu 1420').mtu).toBeUndefined(); // only the first line
+    expect(parseIpRouteGet('10.0.0.1 dev wg0 src 10.0.0.2 uid 0 mtu 1420').mtu).toBe(1420);
+  });
+
+  it('with the client\'s recorded write (TLS 1.3: ChangeCipherSpec and Finished ride with the request), the IP length is that write\'s', () => {
+    const records = [{ name: 'ChangeCipherSpec (6 bytes)', bytes: 6 }, { name: 'Finished (encrypted, 74 bytes)', bytes: 74 }, { name: 'application_data (333 bytes)', bytes: 333 }];
+    const { layers, lines } = describeLayers({ ...LAB_CONNECTION, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' }, requestWrite: { bytes: 413, records } }, fakeSystem());
+    expect(layers.find((l) => l.name === 'IP')!.fields.find((f) => f.name.startsWith('total length'))).toEqual({ name: 'total length (the segment carrying the request)', value: '465 bytes', source: 'computed' });
+    const text = lines.join('\n');
+    expect(text).toContain('20 (IP) + 32 (TCP) + 413 (payload) = 465 bytes. The payload is the client\'s one write of 413 bytes, recorded at its socket: ChangeCipherSpec (6 bytes) + Finished (encrypted, 74 bytes) + application_data (333 bytes)');
+    expect(text).toContain('[Ethernet 14][IP 20][TCP 32][ChangeCipherSpec (6 bytes)][Finished (encrypted, 74 bytes)][application_data (333 bytes)] = 479 bytes');
+    expect(text).not.toContain('estimate');
   });
 
   it('never invents the gateway MAC the kernel does not have', () => {

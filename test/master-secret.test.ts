@@ -2,10 +2,12 @@
 // must equal the SLB's key log, and every way of not matching must fail loudly and say which.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder } from '../client/order-client.ts';
+import { RecordingSocket } from '../client/recording-socket.ts';
 import {
   MasterSecretError,
   checkMasterSecret,
@@ -15,36 +17,34 @@ import {
   type MasterSecretInput,
 } from '../lab/master-secret.ts';
 import { CLASSIC_CIPHER } from '../servers/net/tls-modes.ts';
-import { startTlsTap, type RunningTlsTap, type TapConnection } from '../lab/tls-tap.ts';
+import { decodeRecording, type RecordedTlsConnection } from '../lab/observe/tls-recorder.ts';
 import type { TlsMode } from '../servers/net/tls-modes.ts';
 import { makeChainDir, startShop, type Shop } from './shop-fixture.ts';
 
 const chain = makeChainDir('lab-master-secret-');
 const keyLogFile = path.join(chain.dir, 'keylog.txt'); // where the shop fixture's SLB writes it
 let shop: Shop;
-let tap: RunningTlsTap; // in front of the SLB's classic port
-let modernTap: RunningTlsTap; // in front of the shop's port
 let leafKeyPem: string;
 
 beforeAll(async () => {
   shop = await startShop(chain);
-  tap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.classicPort! } });
-  modernTap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.port } });
   leafKeyPem = fs.readFileSync(chain.files.leafKey, 'utf8');
 });
 afterAll(async () => {
-  await tap.close();
-  await modernTap.close();
   await shop.close();
   fs.rmSync(chain.dir, { recursive: true, force: true });
 });
 
-async function orderThroughTap(mode: TlsMode): Promise<TapConnection> {
-  const t = mode === 'classic' ? tap : modernTap;
-  const result = await placeOrder({ hostname: 'www.geektime.test', address: t.host, port: t.port, rootCaPem: shop.rootPem, mode });
+/** The seed's order, straight to the SLB (classic port or the shop's), recorded at the phone's socket. */
+async function orderRecorded(mode: TlsMode): Promise<RecordedTlsConnection> {
+  let closed = () => {};
+  const whenClosed = new Promise<void>((resolve) => (closed = resolve));
+  const port = mode === 'classic' ? shop.slb.classicPort! : shop.slb.port;
+  const result = await placeOrder({ hostname: 'www.geektime.test', address: shop.slb.host, port, rootCaPem: shop.rootPem, mode, record: true, onTcpClose: () => closed() });
   expect(result.status).toBe(201);
+  await whenClosed;
   await shop.slb.flushKeyLog(); // the SLB writes its key log off the request path
-  return t.whenClosed(t.connections().find((c) => c.client.port === result.tcp.localPort)!.id);
+  return decodeRecording(result.wire!.chunks);
 }
 
 /** Run `fn`, expect a MasterSecretError, return it. */
@@ -69,11 +69,11 @@ describe('the TLS 1.2 PRF', () => {
 });
 
 describe('classic mode: the master secret from the three randoms', () => {
-  let conn: TapConnection;
+  let conn: RecordedTlsConnection;
   let input: MasterSecretInput;
   let line: string;
   beforeAll(async () => {
-    conn = await orderThroughTap('classic');
+    conn = await orderRecorded('classic');
     input = { ...classicHandshakeFrom(conn.events), privateKeyPem: leafKeyPem, keyLogFile };
     line = fs.readFileSync(keyLogFile, 'utf8').split('\n').find((l) => l.startsWith(`CLIENT_RANDOM ${conn.clientRandom}`))!;
   });
@@ -138,15 +138,16 @@ describe('classic mode with extended master secret left on', () => {
     server.on('keylog', (l: Buffer) => fs.appendFileSync(keyLog, l));
     server.on('secureConnection', (s) => s.end('hello'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const emsTap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: (server.address() as { port: number }).port } });
     try {
+      // The client on a recorder around its own socket: the handshake's bytes, straight from the connection.
+      const recorder = new RecordingSocket(net.connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, allowHalfOpen: true }));
       await new Promise<void>((resolve, reject) => {
-        const s = tls.connect({ host: emsTap.host, port: emsTap.port, servername: 'www.geektime.test', ca: shop.rootPem, maxVersion: 'TLSv1.2', ciphers: CLASSIC_CIPHER });
+        const s = tls.connect({ socket: recorder, servername: 'www.geektime.test', ca: shop.rootPem, maxVersion: 'TLSv1.2', ciphers: CLASSIC_CIPHER });
         s.on('data', () => {});
         s.on('end', () => resolve());
         s.on('error', reject);
       });
-      const conn = await emsTap.whenClosed(1);
+      const conn = decodeRecording(recorder.chunks);
       const handshake = classicHandshakeFrom(conn.events);
       expect(handshake.extendedMasterSecret).toBe(true);
       const err = failure(() => checkMasterSecret({ ...handshake, privateKeyPem: leafKeyPem, keyLogFile: keyLog }));
@@ -156,16 +157,15 @@ describe('classic mode with extended master secret left on', () => {
       // And indeed: the pre-master decrypted fine, but the textbook master is not what OpenSSL used.
       expect(fs.readFileSync(keyLog, 'utf8')).not.toContain(err.computed.master!.toString('hex'));
     } finally {
-      await emsTap.close();
       server.close();
     }
   });
 });
 
 describe('modern mode: nothing to recover', () => {
-  let conn: TapConnection;
+  let conn: RecordedTlsConnection;
   beforeAll(async () => {
-    conn = await orderThroughTap('modern');
+    conn = await orderRecorded('modern');
   });
 
   it('names the ECDHE group from the ServerHello key_share and explains forward secrecy', () => {

@@ -50,19 +50,32 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
     // Step 3: the request, the layers with real values, the SLB's choice, the 201.
     expect(stdout).toContain('> POST /purchaseOrder HTTP/1.1');
     const slbPort = /slb-classic +https:\/\/127\.0\.0\.80:(\d+)/.exec(stdout)![1]; // classic TLS has its own port
-    expect(stdout).toContain(`> host: www.geektime.test:${slbPort}\n`); // the site's (classic) port, not the tap's
+    expect(stdout).toContain(`> host: www.geektime.test:${slbPort}\n`); // the site's (classic) port
     expect(stdout).toMatch(/Source 127\.10\.1\.10, destination 127\.0\.0\.80, protocol 6 \(TCP\)/);
-    // Both TCP legs, and the layer arithmetic equals what the tap measured on the wire.
-    expect(stdout).toMatch(/TCP, phone 127\.10\.1\.10:\d+ → tap 127\.0\.0\.79:\d+/);
-    expect(stdout).toMatch(/TCP, relayed 127\.10\.1\.10:\d+ → SLB 127\.0\.0\.80:\d+, the connection the SLB sees/);
+    // One TCP connection, phone → SLB: the states of both its ends, and the SLB saw the phone's own port.
+    const phonePort = /TCP, phone 127\.10\.1\.10:(\d+) → SLB 127\.0\.0\.80:(\d+) \(states of both ends/.exec(stdout);
+    expect(phonePort?.[2]).toBe(slbPort);
+    const phone = `127.10.1.10:${phonePort![1]}`;
+    expect(stdout).toContain(`The SLB accepted exactly one connection from the phone during the order: ${phone}, the phone's own address and port; its request record says client ${phone}.`);
+    expect(stdout).toMatch(new RegExp(`the phone's end: +ESTAB +\\d+ +\\d+ +${phone} +127\\.0\\.0\\.80:${slbPort} `));
+    expect(stdout).toMatch(new RegExp(`the SLB's end: +ESTAB +\\d+ +\\d+ +127\\.0\\.0\\.80:${slbPort} +${phone} `));
+    expect(stdout).toContain(`Source port ${phonePort![1]}: ephemeral`); // the layers are the phone's connection's
+    expect(stdout).not.toMatch(/\btap\b|\brelay|127\.0\.0\.79/);
+    // The layer arithmetic equals what the recorder saw the phone's socket send.
     const computed = /sent as one application-data record it is \d+ \+ 29 = (\d+) bytes/.exec(stdout)?.[1];
-    const measured = /the tap saw that request as one (\d+)-byte TLS record/.exec(stdout)?.[1];
+    const measured = /The phone's socket sent that request as one (\d+)-byte TLS record \(header included\)\./.exec(stdout)?.[1];
     expect(computed).toBeDefined();
     expect(computed).toBe(measured);
+    // TLS 1.2: the request is a write of its own, so the segment is 20 + 32 + that record.
+    expect(stdout).toContain(`Total length of the segment carrying the request: 20 (IP) + 32 (TCP) + ${measured} (payload) = ${52 + Number(measured)} bytes. The payload is the client's one write of ${measured} bytes, recorded at its socket: application_data (${measured} bytes).`);
+    expect(stdout).toContain('− 20 (IP) − 20 (TCP) = 65495 bytes.'); // the MSS every SYN on lo carries
+    expect(stdout).toMatch(/phone → SLB {2}client→server encrypted alert \(at the end of a connection, usually close_notify\)/);
     expect(stdout).toMatch(/127\.0\.0\.0 = 127\.0\.0\.0: same subnet 127\.0\.0\.0\/8/);
     expect(stdout).toContain('ARP is not used on loopback');
     expect(stdout).toMatch(/The SLB chose app-[12] .*X-Forwarded-For: 127\.10\.1\.10/);
     expect(stdout).toMatch(/Answer: 201, Location: \/purchaseOrder\/po-\d{6}\?token=[\w-]{22}, served by app-[12]/);
+    // The 201's body as the bytes came (compact JSON from the app), not re-indented.
+    expect(stdout).toMatch(/\n {4}< \{"id":"po-\d{6}","order":\{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"\},"createdAt":"[^"]+","handledBy":"app-[12]","forwarded":\{"for":"127\.10\.1\.10","proto":"https","host":"www\.geektime\.test:\d+"\}\}\n/);
     expect(stdout).toMatch(/All three steps done in \d+ ms\./);
     expect(fs.existsSync(path.join(dir, 'state.json'))).toBe(false);
 
@@ -86,13 +99,30 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
     expect(stdout).toMatch(/ServerHello: TLS 1\.3/);
     expect(stdout).toMatch(/Key exchange: x25519 \(ECDHE\)/i);
     expect(stdout).not.toContain('pre-master');
-    expect(stdout).toContain('"for": "127.10.2.10"');
+    expect(stdout).toContain('"for":"127.10.2.10"'); // the body as received
     expect(stdout).toMatch(/Answer: 201/);
+    // One connection straight to the SLB's shop port, which saw the phone's own port.
+    const slbPort = /\bslb +https:\/\/127\.0\.0\.80:(\d+)/.exec(stdout)![1];
+    const phonePort = /TCP, phone 127\.10\.2\.10:(\d+) → SLB 127\.0\.0\.80:(\d+) \(states of both ends/.exec(stdout);
+    expect(phonePort?.[2]).toBe(slbPort);
+    expect(stdout).toContain(`The SLB accepted exactly one connection from the phone during the order: 127.10.2.10:${phonePort![1]}, the phone's own address and port; its request record says client 127.10.2.10:${phonePort![1]}.`);
+    expect(stdout).not.toMatch(/\btap\b|\brelay|127\.0\.0\.79/);
+    // ClientHello … the client's Finished, decoded from the phone's own bytes; close_notify named an alert.
+    expect(stdout).toMatch(/phone → SLB {2}client→server ClientHello: version TLS 1\.2 \(supported_versions: TLS 1\.3\)/);
+    expect(stdout).toMatch(/phone → SLB {2}client→server encrypted \(client Finished — not readable on the wire\)/);
+    expect(stdout).toMatch(/phone → SLB {2}client→server encrypted alert \(an application_data record of exactly an alert's size; at the end of a connection, usually close_notify\): 19 bytes/);
+    // TLS 1.3: the client's ChangeCipherSpec and Finished ride in the same write as the request.
+    const segment = /Total length of the segment carrying the request: 20 \(IP\) \+ 32 \(TCP\) \+ (\d+) \(payload\) = (\d+) bytes\. The payload is the client's one write of \1 bytes, recorded at its socket: ChangeCipherSpec \(6 bytes\) \+ Finished \(encrypted, (\d+) bytes\) \+ application_data \((\d+) bytes\)\./.exec(stdout);
+    expect(segment).not.toBeNull();
+    const [, payload, total, finished, request] = segment!.map(Number);
+    expect(payload).toBe(6 + finished! + request!);
+    expect(total).toBe(20 + 32 + payload!);
+    expect(stdout).toContain(`The phone's socket sent that request as one ${request}-byte TLS record (header included), in the same write as its ChangeCipherSpec (6 bytes) and Finished (encrypted, ${finished} bytes).`);
   });
 
   const hasTools = ['tcpdump', 'tshark'].every((tool) => spawnSync(tool, ['--version']).status === 0);
   it.skipIf(!hasTools)('leaves a capture that tshark decrypts with the key log: the DNS walk, the CDN path, the order (tcpdump and tshark on PATH)', { timeout: 90_000 }, async () => {
-    const { dir } = await walkthrough('--mode', 'classic');
+    const { dir, stdout: story } = await walkthrough('--mode', 'classic');
     const roles = (JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { roles: { name: string; port: number; protocol: string }[] }).roles;
     // The ports are ephemeral in tests: tell tshark what each one carries.
     const decodeAs = roles.flatMap((r) => ['-d', r.protocol === 'dns' ? `udp.port==${r.port},dns` : r.protocol === 'https' ? `tcp.port==${r.port},tls` : `tcp.port==${r.port},http`]);
@@ -106,6 +136,13 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
     expect(seen('127.10.1.10', '127.0.0.80', /POST \/purchaseOrder/)).toBe(true); // decrypted with the key log
     expect(seen('127.0.0.80', '127.0.0.81', /POST \/purchaseOrder/) || seen('127.0.0.80', '127.0.0.82', /POST \/purchaseOrder/)).toBe(true);
     expect(lines.some((l) => /201 Created/.test(l))).toBe(true);
+    // No relay: the POST crosses the wire once, on the one connection phone → SLB the story names.
+    expect(lines.filter((l) => l.startsWith('127.10.1.10\t127.0.0.80\t') && /POST \/purchaseOrder/.test(l))).toHaveLength(1);
+    const [, phonePort, slbPort] = /TCP, phone 127\.10\.1\.10:(\d+) → SLB 127\.0\.0\.80:(\d+)/.exec(story)!;
+    const syns = await run('tshark', ['-r', path.join(dir, 'capture.pcap'), '-Y', `tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.dst == 127.0.0.80 && tcp.dstport == ${slbPort}`, '-T', 'fields', '-e', 'ip.src', '-e', 'tcp.srcport']);
+    expect(syns.stdout.trim().split('\n')).toEqual([`127.10.1.10\t${phonePort}`]);
+    const relay = await run('tshark', ['-r', path.join(dir, 'capture.pcap'), '-Y', 'ip.addr == 127.0.0.79']);
+    expect(relay.stdout.trim()).toBe('');
   });
 
   it('--json prints the trace as JSON lines, one event each, with every step', { timeout: 90_000 }, async () => {

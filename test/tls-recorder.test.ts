@@ -1,67 +1,97 @@
-// The tap on the wire between the phone and the SLB, and the decoder behind it: the handshake read
-// from real bytes in both modes, a relay TLS never notices, and a decoder that neither chokes on
-// odd chunking nor on garbage.
+// The phone's one connection to the SLB, recorded around its own socket, and the decoder that reads
+// it: the handshake from real bytes in both modes, on a connection that goes straight to the SLB
+// (the SLB sees the phone's own port), a recorder TLS never notices, and a decoder that neither
+// chokes on odd chunking nor on garbage.
 import crypto, { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { placeOrder } from '../client/order-client.ts';
-import { startTlsTap, type RunningTlsTap, type TapConnection } from '../lab/tls-tap.ts';
+import { placeOrder, type OrderResult } from '../client/order-client.ts';
+import { RecordingSocket } from '../client/recording-socket.ts';
+import { decodeRecording, writeCarrying, type RecordedTlsConnection } from '../lab/observe/tls-recorder.ts';
 import { TlsStreamDecoder, describeTlsEvent, type Direction, type TlsEvent } from '../lab/tls-decoder.ts';
+import type { AcceptRecord, ForwardRecord } from '../servers/slb.ts';
 import type { TlsMode } from '../servers/net/tls-modes.ts';
 import { makeChainDir, startShop, type Shop } from './shop-fixture.ts';
 
-const chain = makeChainDir('lab-tls-tap-');
+const chain = makeChainDir('lab-tls-recorder-');
 let shop: Shop;
-let tap: RunningTlsTap; // in front of the SLB's classic port
-let modernTap: RunningTlsTap; // in front of the shop's port
 
 beforeAll(async () => {
   shop = await startShop(chain);
-  tap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.classicPort! }, keepBytes: true });
-  modernTap = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: shop.slb.host, port: shop.slb.port }, keepBytes: true });
 });
 afterAll(async () => {
-  await tap.close();
-  await modernTap.close();
   await shop.close();
   fs.rmSync(chain.dir, { recursive: true, force: true });
 });
 
-/** Place the seed's order through the tap; return the result and the tap's complete record of it. */
-async function orderThroughTap(mode: TlsMode) {
-  const t = mode === 'classic' ? tap : modernTap;
-  const result = await placeOrder({ hostname: 'www.geektime.test', address: t.host, port: t.port, rootCaPem: shop.rootPem, mode });
-  // The client's ephemeral port is how the tap's record and the client's connection meet.
-  const conn = t.connections().find((c) => c.client.port === result.tcp.localPort);
-  if (!conn) throw new Error(`the tap saw no connection from port ${result.tcp.localPort}`);
-  return { result, conn: await t.whenClosed(conn.id) };
+interface RecordedOrder {
+  result: OrderResult;
+  conn: RecordedTlsConnection;
+  /** The recorder itself, to compare with the TCP socket under it. */
+  recorder: RecordingSocket;
+  /** Every TCP connection the SLB accepted while the order ran, and the request it took. */
+  accepted: AcceptRecord[];
+  forwarded: ForwardRecord[];
 }
 
-/** The events without the tap's stamps, as a bare decoder would give them. */
-function bare(conn: TapConnection): TlsEvent[] {
-  return conn.events.map(({ connection: _c, at: _a, sinceConnectMs: _s, ...e }) => e as TlsEvent);
+/** Place the seed's order straight to the SLB, recording the phone's socket; wait until it has closed. */
+async function orderRecorded(mode: TlsMode): Promise<RecordedOrder> {
+  const port = mode === 'classic' ? shop.slb.classicPort! : shop.slb.port;
+  const accepted: AcceptRecord[] = [];
+  const forwarded: ForwardRecord[] = [];
+  const onAccept = (a: AcceptRecord) => accepted.push(a);
+  const onRequest = (r: ForwardRecord) => forwarded.push(r);
+  shop.slb.events.on('accept', onAccept);
+  shop.slb.events.on('request', onRequest);
+  try {
+    let closed = () => {};
+    const whenClosed = new Promise<void>((resolve) => (closed = resolve));
+    const result = await placeOrder({ hostname: 'www.geektime.test', address: shop.slb.host, port, rootCaPem: shop.rootPem, mode, record: true, onTcpClose: () => closed() });
+    await whenClosed;
+    return { result, conn: decodeRecording(result.wire!.chunks), recorder: result.wire as RecordingSocket, accepted, forwarded };
+  } finally {
+    shop.slb.events.off('accept', onAccept);
+    shop.slb.events.off('request', onRequest);
+  }
+}
+
+/** The events without the recorder's stamps, as a bare decoder would give them. */
+function bare(conn: RecordedTlsConnection): TlsEvent[] {
+  return conn.events.map(({ at: _a, sinceStartMs: _s, chunk: _c, ...e }) => e as TlsEvent);
 }
 
 const steps = (events: TlsEvent[]) => events.map((e) => `${e.direction} ${e.name}`);
 
-describe('classic mode (TLS 1.2, RSA key exchange) through the tap', () => {
-  let result: Awaited<ReturnType<typeof placeOrder>>;
-  let conn: TapConnection;
+/** One connection, straight to the SLB, which saw the phone's own address and port. */
+function expectOneDirectConnection({ result, accepted, forwarded, recorder, conn }: RecordedOrder, slbPort: number): void {
+  const phone = `${result.tcp.localAddress}:${result.tcp.localPort}`;
+  expect(result.tcp).toMatchObject({ remoteAddress: shop.slb.host, remotePort: slbPort }); // no relay: the SLB's own address and port
+  expect(accepted).toEqual([{ client: phone, port: slbPort, refused: false }]); // exactly one TCP connection during the order
+  expect(forwarded.map((r) => r.client)).toEqual([phone]); // and the order came in on it
+  expect(forwarded[0]!.xForwardedFor).toBe(result.tcp.localAddress);
+  // The recording is the whole connection: every byte the TCP socket wrote and read, once.
+  expect(conn.bytes['client→server']).toBe(recorder.socket.bytesWritten);
+  expect(conn.bytes['server→client']).toBe(recorder.socket.bytesRead);
+  expect(recorder.error).toBeUndefined();
+}
+
+describe('classic mode (TLS 1.2, RSA key exchange), recorded at the phone', () => {
+  let order: RecordedOrder;
+  let result: OrderResult;
+  let conn: RecordedTlsConnection;
   beforeAll(async () => {
-    ({ result, conn } = await orderThroughTap('classic'));
+    order = await orderRecorded('classic');
+    ({ result, conn } = order);
   });
 
-  it('is invisible to TLS: the order gets 201 and the client still verifies the chain to www.geektime.test', () => {
+  it('goes straight to the SLB: one TCP connection, the SLB sees the phone\'s port; the order gets 201 and the chain still verifies', () => {
     expect(result.status).toBe(201);
-    expect(result.tcp.remotePort).toBe(tap.port); // the client really talked to the tap
     expect(result.tls.protocol).toBe('TLSv1.2');
     expect(result.tls.chain.length).toBeGreaterThanOrEqual(3);
     expect(result.tls.chain.every((s) => s.ok)).toBe(true);
-    expect(conn.client).toEqual({ address: '127.0.0.1', port: result.tcp.localPort });
-    expect(conn.upstream).toMatchObject({ address: shop.slb.host, port: shop.slb.classicPort, localPort: expect.any(Number) });
-    expect(conn.error).toBeUndefined();
+    expectOneDirectConnection(order, shop.slb.classicPort!);
   });
 
   it('reads the seed’s handshake in order, message by message', () => {
@@ -81,12 +111,23 @@ describe('classic mode (TLS 1.2, RSA key exchange) through the tap', () => {
     expect(new Set(data.map((e) => e.direction))).toEqual(new Set(['client→server', 'server→client']));
     expect(rest.every((e) => e.type === 'ApplicationData' || e.type === 'EncryptedAlert')).toBe(true);
     expect(rest.every((e) => e.encrypted)).toBe(true);
-    // Time only moves forward, and every event belongs to this connection.
-    expect(conn.events.every((e, i) => e.connection === conn.id && (i === 0 || e.at >= conn.events[i - 1]!.at))).toBe(true);
+    // Time only moves forward, chunk after chunk.
+    expect(conn.events.every((e, i) => i === 0 || (e.at >= conn.events[i - 1]!.at && e.chunk >= conn.events[i - 1]!.chunk))).toBe(true);
+    expect(conn.chunks.every((c, i) => i === 0 || c.at >= conn.chunks[i - 1]!.at)).toBe(true);
   });
 
-  it('ClientHello: offers TLS_RSA_WITH_AES_128_GCM_SHA256, names www.geektime.test, no extended_master_secret', () => {
-    const hello = conn.events[0]!;
+  it('the request rides in a write of its own: the client waited for the server\'s Finished', () => {
+    const request = conn.events.find((e) => e.type === 'ApplicationData' && e.direction === 'client→server')!;
+    const write = writeCarrying(conn, request)!;
+    expect(write.records.map((r) => r.type)).toEqual(['ApplicationData']);
+    expect(write.chunk.bytes.length).toBe(request.length);
+    expect(request.length).toBe(Buffer.byteLength(result.requestText) + 29); // header 5, explicit nonce 8, GCM tag 16
+    // The client's flight after ServerHelloDone was one write: ClientKeyExchange, ChangeCipherSpec, Finished.
+    const keyExchange = conn.events.find((e) => e.type === 'ClientKeyExchange')!;
+    expect(writeCarrying(conn, keyExchange)!.records.map((r) => r.type)).toEqual(['ClientKeyExchange', 'ChangeCipherSpec', 'EncryptedHandshake']);
+  });
+
+  it('ClientHello: offers TLS_RSA_WITH_AES_128_GCM_SHA256, names www.geektime.test, no extended_master_secret', () => {    const hello = conn.events[0]!;
     if (hello.type !== 'ClientHello') throw new Error(hello.type);
     expect(hello.record).toMatchObject({ contentType: 22, contentTypeName: 'handshake', offset: 0 });
     expect(hello.offset).toBe(5); // the message starts right after the 5-byte record header
@@ -140,17 +181,44 @@ describe('classic mode (TLS 1.2, RSA key exchange) through the tap', () => {
   });
 });
 
-describe('modern mode (TLS 1.3) through the tap', () => {
-  let result: Awaited<ReturnType<typeof placeOrder>>;
-  let conn: TapConnection;
+describe('modern mode (TLS 1.3), recorded at the phone', () => {
+  let order: RecordedOrder;
+  let result: OrderResult;
+  let conn: RecordedTlsConnection;
   beforeAll(async () => {
-    ({ result, conn } = await orderThroughTap('modern'));
+    order = await orderRecorded('modern');
+    ({ result, conn } = order);
   });
 
-  it('the order still gets 201 over a verified TLS 1.3 connection', () => {
+  it('the order still gets 201 over a verified TLS 1.3 connection, straight to the SLB, which sees the phone\'s port', () => {
     expect(result.status).toBe(201);
     expect(result.tls.protocol).toBe('TLSv1.3');
     expect(result.tls.chain.every((s) => s.ok)).toBe(true);
+    expectOneDirectConnection(order, shop.slb.port);
+  });
+
+  it('the recorded bytes decode to ClientHello … the client Finished, then the request in the same write', () => {
+    expect(steps(conn.events.filter((e) => e.direction === 'client→server')).slice(0, 3)).toEqual([
+      'client→server ClientHello',
+      'client→server ChangeCipherSpec (TLS 1.3 middlebox compatibility, changes nothing)',
+      'client→server encrypted (client Finished — not readable on the wire)',
+    ]);
+    // The client sends its ChangeCipherSpec, its Finished and the request in one write: one segment.
+    const request = conn.events.find((e) => e.type === 'ApplicationData' && e.direction === 'client→server')!;
+    const write = writeCarrying(conn, request)!;
+    expect(write.records.map((r) => r.type)).toEqual(['ChangeCipherSpec', 'EncryptedHandshake', 'ApplicationData']);
+    expect(write.chunk.bytes.length).toBe(write.records.reduce((n, r) => n + 5 + r.record.length, 0));
+    expect(request.length).toBe(Buffer.byteLength(result.requestText) + 5 + 1 + 16); // header, inner type, tag
+  });
+
+  it('close_notify at the end, both ways, is named an encrypted alert, as in TLS 1.2', () => {
+    for (const direction of ['client→server', 'server→client'] as const) {
+      const last = conn.events.filter((e) => e.direction === direction).at(-1)!;
+      expect(last).toMatchObject({ type: 'EncryptedAlert', record: { contentTypeName: 'application_data', length: 2 + 1 + 16 } });
+      expect(describeTlsEvent(last)).toMatch(/encrypted alert .*usually close_notify/);
+    }
+    // Only those two: the request, the tickets and the answer are application data.
+    expect(conn.events.filter((e) => e.type === 'EncryptedAlert')).toHaveLength(2);
   });
 
   it('ClientHello offers TLS 1.3 (supported_versions) with a key_share; ServerHello chooses TLS 1.3 and x25519', () => {
@@ -203,7 +271,7 @@ describe('modern mode (TLS 1.3) through the tap', () => {
   it('a TLS 1.3 server record that comes before any data from the client is called a ticket too', () => {
     // The same bytes, replayed as if the client had waited after its Finished: the server's
     // records all come before the client says anything, so none of them can be an answer.
-    const stream = (direction: Direction) => Buffer.concat(conn.chunks!.filter((c) => c.direction === direction).map((c) => c.bytes));
+    const stream = (direction: Direction) => Buffer.concat(conn.chunks.filter((c) => c.direction === direction).map((c) => c.bytes));
     const end = (e: TlsEvent) => e.offset + e.length;
     const up = stream('client→server');
     const down = stream('server→client');
@@ -266,17 +334,17 @@ function glued(chunks: Chunk[]): Chunk[] {
 }
 
 describe('the decoder', () => {
-  const recorded: Record<TlsMode, TapConnection | undefined> = { classic: undefined, modern: undefined };
+  const recorded: Record<TlsMode, RecordedTlsConnection | undefined> = { classic: undefined, modern: undefined };
   beforeAll(async () => {
-    recorded.classic = (await orderThroughTap('classic')).conn;
-    recorded.modern = (await orderThroughTap('modern')).conn;
+    recorded.classic = (await orderRecorded('classic')).conn;
+    recorded.modern = (await orderRecorded('modern')).conn;
   });
 
   it.each(['classic', 'modern'] as const)('gives the same events for a recorded %s stream however it is cut', (mode) => {
     const conn = recorded[mode]!;
-    const chunks = conn.chunks!;
+    const chunks: Chunk[] = conn.chunks.map((c) => ({ direction: c.direction, bytes: c.bytes }));
     const reference = decodeAll(chunks);
-    expect(reference).toEqual(bare(conn)); // the tap decoded it the same way, live
+    expect(reference).toEqual(bare(conn)); // decodeRecording read it the same way
     expect(decodeAll(recut(chunks, () => 1))).toEqual(reference); // one byte at a time
     const random = prng(mode === 'classic' ? 1 : 2);
     for (const max of [3, 17, 200, 5000]) {
@@ -286,7 +354,7 @@ describe('the decoder', () => {
   });
 
   it('reassembles handshake messages however they are framed into records (split over many, or many in one)', () => {
-    const chunks = recorded.classic!.chunks!;
+    const chunks = recorded.classic!.chunks;
     const serverStream = Buffer.concat(chunks.filter((c) => c.direction === 'server→client').map((c) => c.bytes));
     const reference = decodeAll(chunks).filter((e) => e.direction === 'server→client' && e.record.contentType === 22 && !e.encrypted);
     expect(reference.map((e) => e.type)).toEqual(['ServerHello', 'Certificate', 'ServerHelloDone']);
@@ -337,7 +405,7 @@ describe('the decoder', () => {
       for (const e of events) expect(known.has(e.type)).toBe(true);
       expect(() => events.map(describeTlsEvent)).not.toThrow();
     }
-    const real = recorded.classic!.chunks!;
+    const real = recorded.classic!.chunks;
     for (let round = 0; round < 100; round++) {
       const flipped = real.map((c) => ({ direction: c.direction, bytes: Buffer.from(c.bytes) }));
       const target = flipped[Math.floor(random() * flipped.length)]!;
@@ -358,15 +426,9 @@ describe('the decoder', () => {
     const server = tls.createServer({ cert: fs.readFileSync(chain.files.fullChain), key: fs.readFileSync(chain.files.leafKey), minVersion: 'TLSv1.3', ecdhCurve: 'P-256' });
     server.on('secureConnection', (s) => s.end('hello'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const relay = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port } });
     try {
-      await new Promise<void>((resolve, reject) => {
-        const s = tls.connect({ host: relay.host, port: relay.port, servername: 'www.geektime.test', ca: shop.rootPem, minVersion: 'TLSv1.3' });
-        s.on('data', () => {});
-        s.on('end', () => resolve());
-        s.on('error', reject);
-      });
-      const events = (await relay.whenClosed(1)).events;
+      const recorder = await recordTls({ port: (server.address() as net.AddressInfo).port, servername: 'www.geektime.test', ca: shop.rootPem, minVersion: 'TLSv1.3' });
+      const events = decodeRecording(recorder.chunks).events;
       const hellos = events.filter((e) => e.type === 'ClientHello' || e.type === 'ServerHello').map((e) => `${e.direction} ${e.name}`);
       expect(hellos).toEqual(['client→server ClientHello', 'server→client HelloRetryRequest', 'client→server ClientHello', 'server→client ServerHello']);
       const [first, retry, second, chosen] = events.filter((e) => e.type === 'ClientHello' || e.type === 'ServerHello');
@@ -377,33 +439,56 @@ describe('the decoder', () => {
       expect(second.fields.random).toBe(first.fields.random); // RFC 8446: the same client random both times
       expect(chosen.fields).toMatchObject({ versionName: 'TLS 1.3', keyShare: { group: 'secp256r1', keyLength: 65 } });
     } finally {
-      await relay.close();
       server.close();
     }
   });
 });
 
-// ── The tap as a relay ────────────────────────────────────────────────────────────────────
+// ── The recorder on its own ───────────────────────────────────────────────────────────────
 
-describe('the tap as a plain TCP relay', () => {
-  it('passes plaintext HTTP through unchanged: the SLB answers its 400, the tap notes it is not TLS', async () => {
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect({ host: tap.host, port: tap.port }, () => {
-        socket.write('POST /purchaseOrder HTTP/1.1\r\nHost: www.geektime.test\r\nContent-Length: 2\r\n\r\n{}');
-      });
-      let text = '';
-      socket.on('data', (c) => (text += c));
-      socket.on('end', () => resolve(text));
-      socket.on('error', reject);
-    });
-    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
-    expect(answer).toMatch(/speaks TLS, and your client sent plain HTTP/);
-    const conn = await tap.whenClosed(tap.connections().at(-1)!.id);
-    const first = conn.events.find((e) => e.direction === 'client→server')!;
+/** A TLS client on a recorder around its own TCP socket; resolves with the recorder once the server has ended. */
+async function recordTls(opts: tls.ConnectionOptions & { port: number }): Promise<RecordingSocket> {
+  const recorder = new RecordingSocket(net.connect({ host: '127.0.0.1', port: opts.port, allowHalfOpen: true }));
+  await new Promise<void>((resolve, reject) => {
+    const s = tls.connect({ ...opts, socket: recorder });
+    s.on('data', () => {});
+    s.on('end', () => resolve());
+    s.on('error', reject);
+  });
+  return recorder;
+}
+
+/** Connect a recorder to host:port; `talk` writes through it; resolves with what came back, once the peer ended (or an error). */
+async function throughRecorder(port: number, talk: (r: RecordingSocket) => void): Promise<{ recorder: RecordingSocket; answer: Buffer; error?: NodeJS.ErrnoException }> {
+  const recorder = new RecordingSocket(net.connect({ host: '127.0.0.1', port, allowHalfOpen: true }));
+  const chunks: Buffer[] = [];
+  const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    recorder.socket.once('connect', () => talk(recorder));
+    recorder.on('data', (c: Buffer) => chunks.push(c));
+    recorder.on('end', () => resolve(undefined));
+    recorder.on('error', resolve);
+  });
+  recorder.destroy();
+  return { recorder, answer: Buffer.concat(chunks), error };
+}
+
+const sent = (r: RecordingSocket) => Buffer.concat(r.chunks.filter((c) => c.direction === 'sent').map((c) => c.bytes));
+const received = (r: RecordingSocket) => Buffer.concat(r.chunks.filter((c) => c.direction === 'received').map((c) => c.bytes));
+
+describe('the recorder around a TCP socket', () => {
+  it('plaintext HTTP to the SLB passes unchanged: the SLB answers its 400, the recorded bytes say it is not TLS', async () => {
+    const request = 'POST /purchaseOrder HTTP/1.1\r\nHost: www.geektime.test\r\nContent-Length: 2\r\n\r\n{}';
+    const { recorder, answer } = await throughRecorder(shop.slb.classicPort!, (r) => r.write(request));
+    const text = answer.toString();
+    expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(text).toMatch(/speaks TLS, and your client sent plain HTTP/);
+    expect(sent(recorder).toString()).toBe(request);
+    expect(received(recorder).equals(answer)).toBe(true);
+    const first = decodeRecording(recorder.chunks).events.find((e) => e.direction === 'client→server')!;
     expect(first).toMatchObject({ type: 'Undecodable', fields: { reason: expect.stringMatching(/looks like plain HTTP/) } });
   });
 
-  it('half-close: the client’s FIN reaches the server, whose answer still comes back', async () => {
+  it('half-close and back-pressure: 8 MB up, our FIN reaches the server, its answer still comes back, every byte recorded once', async () => {
     // A server that answers only once the client has finished sending (reads to FIN).
     const server = net.createServer({ allowHalfOpen: true }, (s) => {
       const hash = crypto.createHash('sha256');
@@ -415,45 +500,65 @@ describe('the tap as a plain TCP relay', () => {
       s.on('end', () => s.end(`${n} ${hash.digest('hex')}`));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const upstream = server.address() as net.AddressInfo;
-    const relay = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port: upstream.port } });
     try {
-      // 8 MB: far more than any socket buffer, so pipe() must pause and resume (back-pressure).
+      // 8 MB: far more than any socket buffer, so the recorder must wait for the socket to drain.
       const payload = crypto.randomBytes(8 * 1024 * 1024);
-      const answer = await new Promise<string>((resolve, reject) => {
-        const s = net.connect({ host: relay.host, port: relay.port, allowHalfOpen: true }, () => s.end(payload));
-        let text = '';
-        s.on('data', (c) => (text += c));
-        s.on('end', () => resolve(text));
-        s.on('error', reject);
-      });
-      expect(answer).toBe(`${payload.length} ${crypto.createHash('sha256').update(payload).digest('hex')}`);
-      const conn = await relay.whenClosed(1);
-      expect(conn.bytes['client→server']).toBe(payload.length);
-      expect(conn.error).toBeUndefined();
+      const { recorder, answer, error } = await throughRecorder((server.address() as net.AddressInfo).port, (r) => r.end(payload));
+      expect(error).toBeUndefined();
+      expect(answer.toString()).toBe(`${payload.length} ${crypto.createHash('sha256').update(payload).digest('hex')}`);
+      expect(sent(recorder).equals(payload)).toBe(true);
+      expect(recorder.socket.bytesWritten).toBe(payload.length);
+      expect(received(recorder).equals(answer)).toBe(true);
+      expect(recorder.finAt).toBeGreaterThanOrEqual(recorder.chunks.at(-1)!.at); // the server's FIN came after its answer
+      expect(recorder.chunks.every((c, i) => i === 0 || c.at >= recorder.chunks[i - 1]!.at)).toBe(true);
     } finally {
-      await relay.close();
       server.close();
     }
   });
 
-  it('an upstream that refuses closes the client side and says why', async () => {
+  it('writes handed over together (cork … uncork) go to the kernel as one write, recorded as one chunk', async () => {
+    const server = net.createServer({ allowHalfOpen: true }, (s) => s.resume().on('end', () => s.end()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { recorder } = await throughRecorder((server.address() as net.AddressInfo).port, (r) => {
+        r.write('alone');
+        r.cork();
+        r.write('one ');
+        r.write('write');
+        process.nextTick(() => {
+          r.uncork();
+          r.end();
+        });
+      });
+      expect(recorder.chunks.filter((c) => c.direction === 'sent').map((c) => c.bytes.toString())).toEqual(['alone', 'one write']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a refused connection: the error comes up with its code, and the recorder keeps it; the order says nothing listens', async () => {
     const unused = net.createServer();
     await new Promise<void>((r) => unused.listen(0, '127.0.0.1', r));
     const port = (unused.address() as net.AddressInfo).port;
     await new Promise<void>((r) => unused.close(() => r()));
-    const relay = await startTlsTap({ host: '127.0.0.1', port: 0, upstream: { host: '127.0.0.1', port } });
+    const { recorder, error } = await throughRecorder(port, () => {});
+    expect(error?.code).toBe('ECONNREFUSED');
+    expect(recorder.error).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(recorder.chunks).toEqual([]);
+    await expect(placeOrder({ hostname: 'www.geektime.test', address: '127.0.0.1', port, rootCaPem: shop.rootPem, mode: 'classic', record: true })).rejects.toThrow(/nothing listens on 127\.0\.0\.1:\d+ \(connection refused\)/);
+  });
+
+  it('a reset from the server reaches the reader as ECONNRESET, and is recorded', async () => {
+    const server = net.createServer((s) => s.once('data', () => s.resetAndDestroy()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const outcome = await new Promise<string>((resolve) => {
-        const s = net.connect({ host: relay.host, port: relay.port }, () => s.write('hello'));
-        s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-        s.on('close', () => resolve('closed'));
-      });
-      expect(['ECONNRESET', 'closed']).toContain(outcome);
-      const conn = await relay.whenClosed(1);
-      expect(conn.error).toMatch(/ECONNREFUSED/);
+      const { recorder, error } = await throughRecorder((server.address() as net.AddressInfo).port, (r) => r.write('hello'));
+      expect(error?.code).toBe('ECONNRESET');
+      expect(recorder.error).toMatchObject({ code: 'ECONNRESET' });
+      expect(recorder.finAt).toBeUndefined();
+      expect(sent(recorder).toString()).toBe('hello');
     } finally {
-      await relay.close();
+      server.close();
     }
   });
 });
