@@ -24,6 +24,7 @@ import { slbListenerSettings, type SlbTlsMode, type TlsMode } from './net/tls-mo
 import { Backend, DEFAULT_HEALTH_CHECK, HealthChecker, type BackendConfig, type HealthCheckOptions } from './slb-health.ts';
 import { appendList, hostWithoutPort, withoutHopByHop } from './proxy-headers.ts';
 import { withoutToken } from './net/redact.ts';
+import { inTurn } from './net/in-turn.ts';
 
 export interface SlbTimeouts {
   /** From TCP accept to the end of the TLS handshake. */
@@ -116,6 +117,9 @@ export interface RunningSlb {
   close(): Promise<void>;
 }
 
+/** A connection with no byte in or out for this long is closed (a reader that stopped reading). */
+const INACTIVE_MS = 30_000;
+
 /** Request line and headers together, as nginx's large_client_header_buffers (4 × 8k) and Node's default. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 /** The key log rotates at this size, one old file kept: at most 32 MiB of secrets on disk. */
@@ -160,7 +164,9 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
   // ── TLS and HTTP ─────────────────────────────────────────────────────────────────────────
   // One TLS terminator per listener, each with its own TLS settings; all hand their requests to
   // the same handler below.
-  const responding = new WeakSet<Duplex>(); // connections with a response under way
+  // Requests received and not yet answered, per connection.
+  const unanswered = new WeakMap<Duplex, number>();
+  const responding = { has: (socket: Duplex) => (unanswered.get(socket) ?? 0) > 0 };
   function tlsTerminator(mode: TlsMode): https.Server {
     const server = https.createServer(
       {
@@ -187,15 +193,25 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
         connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
       },
       (req, res) => {
-        responding.add(req.socket);
-        res.on('close', () => responding.delete(req.socket));
-        handleRequest(req, res).catch((err: Error) => {
-          log(`${name}: unexpected error: ${err.stack ?? err.message}`);
-          if (!res.headersSent) reply(res, 500, 'internal error', 'the SLB failed unexpectedly; see its log');
-          else res.destroy();
-        });
+        // Counted now, not when its turn comes, so that a parse error behind it does not answer
+        // in its place.
+        unanswered.set(req.socket, (unanswered.get(req.socket) ?? 0) + 1);
+        res.on('close', () => unanswered.set(req.socket, (unanswered.get(req.socket) ?? 1) - 1));
+        serve(req, res);
       },
     );
+    // One request at a time per connection (servers/net/in-turn.ts): pipelined requests wait
+    // their turn, and nothing behind a `Connection: close` is forwarded.
+    const serve = inTurn(async (req, res) => {
+      await handleRequest(req, res).catch((err: Error) => {
+        log(`${name}: unexpected error: ${err.stack ?? err.message}`);
+        if (!res.headersSent) reply(res, 500, 'internal error', 'the SLB failed unexpectedly; see its log');
+        else res.destroy();
+      });
+    });
+    // A client that stops reading its answer makes no progress either way: let go of it after
+    // INACTIVE_MS without a byte in or out.
+    server.timeout = INACTIVE_MS;
     server.on('keylog', (line: Buffer) => keyLog?.write(line.toString('latin1')));
     // A failed handshake (garbage after a 0x16 byte, a client that rejects our certificate, no
     // shared cipher, a timeout) is the client's problem: log it, drop that connection, serve on.
@@ -211,6 +227,9 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
       if (err.code?.startsWith('ERR_SSL_')) {
         log(`${name}: TLS error on the connection from ${peer.remoteAddress}:${peer.remotePort}: ${err.code}; closed`);
       }
+      // Bytes after a request that said `Connection: close`: not an error of the answer under way,
+      // which is sent, and then the connection closes (RFC 9112 §9.6).
+      if (err.code === 'HPE_CLOSED_CONNECTION' && responding.has(socket)) return;
       if (status === undefined || !socket.writable || responding.has(socket)) return void socket.destroy();
       endThenLetGo(socket, rawReply(status, clientErrorReason(err.code, timeouts)));
     });
