@@ -16,6 +16,7 @@ import {
   parseCacheControl,
   parseRange,
   storability,
+  staleWindows,
   varyNames,
   varyValue,
 } from '../servers/cdn/cache-rules.ts';
@@ -216,6 +217,22 @@ describe('CDN-Cache-Control (RFC 9213)', () => {
     expect(parseDictionary('max-age=1.5')!.get('max-age')).toBe('');
     expect(parseDictionary('max-age=-1')!.get('max-age')).toBe('');
     expect(parseDictionary('max-age=(1 2)')!.get('max-age')).toBe('');
+  });
+
+  it('a delta-seconds directive takes only a non-negative Integer; any other type is invalid: stale, not coerced (§2.1)', () => {
+    const browser = { date: date(0), 'cache-control': 'public, max-age=60' };
+    for (const wrongType of ['max-age="600"', 'max-age=1.5', 'max-age=-1', 'max-age=?1', 'max-age=?0', 'max-age', 'max-age=six', 'max-age=:NjAw:']) {
+      // The field is a valid Dictionary, so it still rules (not ignored, not Cache-Control's 60 s)...
+      expect(responseDirectives({ ...browser, 'cdn-cache-control': wrongType }).field, wrongType).toBe('cdn-cache-control');
+      // ...and its max-age is there but invalid: a lifetime of 0, i.e. stale (RFC 9111 §4.2.1).
+      expect(parseDictionary(wrongType)!.get('max-age'), wrongType).toBe('');
+      expect(freshnessLifetime(200, { ...browser, 'cdn-cache-control': wrongType }, T), wrongType).toEqual({ lifetime: 0, source: 'max-age' });
+    }
+    expect(freshnessLifetime(200, { ...browser, 'cdn-cache-control': 'stale-if-error="600", max-age=600' }, T).lifetime).toBe(600);
+    expect(staleWindows(parseDictionary('stale-if-error="600", stale-while-revalidate=1.5')!)).toEqual({ whileRevalidate: 0, ifError: 0 });
+    expect(freshnessLifetime(200, { ...browser, 'cdn-cache-control': 'max-age=600' }, T)).toEqual({ lifetime: 600, source: 'max-age' });
+    // A String is right for no-cache's field list, and a Token for an extension.
+    expect(parseDictionary('no-cache="set-cookie", x=abc')).toEqual(new Map([['no-cache', 'set-cookie'], ['x', 'abc']]));
   });
 
   it('is linear on hostile input', () => {
