@@ -21,7 +21,7 @@ import {
   varyValue,
 } from '../servers/cdn/cache-rules.ts';
 import { requestAcceptsStored, unsafePath, isLoopback } from '../servers/cdn/cache.ts';
-import { CacheStore, sizeOf, type StoredResponse } from '../servers/cdn/cache-store.ts';
+import { CacheStore, describeEntry, sizeOf, type StoredResponse } from '../servers/cdn/cache-store.ts';
 import { parseSize } from '../servers/cdn/cache-cli.ts';
 
 const T = Date.parse('2025-01-01T12:00:00Z');
@@ -285,6 +285,10 @@ describe('storability (RFC 9111 §3)', () => {
     expect(verdict({ 'cache-control': 'private="X-Secret", max-age=60' })).toEqual({ store: false, detail: 'private' });
     expect(verdict({ 'cache-control': 'max-age=60', 'set-cookie': ['a=1'] })).toEqual({ store: false, detail: 'set-cookie' });
     expect(verdict({ 'cache-control': 'max-age=60', vary: 'Accept, *' })).toEqual({ store: false, detail: 'vary-star' });
+    // A variant keyed on more than 1 KiB of the client's header values would be that client's own.
+    const vary = { 'cache-control': 'max-age=60', vary: 'Accept-Language, Accept' };
+    expect(verdict(vary, { 'accept-language': 'x'.repeat(1000), accept: 'y'.repeat(24) })).toEqual({ store: true });
+    expect(verdict(vary, { 'accept-language': 'x'.repeat(1000), accept: 'y'.repeat(25) })).toEqual({ store: false, detail: 'vary-too-large' });
     expect(verdict({ 'cache-control': 'max-age=60' }, { 'cache-control': 'no-store' })).toEqual({ store: false, detail: 'request-no-store' });
     expect(verdict({}, {}, 302)).toEqual({ store: false, detail: 'status' });
     expect(verdict({ 'cache-control': 'max-age=60' }, {}, 206)).toEqual({ store: false, detail: 'status' });
@@ -442,6 +446,14 @@ describe('the store: LRU by bytes', () => {
     expect(store.purge('a')).toBe(1);
     expect(store.bytes).toBe(c.size + 101);
     expect(store.count).toBe(2);
+  });
+
+  it('sizeOf counts the Vary values a variant keeps; describeEntry shortens them', () => {
+    const plain = entry('GET h/greeting', 5);
+    const variant = { ...plain, varyNames: ['accept-language'], varyValues: ['x'.repeat(1000)] } as StoredResponse;
+    expect(sizeOf(variant) - sizeOf(plain)).toBe('accept-language'.length + 1000);
+    expect(describeEntry(variant)).toBe(`GET h/greeting (accept-language: ${'x'.repeat(100)}… (1000 characters))`);
+    expect(describeEntry({ ...variant, varyValues: [null] })).toBe('GET h/greeting (accept-language: (none))');
   });
 
   it('a replaced variant is removed, not counted twice', () => {

@@ -512,7 +512,9 @@ export function storability(requestHeaders: HeaderBag, status: number, headers: 
   // session leak. Varnish's builtin VCL and nginx's proxy_cache both refuse to store it by
   // default, and so do we.
   if (headers['set-cookie'] !== undefined) return { store: false, detail: 'set-cookie' };
-  if (varyNames(headers) === '*') return { store: false, detail: 'vary-star' };
+  const vary = varyNames(headers);
+  if (vary === '*') return { store: false, detail: 'vary-star' };
+  if (varyValueBytes(requestHeaders, vary) > MAX_VARY_VALUE_BYTES) return { store: false, detail: 'vary-too-large' };
 
   // Expires counts only where Cache-Control does: a CDN-Cache-Control sets both aside (RFC 9213 §2.2).
   const expires = field === 'cache-control' && headers['expires'] !== undefined;
@@ -552,6 +554,27 @@ export function varyNames(headers: HeaderBag): string[] | '*' {
   const names = splitOutsideQuotes(headerValue(headers, 'vary') ?? '', ',').map((n) => n.toLowerCase());
   if (names.includes('*')) return '*';
   return [...new Set(names)];
+}
+
+/**
+ * The most bytes of request headers one stored variant may be keyed on: the values of the fields
+ * Vary names, all together. The values are the client's own bytes, and a stored variant keeps
+ * them to compare with later requests, so without a limit every request with a new 20 KB
+ * Accept-Language would leave 20 KB behind. Real values are short (a browser's Accept-Language
+ * is a few dozen bytes, its Accept under 200), and a variant keyed on kilobytes is one client's
+ * own copy: nobody else sends those exact bytes, so it would never be a hit, only push out copies
+ * everyone uses. Such an answer is passed on, not stored (detail "vary-too-large"). nginx keeps
+ * only an MD5 of the varied values (its "variant" hash), so for it a huge value costs 16 bytes;
+ * Varnish keeps the values themselves in the object (its "vary spec"), bounded by
+ * http_req_hdr_len (8 KiB a header) and counted in its storage.
+ */
+export const MAX_VARY_VALUE_BYTES = 1024;
+
+/** How many bytes of `requestHeaders` the fields in `names` hold, as varyValue gives them. */
+export function varyValueBytes(requestHeaders: HeaderBag, names: readonly string[]): number {
+  let bytes = 0;
+  for (const name of names) bytes += Buffer.byteLength(varyValue(requestHeaders, name) ?? '');
+  return bytes;
 }
 
 /**

@@ -168,7 +168,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** A request body a cache buffers before forwarding it (nginx's client_max_body_size is 1 MiB). */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 // Reasons not to store that come from the request, not the resource (see cache-rules.ts storability).
-const BECAUSE_OF_THE_REQUEST = new Set(['authorization', 'request-no-store']);
+const BECAUSE_OF_THE_REQUEST = new Set(['authorization', 'request-no-store', 'vary-too-large']);
 
 /** One parameter of our Cache-Status entry: ['hit'], ['fwd', 'stale'], ['detail', 'private']. */
 type Param = [name: string, value?: string | number];
