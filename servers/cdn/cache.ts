@@ -237,6 +237,12 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   // desynchronised upstream's answer to a request it read out of a body). Kept, they would be read
   // as the answer to whichever request reuses the connection next, so the connection goes.
   agent.on('free', (socket) => socket.on('data', dropOnUnaskedBytes));
+  // Requests with a body each get a connection of their own, closed after (see requestUpstream),
+  // from this second pool: at most 64 at once, the rest wait their turn. Without a cap a burst of
+  // POSTs opens as many connections upstream as there are POSTs, past the 256 a tier accepts from
+  // one address, and then this tier's pooled GETs are refused too: 502 for every client of this
+  // edge. 128 pooled + 64 here stays under 256.
+  const bodyAgent = new transport.Agent({ keepAlive: false, maxSockets: 64 });
   const events = new EventEmitter();
   const store = new CacheStore(maxBytes, (entry) =>
     log(`${name}: evicted ${describeEntry(entry)} (${entry.size} bytes, least recently used) to stay within ${maxBytes} bytes`),
@@ -681,7 +687,10 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   /** One request to the upstream; resolves when its response headers arrive, or with why not.
    *  `asker`: the client it is for, who also gets any interim (1xx) answer. */
   function requestUpstream(method: string, path: string, headers: http.OutgoingHttpHeaders, body?: Buffer, asker?: Ask): Promise<Upstream | UpstreamFailure> {
-    if (body) headers['content-length'] = String(body.length);
+    if (body) {
+      headers['content-length'] = String(body.length);
+      headers['connection'] = 'close';
+    }
     const attempt = (mayRetry: boolean) =>
       new Promise<Upstream | UpstreamFailure>((resolve) => {
         fetches++;
@@ -694,10 +703,12 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
           method,
           path: upstreamBasePath + path,
           headers,
-          // A request with a body gets a connection of its own, closed after it (agent: false sends
-          // Connection: close): an upstream that answers before reading all of it, or reads it
-          // differently, cannot leave bytes behind on a connection that a later request reuses.
-          agent: body ? false : agent,
+          // A request with a body gets a connection of its own, closed after it: an upstream that
+          // answers before reading all of it, or reads it differently, cannot leave bytes behind on
+          // a connection that a later request reuses. bodyAgent caps how many at once; the
+          // Connection: close set above is what closes each one (a non-keep-alive Agent with a
+          // finite maxSockets still hands a finished socket to the next queued request).
+          agent: body ? bodyAgent : agent,
           timeout: upstreamTimeoutMs,
           maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
           localAddress: sourceAddressFor(opts.host, upstreamUrl.hostname.replace(/^\[|\]$/g, '')),
@@ -934,6 +945,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
         server.close(() => resolve());
         server.closeAllConnections();
         agent.destroy();
+        bodyAgent.destroy();
       }),
   };
 }
