@@ -546,7 +546,7 @@ describe('Vary', () => {
   });
 });
 
-describe('Vary values are the client’s bytes: counted, and bounded', () => {
+describe('the client’s own bytes (Vary values, URLs) are counted, and bounded', () => {
   /** The heap after a full collection (V8's gc(), reached without --expose-gc on the command line). */
   const heapAfterGc = () => {
     v8.setFlagsFromString('--expose-gc');
@@ -589,6 +589,19 @@ describe('Vary values are the client’s bytes: counted, and bounded', () => {
     // An ordinary language is still stored and served.
     await get(edge, '/greeting', { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' });
     expect(lastStatus(await get(edge, '/greeting', { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' }))).toBe('edge-north; hit; ttl=300');
+  });
+
+  it('500 unstorable URLs with 15 KB queries: hit-for-miss remembers them without keeping the URLs', async () => {
+    const clock = fakeClock();
+    const server = http.createServer((_req, res) => res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'text/plain' }).end('cart'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())));
+    // No log kept here: the log lines and events name each URL, and would be what the heap holds.
+    const edge = await startCache({ name: 'edge-north', host: '127.0.0.1', port: 0, upstream: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, hostnames: [HOST], now: clock.now, log: () => {} });
+    cleanups.push(() => edge.close());
+    const before = heapAfterGc();
+    for (let i = 0; i < 500; i++) expect(lastStatus(await get(edge, `/cart?${i}-`.padEnd(15_000, 'x')))).toBe('edge-north; fwd=uri-miss; detail="no-store"');
+    expect(heapAfterGc() - before).toBeLessThan(3 * 1024 * 1024); // 7.5 MB if the keys were kept
   });
 
   it('values under the limit count against maxBytes: storedBytes covers them and stays under the cap', async () => {
