@@ -349,6 +349,16 @@ describe('CDN-Cache-Control (RFC 9213)', () => {
     expect(ours(await get(parent, '/x'))).toBe('parent; fwd=uri-miss; stored; ttl=60');
   });
 
+  it('max-age="600" is a String, not the Integer max-age takes: not obeyed, the copy is stale at once (§2.1)', async () => {
+    const clock = fakeClock();
+    const upstream = await rawUpstream(() => ['HTTP/1.1 200 OK', `Date: ${httpDate(clock.now())}`, 'ETag: "s"', 'Cache-Control: public, max-age=60', 'CDN-Cache-Control: max-age="600"']);
+    const parent = await startTier('parent', upstream.url, clock);
+    // Stored (it has a validator) but with a lifetime of 0: neither 600 s nor Cache-Control's 60 s.
+    expect(ours(await get(parent, '/quoted'))).toBe('parent; fwd=uri-miss; stored; ttl=0');
+    expect(ours(await get(parent, '/quoted'))).toMatch(/^parent; fwd=stale; /);
+    expect(upstream.count('/quoted')).toBe(2);
+  });
+
   it('its stale-if-error is honoured: the origin is down, the edge answers with its stale copy', async () => {
     const clock = fakeClock();
     let down = false;

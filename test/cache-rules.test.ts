@@ -16,11 +16,12 @@ import {
   parseCacheControl,
   parseRange,
   storability,
+  staleWindows,
   varyNames,
   varyValue,
 } from '../servers/cdn/cache-rules.ts';
 import { requestAcceptsStored, unsafePath, isLoopback } from '../servers/cdn/cache.ts';
-import { CacheStore, sizeOf, type StoredResponse } from '../servers/cdn/cache-store.ts';
+import { CacheStore, describeEntry, sizeOf, type StoredResponse } from '../servers/cdn/cache-store.ts';
 import { parseSize } from '../servers/cdn/cache-cli.ts';
 
 const T = Date.parse('2025-01-01T12:00:00Z');
@@ -218,6 +219,22 @@ describe('CDN-Cache-Control (RFC 9213)', () => {
     expect(parseDictionary('max-age=(1 2)')!.get('max-age')).toBe('');
   });
 
+  it('a delta-seconds directive takes only a non-negative Integer; any other type is invalid: stale, not coerced (§2.1)', () => {
+    const browser = { date: date(0), 'cache-control': 'public, max-age=60' };
+    for (const wrongType of ['max-age="600"', 'max-age=1.5', 'max-age=-1', 'max-age=?1', 'max-age=?0', 'max-age', 'max-age=six', 'max-age=:NjAw:']) {
+      // The field is a valid Dictionary, so it still rules (not ignored, not Cache-Control's 60 s)...
+      expect(responseDirectives({ ...browser, 'cdn-cache-control': wrongType }).field, wrongType).toBe('cdn-cache-control');
+      // ...and its max-age is there but invalid: a lifetime of 0, i.e. stale (RFC 9111 §4.2.1).
+      expect(parseDictionary(wrongType)!.get('max-age'), wrongType).toBe('');
+      expect(freshnessLifetime(200, { ...browser, 'cdn-cache-control': wrongType }, T), wrongType).toEqual({ lifetime: 0, source: 'max-age' });
+    }
+    expect(freshnessLifetime(200, { ...browser, 'cdn-cache-control': 'stale-if-error="600", max-age=600' }, T).lifetime).toBe(600);
+    expect(staleWindows(parseDictionary('stale-if-error="600", stale-while-revalidate=1.5')!)).toEqual({ whileRevalidate: 0, ifError: 0 });
+    expect(freshnessLifetime(200, { ...browser, 'cdn-cache-control': 'max-age=600' }, T)).toEqual({ lifetime: 600, source: 'max-age' });
+    // A String is right for no-cache's field list, and a Token for an extension.
+    expect(parseDictionary('no-cache="set-cookie", x=abc')).toEqual(new Map([['no-cache', 'set-cookie'], ['x', 'abc']]));
+  });
+
   it('is linear on hostile input', () => {
     const started = performance.now();
     parseDictionary('a="' + 'x'.repeat(100_000));
@@ -268,6 +285,10 @@ describe('storability (RFC 9111 §3)', () => {
     expect(verdict({ 'cache-control': 'private="X-Secret", max-age=60' })).toEqual({ store: false, detail: 'private' });
     expect(verdict({ 'cache-control': 'max-age=60', 'set-cookie': ['a=1'] })).toEqual({ store: false, detail: 'set-cookie' });
     expect(verdict({ 'cache-control': 'max-age=60', vary: 'Accept, *' })).toEqual({ store: false, detail: 'vary-star' });
+    // A variant keyed on more than 1 KiB of the client's header values would be that client's own.
+    const vary = { 'cache-control': 'max-age=60', vary: 'Accept-Language, Accept' };
+    expect(verdict(vary, { 'accept-language': 'x'.repeat(1000), accept: 'y'.repeat(24) })).toEqual({ store: true });
+    expect(verdict(vary, { 'accept-language': 'x'.repeat(1000), accept: 'y'.repeat(25) })).toEqual({ store: false, detail: 'vary-too-large' });
     expect(verdict({ 'cache-control': 'max-age=60' }, { 'cache-control': 'no-store' })).toEqual({ store: false, detail: 'request-no-store' });
     expect(verdict({}, {}, 302)).toEqual({ store: false, detail: 'status' });
     expect(verdict({ 'cache-control': 'max-age=60' }, {}, 206)).toEqual({ store: false, detail: 'status' });
@@ -425,6 +446,14 @@ describe('the store: LRU by bytes', () => {
     expect(store.purge('a')).toBe(1);
     expect(store.bytes).toBe(c.size + 101);
     expect(store.count).toBe(2);
+  });
+
+  it('sizeOf counts the Vary values a variant keeps; describeEntry shortens them', () => {
+    const plain = entry('GET h/greeting', 5);
+    const variant = { ...plain, varyNames: ['accept-language'], varyValues: ['x'.repeat(1000)] } as StoredResponse;
+    expect(sizeOf(variant) - sizeOf(plain)).toBe('accept-language'.length + 1000);
+    expect(describeEntry(variant)).toBe(`GET h/greeting (accept-language: ${'x'.repeat(100)}… (1000 characters))`);
+    expect(describeEntry({ ...variant, varyValues: [null] })).toBe('GET h/greeting (accept-language: (none))');
   });
 
   it('a replaced variant is removed, not counted twice', () => {

@@ -2,6 +2,8 @@
 // Time is a fake clock the tests move by hand, so a 300 s TTL passes without waiting.
 import http from 'node:http';
 import net from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -541,6 +543,82 @@ describe('Vary', () => {
     await get(edge, '/ws', { 'accept-language': 'en-GB,en;q=0.8' });
     expect(lastStatus(await get(edge, '/ws', { 'accept-language': 'en-GB ,   en;q=0.8' }))).toBe('edge-north; hit; ttl=60');
     expect(origin.count()).toBe(1);
+  });
+});
+
+describe('the client’s own bytes (Vary values, URLs) are counted, and bounded', () => {
+  /** The heap after a full collection (V8's gc(), reached without --expose-gc on the command line). */
+  const heapAfterGc = () => {
+    v8.setFlagsFromString('--expose-gc');
+    (vm.runInNewContext('gc') as () => void)();
+    return process.memoryUsage().heapUsed;
+  };
+  /** Like the lab origin's /greeting. It keeps no record of requests: the heap measured is the cache's. */
+  const greetingOrigin = async (clock: Clock) => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { date: new Date(clock.now()).toUTCString(), 'cache-control': 'public, max-age=300', vary: 'Accept-Language', 'content-type': 'text/plain' });
+      res.end('Hello');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` };
+  };
+
+  it('500 requests each with a new 15 KB Accept-Language: none is stored, and the heap does not keep them', async () => {
+    const clock = fakeClock();
+    const origin = await greetingOrigin(clock);
+    const { cache: edge, logs } = await startTier('edge-north', origin.url, clock, { maxBytes: 256 * 1024 });
+    const before = heapAfterGc();
+    let last: Got | undefined;
+    for (let i = 0; i < 500; i++) last = await get(edge, `/greeting?n=${i}`, { 'accept-language': `${i}-`.padEnd(15_000, 'x') }); // (the test origin takes 16 KiB of headers)
+    const grown = heapAfterGc() - before;
+
+    // 500 × 15 KB = 7.5 MB if kept; garbage, JIT state and this test's own logs are a MB or so.
+    expect(grown).toBeLessThan(3 * 1024 * 1024);
+    expect(edge.storedBytes()).toBeLessThanOrEqual(256 * 1024);
+    expect(last!.status).toBe(200);
+    expect(lastStatus(last!)).toBe('edge-north; fwd=uri-miss; detail="vary-too-large"');
+    expect(edge.storedKeys()).toEqual([]);
+    expect(logs.every((line) => line.length < 2_000)).toBe(true);
+    // An ordinary language is still stored and served.
+    await get(edge, '/greeting', { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' });
+    expect(lastStatus(await get(edge, '/greeting', { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' }))).toBe('edge-north; hit; ttl=300');
+  });
+
+  it('500 unstorable URLs with 15 KB queries: hit-for-miss remembers them without keeping the URLs', async () => {
+    const clock = fakeClock();
+    const server = http.createServer((_req, res) => res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'text/plain' }).end('cart'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())));
+    // No log kept here: the log lines and events name each URL, and would be what the heap holds.
+    const edge = await startCache({ name: 'edge-north', host: '127.0.0.1', port: 0, upstream: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, hostnames: [HOST], now: clock.now, log: () => {} });
+    cleanups.push(() => edge.close());
+    const before = heapAfterGc();
+    for (let i = 0; i < 500; i++) expect(lastStatus(await get(edge, `/cart?${i}-`.padEnd(15_000, 'x')))).toBe('edge-north; fwd=uri-miss; detail="no-store"');
+    expect(heapAfterGc() - before).toBeLessThan(3 * 1024 * 1024); // 7.5 MB if the keys were kept
+  });
+
+  it('values under the limit count against maxBytes: storedBytes covers them and stays under the cap', async () => {
+    const clock = fakeClock();
+    const origin = await greetingOrigin(clock);
+    const { cache: edge, logs } = await startTier('edge-north', origin.url, clock, { maxBytes: 64 * 1024 });
+    for (let i = 0; i < 200; i++) await get(edge, `/greeting?n=${i}`, { 'accept-language': `${i}-`.padEnd(1_000, 'x') });
+    const stored = edge.storedKeys().length;
+    expect(stored).toBeGreaterThan(0);
+    expect(stored).toBeLessThan(200); // the oldest were evicted to make room
+    expect(edge.storedBytes()).toBeLessThanOrEqual(64 * 1024);
+    expect(edge.storedBytes()).toBeGreaterThanOrEqual(stored * 1_000);
+    // Eviction lines name the variant, shortened: not 1 000 bytes of someone's header each.
+    const evictions = logs.filter((line) => line.includes('evicted'));
+    expect(evictions.length).toBe(200 - stored);
+    expect(evictions[0]).toMatch(/evicted GET static\.geektime\.test\/greeting\?n=0 \(accept-language: 0-x+… \(1000 characters\)\)/);
+    expect(Math.max(...evictions.map((line) => line.length))).toBeLessThan(400);
   });
 });
 

@@ -5,11 +5,13 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import zlib from 'node:zlib';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { crc32, ensureOriginContent, type OriginContent } from '../servers/cdn/origin-content.ts';
-import { CACHE_POLICY, CDN_CACHE_POLICY, startOrigin, type OriginRequestEvent, type RunningOrigin } from '../servers/cdn/origin.ts';
+import { CACHE_POLICY, CDN_CACHE_POLICY, OTHER_PATHS, startOrigin, type OriginRequestEvent, type RunningOrigin } from '../servers/cdn/origin.ts';
 
 const HOST = 'static.geektime.test';
 
@@ -411,6 +413,28 @@ describe('origin over HTTP', () => {
     expect(lines[2]).toMatch(/^origin: GET \/images\/phone-large\.png → 206 partial \(100 bytes, Content-Range: bytes 0-99\/\d+\)/);
     expect(lines[3]).toMatch(/^origin: GET \/time\?x=1 → 200 /);
     expect(lines).toHaveLength(4); // a healthy health check is not logged
+  });
+
+  it('counts only its own paths by name; every made-up path shares one counter, so they cost no memory each', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const origin = await startTestOrigin();
+    await request(origin, '/');
+    await request(origin, '/greeting');
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    // 300 unknown 30 KB paths (404s), as anyone who can reach the origin may send.
+    const long = (i: number) => `/nothing-${i}-`.padEnd(30_000, 'x');
+    for (let i = 0; i < 300; i++) expect((await request(origin, long(i))).status).toBe(404);
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+
+    expect(grown).toBeLessThan(3 * 1024 * 1024); // one counter per path would keep 300 × 30 KB = 9 MB
+    expect(origin.requestCount(long(0))).toBe(0);
+    expect(origin.requestCount(OTHER_PATHS)).toBe(300);
+    expect(origin.requestCount('/')).toBe(1);
+    expect(origin.requestCount('/greeting')).toBe(1);
+    expect(origin.requestCount()).toBe(302);
   });
 
   it('answers 503 while failing (health check excepted), then recovers', async () => {

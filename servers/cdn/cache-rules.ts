@@ -144,15 +144,57 @@ export function responseDirectives(headers: HeaderBag): ResponseDirectives {
   return { cc: parseCacheControl(headers['cache-control']), field: 'cache-control' };
 }
 
+/** An RFC 8941 bare item, with its type: `600` is an Integer, `"600"` a String, `?1` a Boolean. */
+export type BareItem =
+  | { type: 'integer'; value: number }
+  | { type: 'decimal'; value: number }
+  | { type: 'string'; value: string }
+  | { type: 'token'; value: string }
+  | { type: 'byte-sequence' }
+  | { type: 'boolean'; value: boolean };
+
+/** Directives whose argument is delta-seconds (RFC 9111 §1.2.2, RFC 5861). */
+const DELTA_SECONDS_DIRECTIVES = new Set(['max-age', 's-maxage', 'stale-while-revalidate', 'stale-if-error', 'max-stale', 'min-fresh']);
+
+/**
+ * A targeted field's member as a Cache-Control directive argument (what deltaSeconds and the rest
+ * read), or undefined for "not set". RFC 9213 §2.1 maps each directive to one type: delta-seconds
+ * to Integer, a quoted argument to String, no argument to Boolean true. It says implementations
+ * "SHOULD NOT consume values that violate these inferred constraints" (its example: a max-age
+ * that is a Decimal). The field itself stays valid (it parsed), so we act on the directive, not on
+ * its value: a delta-seconds directive with anything but a non-negative Integer (max-age="600",
+ * max-age=1.5, max-age=-1, max-age=?1, max-age alone) becomes '', which deltaSeconds reads as
+ * invalid, i.e. 0 s: the response is stale, as RFC 9111 §4.2.1 encourages for "a max-age
+ * directive with non-integer content". Quietly taking "600" for 600 would be coercing the type,
+ * exactly what §2.1 warns would make caches disagree.
+ * For other directives: `?0` means not set (no-store=?0 stores); Strings and Tokens are their
+ * text (no-cache="set-cookie"); any other value is one no directive takes, ''.
+ */
+export function directiveArgument(name: string, item: BareItem | 'inner-list'): string | true | undefined {
+  if (DELTA_SECONDS_DIRECTIVES.has(name)) {
+    return item !== 'inner-list' && item.type === 'integer' && item.value >= 0 ? String(item.value) : '';
+  }
+  if (item === 'inner-list') return '';
+  switch (item.type) {
+    case 'boolean':
+      return item.value ? true : undefined;
+    case 'string':
+    case 'token':
+      return item.value;
+    case 'integer':
+      return item.value >= 0 ? String(item.value) : '';
+    default:
+      return '';
+  }
+}
+
 /**
  * A Structured Fields Dictionary (RFC 8941 §3.2, parsed as §4.2.2 says), as cache directives:
  * `max-age=600, no-cache="set-cookie", private` → Map { max-age → '600', no-cache → 'set-cookie',
  * private → true }. Undefined on any syntax error: keys are lower-case, strings double-quoted,
  * no trailing comma. Unlike Cache-Control, a repeated key keeps its *last* value (§4.2.2).
- * RFC 9213 §2.1 maps directive arguments to Integer, String, Token or Boolean; a value of another
- * type (max-age=1.5, max-age="60") is not one to act on, so it becomes '' and, for a delta-seconds
- * directive, reads as invalid: stale (as deltaSeconds does with max-age=soon). `?0` is absent.
- * Parameters are ignored (§2.1).
+ * Each value is first read as the typed item it is (bareItem), then turned into a directive
+ * argument by directiveArgument, which holds the type rules. Parameters are ignored (RFC 9213 §2.1).
  */
 export function parseDictionary(text: string): CacheControl | undefined {
   const input = text.replace(/^ +| +$/g, ''); // §4.2: leading and trailing SP only
@@ -168,24 +210,24 @@ export function parseDictionary(text: string): CacheControl | undefined {
     i += m[0].length;
     return m[0];
   };
-  // bare-item: Integer, Decimal, String, Token, Byte Sequence, Boolean. Returns the directive
-  // argument, '' for a type no directive takes, null on a syntax error.
-  const bareItem = (): string | true | false | null => {
+  // bare-item (RFC 8941 §4.2.3): the typed value, or null on a syntax error.
+  const bareItem = (): BareItem | null => {
     const number = take(/-?\d{1,15}(?:\.\d{1,3})?/y);
     if (number !== undefined) {
+      if (!number.includes('.')) return { type: 'integer', value: Number(number) };
       const [whole = ''] = number.split('.');
-      if (number.includes('.') && whole.replace('-', '').length > 12) return null;
-      return /^\d+$/.test(number) ? number : ''; // a negative or a decimal: no directive takes it
+      if (whole.replace('-', '').length > 12) return null; // a Decimal has at most 12 integer digits
+      return { type: 'decimal', value: Number(number) };
     }
     if (input[i] === '"') {
       const string = take(/"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*"/y);
-      return string === undefined ? null : string.slice(1, -1).replace(/\\(.)/g, '$1');
+      return string === undefined ? null : { type: 'string', value: string.slice(1, -1).replace(/\\(.)/g, '$1') };
     }
     const token = take(/[A-Za-z*][!#$%&'*+\-.^_`|~\w:/]*/y);
-    if (token !== undefined) return token;
-    if (take(/:[A-Za-z0-9+/=]*:/y) !== undefined) return '';
+    if (token !== undefined) return { type: 'token', value: token };
+    if (take(/:[A-Za-z0-9+/=]*:/y) !== undefined) return { type: 'byte-sequence' };
     const boolean = take(/\?[01]/y);
-    if (boolean !== undefined) return boolean === '?1';
+    if (boolean !== undefined) return { type: 'boolean', value: boolean === '?1' };
     return null;
   };
   const parameters = (): boolean => {
@@ -215,21 +257,23 @@ export function parseDictionary(text: string): CacheControl | undefined {
   while (i < input.length) {
     const key = take(/[a-z*][a-z0-9_\-.*]*/y);
     if (key === undefined) return undefined;
-    let value: string | boolean = true;
+    // A key alone is Boolean true (RFC 8941 §3.2).
+    let item: BareItem | 'inner-list' = { type: 'boolean', value: true };
     if (input[i] === '=') {
       i++;
       if (input[i] === '(') {
         if (!innerList()) return undefined;
-        value = '';
+        item = 'inner-list';
       } else {
-        const item = bareItem();
-        if (item === null) return undefined;
-        value = item;
+        const bare = bareItem();
+        if (bare === null) return undefined;
+        item = bare;
       }
     }
     if (!parameters()) return undefined;
     directives.delete(key);
-    if (value !== false) directives.set(key, value);
+    const argument = directiveArgument(key, item);
+    if (argument !== undefined) directives.set(key, argument);
     skip(/[ \t]/);
     if (i >= input.length) break;
     if (input[i] !== ',') return undefined;
@@ -468,7 +512,9 @@ export function storability(requestHeaders: HeaderBag, status: number, headers: 
   // session leak. Varnish's builtin VCL and nginx's proxy_cache both refuse to store it by
   // default, and so do we.
   if (headers['set-cookie'] !== undefined) return { store: false, detail: 'set-cookie' };
-  if (varyNames(headers) === '*') return { store: false, detail: 'vary-star' };
+  const vary = varyNames(headers);
+  if (vary === '*') return { store: false, detail: 'vary-star' };
+  if (varyValueBytes(requestHeaders, vary) > MAX_VARY_VALUE_BYTES) return { store: false, detail: 'vary-too-large' };
 
   // Expires counts only where Cache-Control does: a CDN-Cache-Control sets both aside (RFC 9213 §2.2).
   const expires = field === 'cache-control' && headers['expires'] !== undefined;
@@ -508,6 +554,27 @@ export function varyNames(headers: HeaderBag): string[] | '*' {
   const names = splitOutsideQuotes(headerValue(headers, 'vary') ?? '', ',').map((n) => n.toLowerCase());
   if (names.includes('*')) return '*';
   return [...new Set(names)];
+}
+
+/**
+ * The most bytes of request headers one stored variant may be keyed on: the values of the fields
+ * Vary names, all together. The values are the client's own bytes, and a stored variant keeps
+ * them to compare with later requests, so without a limit every request with a new 20 KB
+ * Accept-Language would leave 20 KB behind. Real values are short (a browser's Accept-Language
+ * is a few dozen bytes, its Accept under 200), and a variant keyed on kilobytes is one client's
+ * own copy: nobody else sends those exact bytes, so it would never be a hit, only push out copies
+ * everyone uses. Such an answer is passed on, not stored (detail "vary-too-large"). nginx keeps
+ * only an MD5 of the varied values (its "variant" hash), so for it a huge value costs 16 bytes;
+ * Varnish keeps the values themselves in the object (its "vary spec"), bounded by
+ * http_req_hdr_len (8 KiB a header) and counted in its storage.
+ */
+export const MAX_VARY_VALUE_BYTES = 1024;
+
+/** How many bytes of `requestHeaders` the fields in `names` hold, as varyValue gives them. */
+export function varyValueBytes(requestHeaders: HeaderBag, names: readonly string[]): number {
+  let bytes = 0;
+  for (const name of names) bytes += Buffer.byteLength(varyValue(requestHeaders, name) ?? '');
+  return bytes;
 }
 
 /**

@@ -31,24 +31,38 @@ export interface StoredResponse {
   /** Freshness lifetime, seconds, and which header gave it. */
   lifetime: number;
   lifetimeSource: string;
-  /** What it costs to keep: body, headers and key. */
+  /** What it costs to keep, in bytes: see sizeOf. */
   size: number;
 }
 
 /** Keep a user agent's "Vary: User-Agent" from turning one URL into thousands of copies. */
 export const MAX_VARIANTS_PER_KEY = 32;
 
-export function sizeOf(entry: Pick<StoredResponse, 'key' | 'headers' | 'body'>): number {
+/**
+ * What one stored response costs, as counted against maxBytes: everything it keeps that grows
+ * with the request or the response. The key (host, path and query: the client chooses them), the
+ * body, the response headers, and the request header values the variant is keyed on (Vary: the
+ * client's own bytes, up to MAX_VARY_VALUE_BYTES). Anything left out here is memory a client can
+ * make us hold beyond the cap, one request at a time.
+ */
+export function sizeOf(entry: Pick<StoredResponse, 'key' | 'headers' | 'body' | 'varyNames' | 'varyValues'>): number {
   let size = entry.key.length + entry.body.length;
   for (const [name, value] of Object.entries(entry.headers)) size += name.length + 4 + String(value).length;
+  entry.varyNames.forEach((name, i) => (size += name.length + (entry.varyValues[i]?.length ?? 0)));
   return size;
+}
+
+/** A value cut for a log line: a key or Vary value can be kilobytes of the client's bytes. */
+function shortened(text: string, max = 100): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }
 
 /** "GET static.geektime.test/hello (accept-language: fr)": a variant, readable. */
 export function describeEntry(entry: StoredResponse): string {
-  if (entry.varyNames.length === 0) return entry.key;
-  const values = entry.varyNames.map((name, i) => `${name}: ${entry.varyValues[i] ?? '(none)'}`);
-  return `${entry.key} (${values.join('; ')})`;
+  const key = shortened(entry.key, 300);
+  if (entry.varyNames.length === 0) return key;
+  const values = entry.varyNames.map((name, i) => `${name}: ${shortened(entry.varyValues[i] ?? '(none)')}`);
+  return `${key} (${values.join('; ')})`;
 }
 
 export class CacheStore {

@@ -168,7 +168,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** A request body a cache buffers before forwarding it (nginx's client_max_body_size is 1 MiB). */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 // Reasons not to store that come from the request, not the resource (see cache-rules.ts storability).
-const BECAUSE_OF_THE_REQUEST = new Set(['authorization', 'request-no-store']);
+const BECAUSE_OF_THE_REQUEST = new Set(['authorization', 'request-no-store', 'vary-too-large']);
 
 /** One parameter of our Cache-Status entry: ['hit'], ['fwd', 'stale'], ['detail', 'private']. */
 type Param = [name: string, value?: string | number];
@@ -237,6 +237,12 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   // desynchronised upstream's answer to a request it read out of a body). Kept, they would be read
   // as the answer to whichever request reuses the connection next, so the connection goes.
   agent.on('free', (socket) => socket.on('data', dropOnUnaskedBytes));
+  // Requests with a body each get a connection of their own, closed after (see requestUpstream),
+  // from this second pool: at most 64 at once, the rest wait their turn. Without a cap a burst of
+  // POSTs opens as many connections upstream as there are POSTs, past the 256 a tier accepts from
+  // one address, and then this tier's pooled GETs are refused too: 502 for every client of this
+  // edge. 128 pooled + 64 here stays under 256.
+  const bodyAgent = new transport.Agent({ keepAlive: false, maxSockets: 64 });
   const events = new EventEmitter();
   const store = new CacheStore(maxBytes, (entry) =>
     log(`${name}: evicted ${describeEntry(entry)} (${entry.size} bytes, least recently used) to stay within ${maxBytes} bytes`),
@@ -246,6 +252,9 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   /** Keys whose last answer could not be stored, until when. Their requests go upstream side by
    *  side instead of queueing behind one fetch that will not help them (Varnish's hit-for-miss). */
   const hitForMiss = new Map<string, number>();
+  /** Its keys: a digest of the cache key, not the key. The key is the client's path and query (up
+   *  to the header limit, 32 KiB), and 10 000 of those would be 320 MB kept for two minutes. */
+  const missId = (key: string) => createHash('sha256').update(key).digest('base64url');
   let fetches = 0;
 
   const headersTimeout = opts.headersTimeoutMs ?? 10_000;
@@ -371,7 +380,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
       return reply(ask, 403, 'forbidden', 'PURGE needs the operator token: Authorization: Bearer <token>');
     }
     const purged = store.purge(ask.key);
-    hitForMiss.delete(ask.key);
+    hitForMiss.delete(missId(ask.key));
     ask.label = 'PURGE';
     replyJson(ask, 200, { purged, key: ask.key });
   }
@@ -540,7 +549,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
         discard(upstream);
         if (sameRepresentation(upstream.headers, stale)) {
           freshen(stale, upstream);
-          hitForMiss.delete(ask.key);
+          hitForMiss.delete(missId(ask.key));
           return { kind: 'stored', entry: stale, fwdStatus: 304, upstreamStatus: headerValue(upstream.headers, 'cache-status') };
         }
         // A 304 about another version than ours: ask again, without conditions.
@@ -582,7 +591,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
       const entry = makeEntry(ask, upstream, read.body);
       // The new answer replaces whatever variant this request would have been served before.
       store.put(entry, store.variants(ask.key).filter((v) => varyMatches(v, ask.req.headers)));
-      hitForMiss.delete(ask.key);
+      hitForMiss.delete(missId(ask.key));
       return { kind: 'stored', entry, fwdStatus: upstream.status, upstreamStatus: headerValue(upstream.headers, 'cache-status') };
     } catch (err) {
       log(`${name}: fetching ${ask.key} failed unexpectedly: ${(err as Error).stack ?? err}`);
@@ -597,16 +606,17 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   function notStored(ask: Ask, upstream: Upstream, head: Buffer[], detail: string, supersedes: boolean, forThisRequest = false): Outcome {
     if (supersedes) {
       for (const old of store.variants(ask.key).filter((v) => varyMatches(v, ask.req.headers))) store.remove(old);
-      hitForMiss.delete(ask.key); // re-insert at the end: the Map stays in expiry order
-      hitForMiss.set(ask.key, clock() + HIT_FOR_MISS_MS);
+      hitForMiss.delete(missId(ask.key)); // re-insert at the end: the Map stays in expiry order
+      hitForMiss.set(missId(ask.key), clock() + HIT_FOR_MISS_MS);
       if (hitForMiss.size > 10_000) hitForMiss.delete(hitForMiss.keys().next().value!);
     }
     return { kind: 'not-stored', upstream, head, detail, forThisRequest };
   }
 
   function hitForMissActive(key: string): boolean {
-    const until = hitForMiss.get(key);
-    if (until !== undefined && until <= clock()) hitForMiss.delete(key);
+    const id = missId(key);
+    const until = hitForMiss.get(id);
+    if (until !== undefined && until <= clock()) hitForMiss.delete(id);
     return until !== undefined && until > clock();
   }
 
@@ -681,7 +691,10 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   /** One request to the upstream; resolves when its response headers arrive, or with why not.
    *  `asker`: the client it is for, who also gets any interim (1xx) answer. */
   function requestUpstream(method: string, path: string, headers: http.OutgoingHttpHeaders, body?: Buffer, asker?: Ask): Promise<Upstream | UpstreamFailure> {
-    if (body) headers['content-length'] = String(body.length);
+    if (body) {
+      headers['content-length'] = String(body.length);
+      headers['connection'] = 'close';
+    }
     const attempt = (mayRetry: boolean) =>
       new Promise<Upstream | UpstreamFailure>((resolve) => {
         fetches++;
@@ -694,10 +707,12 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
           method,
           path: upstreamBasePath + path,
           headers,
-          // A request with a body gets a connection of its own, closed after it (agent: false sends
-          // Connection: close): an upstream that answers before reading all of it, or reads it
-          // differently, cannot leave bytes behind on a connection that a later request reuses.
-          agent: body ? false : agent,
+          // A request with a body gets a connection of its own, closed after it: an upstream that
+          // answers before reading all of it, or reads it differently, cannot leave bytes behind on
+          // a connection that a later request reuses. bodyAgent caps how many at once; the
+          // Connection: close set above is what closes each one (a non-keep-alive Agent with a
+          // finite maxSockets still hands a finished socket to the next queued request).
+          agent: body ? bodyAgent : agent,
           timeout: upstreamTimeoutMs,
           maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
           localAddress: sourceAddressFor(opts.host, upstreamUrl.hostname.replace(/^\[|\]$/g, '')),
@@ -934,6 +949,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
         server.close(() => resolve());
         server.closeAllConnections();
         agent.destroy();
+        bodyAgent.destroy();
       }),
   };
 }

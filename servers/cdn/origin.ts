@@ -147,7 +147,13 @@ function readCookie(req: Request, name: string): string | undefined {
   return m?.[1];
 }
 
-function createOriginApp(opts: OriginOptions & { contentDir: string }, switches: LabSwitches, counts: Map<string, number>, events: EventEmitter) {
+/** Where requestCount puts every path that is not content: 404s, refused paths, anything a client makes up. */
+export const OTHER_PATHS = '(other)';
+
+/** The generated answers' paths (the app.get routes below), counted by name like the files. */
+const GENERATED_PATHS = ['/account', '/cart', '/login', '/greeting', '/time', '/healthz'];
+
+function createOriginApp(opts: OriginOptions & { contentDir: string }, switches: LabSwitches, counts: Map<string, number>, known: ReadonlySet<string>, events: EventEmitter) {
   const name = opts.name ?? 'origin';
   const hostnames = (opts.hostnames ?? ['static.geektime.test']).map((h) => h.toLowerCase());
   const log = opts.log ?? (() => {});
@@ -164,8 +170,12 @@ function createOriginApp(opts: OriginOptions & { contentDir: string }, switches:
 
   // Count, label, and log every request. Counted on arrival ("the origin saw it"), logged when
   // the answer is done, with what a caching engineer asks first: was it conditional, a range?
+  // Only our own paths get a counter each; every other path shares one. The path is the client's
+  // choice: a counter per path would keep one entry (and the path's bytes) per made-up URL, for as
+  // long as the origin runs.
   app.use((req, res, next) => {
-    counts.set(req.path, (counts.get(req.path) ?? 0) + 1);
+    const counted = known.has(req.path) ? req.path : OTHER_PATHS;
+    counts.set(counted, (counts.get(counted) ?? 0) + 1);
     res.set('Server', 'lab-origin');
     res.set('X-Served-By', name);
     res.on('close', () => {
@@ -362,7 +372,8 @@ export interface RunningOrigin {
   /** The content folder and what is in it. */
   contentDir: string;
   files: OriginFile[];
-  /** Requests seen, for one URL path (query ignored), or in all except health checks. */
+  /** Requests seen, for one of the origin's own URL paths (query ignored; OTHER_PATHS for all the
+   *  rest together), or in all except health checks. */
   requestCount(path?: string): number;
   /** 'request' (OriginRequestEvent) after each answer. */
   events: EventEmitter;
@@ -398,7 +409,7 @@ export async function startOrigin(opts: OriginOptions & { host: string; port: nu
       requestTimeout: 30_000,
       connectionsCheckingInterval: Math.min(1_000, headersTimeout / 2),
     },
-    createOriginApp({ ...opts, contentDir: content.dir }, switches, counts, events),
+    createOriginApp({ ...opts, contentDir: content.dir }, switches, counts, new Set(['/', ...content.files.map((f) => f.path), ...GENERATED_PATHS]), events),
   );
   // One address (a cache, or anyone who finds the origin) cannot hold every connection.
   guardConnections(server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, (line) => opts.log?.(`${name}: ${line}`));

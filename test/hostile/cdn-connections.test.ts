@@ -1,11 +1,13 @@
 // Connection caps and slowloris on the cache and origin listeners. Every 127/8 address is local on
 // Linux, so a second client address is just 127.0.0.2.
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCache } from '../../servers/cdn/cache.ts';
+import { guardConnections } from '../../servers/net/limits.ts';
 import { ensureOriginContent } from '../../servers/cdn/origin-content.ts';
 import { startOrigin } from '../../servers/cdn/origin.ts';
 import { HOST, startRecordingUpstream, type RecordingUpstream } from './cdn-fixtures.ts';
@@ -99,3 +101,53 @@ for (const [kind, start] of Object.entries(servers)) {
     });
   });
 }
+
+describe('requests with a body, through an edge', () => {
+  it('150 slow POSTs at once: at most 64 upstream connections, one request each, and a GET still gets through', async () => {
+    // An upstream that, like a tier, refuses a client address past its cap (here 100), holds each
+    // POST 300 ms, and counts the connections open at once and the requests on each.
+    const open = new Set<net.Socket>();
+    let mostOpen = 0;
+    const requestsOn = new Map<net.Socket, number>();
+    const server = http.createServer((req, res) => {
+      requestsOn.set(req.socket, (requestsOn.get(req.socket) ?? 0) + 1);
+      req.resume();
+      req.on('end', () => {
+        const delay = req.method === 'POST' ? 300 : 0;
+        setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(`${req.method} ok`), delay);
+      });
+    });
+    guardConnections(server, { maxConnections: 1024, maxPerClient: 100 });
+    server.on('connection', (socket) => {
+      if (socket.destroyed) return; // refused by the guard
+      open.add(socket);
+      mostOpen = Math.max(mostOpen, open.size);
+      socket.on('close', () => open.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())));
+    const edge = await startCache({ name: 'edge-north', host: '127.0.0.1', port: 0, upstream: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, hostnames: [HOST], log: () => {} });
+    cleanups.push(() => edge.close());
+
+    const ask = (method: string, path: string) =>
+      new Promise<number>((resolve) => {
+        const req = http.request({ host: '127.0.0.1', port: edge.port, method, path, headers: { host: HOST }, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', () => resolve(0));
+        req.end(method === 'POST' ? 'order=1' : undefined);
+      });
+    const posts = Array.from({ length: 150 }, (_, i) => ask('POST', `/orders/${i}`));
+    await new Promise((resolve) => setTimeout(resolve, 150)); // the first POSTs are upstream now
+    expect(await ask('GET', '/ok')).toBe(200);
+    expect(await Promise.all(posts)).toEqual(Array(150).fill(200));
+
+    expect(mostOpen).toBeLessThanOrEqual(64 + 1); // the POSTs' cap, and the GET's pooled connection
+    expect(mostOpen).toBeGreaterThanOrEqual(32); // they did run side by side
+    // Still one connection per request with a body: each was closed after its answer.
+    const perConnection = [...requestsOn.values()];
+    expect(perConnection.filter((n) => n === 1).length).toBeGreaterThanOrEqual(150);
+    expect(Math.max(...perConnection)).toBe(1);
+  });
+});
