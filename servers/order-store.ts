@@ -77,8 +77,20 @@ export class StoreBusy extends Error {
   }
 }
 
-/** What an order id looks like to the reader: po- and at most 15 digits. */
+/** Refused when the order numbers run out: nothing was stored. Needs the operator, not a retry. */
+export class StoreFull extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreFull';
+  }
+}
+
+/**
+ * What an order id looks like to the reader: po- and at most 15 digits. The writer never goes
+ * past MAX_SEQ, so every id it hands out passes this (15 digits are also exact in a JS number).
+ */
 const ID_FORMAT = /^po-(\d{1,15})$/;
+const MAX_SEQ = 999_999_999_999_999;
 
 /** po-000001, po-000002, ...: readable in a log and in the narration. */
 function formatId(seq: number): string {
@@ -101,9 +113,15 @@ function parseRecord(line: string): StoredOrder | undefined {
   return r as StoredOrder;
 }
 
-/** Every order number a damaged line might have held ("po-000123", "po-123"): none is reused. */
-function numbersIn(text: string): number[] {
-  return [...text.matchAll(/po-?0*(\d{1,15})/gi)].map((m) => Number(m[1]));
+/**
+ * The order number a damaged line may have held, so it is never handed out again. Looked for only
+ * where every line we write has it: first, `{"id":"po-000123"` (JSON.stringify keeps our key order;
+ * 26 characters hold the longest id). Not anywhere in the line: the rest is the client's own text,
+ * and a className "po-999999999999999" must not retire every number there is.
+ */
+function idNumberIn(text: string): number | undefined {
+  const m = /po-?0*(\d{1,15})/i.exec(text.slice(0, 26));
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Same answer, same time, whatever the tokens: compare fixed-size digests with timingSafeEqual. */
@@ -191,6 +209,11 @@ export class OrderStore {
           if (first.requestHash === opts.requestHash) return { stored: first, replayed: true };
           throw new IdempotencyConflict(opts.idempotencyKey, first.id);
         }
+      }
+      // An id the reader would reject must never be acknowledged: the order would be set aside as
+      // damaged on the next open.
+      if (this.nextSeq > MAX_SEQ) {
+        throw new StoreFull(`order log ${this.file}: order numbers are used up (the next would be po-${this.nextSeq}, over ${MAX_SEQ}); nothing was stored`);
       }
 
       const stored: StoredOrder = {
@@ -346,7 +369,7 @@ export class OrderStore {
    * number it mentions is skipped, so a number the line may have held is never handed out again.
    */
   private reportProblem(line: number, kind: StoreProblem['kind'], text: string): void {
-    for (const n of numbersIn(text)) this.nextSeq = Math.max(this.nextSeq, n + 1);
+    this.retire(idNumberIn(text));
     const seen = `${line}:${createHash('sha256').update(text).digest('hex')}`;
     if (!this.setAside.has(seen)) {
       const entry = { line, kind, foundAt: new Date().toISOString(), text };
@@ -359,6 +382,11 @@ export class OrderStore {
         : `order log ${this.file}:${line}: not a valid order record; skipped, and kept in ${this.damagedFile}. Look at it: it may be an order`;
     this.found.push({ line, kind, message });
     this.log(message);
+  }
+
+  /** A number a damaged line may have held is not handed out again. */
+  private retire(n: number | undefined): void {
+    if (n !== undefined) this.nextSeq = Math.max(this.nextSeq, n + 1);
   }
 
   /** What earlier opens already copied to the .damaged file, so it is not copied twice. */
@@ -375,7 +403,7 @@ export class OrderStore {
         const e = JSON.parse(l) as { line: number; text: string };
         this.setAside.add(`${e.line}:${createHash('sha256').update(e.text).digest('hex')}`);
         // A torn tail is cut from the log but not forgotten: its numbers stay retired too.
-        for (const n of numbersIn(e.text)) this.nextSeq = Math.max(this.nextSeq, n + 1);
+        this.retire(idNumberIn(e.text));
       } catch {
         // a torn line of the .damaged file itself: copying again is harmless
       }
