@@ -20,6 +20,8 @@
 //   - a referral to many name servers without glue does not make it look up every one of them
 //     (the NXNSAttack), and no TTL keeps a record longer than a day (a negative answer, an hour);
 //   - the same question asked by many clients at once is walked once, and all of them get that answer;
+//   - at most maxResolutions questions are walked at once (BIND's recursive-clients): a flood of
+//     unique names gets SERVFAIL at once instead of piling up walks;
 //   - the client's subnet (EDNS Client Subnet) goes only to the servers that need it (the GSLB),
 //     and their tailored answers are cached per subnet, never handed to clients elsewhere;
 //   - it answers only its own clients: an open resolver is a tool for amplification attacks.
