@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { closeGracefully, listen } from './net/listen.ts';
 import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionGuard, type ConnectionLimits } from './net/limits.ts';
-import { IdempotencyConflict, StoreBusy, type Order, type OrderStore, type StoredOrder } from './order-store.ts';
+import { IdempotencyConflict, StoreBusy, StoreFull, type Order, type OrderStore, type StoredOrder } from './order-store.ts';
 import { withoutToken } from './net/redact.ts';
 
 export interface OrderServiceOptions {
@@ -267,6 +267,11 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
       console.error(`${name}: ${err.message}`);
       res.set('Retry-After', '1');
       res.status(503).json({ error: 'busy', reason: 'the order log is busy; nothing was stored, try again' });
+    } else if (err instanceof StoreFull) {
+      // No number left that the log's reader would accept: refuse rather than acknowledge an order
+      // that the next start would set aside as damaged. The operator must look (the log says why).
+      console.error(`${name}: ${err.message}`);
+      res.status(503).json({ error: 'unavailable', reason: 'the shop cannot take orders right now; nothing was stored' });
     } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       // Other client mistakes: a broken %-escape in the path, a body shorter than its Content-Length.
       res.status(e.status).json({ error: 'bad request', reason: e.message ?? 'bad request' });

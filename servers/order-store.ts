@@ -12,6 +12,9 @@
 //   key → pick the next order number → append the line → fsync → release the lock.
 // Only after that does the app answer 201.
 //
+// Reading an order back takes no lock: a reader only looks for whole lines others appended, and
+// leaves repairs (a torn last line) to the writers, who hold the lock.
+//
 // Everything here is synchronous on purpose. JavaScript runs one thing at a time, so inside one
 // process nothing can slip in between those steps either.
 import fs from 'node:fs';
@@ -74,6 +77,21 @@ export class StoreBusy extends Error {
   }
 }
 
+/** Refused when the order numbers run out: nothing was stored. Needs the operator, not a retry. */
+export class StoreFull extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreFull';
+  }
+}
+
+/**
+ * What an order id looks like to the reader: po- and at most 15 digits. The writer never goes
+ * past MAX_SEQ, so every id it hands out passes this (15 digits are also exact in a JS number).
+ */
+const ID_FORMAT = /^po-(\d{1,15})$/;
+const MAX_SEQ = 999_999_999_999_999;
+
 /** po-000001, po-000002, ...: readable in a log and in the narration. */
 function formatId(seq: number): string {
   return `po-${String(seq).padStart(6, '0')}`;
@@ -89,15 +107,21 @@ function parseRecord(line: string): StoredOrder | undefined {
   }
   if (typeof rec !== 'object' || rec === null) return undefined;
   const r = rec as Partial<StoredOrder>;
-  if (typeof r.id !== 'string' || !/^po-\d{1,15}$/.test(r.id)) return undefined;
+  if (typeof r.id !== 'string' || !ID_FORMAT.test(r.id)) return undefined;
   if (r.token !== undefined && typeof r.token !== 'string') return undefined;
   if (typeof r.order !== 'object' || r.order === null) return undefined;
   return r as StoredOrder;
 }
 
-/** Every order number a damaged line might have held ("po-000123", "po-123"): none is reused. */
-function numbersIn(text: string): number[] {
-  return [...text.matchAll(/po-?0*(\d{1,15})/gi)].map((m) => Number(m[1]));
+/**
+ * The order number a damaged line may have held, so it is never handed out again. Looked for only
+ * where every line we write has it: first, `{"id":"po-000123"` (JSON.stringify keeps our key order;
+ * 26 characters hold the longest id). Not anywhere in the line: the rest is the client's own text,
+ * and a className "po-999999999999999" must not retire every number there is.
+ */
+function idNumberIn(text: string): number | undefined {
+  const m = /po-?0*(\d{1,15})/i.exec(text.slice(0, 26));
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Same answer, same time, whatever the tokens: compare fixed-size digests with timingSafeEqual. */
@@ -110,6 +134,7 @@ export class OrderStore {
   private readonly byId = new Map<string, StoredOrder>();
   private readonly byKey = new Map<string, StoredOrder>();
   private nextSeq = 1;
+  private highestRead = 0; // the largest order number among the records we have read or written
   private fd = -1;
   private offset = 0; // bytes of the log already read into the indexes
   private lines = 0; // whole lines read so far, for line numbers in reports
@@ -185,6 +210,11 @@ export class OrderStore {
           throw new IdempotencyConflict(opts.idempotencyKey, first.id);
         }
       }
+      // An id the reader would reject must never be acknowledged: the order would be set aside as
+      // damaged on the next open.
+      if (this.nextSeq > MAX_SEQ) {
+        throw new StoreFull(`order log ${this.file}: order numbers are used up (the next would be po-${this.nextSeq}, over ${MAX_SEQ}); nothing was stored`);
+      }
 
       const stored: StoredOrder = {
         id: formatId(this.nextSeq),
@@ -227,12 +257,21 @@ export class OrderStore {
     return ok && stored?.token !== undefined ? stored : undefined;
   }
 
-  /** The order with this number, token or not: for the shop's own code, never for a client. */
+  /**
+   * The order with this number, token or not: for the shop's own code, never for a client.
+   *
+   * Anyone can ask for any id, so a miss must stay cheap and must not take the lock (its file
+   * operations block the event loop every role shares, and a busy lock would block it for up to
+   * lockTimeoutMs). Numbers only grow along the log (each is picked under the lock, after reading
+   * everything before it), so an order we have not read yet has a number above every one we have.
+   */
   get(id: string): StoredOrder | undefined {
     const known = this.byId.get(id);
     if (known !== undefined || this.fd < 0) return known;
-    // Perhaps another process took it since we last looked.
-    this.lock.hold(() => this.catchUp());
+    const m = ID_FORMAT.exec(id);
+    if (!m || Number(m[1]) <= this.highestRead) return undefined; // not an id, or one we would have read
+    // Perhaps another process wrote it since we last looked: read what was appended, lock-free.
+    if (this.readWholeLines('lock-free') === 'unsure') this.lock.hold(() => this.catchUp());
     return this.byId.get(id);
   }
 
@@ -248,12 +287,44 @@ export class OrderStore {
 
   /** Read whatever was appended since we last looked. Only ever called holding the lock. */
   private catchUp(): void {
+    this.readWholeLines('locked');
+    const size = fs.fstatSync(this.fd).size;
+    if (size === this.offset) return;
+    const buf = Buffer.alloc(size - this.offset);
+    const got = fs.readSync(this.fd, buf, 0, buf.length, this.offset);
+
+    // A last line without its newline. We hold the lock, so nobody is writing it now: its writer
+    // died mid-write, before the fsync, so nobody was ever told 201 for it.
+    const tail = buf.subarray(0, got).toString('utf8');
+    if (parseRecord(tail) !== undefined) {
+      // Whole but for the newline: end the line, or the next order would be glued onto it.
+      fs.writeSync(this.fd, '\n');
+      fs.fsyncSync(this.fd);
+      this.lines++;
+      this.take(tail);
+      this.offset += got + 1;
+      return;
+    }
+    // Set it aside and cut it off, or the next order would be appended onto the half line.
+    this.reportProblem(this.lines + 1, 'torn', tail);
+    fs.ftruncateSync(this.fd, this.offset);
+    fs.fsyncSync(this.fd);
+  }
+
+  /**
+   * Index the whole lines appended since we last looked; a last line without its newline is left
+   * where it is. 'locked': nobody writes meanwhile, so a line that does not parse is damaged and is
+   * set aside. 'lock-free' (a reader's catch-up): a writer may be appending, or cutting a torn tail,
+   * while we read, so a line that does not parse may be a mix of the two; we stop before it, and
+   * answer 'unsure' for a catch-up under the lock to judge it.
+   */
+  private readWholeLines(mode: 'locked' | 'lock-free'): 'done' | 'unsure' {
     const size = fs.fstatSync(this.fd).size;
     if (size < this.offset || fs.statSync(this.file).ino !== fs.fstatSync(this.fd).ino) {
       // Nothing in the lab removes whole lines or replaces the file; someone did it by hand.
       throw new Error(`order log ${this.file} was truncated or replaced while open; restart the app servers`);
     }
-    if (size === this.offset) return;
+    if (size === this.offset) return 'done';
     const buf = Buffer.alloc(size - this.offset);
     let got = 0;
     while (got < buf.length) {
@@ -263,29 +334,17 @@ export class OrderStore {
     }
     let start = 0; // where the next line begins in buf
     for (let nl = buf.indexOf(10); nl !== -1 && nl < got; nl = buf.indexOf(10, start)) {
+      const line = buf.subarray(start, nl).toString('utf8');
+      if (mode === 'lock-free' && line.trim() !== '' && parseRecord(line) === undefined) {
+        this.offset += start;
+        return 'unsure';
+      }
       this.lines++;
-      this.take(buf.subarray(start, nl).toString('utf8'));
+      this.take(line);
       start = nl + 1;
     }
     this.offset += start;
-    if (start === got) return;
-
-    // A last line without its newline. We hold the lock, so nobody is writing it now: its writer
-    // died mid-write, before the fsync, so nobody was ever told 201 for it.
-    const tail = buf.subarray(start, got).toString('utf8');
-    if (parseRecord(tail) !== undefined) {
-      // Whole but for the newline: end the line, or the next order would be glued onto it.
-      fs.writeSync(this.fd, '\n');
-      fs.fsyncSync(this.fd);
-      this.lines++;
-      this.take(tail);
-      this.offset += got - start + 1;
-      return;
-    }
-    // Set it aside and cut it off, or the next order would be appended onto the half line.
-    this.reportProblem(this.lines + 1, 'torn', tail);
-    fs.ftruncateSync(this.fd, this.offset);
-    fs.fsyncSync(this.fd);
+    return 'done';
   }
 
   /** One whole line: index it, or set it aside. */
@@ -300,7 +359,8 @@ export class OrderStore {
     this.byId.set(rec.id, rec);
     if (rec.idempotencyKey !== undefined && !this.byKey.has(rec.idempotencyKey)) this.byKey.set(rec.idempotencyKey, rec);
     // Numbers continue after a restart: the next one is one past the highest ever written.
-    this.nextSeq = Math.max(this.nextSeq, Number(rec.id.slice(3)) + 1);
+    this.highestRead = Math.max(this.highestRead, Number(rec.id.slice(3)));
+    this.nextSeq = Math.max(this.nextSeq, this.highestRead + 1);
   }
 
   /**
@@ -309,7 +369,7 @@ export class OrderStore {
    * number it mentions is skipped, so a number the line may have held is never handed out again.
    */
   private reportProblem(line: number, kind: StoreProblem['kind'], text: string): void {
-    for (const n of numbersIn(text)) this.nextSeq = Math.max(this.nextSeq, n + 1);
+    this.retire(idNumberIn(text));
     const seen = `${line}:${createHash('sha256').update(text).digest('hex')}`;
     if (!this.setAside.has(seen)) {
       const entry = { line, kind, foundAt: new Date().toISOString(), text };
@@ -322,6 +382,11 @@ export class OrderStore {
         : `order log ${this.file}:${line}: not a valid order record; skipped, and kept in ${this.damagedFile}. Look at it: it may be an order`;
     this.found.push({ line, kind, message });
     this.log(message);
+  }
+
+  /** A number a damaged line may have held is not handed out again. */
+  private retire(n: number | undefined): void {
+    if (n !== undefined) this.nextSeq = Math.max(this.nextSeq, n + 1);
   }
 
   /** What earlier opens already copied to the .damaged file, so it is not copied twice. */
@@ -338,7 +403,7 @@ export class OrderStore {
         const e = JSON.parse(l) as { line: number; text: string };
         this.setAside.add(`${e.line}:${createHash('sha256').update(e.text).digest('hex')}`);
         // A torn tail is cut from the log but not forgotten: its numbers stay retired too.
-        for (const n of numbersIn(e.text)) this.nextSeq = Math.max(this.nextSeq, n + 1);
+        this.retire(idNumberIn(e.text));
       } catch {
         // a torn line of the .damaged file itself: copying again is harmless
       }

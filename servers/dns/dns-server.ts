@@ -204,12 +204,15 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
     if (guard.active() < tcpLimits.maxConnections - Math.max(1, Math.floor(tcpLimits.maxConnections / 16))) return;
     // Not for a client the per-client cap will refuse anyway.
     let theirs = 0;
-    for (const c of connections) if (c.remoteAddress === newcomer.remoteAddress) theirs++;
+    for (const c of connections) if (c.remoteAddress === newcomer.remoteAddress && !c.destroyed) theirs++;
     if (theirs >= tcpLimits.maxPerClient) return;
     const [oldest] = idle.keys();
     if (oldest) {
       idle.delete(oldest);
       oldest.destroy();
+      // Its slot is free now, not at its 'close' a turn later: else a burst of newcomers at the cap
+      // is refused anyway, and the idle connections were closed for nothing.
+      guard.release(oldest);
     }
   };
   function serveTcp(socket: net.Socket) {

@@ -20,6 +20,8 @@
 //   - a referral to many name servers without glue does not make it look up every one of them
 //     (the NXNSAttack), and no TTL keeps a record longer than a day (a negative answer, an hour);
 //   - the same question asked by many clients at once is walked once, and all of them get that answer;
+//   - at most maxResolutions questions are walked at once (BIND's recursive-clients): a flood of
+//     unique names gets SERVFAIL at once instead of piling up walks;
 //   - the client's subnet (EDNS Client Subnet) goes only to the servers that need it (the GSLB),
 //     and their tailored answers are cached per subnet, never handed to clients elsewhere;
 //   - it answers only its own clients: an open resolver is a tool for amplification attacks.
@@ -61,6 +63,13 @@ export interface ResolverOptions extends TcpOptions {
   maxCacheEntries?: number;
   /** The clock for TTLs, in ms (tests inject one). Default Date.now. */
   now?: () => number;
+  /**
+   * Client questions walked at once, beyond the cache (BIND's recursive-clients, default 1000;
+   * Unbound's num-queries-per-thread). One over it gets SERVFAIL at once, as at BIND's hard quota:
+   * a flood of unique names must not pile up walks (memory, sockets, upstream load) without end.
+   * Answers from the cache, and questions that join one in progress, take no place. Default 1000.
+   */
+  maxResolutions?: number;
   /** The longest any record is cached (and passed on), whatever its TTL (Unbound's cache-max-ttl). Default 86400 s. */
   maxCacheTtl?: number;
   /** The longest "no such name" or "no such type" is cached (Unbound's cache-max-negative-ttl). Default 3600 s. */
@@ -134,6 +143,8 @@ export interface ResolverStats {
   joined: number;
   /** Resolutions that a limit cut short. */
   limited: number;
+  /** Of those, questions refused because maxResolutions walks were already in progress. */
+  overloaded: number;
 }
 
 export interface RunningResolver extends RunningDnsServer {
@@ -378,7 +389,7 @@ type Outcome =
   | { kind: 'answer'; records: DnsRecordText[] }
   | { kind: 'cname'; records: DnsRecordText[]; target: string }
   | { kind: 'nxdomain' | 'nodata'; records: DnsRecordText[]; soa?: DnsRecordText }
-  | { kind: 'servfail'; reason: string };
+  | { kind: 'servfail'; reason: string; ede?: number };
 
 /** A client question in progress. Nested lookups (a name server's address) share its walk and budget. */
 interface Job {
@@ -393,6 +404,8 @@ interface Job {
   limits: string[];
   /** For the steps of a nested lookup: why it happens. */
   purpose?: string;
+  /** Whether this question holds one of the maxResolutions places; shared with nested lookups. */
+  place: { held: boolean };
 }
 
 interface Result {
@@ -401,6 +414,8 @@ interface Result {
   /** For negative answers: the SOA, so the client may cache the negative too. */
   soa?: DnsRecordText;
   reason?: string;
+  /** The Extended DNS Error for a SERVFAIL, if not "no reachable authority". */
+  ede?: number;
 }
 
 export async function startResolver(opts: ResolverOptions): Promise<RunningResolver> {
@@ -417,7 +432,9 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
   const cache = new Cache(now, opts.maxCacheEntries ?? 10_000);
   const slowUntil = new Map<string, number>();
   const events = new EventEmitter();
-  const stats: ResolverStats = { clientQueries: 0, upstreamQueries: 0, joined: 0, limited: 0 };
+  const stats: ResolverStats = { clientQueries: 0, upstreamQueries: 0, joined: 0, limited: 0, overloaded: 0 };
+  const maxResolutions = opts.maxResolutions ?? 1000;
+  let walking = 0; // client questions holding a place: past the cache, not yet answered
   const maxCacheTtl = opts.maxCacheTtl ?? 86_400;
   const maxNegativeTtl = opts.maxNegativeTtl ?? 3_600;
   if (opts.walkLog) ensurePrivateFile(opts.walkLog); // tighten a log left world-readable by an older run
@@ -434,7 +451,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
       if (seen.size > MAX_CNAME_HOPS) return { rcode: 'SERVFAIL', answers: [], reason: `more than ${MAX_CNAME_HOPS} CNAMEs in a row` };
       seen.add(target);
       const outcome = fromCache(target, qtype, job) ?? (await walk(target, qtype, job, depth));
-      if (outcome.kind === 'servfail') return { rcode: 'SERVFAIL', answers: [], reason: outcome.reason };
+      if (outcome.kind === 'servfail') return { rcode: 'SERVFAIL', answers: [], reason: outcome.reason, ...(outcome.ede !== undefined && { ede: outcome.ede }) };
       chain.push(...outcome.records);
       if (outcome.kind === 'cname') {
         target = outcome.target; // an alias: the same question again, for the name it points to
@@ -458,6 +475,15 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
 
   /** RFC 1034 §5.3.3: start at the closest zone whose servers we know, and follow referrals down. */
   async function walk(target: string, qtype: string, job: Job, depth: number): Promise<Outcome> {
+    // The cache could not answer: this question needs a place among the walks in progress.
+    if (!job.place.held) {
+      if (walking >= maxResolutions) {
+        stats.overloaded++;
+        return { kind: 'servfail', reason: limit(job, `${maxResolutions} resolutions already in progress (maxResolutions)`), ede: Packet.EDE.OTHER };
+      }
+      walking++;
+      job.place.held = true;
+    }
     let zone: Delegation = cache.closestDelegation(target) ?? { zone: '', servers: rootHints };
     for (;;) {
       const reply = await askZone(zone, target, qtype, job, depth);
@@ -509,7 +535,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     }
     glueless.lookedUp++;
     job.budget.glueless++;
-    const nested: Job = { client: job.client, walk: job.walk, budget: job.budget, limits: job.limits, purpose: `looking up ${nsName}, a server of ${zoneName(zone.zone)} given without usable glue` };
+    const nested: Job = { client: job.client, walk: job.walk, budget: job.budget, limits: job.limits, place: job.place, purpose: `looking up ${nsName}, a server of ${zoneName(zone.zone)} given without usable glue` };
     const found = await resolveName(nsName, 'A', nested, depth + 1);
     const addresses = found.answers.filter((r) => r.type === 'A').map((r) => r.data);
     if (addresses.length === 0) failures.push(`no address for ${nsName} (${found.reason ?? found.rcode})`);
@@ -589,13 +615,15 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
   /** The whole client-facing resolution: what `resolve()` and the DNS face both use. */
   async function run(qname: string, qtype: string, client: string): Promise<{ resolution: Resolution; result: Result }> {
     const started = Date.now();
-    const job: Job = { client, subnet: clientSubnetOf(client), walk: [], budget: { queries: 0, glueless: 0 }, limits: [] };
+    const job: Job = { client, subnet: clientSubnetOf(client), walk: [], budget: { queries: 0, glueless: 0 }, limits: [], place: { held: false } };
     let result: Result;
     try {
       result = await resolveName(normalize(qname), qtype.toUpperCase(), job, 0);
     } catch (err) {
       // A bug must not leave the client waiting: it gets SERVFAIL and we get the reason.
       result = { rcode: 'SERVFAIL', answers: [], reason: `internal error: ${(err as Error).message}` };
+    } finally {
+      if (job.place.held) walking--;
     }
     const resolution: Resolution = {
       name: normalize(qname),
@@ -669,7 +697,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     announce(resolution, result, port, request.header.id);
 
     if (result.rcode === 'SERVFAIL') {
-      return withRa(Packet.createErrorResponseFromRequest(request, Packet.RCODE.SERVFAIL, { infoCode: Packet.EDE.NO_REACHABLE_AUTHORITY, extraText: result.reason ?? '' }));
+      return withRa(Packet.createErrorResponseFromRequest(request, Packet.RCODE.SERVFAIL, { infoCode: result.ede ?? Packet.EDE.NO_REACHABLE_AUTHORITY, extraText: result.reason ?? '' }));
     }
     const response = responseTo(request, result.rcode === 'NXDOMAIN' ? Packet.RCODE.NXDOMAIN : Packet.RCODE.NOERROR);
     response.answers.push(...result.answers.map(toWire));

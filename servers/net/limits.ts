@@ -30,6 +30,12 @@ export interface ConnectionGuard {
   active(): number;
   /** Connections refused so far. */
   refused(): number;
+  /**
+   * The server is closing `socket` itself (e.g. to make room): free its slot now rather than at its
+   * 'close' event, which comes a turn of the event loop later, after a burst of newcomers was
+   * already refused. Idempotent with that 'close'; unknown sockets are ignored.
+   */
+  release(socket: Socket): void;
 }
 
 /**
@@ -39,6 +45,8 @@ export interface ConnectionGuard {
  */
 export function guardConnections(server: Server, limits: ConnectionLimits, report: (line: string) => void = () => {}): ConnectionGuard {
   const perClient = new Map<string, number>();
+  /** The sockets counted in `active`, with the client address each is counted under. */
+  const held = new Map<Socket, string>();
   let active = 0;
   let refused = 0;
   let unreported = 0;
@@ -64,15 +72,22 @@ export function guardConnections(server: Server, limits: ConnectionLimits, repor
     if (mine >= limits.maxPerClient) return refuse(socket, `${client} holds ${mine}, the per-client cap is ${limits.maxPerClient}`);
     active++;
     perClient.set(client, mine + 1);
-    socket.once('close', () => {
-      active--;
-      const left = (perClient.get(client) ?? 1) - 1;
-      if (left <= 0) perClient.delete(client);
-      else perClient.set(client, left);
-    });
+    held.set(socket, client);
+    socket.once('close', () => release(socket));
   });
 
-  return { active: () => active, refused: () => refused };
+  /** Once per socket, whichever comes first: release() or its 'close'. */
+  const release = (socket: Socket) => {
+    const client = held.get(socket);
+    if (client === undefined) return;
+    held.delete(socket);
+    active--;
+    const left = (perClient.get(client) ?? 1) - 1;
+    if (left <= 0) perClient.delete(client);
+    else perClient.set(client, left);
+  };
+
+  return { active: () => active, refused: () => refused, release };
 }
 
 export interface ProgressDeadline {

@@ -29,6 +29,8 @@ const hits = (name: string) => asked.get(name) ?? 0;
 const hitsUnder = (zone: string) => [...asked].filter(([n]) => n.endsWith(zone)).reduce((sum, [, c]) => sum + c, 0);
 /** While set, answers for popular.test wait for it. */
 let holdPopular: (() => Promise<void>) | undefined;
+/** While set, answers for slow-*.test wait for it: an upstream that takes its time. */
+let slowGate: Promise<void> | undefined;
 
 let fake: RunningDnsServer;
 beforeAll(async () => {
@@ -50,6 +52,9 @@ beforeAll(async () => {
       } else if (qname === 'popular.test') {
         await holdPopular?.();
         response.answers.push(rr(qname, 'A', { address: '127.0.6.3' }, 60));
+      } else if (qname.startsWith('slow-')) {
+        await slowGate;
+        response.answers.push(rr(qname, 'A', { address: '127.0.6.4' }, 60));
       } else if (qname.endsWith('.attacker.test')) {
         // NXNS: a referral to thirty name servers, none with glue, all in the victim's zone.
         response.header.aa = 0;
@@ -75,6 +80,7 @@ afterEach(async () => {
   asked.clear();
   arrived.length = 0;
   holdPopular = undefined;
+  slowGate = undefined;
 });
 
 async function resolver(extra: Partial<ResolverOptions> = {}): Promise<RunningResolver> {
@@ -191,6 +197,36 @@ describe('fifty clients, one question', () => {
     expect(r.stats()).toMatchObject({ clientQueries: 50, joined: 49, upstreamQueries: 1 });
     const joined = answers.map((a) => r.resolutionFor({ address: CLIENT, port: a.sourcePort }, a.id));
     expect(joined.filter((res) => res?.joined)).toHaveLength(49);
+  });
+});
+
+describe('a flood of unique names at a slow upstream', () => {
+  it('at most maxResolutions (5 here) walks at once: the rest get SERVFAIL at once, counted; the cache still answers; places come back', async () => {
+    const r = await resolver({ maxResolutions: 5 });
+    expect((await ask(r, 'forever.test')).response.answers[0]?.address).toBe('127.0.6.1'); // cached for later
+    let release!: () => void;
+    slowGate = new Promise((ok) => (release = ok));
+
+    const slowAsked = () => [...asked.keys()].filter((n) => n.startsWith('slow-')).length;
+    const flood = Array.from({ length: 12 }, (_, i) => ask(r, `slow-${i}.test`));
+    // The 7 over the cap are answered while the 5 walks still wait on the upstream.
+    for (let waited = 0; waited < 5_000 && (slowAsked() < 5 || (r.stats().overloaded ?? 0) < 7); waited += 10) await new Promise((ok) => setTimeout(ok, 10));
+    expect(r.stats().overloaded).toBe(7);
+    const whileFull = await ask(r, 'forever.test');
+    expect(whileFull.response.header.rcode).toBe(Packet.RCODE.NOERROR); // from the cache: takes no place
+    expect(r.stats().overloaded).toBe(7);
+
+    release();
+    const rcodes = (await Promise.all(flood)).map((a) => a.response.header.rcode);
+    expect(rcodes.filter((c) => c === Packet.RCODE.NOERROR)).toHaveLength(5);
+    expect(rcodes.filter((c) => c === Packet.RCODE.SERVFAIL)).toHaveLength(7);
+    expect(slowAsked()).toBe(5); // only 5 walks reached the upstream
+    expect(r.stats()).toMatchObject({ clientQueries: 14, overloaded: 7, limited: 7 });
+    const refused = (await Promise.all(flood)).find((a) => a.response.header.rcode === Packet.RCODE.SERVFAIL)!;
+    expect(r.resolutionFor({ address: CLIENT, port: refused.sourcePort }, refused.id)?.limits).toEqual(['5 resolutions already in progress (maxResolutions)']);
+
+    // Every place was given back: a new unique name walks again.
+    expect((await ask(r, 'slow-again.test')).response.header.rcode).toBe(Packet.RCODE.NOERROR);
   });
 });
 

@@ -91,6 +91,60 @@ describe('connection caps', () => {
   });
 });
 
+describe('making room in a burst', () => {
+  it('at the total cap, every connection idle: 16 newcomers at once all get in, each in the place of an idle one', async () => {
+    // Answers wait for `open`, so the first 32 connections are busy (nothing to evict) and fill the
+    // cap exactly; once answered they are all idle.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let asked = 0;
+    const server = keep(
+      await startDnsServer({
+        name: 'gated',
+        host: HOST,
+        port: 0,
+        tcpLimits: { maxConnections: 32, maxPerClient: 32 },
+        handle: async (request) => {
+          asked++;
+          await gate;
+          return responseTo(request);
+        },
+      }),
+    );
+    // One by one, each busy with its query before the next connects (an idle one would make room).
+    const idlers: net.Socket[] = [];
+    const firstAnswers: Promise<'answered' | 'closed'>[] = [];
+    for (let i = 0; i < 32; i++) {
+      const s = await connect(server, `127.0.5.${100 + (i % 4)}`);
+      s.on('error', () => {});
+      idlers.push(s);
+      firstAnswers.push(queryOn(s));
+      for (let waited = 0; waited < 5_000 && asked <= i; waited += 5) await new Promise((r) => setTimeout(r, 5));
+    }
+    open();
+    expect(await Promise.all(firstAnswers)).toEqual(new Array(32).fill('answered'));
+    expect(server.tcpConnections.active()).toBe(32); // at the cap, all idle
+
+    // The burst: 16 newcomers from 16 addresses, each asking once. The connects go out (net.connect
+    // issues them on the next tick), then this process, the server's too, is busy for 200 ms, so
+    // the kernel has all 16 queued when the server next looks.
+    const pending = Array.from({ length: 16 }, (_, i) => connect(server, `127.0.5.${150 + i}`));
+    await new Promise<void>((r) => process.nextTick(r));
+    for (const until = Date.now() + 200; Date.now() < until; );
+    const newcomers = await Promise.all(pending);
+    newcomers.forEach((s) => s.on('error', () => {}));
+    const outcomes = await Promise.all(newcomers.map((s) => queryOn(s)));
+    expect(outcomes).toEqual(new Array(16).fill('answered'));
+    expect(server.tcpConnections.refused()).toBe(0); // nobody turned away...
+    expect(server.tcpConnections.active()).toBe(32); // ...still within the cap...
+    // ...and the idlest made the room: 16 of the first 32 closed, no more (each sees its close a moment later).
+    const evicted = () => idlers.filter((s) => s.destroyed).length;
+    for (let waited = 0; waited < 2_000 && evicted() < 16; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    expect(evicted()).toBe(16);
+    expect(idlers.slice(0, 16).every((s) => s.destroyed)).toBe(true);
+  });
+});
+
 describe('a deadline that a trickle does not reset', () => {
   it('a client dripping one byte every 100 ms is closed after the idle time (1 s here); one sending whole queries is not', async () => {
     const server = await authoritative({ tcpIdleMs: 1000 });

@@ -80,4 +80,32 @@ describe('a damaged order log', () => {
     expect(store.create(SEED_ORDER, { handledBy: 'app-1' }).stored.id).toBe('po-000003');
     expect(logRecords(file).map((r) => r.id)).toEqual(['po-000001', 'po-000002', 'po-000003']);
   });
+
+  it('a className that looks like the last order number, in a damaged line, does not use up the numbers; the next order stays readable after a restart', () => {
+    const file = path.join(tempDir(cleanups), 'orders.jsonl');
+    // Line 2 was po-000002, placed by a client whose className reads like an order number, then damaged.
+    const sneaky = JSON.stringify({ id: 'po-000002', token: 'x'.repeat(22), order: { ...SEED_ORDER, className: 'po-999999999999999' }, createdAt: '2026-01-01T00:00:00.000Z', handledBy: 'app-1' });
+    fs.writeFileSync(file, `${record(1)}\n${sneaky.replace('"order":{', '"order":\u0000{')}\n`);
+    const store = OrderStore.open(file, { log: () => {} });
+    const { stored } = store.create(SEED_ORDER, { handledBy: 'app-1' });
+    store.close();
+    expect(stored.id).toBe('po-000003'); // past the damaged line's own number, not past the client's text
+
+    const reopened = OrderStore.open(file, { log: () => {} });
+    cleanups.push(() => reopened.close());
+    expect(reopened.read(stored.id, stored.token!)?.id).toBe(stored.id);
+    expect(reopened.problems.map((p) => p.line)).toEqual([2]);
+  });
+
+  it('past the last number the reader accepts (15 digits): 503 and a log line saying why, nothing stored', async () => {
+    const file = path.join(tempDir(cleanups), 'orders.jsonl');
+    fs.writeFileSync(file, `${record(999_999_999_999_999)}\n`);
+    const before = fs.readFileSync(file, 'utf8');
+    const app = await startAppProcess(cleanups, { name: 'app-1', store: file });
+    const res = await postOrder(app.url, SEED_ORDER);
+    expect(res.status).toBe(503);
+    expect(await app.stop()).toBe(0);
+    expect(app.output()).toMatch(/order numbers are used up \(the next would be po-1000000000000000, over 999999999999999\); nothing was stored/);
+    expect(fs.readFileSync(file, 'utf8')).toBe(before);
+  });
 });
