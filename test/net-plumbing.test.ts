@@ -68,7 +68,7 @@ async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void>
 }
 
 describe('connection limits', () => {
-  async function server(limits: { maxConnections: number; maxPerClient: number }) {
+  async function server(limits: { maxConnections: number; maxPerClient: number; silentMs?: number }) {
     const held: net.Socket[] = [];
     const srv = net.createServer((s) => held.push(s));
     const reports: string[] = [];
@@ -100,6 +100,30 @@ describe('connection limits', () => {
     expect(guard.refused()).toBe(2);
     expect(reports[0]).toMatch(/refused 1 connection\(s\): 127\.0\.0\.1 holds 3, the per-client cap is 3/);
     for (const s of [...mine, other]) s.destroy();
+    srv.close();
+  });
+
+  it('at the cap, a connection that never sent a byte gives its place to a newcomer; one that talks keeps it', async () => {
+    const { srv, guard, port } = await server({ maxConnections: 3, maxPerClient: 3, silentMs: 200 });
+    const talker = await connect(port);
+    talker.write('hello'); // it has said something: never evicted
+    const silent = [await connect(port, '127.0.0.2'), await connect(port, '127.0.0.3')];
+    for (const s of [talker, ...silent]) s.on('error', () => {});
+    await until('three held', () => guard.active() === 3);
+    // Younger than silentMs: the newcomer is refused, nobody is evicted.
+    const early = await connect(port, '127.0.0.4');
+    early.on('error', () => {});
+    await until('the early newcomer refused', () => guard.refused() === 1);
+    await new Promise((r) => setTimeout(r, 300));
+    const late = await connect(port, '127.0.0.5');
+    late.on('error', () => {});
+    await until('one silent connection evicted', () => guard.evicted() === 1);
+    await until('the oldest silent one closed', () => silent[0]!.destroyed); // it made room
+    expect(silent[1]!.destroyed).toBe(false);
+    expect(talker.destroyed).toBe(false);
+    expect(late.destroyed).toBe(false);
+    expect(guard.active()).toBe(3);
+    for (const s of [talker, ...silent, early, late]) s.destroy();
     srv.close();
   });
 

@@ -16,6 +16,8 @@ export interface ConnectionLimits {
   maxConnections: number;
   /** Connections held at once from one client address. */
   maxPerClient: number;
+  /** How long a connection may send nothing before a newcomer at a cap takes its place (SILENT_MS). */
+  silentMs?: number;
 }
 
 /**
@@ -25,11 +27,16 @@ export interface ConnectionLimits {
  */
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { maxConnections: 1024, maxPerClient: 256 };
 
+/** How long a connection may stay silent (not one byte sent) before a newcomer at a cap may take its place. */
+export const SILENT_MS = 2_000;
+
 export interface ConnectionGuard {
   /** Connections held now. */
   active(): number;
   /** Connections refused so far. */
   refused(): number;
+  /** Silent connections closed to make room for a newcomer, so far. */
+  evicted(): number;
   /**
    * The server is closing `socket` itself (e.g. to make room): free its slot now rather than at its
    * 'close' event, which comes a turn of the event loop later, after a burst of newcomers was
@@ -47,7 +54,9 @@ export function guardConnections(server: Server, limits: ConnectionLimits, repor
   const perClient = new Map<string, number>();
   /** The sockets counted in `active`, with the client address each is counted under. */
   const held = new Map<Socket, string>();
+  const openedAt = new WeakMap<Socket, number>();
   let active = 0;
+  let evicted = 0;
   let refused = 0;
   let unreported = 0;
   let lastReport = 0;
@@ -64,12 +73,35 @@ export function guardConnections(server: Server, limits: ConnectionLimits, repor
     }
   };
 
+  /**
+   * At a cap, a connection that has not sent a single byte for silentMs gives its place to the
+   * newcomer: a client that connects and says nothing (a port scan, a slowloris that has not even
+   * started) must not lock out everyone who comes after. Oldest first; of one client, at its cap.
+   */
+  const evictSilent = (client?: string): boolean => {
+    const now = Date.now();
+    for (const [socket, owner] of held) {
+      if (client !== undefined && owner !== client) continue;
+      const since = openedAt.get(socket) ?? now;
+      if (now - since < (limits.silentMs ?? SILENT_MS)) break; // the rest are younger still
+      if (socket.bytesRead > 0) continue;
+      evicted++;
+      socket.destroy();
+      release(socket);
+      return true;
+    }
+    return false;
+  };
+
   // prependListener: ours runs before the protocol's (http, tls), so a refused socket is never read.
   server.prependListener('connection', (socket: Socket) => {
     const client = socket.remoteAddress ?? 'unknown';
+    if (active >= limits.maxConnections && !evictSilent()) return refuse(socket, `${active} open, the cap is ${limits.maxConnections}`);
+    if ((perClient.get(client) ?? 0) >= limits.maxPerClient && !evictSilent(client)) {
+      return refuse(socket, `${client} holds ${perClient.get(client)}, the per-client cap is ${limits.maxPerClient}`);
+    }
     const mine = perClient.get(client) ?? 0;
-    if (active >= limits.maxConnections) return refuse(socket, `${active} open, the cap is ${limits.maxConnections}`);
-    if (mine >= limits.maxPerClient) return refuse(socket, `${client} holds ${mine}, the per-client cap is ${limits.maxPerClient}`);
+    openedAt.set(socket, Date.now());
     active++;
     perClient.set(client, mine + 1);
     held.set(socket, client);
@@ -87,7 +119,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits, repor
     else perClient.set(client, left);
   };
 
-  return { active: () => active, refused: () => refused, release };
+  return { active: () => active, refused: () => refused, evicted: () => evicted, release };
 }
 
 export interface ProgressDeadline {
