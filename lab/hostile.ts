@@ -184,7 +184,7 @@ function dirBytes(file: string): number {
 }
 
 /** The probes, by name: `npm run hostile -- slb-slowloris rangeamp` runs only those. */
-const PROBES = ['dns-flood', 'dns-trickle', 'slb-slowloris', 'edge-slowloris', 'rangeamp', 'revalidation', 'purge'];
+const PROBES = ['dns-flood', 'dns-trickle', 'slb-slowloris', 'edge-slowloris', 'silent-flood', 'rangeamp', 'revalidation', 'purge'];
 
 async function main(argv: string[]): Promise<number> {
   const unknown = argv.filter((a) => !PROBES.includes(a));
@@ -259,6 +259,30 @@ async function main(argv: string[]): Promise<number> {
         load: `${r.attempted} connections from 8 addresses, header bytes 1/s for 15 s`,
         result: `${r.connected} accepted, ${r.held} still held by the server at the end; during it: the other edge ${page.status}, this edge from the phone ${same.status}`,
         held: page.status === 200 && same.status === 200 && r.held === 0,
+      });
+    }
+
+    // 4b. Silent connections: more than the total cap, saying nothing, from several addresses.
+    if (want('silent-flood')) {
+      const slb = role(lab, 'slb');
+      const edge = role(lab, 'edge-north');
+      const silent: net.Socket[] = [];
+      const open = (host: string, port: number, i: number) =>
+        new Promise<void>((resolve) => {
+          const s = net.connect({ host, port, localAddress: `127.67.0.${(i % 6) + 1}` }, () => resolve());
+          s.on('error', () => resolve());
+          silent.push(s);
+        });
+      for (let i = 0; i < 1_100; i++) await Promise.all([open(slb.host, slb.port, i), open(edge.host, edge.port, i)]);
+      await sleep(2_500); // older than the 2 s a connection may stay silent at a cap
+      const order = await legitOrder(lab);
+      const picture = await httpGet(`${edge.url}/images/phone.png`, { host: 'static.geektime.test' }, PHONE);
+      for (const s of silent) s.destroy();
+      say({
+        probe: 'silent connections',
+        load: '1,100 connections to the SLB and 1,100 to an edge from 6 addresses, not a byte sent',
+        result: `afterwards: order ${order}, picture from that edge ${picture.status}`,
+        held: order === 201 && picture.status === 200,
       });
     }
 
