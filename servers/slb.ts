@@ -162,11 +162,20 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
   if (keyLog) ensurePrivateFile(keyLog.file);
 
   // ── TLS and HTTP ─────────────────────────────────────────────────────────────────────────
+  // One request at a time per connection (servers/net/in-turn.ts): pipelined requests wait
+  // their turn, and nothing behind a `Connection: close` is forwarded.
+  const serve = inTurn(async (req, res) => {
+    await handleRequest(req, res).catch((err: Error) => {
+      log(`${name}: unexpected error: ${err.stack ?? err.message}`);
+      if (!res.headersSent) reply(res, 500, 'internal error', 'the SLB failed unexpectedly; see its log');
+      else res.destroy();
+    });
+  });
+  // Requests received and not yet answered, per connection: serve counts them.
+  const responding = { has: (socket: Duplex) => serve.unanswered(socket) > 0 };
+
   // One TLS terminator per listener, each with its own TLS settings; all hand their requests to
-  // the same handler below.
-  // Requests received and not yet answered, per connection.
-  const unanswered = new WeakMap<Duplex, number>();
-  const responding = { has: (socket: Duplex) => (unanswered.get(socket) ?? 0) > 0 };
+  // serve, above.
   function tlsTerminator(mode: TlsMode): https.Server {
     const server = https.createServer(
       {
@@ -192,23 +201,8 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
         keepAliveTimeout: timeouts.idleMs,
         connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
       },
-      (req, res) => {
-        // Counted now, not when its turn comes, so that a parse error behind it does not answer
-        // in its place.
-        unanswered.set(req.socket, (unanswered.get(req.socket) ?? 0) + 1);
-        res.on('close', () => unanswered.set(req.socket, (unanswered.get(req.socket) ?? 1) - 1));
-        serve(req, res);
-      },
+      (req, res) => serve(req, res),
     );
-    // One request at a time per connection (servers/net/in-turn.ts): pipelined requests wait
-    // their turn, and nothing behind a `Connection: close` is forwarded.
-    const serve = inTurn(async (req, res) => {
-      await handleRequest(req, res).catch((err: Error) => {
-        log(`${name}: unexpected error: ${err.stack ?? err.message}`);
-        if (!res.headersSent) reply(res, 500, 'internal error', 'the SLB failed unexpectedly; see its log');
-        else res.destroy();
-      });
-    });
     // A client that stops reading its answer makes no progress either way: let go of it after
     // INACTIVE_MS without a byte in or out.
     server.timeout = INACTIVE_MS;

@@ -991,7 +991,9 @@ describe('bad input gets a clear error, is never cached, and the cache keeps ser
 
   it('a body on GET: 400, and the connection is closed', async () => {
     const { origin, edge } = await setup();
-    const bad = await request(edge, '/p', { body: 'surprise', headers: { 'content-type': 'text/plain' } });
+    // Framed with its length: Node's client sends a GET's body unframed otherwise, and then the
+    // bytes are not a body but the start of a second (malformed) request.
+    const bad = await request(edge, '/p', { body: 'surprise', headers: { 'content-type': 'text/plain', 'content-length': '8' } });
     expect(bad.status).toBe(400);
     expect(bad.headers['connection']).toBe('close');
     expect(origin.count()).toBe(0);

@@ -52,6 +52,7 @@ import {
 } from './cache-rules.ts';
 import { CacheStore, describeEntry, sizeOf, type StoredResponse } from './cache-store.ts';
 import { appendList, hostWithoutPort, withoutHopByHop } from '../proxy-headers.ts';
+import { clientErrorInTurn, inTurn } from '../net/in-turn.ts';
 
 export interface CacheOptions {
   /** 'edge-north', 'edge-south', 'parent': names this tier in Cache-Status, Via and the log. */
@@ -268,15 +269,23 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
       keepAliveTimeout: 5_000, // idle between requests
       connectionsCheckingInterval: Math.min(1_000, headersTimeout / 2),
     },
-    (req, res) => {
-      const ask = begin(req, res);
-      handle(ask).catch((err: Error) => {
-        log(`${name}: unexpected error: ${err.stack ?? err.message}`);
-        if (!res.headersSent) reply(ask, 500, 'internal error', `${name} failed unexpectedly; see its log`);
-        else res.destroy();
-      });
-    },
+    // One request at a time per connection (servers/net/in-turn.ts): pipelined requests wait their
+    // turn, and nothing behind a `Connection: close` (ours after a refusal, or the client's) is
+    // fetched, stored or answered (RFC 9112 §9.6).
+    (req, res) => serve(req, res),
   );
+  const serve = inTurn(async (req, res) => {
+    const ask = begin(req, res);
+    await handle(ask).catch((err: Error) => {
+      log(`${name}: unexpected error: ${err.stack ?? err.message}`);
+      if (!res.headersSent) reply(ask, 500, 'internal error', `${name} failed unexpectedly; see its log`);
+      else res.destroy();
+    });
+  });
+  server.on('clientError', clientErrorInTurn(serve));
+  // A client that stops reading its answer makes no progress either way: let it go after 60 s
+  // without a byte in or out (a slow phone downloading a big picture still makes progress).
+  server.timeout = 60_000;
 
   // ── One request ──────────────────────────────────────────────────────────────────────────
   function begin(req: http.IncomingMessage, res: http.ServerResponse): Ask {

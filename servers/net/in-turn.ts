@@ -9,7 +9,8 @@
 // requests queued behind it are dropped, never forwarded. And a client that queues more than
 // `maxQueued` requests without waiting is not a browser: the first `maxQueued` are answered, the
 // rest dropped, and its connection closed.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -23,10 +24,18 @@ interface Line {
   full: boolean;
 }
 
-export function inTurn(handle: Handler, maxQueued = 16): Handler {
+export interface InTurn extends Handler {
+  /** Requests received on this connection and not yet answered (waiting or in progress). */
+  unanswered(socket: object): number;
+}
+
+export function inTurn(handle: Handler, maxQueued = 16): InTurn {
   const lines = new WeakMap<object, Line>();
-  return (req, res) => {
+  const unanswered = new WeakMap<object, number>();
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
+    unanswered.set(socket, (unanswered.get(socket) ?? 0) + 1);
+    res.once('close', () => unanswered.set(socket, (unanswered.get(socket) ?? 1) - 1));
     let line = lines.get(socket);
     if (!line) lines.set(socket, (line = { tail: Promise.resolve(), queued: 0, closing: false, full: false }));
     const current = line;
@@ -53,6 +62,26 @@ export function inTurn(handle: Handler, maxQueued = 16): Handler {
         socket.destroy();
       })
       .finally(() => current.queued--);
+  };
+  return Object.assign(serve, { unanswered: (socket: object) => unanswered.get(socket) ?? 0 });
+}
+
+/**
+ * A 'clientError' listener for a server using inTurn. Bytes that arrive after a request that said
+ * `Connection: close` are no error of the answer under way: it is sent, then the connection
+ * closes (RFC 9112 §9.6); Node's own handler would answer 400 in its place and cut it. Anything
+ * else is answered as Node does (431 for headers too large, 408 for too slow, else 400) if
+ * nothing was written on the connection yet, and the connection is closed.
+ */
+export function clientErrorInTurn(turns: InTurn) {
+  return (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    if (err.code === 'HPE_CLOSED_CONNECTION' && turns.unanswered(socket) > 0) return;
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const written = (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0;
+    if (socket.writable && written === 0 && turns.unanswered(socket) === 0) {
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
+    }
+    socket.destroy();
   };
 }
 
