@@ -5,13 +5,14 @@
 //   step 2  the connection (seed §5): TCP, TLS message by message, the chain, the three randoms
 //   step 3  the order (seed §6): the request, the layers it is wrapped in, the SLB's choice, the 201
 import fs from 'node:fs';
+import type { LookupFunction } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeOrderResult } from '../client/cli.ts';
 import { describeCachePath, edgeAt, fetchViaCdn, type CdnFetch } from '../client/cdn-client.ts';
 import { describeStep, recordLine } from '../client/dig.ts';
 import { placeOrder, type OrderResult } from '../client/order-client.ts';
-import { stubLookup, stubResolve, type StubAnswer } from '../client/stub-resolver.ts';
+import { stubResolve, type StubAnswer } from '../client/stub-resolver.ts';
 import type { GslbDecision } from '../servers/dns/gslb.ts';
 import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
 import type { ForwardRecord } from '../servers/slb.ts';
@@ -106,13 +107,20 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
   }
 }
 
+/** A lookup that asks nobody: the answer the phone already has. */
+function answered(address: string): LookupFunction {
+  return (_hostname, options, callback) => (options.all ? callback(null, [{ address, family: 4 }]) : callback(null, address, 4));
+}
+
 /** GET a path from the edge the GSLB chose, and show what each cache tier did. */
 async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Promise<CdnFetch> {
   const { lab, trace, n } = s;
   const edge = edgeAt(lab.state.roles, edgeAddress, s.chosenEdge ?? `edge-${s.region}`);
   const url = `http://${STATIC_HOST}${edge.port === 80 ? '' : `:${edge.port}`}${urlPath}`;
   const before = lab.origin.requestCount(urlPath);
-  const got = await fetchViaCdn({ url, lookup: stubLookup(s.stub), localAddress: s.stub.localAddress });
+  // The phone connects to the address its narrated lookup gave (a browser keeps it for the TTL), so
+  // every DNS query in the capture is one the narration shows.
+  const got = await fetchViaCdn({ url, lookup: answered(edgeAddress), localAddress: s.stub.localAddress });
   const originServed = lab.origin.requestCount(urlPath) - before;
   // The arrows: the request travels inward until a tier has it (or reaches the origin), and the
   // answer comes back the same way.
