@@ -1,57 +1,116 @@
-// An optional packet capture of the run, for Wireshark: tcpdump on the loopback interface, only
-// the lab's own traffic. With the TLS key log beside it, Wireshark shows the order in clear text.
-// Without tcpdump (or without the right to capture) the walkthrough says so in one line and goes on.
+// The capture of the run: tcpdump on the loopback interface, only the lab's own traffic, turned at
+// the end into a pcapng file that carries this run's TLS secrets, so Wireshark and tshark open it
+// decrypted with nothing to set up. Without tcpdump (or without the right to capture) the
+// walkthrough says so in one line and goes on.
+//
+// tcpdump writes only classic pcap, so it writes a temporary file and the lab rewrites it as
+// pcapng (lab/observe/pcapng.ts) with a Decryption Secrets Block ahead of the packets.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import { readCapture, writePcapng } from './observe/pcapng.ts';
+import { clientRandoms, keyLogLinesFor } from './observe/keylog.ts';
 
-export interface RunningCapture {
-  file: string;
-  filter: string;
-  stop(): Promise<void>;
+/**
+ * The kernel's packet ring for tcpdump, in KiB. In immediate mode libpcap gives each frame a
+ * slot as big as the largest frame (on `lo`, MTU 65536: about 64 KiB), and on `lo` each frame
+ * passes the ring twice (out and in). The default 2 MiB is ~16 frames ahead of tcpdump: a burst
+ * while it waits for a CPU is lost. 32 MiB is ~250 frames, more than a whole walkthrough
+ * (about 110 frames), so even a tcpdump that is not scheduled at all until the end loses none.
+ */
+export const CAPTURE_BUFFER_KIB = 32 * 1024;
+
+/** The largest frame on `lo`: an IPv4 packet of at most 65535 bytes and a 14-byte Ethernet header. */
+const SNAP_LENGTH = 65535 + 14;
+
+/** What tcpdump says about a capture when it stops (stderr, after SIGINT). */
+export interface CaptureStats {
+  /** "N packets captured": written to the file. */
+  captured?: number;
+  /** "N packets received by filter". */
+  receivedByFilter?: number;
+  /** "N packets dropped by kernel": no room in the ring; these frames are missing from the file. */
+  droppedByKernel?: number;
+  /** "N packets dropped by interface" (some platforms): lost before the kernel saw them. */
+  droppedByInterface?: number;
 }
 
-/** Is tcpdump there? One sentence if not, saying how to get it. */
+export function parseTcpdumpStats(stderr: string): CaptureStats {
+  const count = (what: string) => {
+    const m = new RegExp(`^(\\d+) packets? ${what}$`, 'm').exec(stderr);
+    return m ? Number(m[1]) : undefined;
+  };
+  return { captured: count('captured'), receivedByFilter: count('received by filter'), droppedByKernel: count('dropped by kernel'), droppedByInterface: count('dropped by interface') };
+}
+
+/** Frames the capture lost, by tcpdump's own count; undefined if it did not say (it always does on Linux). */
+export function lostFrames(stats: CaptureStats): number | undefined {
+  if (stats.droppedByKernel === undefined && stats.droppedByInterface === undefined) return undefined;
+  return (stats.droppedByKernel ?? 0) + (stats.droppedByInterface ?? 0);
+}
+
+export interface RunningCapture {
+  /** The pcapng file the run leaves (written by finishCapture). */
+  file: string;
+  /** tcpdump's own pcap, removed once rewritten. */
+  rawFile: string;
+  filter: string;
+  /** SIGINT to tcpdump; resolves with its counts once it has closed the file. */
+  stop(): Promise<CaptureStats>;
+}
+
+/** Is tcpdump there? One sentence if not, saying how to get it and what is missing without it. */
 export function captureUnavailable(): string | undefined {
-  if (os.platform() !== 'linux') return 'no capture: the lab captures on Linux loopback only (use Wireshark on lo0 yourself)';
-  if (spawnSync('tcpdump', ['--version']).error) return 'no capture: tcpdump is not installed (apt install tcpdump) — the run is the same without it';
+  const without = 'so no capture.pcapng: the frames, TCP sequence numbers and TLS records of this run are not recorded (the run itself is the same)';
+  if (os.platform() !== 'linux') return `no capture: the lab captures on Linux loopback only (use Wireshark on lo0 yourself), ${without}`;
+  if (spawnSync('tcpdump', ['--version']).error) return `no capture: tcpdump is not installed (apt install tcpdump), ${without}`;
   return undefined;
 }
 
 /**
  * A BPF filter for the lab's traffic only: its addresses when each role has its own (127.0.0.x and
- * the phone's 127.10.x.x), else its ports on 127.0.0.1.
+ * the phone's 127.10.x.x), else its ports on 127.0.0.1. `quiet` addresses are left out even when
+ * they talk to a role: the health checks' own source addresses (lab/topology.ts).
  */
-export function labFilter(hosts: string[], ports: number[], perRole: boolean): string {
-  if (perRole) return [...new Set(hosts)].map((h) => `host ${h}`).join(' or ');
-  return [...new Set(ports)].map((p) => `port ${p}`).join(' or ');
+export function labFilter(hosts: string[], ports: number[], perRole: boolean, quiet: string[] = []): string {
+  const story = perRole ? [...new Set(hosts)].map((h) => `host ${h}`).join(' or ') : [...new Set(ports)].map((p) => `port ${p}`).join(' or ');
+  if (quiet.length === 0) return story;
+  return `(${story}) and not (${[...new Set(quiet)].map((h) => `host ${h}`).join(' or ')})`;
 }
 
-/** Start tcpdump and wait until it really listens (it says so on stderr). */
+/** Start tcpdump and wait until it really listens (it says so on stderr). `file` is the pcapng to leave. */
 export function startCapture(file: string, filter: string, timeoutMs = 5000): Promise<RunningCapture> {
+  const rawFile = `${file.replace(/\.pcapng$/, '')}.tcpdump.pcap`;
   return new Promise((resolve, reject) => {
     // --immediate-mode and -U: hand over and write each packet at once (else the kernel holds them
-    // in blocks, and a short run ends before the first block is full); -s 0: whole packets; -Z root: keep the right to write the file
-    // into the lab's folder (tcpdump otherwise drops to its own user after opening the interface).
+    // in blocks until one is full or a second has passed, and frames still in a block when tcpdump
+    // stops are lost without being counted); -B: the ring (above); -s: whole frames;
+    // nanosecond timestamps; -Z root: keep the right to write into the lab's folder (tcpdump
+    // otherwise drops to its own user after opening the interface).
     const asRoot = process.getuid?.() === 0 ? ['-Z', 'root'] : [];
-    const child: ChildProcess = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', ...asRoot, '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = ['-i', 'lo', '--immediate-mode', '-U', '-B', String(CAPTURE_BUFFER_KIB), '-s', String(SNAP_LENGTH), '--time-stamp-precision=nano', ...asRoot, '-w', rawFile, filter];
+    const child: ChildProcess = spawn('tcpdump', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
+    let listening = false;
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
     const timer = setTimeout(() => {
       child.kill();
       reject(new Error(`tcpdump did not start within ${timeoutMs} ms: ${stderr.trim()}`));
     }, timeoutMs);
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk;
-      if (/listening on/.test(stderr)) {
+      if (!listening && /listening on/.test(stderr)) {
+        listening = true;
         clearTimeout(timer);
         resolve({
           file,
+          rawFile,
           filter,
-          stop: () =>
-            new Promise<void>((done) => {
-              if (child.exitCode !== null) return done();
-              child.once('exit', () => done());
-              child.kill('SIGINT'); // tcpdump flushes and closes the file on SIGINT
-            }),
+          stop: async () => {
+            if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT'); // tcpdump flushes, closes the file and prints its counts
+            await exited;
+            return parseTcpdumpStats(stderr);
+          },
         });
       }
     });
@@ -61,7 +120,52 @@ export function startCapture(file: string, filter: string, timeoutMs = 5000): Pr
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`tcpdump stopped (exit ${code}): ${stderr.trim() || 'no reason given'}`));
+      if (!listening) reject(new Error(`tcpdump stopped (exit ${code}): ${stderr.trim() || 'no reason given'}`));
     });
   });
+}
+
+/** What the run's capture holds, for the narration and the trace. */
+export interface CaptureRecord {
+  file: string;
+  filter: string;
+  frames: number;
+  bytes: number;
+  stats: CaptureStats;
+  /** Frames tcpdump says it lost (0 in a good run); undefined if it did not say. */
+  lost: number | undefined;
+  /** TLS connections in the capture (by their ClientHello) and the key log lines embedded for them. */
+  tlsConnections: number;
+  secretLines: number;
+}
+
+/**
+ * Stop tcpdump, then write the pcapng: the frames tcpdump wrote, and the key log lines of the
+ * ClientHellos among them in a Decryption Secrets Block. `keyLogReady` waits until the servers
+ * have written every secret of the run (the SLB writes its key log off the request path).
+ */
+export async function finishCapture(capture: RunningCapture, keyLogFile: string, keyLogReady: () => Promise<void> = async () => {}): Promise<CaptureRecord> {
+  const stats = await capture.stop();
+  await keyLogReady();
+  const raw = readCapture(fs.readFileSync(capture.rawFile));
+  const randoms = clientRandoms(raw);
+  const keyLog = fs.existsSync(keyLogFile) ? fs.readFileSync(keyLogFile, 'utf8') : '';
+  const lines = keyLogLinesFor(keyLog, randoms);
+  const iface = raw.interfaces[0] ?? { linkType: 1, snapLength: SNAP_LENGTH };
+  const out = writePcapng({
+    interface: { linkType: iface.linkType, snapLength: iface.snapLength, name: 'lo' },
+    frames: raw.frames,
+    tlsKeyLog: lines.length ? `${lines.join('\n')}\n` : undefined,
+    application: 'buy-online-lab (tcpdump, then lab/observe/pcapng.ts)',
+  });
+  fs.writeFileSync(capture.file, out);
+  fs.rmSync(capture.rawFile, { force: true });
+  return { file: capture.file, filter: capture.filter, frames: raw.frames.length, bytes: out.length, stats, lost: lostFrames(stats), tlsConnections: randoms.size, secretLines: lines.length };
+}
+
+/** The warning a run that lost frames must print: loud, and saying what it means. */
+export function lostFramesWarning(record: Pick<CaptureRecord, 'lost' | 'file'>): string | undefined {
+  if (record.lost === undefined) return `WARNING: tcpdump did not report how many frames it dropped: ${record.file} may be incomplete.`;
+  if (record.lost === 0) return undefined;
+  return `WARNING: the capture LOST ${record.lost} frame(s) (tcpdump: dropped by kernel): ${record.file} is incomplete, and what it is missing cannot be checked against the narration. Run again (a busy machine starves tcpdump).`;
 }

@@ -75,4 +75,9 @@ export class Narrator {
   good(text: string): string {
     return this.paint(32, text);
   }
+
+  /** Something the reader must not miss (bold red). */
+  bad(text: string): string {
+    return this.paint(1, this.paint(31, text));
+  }
 }

@@ -20,6 +20,8 @@ export interface RoleState {
   reason?: string;
   /** How often it was started again after a crash or by the operator. */
   restarts?: number;
+  /** Where its health checks leave from, when not from `host` (a capture filter leaves them out). */
+  healthChecksFrom?: string;
 }
 
 export interface LabState {

@@ -83,4 +83,15 @@ export function clientAddress(region: Region, addressing: Addressing = defaultAd
   return region === 'north' ? '127.10.1.10' : '127.10.2.10';
 }
 
+/**
+ * Health checks leave from addresses of their own (the GSLB's to the edges, the SLB's to the app
+ * servers), so a capture filter can leave them out of the story: `not host 127.0.0.114 and not
+ * host 127.0.0.180`. On one shared address there is nothing to tell them apart by.
+ */
+const HEALTH_CHECK_SOURCES = { gslb: '127.0.0.114', slb: '127.0.0.180' } as const;
+
+export function healthCheckSource(role: keyof typeof HEALTH_CHECK_SOURCES, addressing: Addressing = defaultAddressing()): string | undefined {
+  return addressing === 'per-role' ? HEALTH_CHECK_SOURCES[role] : undefined;
+}
+
 export const SHOP_HOST = 'www.geektime.test';

@@ -18,7 +18,7 @@ import { startControl } from './control.ts';
 import { Supervisor, type RoleInstance } from './supervisor.ts';
 import { labDir } from './paths.ts';
 import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
-import { planRoles, EDGE_REGIONS, defaultAddressing, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
+import { planRoles, EDGE_REGIONS, defaultAddressing, healthCheckSource, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
 import { parseSlbTlsMode, type SlbTlsMode } from '../servers/net/tls-modes.ts';
 
 export interface LabOptions {
@@ -183,10 +183,12 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         }),
         regions: EDGE_REGIONS.map(({ region, subnet, nearest }) => ({ name: region, subnets: [subnet], nearest })),
         defaultRegion: 'north',
+        healthCheckFrom: healthCheckSource('gslb', addressing),
         log,
       }),
     );
     if (gslb) nsPorts.set(NAME_SERVERS.gslb, gslb.port);
+    noteHealthSource(roles, 'gslb', healthCheckSource('gslb', addressing));
 
     const resolverHost = plan('local-dns').host;
     await run('local-dns', 'dns', (port) =>
@@ -241,9 +243,11 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         tls: opts.slbTls ?? 'both',
         classicPort,
         keyLogFile: keyLog,
+        healthCheckFrom: healthCheckSource('slb', addressing),
         log,
       }),
     );
+    noteHealthSource(roles, 'slb', healthCheckSource('slb', addressing));
     const slbRole = roles.find((r) => r.name === 'slb')!;
     slbRole.url = `https://${SHOP_HOST}${slbRole.port === 443 ? '' : `:${slbRole.port}`}/`;
     const slb = supervisor.instance<RunningSlb>('slb');
@@ -310,6 +314,17 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   }
 }
 
+/** state.json says where a role's health checks come from, for captures that leave them out. */
+function noteHealthSource(roles: RoleState[], name: string, from: string | undefined): void {
+  const role = roles.find((r) => r.name === name);
+  if (role && from) role.healthChecksFrom = from;
+}
+
+/** The capture (or display) filter that hides the health checks of a running lab. */
+export function healthCheckAddresses(state: LabState): string[] {
+  return state.roles.flatMap((r) => (r.healthChecksFrom ? [r.healthChecksFrom] : []));
+}
+
 /** state.json with each role's current status from the supervisor. */
 function withStatus(state: LabState, supervisor: Supervisor): LabState {
   const status = new Map(supervisor.status().map((r) => [r.name, r]));
@@ -360,6 +375,7 @@ export function howToReach(lab: RunningLab): string[] {
   const dns = (name: string) => lab.state.roles.find((r) => r.name === name)!;
   const port = (r: { port: number }) => (r.port === 53 ? '' : ` -p ${r.port}`);
   const phone = lab.state.addressing === 'per-role' ? ' -b 127.10.1.10' : '';
+  const quiet = healthCheckAddresses(lab.state);
   return [
     `dig @${dns('local-dns').host}${port(dns('local-dns'))}${phone} static.geektime.test        # the phone's question to its local DNS`,
     `dig @${dns('root').host}${port(dns('root'))} +norec www.geektime.test              # the root's referral`,
@@ -367,7 +383,7 @@ export function howToReach(lab: RunningLab): string[] {
     `     -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}${portPart}/purchaseOrder`,
     `openssl s_client -connect ${classic.host}:${classic.port} -servername ${SHOP_HOST} -CAfile ${rel(lab.state.rootCa)} -tls1_2 -cipher AES128-GCM-SHA256`,
     `npm run lab -- order --mode classic      (or --mode modern)`,
-    `Wireshark: capture on loopback, filter "tcp.port == ${slb.port}", TLS key log: ${rel(lab.state.keyLog)}`,
+    `Wireshark: capture on loopback${quiet.length ? ` with the capture filter "${quiet.map((a) => `not host ${a}`).join(' and ')}" (no health checks)` : ''}, TLS key log: ${rel(lab.state.keyLog)}`,
   ];
 }
 

@@ -5,17 +5,18 @@
 //   step 2  the connection (seed §5): TCP, TLS message by message, the chain, the three randoms
 //   step 3  the order (seed §6): the request, the layers it is wrapped in, the SLB's choice, the 201
 import fs from 'node:fs';
+import type { LookupFunction } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeOrderResult } from '../client/cli.ts';
 import { describeCachePath, edgeAt, fetchViaCdn, type CdnFetch } from '../client/cdn-client.ts';
 import { describeStep, recordLine } from '../client/dig.ts';
 import { placeOrder, type OrderResult } from '../client/order-client.ts';
-import { stubLookup, stubResolve, type StubAnswer } from '../client/stub-resolver.ts';
+import { stubResolve, type StubAnswer } from '../client/stub-resolver.ts';
 import type { GslbDecision } from '../servers/dns/gslb.ts';
 import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
 import type { AcceptRecord, ForwardRecord } from '../servers/slb.ts';
-import { captureUnavailable, labFilter, startCapture, type RunningCapture } from './capture.ts';
+import { captureUnavailable, finishCapture, labFilter, lostFramesWarning, startCapture, type CaptureRecord, type RunningCapture } from './capture.ts';
 import { Narrator, wantsColor } from './narrator.ts';
 import { checkMasterSecret, classicHandshakeFrom, explainModernKeyExchange } from './master-secret.ts';
 import { describeLayers } from './layers.ts';
@@ -106,13 +107,20 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
   }
 }
 
+/** A lookup that asks nobody: the answer the phone already has. */
+function answered(address: string): LookupFunction {
+  return (_hostname, options, callback) => (options.all ? callback(null, [{ address, family: 4 }]) : callback(null, address, 4));
+}
+
 /** GET a path from the edge the GSLB chose, and show what each cache tier did. */
 async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Promise<CdnFetch> {
   const { lab, trace, n } = s;
   const edge = edgeAt(lab.state.roles, edgeAddress, s.chosenEdge ?? `edge-${s.region}`);
   const url = `http://${STATIC_HOST}${edge.port === 80 ? '' : `:${edge.port}`}${urlPath}`;
   const before = lab.origin.requestCount(urlPath);
-  const got = await fetchViaCdn({ url, lookup: stubLookup(s.stub), localAddress: s.stub.localAddress });
+  // The phone connects to the address its narrated lookup gave (a browser keeps it for the TTL), so
+  // every DNS query in the capture is one the narration shows.
+  const got = await fetchViaCdn({ url, lookup: answered(edgeAddress), localAddress: s.stub.localAddress });
   const originServed = lab.origin.requestCount(urlPath) - before;
   // The arrows: the request travels inward until a tier has it (or reaches the origin), and the
   // answer comes back the same way.
@@ -371,8 +379,10 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
   let captureNote = values['no-capture'] ? 'no capture (--no-capture)' : captureUnavailable();
   if (!captureNote) {
     const perRole = lab.state.addressing === 'per-role';
-    const filter = labFilter([...lab.state.roles.map((r) => r.host), story.phone], lab.state.roles.map((r) => r.port), perRole);
-    capture = await startCapture(path.join(dir, 'capture.pcap'), filter).catch((err: Error) => {
+    const healthChecks = lab.state.roles.flatMap((r) => (r.healthChecksFrom ? [r.healthChecksFrom] : []));
+    const filter = labFilter([...lab.state.roles.map((r) => r.host), story.phone], lab.state.roles.map((r) => r.port), perRole, healthChecks);
+    fs.rmSync(path.join(dir, 'capture.pcap'), { force: true }); // an older lab's plain pcap, without the secrets
+    capture = await startCapture(path.join(dir, 'capture.pcapng'), filter).catch((err: Error) => {
       captureNote = `no capture: ${err.message}`;
       return undefined;
     });
@@ -395,7 +405,25 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     return 0;
   } finally {
     n.endStep();
-    await capture?.stop();
+    // The capture becomes the record of the run: pcapng with this run's TLS secrets inside.
+    let record: CaptureRecord | undefined;
+    if (capture) {
+      const secretsWritten = async () => {
+        if (lab.supervisor.instance('slb')) await lab.slb.flushKeyLog(); // the SLB writes its key log off the request path
+      };
+      record = await finishCapture(capture, lab.state.keyLog, secretsWritten).catch((err: Error) => {
+        captureNote = `no capture: ${err.message}`;
+        return undefined;
+      });
+    }
+    if (record) {
+      const warning = lostFramesWarning(record);
+      trace.note(0, 'capture', warning ?? `${record.frames} frames, none lost, ${record.secretLines} TLS secret line(s) inside`, record);
+      if (warning) {
+        n.plain(n.bad(warning));
+        if (values.json) console.error(warning);
+      }
+    } else trace.note(0, 'capture', captureNote ?? 'no capture', { unavailable: captureNote });
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'trace.json'), JSON.stringify({ ...trace.toJSON(), mode, region, roles: lab.state.roles, serverLog }, null, 2) + '\n');
     fs.writeFileSync(
@@ -410,10 +438,10 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       }),
     );
     n.plain(`Artifacts: ${rel(path.join(dir, 'report.html'))} (open it in a browser), ${rel(path.join(dir, 'trace.json'))}, TLS key log ${rel(lab.state.keyLog)}`);
-    if (capture) {
-      const slb = (mode === 'classic' ? lab.state.roles.find((r) => r.name === 'slb-classic') : undefined) ?? lab.state.roles.find((r) => r.name === 'slb')!;
-      n.plain(`Capture: ${rel(capture.file)}, for Wireshark with the key log (Preferences → Protocols → TLS), or:`);
-      n.plain(`  tshark -r ${rel(capture.file)} -o tls.keylog_file:${rel(lab.state.keyLog)}${slb.port === 443 ? '' : ` -d tcp.port==${slb.port},tls`} -Y http`);
+    if (record) {
+      n.plain(`Capture: ${rel(record.file)} (${record.frames} frames, ${record.lost === 0 ? 'none lost' : `${record.lost ?? 'unknown number'} lost`}; this run's TLS secrets inside): open it in Wireshark, or`);
+      n.plain(`  tshark -r ${rel(record.file)} -Y http`);
+      if (lab.state.addressing !== 'per-role') n.plain('  (on one address the health checks cannot be told apart by address, so they are in it too)');
     } else n.plain(captureNote!);
     if (values.stay) {
       n.plain('');

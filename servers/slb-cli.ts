@@ -20,6 +20,7 @@ export async function slbCommand(argv: string[]): Promise<number> {
       tls: { type: 'string', default: 'both' },
       'classic-port': { type: 'string', default: '4433' },
       keylog: { type: 'string' },
+      'health-from': { type: 'string' },
     },
   });
   const files = chainFiles(path.join(labDir(), 'certs'));
@@ -52,6 +53,7 @@ export async function slbCommand(argv: string[]): Promise<number> {
     tls: mode,
     classicPort,
     keyLogFile: values.keylog ?? path.join(labDir(), 'keylog.txt'),
+    healthCheckFrom: values['health-from'],
   });
   const classic = slb.classicPort !== undefined && slb.classicPort !== slb.port ? `, classic TLS 1.2 RSA on ${slb.host}:${slb.classicPort}` : '';
   console.log(`slb listening on ${slb.host}:${slb.port} (TLS: ${mode}${classic}), forwarding to ${backends.map((b) => `${b.name}=${b.url}`).join(', ')}`);

@@ -110,7 +110,7 @@ export class HealthChecker extends EventEmitter {
   constructor(
     readonly backends: Backend[],
     readonly opts: HealthCheckOptions,
-    /** The SLB's own address: checks leave from it, as its forwarded requests do. */
+    /** Where checks leave from: the SLB's own address, or one kept for health checks alone. */
     readonly from?: string,
   ) {
     super();

@@ -70,6 +70,8 @@ export interface SlbOptions {
   /** Connections held at once, per listener: in total and from one client address. */
   limits?: Partial<ConnectionLimits>;
   healthCheck?: Partial<HealthCheckOptions>;
+  /** Source address of the health checks (default: `host`). One of their own keeps them apart from the story in a capture. */
+  healthCheckFrom?: string;
   maxBodyBytes?: number;
   timeouts?: Partial<SlbTimeouts>;
   log?: (line: string) => void;
@@ -138,7 +140,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
   const servedNames = new Set(opts.serverNames.map((n) => n.toLowerCase()));
 
   const backends = opts.backends.map((b) => new Backend(b));
-  const health = new HealthChecker(backends, { ...DEFAULT_HEALTH_CHECK, ...opts.healthCheck }, opts.host);
+  const health = new HealthChecker(backends, { ...DEFAULT_HEALTH_CHECK, ...opts.healthCheck }, opts.healthCheckFrom ?? opts.host);
   health.on('down', (b: Backend) => {
     log(`${name}: ${b.name} (${b.address}) taken out of rotation: ${b.reason}`);
     events.emit('down', b);

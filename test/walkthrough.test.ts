@@ -6,7 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tcpConnections, tcpSegments } from '../lab/observe/packets.ts';
+import { readCapture } from '../lab/observe/pcapng.ts';
 import type { TraceEvent } from '../lab/trace.ts';
+import { SEED_BODY } from './lab-process.ts';
 
 const run = promisify(execFile);
 const tsx = path.resolve('node_modules/.bin/tsx');
@@ -15,10 +18,12 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function walkthrough(...args: string[]) {
+async function walkthrough(...args: Array<string | NodeJS.ProcessEnv>) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-walk-'));
   dirs.push(dir);
-  const result = await run(tsx, ['lab/cli.ts', '--ephemeral', ...args], { env: { ...process.env, LAB_DIR: dir, NO_COLOR: '1' }, timeout: 60_000 });
+  const env = Object.assign({}, ...args.filter((a) => typeof a !== 'string')) as NodeJS.ProcessEnv; // extra environment, e.g. a PATH
+  const flags = args.filter((a): a is string => typeof a === 'string');
+  const result = await run(tsx, ['lab/cli.ts', '--ephemeral', ...flags], { env: { ...process.env, LAB_DIR: dir, NO_COLOR: '1', ...env }, timeout: 60_000 });
   return { ...result, dir };
 }
 
@@ -121,28 +126,82 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
   });
 
   const hasTools = ['tcpdump', 'tshark'].every((tool) => spawnSync(tool, ['--version']).status === 0);
-  it.skipIf(!hasTools)('leaves a capture that tshark decrypts with the key log: the DNS walk, the CDN path, the order (tcpdump and tshark on PATH)', { timeout: 90_000 }, async () => {
-    const { dir, stdout: story } = await walkthrough('--mode', 'classic');
-    const roles = (JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { roles: { name: string; port: number; protocol: string }[] }).roles;
-    // The ports are ephemeral in tests: tell tshark what each one carries.
-    const decodeAs = roles.flatMap((r) => ['-d', r.protocol === 'dns' ? `udp.port==${r.port},dns` : r.protocol === 'https' ? `tcp.port==${r.port},tls` : `tcp.port==${r.port},http`]);
-    const { stdout } = await run('tshark', ['-r', path.join(dir, 'capture.pcap'), '-o', `tls.keylog_file:${path.join(dir, 'keylog.txt')}`, ...decodeAs, '-Y', 'dns or http', '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst', '-e', '_ws.col.Info'], { maxBuffer: 20 * 1024 * 1024 });
-    const lines = stdout.split('\n');
-    const seen = (src: string, dst: string, text: RegExp) => lines.some((l) => l.startsWith(`${src}\t${dst}\t`) && text.test(l));
-    expect(seen('127.0.0.53', '127.0.0.10', /query .* A static\.geektime\.test/), stdout).toBe(true); // local DNS → root
-    expect(seen('127.0.0.14', '127.0.0.53', /response .* A 127\.0\.0\.21/)).toBe(true); // the GSLB's answer
-    expect(seen('127.0.0.30', '127.0.0.40', /GET \/images\/phone\.png/)).toBe(true); // parent → origin, once
-    expect(lines.filter((l) => l.startsWith('127.0.0.30\t127.0.0.40\t') && /GET \/images\/phone\.png/.test(l))).toHaveLength(1);
-    expect(seen('127.10.1.10', '127.0.0.80', /POST \/purchaseOrder/)).toBe(true); // decrypted with the key log
-    expect(seen('127.0.0.80', '127.0.0.81', /POST \/purchaseOrder/) || seen('127.0.0.80', '127.0.0.82', /POST \/purchaseOrder/)).toBe(true);
-    expect(lines.some((l) => /201 Created/.test(l))).toBe(true);
-    // No relay: the POST crosses the wire once, on the one connection phone → SLB the story names.
-    expect(lines.filter((l) => l.startsWith('127.10.1.10\t127.0.0.80\t') && /POST \/purchaseOrder/.test(l))).toHaveLength(1);
-    const [, phonePort, slbPort] = /TCP, phone 127\.10\.1\.10:(\d+) → SLB 127\.0\.0\.80:(\d+)/.exec(story)!;
-    const syns = await run('tshark', ['-r', path.join(dir, 'capture.pcap'), '-Y', `tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.dst == 127.0.0.80 && tcp.dstport == ${slbPort}`, '-T', 'fields', '-e', 'ip.src', '-e', 'tcp.srcport']);
-    expect(syns.stdout.trim().split('\n')).toEqual([`127.10.1.10\t${phonePort}`]);
-    const relay = await run('tshark', ['-r', path.join(dir, 'capture.pcap'), '-Y', 'ip.addr == 127.0.0.79']);
-    expect(relay.stdout.trim()).toBe('');
+  const tshark = async (file: string, ...args: string[]) => (await run('tshark', ['-r', file, ...args], { maxBuffer: 20 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C.UTF-8' } })).stdout;
+  for (const mode of ['classic', 'modern'] as const) {
+    it.skipIf(!hasTools)(`${mode}: leaves capture.pcapng, the run's record: tshark with no options shows the decrypted order, nothing is lost, no health checks, and the lab's reader agrees with tshark (tcpdump and tshark on PATH)`, { timeout: 90_000 }, async () => {
+      const { stdout: narration, dir } = await walkthrough('--mode', mode);
+      const file = path.join(dir, 'capture.pcapng');
+      expect(fs.existsSync(path.join(dir, 'capture.pcap'))).toBe(false);
+      expect(fs.readdirSync(dir).filter((f) => f.startsWith('capture'))).toEqual(['capture.pcapng']); // tcpdump's own pcap is gone
+      const saved = JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { events: TraceEvent[]; roles: { name: string; host: string; port: number; healthChecksFrom?: string }[] };
+      const roles = saved.roles;
+
+      // Nothing lost, by tcpdump's own count, and the run says so.
+      const captured = saved.events.find((e) => e.kind === 'capture')!.data as { lost: number; frames: number; secretLines: number; stats: { droppedByKernel: number } };
+      expect(captured.stats.droppedByKernel).toBe(0);
+      expect(captured.lost).toBe(0);
+      expect(narration).toMatch(new RegExp(`Capture: .*capture\\.pcapng \\(${captured.frames} frames, none lost; this run's TLS secrets inside\\)`));
+      expect(narration).not.toMatch(/WARNING/);
+
+      // No -o, no -d: the secrets are in the file, and tshark's heuristics find DNS, HTTP and TLS on the lab's (ephemeral) ports.
+      const lines = (await tshark(file, '-Y', 'dns or http', '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst', '-e', '_ws.col.Info')).split('\n');
+      const seen = (src: string, dst: string, text: RegExp) => lines.some((l) => l.startsWith(`${src}\t${dst}\t`) && text.test(l));
+      expect(seen('127.0.0.53', '127.0.0.10', /query .* A static\.geektime\.test/), lines.join('\n')).toBe(true); // local DNS → root
+      expect(seen('127.0.0.14', '127.0.0.53', /response .* A 127\.0\.0\.21/)).toBe(true); // the GSLB's answer
+      expect(lines.filter((l) => l.startsWith('127.0.0.30\t127.0.0.40\t') && /GET \/images\/phone\.png/.test(l))).toHaveLength(1); // parent → origin, once
+      const slb = roles.find((r) => r.name === (mode === 'classic' ? 'slb-classic' : 'slb'))!;
+      const order = (await tshark(file, '-Y', `tcp.port == ${slb.port} && (http.request.method == "POST" || http.response.code == 201)`, '-T', 'fields', '-e', 'ip.src', '-e', 'http.request.uri', '-e', 'http.response.code', '-e', 'json.key', '-e', 'json.value.string', '-E', 'occurrence=a', '-E', 'aggregator=|'))
+        .trim().split('\n').map((l) => l.split('\t'));
+      const seed = JSON.parse(SEED_BODY) as { order: Record<string, string> };
+      expect(order).toContainEqual(['127.10.1.10', '/purchaseOrder', '', [...Object.keys(seed.order), 'order'].join('|'), Object.values(seed.order).join('|')]);
+      expect(order.some(([src, , code]) => src === '127.0.0.80' && code === '201')).toBe(true);
+      expect(captured.secretLines).toBeGreaterThan(0);
+
+      // Only the story: no health check (their own addresses, or their user agent) made it into the capture.
+      const quiet = roles.flatMap((r) => (r.healthChecksFrom ? [r.healthChecksFrom] : []));
+      expect(quiet.sort()).toEqual(['127.0.0.114', '127.0.0.180']);
+      expect(await tshark(file, '-Y', `${quiet.map((a) => `ip.addr == ${a}`).join(' || ')} || http.user_agent contains "health-check" || http.request.uri == "/healthz"`)).toBe('');
+
+      // The lab's reader and tshark agree on every segment of the order connection.
+      const capture = readCapture(fs.readFileSync(file));
+      expect(capture.frames).toHaveLength(captured.frames);
+      expect(capture.secrets).toHaveLength(1);
+      const conn = tcpConnections(capture).find((c) => c.client.address === '127.10.1.10' && c.server.address === slb.host && c.server.port === slb.port)!;
+      expect(conn).toBeDefined();
+      const ours = tcpSegments(capture, conn.client, conn.server);
+      const fields = ['frame.number', 'tcp.srcport', 'tcp.dstport', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.seq', 'tcp.ack', 'tcp.flags', 'tcp.len', 'tcp.window_size_value', 'tcp.options.mss_val', 'tcp.options.wscale.shift', 'tcp.options.timestamp.tsval', 'tcp.options.sack_perm'];
+      const filter = `ip.addr == ${conn.client.address} && tcp.port == ${conn.client.port} && ip.addr == ${conn.server.address} && tcp.port == ${conn.server.port}`;
+      const theirs = (await tshark(file, '-Y', filter, '-T', 'fields', ...fields.flatMap((f) => ['-e', f]))).replace(/\n$/, '').split('\n'); // empty fields at a line's end are tabs too
+      const option = <K extends string>(s: (typeof ours)[number], kind: K) => s.options.find((o) => o.kind === kind) as Record<string, number> | undefined;
+      const mine = ours.map((s) => [
+        s.frame, s.direction === 'client→server' ? conn.client.port : conn.server.port, s.direction === 'client→server' ? conn.server.port : conn.client.port,
+        s.seq, s.ack, s.relativeSeq, s.relativeAck ?? 0, `0x${s.flagBits.toString(16).padStart(4, '0')}`, s.payloadLength, s.window,
+        option(s, 'mss')?.value ?? '', option(s, 'window-scale')?.shift ?? '', option(s, 'timestamps')?.value ?? '', option(s, 'sack-permitted') ? '0402' : '',
+      ].join('\t'));
+      expect(mine).toEqual(theirs);
+      expect(ours.filter((s) => s.flags.syn).map((s) => option(s, 'mss')?.value)).toEqual([65495, 65495]); // lo: 65535 - 20 - 20
+      expect(ours.some((s) => s.payloadLength > 0)).toBe(true);
+
+      // No relay: one connection phone → SLB, from the port the story names, and the POST crosses it once.
+      const [, phonePort] = /TCP, phone 127\.10\.1\.10:(\d+) → SLB 127\.0\.0\.80:(\d+)/.exec(narration)!;
+      expect(conn.client.port).toBe(Number(phonePort));
+      const syns = await tshark(file, '-Y', `tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.dst == ${slb.host} && tcp.dstport == ${slb.port}`, '-T', 'fields', '-e', 'ip.src', '-e', 'tcp.srcport');
+      expect(syns.trim().split('\n')).toEqual([`127.10.1.10\t${phonePort}`]);
+      expect(order.filter(([src, uri]) => src === '127.10.1.10' && uri === '/purchaseOrder')).toHaveLength(1);
+      expect(await tshark(file, '-Y', 'ip.addr == 127.0.0.79')).toBe('');
+    });
+  }
+
+  it('without tcpdump on PATH the run completes and says what it could not observe', { timeout: 90_000 }, async () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-no-tcpdump-'));
+    dirs.push(bin);
+    fs.symlinkSync(process.execPath, path.join(bin, 'node')); // node, and nothing else
+    const { stdout, dir } = await walkthrough('--mode', 'classic', { PATH: bin });
+    expect(stdout).toMatch(/All three steps done/);
+    expect(stdout).toContain('no capture: tcpdump is not installed (apt install tcpdump), so no capture.pcapng: the frames, TCP sequence numbers and TLS records of this run are not recorded');
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('capture'))).toEqual([]);
+    const events = (JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { events: TraceEvent[] }).events;
+    expect(events.find((e) => e.kind === 'capture')?.summary).toMatch(/^no capture: tcpdump is not installed/);
   });
 
   it('--json prints the trace as JSON lines, one event each, with every step', { timeout: 90_000 }, async () => {
