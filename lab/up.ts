@@ -15,6 +15,7 @@ import { startGslb, type RunningGslb } from '../servers/dns/gslb.ts';
 import { startResolver, type RunningResolver } from '../servers/dns/resolver.ts';
 import { ListenError } from '../servers/net/listen.ts';
 import { startControl } from './control.ts';
+import { rateLimitedSink } from './log-sink.ts';
 import { Supervisor, type RoleInstance } from './supervisor.ts';
 import { labDir } from './paths.ts';
 import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
@@ -405,7 +406,9 @@ export async function upCommand(argv: string[]): Promise<number> {
     slbPort: values['slb-port'] !== undefined ? parsePort(values['slb-port'], '--slb-port') : undefined,
     slbTls: tlsChoice,
     // A role's crash or restart is always said, even with --quiet: the operator must know.
-    log: values.quiet ? (line) => line.startsWith('supervisor: ') && console.log(`  | ${line}`) : (line) => console.log(`  | ${line}`),
+    log: values.quiet
+      ? (line) => line.startsWith('supervisor: ') && console.log(`  | ${line}`)
+      : rateLimitedSink((line) => console.log(`  | ${line}`), { always: (line) => line.startsWith('supervisor: ') }),
     allowPartial: true,
     crashGuard: true,
   });
