@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { LogFile } from '../servers/net/log-file.ts';
+import { withoutToken } from '../servers/net/redact.ts';
 import { guardConnections, progressDeadline } from '../servers/net/limits.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'plumbing-'));
@@ -188,5 +189,16 @@ describe('connection limits', () => {
     clearInterval(talk);
     talker.destroy();
     srv.close();
+  });
+});
+
+describe('withoutToken', () => {
+  it('hides the token however its name is spelled, and nothing else', () => {
+    expect(withoutToken('/purchaseOrder/po-000007?token=abc')).toBe('/purchaseOrder/po-000007?token=…');
+    expect(withoutToken('/purchaseOrder/po-000007?%74oken=abc')).toBe('/purchaseOrder/po-000007?%74oken=…');
+    expect(withoutToken('/purchaseOrder/po-000007?tok%65n=abc&x=1')).toBe('/purchaseOrder/po-000007?tok%65n=…&x=1');
+    expect(withoutToken('/p?TOKEN=abc#frag')).toBe('/p?TOKEN=…#frag');
+    expect(withoutToken('/p?tokens=abc&%zz=1')).toBe('/p?tokens=abc&%zz=1');
+    expect(withoutToken('/p')).toBe('/p');
   });
 });
