@@ -223,7 +223,8 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         'http',
         async (port) => {
           if (!store) throw new Error(`cannot open the order log ${orderLog}: ${storeError?.message}`);
-          return startOrderServer({ name, store, host, port, log });
+          // Only the SLB's X-Forwarded-For is believed (it is the SLB that connects to the apps).
+          return startOrderServer({ name, store, host, port, log, trustedProxies: [plan('slb').host] });
         },
         (a) => a.url,
       );

@@ -9,11 +9,12 @@ import { labDir } from '../lab/paths.ts';
 import { OrderStore } from './order-store.ts';
 import { startOrderServer } from './order-service.ts';
 
-const USAGE = `usage: app [--name app-1] [--listen 127.0.0.1:8081] [--store <file>]
+const USAGE = `usage: app [--name app-1] [--listen 127.0.0.1:8081] [--store <file>] [--trust-proxy ADDRESS ...]
   --name    this server's name, sent back in X-Served-By        (default app-1)
   --listen  host:port for plain HTTP (the SLB terminates TLS);
             port 0 picks a free port                             (default 127.0.0.1:8081)
-  --store   the order log, one JSON line per order               (default ${path.join(labDir(), 'orders.jsonl')})`;
+  --store   the order log, one JSON line per order               (default ${path.join(labDir(), 'orders.jsonl')})
+  --trust-proxy  an address whose X-Forwarded-* headers are believed: the SLB's (repeatable; default none)`;
 
 /** Start one app server and keep it up until Ctrl-C (SIGINT) or SIGTERM. Returns the exit code. */
 export async function appCommand(argv: string[]): Promise<number> {
@@ -25,6 +26,7 @@ export async function appCommand(argv: string[]): Promise<number> {
         name: { type: 'string', default: 'app-1' },
         listen: { type: 'string', default: '127.0.0.1:8081' },
         store: { type: 'string', default: path.join(labDir(), 'orders.jsonl') },
+        'trust-proxy': { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -53,7 +55,7 @@ export async function appCommand(argv: string[]): Promise<number> {
   const name = values.name;
   let running;
   try {
-    running = await startOrderServer({ name, store, host: where.host, port: where.port, log: console.log });
+    running = await startOrderServer({ name, store, host: where.host, port: where.port, log: console.log, trustedProxies: values['trust-proxy'] });
   } catch (err) {
     store.close();
     console.error((err as Error).message); // listen() already names the role, the address and the fix

@@ -24,6 +24,12 @@ export interface OrderServiceOptions {
   log?: (line: string) => void;
   /** Connections held at once, in all and per client address. Behind the SLB, the SLB is one client. */
   limits?: ConnectionLimits;
+  /**
+   * Addresses whose X-Forwarded-* headers are believed: the SLB's. Anyone can write those headers,
+   * so from any other peer they are ignored (as nginx's set_real_ip_from or express's trust proxy
+   * do). Default: nobody.
+   */
+  trustedProxies?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,6 +149,9 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
   const bodyLimit = opts.bodyLimit ?? '16kb';
   const log = opts.log ?? (() => {});
   const app = express();
+  // Did this request come through a proxy we trust? Only then do its X-Forwarded-* headers count.
+  const trusted = new Set(opts.trustedProxies ?? []);
+  const viaProxy = (req: Request) => trusted.has(req.socket.remoteAddress ?? '') || trusted.has((req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''));
 
   // Don't advertise the framework to the internet.
   app.disable('x-powered-by');
@@ -155,7 +164,8 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
       // The SLB's health check comes every second; a line for each would drown the orders. A failing
       // one is news. (Decided here, once the answer is out: before that the status is still 200.)
       if (req.path === '/healthz' && res.statusCode < 400) return;
-      log(`${name}: ${req.method} ${withoutToken(req.originalUrl)} → ${res.statusCode} (X-Forwarded-For: ${req.get('x-forwarded-for') ?? '-'})`);
+      const via = viaProxy(req) ? `X-Forwarded-For: ${req.get('x-forwarded-for') ?? '-'}` : `from ${req.socket.remoteAddress}, not through the SLB`;
+      log(`${name}: ${req.method} ${withoutToken(req.originalUrl)} → ${res.statusCode} (${via})`);
     });
     next();
   });
@@ -220,11 +230,9 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
     res.status(201).location(orderUrl(stored)).json({
       ...publicView(stored),
       // What the SLB added to *this* request (null if it came straight to us, without the SLB).
-      forwarded: {
-        for: req.get('X-Forwarded-For') ?? null,
-        proto: req.get('X-Forwarded-Proto') ?? null,
-        host: req.get('X-Forwarded-Host') ?? null,
-      },
+      forwarded: viaProxy(req)
+        ? { for: req.get('X-Forwarded-For') ?? null, proto: req.get('X-Forwarded-Proto') ?? null, host: req.get('X-Forwarded-Host') ?? null }
+        : { for: null, proto: null, host: null },
     });
   };
 

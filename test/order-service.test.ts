@@ -29,8 +29,8 @@ function openStore(file: string): OrderStore {
   return store;
 }
 
-async function startApp(store: OrderStore, name = 'app-1'): Promise<RunningOrderServer> {
-  const app = await startOrderServer({ name, store, host: '127.0.0.1', port: 0 });
+async function startApp(store: OrderStore, name = 'app-1', extra: { trustedProxies?: string[]; log?: (line: string) => void } = {}): Promise<RunningOrderServer> {
+  const app = await startOrderServer({ name, store, host: '127.0.0.1', port: 0, ...extra });
   cleanups.push(() => app.close());
   return app;
 }
@@ -74,7 +74,7 @@ function logLines(file: string): any[] {
 describe('order service', () => {
   it('takes the seed order: 201, Location with its token, the order on disk and readable back', async () => {
     const file = tempLog();
-    const app = await startApp(openStore(file));
+    const app = await startApp(openStore(file), 'app-1', { trustedProxies: ['127.0.0.1'] }); // as if we were the SLB
 
     const res = await postOrder(app, SEED, {
       'X-Forwarded-For': '127.10.1.5',
@@ -103,6 +103,16 @@ describe('order service', () => {
     const app = await startApp(openStore(tempLog()));
     const body = await (await postOrder(app, SEED)).json();
     expect(body.forwarded).toEqual({ for: null, proto: null, host: null });
+  });
+
+  it('believes X-Forwarded-* only from a trusted proxy: from anyone else they are ignored and the real peer is logged', async () => {
+    const lines: string[] = [];
+    const app = await startApp(openStore(tempLog()), 'app-1', { trustedProxies: ['127.0.0.80'], log: (l) => lines.push(l) });
+    const res = await postOrder(app, SEED, { 'X-Forwarded-For': '8.8.8.8', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'www.geektime.test' });
+    expect(res.status).toBe(201);
+    expect((await res.json()).forwarded).toEqual({ for: null, proto: null, host: null });
+    expect(lines.join('\n')).toMatch(/POST \/purchaseOrder → 201 \(from 127\.0\.0\.1, not through the SLB\)/);
+    expect(lines.join('\n')).not.toContain('8.8.8.8');
   });
 
   it('refuses bad requests with the right status and the field at fault, then still takes orders', async () => {

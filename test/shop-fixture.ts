@@ -36,7 +36,7 @@ export async function startShop(
   const { dir, files } = chain;
   const store = OrderStore.open(fs.mkdtempSync(path.join(dir, 'orders-')) + '/orders.jsonl');
   const apps: RunningOrderServer[] = [];
-  for (const name of ['app-1', 'app-2']) apps.push(await startOrderServer({ name, store, host: '127.0.0.1', port: 0 }));
+  for (const name of ['app-1', 'app-2']) apps.push(await startOrderServer({ name, store, host: '127.0.0.1', port: 0, trustedProxies: ['127.0.0.1'] }));
   const slbLog: string[] = [];
   const slb = await startSlb({
     host: '127.0.0.1',
@@ -60,7 +60,7 @@ export async function startShop(
     slbLog,
     async restartApp(index) {
       const old = apps[index]!;
-      apps[index] = await startOrderServer({ name: old.name, store, host: old.host, port: old.port });
+      apps[index] = await startOrderServer({ name: old.name, store, host: old.host, port: old.port, trustedProxies: ['127.0.0.1'] });
       return apps[index]!;
     },
     async close() {
