@@ -202,3 +202,25 @@ describe('withoutToken', () => {
     expect(withoutToken('/p')).toBe('/p');
   });
 });
+
+describe('LogFile and links', () => {
+  it('refuses to write through a link put in its place, and keeps its file 0600', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'keylog.txt');
+    const problems: string[] = [];
+    const log = new LogFile({ file, onProblem: (m) => problems.push(m) });
+    fs.writeFileSync(file, '', { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    log.write('CLIENT_RANDOM aa bb');
+    await log.flush();
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600); // tightened
+    const elsewhere = path.join(dir, 'world-readable.txt');
+    fs.writeFileSync(elsewhere, '');
+    fs.rmSync(file);
+    fs.symlinkSync(elsewhere, file);
+    log.write('CLIENT_RANDOM cc dd');
+    await log.flush();
+    expect(fs.readFileSync(elsewhere, 'utf8')).toBe('');
+    expect(problems.join('\n')).toMatch(/cannot write .*keylog\.txt \(ELOOP\)/);
+  });
+});

@@ -124,7 +124,15 @@ export class LogFile {
 
   private async append({ text, rotateFirst }: { text: string; rotateFirst: boolean }): Promise<void> {
     if (rotateFirst) await this.rotate();
-    await fsp.appendFile(this.file, text, { mode: 0o600 });
+    // O_NOFOLLOW: a link put in the log's place (say, to a world-readable file) is refused, not
+    // written through; and the file written is made 0600 whatever it was.
+    const handle = await fsp.open(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      await handle.chmod(0o600);
+      await handle.appendFile(text);
+    } finally {
+      await handle.close();
+    }
     this.size = (this.size ?? 0) + Buffer.byteLength(text);
   }
 
