@@ -253,6 +253,19 @@ describe('bad input never takes a server down', () => {
     });
   }
 
+  it('two OPT records: FORMERR (RFC 6891 §6.1.1), with one OPT in the answer', async () => {
+    // OPT: root name, type 41, class = UDP payload size 1232, TTL 0 (version 0), no RDATA.
+    const opt = Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+    const twoOpts = Buffer.concat([header(11, 0x0100, 1, 0, 0, 2), Packet.Name.encode('www.geektime.test'), Buffer.from([0, 1, 0, 1]), opt, opt]);
+    const answer = await rawUdp(servers.shop, twoOpts);
+    expect(answer).toBeDefined();
+    const parsed = Packet.parse(answer!);
+    expect(parsed.header.rcode).toBe(Packet.RCODE.FORMERR);
+    expect(parsed.additionals.filter((r) => r.type === Packet.TYPE.EDNS)).toHaveLength(1);
+    const oneOpt = Buffer.concat([header(12, 0x0100, 1, 0, 0, 1), Packet.Name.encode('www.geektime.test'), Buffer.from([0, 1, 0, 1]), opt]);
+    expect(Packet.parse((await rawUdp(servers.shop, oneOpt))!).header.rcode).toBe(Packet.RCODE.NOERROR);
+  });
+
   it('2,000 random and mutated packets over UDP and TCP: every server keeps answering', async () => {
     const all = [servers.root, servers.tld, servers.shop, servers.cdn];
     await fuzz(all, 2000);

@@ -94,7 +94,9 @@ export function responseTo(request: DnsPacket, rcode: number = Packet.RCODE.NOER
 function screen({ packet: request, ecs }: Decoded): DnsPacket | 'ignore' | undefined {
   if (request.header.qr === 1) return 'ignore'; // a response sent to a server: answering could loop
   if (request.header.opcode !== 0) return Packet.createErrorResponseFromRequest(request, Packet.RCODE.NOTIMP);
-  if (request.questions.length !== 1 || request.errors.length > 0 || ecs.kind === 'bad') {
+  // RFC 6891 §6.1.1: more than one OPT record makes the message malformed (FORMERR).
+  const opts = request.additionals.filter((r) => r.type === Packet.TYPE.EDNS).length;
+  if (request.questions.length !== 1 || request.errors.length > 0 || ecs.kind === 'bad' || opts > 1) {
     const formErr = Packet.createErrorResponseFromRequest(withoutQuestions(request), Packet.RCODE.FORMERR);
     return formErr;
   }
@@ -107,7 +109,7 @@ function screen({ packet: request, ecs }: Decoded): DnsPacket | 'ignore' | undef
 function withoutQuestions(request: DnsPacket): DnsPacket {
   const copy = new Packet();
   copy.header = new Packet.Header({ ...request.header });
-  copy.additionals = request.additionals.filter((r) => r.type === Packet.TYPE.EDNS);
+  copy.additionals = request.additionals.filter((r) => r.type === Packet.TYPE.EDNS).slice(0, 1);
   return copy;
 }
 
