@@ -21,7 +21,10 @@ function toyRole(sup: Supervisor, startDelayMs = 0) {
     name: 'toy',
     start: async (port: number): Promise<Toy> => {
       await new Promise((r) => setTimeout(r, startDelayMs));
-      const server = net.createServer((s) => s.end('hello\n'));
+      const server = net.createServer((s) => {
+        s.on('error', () => {}); // the probe below resets its connection at once
+        s.end('hello\n');
+      });
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
       return {
         host: '127.0.0.1',
