@@ -184,7 +184,7 @@ function dirBytes(file: string): number {
 }
 
 /** The probes, by name: `npm run hostile -- slb-slowloris rangeamp` runs only those. */
-const PROBES = ['dns-flood', 'dns-trickle', 'slb-slowloris', 'edge-slowloris', 'silent-flood', 'rangeamp', 'revalidation', 'purge'];
+const PROBES = ['dns-flood', 'dns-trickle', 'slb-slowloris', 'edge-slowloris', 'silent-flood', 'pipeline-burst', 'rangeamp', 'revalidation', 'purge'];
 
 async function main(argv: string[]): Promise<number> {
   const unknown = argv.filter((a) => !PROBES.includes(a));
@@ -283,6 +283,37 @@ async function main(argv: string[]): Promise<number> {
         load: '1,100 connections to the SLB and 1,100 to an edge from 6 addresses, not a byte sent',
         result: `afterwards: order ${order}, picture from that edge ${picture.status}`,
         held: order === 201 && picture.status === 200,
+      });
+    }
+
+    // 4c. A pipelined burst: thousands of requests on a few connections, never reading an answer.
+    if (want('pipeline-burst')) {
+      const slb = role(lab, 'slb');
+      const one = `GET /purchaseOrder/po-000001?token=AAAAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: ${SHOP_HOST}\r\n\r\n`;
+      const burst = Buffer.from(one.repeat(3_000));
+      const attackers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          new Promise<tls.TLSSocket>((resolve) => {
+            const options: tls.ConnectionOptions & { localAddress: string } = { host: slb.host, port: slb.port, servername: SHOP_HOST, rejectUnauthorized: false, localAddress: `127.68.0.${i + 1}` };
+            const s = tls.connect(options, () => {
+              s.pause(); // never reads its answers
+              s.write(burst);
+              resolve(s);
+            });
+            s.on('error', () => resolve(s));
+          })),
+      );
+      const orders: Array<number | string> = [];
+      for (let i = 0; i < 6; i++) {
+        orders.push(await legitOrder(lab));
+        await sleep(1_000);
+      }
+      for (const s of attackers) s.destroy();
+      say({
+        probe: 'pipelined burst',
+        load: '10 TLS connections × 3,000 pipelined GETs, never reading; an order a second meanwhile',
+        result: `orders: ${orders.join(' ')}`,
+        held: orders.every((o) => o === 201),
       });
     }
 
