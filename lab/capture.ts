@@ -8,7 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { readCapture, writePcapng } from './observe/pcapng.ts';
+import { readCapture, writePcapng, type CaptureFile } from './observe/pcapng.ts';
 import { clientRandoms, keyLogLinesFor } from './observe/keylog.ts';
 
 /**
@@ -123,6 +123,27 @@ export function startCapture(file: string, filter: string, timeoutMs = 5000): Pr
       if (!listening) reject(new Error(`tcpdump stopped (exit ${code}): ${stderr.trim() || 'no reason given'}`));
     });
   });
+}
+
+/**
+ * Read the frames tcpdump has written so far, while it runs (-U writes each packet at once), until
+ * `until` holds or `timeoutMs` passes: the narration of a step can then name the frames of that
+ * step. Frame numbers are final: the pcapng written at the end keeps every frame in this order.
+ * A record tcpdump is still writing makes the file end inside it: that look is simply retried.
+ */
+export async function captureSoFar(capture: RunningCapture, until: (c: CaptureFile) => boolean, timeoutMs = 3000): Promise<CaptureFile | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last: CaptureFile | undefined;
+  for (;;) {
+    try {
+      last = readCapture(fs.readFileSync(capture.rawFile));
+      if (until(last)) return last;
+    } catch {
+      /* not written yet, or a record half written: look again */
+    }
+    if (Date.now() > deadline) return last;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** What the run's capture holds, for the narration and the trace. */

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import type { Endpoint } from './tcp-states.ts';
+import type { WireLayer } from './observe/frame-fields.ts';
 
 // ---------------------------------------------------------------------------------------------
 // IPv4 arithmetic, shown the way the seed does it: in binary.
@@ -763,4 +764,25 @@ function lanPicture(sys: SystemNet): { lan?: LanPicture; noLan?: string } {
       example: { dst, decision, kernel: sys.routeGet(dst) },
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The layers as captured: one frame, field by field (lab/observe/frame-fields.ts)
+
+/** Step 3 from the frame that carried the request: every header field at its byte offset, as on the wire. */
+export function describeWireLayers(layers: WireLayer[], frame: number, file: string): string[] {
+  const lines: string[] = [`Frame ${frame} of the capture (observed: every value below is read from that frame; tshark -r ${file} -Y 'frame.number == ${frame}' -x shows its bytes):`];
+  for (const l of layers) {
+    lines.push(`${l.name} (bytes ${l.offset}–${l.offset + l.length - 1} of the frame${l.name === 'TLS record' ? '' : `, ${l.length}-byte header`}):`);
+    for (const f of l.fields) {
+      const span = f.bytes <= 1 ? `byte ${f.offset}` : `bytes ${f.offset}–${f.offset + f.bytes - 1}`;
+      lines.push(`  ${span.padEnd(14)} ${f.name.padEnd(24)} ${f.value}   [observed, frame ${frame}]`);
+    }
+  }
+  return lines;
+}
+
+/** The computed path's fields, each with where its value comes from (no capture: nothing observed on the wire). */
+export function describeFieldSources(layers: Layer[]): string[] {
+  return layers.flatMap((l) => l.fields.map((f) => `${l.name.padEnd(9)} ${f.name}: ${f.value}   [${f.source === 'connection' ? 'from the socket' : f.source === 'system' ? 'read from this machine' : f.source}]`));
 }

@@ -15,6 +15,11 @@ export interface TraceEvent {
   /** For messages: the sending and receiving roles (names from state.json, or 'phone'). */
   from?: string;
   to?: string;
+  /** Frames of this run's capture the event corresponds to (Wireshark: frame.number == N). */
+  frames?: number[];
+  /** When the first of those frames was on the wire (from the capture): seconds since 1970, and ISO 8601. */
+  wireTime?: number;
+  wireAt?: string;
   /** One line a person reads. */
   summary: string;
   /** The real values behind the line. */

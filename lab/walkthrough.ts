@@ -16,10 +16,14 @@ import { stubResolve, type StubAnswer } from '../client/stub-resolver.ts';
 import type { GslbDecision } from '../servers/dns/gslb.ts';
 import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
 import type { AcceptRecord, ForwardRecord } from '../servers/slb.ts';
-import { captureUnavailable, finishCapture, labFilter, lostFramesWarning, startCapture, type CaptureRecord, type RunningCapture } from './capture.ts';
+import { captureSoFar, captureUnavailable, finishCapture, labFilter, lostFramesWarning, startCapture, type CaptureRecord, type RunningCapture } from './capture.ts';
+import { frameFields } from './observe/frame-fields.ts';
+import { decodeFrame } from './observe/packets.ts';
+import { segmentsCarrying, tcpStory, type SegmentFact, type TcpStory } from './observe/tcp-story.ts';
+import { describeTcpStory, segmentSummary } from './tcp-words.ts';
 import { Narrator, wantsColor } from './narrator.ts';
 import { checkMasterSecret, classicHandshakeFrom, explainModernKeyExchange } from './master-secret.ts';
-import { describeLayers } from './layers.ts';
+import { describeFieldSources, describeLayers, describeWireLayers } from './layers.ts';
 import { watchConnection } from './tcp-states.ts';
 import { describeTlsEvent, type TlsEvent } from './tls-decoder.ts';
 import { decodeRecording, writeCarrying } from './observe/tls-recorder.ts';
@@ -167,7 +171,14 @@ async function stepPictures(s: Story): Promise<void> {
 /** How long the phone's connection may take to close after the answer (it closes at once: Connection: close). */
 const CLOSE_WAIT_MS = 5000;
 
-async function stepConnectionAndOrder(s: Story, capture: string | undefined): Promise<OrderResult> {
+/** The wire facts of one trace event: its frames and the first one's time. */
+function onWire(segments: readonly (SegmentFact | undefined)[]): { frames?: number[]; wireTime?: number; wireAt?: string } {
+  const seen = segments.filter((x): x is SegmentFact => x !== undefined);
+  if (seen.length === 0) return {};
+  return { frames: seen.map((x) => x.frame), wireTime: seen[0]!.time, wireAt: new Date(seen[0]!.time * 1000).toISOString() };
+}
+
+async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefined, captureNote: string | undefined): Promise<OrderResult> {
   const { lab, trace, n } = s;
   const title = 'the connection';
   n.step(2, `Step 2 — the connection (seed §5), ${s.mode === 'classic' ? "the seed's TLS 1.2 with RSA key exchange" : 'TLS 1.3 with ECDHE'}`);
@@ -229,6 +240,35 @@ async function stepConnectionAndOrder(s: Story, capture: string | undefined): Pr
   n.say(`The SLB accepted exactly one connection from the phone during the order: ${fromPhone[0]!.client}, the phone's own address and port; its request record says client ${record.client}.`);
   trace.note(2, 'slb-accept', `the SLB accepted 1 connection from the phone: ${phoneEnd}`, { accepted: fromPhone, phone: result.tcp });
 
+  // TCP on the wire: the phone's one connection in this run's capture, read while tcpdump runs.
+  // Wait (bounded) until tcpdump has written the close: both ends CLOSED or in TIME-WAIT.
+  const client = { address: result.tcp.localAddress, port: result.tcp.localPort };
+  const closedStates = new Set(['CLOSED', 'TIME-WAIT']);
+  let tcp: TcpStory | undefined;
+  if (capture) {
+    const storyOf = (c: Parameters<typeof tcpStory>[0]) => tcpStory(c, client, server, connection.events);
+    const seen = await captureSoFar(capture, (c) => {
+      const st = storyOf(c);
+      return closedStates.has(st.final.client) && closedStates.has(st.final.server);
+    });
+    tcp = seen && storyOf(seen);
+    if (tcp && !tcp.handshake.syn) tcp = undefined; // not this connection's (the capture began late)
+  }
+  const names = { client: 'phone', server: 'SLB' };
+  const captureFile = capture ? displayPath(capture.file) : '';
+  if (tcp) {
+    n.say(`TCP on the wire, phone ${phoneEnd} → SLB ${server.address}:${server.port}, from this run's capture ${captureFile} (frame numbers as Wireshark numbers them: frame.number == N lands on the segment):`);
+    n.sayAll(describeTcpStory(tcp, names, captureFile), '    ');
+    for (const seg of tcp.segments) {
+      const [from, to] = seg.direction === 'client→server' ? ['phone', 'slb'] : ['slb', 'phone'];
+      trace.add({ step: 2, kind: 'tcp-segment', from, to, summary: `frame ${seg.frame} ${segmentSummary(seg)}`, ...onWire([seg]), data: { observed: true, ...seg } });
+    }
+  } else {
+    const why = captureNote ?? 'the capture does not hold this connection';
+    n.say(`TCP segments: not observed (${why}). Without a capture the SYN, SYN-ACK and ACK, their sequence numbers, flags and options cannot be shown; the handshake and the close below are what RFC 9293 says happens, and the states are read from the kernel's table. Every TCP value in this step and the next is computed or read from the socket, not from the wire.`);
+    trace.note(2, 'tcp-segment', `not observed: ${why}`, { observed: false, why });
+  }
+
   // TCP, from the kernel's own table: both ends of that one connection.
   n.say(`TCP, phone ${phoneEnd} → SLB ${server.address}:${server.port} (states of both ends, read from the kernel, /proc/net/tcp):`);
   n.sayAll(watch.describe(), '    ');
@@ -237,10 +277,18 @@ async function stepConnectionAndOrder(s: Story, capture: string | undefined): Pr
   const wire = result.wire;
   const first = wire?.chunks[0]?.at;
   const since = (t: number) => (first === undefined ? '' : ` (+${(t - first).toFixed(1)} ms after the phone's first byte)`);
-  if (wire?.finAt !== undefined) n.say(`    The phone's socket got the SLB's FIN${since(wire.finAt)}: the SLB ended its side first, as "Connection: close" says it will.`);
-  if (wire?.error) n.say(`    Then the phone's socket got ${wire.error.code ?? wire.error.message}${since(wire.error.at)}${wire.error.code === 'ECONNRESET' ? ': the SLB\'s kernel answered with a reset (RST), so neither end goes through TIME-WAIT' : ''}.`);
-  trace.note(2, 'tcp-close', wire?.error ? `the phone's socket ended with ${wire.error.code ?? 'an error'}` : "the phone's socket closed", { closedInTime, finAt: wire?.finAt, error: wire?.error });
-  trace.message(2, 'tcp', 'phone', 'slb', `TCP handshake ${phoneEnd} → ${server.address}:${server.port}`, { client: result.tcp, server });
+  if (!tcp && wire?.finAt !== undefined) n.say(`    The phone's socket got the SLB's FIN${since(wire.finAt)}: the SLB ended its side first, as "Connection: close" says it will.`);
+  if (!tcp && wire?.error) n.say(`    Then the phone's socket got ${wire.error.code ?? wire.error.message}${since(wire.error.at)}${wire.error.code === 'ECONNRESET' ? ': the SLB\'s kernel answered with a reset (RST), so neither end goes through TIME-WAIT' : ''}.`);
+  if (tcp) {
+    const c = tcp.close;
+    trace.add({ step: 2, kind: 'tcp-close', summary: `${c.kind}${c.rst ? ` (RST in frame ${c.rst.frame})` : ''}: phone ${tcp.final.client}, SLB ${tcp.final.server}`, ...onWire(c.segments),
+      data: { observed: true, kind: c.kind, firstFin: c.firstFin, rstFrame: c.rst?.frame, rstAfterDataFrame: c.rstAfterDataFrom?.frame, final: tcp.final, closedInTime } });
+  } else {
+    trace.note(2, 'tcp-close', wire?.error ? `the phone's socket ended with ${wire.error.code ?? 'an error'}` : "the phone's socket closed", { observed: false, closedInTime, finAt: wire?.finAt, error: wire?.error });
+  }
+  const hs = tcp?.handshake;
+  trace.add({ step: 2, kind: 'tcp', from: 'phone', to: 'slb', summary: `TCP handshake ${phoneEnd} → ${server.address}:${server.port}${hs ? ` (frames ${[hs.syn, hs.synAck, hs.ack].map((x) => x?.frame ?? '?').join(', ')})` : ''}`, ...onWire(hs ? [hs.syn, hs.synAck, hs.ack] : []),
+    data: { observed: Boolean(hs), client: result.tcp, server, ...(hs && { syn: hs.syn, synAck: hs.synAck, ack: hs.ack }) } });
 
   // TLS, message by message, decoded from the recorded bytes.
   n.say(`TLS, from the bytes of this connection as the phone's socket sent and received them (${connection.bytes['client→server']} bytes up, ${connection.bytes['server→client']} down):`);
@@ -291,22 +339,51 @@ async function stepConnectionAndOrder(s: Story, capture: string | undefined): Pr
     tls: { protocol: result.tls.protocol, cipher: result.tls.cipher.name },
     ...(write && { requestWrite: { bytes: write.chunk.bytes.length, records: write.records.map((r) => ({ name: recordName(r), bytes: 5 + r.record.length })) } }),
   });
-  n.say('How the request is wrapped on its way down the layers, with this connection\'s values:');
-  n.sayAll(layers.lines, '    ');
-  trace.note(3, 'layers', 'HTTP → TCP → IP → route → ARP → Ethernet', layers.layers);
-  // Check the arithmetic against the recorded bytes: the first application-data record the phone sent.
-  if (sent) {
-    const riders = write ? write.records.filter((r) => r.record.offset !== sent.record.offset).map(recordName) : [];
-    n.say(`    The phone's socket sent that request as one ${sent.length}-byte TLS record (header included)${riders.length ? `, in the same write as its ${riders.join(' and ')}` : ''}.`);
+  // The segments that carried the POST and the 201, when the capture has them.
+  const answerRecord = sent && connection.events.find((e) => e.type === 'ApplicationData' && e.direction === 'server→client' && !e.fields.probablyTicket);
+  const postSegments = tcp && sent ? segmentsCarrying(tcp, 'client→server', sent.record.offset) : [];
+  const answerSegments = tcp && answerRecord ? segmentsCarrying(tcp, 'server→client', answerRecord.record.offset) : [];
+  const postFrame = postSegments[0] && capture ? await captureSoFar(capture, (c) => c.frames.length >= postSegments[0]!.frame) : undefined;
+  if (tcp && postSegments.length && postFrame) {
+    // Observed: Ethernet → IPv4 → TCP → TLS record(s) from the frame itself, then the decrypted HTTP.
+    const seg = postSegments[0]!;
+    const decoded = decodeFrame(postFrame.frames[seg.frame - 1]!);
+    const wireLayers = frameFields(decoded, seg.carries.map((c) => ({ streamOffset: c.recordOffset, name: c.name })), seg.relativeSeq - 1);
+    n.say(`How the request is wrapped on its way down the layers: the segment that carried it, frame ${seg.frame} (${seg.length} bytes of TCP data, IP total length ${seg.ipLength}), outermost first:`);
+    n.sayAll(describeWireLayers(wireLayers, seg.frame, captureFile), '    ');
+    const tcpLines = layers.layers.find((l) => l.name === 'TCP')?.lines ?? [];
+    n.sayAll(tcpLines.slice(0, 2), '    '); // the ports' meaning (the ephemeral range is this machine's)
+    n.say(`    HTTP, decrypted: the ${Buffer.byteLength(result.requestText)} bytes above ("> POST /purchaseOrder …") are the phone's own plaintext, as its HTTP client handed them to TLS (the client side), not decrypted by the lab. ` +
+      `On the wire they are the encrypted fragment of the application_data record in frame ${seg.frame}; tshark decrypts that record with the secrets inside the capture: tshark -r ${captureFile} -Y 'frame.number == ${seg.frame}' -O http`);
+    if (postSegments.length > 1) n.say(`    The request's record continues in frame(s) ${postSegments.slice(1).map((x) => x.frame).join(', ')}.`);
+    if (answerSegments.length) n.say(`    The 201 comes back in frame ${answerSegments.map((x) => x.frame).join(', ')} (${answerSegments.map((x) => `${x.length} bytes of TCP data, IP total length ${x.ipLength}`).join('; ')}).`);
+    // Routing and ARP are decisions of this machine, not fields of the frame: from the kernel's tables.
+    for (const l of layers.layers.filter((x) => x.name === 'Routing' || x.name === 'ARP')) {
+      n.say(`    ${l.name}:`);
+      n.sayAll(l.lines, '      ');
+    }
+    trace.add({ step: 3, kind: 'layers', summary: `Ethernet → IPv4 → TCP → TLS → HTTP, from frame ${seg.frame}`, ...onWire([seg]), data: { observed: true, frame: seg.frame, layers: wireLayers, routing: layers.layers.filter((x) => x.name === 'Routing' || x.name === 'ARP'), plaintext: { side: 'client', bytes: Buffer.byteLength(result.requestText) } } });
+  } else {
+    n.say(`How the request is wrapped on its way down the layers, with this connection's values. No frame to read them from (${captureNote ?? 'the capture does not hold the request'}): every value is computed or read from the socket and this machine, none observed on the wire:`);
+    n.sayAll(layers.lines, '    ');
+    n.say('    Each value and where it comes from:');
+    n.sayAll(describeFieldSources(layers.layers), '      ');
+    trace.note(3, 'layers', 'HTTP → TCP → IP → route → ARP → Ethernet (computed: no capture)', { observed: false, layers: layers.layers });
+    // Check the arithmetic against the recorded bytes: the first application-data record the phone sent.
+    if (sent) {
+      const riders = write ? write.records.filter((r) => r.record.offset !== sent.record.offset).map(recordName) : [];
+      n.say(`    The phone's socket sent that request as one ${sent.length}-byte TLS record (header included)${riders.length ? `, in the same write as its ${riders.join(' and ')}` : ''}.`);
+    }
   }
-  if (capture) n.say(`    The TCP sequence numbers are in this run's capture: tshark -r ${displayPath(capture)} -Y 'tcp.port == ${slb.port}' -T fields -e ip.src -e tcp.srcport -e tcp.seq_raw -e tcp.flags.str`);
-  trace.message(3, 'http-request', 'phone', 'slb', 'POST /purchaseOrder (inside TLS)', { request: result.requestText });
+  trace.add({ step: 3, kind: 'http-request', from: 'phone', to: 'slb', summary: `POST /purchaseOrder (inside TLS)${postSegments.length ? `, frame ${postSegments.map((x) => x.frame).join(', ')}` : ''}`, ...onWire(postSegments),
+    data: { request: result.requestText, observed: postSegments.length > 0, segments: postSegments.map((x) => ({ frame: x.frame, length: x.length, ipLength: x.ipLength })) } });
   if (record.backend) {
     trace.message(3, 'http-request', 'slb', record.backend, `POST /purchaseOrder, X-Forwarded-For: ${record.xForwardedFor}`, record);
     trace.message(3, 'http-response', record.backend, 'slb', `${result.status}`);
     n.say(`The SLB chose ${record.backend} (round robin over the healthy app servers), added X-Forwarded-For: ${record.xForwardedFor}, and forwarded plain HTTP.`);
   }
-  trace.message(3, 'http-response', 'slb', 'phone', `${result.status} ${String(result.headers['location'] ?? '')}`.trim(), { status: result.status, body: result.body });
+  trace.add({ step: 3, kind: 'http-response', from: 'slb', to: 'phone', summary: `${result.status} ${String(result.headers['location'] ?? '')}${answerSegments.length ? `, frame ${answerSegments.map((x) => x.frame).join(', ')}` : ''}`.trim(), ...onWire(answerSegments),
+    data: { status: result.status, body: result.body, observed: answerSegments.length > 0, segments: answerSegments.map((x) => ({ frame: x.frame, length: x.length, ipLength: x.ipLength })) } });
   if (result.status !== 201) {
     throw new StepFailure(3, 'the order', record.backend ?? 'slb', 'placing the order', `the answer was ${result.status} ${JSON.stringify(result.body)}`, 'npm run lab -- up, then npm run lab -- order');
   }
@@ -398,7 +475,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     }
 
     await stepPictures(story);
-    await stepConnectionAndOrder(story, capture?.file);
+    await stepConnectionAndOrder(story, capture, captureNote);
     n.endStep();
     n.plain('');
     n.plain(n.good(`All three steps done in ${trace.elapsedMs} ms.`));

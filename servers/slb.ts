@@ -209,6 +209,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
     // INACTIVE_MS without a byte in or out.
     server.timeout = INACTIVE_MS;
     server.on('keylog', (line: Buffer) => keyLog?.write(line.toString('latin1')));
+    server.on('secureConnection', (socket: tls.TLSSocket) => closeInStages(socket));
     // A failed handshake (garbage after a 0x16 byte, a client that rejects our certificate, no
     // shared cipher, a timeout) is the client's problem: log it, drop that connection, serve on.
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
@@ -519,6 +520,30 @@ const LAST_WORD_MS = 1_000;
 function endThenLetGo(socket: Duplex, last: string): void {
   socket.end(last);
   setTimeout(() => socket.destroy(), LAST_WORD_MS).unref();
+}
+
+/**
+ * How long a connection the SLB has finished with waits for the client's close (below). Apache
+ * waits up to 2 s for the client's bytes in its lingering close; nginx's lingering_timeout is 5 s.
+ */
+const LINGER_MS = 2_000;
+
+/**
+ * After an answer with `Connection: close`, close in stages, as RFC 9112 §9.6 says servers do
+ * (Apache's lingering close; nginx's `lingering_close`): send close_notify (RFC 8446 §6.1, RFC 5246
+ * §7.2.1) and a FIN, which close only our write side (FIN-WAIT-1), and keep reading until the
+ * client's own close_notify and FIN arrive; then close (TIME-WAIT). Node's default closes the
+ * socket outright right after the FIN: the client's close_notify, which TLS requires it to send,
+ * then reaches a socket that no longer exists, and the kernel answers it with a reset (RST).
+ * Node's HTTP server calls destroySoon() after the last answer; this is that call, in stages.
+ */
+function closeInStages(socket: tls.TLSSocket): void {
+  socket.destroySoon = function (this: tls.TLSSocket) {
+    if (this.writable) this.end(); // close_notify, then FIN: the read side stays open
+    this.resume(); // read (and drop) what still comes; the client's close ends it (allowHalfOpen is off)
+    const timer = setTimeout(() => this.destroy(), LINGER_MS).unref(); // a client that never closes
+    this.once('close', () => clearTimeout(timer));
+  };
 }
 
 /** A whole response written straight to the socket, for errors that come before any request object. */

@@ -248,6 +248,22 @@ describe('health and failures', () => {
 });
 
 describe('closing', () => {
+  it('after Connection: close the SLB closes in stages: its close_notify and FIN, then the client\'s, no reset, and the SLB\'s end waits in TIME-WAIT', async () => {
+    const { readTcpTable } = await import('../lab/tcp-states.ts');
+    // The phone's recorder notes a reset (ECONNRESET) and when the SLB's FIN came.
+    let closed = (_hadError: boolean) => {};
+    const closedNow = new Promise<boolean>((resolve) => (closed = resolve));
+    const result = await orderVia(shop, { record: true, onTcpClose: (hadError) => closed(hadError) });
+    expect(result.status).toBe(201);
+    expect(await closedNow).toBe(false);
+    const wire = result.wire!;
+    expect(wire.error).toBeUndefined(); // Node's default close answered the client's close_notify with RST: ECONNRESET
+    if (process.platform === 'linux') {
+      const slbEnd = readTcpTable().find((s) => s.local.port === shop.slb.classicPort && s.remote.port === result.tcp.localPort);
+      expect(slbEnd?.state).toBe('TIME_WAIT'); // the SLB closed first and got the client's FIN: RFC 9293 §3.6
+    }
+  });
+
   it('does not wait for a connection that never sent a byte, or one stuck in its handshake', async () => {
     const own = await startShop(chain);
     const connect = async (first?: Buffer) => {
