@@ -19,6 +19,7 @@
 // Ask for TXT instead of A and the GSLB tells you, in words, why it chose what it chose.
 import http from 'node:http';
 import { sourceAddressFor } from '../net/listen.ts';
+import { contains, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr } from '../net/ipv4.ts';
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { startDnsServer, Packet, responseTo, findOpt, EDNS_UDP_SIZE, type DnsContext, type DnsPacket, type DnsRecord, type RunningDnsServer, type TcpOptions } from './dns-server.ts';
@@ -103,38 +104,17 @@ const ZONE_TTL = 3600;
 
 // ───────────────────────────── 1. Subnets: IPv4 addresses as 32-bit numbers ─────────────────────────────
 
-interface Subnet {
-  cidr: string;
-  network: number;
-  prefix: number;
+/** A region's subnet (servers/net/ipv4.ts does the arithmetic). */
+interface Subnet extends Cidr {
   region: string;
 }
 
-function ipToInt(ip: string): number {
-  return ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-/** The first `prefix` bits of `ip`, the rest zero: the network an address belongs to. */
-function maskOf(ip: number, prefix: number): number {
-  return prefix === 0 ? 0 : (ip & (~0 << (32 - prefix))) >>> 0;
-}
-
-function parseCidr(cidr: string, region: string): Subnet {
-  const [ip, bits] = cidr.split('/');
-  const prefix = Number(bits);
-  if (!ip || !net.isIPv4(ip) || !/^\d+$/.test(bits ?? '') || prefix > 32) {
+function parseRegionSubnet(cidr: string, region: string): Subnet {
+  try {
+    return { ...parseCidr(cidr), region };
+  } catch {
     throw new Error(`region ${region}: "${cidr}" is not an IPv4 subnet such as 127.10.1.0/24`);
   }
-  return { cidr: `${intToIp(maskOf(ipToInt(ip), prefix))}/${prefix}`, network: maskOf(ipToInt(ip), prefix), prefix, region };
-}
-
-/** Does `subnet` contain every address of the network ip/prefix? */
-function contains(subnet: Subnet, ip: number, prefix: number): boolean {
-  return subnet.prefix <= prefix && maskOf(ip, subnet.prefix) === subnet.network;
 }
 
 // ───────────────────────────── 2. Edge health: active checks with rise and fall ─────────────────────────────
@@ -223,9 +203,9 @@ function bestMatch(subnets: Subnet[], ip: number, prefix: number): Subnet | unde
  */
 function scopeFor(t: Tables, ip: number, matched: string | undefined): number {
   for (let prefix = 0; prefix <= 32; prefix++) {
-    const network = maskOf(ip, prefix);
+    const network = networkOf(ip, prefix);
     const around = bestMatch(t.subnets, network, prefix)?.region;
-    const inside = t.subnets.filter((s) => s.prefix > prefix && maskOf(s.network, prefix) === network);
+    const inside = t.subnets.filter((s) => s.prefix > prefix && networkOf(s.network, prefix) === network);
     if (around === matched && inside.every((s) => s.region === matched)) return prefix;
   }
   return 32;
@@ -239,8 +219,8 @@ function decide(t: Tables, clientAddress: string, ecs?: ClientSubnet): GslbDecis
   const address = clientAddress.replace(/^::ffff:/i, ''); // an IPv4 client seen by a dual-stack socket
   const prefix = useEcs ? Math.min(ecs.sourcePrefixLength, 32) : 32;
   const ipv4 = useEcs || net.isIPv4(address);
-  const ip = ipv4 ? maskOf(ipToInt(useEcs ? ecs.ip : address), prefix) : 0;
-  const client = useEcs ? `${intToIp(ip)}/${prefix}` : address;
+  const ip = ipv4 ? networkOf(parseIpv4(useEcs ? ecs.ip : address), prefix) : 0;
+  const client = useEcs ? `${formatIpv4(ip)}/${prefix}` : address;
   const note = ecs && !useEcs ? `ECS ${ecs.ip}/${ecs.sourcePrefixLength} gives no subnet to use, so the source address decides: ` : '';
 
   // Step 2: which region? The most specific subnet that holds the client.
@@ -340,7 +320,7 @@ function checkConfig(opts: GslbOptions): Tables {
     if (region.nearest.length === 0) throw new Error(`gslb: region ${region.name} lists no edges`);
     for (const name of region.nearest) if (!edges.has(name)) throw new Error(`gslb: region ${region.name} lists edge ${name}, which is not configured`);
     regions.set(region.name, region);
-    subnets.push(...region.subnets.map((cidr) => parseCidr(cidr, region.name)));
+    subnets.push(...region.subnets.map((cidr) => parseRegionSubnet(cidr, region.name)));
   }
   if (!regions.has(opts.defaultRegion)) throw new Error(`gslb: the default region ${opts.defaultRegion} is not one of the regions`);
   return { edges, regions, subnets, defaultRegion: opts.defaultRegion };
