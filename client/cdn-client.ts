@@ -9,55 +9,8 @@ import { findRole, readState, type RoleState } from '../lab/state.ts';
 import { clientAddress, type Region } from '../lab/topology.ts';
 import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
 import { stubLookup, stubResolve } from './stub-resolver.ts';
-
-export interface CacheStatusEntry {
-  cache: string;
-  hit: boolean;
-  /** Why it went to the next tier: uri-miss, vary-miss, stale, request, bypass, method... */
-  fwd?: string;
-  fwdStatus?: number;
-  /** Freshness left, in seconds (negative when stale). */
-  ttl?: number;
-  stored: boolean;
-  collapsed: boolean;
-  detail?: string;
-}
-
-/** Parse a Cache-Status header: `parent; fwd=uri-miss; stored, edge-north; hit; ttl=299`. */
-export function parseCacheStatus(header: string | undefined): CacheStatusEntry[] {
-  if (!header) return [];
-  // Split on commas and semicolons outside quoted strings (detail="..." may contain either).
-  const split = (text: string, sep: string) => {
-    const parts: string[] = [];
-    let current = '';
-    let quoted = false;
-    for (const ch of text) {
-      if (ch === '"') quoted = !quoted;
-      if (ch === sep && !quoted) {
-        parts.push(current.trim());
-        current = '';
-      } else current += ch;
-    }
-    parts.push(current.trim());
-    return parts.filter(Boolean);
-  };
-  return split(header, ',').map((member) => {
-    const [cache = '', ...params] = split(member, ';');
-    const entry: CacheStatusEntry = { cache: cache.replace(/^"|"$/g, ''), hit: false, stored: false, collapsed: false };
-    for (const param of params) {
-      const [key = '', raw] = param.split('=', 2).map((p) => p.trim());
-      const value = raw?.replace(/^"|"$/g, '');
-      if (key === 'hit') entry.hit = true;
-      else if (key === 'stored') entry.stored = true;
-      else if (key === 'collapsed') entry.collapsed = true;
-      else if (key === 'fwd') entry.fwd = value;
-      else if (key === 'fwd-status') entry.fwdStatus = Number(value);
-      else if (key === 'ttl') entry.ttl = Number(value);
-      else if (key === 'detail') entry.detail = value;
-    }
-    return entry;
-  });
-}
+// Cache-Status is read with the caches' own parser (RFC 9211 over RFC 8941 List syntax).
+import { parseCacheStatus, type CacheStatusEntry } from '../servers/net/cache-status.ts';
 
 export interface CdnFetch {
   url: string;
@@ -109,7 +62,7 @@ export function fetchViaCdn(opts: CdnFetchOptions): Promise<CdnFetch> {
           ms: Date.now() - started,
           local: { address: s.localAddress ?? '', port: s.localPort ?? 0 },
           remote: { address: s.remoteAddress ?? '', port: s.remotePort ?? 0 },
-          cacheStatus: parseCacheStatus(res.headers['cache-status'] as string | undefined),
+          cacheStatus: parseCacheStatus(res.headers['cache-status']),
           age: res.headers['age'] !== undefined ? Number(res.headers['age']) : undefined,
         });
       });

@@ -17,81 +17,8 @@ import net from 'node:net';
 import os from 'node:os';
 import type { Endpoint } from './tcp-states.ts';
 import type { WireLayer } from './observe/frame-fields.ts';
-
-// ---------------------------------------------------------------------------------------------
-// IPv4 arithmetic, shown the way the seed does it: in binary.
-
-/** "192.168.1.10" → 0xC0A8010A (an unsigned 32-bit number). */
-export function ipToNumber(ip: string): number {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${ip}`);
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-}
-
-export function numberToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-/** 0xC0A8010A → "11000000.10101000.00000001.00001010" */
-export function toBinary(n: number): string {
-  return numberToIp(n)
-    .split('.')
-    .map((o) => Number(o).toString(2).padStart(8, '0'))
-    .join('.');
-}
-
-/** 24 → 255.255.255.0; "255.255.255.0" → itself, checked to be contiguous ones. */
-function maskOf(mask: string | number): { mask: number; prefix: number } {
-  if (typeof mask === 'number') {
-    if (!Number.isInteger(mask) || mask < 0 || mask > 32) throw new Error(`not a prefix length: ${mask}`);
-    return { mask: mask === 0 ? 0 : (0xffffffff << (32 - mask)) >>> 0, prefix: mask };
-  }
-  const m = ipToNumber(mask);
-  const prefix = toBinary(m).replaceAll('.', '').indexOf('0');
-  const p = prefix === -1 ? 32 : prefix;
-  if (maskOf(p).mask !== m) throw new Error(`not a contiguous netmask: ${mask}`);
-  return { mask: m, prefix: p };
-}
-
-export interface CidrDecision {
-  src: string;
-  dst: string;
-  mask: string;
-  prefix: number;
-  srcNetwork: string;
-  dstNetwork: string;
-  /** Same network: deliver directly (ARP for the destination itself); else send to the gateway. */
-  sameSubnet: boolean;
-  /** The AND, line by line, in binary. */
-  lines: string[];
-}
-
-/**
- * The seed's test: is the destination on my network? network = address AND mask, for both ends;
- * equal networks mean "deliver directly", different ones "hand it to the default gateway".
- */
-export function cidrDecision(src: string, dst: string, mask: string | number): CidrDecision {
-  const { mask: m, prefix } = maskOf(mask);
-  const s = ipToNumber(src);
-  const d = ipToNumber(dst);
-  const sn = (s & m) >>> 0;
-  const dn = (d & m) >>> 0;
-  const w = Math.max(src.length, dst.length, numberToIp(m).length, 15);
-  const row = (op: string, ip: string, n: number, note = '') => `${op} ${ip.padEnd(w)}  ${toBinary(n)}${note}`;
-  const sameSubnet = sn === dn;
-  const lines = [
-    row(' ', src, s, '   source'),
-    row('&', numberToIp(m), m, `   mask /${prefix}`),
-    row('=', numberToIp(sn), sn, '   source network'),
-    row(' ', dst, d, '   destination'),
-    row('&', numberToIp(m), m, `   mask /${prefix}`),
-    row('=', numberToIp(dn), dn, '   destination network'),
-    sameSubnet
-      ? `${numberToIp(sn)} = ${numberToIp(dn)}: same subnet ${numberToIp(sn)}/${prefix}, deliver directly, no gateway`
-      : `${numberToIp(sn)} ≠ ${numberToIp(dn)}: ${dst} is outside ${numberToIp(sn)}/${prefix}, send it to the default gateway`,
-  ];
-  return { src, dst, mask: numberToIp(m), prefix, srcNetwork: numberToIp(sn), dstNetwork: numberToIp(dn), sameSubnet, lines };
-}
+// IPv4 arithmetic (addresses, masks, the same-subnet decision in binary) lives in servers/net/ipv4.ts.
+import { cidrDecision, networkOf, parseIpv4, parseMask as maskOf, type CidrDecision } from '../servers/net/ipv4.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The kernel's tables, as text from /proc.
@@ -144,9 +71,9 @@ export function parseRouteTable(text: string, endianness: 'LE' | 'BE' = os.endia
 
 /** The route the main table picks for `dst`: the longest matching prefix, then the lowest metric. */
 export function lookupRoute(routes: RouteEntry[], dst: string): RouteEntry | undefined {
-  const d = ipToNumber(dst);
+  const d = parseIpv4(dst);
   return routes
-    .filter((r) => r.up && ((d & ipToNumber(r.mask)) >>> 0) === ipToNumber(r.destination))
+    .filter((r) => r.up && networkOf(d, r.prefix) === parseIpv4(r.destination))
     .sort((a, b) => b.prefix - a.prefix || a.metric - b.metric)[0];
 }
 

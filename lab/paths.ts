@@ -1,10 +1,3 @@
-// Where the lab keeps its runtime files. Everything under .lab/ is generated and git-ignored:
-// certificates and keys, the TLS key log, the order log, state.json.
-import path from 'node:path';
-
-export const repoRoot = path.resolve(import.meta.dirname, '..');
-
-/** The runtime folder; LAB_DIR moves it (tests give each run its own). */
-export function labDir(): string {
-  return path.resolve(process.env.LAB_DIR ?? path.join(repoRoot, '.lab'));
-}
+// Where the lab keeps its runtime files: defined beside the servers that use them too
+// (servers/net/paths.ts), as servers/ imports nothing from lab/.
+export { labDir, repoRoot } from '../servers/net/paths.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseHostPort } from './net/listen.ts';
-import { labDir } from '../lab/paths.ts';
+import { labDir } from './net/paths.ts';
 import { OrderStore } from './order-store.ts';
 import { startOrderServer } from './order-service.ts';
 

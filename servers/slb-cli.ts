@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { chainFiles } from '../certs/chain.ts';
 import { parseHostPort } from './net/listen.ts';
 import { parseSlbTlsMode } from './net/tls-modes.ts';
-import { labDir } from '../lab/paths.ts';
+import { labDir } from './net/paths.ts';
 import { startSlb } from './slb.ts';
 
 export async function slbCommand(argv: string[]): Promise<number> {

@@ -21,7 +21,8 @@ import { listen, ListenError, sourceAddressFor } from './net/listen.ts';
 import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionGuard, type ConnectionLimits } from './net/limits.ts';
 import { ensurePrivateFile, LogFile } from './net/log-file.ts';
 import { slbListenerSettings, type SlbTlsMode, type TlsMode } from './net/tls-modes.ts';
-import { Backend, DEFAULT_HEALTH_CHECK, HealthChecker, type BackendConfig, type HealthCheckOptions } from './slb-health.ts';
+import { Backend, DEFAULT_HEALTH_CHECK, type BackendConfig, type HealthCheckOptions } from './slb-health.ts';
+import { startHealthChecks, type RunningChecks } from './net/health.ts';
 import { appendList, hostWithoutPort, withoutHopByHop } from './proxy-headers.ts';
 import { withoutToken } from './net/redact.ts';
 import { inTurn } from './net/in-turn.ts';
@@ -108,7 +109,8 @@ export interface RunningSlb {
    *  'both', the only one with 'classic'; undefined with 'modern'. */
   classicPort: number | undefined;
   backends: Backend[];
-  health: HealthChecker;
+  /** The active health checks (servers/net/health.ts). */
+  health: RunningChecks;
   /** 'accept' (AcceptRecord), 'request' (ForwardRecord), 'up' / 'down' (Backend) */
   events: EventEmitter;
   /** Resolves when every key log line of the handshakes so far is on disk: await it before
@@ -139,16 +141,14 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
   const events = new EventEmitter();
   const servedNames = new Set(opts.serverNames.map((n) => n.toLowerCase()));
 
-  const backends = opts.backends.map((b) => new Backend(b));
-  const health = new HealthChecker(backends, { ...DEFAULT_HEALTH_CHECK, ...opts.healthCheck }, opts.healthCheckFrom ?? opts.host);
-  health.on('down', (b: Backend) => {
-    log(`${name}: ${b.name} (${b.address}) taken out of rotation: ${b.reason}`);
-    events.emit('down', b);
-  });
-  health.on('up', (b: Backend) => {
-    log(`${name}: ${b.name} (${b.address}) back in rotation: ${b.reason}`);
-    events.emit('up', b);
-  });
+  const hc = { ...DEFAULT_HEALTH_CHECK, ...opts.healthCheck };
+  const backends = opts.backends.map((b) => new Backend(b, hc));
+  /** A backend changed state, by an active check or a passive one: say so, and tell listeners. */
+  const announce = (b: Backend, change: 'up' | 'down' | undefined) => {
+    if (!change) return;
+    log(`${name}: ${b.name} (${b.address}) ${change === 'down' ? 'taken out of' : 'back in'} rotation: ${b.reason}`);
+    events.emit(change, b);
+  };
   // Pooled keep-alive connections to the apps, as nginx's `keepalive` upstream setting.
   // At most 128 connections to each app server: every one of them comes from the SLB's one address,
   // and an app holds at most 256 per client address (servers/net/limits.ts).
@@ -380,7 +380,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
       if (res.headersSent) return void res.destroy(); // the answer was half sent: nothing honest left to say
       if (NEVER_CONNECTED.has(err.code ?? '')) {
         // The app was never reached: safe to try the next one, even for a POST.
-        health.announce(backend, backend.markDown(`connection refused (${err.code}) while forwarding`));
+        announce(backend, backend.markDown(`connection refused (${err.code}) while forwarding`));
         return forward(req, res, out, tried, record);
       }
       // The request may have reached the app. Retrying a POST could take the order twice, so
@@ -446,7 +446,12 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
       throw new Error(err instanceof ListenError ? err.message : String(err));
     }
   }
-  health.start();
+  // Where checks leave from: the SLB's own address, or one kept for health checks alone.
+  const health = startHealthChecks(
+    backends.map((b) => ({ state: b, url: new URL(hc.path, b.url) })),
+    { intervalMs: hc.intervalMs, timeoutMs: hc.timeoutMs, userAgent: 'lab-slb-health-check', from: opts.healthCheckFrom ?? opts.host },
+    announce,
+  );
 
   return {
     name,

@@ -1,6 +1,7 @@
 // Reading RFC 9211 Cache-Status the way the phone's narration does.
 import { describe, expect, it } from 'vitest';
-import { describeCachePath, parseCacheStatus, type CdnFetch } from '../client/cdn-client.ts';
+import { describeCachePath, type CdnFetch } from '../client/cdn-client.ts';
+import { parseCacheStatus } from '../servers/net/cache-status.ts';
 
 describe('Cache-Status', () => {
   it('parses the tiers nearest-origin first, with their parameters', () => {

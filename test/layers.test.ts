@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cidrDecision, parseIpv4, toBinary } from '../servers/net/ipv4.ts';
 import {
-  cidrDecision,
   defaultGateway,
   describeLayers,
   interfaceOwning,
@@ -13,8 +13,6 @@ import {
   parseArpTable,
   parseIpRouteGet,
   parseRouteTable,
-  toBinary,
-  ipToNumber,
   type LayersInput,
   type SystemNet,
 } from '../lab/layers.ts';
@@ -44,7 +42,7 @@ describe('the CIDR decision, in binary as the seed shows it', () => {
   it('refuses what is not an address or a contiguous mask', () => {
     expect(() => cidrDecision('192.168.1.300', '10.0.0.1', 24)).toThrow(/not an IPv4 address/);
     expect(() => cidrDecision('192.168.1.1', '10.0.0.1', '255.0.255.0')).toThrow(/not a contiguous netmask/);
-    expect(toBinary(ipToNumber('255.255.255.255'))).toBe('11111111.11111111.11111111.11111111');
+    expect(toBinary(parseIpv4('255.255.255.255'))).toBe('11111111.11111111.11111111.11111111');
   });
 });
 

@@ -53,6 +53,7 @@ import {
 import { CacheStore, describeEntry, sizeOf, type StoredResponse } from './cache-store.ts';
 import { appendList, hostWithoutPort, withoutHopByHop } from '../proxy-headers.ts';
 import { clientErrorInTurn, inTurn } from '../net/in-turn.ts';
+import { formatCacheStatusEntry, parseCacheStatus, type CacheStatusParam } from '../net/cache-status.ts';
 
 export interface CacheOptions {
   /** 'edge-north', 'edge-south', 'parent': names this tier in Cache-Status, Via and the log. */
@@ -171,8 +172,8 @@ export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 // Reasons not to store that come from the request, not the resource (see cache-rules.ts storability).
 const BECAUSE_OF_THE_REQUEST = new Set(['authorization', 'request-no-store', 'vary-too-large']);
 
-/** One parameter of our Cache-Status entry: ['hit'], ['fwd', 'stale'], ['detail', 'private']. */
-type Param = [name: string, value?: string | number];
+/** One parameter of our Cache-Status entry (servers/net/cache-status.ts writes it). */
+type Param = CacheStatusParam;
 
 /** One client request, and what we learn about it on the way to the log line. */
 interface Ask {
@@ -790,7 +791,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
     const age = currentAge(entry);
     const ttl = Math.floor(entry.lifetime - age); // negative when stale (RFC 9211 §2.5)
     const detail = params.filter(([p]) => p === 'detail');
-    ask.ourEntry = statusEntry(name, [...params.filter(([p]) => p !== 'detail'), ['ttl', ttl], ...detail]);
+    ask.ourEntry = formatCacheStatusEntry(name, [...params.filter(([p]) => p !== 'detail'), ['ttl', ttl], ...detail]);
     const headers: http.OutgoingHttpHeaders = {
       ...entry.headers,
       age: ageField(age),
@@ -874,7 +875,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   function relay(ask: Ask, upstream: Upstream, params: Param[], head: Buffer[]): void {
     const { res } = ask;
     const upstreamStatus = headerValue(upstream.headers, 'cache-status');
-    ask.ourEntry = statusEntry(name, params);
+    ask.ourEntry = formatCacheStatusEntry(name, params);
     ask.tiers = tierPath(upstreamStatus);
     const headers: http.OutgoingHttpHeaders = {
       ...storedHeaders(upstream.headers, upstream.responseTime),
@@ -918,7 +919,7 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
 
   function replyUpstreamFailure(ask: Ask, failure: UpstreamFailure, params: Param[]): void {
     ask.label = 'ERROR';
-    ask.ourEntry = statusEntry(name, [...params, ['detail', failure.code]]);
+    ask.ourEntry = formatCacheStatusEntry(name, [...params, ['detail', failure.code]]);
     ask.tiers = [name, 'upstream'];
     const status = failure.timeout ? 504 : 502;
     const error = failure.timeout ? 'upstream timed out' : 'bad gateway';
@@ -928,11 +929,9 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   /** The tiers an answer came through, from the upstream's Cache-Status: 'edge → parent → origin'. */
   function tierPath(upstreamStatus: string | undefined): string[] {
     const tiers = [name];
-    const members = splitOutsideQuotes(upstreamStatus ?? '', ',');
-    for (const member of members.reverse()) {
-      const [cache = '', ...cacheParams] = splitOutsideQuotes(member, ';');
-      tiers.push(cache.replace(/^"|"$/g, ''));
-      if (cacheParams.some((p) => p === 'hit' || p.startsWith('hit='))) return tiers; // that tier answered
+    for (const member of parseCacheStatus(upstreamStatus).reverse()) {
+      tiers.push(member.cache);
+      if (member.hit) return tiers; // that tier answered
     }
     tiers.push('origin');
     return tiers;
@@ -1111,17 +1110,6 @@ function storedHeaders(headers: http.IncomingHttpHeaders, receivedAt: number): R
   return out;
 }
 
-
-/** Our Cache-Status list member: `edge-north; fwd=uri-miss; stored; ttl=300` (RFC 9211). */
-function statusEntry(cacheName: string, params: Param[]): string {
-  const token = /^[A-Za-z*][\w!#$%&'*+.^`|~:/-]*$/.test(cacheName) ? cacheName : JSON.stringify(cacheName);
-  const rendered = params.map(([key, value]) => {
-    if (value === undefined) return key;
-    if (typeof value === 'number' || key === 'fwd') return `${key}=${value}`; // integers and tokens
-    return `${key}=${JSON.stringify(value)}`; // strings, e.g. detail="private"
-  });
-  return [token, ...rendered].join('; ');
-}
 
 /** The proxies a Via header names: `1.1 parent, 1.1 edge-north` → ['parent', 'edge-north']. */
 function viaNames(via: string | string[] | undefined): string[] {

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { labDir } from '../../lab/paths.ts';
+import { labDir } from '../net/paths.ts';
 
 // ---------------------------------------------------------------------------------------------
 // A PNG encoder (RFC 2083 / ISO 15948), just enough for 8-bit RGB: the signature, then chunks

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { listen, parseHostPort, closeGracefully } from '../net/listen.ts';
 import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from '../net/limits.ts';
-import { labDir } from '../../lab/paths.ts';
+import { labDir } from '../net/paths.ts';
 import { ensureOriginContent, type OriginFile } from './origin-content.ts';
 
 // ---------------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@
 //      failover takes effect quickly; and in the ECS option, the "scope": which clients this
 //      answer is good for, so the resolver can cache it for exactly those.
 // Ask for TXT instead of A and the GSLB tells you, in words, why it chose what it chose.
-import http from 'node:http';
-import { sourceAddressFor } from '../net/listen.ts';
+import { DEFAULT_CHECK, HealthState, startHealthChecks, type CheckTiming, type Health, type RiseFall } from '../net/health.ts';
+import { contains, formatIpv4, networkOf, parseCidr, parseIpv4, type Cidr } from '../net/ipv4.ts';
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { startDnsServer, Packet, responseTo, findOpt, EDNS_UDP_SIZE, type DnsContext, type DnsPacket, type DnsRecord, type RunningDnsServer, type TcpOptions } from './dns-server.ts';
@@ -59,13 +59,13 @@ export interface GslbOptions extends TcpOptions {
   /** TTL of the A record, default 30. */
   ttl?: number;
   /** Defaults: every 1000 ms, 800 ms timeout, rise 2, fall 2. */
-  healthCheck?: { intervalMs?: number; timeoutMs?: number; rise?: number; fall?: number };
+  healthCheck?: Partial<CheckTiming & RiseFall>;
   /** Source address of the health checks (default: `host`). One of their own keeps them apart from the story in a capture. */
   healthCheckFrom?: string;
   log?: (line: string) => void;
 }
 
-export type EdgeHealth = boolean | 'unknown';
+export type EdgeHealth = Health;
 
 /** A client subnet from ECS: an IPv4 or IPv6 network address and its prefix length. */
 export interface ClientSubnet {
@@ -103,96 +103,33 @@ const ZONE_TTL = 3600;
 
 // ───────────────────────────── 1. Subnets: IPv4 addresses as 32-bit numbers ─────────────────────────────
 
-interface Subnet {
-  cidr: string;
-  network: number;
-  prefix: number;
+/** A region's subnet (servers/net/ipv4.ts does the arithmetic). */
+interface Subnet extends Cidr {
   region: string;
 }
 
-function ipToInt(ip: string): number {
-  return ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-/** The first `prefix` bits of `ip`, the rest zero: the network an address belongs to. */
-function maskOf(ip: number, prefix: number): number {
-  return prefix === 0 ? 0 : (ip & (~0 << (32 - prefix))) >>> 0;
-}
-
-function parseCidr(cidr: string, region: string): Subnet {
-  const [ip, bits] = cidr.split('/');
-  const prefix = Number(bits);
-  if (!ip || !net.isIPv4(ip) || !/^\d+$/.test(bits ?? '') || prefix > 32) {
+function parseRegionSubnet(cidr: string, region: string): Subnet {
+  try {
+    return { ...parseCidr(cidr), region };
+  } catch {
     throw new Error(`region ${region}: "${cidr}" is not an IPv4 subnet such as 127.10.1.0/24`);
   }
-  return { cidr: `${intToIp(maskOf(ipToInt(ip), prefix))}/${prefix}`, network: maskOf(ipToInt(ip), prefix), prefix, region };
-}
-
-/** Does `subnet` contain every address of the network ip/prefix? */
-function contains(subnet: Subnet, ip: number, prefix: number): boolean {
-  return subnet.prefix <= prefix && maskOf(ip, subnet.prefix) === subnet.network;
 }
 
 // ───────────────────────────── 2. Edge health: active checks with rise and fall ─────────────────────────────
 
 /**
- * One edge's health, as HAProxy's `check rise 2 fall 2` keeps it. An edge starts 'unknown': the
- * GSLB has not asked yet, and sends clients there anyway (better than refusing to answer). The
- * first check settles it at once, as there is no earlier state to protect from flapping; after
- * that it takes `fall` failures in a row to go down and `rise` passes in a row to come back.
+ * One edge's health (servers/net/health.ts keeps it, as for the SLB's app servers). An edge starts
+ * 'unknown': the GSLB has not asked yet, and sends clients there anyway (better than refusing to
+ * answer); the first check settles it at once.
  */
-class EdgeState {
-  healthy: EdgeHealth = 'unknown';
-  reason = 'not checked yet';
-  private passesInARow = 0;
-  private failuresInARow = 0;
-  /** The check in flight, so a slow edge is never asked twice at once and close() can abort it. */
-  checking: http.ClientRequest | undefined;
-
-  constructor(readonly config: EdgeConfig) {}
-
-  /** Record one check; returns 'up' or 'down' when the edge changes state. */
-  record(passed: boolean, result: string, rise: number, fall: number): 'up' | 'down' | undefined {
-    this.passesInARow = passed ? this.passesInARow + 1 : 0;
-    this.failuresInARow = passed ? 0 : this.failuresInARow + 1;
-    if (this.healthy === 'unknown') return this.become(passed, `first check: ${result}`);
-    if (passed && !this.healthy) {
-      if (this.passesInARow >= rise) return this.become(true, `${result}, ${this.passesInARow} passes in a row`);
-      this.reason = `down; ${result} (${this.passesInARow} of ${rise} passes needed to come back)`;
-    } else if (!passed && this.healthy) {
-      if (this.failuresInARow >= fall) return this.become(false, `${result}, ${this.failuresInARow} failures in a row`);
-      this.reason = `up; ${result} (${this.failuresInARow} of ${fall} failures before it goes down)`;
-    } else {
-      this.reason = result;
-    }
-    return undefined;
+class EdgeState extends HealthState {
+  constructor(
+    readonly config: EdgeConfig,
+    limits: RiseFall,
+  ) {
+    super('unknown', limits);
   }
-
-  private become(healthy: boolean, reason: string): 'up' | 'down' {
-    this.healthy = healthy;
-    this.reason = reason;
-    return healthy ? 'up' : 'down';
-  }
-}
-
-/** One GET of the edge's health URL: 200 passes, anything else (or no answer in time) fails. */
-function checkOnce(edge: EdgeState, timeoutMs: number, from: string): Promise<{ passed: boolean; result: string }> {
-  return new Promise((resolve) => {
-    const url = new URL(edge.config.healthUrl);
-    // agent:false: a fresh connection every time, so a dead edge cannot hide behind a kept-alive socket.
-    const localAddress = sourceAddressFor(from, url.hostname);
-    const req = http.get(url, { agent: false, timeout: timeoutMs, headers: { 'user-agent': 'lab-gslb-health-check' }, localAddress }, (res) => {
-      res.resume();
-      resolve({ passed: res.statusCode === 200, result: `GET ${url.pathname} → ${res.statusCode}` });
-    });
-    edge.checking = req;
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ passed: false, result: `GET ${url.pathname} failed: ${err.code ?? err.message}` }));
-  });
 }
 
 // ───────────────────────────── 3. The decision: client → region → edge ─────────────────────────────
@@ -223,9 +160,9 @@ function bestMatch(subnets: Subnet[], ip: number, prefix: number): Subnet | unde
  */
 function scopeFor(t: Tables, ip: number, matched: string | undefined): number {
   for (let prefix = 0; prefix <= 32; prefix++) {
-    const network = maskOf(ip, prefix);
+    const network = networkOf(ip, prefix);
     const around = bestMatch(t.subnets, network, prefix)?.region;
-    const inside = t.subnets.filter((s) => s.prefix > prefix && maskOf(s.network, prefix) === network);
+    const inside = t.subnets.filter((s) => s.prefix > prefix && networkOf(s.network, prefix) === network);
     if (around === matched && inside.every((s) => s.region === matched)) return prefix;
   }
   return 32;
@@ -239,8 +176,8 @@ function decide(t: Tables, clientAddress: string, ecs?: ClientSubnet): GslbDecis
   const address = clientAddress.replace(/^::ffff:/i, ''); // an IPv4 client seen by a dual-stack socket
   const prefix = useEcs ? Math.min(ecs.sourcePrefixLength, 32) : 32;
   const ipv4 = useEcs || net.isIPv4(address);
-  const ip = ipv4 ? maskOf(ipToInt(useEcs ? ecs.ip : address), prefix) : 0;
-  const client = useEcs ? `${intToIp(ip)}/${prefix}` : address;
+  const ip = ipv4 ? networkOf(parseIpv4(useEcs ? ecs.ip : address), prefix) : 0;
+  const client = useEcs ? `${formatIpv4(ip)}/${prefix}` : address;
   const note = ecs && !useEcs ? `ECS ${ecs.ip}/${ecs.sourcePrefixLength} gives no subnet to use, so the source address decides: ` : '';
 
   // Step 2: which region? The most specific subnet that holds the client.
@@ -319,7 +256,7 @@ function lower(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
 }
 
-function checkConfig(opts: GslbOptions): Tables {
+function checkConfig(opts: GslbOptions, limits: RiseFall): Tables {
   const edges = new Map<string, EdgeState>();
   for (const edge of opts.edges) {
     if (edges.has(edge.name)) throw new Error(`gslb: edge ${edge.name} is listed twice`);
@@ -331,7 +268,7 @@ function checkConfig(opts: GslbOptions): Tables {
       throw new Error(`gslb: edge ${edge.name}: health URL "${edge.healthUrl}" is not a URL`);
     }
     if (url.protocol !== 'http:') throw new Error(`gslb: edge ${edge.name}: health URL must be http://, not ${url.protocol}`);
-    edges.set(edge.name, new EdgeState(edge));
+    edges.set(edge.name, new EdgeState(edge, limits));
   }
   const regions = new Map<string, RegionConfig>();
   const subnets: Subnet[] = [];
@@ -340,7 +277,7 @@ function checkConfig(opts: GslbOptions): Tables {
     if (region.nearest.length === 0) throw new Error(`gslb: region ${region.name} lists no edges`);
     for (const name of region.nearest) if (!edges.has(name)) throw new Error(`gslb: region ${region.name} lists edge ${name}, which is not configured`);
     regions.set(region.name, region);
-    subnets.push(...region.subnets.map((cidr) => parseCidr(cidr, region.name)));
+    subnets.push(...region.subnets.map((cidr) => parseRegionSubnet(cidr, region.name)));
   }
   if (!regions.has(opts.defaultRegion)) throw new Error(`gslb: the default region ${opts.defaultRegion} is not one of the regions`);
   return { edges, regions, subnets, defaultRegion: opts.defaultRegion };
@@ -352,10 +289,10 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
   const serviceNames = new Set((opts.serviceNames ?? ['geektime.gslb.cdn.test']).map(lower));
   const nsName = lower(opts.nsName ?? 'ns1.gslb.cdn.test');
   const ttl = opts.ttl ?? 30;
-  const hc = { intervalMs: 1000, timeoutMs: 800, rise: 2, fall: 2, ...opts.healthCheck };
+  const hc = { ...DEFAULT_CHECK, ...opts.healthCheck };
   const log = opts.log ?? (() => {});
   const events = new EventEmitter();
-  const tables = checkConfig(opts);
+  const tables = checkConfig(opts, hc);
 
   // The zone's own records: who is authoritative (NS, SOA), and where that name server is (A).
   const soa = (owner: string, recordTtl: number) =>
@@ -427,24 +364,14 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
   const dns = await startDnsServer({ name, host: opts.host, port: opts.port, handle, log, tcpLimits: opts.tcpLimits, tcpIdleMs: opts.tcpIdleMs, tcpMaxPending: opts.tcpMaxPending });
 
   // Health checks: every edge on its own, so one slow edge does not delay the verdict on the others.
-  let closed = false;
-  const checkAll = () => {
-    for (const edge of tables.edges.values()) {
-      if (edge.checking) continue; // the previous check is still waiting for an answer
-      void checkOnce(edge, hc.timeoutMs, opts.healthCheckFrom ?? opts.host).then(({ passed, result }) => {
-        edge.checking = undefined;
-        if (closed) return;
-        const change = edge.record(passed, result, hc.rise, hc.fall);
-        if (change) {
-          log(`${name}: ${edge.config.name} (${edge.config.address}) is ${change}: ${edge.reason}`);
-          events.emit(change, edge.config.name);
-        }
-      });
-    }
-  };
-  checkAll();
-  const timer = setInterval(checkAll, hc.intervalMs);
-  timer.unref();
+  const health = startHealthChecks(
+    [...tables.edges.values()].map((edge) => ({ state: edge, url: new URL(edge.config.healthUrl) })),
+    { intervalMs: hc.intervalMs, timeoutMs: hc.timeoutMs, userAgent: 'lab-gslb-health-check', from: opts.healthCheckFrom ?? opts.host },
+    (edge, change) => {
+      log(`${name}: ${edge.config.name} (${edge.config.address}) is ${change}: ${edge.reason}`);
+      events.emit(change, edge.config.name);
+    },
+  );
 
   return {
     ...dns,
@@ -452,9 +379,7 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
     edges: () => [...tables.edges.values()].map((e) => ({ name: e.config.name, healthy: e.healthy, reason: e.reason })),
     decide: (clientAddress, ecs) => decide(tables, clientAddress, ecs),
     close: async () => {
-      closed = true;
-      clearInterval(timer);
-      for (const edge of tables.edges.values()) edge.checking?.destroy();
+      health.stop();
       await dns.close();
     },
   };

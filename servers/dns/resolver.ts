@@ -29,6 +29,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { startDnsServer, Packet, findOpt, responseTo, rcodeName, type DnsPacket, type DnsRecord, type RunningDnsServer, type TcpOptions } from './dns-server.ts';
 import { sourceAddressFor } from '../net/listen.ts';
+import { formatIpv4, networkOf, parseIpv4 } from '../net/ipv4.ts';
 import { LogFile, ensurePrivateFile } from '../net/log-file.ts';
 import { sendQuery, typeCode, DnsTimeout, type DnsExchange } from './query.ts';
 import { isInZone, normalize } from './zone.ts';
@@ -248,9 +249,7 @@ function ipv4Of(address: string): string | undefined {
 
 /** The first `prefix` bits of an IPv4 address, as an address: network("127.10.1.7", 24) = "127.10.1.0". */
 function network(address: string, prefix: number): string {
-  const n = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  const masked = prefix === 0 ? 0 : (n & (~0 << (32 - prefix))) >>> 0;
-  return [masked >>> 24, (masked >>> 16) & 255, (masked >>> 8) & 255, masked & 255].join('.');
+  return formatIpv4(networkOf(parseIpv4(address), prefix));
 }
 
 /** The subnet a resolver shares with a GSLB: the /24, enough to place a client, not to identify it (RFC 7871 §11.1). */

@@ -13,6 +13,7 @@
 // The walk over the raw message only skips names and records (RFC 1035 §4.1); if the bytes are too
 // broken for even that, they go to dns2 unchanged and its errors decide (FORMERR).
 import dns2 from 'dns2';
+import { formatIpv4 } from '../net/ipv4.ts';
 
 const { Packet } = dns2;
 type DnsPacket = dns2.Packet;
@@ -113,7 +114,7 @@ export function parseEcs(body: Buffer, inQuery: boolean): EcsVerdict {
   }
   const full = Buffer.alloc(size);
   address.copy(full);
-  const ip = family === 1 ? [...full].join('.') : ipv6Text(full);
+  const ip = family === 1 ? formatIpv4(full.readUInt32BE(0)) : ipv6Text(full);
   return { kind: 'ok', option: { ednsCode: OPTION_ECS, family, sourcePrefixLength: source, scopePrefixLength: scope, ip } };
 }
 
