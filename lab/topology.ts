@@ -16,6 +16,8 @@ export interface RolePlan {
   host: string;
   /** Ports to try in order: a standard port first where this process may bind it, then a high one. */
   ports: number[];
+  /** The standard port this role skipped because this process may not bind it (it says so). */
+  unprivileged?: { standard: number; instead: number };
   protocol: 'https' | 'http' | 'dns';
 }
 
@@ -24,6 +26,8 @@ export interface TopologyOptions {
   /** Every role on port 0 (any free port): for tests and for running beside another lab. */
   ephemeral?: boolean;
   slbPort?: number;
+  /** May this process bind the port? (canBindPort; tests pass their own.) */
+  canBind?: (port: number) => boolean;
 }
 
 export function defaultAddressing(): Addressing {
@@ -66,7 +70,8 @@ export function planRoles(opts: TopologyOptions = {}): RolePlan[] {
     if (name === 'slb' && opts.slbPort !== undefined) ports = [opts.slbPort];
     else if (opts.ephemeral) ports = [0];
     else if (!perRole) ports = [single];
-    else ports = canBindPort(standard) ? [...new Set([standard, high])] : [high];
+    else if ((opts.canBind ?? canBindPort)(standard)) ports = [...new Set([standard, high])];
+    else return { name, what, host: address, ports: [high], protocol, unprivileged: { standard, instead: high } };
     return { name, what, host: perRole ? address : '127.0.0.1', ports, protocol };
   });
 }
@@ -95,3 +100,22 @@ export function healthCheckSource(role: keyof typeof HEALTH_CHECK_SOURCES, addre
 }
 
 export const SHOP_HOST = 'www.geektime.test';
+
+/**
+ * One line per standard port the lab could not use for lack of privilege, naming the roles that
+ * moved, where to, and how to get the standard port: the README promises the lab says so.
+ */
+export function unprivilegedNotes(plans: RolePlan[]): string[] {
+  const moved = new Map<number, { instead: number; roles: string[] }>();
+  for (const p of plans) {
+    if (!p.unprivileged) continue;
+    const entry = moved.get(p.unprivileged.standard) ?? { instead: p.unprivileged.instead, roles: [] };
+    entry.roles.push(p.name);
+    moved.set(p.unprivileged.standard, entry);
+  }
+  return [...moved].map(
+    ([standard, { instead, roles }]) =>
+      `port ${standard} needs privilege, so ${roles.join(', ')} listen${roles.length === 1 ? 's' : ''} on ${instead} instead ` +
+      `(for ${standard}: run as root, give node CAP_NET_BIND_SERVICE, or \`sudo sysctl net.ipv4.ip_unprivileged_port_start=${standard}\`)`,
+  );
+}

@@ -19,7 +19,7 @@ import { rateLimitedSink } from './log-sink.ts';
 import { Supervisor, type RoleInstance } from './supervisor.ts';
 import { labDir } from './paths.ts';
 import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
-import { planRoles, EDGE_REGIONS, defaultAddressing, healthCheckSource, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
+import { planRoles, unprivilegedNotes, EDGE_REGIONS, defaultAddressing, healthCheckSource, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
 import { parseSlbTlsMode, type SlbTlsMode } from '../servers/net/tls-modes.ts';
 
 export interface LabOptions {
@@ -95,6 +95,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   };
 
   const plans = planRoles({ addressing, ephemeral: opts.ephemeral, slbPort: opts.slbPort });
+  notes.push(...unprivilegedNotes(plans));
   const plan = (name: string) => plans.find((p) => p.name === name)!;
 
   /**

@@ -1,0 +1,31 @@
+// Where each role listens, and what the lab says when it may not use a standard port.
+import { describe, expect, it } from 'vitest';
+import { planRoles, unprivilegedNotes } from '../lab/topology.ts';
+
+describe('planRoles', () => {
+  it('with privilege: the standard port first, the high one as a fallback, and nothing to say', () => {
+    const plans = planRoles({ addressing: 'per-role', canBind: () => true });
+    expect(plans.find((p) => p.name === 'local-dns')).toMatchObject({ host: '127.0.0.53', ports: [53, 8053] });
+    expect(plans.find((p) => p.name === 'slb')).toMatchObject({ host: '127.0.0.80', ports: [443, 8443] });
+    expect(unprivilegedNotes(plans)).toEqual([]);
+  });
+
+  it('without it: the high ports, and one note per standard port naming the roles that moved and how to get it', () => {
+    const plans = planRoles({ addressing: 'per-role', canBind: (port) => port >= 1024 });
+    expect(plans.find((p) => p.name === 'root')!.ports).toEqual([8053]);
+    expect(plans.find((p) => p.name === 'app-1')!.ports).toEqual([8080]); // 8080 already: nothing moved
+    const notes = unprivilegedNotes(plans);
+    expect(notes).toHaveLength(3);
+    expect(notes[0]).toBe(
+      'port 53 needs privilege, so root, tld, shop-dns, cdn-dns, gslb, local-dns listen on 8053 instead ' +
+        '(for 53: run as root, give node CAP_NET_BIND_SERVICE, or `sudo sysctl net.ipv4.ip_unprivileged_port_start=53`)',
+    );
+    expect(notes[1]).toMatch(/^port 80 needs privilege, so origin, parent, edge-north, edge-south listen on 8080 instead/);
+    expect(notes[2]).toMatch(/^port 443 needs privilege, so slb listens on 8443 instead/);
+  });
+
+  it('ephemeral and single-address plans never need privilege', () => {
+    expect(unprivilegedNotes(planRoles({ ephemeral: true, canBind: () => false }))).toEqual([]);
+    expect(unprivilegedNotes(planRoles({ addressing: 'single', canBind: () => false }))).toEqual([]);
+  });
+});
