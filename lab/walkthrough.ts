@@ -145,7 +145,7 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
     }
     const reply = find(told);
     trace.add({ step, kind: 'dns-answer', from: 'local-dns', to: 'phone', summary: `${answer.chain.map((r) => `${r.type} ${r.data}`).join(' → ')}${frameNote(reply)}`, ...wireFacts(reply),
-      data: { ...answer, fromCache: resolution?.fromCache, client: phoneEnd, server: localDnsEnd } });
+      data: { ...answer, client: phoneEnd, server: localDnsEnd, fromCache: resolution?.fromCache, resolverMs: resolution?.ms, clientSubnet: resolution?.clientSubnet, walkSteps: walk.length } });
     n.say(`The answer the phone gets${frameNote(reply, ' (')}${reply ? ')' : ''}:`);
     n.sayAll(answer.chain.map(recordLine), '    ');
     return answer;
