@@ -32,9 +32,39 @@ function shorten(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** An SVG sequence diagram: a lifeline per role, an arrow per message, time flowing down. */
+/**
+ * The messages in the order they were on the wire: by the wire time of their first frame, then the
+ * frame number, then narration order. A message the capture does not hold (or every message, when
+ * there was no capture) keeps its narrated place: it sorts with the message narrated just before it.
+ */
+export function wireOrder(events: readonly TraceEvent[]): TraceEvent[] {
+  let time = -Infinity;
+  let frame = -Infinity;
+  const keyed = events.map((e, index) => {
+    if (e.wireTime !== undefined) {
+      time = e.wireTime;
+      frame = e.frames?.[0] ?? frame;
+    }
+    return { e, time, frame, index };
+  });
+  keyed.sort((a, b) => a.time - b.time || a.frame - b.frame || a.index - b.index);
+  return keyed.map((k) => k.e);
+}
+
+/** "frame 20", "frames 76, 77", "frames 91–95" for an arrow's small label. */
+export function framesLabel(frames: readonly number[] | undefined): string {
+  if (!frames || frames.length === 0) return '';
+  if (frames.length === 1) return `frame ${frames[0]}`;
+  const consecutive = frames.every((f, i) => i === 0 || f === frames[i - 1]! + 1);
+  return consecutive && frames.length > 2 ? `frames ${frames[0]}–${frames.at(-1)}` : `frames ${frames.join(', ')}`;
+}
+
+/** An SVG sequence diagram: a lifeline per role, an arrow per message, time flowing down (wire time when the capture ran). */
 export function sequenceDiagram(input: Pick<ReportInput, 'roles' | 'phone' | 'events'>): string {
-  const messages = input.events.filter((e) => e.from && e.to);
+  const messages = wireOrder(input.events.filter((e) => e.from && e.to));
+  // The time column: ms since the first message on the wire, or since the start of the run without a capture.
+  const firstWire = messages.find((m) => m.wireTime !== undefined)?.wireTime;
+  const when = (m: TraceEvent) => (m.wireTime !== undefined && firstWire !== undefined ? `${((m.wireTime - firstWire) * 1000).toFixed(3)} ms` : `${m.t} ms`);
   const used = new Set(messages.flatMap((e) => [e.from!, e.to!]));
   const columns = [...COLUMN_ORDER.filter((c) => used.has(c)), ...[...used].filter((c) => !COLUMN_ORDER.includes(c))];
   const colWidth = 150;
@@ -53,25 +83,30 @@ export function sequenceDiagram(input: Pick<ReportInput, 'roles' | 'phone' | 'ev
       `<line x1="${x(c)}" y1="56" x2="${x(c)}" y2="${height - 20}" class="lifeline"/>`,
     );
   });
-  let lastStep = -1;
+  // A rule where each step begins. On the wire steps overlap (step 3's POST leaves before step 2's
+  // close), so a step is marked once, where its first message is; the colour tells them apart after.
+  const marked = new Set<number>();
   messages.forEach((m, i) => {
     const y = top + i * rowHeight + 18;
-    if (m.step !== lastStep) {
+    if (!marked.has(m.step)) {
       parts.push(`<line x1="0" y1="${y - 20}" x2="${width}" y2="${y - 20}" class="step-rule"/>`, `<text x="6" y="${y - 6}" class="step-label" fill="${STEP_COLOURS[m.step]}">step ${m.step}</text>`);
-      lastStep = m.step;
+      marked.add(m.step);
     }
     const x1 = x(m.from!);
     const x2 = x(m.to!);
     const colour = STEP_COLOURS[m.step] ?? '#333';
     const label = escapeHtml(shorten(m.summary, Math.max(24, Math.floor((Math.abs(x2 - x1) || colWidth) / 7.5))));
     const self = x1 === x2;
+    const frames = framesLabel(m.frames);
+    const wire = m.wireTime !== undefined ? ` data-wire-time="${m.wireTime}" data-frames="${m.frames?.join(' ') ?? ''}"` : '';
     parts.push(
-      `<g><title>${escapeHtml(`+${m.t} ms  ${m.from} → ${m.to}: ${m.summary}`)}</title>`,
+      `<g class="message"${wire}><title>${escapeHtml(`${m.wireAt ? `${m.wireAt} (on the wire)` : `+${m.t} ms`}${frames ? `, ${frames}` : ''}  ${m.from} → ${m.to}: ${m.summary}`)}</title>`,
       self
         ? `<path d="M${x1} ${y} h30 v10 h-30" class="arrow" stroke="${colour}" marker-end="url(#head)"/>`
         : `<line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}" class="arrow" stroke="${colour}" marker-end="url(#head)"/>`,
       `<text x="${(x1 + x2) / 2 + (self ? 40 : 0)}" y="${y - 5}" class="label">${label}</text>`,
-      `<text x="${width - 6}" y="${y + 4}" class="time">${m.t} ms</text></g>`,
+      frames ? `<text x="${Math.min(x1, x2) + 6 + (self ? 36 : 0)}" y="${y + 13}" class="frame">${escapeHtml(frames)}</text>` : '',
+      `<text x="${width - 6}" y="${y + 4}" class="time">${when(m)}</text></g>`,
     );
   });
   return (
@@ -111,6 +146,7 @@ export function buildReport(input: ReportInput): string {
   svg .arrow { stroke-width: 2; fill: none; }
   svg .label { font: 12px system-ui, sans-serif; text-anchor: middle; fill: #1f2328; }
   svg .time { font: 11px ui-monospace, monospace; fill: #8c959f; text-anchor: end; }
+  svg .frame { font: 10px ui-monospace, monospace; fill: #6e7781; text-anchor: start; }
   svg .step-rule { stroke: #eaeef2; } svg .step-label { font: bold 12px system-ui, sans-serif; }
 </style>
 </head>
@@ -120,7 +156,9 @@ export function buildReport(input: ReportInput): string {
 <h2>Who is who</h2>
 <table><tr><th>role</th><th>listens on</th><th>what it is</th></tr><tr><td>phone</td><td><code>${escapeHtml(input.phone)}</code></td><td>the shopper's phone: the client</td></tr>${roles}</table>
 <h2>Every message, in order</h2>
-<p>Each arrow is one real message of this run (hover for its time and full text).</p>
+<p>Each arrow is one real message of this run (hover for its time and full text). ${input.events.some((e) => e.from && e.to && e.wireTime !== undefined)
+    ? 'Arrows are in the order their frames were on the wire, with the frame number under each (Wireshark: <code>frame.number == N</code>) and the time since the first frame on the right.'
+    : 'There was no capture: arrows are in the order the run narrated them, with the time since the run started.'}</p>
 <div class="diagram">${sequenceDiagram(input)}</div>
 ${sections}
 </body>

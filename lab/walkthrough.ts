@@ -18,7 +18,9 @@ import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
 import type { AcceptRecord, ForwardRecord } from '../servers/slb.ts';
 import { captureSoFar, captureUnavailable, finishCapture, labFilter, lostFramesWarning, startCapture, type CaptureRecord, type RunningCapture } from './capture.ts';
 import { frameFields } from './observe/frame-fields.ts';
-import { decodeFrame } from './observe/packets.ts';
+import { dnsMessages, findDnsMessage, type DnsMessageKey, type DnsOnWire } from './observe/dns-wire.ts';
+import { findHttpExchange, httpStarts, type HttpStart } from './observe/http-wire.ts';
+import { decodeFrame, type Endpoint } from './observe/packets.ts';
 import { segmentsCarrying, tcpStory, type SegmentFact, type TcpStory } from './observe/tcp-story.ts';
 import { describeTcpStory, segmentSummary } from './tcp-words.ts';
 import { Narrator, wantsColor } from './narrator.ts';
@@ -67,11 +69,29 @@ interface Story {
   stub: { resolver: { host: string; port: number }; localAddress: string | undefined };
   /** The edge the GSLB last chose for the phone (DNS gives only its address). */
   chosenEdge?: string;
+  /** tcpdump, while it runs: each step reads the frames so far to name its messages' frames. */
+  capture?: RunningCapture;
+  /** The lab's DNS servers (where DNS messages are looked for in the capture). */
+  dnsServers: Endpoint[];
+  /** The address the local DNS asks other servers from (its own). */
+  resolverAddress: string;
   /** Role name for an address, for the sequence diagram. */
   roleAt(address: string, port?: number): string;
 }
 
 // ── Step 1 ───────────────────────────────────────────────────────────────────────────────────
+
+/** The wire facts of one message found in the capture: its frames and the first one's time. */
+function wireFacts(found: { frames: number[]; time: number } | undefined): { frames?: number[]; wireTime?: number; wireAt?: string } {
+  if (!found) return {};
+  return { frames: found.frames, wireTime: found.time, wireAt: new Date(found.time * 1000).toISOString() };
+}
+
+/** ", frame 12" for the narration, or nothing when the capture does not hold the message. */
+function frameNote(found: { frames: number[] } | undefined, lead = ', '): string {
+  if (!found) return '';
+  return `${lead}frame${found.frames.length > 1 ? 's' : ''} ${found.frames.join(', ')}`;
+}
 
 /** The phone asks its local DNS; show what the resolver did for that very query. */
 async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAnswer> {
@@ -82,28 +102,51 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
   try {
     const localDns = s.stub.resolver;
     const answer = await stubResolve(name, s.stub);
-    trace.message(step, 'dns-query', 'phone', 'local-dns', `A ${name}? (RD, id ${answer.id})`, { id: answer.id, sourcePort: answer.sourcePort });
-    n.say(`The phone (${s.phone}:${answer.sourcePort}) asks its local DNS ${localDns.host}:${localDns.port}: A ${name}? (id ${answer.id}, recursion desired)`);
     const resolution = lab.resolver.resolutionFor({ address: s.phone, port: answer.sourcePort }, answer.id);
+    // Each message of the lookup, as the capture knows it: 4-tuple, DNS id, question name.
+    const phoneEnd = { address: s.phone, port: answer.sourcePort };
+    const localDnsEnd = { address: localDns.host, port: localDns.port };
+    const asked: DnsMessageKey = { client: phoneEnd, server: localDnsEnd, id: answer.id, name, response: false };
+    const told: DnsMessageKey = { ...asked, response: true };
+    const walk = resolution && !resolution.fromCache ? resolution.walk : [];
+    const walkKeys = walk.map((w) => ({ transport: w.transport, client: { address: s.resolverAddress, port: w.sourcePort }, server: { address: w.server.address, port: w.server.port }, id: w.id, name: w.question.name }));
+    // The phone's answer is the last of them on the wire: wait (bounded) until tcpdump has written it.
+    const seen = s.capture ? await captureSoFar(s.capture, (c) => findDnsMessage(dnsMessages(c, s.dnsServers), told) !== undefined) : undefined;
+    const messages: DnsOnWire[] = seen ? dnsMessages(seen, s.dnsServers) : [];
+    const find = (key: DnsMessageKey) => findDnsMessage(messages, key);
+    const question = find(asked);
+
+    trace.add({ step, kind: 'dns-query', from: 'phone', to: 'local-dns', summary: `A ${name}? (RD, id ${answer.id})${frameNote(question)}`, ...wireFacts(question),
+      data: { id: answer.id, name, type: 'A', recursionDesired: true, sourcePort: answer.sourcePort, client: phoneEnd, server: localDnsEnd, transport: 'udp' } });
+    n.say(`The phone (${s.phone}:${answer.sourcePort}) asks its local DNS ${localDns.host}:${localDns.port}: A ${name}? (id ${answer.id}, recursion desired${frameNote(question)})`);
+    let gslbAnswer: DnsOnWire | undefined;
     if (resolution?.fromCache) {
       n.say(`The local DNS answers from its cache: it asks no other server (${resolution.ms} ms).`);
     } else if (resolution) {
       n.say(`The local DNS walks the tree${resolution.clientSubnet ? `, sending the GSLB the phone's subnet ${resolution.clientSubnet}` : ''} (${resolution.ms} ms):`);
-      resolution.walk.forEach((walkStep, i) => {
+      walk.forEach((walkStep, i) => {
         const server = s.roleAt(walkStep.server.address, walkStep.server.port);
-        trace.message(step, 'dns-query', 'local-dns', server, `${walkStep.question.type} ${walkStep.question.name}?`, walkStep);
-        trace.message(step, 'dns-answer', server, 'local-dns', walkStep.summary, { rcode: walkStep.rcode, kind: walkStep.kind });
-        n.sayAll(describeStep(walkStep, i));
+        const out = find({ ...walkKeys[i]!, response: false });
+        const back = find({ ...walkKeys[i]!, response: true });
+        if (server === 'gslb') gslbAnswer = back;
+        trace.add({ step, kind: 'dns-query', from: 'local-dns', to: server, summary: `${walkStep.question.type} ${walkStep.question.name}?${frameNote(out)}`, ...wireFacts(out), data: walkStep });
+        trace.add({ step, kind: 'dns-answer', from: server, to: 'local-dns', summary: `${walkStep.summary}${frameNote(back)}`, ...wireFacts(back),
+          data: { id: walkStep.id, server: walkStep.server, question: walkStep.question, transport: walkStep.transport, rcode: walkStep.rcode, aa: walkStep.aa, kind: walkStep.kind, summary: walkStep.summary, records: walkStep.records, note: walkStep.note } });
+        // dig's two lines for the step, each with the frame that carried it.
+        const [asking, answering, ...rest] = describeStep(walkStep, i);
+        n.sayAll([`${asking}${frameNote(out, '  ')}`, ...(answering ? [`${answering}${frameNote(back, '  ')}`] : []), ...rest]);
       });
     }
     if (decisions.length > 0) s.chosenEdge = decisions.at(-1)!.chosen.name;
     for (const d of decisions) {
       n.say(`The GSLB's reasoning: client ${d.client} (by ${d.source === 'ecs' ? 'EDNS Client Subnet' : 'source address'}) → ${d.regionReason} → ` +
         `${d.candidates.map((c) => `${c.name} ${c.healthy === true ? 'healthy' : c.healthy === false ? 'down' : 'not checked yet'}`).join(', ')} → ${d.chosen.name} ${d.chosen.address}: ${d.why}`);
-      trace.note(step, 'gslb-decision', `${d.chosen.name} ${d.chosen.address}: ${d.why}`, d);
+      trace.add({ step, kind: 'gslb-decision', summary: `${d.chosen.name} ${d.chosen.address}: ${d.why}`, ...wireFacts(gslbAnswer), data: d });
     }
-    trace.message(step, 'dns-answer', 'local-dns', 'phone', answer.chain.map((r) => `${r.type} ${r.data}`).join(' → '), answer);
-    n.say('The answer the phone gets:');
+    const reply = find(told);
+    trace.add({ step, kind: 'dns-answer', from: 'local-dns', to: 'phone', summary: `${answer.chain.map((r) => `${r.type} ${r.data}`).join(' → ')}${frameNote(reply)}`, ...wireFacts(reply),
+      data: { ...answer, client: phoneEnd, server: localDnsEnd, fromCache: resolution?.fromCache, resolverMs: resolution?.ms, clientSubnet: resolution?.clientSubnet, walkSteps: walk.length } });
+    n.say(`The answer the phone gets${frameNote(reply, ' (')}${reply ? ')' : ''}:`);
     n.sayAll(answer.chain.map(recordLine), '    ');
     return answer;
   } finally {
@@ -134,8 +177,43 @@ async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Pro
     if (tier.hit) break;
   }
   if (!got.cacheStatus.some((t) => t.hit)) hops.push('origin');
-  for (let i = 0; i + 1 < hops.length; i++) trace.message(1, 'http-request', hops[i]!, hops[i + 1]!, `GET ${urlPath}`);
-  for (let i = hops.length - 1; i > 0; i--) trace.message(1, 'http-response', hops[i]!, hops[i - 1]!, `${got.status}${i === hops.length - 1 && hops[i] !== 'origin' ? ' HIT' : ''}`);
+  // Each hop in the capture: the phone's own 4-tuple for the first; from each cache's address to the
+  // next tier's for the others (a cache picks its own source port), the same GET after the hop before.
+  const roleEnd = (name: string) => lab.state.roles.find((r) => r.name === name);
+  const keyOf = (i: number, after: number) => {
+    const to = i === 0 ? got.remote : roleEnd(hops[i + 1]!);
+    const from = i === 0 ? got.local : { address: roleEnd(hops[i]!)?.host ?? '' };
+    return to && { from, to: { address: 'host' in to ? to.host : to.address, port: to.port }, method: 'GET', target: urlPath, after };
+  };
+  const exchangesIn = (starts: HttpStart[]) => {
+    const found: Array<ReturnType<typeof findHttpExchange>> = [];
+    let after = 0;
+    for (let i = 0; i + 1 < hops.length; i++) {
+      const key = keyOf(i, after);
+      const x = key && findHttpExchange(starts, key);
+      found.push(x);
+      if (x) after = x.request.frame;
+    }
+    return found;
+  };
+  // The phone's answer is the last message on the wire: wait (bounded) until tcpdump has written it.
+  const seen = s.capture ? await captureSoFar(s.capture, (c) => exchangesIn(httpStarts(c))[0]?.response !== undefined) : undefined;
+  const exchanges = seen ? exchangesIn(httpStarts(seen)) : [];
+  const hopText = (x: HttpStart | undefined, from: string, to: string, what: string) => (x ? [{ frame: x.frame, text: `frame ${x.frame}  ${from} → ${to}  ${x.line}` }] : [{ frame: Infinity, text: `${from} → ${to}  ${what} (not in the capture)` }]);
+  const wireLines: Array<{ frame: number; text: string }> = [];
+  for (let i = 0; i + 1 < hops.length; i++) {
+    const x = exchanges[i]?.request;
+    trace.add({ step: 1, kind: 'http-request', from: hops[i]!, to: hops[i + 1]!, summary: `GET ${urlPath}`, ...wireFacts(x && { frames: [x.frame], time: x.time }),
+      data: { method: 'GET', target: urlPath, ...(x && { line: x.line, client: x.source, server: x.destination }) } });
+    if (seen) wireLines.push(...hopText(x, hops[i]!, hops[i + 1]!, `GET ${urlPath}`));
+  }
+  for (let i = hops.length - 1; i > 0; i--) {
+    const x = exchanges[i - 1]?.response;
+    const hit = i === hops.length - 1 && hops[i] !== 'origin';
+    trace.add({ step: 1, kind: 'http-response', from: hops[i]!, to: hops[i - 1]!, summary: `${got.status}${hit ? ' HIT' : ''}`, ...wireFacts(x && { frames: [x.frame], time: x.time }),
+      data: { status: x?.status ?? got.status, hit, ...(x && { line: x.line, client: x.destination, server: x.source }) } });
+    if (seen) wireLines.push(...hopText(x, hops[i]!, hops[i - 1]!, String(got.status)));
+  }
   n.say(`GET ${url} from ${got.local.address}:${got.local.port} → ${edge.name} ${got.remote.address}:${got.remote.port}: ${got.status}, ${got.bytes} bytes in ${got.ms} ms`);
   n.sayAll(describeCachePath(got), '    ');
   n.say(`  Cache-Control: ${got.headers['cache-control'] ?? '-'}   (for every cache, the phone's too)`);
@@ -143,7 +221,14 @@ async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Pro
   if (got.headers['cdn-cache-control']) n.say(`  CDN-Cache-Control: ${got.headers['cdn-cache-control']}   (for the CDN's caches only)`);
   n.say(`  Cache-Status: ${got.headers['cache-status'] ?? '-'}`);
   n.say(`  Age: ${got.age ?? '-'}   Via: ${got.headers['via'] ?? '-'}   the origin served ${originServed} request(s) for it this time`);
-  trace.note(1, 'cache-path', `${got.status} ${got.headers['cache-status'] ?? ''}`, { cacheStatus: got.cacheStatus, age: got.age, via: got.headers['via'], bytes: got.bytes, ms: got.ms, originServed });
+  if (seen) {
+    // Each hop's request and the first segment of its answer, in the order they were on the wire.
+    n.say(`  On the wire (frame.number == N; each answer's frame is the segment its status line starts in):`);
+    n.sayAll(wireLines.sort((a, b) => a.frame - b.frame).map((l) => l.text), '    ');
+  }
+  const phoneHop = exchanges[0];
+  trace.add({ step: 1, kind: 'cache-path', summary: `${got.status} ${got.headers['cache-status'] ?? ''}`, ...wireFacts(phoneHop?.response && { frames: [phoneHop.response.frame], time: phoneHop.response.time }),
+    data: { url, status: got.status, client: got.local, server: got.remote, edge: edge.name, cacheStatus: got.cacheStatus, cacheControl: got.headers['cache-control'], cdnCacheControl: got.headers['cdn-cache-control'], age: got.age, via: got.headers['via'], bytes: got.bytes, ms: got.ms, originServed } });
   return got;
 }
 
@@ -292,10 +377,15 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
 
   // TLS, message by message, decoded from the recorded bytes.
   n.say(`TLS, from the bytes of this connection as the phone's socket sent and received them (${connection.bytes['client→server']} bytes up, ${connection.bytes['server→client']} down):`);
+  if (tcp) n.say(`    (each line starts with the frame(s) whose TCP data carry its record: frame.number == N, then tls in Wireshark's details)`);
   for (const e of connection.events) {
     const from = e.direction === 'client→server' ? 'phone' : 'slb';
-    trace.message(2, 'tls', from, from === 'phone' ? 'slb' : 'phone', e.name, { type: e.type, fields: 'fields' in e ? summarizeFields(e.fields) : undefined, length: e.length, sinceStartMs: e.sinceStartMs });
-    n.say(`    ${e.direction === 'client→server' ? 'phone → SLB' : 'SLB → phone'}  ${describeTlsEvent(e)}`);
+    // The segments that carry this message's record, by its offset in the stream (lab/observe/tcp-story.ts).
+    const carriers = tcp ? segmentsCarrying(tcp, e.direction, e.record.offset) : [];
+    const frames = carriers.length ? `frame${carriers.length > 1 ? 's' : ''} ${carriers.map((x) => x.frame).join(', ')}  ` : '';
+    trace.add({ step: 2, kind: 'tls', from, to: from === 'phone' ? 'slb' : 'phone', summary: e.name, ...onWire(carriers),
+      data: { type: e.type, name: e.name, direction: e.direction, recordOffset: e.record.offset, recordLength: e.record.length, fields: 'fields' in e ? summarizeFields(e.fields) : undefined, length: e.length, sinceStartMs: e.sinceStartMs } });
+    n.say(`    ${frames}${e.direction === 'client→server' ? 'phone → SLB' : 'SLB → phone'}  ${describeTlsEvent(e)}`);
   }
 
   // The chain the phone walked.
@@ -378,9 +468,17 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   trace.add({ step: 3, kind: 'http-request', from: 'phone', to: 'slb', summary: `POST /purchaseOrder (inside TLS)${postSegments.length ? `, frame ${postSegments.map((x) => x.frame).join(', ')}` : ''}`, ...onWire(postSegments),
     data: { request: result.requestText, observed: postSegments.length > 0, segments: postSegments.map((x) => ({ frame: x.frame, length: x.length, ipLength: x.ipLength })) } });
   if (record.backend) {
-    trace.message(3, 'http-request', 'slb', record.backend, `POST /purchaseOrder, X-Forwarded-For: ${record.xForwardedFor}`, record);
-    trace.message(3, 'http-response', record.backend, 'slb', `${result.status}`);
-    n.say(`The SLB chose ${record.backend} (round robin over the healthy app servers), added X-Forwarded-For: ${record.xForwardedFor}, and forwarded plain HTTP.`);
+    // The SLB's plain-HTTP hop to the app server, in the capture: from the SLB's address to the
+    // backend's, the same POST after the phone's.
+    const backend = lab.state.roles.find((r) => r.name === record.backend);
+    const key = backend && { from: { address: slbAddress }, to: { address: backend.host, port: backend.port }, method: record.method, target: record.path, after: postSegments[0]?.frame ?? 0 };
+    const seen = capture && key ? await captureSoFar(capture, (c) => findHttpExchange(httpStarts(c), key)?.response !== undefined) : undefined;
+    const hop = seen && key ? findHttpExchange(httpStarts(seen), key) : undefined;
+    trace.add({ step: 3, kind: 'http-request', from: 'slb', to: record.backend, summary: `${record.method} ${record.path}, X-Forwarded-For: ${record.xForwardedFor}`, ...wireFacts(hop && { frames: [hop.request.frame], time: hop.request.time }),
+      data: { ...record, ...(hop && { line: hop.request.line, client: hop.request.source, server: hop.request.destination }) } });
+    trace.add({ step: 3, kind: 'http-response', from: record.backend, to: 'slb', summary: `${hop?.response?.status ?? result.status}`, ...wireFacts(hop?.response && { frames: [hop.response.frame], time: hop.response.time }),
+      data: { status: hop?.response?.status ?? result.status, ...(hop?.response && { line: hop.response.line }) } });
+    n.say(`The SLB chose ${record.backend} (round robin over the healthy app servers), added X-Forwarded-For: ${record.xForwardedFor}, and forwarded plain HTTP${hop ? ` (frame ${hop.request.frame}: ${hop.request.line}; the answer ${hop.response ? `in frame ${hop.response.frame}: ${hop.response.line}` : 'is not in the capture'})` : ''}.`);
   }
   trace.add({ step: 3, kind: 'http-response', from: 'slb', to: 'phone', summary: `${result.status} ${String(result.headers['location'] ?? '')}${answerSegments.length ? `, frame ${answerSegments.map((x) => x.frame).join(', ')}` : ''}`.trim(), ...onWire(answerSegments),
     data: { status: result.status, body: result.body, observed: answerSegments.length > 0, segments: answerSegments.map((x) => ({ frame: x.frame, length: x.length, ipLength: x.ipLength })) } });
@@ -447,6 +545,8 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     region,
     phone: phone ?? '127.0.0.1',
     stub: { resolver: { host: localDns.host, port: localDns.port }, localAddress: phone },
+    dnsServers: lab.state.roles.filter((r) => r.protocol === 'dns').map((r) => ({ address: r.host, port: r.port })),
+    resolverAddress: localDns.host,
     roleAt: (address, port) => byAddress.get(`${address}:${port}`) ?? lab.state.roles.find((r) => r.host === address)?.name ?? address,
   };
   const rel = displayPath;
@@ -463,6 +563,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       captureNote = `no capture: ${err.message}`;
       return undefined;
     });
+    story.capture = capture;
   }
   try {
     n.step(0, `The lab is up (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'})`);

@@ -91,8 +91,11 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
   });
 
   it('modern, south: TLS 1.3 decoded as encrypted after the ServerHello, ECDHE explained, the south edge chosen', { timeout: 90_000 }, async () => {
-    const { stdout } = await walkthrough('--mode', 'modern', '--from', 'south', '--no-capture');
+    const { stdout, dir } = await walkthrough('--mode', 'modern', '--from', 'south', '--no-capture');
     expect(stdout).toMatch(/TCP segments: not observed \(no capture \(--no-capture\)\)/);
+    const traced = (JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { events: TraceEvent[] }).events;
+    expect(traced.filter((e) => e.frames || e.wireTime)).toEqual([]); // --no-capture: no frames, nothing made up
+    expect(traced.filter((e) => e.from && e.to).length).toBeGreaterThan(40);
     expect(stdout).toMatch(/ECS 127\.10\.2\.0\/24[\s\S]*→ edge-south 127\.0\.0\.22/);
     expect(stdout).toMatch(/ServerHello: TLS 1\.3/);
     expect(stdout).toMatch(/Key exchange: x25519 \(ECDHE\)/i);
@@ -253,6 +256,12 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
     expect(stdout).not.toMatch(/\[observed, frame/);
     expect(events.find((e) => e.kind === 'tcp')?.data).toMatchObject({ observed: false });
     expect(events.find((e) => e.kind === 'layers')?.data).toMatchObject({ observed: false });
+    // No capture: no message names a frame, and the diagram keeps the narration's order.
+    expect(events.filter((e) => e.frames || e.wireTime)).toEqual([]);
+    expect(stdout).not.toMatch(/\bframe \d/);
+    const report = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+    expect(report).not.toMatch(/data-wire-time|class="frame"/);
+    expect(report).toContain('There was no capture: arrows are in the order the run narrated them');
     expect(stdout).toMatch(/Source 127\.10\.1\.10, destination 127\.0\.0\.80, protocol 6 \(TCP\)/);
     // The layer arithmetic equals what the recorder saw the phone's socket send.
     const computed = /sent as one application-data record it is \d+ \+ 29 = (\d+) bytes/.exec(stdout)?.[1];
