@@ -8,9 +8,7 @@ import fs from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeOrderResult } from '../client/cli.ts';
-import { describeCachePath, edgeAt, fetchViaCdn, type CdnFetch } from '../client/cdn-client.ts';
-import { describeStep, recordLine } from '../client/dig.ts';
+import { edgeAt, fetchViaCdn, type CdnFetch } from '../client/cdn-client.ts';
 import { placeOrder, type OrderResult } from '../client/order-client.ts';
 import { stubResolve, type StubAnswer } from '../client/stub-resolver.ts';
 import type { GslbDecision } from '../servers/dns/gslb.ts';
@@ -35,6 +33,9 @@ import { displayPath } from './state.ts';
 import { parseTlsMode, type TlsMode } from '../servers/net/tls-modes.ts';
 import { clientAddress, type Region } from './topology.ts';
 import { Trace, type StepNumber } from './trace.ts';
+import { cachePathLines } from './story/words/cache.ts';
+import { recordLine, walkStepLines } from './story/words/dns.ts';
+import { orderResultLines } from './story/words/order.ts';
 import { howToReach, parsePort, startLab, type RunningLab } from './up.ts';
 
 /** What the story fetches: the product page, then the product photo on it. */
@@ -133,7 +134,7 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
         trace.add({ step, kind: 'dns-answer', from: server, to: 'local-dns', summary: `${walkStep.summary}${frameNote(back)}`, ...wireFacts(back),
           data: { id: walkStep.id, server: walkStep.server, question: walkStep.question, transport: walkStep.transport, rcode: walkStep.rcode, aa: walkStep.aa, kind: walkStep.kind, summary: walkStep.summary, records: walkStep.records, note: walkStep.note } });
         // dig's two lines for the step, each with the frame that carried it.
-        const [asking, answering, ...rest] = describeStep(walkStep, i);
+        const [asking, answering, ...rest] = walkStepLines(walkStep, i);
         n.sayAll([`${asking}${frameNote(out, '  ')}`, ...(answering ? [`${answering}${frameNote(back, '  ')}`] : []), ...rest]);
       });
     }
@@ -215,7 +216,7 @@ async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Pro
     if (seen) wireLines.push(...hopText(x, hops[i]!, hops[i - 1]!, String(got.status)));
   }
   n.say(`GET ${url} from ${got.local.address}:${got.local.port} → ${edge.name} ${got.remote.address}:${got.remote.port}: ${got.status}, ${got.bytes} bytes in ${got.ms} ms`);
-  n.sayAll(describeCachePath(got), '    ');
+  n.sayAll(cachePathLines(got.cacheStatus), '    ');
   n.say(`  Cache-Control: ${got.headers['cache-control'] ?? '-'}   (for every cache, the phone's too)`);
   // RFC 9213: the CDN's own policy, which its caches obey instead of Cache-Control; the phone ignores it.
   if (got.headers['cdn-cache-control']) n.say(`  CDN-Cache-Control: ${got.headers['cdn-cache-control']}   (for the CDN's caches only)`);
@@ -389,7 +390,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   }
 
   // The chain the phone walked.
-  const lines = describeOrderResult(result);
+  const lines = orderResultLines(result);
   const requestStart = lines.findIndex((l) => l.startsWith('Request sent inside TLS'));
   n.sayAll(lines.slice(1, requestStart), '  ');
 
