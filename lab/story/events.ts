@@ -4,6 +4,7 @@
 // so the two views cannot say different things. Steps 2 and 3 still add untyped events (next slice).
 import type { CacheStatusEntry } from '../../servers/net/cache-status.ts';
 import type { GslbDecision } from '../../servers/dns/gslb.ts';
+import type { WalkStep } from '../../servers/dns/resolver.ts';
 import type { StepNumber } from '../trace.ts';
 
 export interface Endpoint {
@@ -49,36 +50,17 @@ export type DnsResolution = Event<'dns-resolution', {
   walkSteps: number;
 }>;
 
-/** One question of the local DNS's walk, to one server (root, TLD, a zone's server, the GSLB). */
-export type DnsWalkQuery = Event<'dns-walk-query', {
-  /** 0-based position in the walk. */
-  index: number;
-  id: number;
-  server: { name: string; address: string; port: number };
-  question: { name: string; type: string };
-  transport: 'udp' | 'tcp';
-  truncatedOverUdp: boolean;
-  sourcePort: number;
-  ecs?: string;
-  ms: number;
-}>;
+/** Which exchange of the walk an event is about: its position, the DNS id, the server and the question. */
+type WalkExchange = { index: number } & Pick<WalkStep, 'id' | 'server' | 'question' | 'transport'>;
 
-/** What that server answered. */
-export type DnsWalkAnswer = Event<'dns-walk-answer', {
-  index: number;
-  id: number;
-  server: { name: string; address: string; port: number };
-  question: { name: string; type: string };
-  transport: 'udp' | 'tcp';
-  rcode: string;
-  aa: boolean;
-  /** referral, cname, answer, nxdomain, ... */
-  answerKind: string;
-  /** The resolver's dig-like line for the answer ("referral to test. (ns.nic.test 127.0.0.11), TTL 172800"). */
-  summary: string;
-  records: Array<{ name: string; type: string; ttl: number; data: string; section: string }>;
-  note?: string;
-}>;
+/** One question of the local DNS's walk, to one server (root, TLD, a zone's server, the GSLB). */
+export type DnsWalkQuery = Event<'dns-walk-query', WalkExchange & Pick<WalkStep, 'truncatedOverUdp' | 'sourcePort' | 'ecs' | 'ms'>>;
+
+/**
+ * What that server answered. `summary` is the resolver's dig-like line ("referral to test.
+ * (ns.nic.test 127.0.0.11), TTL 172800"); `answerKind` is referral, cname, answer, nxdomain, ...
+ */
+export type DnsWalkAnswer = Event<'dns-walk-answer', WalkExchange & Pick<WalkStep, 'rcode' | 'aa' | 'summary' | 'records' | 'note'> & { answerKind: WalkStep['kind'] }>;
 
 /** Why the GSLB chose the edge it chose (its frames: the GSLB's answer). */
 export type GslbChoice = Event<'gslb-decision', GslbDecision>;

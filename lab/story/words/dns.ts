@@ -1,6 +1,6 @@
 // DNS in words: a record as dig prints it, one step of the local DNS's walk, the whole walk.
 // The mechanism (client/dig.ts, servers/dns/) hands over facts; the sentences live here only.
-import type { Resolution } from '../../../servers/dns/resolver.ts';
+import type { Resolution, WalkStep } from '../../../servers/dns/resolver.ts';
 
 /** One record as dig prints it. */
 export function recordLine(r: { name: string; type: string; ttl: number; data: string }): string {
@@ -9,25 +9,10 @@ export function recordLine(r: { name: string; type: string; ttl: number; data: s
   return `${absolute(r.name).padEnd(28)} ${String(r.ttl).padStart(6)}  IN  ${r.type.padEnd(5)} ${data}`;
 }
 
-/** What one question of the walk was: to whom, how, with which id. A WalkStep fits, so does its event. */
-export interface WalkQuestion {
-  server: { name: string; address: string; port: number };
-  question: { name: string; type: string };
-  transport: 'udp' | 'tcp';
-  truncatedOverUdp: boolean;
-  id: number;
-  sourcePort: number;
-  ecs?: string;
-  ms: number;
-}
-
-/** What came back for it. `summary` is the resolver's own dig-like line for the answer. */
-export interface WalkReply {
-  rcode: string;
-  aa: boolean;
-  summary: string;
-  note?: string;
-}
+/** What one question of the walk was (to whom, how, with which id), and what came back. A WalkStep fits, so does its event. */
+export type WalkQuestion = Pick<WalkStep, 'server' | 'question' | 'transport' | 'truncatedOverUdp' | 'id' | 'sourcePort' | 'ecs' | 'ms'>;
+/** `summary` is the resolver's own dig-like line for the answer. */
+export type WalkReply = Pick<WalkStep, 'rcode' | 'aa' | 'summary' | 'note'>;
 
 /** " 1. a.root-servers.test (127.0.0.10:53): A static.geektime.test?  [udp, id 1234, from port 40000, 2 ms]" */
 export function walkQuestionLine(step: WalkQuestion, index: number): string {
