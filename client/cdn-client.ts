@@ -11,6 +11,7 @@ import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
 import { stubLookup, stubResolve } from './stub-resolver.ts';
 // Cache-Status is read with the caches' own parser (RFC 9211 over RFC 8941 List syntax).
 import { parseCacheStatus, type CacheStatusEntry } from '../servers/net/cache-status.ts';
+import { cachePathLines } from '../lab/story/words/cache.ts';
 
 export interface CdnFetch {
   url: string;
@@ -71,23 +72,6 @@ export function fetchViaCdn(opts: CdnFetchOptions): Promise<CdnFetch> {
   });
 }
 
-/** The path of one fetch through the tiers, in words, from the edge the phone talked to inward. */
-export function describeCachePath(fetch: CdnFetch): string[] {
-  const tiers = [...fetch.cacheStatus].reverse(); // nearest the client first
-  const lines = tiers.map((t) => {
-    if (t.hit) {
-      const stale = t.ttl !== undefined && t.ttl < 0;
-      return `${t.cache}: HIT${stale ? ` (stale by ${-t.ttl!} s${t.detail ? `, ${t.detail}` : ''})` : t.ttl !== undefined ? `, fresh for ${t.ttl} s more` : ''}${t.collapsed ? ', collapsed with another request' : ''}`;
-    }
-    const why = t.fwd === 'uri-miss' || t.fwd === 'miss' ? 'MISS (it had no copy)' : t.fwd === 'stale' ? 'stale copy: revalidated upstream' : t.fwd ? `went upstream (${t.fwd})` : 'went upstream';
-    const revalidated = t.fwdStatus === 304 ? ', upstream said 304 Not Modified' : '';
-    return `${t.cache}: ${why}${revalidated}${t.stored ? ', stored the answer' : ', did not store it'}${t.detail ? ` (${t.detail})` : ''}${t.collapsed ? ', collapsed' : ''}`;
-  });
-  const last = tiers.at(-1);
-  if (last && !last.hit) lines.push('origin: served the object');
-  return lines;
-}
-
 /**
  * The edge role at the address DNS gave. With one address per role that is exact. On a single
  * address every edge shares it and DNS cannot say which port: then `preferred` decides (the
@@ -122,7 +106,7 @@ export async function fetchCommand(argv: string[]): Promise<number> {
   console.log(`${STATIC_HOST} → ${answer.chain.map((r) => r.data).join(' → ')} (local DNS ${localDns.host}:${localDns.port})`);
   console.log(`${values.head ? 'HEAD' : 'GET'} ${url} from ${got.local.address}:${got.local.port} → ${edge.name} ${got.remote.address}:${got.remote.port}`);
   console.log(`${got.status}, ${got.bytes} bytes, ${got.ms} ms`);
-  for (const line of describeCachePath(got)) console.log(`  ${line}`);
+  for (const line of cachePathLines(got.cacheStatus)) console.log(`  ${line}`);
   for (const name of ['cache-status', 'age', 'via', 'cache-control', 'etag', 'last-modified', 'content-type', 'content-length']) {
     if (got.headers[name] !== undefined) console.log(`  ${name}: ${got.headers[name]}`);
   }

@@ -6,25 +6,9 @@ import { parseArgs } from 'node:util';
 import { readState, findRole } from '../lab/state.ts';
 import { parseTlsMode } from '../servers/net/tls-modes.ts';
 import { clientAddress, type Region } from '../lab/topology.ts';
-import { placeOrder, SEED_ORDER, type OrderResult } from './order-client.ts';
+import { placeOrder, SEED_ORDER } from './order-client.ts';
 import { stubLookup } from './stub-resolver.ts';
-
-export function describeOrderResult(result: OrderResult): string[] {
-  const { tcp, tls } = result;
-  const kx = 'type' in tls.ephemeralKey ? `${(tls.ephemeralKey as { name?: string }).name ?? (tls.ephemeralKey as { type: string }).type} (ephemeral, forward secret)` : 'RSA (the client encrypted the pre-master secret with the server\'s public key)';
-  const lines = [
-    `TCP   ${tcp.localAddress}:${tcp.localPort} (client, ephemeral port) → ${tcp.remoteAddress}:${tcp.remotePort} (SLB)`,
-    `TLS   ${tls.protocol}, cipher ${tls.cipher.standardName} (OpenSSL: ${tls.cipher.name}), key exchange ${kx}`,
-    'Chain the client verified, trusting only the lab root:',
-    ...tls.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${step.link}: ${step.detail}`),
-    'Request sent inside TLS:',
-    ...result.requestText.split(/\r?\n/).map((l) => `  > ${l}`),
-    `Answer: ${result.status}${result.headers['location'] ? `, Location: ${result.headers['location']}` : ''}, served by ${result.headers['x-served-by'] ?? '?'}`,
-    // The body as the bytes came, line for line (a final newline ends the last line, adds none).
-    ...result.bodyText.replace(/\n$/, '').split('\n').map((l) => `  < ${l}`),
-  ];
-  return lines;
-}
+import { orderResultLines } from '../lab/story/words/order.ts';
 
 export async function orderCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -61,7 +45,7 @@ export async function orderCommand(argv: string[]): Promise<number> {
     idempotencyKey,
     localAddress,
   });
-  for (const line of describeOrderResult(result)) console.log(line);
+  for (const line of orderResultLines(result)) console.log(line);
   if (result.status >= 500) console.log(`Not sure the order was taken? Retry safely with: npm run lab -- order --key ${idempotencyKey}`);
   return result.status >= 200 && result.status < 300 ? 0 : 1;
 }

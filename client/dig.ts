@@ -6,38 +6,11 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Packet, rcodeName, type DnsPacket } from '../servers/dns/dns-server.ts';
 import { sendQuery, type DnsExchange } from '../servers/dns/query.ts';
-import type { Resolution, WalkStep } from '../servers/dns/resolver.ts';
+import type { Resolution } from '../servers/dns/resolver.ts';
 import { findRole, readState, type LabState } from '../lab/state.ts';
 import { clientAddress, type Region } from '../lab/topology.ts';
-
-/** One record as dig prints it. */
-export function recordLine(r: { name: string; type: string; ttl: number; data: string }): string {
-  const absolute = (name: string) => name.replace(/\.?$/, '.');
-  const data = r.type === 'CNAME' || r.type === 'NS' ? absolute(r.data) : r.data;
-  return `${absolute(r.name).padEnd(28)} ${String(r.ttl).padStart(6)}  IN  ${r.type.padEnd(5)} ${data}`;
-}
-
-export function describeStep(step: WalkStep, index: number): string[] {
-  const server = `${step.server.name} (${step.server.address}:${step.server.port})`;
-  const via = `${step.transport}${step.truncatedOverUdp ? ' after a truncated UDP answer' : ''}, id ${step.id}, from port ${step.sourcePort}${step.ecs ? `, ECS ${step.ecs}` : ''}, ${step.ms} ms`;
-  const lines = [
-    `${String(index + 1).padStart(2)}. ${server}: ${step.question.type} ${step.question.name}?  [${via}]`,
-    `    → ${step.rcode}${step.aa ? ' AA' : ''}: ${step.summary}`,
-  ];
-  if (step.note) lines.push(`    note: ${step.note}`);
-  return lines;
-}
-
-/** What the local DNS did: its walk of the tree, or that the cache answered. */
-export function describeWalk(res: Resolution): string[] {
-  if (res.joined) return [`The local DNS was already resolving the same question for another client: this one waited for that walk and got its answer (${res.ms} ms).`];
-  if (res.fromCache) return [`The local DNS answered from its cache: it asked no other server (${res.ms} ms).`];
-  return [
-    `The local DNS walked the tree for ${res.client}${res.clientSubnet ? ` (client subnet ${res.clientSubnet})` : ''} in ${res.ms} ms:`,
-    ...res.walk.flatMap((step, i) => describeStep(step, i)),
-    ...(res.limits ?? []).map((l) => `    limit: ${l}`),
-  ];
-}
+// The words are the lab's (lab sits above client): this file only asks and finds.
+import { recordLine, walkLines } from '../lab/story/words/dns.ts';
 
 function answerLines(packet: DnsPacket): string[] {
   return packet.answers.map((r) => {
@@ -112,7 +85,7 @@ export async function digCommand(argv: string[]): Promise<number> {
   const flags = (['qr', 'aa', 'tc', 'rd', 'ra'] as const).filter((f) => response.header[f]).join(' ');
   console.log(`The phone (${localAddress ?? '127.0.0.1'}:${exchange.sourcePort}) asked its local DNS ${resolver.host}:${resolver.port}: ${values.type} ${name}? (id ${exchange.id}, ${exchange.transport})`);
   const resolution = await findResolution(state, exchange);
-  if (resolution) for (const line of describeWalk(resolution)) console.log(line);
+  if (resolution) for (const line of walkLines(resolution)) console.log(line);
   else console.log('(the local DNS logged no walk for this query)');
   console.log(`Answer: ${rcodeName(response.header.rcode)}, flags: ${flags}, ${exchange.ms} ms`);
   for (const line of answerLines(response)) console.log(line);

@@ -8,9 +8,7 @@ import fs from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeOrderResult } from '../client/cli.ts';
-import { describeCachePath, edgeAt, fetchViaCdn, type CdnFetch } from '../client/cdn-client.ts';
-import { describeStep, recordLine } from '../client/dig.ts';
+import { edgeAt, fetchViaCdn, type CdnFetch } from '../client/cdn-client.ts';
 import { placeOrder, type OrderResult } from '../client/order-client.ts';
 import { stubResolve, type StubAnswer } from '../client/stub-resolver.ts';
 import type { GslbDecision } from '../servers/dns/gslb.ts';
@@ -35,6 +33,10 @@ import { displayPath } from './state.ts';
 import { parseTlsMode, type TlsMode } from '../servers/net/tls-modes.ts';
 import { clientAddress, type Region } from './topology.ts';
 import { Trace, type StepNumber } from './trace.ts';
+import type { CachePath, StoryEvent } from './story/events.ts';
+import { renderSummary } from './story/render/summary.ts';
+import { renderTerminal } from './story/render/terminal.ts';
+import { orderResultLines } from './story/words/order.ts';
 import { howToReach, parsePort, startLab, type RunningLab } from './up.ts';
 
 /** What the story fetches: the product page, then the product photo on it. */
@@ -87,15 +89,18 @@ function wireFacts(found: { frames: number[]; time: number } | undefined): { fra
   return { frames: found.frames, wireTime: found.time, wireAt: new Date(found.time * 1000).toISOString() };
 }
 
-/** ", frame 12" for the narration, or nothing when the capture does not hold the message. */
-function frameNote(found: { frames: number[] } | undefined, lead = ', '): string {
-  if (!found) return '';
-  return `${lead}frame${found.frames.length > 1 ? 's' : ''} ${found.frames.join(', ')}`;
+/**
+ * Record one typed event of the story and say it: the trace gets the facts (and a one-line summary
+ * rendered from them), the terminal gets the renderer's lines for the same event, nothing else.
+ */
+function tell(s: Story, event: StoryEvent): void {
+  s.trace.add({ ...event, summary: renderSummary(event) });
+  s.n.sayAll(renderTerminal(event), '');
 }
 
 /** The phone asks its local DNS; show what the resolver did for that very query. */
 async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAnswer> {
-  const { lab, trace, n } = s;
+  const { lab } = s;
   const decisions: GslbDecision[] = [];
   const onDecision = (d: GslbDecision) => decisions.push(d);
   lab.gslb.events.on('decision', onDecision);
@@ -116,38 +121,27 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
     const find = (key: DnsMessageKey) => findDnsMessage(messages, key);
     const question = find(asked);
 
-    trace.add({ step, kind: 'dns-query', from: 'phone', to: 'local-dns', summary: `A ${name}? (RD, id ${answer.id})${frameNote(question)}`, ...wireFacts(question),
+    tell(s, { step, kind: 'dns-query', from: 'phone', to: 'local-dns', ...wireFacts(question),
       data: { id: answer.id, name, type: 'A', recursionDesired: true, sourcePort: answer.sourcePort, client: phoneEnd, server: localDnsEnd, transport: 'udp' } });
-    n.say(`The phone (${s.phone}:${answer.sourcePort}) asks its local DNS ${localDns.host}:${localDns.port}: A ${name}? (id ${answer.id}, recursion desired${frameNote(question)})`);
     let gslbAnswer: DnsOnWire | undefined;
-    if (resolution?.fromCache) {
-      n.say(`The local DNS answers from its cache: it asks no other server (${resolution.ms} ms).`);
-    } else if (resolution) {
-      n.say(`The local DNS walks the tree${resolution.clientSubnet ? `, sending the GSLB the phone's subnet ${resolution.clientSubnet}` : ''} (${resolution.ms} ms):`);
-      walk.forEach((walkStep, i) => {
-        const server = s.roleAt(walkStep.server.address, walkStep.server.port);
-        const out = find({ ...walkKeys[i]!, response: false });
-        const back = find({ ...walkKeys[i]!, response: true });
+    if (resolution) {
+      tell(s, { step, kind: 'dns-resolution', data: { fromCache: resolution.fromCache, ms: resolution.ms, clientSubnet: resolution.clientSubnet, walkSteps: walk.length } });
+      walk.forEach((w, index) => {
+        const server = s.roleAt(w.server.address, w.server.port);
+        const out = find({ ...walkKeys[index]!, response: false });
+        const back = find({ ...walkKeys[index]!, response: true });
         if (server === 'gslb') gslbAnswer = back;
-        trace.add({ step, kind: 'dns-query', from: 'local-dns', to: server, summary: `${walkStep.question.type} ${walkStep.question.name}?${frameNote(out)}`, ...wireFacts(out), data: walkStep });
-        trace.add({ step, kind: 'dns-answer', from: server, to: 'local-dns', summary: `${walkStep.summary}${frameNote(back)}`, ...wireFacts(back),
-          data: { id: walkStep.id, server: walkStep.server, question: walkStep.question, transport: walkStep.transport, rcode: walkStep.rcode, aa: walkStep.aa, kind: walkStep.kind, summary: walkStep.summary, records: walkStep.records, note: walkStep.note } });
-        // dig's two lines for the step, each with the frame that carried it.
-        const [asking, answering, ...rest] = describeStep(walkStep, i);
-        n.sayAll([`${asking}${frameNote(out, '  ')}`, ...(answering ? [`${answering}${frameNote(back, '  ')}`] : []), ...rest]);
+        const asked = { index, id: w.id, server: w.server, question: w.question, transport: w.transport };
+        tell(s, { step, kind: 'dns-walk-query', from: 'local-dns', to: server, ...wireFacts(out), data: { ...asked, truncatedOverUdp: w.truncatedOverUdp, sourcePort: w.sourcePort, ecs: w.ecs, ms: w.ms } });
+        tell(s, { step, kind: 'dns-walk-answer', from: server, to: 'local-dns', ...wireFacts(back),
+          data: { ...asked, rcode: w.rcode, aa: w.aa, answerKind: w.kind, summary: w.summary, records: w.records, note: w.note } });
       });
     }
     if (decisions.length > 0) s.chosenEdge = decisions.at(-1)!.chosen.name;
-    for (const d of decisions) {
-      n.say(`The GSLB's reasoning: client ${d.client} (by ${d.source === 'ecs' ? 'EDNS Client Subnet' : 'source address'}) → ${d.regionReason} → ` +
-        `${d.candidates.map((c) => `${c.name} ${c.healthy === true ? 'healthy' : c.healthy === false ? 'down' : 'not checked yet'}`).join(', ')} → ${d.chosen.name} ${d.chosen.address}: ${d.why}`);
-      trace.add({ step, kind: 'gslb-decision', summary: `${d.chosen.name} ${d.chosen.address}: ${d.why}`, ...wireFacts(gslbAnswer), data: d });
-    }
+    for (const d of decisions) tell(s, { step, kind: 'gslb-decision', ...wireFacts(gslbAnswer), data: d });
     const reply = find(told);
-    trace.add({ step, kind: 'dns-answer', from: 'local-dns', to: 'phone', summary: `${answer.chain.map((r) => `${r.type} ${r.data}`).join(' → ')}${frameNote(reply)}`, ...wireFacts(reply),
+    tell(s, { step, kind: 'dns-answer', from: 'local-dns', to: 'phone', ...wireFacts(reply),
       data: { ...answer, client: phoneEnd, server: localDnsEnd, fromCache: resolution?.fromCache, resolverMs: resolution?.ms, clientSubnet: resolution?.clientSubnet, walkSteps: walk.length } });
-    n.say(`The answer the phone gets${frameNote(reply, ' (')}${reply ? ')' : ''}:`);
-    n.sayAll(answer.chain.map(recordLine), '    ');
     return answer;
   } finally {
     lab.gslb.events.off('decision', onDecision);
@@ -161,7 +155,7 @@ function answered(address: string): LookupFunction {
 
 /** GET a path from the edge the GSLB chose, and show what each cache tier did. */
 async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Promise<CdnFetch> {
-  const { lab, trace, n } = s;
+  const { lab } = s;
   const edge = edgeAt(lab.state.roles, edgeAddress, s.chosenEdge ?? `edge-${s.region}`);
   const url = `http://${STATIC_HOST}${edge.port === 80 ? '' : `:${edge.port}`}${urlPath}`;
   const before = lab.origin.requestCount(urlPath);
@@ -199,36 +193,29 @@ async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Pro
   // The phone's answer is the last message on the wire: wait (bounded) until tcpdump has written it.
   const seen = s.capture ? await captureSoFar(s.capture, (c) => exchangesIn(httpStarts(c))[0]?.response !== undefined) : undefined;
   const exchanges = seen ? exchangesIn(httpStarts(seen)) : [];
-  const hopText = (x: HttpStart | undefined, from: string, to: string, what: string) => (x ? [{ frame: x.frame, text: `frame ${x.frame}  ${from} → ${to}  ${x.line}` }] : [{ frame: Infinity, text: `${from} → ${to}  ${what} (not in the capture)` }]);
-  const wireLines: Array<{ frame: number; text: string }> = [];
+  // Each hop as an event (an arrow in the diagram); the cache-path event below repeats them with
+  // their frames, so the terminal can tell the whole fetch, in wire order, from that one event.
+  const wireHops: CachePath['data']['hops'] = [];
+  const onWireOf = (x: HttpStart | undefined) => x && { frame: x.frame, line: x.line };
   for (let i = 0; i + 1 < hops.length; i++) {
     const x = exchanges[i]?.request;
-    trace.add({ step: 1, kind: 'http-request', from: hops[i]!, to: hops[i + 1]!, summary: `GET ${urlPath}`, ...wireFacts(x && { frames: [x.frame], time: x.time }),
-      data: { method: 'GET', target: urlPath, ...(x && { line: x.line, client: x.source, server: x.destination }) } });
-    if (seen) wireLines.push(...hopText(x, hops[i]!, hops[i + 1]!, `GET ${urlPath}`));
+    tell(s, { step: 1, kind: 'http-request', from: hops[i]!, to: hops[i + 1]!, ...wireFacts(x && { frames: [x.frame], time: x.time }),
+      data: { method: 'GET', target: urlPath, ...(x && { line: x.line, frame: x.frame, client: x.source, server: x.destination }) } });
+    wireHops.push({ from: hops[i]!, to: hops[i + 1]!, what: `GET ${urlPath}`, ...onWireOf(x) });
   }
   for (let i = hops.length - 1; i > 0; i--) {
     const x = exchanges[i - 1]?.response;
     const hit = i === hops.length - 1 && hops[i] !== 'origin';
-    trace.add({ step: 1, kind: 'http-response', from: hops[i]!, to: hops[i - 1]!, summary: `${got.status}${hit ? ' HIT' : ''}`, ...wireFacts(x && { frames: [x.frame], time: x.time }),
-      data: { status: x?.status ?? got.status, hit, ...(x && { line: x.line, client: x.destination, server: x.source }) } });
-    if (seen) wireLines.push(...hopText(x, hops[i]!, hops[i - 1]!, String(got.status)));
-  }
-  n.say(`GET ${url} from ${got.local.address}:${got.local.port} → ${edge.name} ${got.remote.address}:${got.remote.port}: ${got.status}, ${got.bytes} bytes in ${got.ms} ms`);
-  n.sayAll(describeCachePath(got), '    ');
-  n.say(`  Cache-Control: ${got.headers['cache-control'] ?? '-'}   (for every cache, the phone's too)`);
-  // RFC 9213: the CDN's own policy, which its caches obey instead of Cache-Control; the phone ignores it.
-  if (got.headers['cdn-cache-control']) n.say(`  CDN-Cache-Control: ${got.headers['cdn-cache-control']}   (for the CDN's caches only)`);
-  n.say(`  Cache-Status: ${got.headers['cache-status'] ?? '-'}`);
-  n.say(`  Age: ${got.age ?? '-'}   Via: ${got.headers['via'] ?? '-'}   the origin served ${originServed} request(s) for it this time`);
-  if (seen) {
-    // Each hop's request and the first segment of its answer, in the order they were on the wire.
-    n.say(`  On the wire (frame.number == N; each answer's frame is the segment its status line starts in):`);
-    n.sayAll(wireLines.sort((a, b) => a.frame - b.frame).map((l) => l.text), '    ');
+    tell(s, { step: 1, kind: 'http-response', from: hops[i]!, to: hops[i - 1]!, ...wireFacts(x && { frames: [x.frame], time: x.time }),
+      data: { status: x?.status ?? got.status, hit, ...(x && { line: x.line, frame: x.frame, client: x.destination, server: x.source }) } });
+    wireHops.push({ from: hops[i]!, to: hops[i - 1]!, what: String(got.status), ...onWireOf(x) });
   }
   const phoneHop = exchanges[0];
-  trace.add({ step: 1, kind: 'cache-path', summary: `${got.status} ${got.headers['cache-status'] ?? ''}`, ...wireFacts(phoneHop?.response && { frames: [phoneHop.response.frame], time: phoneHop.response.time }),
-    data: { url, status: got.status, client: got.local, server: got.remote, edge: edge.name, cacheStatus: got.cacheStatus, cacheControl: got.headers['cache-control'], cdnCacheControl: got.headers['cdn-cache-control'], age: got.age, via: got.headers['via'], bytes: got.bytes, ms: got.ms, originServed } });
+  const header = (name: string) => (got.headers[name] === undefined ? undefined : String(got.headers[name]));
+  tell(s, { step: 1, kind: 'cache-path', ...wireFacts(phoneHop?.response && { frames: [phoneHop.response.frame], time: phoneHop.response.time }),
+    data: { url, status: got.status, client: got.local, server: got.remote, edge: edge.name, bytes: got.bytes, ms: got.ms,
+      cacheStatusHeader: header('cache-status'), cacheStatus: got.cacheStatus, cacheControl: header('cache-control'), cdnCacheControl: header('cdn-cache-control'),
+      age: got.age, via: header('via'), originServed, captured: Boolean(seen), hops: wireHops } });
   return got;
 }
 
@@ -389,7 +376,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   }
 
   // The chain the phone walked.
-  const lines = describeOrderResult(result);
+  const lines = orderResultLines(result);
   const requestStart = lines.findIndex((l) => l.startsWith('Request sent inside TLS'));
   n.sayAll(lines.slice(1, requestStart), '  ');
 

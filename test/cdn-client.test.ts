@@ -1,6 +1,6 @@
 // Reading RFC 9211 Cache-Status the way the phone's narration does.
 import { describe, expect, it } from 'vitest';
-import { describeCachePath, type CdnFetch } from '../client/cdn-client.ts';
+import { cachePathLines } from '../lab/story/words/cache.ts';
 import { parseCacheStatus } from '../servers/net/cache-status.ts';
 
 describe('Cache-Status', () => {
@@ -24,12 +24,11 @@ describe('Cache-Status', () => {
   });
 
   it('narrates a miss path from the edge inward, ending at the origin; a hit ends at the edge', () => {
-    const fetch = (header: string) => ({ cacheStatus: parseCacheStatus(header) }) as CdnFetch;
-    expect(describeCachePath(fetch('parent; fwd=uri-miss; stored, edge-north; fwd=uri-miss; stored'))).toEqual([
+    expect(cachePathLines(parseCacheStatus('parent; fwd=uri-miss; stored, edge-north; fwd=uri-miss; stored'))).toEqual([
       'edge-north: MISS (it had no copy), stored the answer',
       'parent: MISS (it had no copy), stored the answer',
       'origin: served the object',
     ]);
-    expect(describeCachePath(fetch('edge-north; hit; ttl=299'))).toEqual(['edge-north: HIT, fresh for 299 s more']);
+    expect(cachePathLines(parseCacheStatus('edge-north; hit; ttl=299'))).toEqual(['edge-north: HIT, fresh for 299 s more']);
   });
 });

@@ -189,7 +189,7 @@ describe.skipIf(!hasTools)('each narrated message names a frame where tshark sho
       }
 
       // DNS: every query and answer of each lookup (the phone's, each step of the walk, the cached one).
-      const dns = messages.filter((e) => e.kind === 'dns-query' || e.kind === 'dns-answer');
+      const dns = messages.filter((e) => e.kind.startsWith('dns-')); // the phone's query and answer, each walk step's (dns-walk-*)
       expect(dns.filter((e) => e.from === 'phone')).toHaveLength(3); // static twice (walk, then cache), www once
       expect(dns.length).toBeGreaterThanOrEqual(2 * 3 + 2 * 8); // the first walk has 7 steps, the www walk at least 1
       for (const e of dns) {
@@ -197,7 +197,7 @@ describe.skipIf(!hasTools)('each narrated message names a frame where tshark sho
         const name = (d.question?.name ?? d.name)!;
         const f = at(e);
         expect([Number(f['dns.id'][0]), f['dns.qry.name'][0]?.toLowerCase(), f['dns.flags.response'][0]], `${e.kind} ${e.from} → ${e.to} frame ${e.frames}`)
-          .toEqual([d.id, name.toLowerCase(), e.kind === 'dns-answer' ? '1' : '0']);
+          .toEqual([d.id, name.toLowerCase(), e.kind.endsWith('-answer') ? '1' : '0']);
       }
 
       // HTTP via the CDN (MISS through edge and parent to the origin, then the HIT) and the SLB → app server hop.

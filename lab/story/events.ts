@@ -1,0 +1,122 @@
+// The story as typed events: what each observer of step 1 saw, as facts (ids, names, addresses,
+// rcodes, TTLs, frames, statuses), never as sentences. The walkthrough emits these into the Trace;
+// the terminal lines are rendered from them (render/terminal.ts), `--json` prints them as they are,
+// so the two views cannot say different things. Steps 2 and 3 still add untyped events (next slice).
+import type { CacheStatusEntry } from '../../servers/net/cache-status.ts';
+import type { GslbDecision } from '../../servers/dns/gslb.ts';
+import type { WalkStep } from '../../servers/dns/resolver.ts';
+import type { StepNumber } from '../trace.ts';
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** Where a message is in this run's capture: Wireshark's frame numbers and the first one's wire time. */
+export interface OnWire {
+  frames?: number[];
+  /** Seconds since 1970, from the capture. */
+  wireTime?: number;
+  wireAt?: string;
+}
+
+interface Event<K extends string, D> extends OnWire {
+  step: StepNumber;
+  kind: K;
+  /** For messages: the sending and receiving roles (an arrow in the sequence diagram). */
+  from?: string;
+  to?: string;
+  data: D;
+}
+
+/** The phone asks its local DNS (one UDP query, recursion desired). */
+export type PhoneDnsQuery = Event<'dns-query', {
+  id: number;
+  name: string;
+  type: 'A';
+  recursionDesired: true;
+  sourcePort: number;
+  client: Endpoint;
+  server: Endpoint;
+  transport: 'udp';
+}>;
+
+/** How the local DNS resolved the phone's question: from its cache, or by walking the tree. */
+export type DnsResolution = Event<'dns-resolution', {
+  fromCache: boolean;
+  ms: number;
+  /** The phone's /24, sent to the GSLB as EDNS Client Subnet. */
+  clientSubnet?: string;
+  walkSteps: number;
+}>;
+
+/** Which exchange of the walk an event is about: its position, the DNS id, the server and the question. */
+type WalkExchange = { index: number } & Pick<WalkStep, 'id' | 'server' | 'question' | 'transport'>;
+
+/** One question of the local DNS's walk, to one server (root, TLD, a zone's server, the GSLB). */
+export type DnsWalkQuery = Event<'dns-walk-query', WalkExchange & Pick<WalkStep, 'truncatedOverUdp' | 'sourcePort' | 'ecs' | 'ms'>>;
+
+/**
+ * What that server answered. `summary` is the resolver's dig-like line ("referral to test.
+ * (ns.nic.test 127.0.0.11), TTL 172800"); `answerKind` is referral, cname, answer, nxdomain, ...
+ */
+export type DnsWalkAnswer = Event<'dns-walk-answer', WalkExchange & Pick<WalkStep, 'rcode' | 'aa' | 'summary' | 'records' | 'note'> & { answerKind: WalkStep['kind'] }>;
+
+/** Why the GSLB chose the edge it chose (its frames: the GSLB's answer). */
+export type GslbChoice = Event<'gslb-decision', GslbDecision>;
+
+/** What the phone got back: the CNAME chain and the addresses, with how the local DNS got them. */
+export type PhoneDnsAnswer = Event<'dns-answer', {
+  id: number;
+  name: string;
+  rcode: string;
+  addresses: string[];
+  chain: Array<{ name: string; type: string; ttl: number; data: string }>;
+  sourcePort: number;
+  ms: number;
+  client: Endpoint;
+  server: Endpoint;
+  fromCache?: boolean;
+  resolverMs?: number;
+  clientSubnet?: string;
+  walkSteps: number;
+}>;
+
+/** One hop of a CDN fetch, as its start line was on the wire (absent when the capture lacks it). */
+export interface HopOnWire {
+  frame: number;
+  line: string;
+  client: Endpoint;
+  server: Endpoint;
+}
+
+export type CdnRequest = Event<'http-request', { method: 'GET'; target: string } & Partial<HopOnWire>>;
+export type CdnResponse = Event<'http-response', { status: number; hit: boolean } & Partial<HopOnWire>>;
+
+/** One fetch from the CDN as a whole: the phone's connection, each tier's Cache-Status, each hop's frame. */
+export type CachePath = Event<'cache-path', {
+  url: string;
+  status: number;
+  client: Endpoint;
+  server: Endpoint;
+  edge: string;
+  bytes: number;
+  ms: number;
+  /** The Cache-Status header as sent, and parsed (nearest-origin first, RFC 9211). */
+  cacheStatusHeader?: string;
+  cacheStatus: CacheStatusEntry[];
+  cacheControl?: string;
+  cdnCacheControl?: string;
+  age?: number;
+  via?: string;
+  /** Requests the origin served for this path during the fetch. */
+  originServed: number;
+  /** Whether a capture was running (then each hop names its frame, or says the capture lacks it). */
+  captured: boolean;
+  /** Each hop in and out: requests inward, answers outward. */
+  hops: Array<{ from: string; to: string; what: string; frame?: number; line?: string }>;
+}>;
+
+export type StepOneEvent = PhoneDnsQuery | DnsResolution | DnsWalkQuery | DnsWalkAnswer | GslbChoice | PhoneDnsAnswer | CdnRequest | CdnResponse | CachePath;
+export type StoryEvent = StepOneEvent;
+export type StoryKind = StoryEvent['kind'];
