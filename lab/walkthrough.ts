@@ -23,7 +23,7 @@ import { segmentsCarrying, tcpStory, type SegmentFact, type TcpStory } from './o
 import { describeTcpStory, segmentSummary } from './tcp-words.ts';
 import { Narrator, wantsColor } from './narrator.ts';
 import { checkMasterSecret, classicHandshakeFrom, explainModernKeyExchange } from './master-secret.ts';
-import { describeFieldSources, describeLayers, describeWireLayers } from './layers.ts';
+import { describeLayers } from './layers.ts';
 import { watchConnection } from './tcp-states.ts';
 import { describeTlsEvent, type TlsEvent } from './tls-decoder.ts';
 import { decodeRecording, writeCarrying } from './observe/tls-recorder.ts';
@@ -36,7 +36,7 @@ import { Trace, type StepNumber } from './trace.ts';
 import type { CachePath, StoryEvent } from './story/events.ts';
 import { renderSummary } from './story/render/summary.ts';
 import { renderTerminal } from './story/render/terminal.ts';
-import { orderResultLines } from './story/words/order.ts';
+import { orderAnswerFacts, orderResultLines } from './story/words/order.ts';
 import { howToReach, parsePort, startLab, type RunningLab } from './up.ts';
 
 /** What the story fetches: the product page, then the product photo on it. */
@@ -375,7 +375,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     n.say(`    ${frames}${e.direction === 'client→server' ? 'phone → SLB' : 'SLB → phone'}  ${describeTlsEvent(e)}`);
   }
 
-  // The chain the phone walked.
+  // The chain the phone walked (step 3 tells the request and the answer).
   const lines = orderResultLines(result);
   const requestStart = lines.findIndex((l) => l.startsWith('Request sent inside TLS'));
   n.sayAll(lines.slice(1, requestStart), '  ');
@@ -404,56 +404,43 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
 
   // ── Step 3 ──
   n.step(3, 'Step 3 — the order (seed §6)');
-  n.sayAll(lines.slice(requestStart), '');
   // The request's TLS record, and the one write of the phone's socket that carried it.
   const sent = connection.events.find((e) => e.type === 'ApplicationData' && e.direction === 'client→server');
   const write = sent && writeCarrying(connection, sent);
+  // The segments that carried the POST and the 201, when the capture has them.
+  const answerRecord = sent && connection.events.find((e) => e.type === 'ApplicationData' && e.direction === 'server→client' && !e.fields.probablyTicket);
+  const postSegments = tcp && sent ? segmentsCarrying(tcp, 'client→server', sent.record.offset) : [];
+  const answerSegments = tcp && answerRecord ? segmentsCarrying(tcp, 'server→client', answerRecord.record.offset) : [];
+  const carrying = (x: SegmentFact) => ({ frame: x.frame, length: x.length, ipLength: x.ipLength });
+  tell(s, { step: 3, kind: 'http-request', from: 'phone', to: 'slb', ...onWire(postSegments),
+    data: { method: 'POST', target: '/purchaseOrder', request: result.requestText, bytes: Buffer.byteLength(result.requestText), client, server,
+      observed: postSegments.length > 0, segments: postSegments.map(carrying) } });
+  const answerFacts = orderAnswerFacts(result);
+  tell(s, { step: 3, kind: 'order-answer', ...onWire(answerSegments), data: answerFacts });
   // The layers of the phone's one connection, with that write's real size.
   const layers = describeLayers({
-    local: { address: result.tcp.localAddress, port: result.tcp.localPort },
+    local: client,
     remote: server,
     requestText: result.requestText,
     tls: { protocol: result.tls.protocol, cipher: result.tls.cipher.name },
     ...(write && { requestWrite: { bytes: write.chunk.bytes.length, records: write.records.map((r) => ({ name: recordName(r), bytes: 5 + r.record.length })) } }),
   });
-  // The segments that carried the POST and the 201, when the capture has them.
-  const answerRecord = sent && connection.events.find((e) => e.type === 'ApplicationData' && e.direction === 'server→client' && !e.fields.probablyTicket);
-  const postSegments = tcp && sent ? segmentsCarrying(tcp, 'client→server', sent.record.offset) : [];
-  const answerSegments = tcp && answerRecord ? segmentsCarrying(tcp, 'server→client', answerRecord.record.offset) : [];
   const postFrame = postSegments[0] && capture ? await captureSoFar(capture, (c) => c.frames.length >= postSegments[0]!.frame) : undefined;
   if (tcp && postSegments.length && postFrame) {
     // Observed: Ethernet → IPv4 → TCP → TLS record(s) from the frame itself, then the decrypted HTTP.
     const seg = postSegments[0]!;
     const decoded = decodeFrame(postFrame.frames[seg.frame - 1]!);
     const wireLayers = frameFields(decoded, seg.carries.map((c) => ({ streamOffset: c.recordOffset, name: c.name })), seg.relativeSeq - 1);
-    n.say(`How the request is wrapped on its way down the layers: the segment that carried it, frame ${seg.frame} (${seg.length} bytes of TCP data, IP total length ${seg.ipLength}), outermost first:`);
-    n.sayAll(describeWireLayers(wireLayers, seg.frame, captureFile), '    ');
-    const tcpLines = layers.layers.find((l) => l.name === 'TCP')?.lines ?? [];
-    n.sayAll(tcpLines.slice(0, 2), '    '); // the ports' meaning (the ephemeral range is this machine's)
-    n.say(`    HTTP, decrypted: the ${Buffer.byteLength(result.requestText)} bytes above ("> POST /purchaseOrder …") are the phone's own plaintext, as its HTTP client handed them to TLS (the client side), not decrypted by the lab. ` +
-      `On the wire they are the encrypted fragment of the application_data record in frame ${seg.frame}; tshark decrypts that record with the secrets inside the capture: tshark -r ${captureFile} -Y 'frame.number == ${seg.frame}' -O http`);
-    if (postSegments.length > 1) n.say(`    The request's record continues in frame(s) ${postSegments.slice(1).map((x) => x.frame).join(', ')}.`);
-    if (answerSegments.length) n.say(`    The 201 comes back in frame ${answerSegments.map((x) => x.frame).join(', ')} (${answerSegments.map((x) => `${x.length} bytes of TCP data, IP total length ${x.ipLength}`).join('; ')}).`);
-    // Routing and ARP are decisions of this machine, not fields of the frame: from the kernel's tables.
-    for (const l of layers.layers.filter((x) => x.name === 'Routing' || x.name === 'ARP')) {
-      n.say(`    ${l.name}:`);
-      n.sayAll(l.lines, '      ');
-    }
-    trace.add({ step: 3, kind: 'layers', summary: `Ethernet → IPv4 → TCP → TLS → HTTP, from frame ${seg.frame}`, ...onWire([seg]), data: { observed: true, frame: seg.frame, layers: wireLayers, routing: layers.layers.filter((x) => x.name === 'Routing' || x.name === 'ARP'), plaintext: { side: 'client', bytes: Buffer.byteLength(result.requestText) } } });
+    tell(s, { step: 3, kind: 'layers', ...onWire([seg]),
+      data: { observed: true, frame: seg.frame, captureFile, segment: carrying(seg), layers: wireLayers, system: layers.layers.filter((x) => x.name === 'TCP' || x.name === 'Routing' || x.name === 'ARP'),
+        plaintext: { side: 'client', bytes: Buffer.byteLength(result.requestText) }, continuedIn: postSegments.slice(1).map((x) => x.frame), answer: answerSegments.map(carrying) } });
   } else {
-    n.say(`How the request is wrapped on its way down the layers, with this connection's values. No frame to read them from (${captureNote ?? 'the capture does not hold the request'}): every value is computed or read from the socket and this machine, none observed on the wire:`);
-    n.sayAll(layers.lines, '    ');
-    n.say('    Each value and where it comes from:');
-    n.sayAll(describeFieldSources(layers.layers), '      ');
-    trace.note(3, 'layers', 'HTTP → TCP → IP → route → ARP → Ethernet (computed: no capture)', { observed: false, layers: layers.layers });
-    // Check the arithmetic against the recorded bytes: the first application-data record the phone sent.
-    if (sent) {
-      const riders = write ? write.records.filter((r) => r.record.offset !== sent.record.offset).map(recordName) : [];
-      n.say(`    The phone's socket sent that request as one ${sent.length}-byte TLS record (header included)${riders.length ? `, in the same write as its ${riders.join(' and ')}` : ''}.`);
-    }
+    // Computed: no frame; check the arithmetic against the recorded bytes (the first application-data record the phone sent).
+    const riders = sent && write ? write.records.filter((r) => r.record.offset !== sent.record.offset).map(recordName) : [];
+    tell(s, { step: 3, kind: 'layers',
+      data: { observed: false, why: captureNote ?? 'the capture does not hold the request', layers: layers.layers, lines: layers.lines, lan: layers.lan, noLan: layers.noLan,
+        ...(sent && { requestRecord: { bytes: sent.length, riders } }) } });
   }
-  trace.add({ step: 3, kind: 'http-request', from: 'phone', to: 'slb', summary: `POST /purchaseOrder (inside TLS)${postSegments.length ? `, frame ${postSegments.map((x) => x.frame).join(', ')}` : ''}`, ...onWire(postSegments),
-    data: { request: result.requestText, observed: postSegments.length > 0, segments: postSegments.map((x) => ({ frame: x.frame, length: x.length, ipLength: x.ipLength })) } });
   if (record.backend) {
     // The SLB's plain-HTTP hop to the app server, in the capture: from the SLB's address to the
     // backend's, the same POST after the phone's.
@@ -461,14 +448,17 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     const key = backend && { from: { address: slbAddress }, to: { address: backend.host, port: backend.port }, method: record.method, target: record.path, after: postSegments[0]?.frame ?? 0 };
     const seen = capture && key ? await captureSoFar(capture, (c) => findHttpExchange(httpStarts(c), key)?.response !== undefined) : undefined;
     const hop = seen && key ? findHttpExchange(httpStarts(seen), key) : undefined;
-    trace.add({ step: 3, kind: 'http-request', from: 'slb', to: record.backend, summary: `${record.method} ${record.path}, X-Forwarded-For: ${record.xForwardedFor}`, ...wireFacts(hop && { frames: [hop.request.frame], time: hop.request.time }),
-      data: { ...record, ...(hop && { line: hop.request.line, client: hop.request.source, server: hop.request.destination }) } });
-    trace.add({ step: 3, kind: 'http-response', from: record.backend, to: 'slb', summary: `${hop?.response?.status ?? result.status}`, ...wireFacts(hop?.response && { frames: [hop.response.frame], time: hop.response.time }),
+    tell(s, { step: 3, kind: 'http-request', from: 'slb', to: record.backend, ...wireFacts(hop && { frames: [hop.request.frame], time: hop.request.time }),
+      data: { method: record.method, path: record.path, backend: record.backend, xForwardedFor: record.xForwardedFor, phone: record.client, status: record.status,
+        ...(hop && { line: hop.request.line, client: hop.request.source, server: hop.request.destination }) } });
+    tell(s, { step: 3, kind: 'http-response', from: record.backend, to: 'slb', ...wireFacts(hop?.response && { frames: [hop.response.frame], time: hop.response.time }),
       data: { status: hop?.response?.status ?? result.status, ...(hop?.response && { line: hop.response.line }) } });
-    n.say(`The SLB chose ${record.backend} (round robin over the healthy app servers), added X-Forwarded-For: ${record.xForwardedFor}, and forwarded plain HTTP${hop ? ` (frame ${hop.request.frame}: ${hop.request.line}; the answer ${hop.response ? `in frame ${hop.response.frame}: ${hop.response.line}` : 'is not in the capture'})` : ''}.`);
+    tell(s, { step: 3, kind: 'slb-forward', ...wireFacts(hop && { frames: [hop.request.frame], time: hop.request.time }),
+      data: { backend: record.backend, policy: 'round robin over the healthy app servers', xForwardedFor: record.xForwardedFor, captured: Boolean(hop),
+        ...(hop && { request: { frame: hop.request.frame, line: hop.request.line } }), ...(hop?.response && { response: { frame: hop.response.frame, line: hop.response.line } }) } });
   }
-  trace.add({ step: 3, kind: 'http-response', from: 'slb', to: 'phone', summary: `${result.status} ${String(result.headers['location'] ?? '')}${answerSegments.length ? `, frame ${answerSegments.map((x) => x.frame).join(', ')}` : ''}`.trim(), ...onWire(answerSegments),
-    data: { status: result.status, body: result.body, observed: answerSegments.length > 0, segments: answerSegments.map((x) => ({ frame: x.frame, length: x.length, ipLength: x.ipLength })) } });
+  tell(s, { step: 3, kind: 'http-response', from: 'slb', to: 'phone', ...onWire(answerSegments),
+    data: { status: result.status, location: answerFacts.location, body: result.body, observed: answerSegments.length > 0, segments: answerSegments.map(carrying) } });
   if (result.status !== 201) {
     throw new StepFailure(3, 'the order', record.backend ?? 'slb', 'placing the order', `the answer was ${result.status} ${JSON.stringify(result.body)}`, 'npm run lab -- up, then npm run lab -- order');
   }

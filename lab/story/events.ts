@@ -1,10 +1,12 @@
 // The story as typed events: what each observer of step 1 saw, as facts (ids, names, addresses,
 // rcodes, TTLs, frames, statuses), never as sentences. The walkthrough emits these into the Trace;
 // the terminal lines are rendered from them (render/terminal.ts), `--json` prints them as they are,
-// so the two views cannot say different things. Steps 2 and 3 still add untyped events (next slice).
+// so the two views cannot say different things. Step 2 still adds untyped events (next slice).
 import type { CacheStatusEntry } from '../../servers/net/cache-status.ts';
 import type { GslbDecision } from '../../servers/dns/gslb.ts';
 import type { WalkStep } from '../../servers/dns/resolver.ts';
+import type { Layer, LanPicture } from '../layers.ts';
+import type { WireLayer } from '../observe/frame-fields.ts';
 import type { StepNumber } from '../trace.ts';
 
 export interface Endpoint {
@@ -20,8 +22,8 @@ export interface OnWire {
   wireAt?: string;
 }
 
-interface Event<K extends string, D> extends OnWire {
-  step: StepNumber;
+interface Event<K extends string, D, S extends StepNumber = StepNumber> extends OnWire {
+  step: S;
   kind: K;
   /** For messages: the sending and receiving roles (an arrow in the sequence diagram). */
   from?: string;
@@ -90,8 +92,8 @@ export interface HopOnWire {
   server: Endpoint;
 }
 
-export type CdnRequest = Event<'http-request', { method: 'GET'; target: string } & Partial<HopOnWire>>;
-export type CdnResponse = Event<'http-response', { status: number; hit: boolean } & Partial<HopOnWire>>;
+export type CdnRequest = Event<'http-request', { method: 'GET'; target: string } & Partial<HopOnWire>, 1>;
+export type CdnResponse = Event<'http-response', { status: number; hit: boolean } & Partial<HopOnWire>, 1>;
 
 /** One fetch from the CDN as a whole: the phone's connection, each tier's Cache-Status, each hop's frame. */
 export type CachePath = Event<'cache-path', {
@@ -118,5 +120,99 @@ export type CachePath = Event<'cache-path', {
 }>;
 
 export type StepOneEvent = PhoneDnsQuery | DnsResolution | DnsWalkQuery | DnsWalkAnswer | GslbChoice | PhoneDnsAnswer | CdnRequest | CdnResponse | CachePath;
-export type StoryEvent = StepOneEvent;
+
+// ── Step 3: the order ──
+
+/** A TCP segment of the phone's connection that carries part of a TLS record: frame, TCP data length, IP total length. */
+export interface CarryingSegment {
+  frame: number;
+  length: number;
+  ipLength: number;
+}
+
+/** The POST, as the phone's HTTP client handed it to TLS (its frames: the segments carrying its record). */
+export type OrderRequest = Event<'http-request', {
+  method: 'POST';
+  target: string;
+  /** The request's bytes as text: request line, headers, blank line, body. */
+  request: string;
+  bytes: number;
+  client: Endpoint;
+  server: Endpoint;
+  /** Whether the capture holds the segments that carried it. */
+  observed: boolean;
+  segments: CarryingSegment[];
+}, 3>;
+
+/** The answer as the phone received it: status, Location, the app server that served it, the body's bytes as text. */
+export type OrderAnswer = Event<'order-answer', {
+  status: number;
+  location?: string;
+  servedBy?: string;
+  bodyText: string;
+}, 3>;
+
+/** The SLB's plain-HTTP hop to the app server it chose, as its start line was on the wire. */
+export type SlbHopRequest = Event<'http-request', {
+  method: string;
+  path: string;
+  backend: string;
+  xForwardedFor?: string;
+  /** The phone's end, as the SLB's request record names it (address:port). */
+  phone: string;
+  status: number;
+} & Partial<Omit<HopOnWire, 'frame'>>, 3>;
+export type SlbHopResponse = Event<'http-response', { status: number; line?: string }, 3>;
+
+/** The SLB's choice, told once with both frames of its hop (the two events above are the diagram's arrows). */
+export type SlbForward = Event<'slb-forward', {
+  backend: string;
+  policy: 'round robin over the healthy app servers';
+  xForwardedFor?: string;
+  /** Whether a capture was running; then the hop's request and answer, when it holds them. */
+  captured: boolean;
+  request?: { frame: number; line: string };
+  response?: { frame: number; line: string };
+}, 3>;
+
+/** The 201 back to the phone (its frames: the segments carrying its record); told with order-answer. */
+export type OrderResponse = Event<'http-response', {
+  status: number;
+  location?: string;
+  body: unknown;
+  observed: boolean;
+  segments: CarryingSegment[];
+}, 3>;
+
+/**
+ * The layers the request is wrapped in. Observed: every header field of the frame that carried the
+ * POST (lab/observe/frame-fields.ts), with what this machine says about its ports, routing and ARP.
+ * Computed (no frame): describeLayers' layers, fields and lines, each field with its source.
+ */
+export type LayersObserved = Event<'layers', {
+  observed: true;
+  frame: number;
+  captureFile: string;
+  segment: CarryingSegment;
+  layers: WireLayer[];
+  /** describeLayers' reading of the same connection: the TCP ports' meaning, Routing and ARP. */
+  system: Layer[];
+  plaintext: { side: 'client'; bytes: number };
+  /** Further segments of the request's record, and the 201's segments. */
+  continuedIn: number[];
+  answer: CarryingSegment[];
+}, 3>;
+export type LayersComputed = Event<'layers', {
+  observed: false;
+  why: string;
+  layers: Layer[];
+  lines: string[];
+  lan?: LanPicture;
+  noLan?: string;
+  /** The first application-data record the phone sent, as recorded at its socket, and what rode with it. */
+  requestRecord?: { bytes: number; riders: string[] };
+}, 3>;
+
+export type StepThreeEvent = OrderRequest | OrderAnswer | LayersObserved | LayersComputed | SlbHopRequest | SlbHopResponse | SlbForward | OrderResponse;
+export type StoryEvent = StepOneEvent | StepThreeEvent;
 export type StoryKind = StoryEvent['kind'];

@@ -17,9 +17,19 @@ export function renderSummary(event: StoryEvent): string {
     case 'dns-answer':
       return `${event.data.chain.map((r) => `${r.type} ${r.data}`).join(' → ')}${frameNote(event)}`;
     case 'http-request':
-      return `${event.data.method} ${event.data.target}`;
+      if (event.step === 1) return `${event.data.method} ${event.data.target}`;
+      if ('request' in event.data) return `${event.data.method} ${event.data.target} (inside TLS)${frameNote(event)}`;
+      return `${event.data.method} ${event.data.path}, X-Forwarded-For: ${event.data.xForwardedFor}`;
     case 'http-response':
-      return `${event.data.status}${event.data.hit ? ' HIT' : ''}`;
+      if (event.step === 1) return `${event.data.status}${event.data.hit ? ' HIT' : ''}`;
+      if ('body' in event.data) return `${event.data.status}${event.data.location ? ` ${event.data.location}` : ''}${frameNote(event)}`;
+      return `${event.data.status}`;
+    case 'order-answer':
+      return `${event.data.status}, served by ${event.data.servedBy ?? '?'}`;
+    case 'layers':
+      return event.data.observed ? `Ethernet → IPv4 → TCP → TLS → HTTP, from frame ${event.data.frame}` : 'HTTP → TCP → IP → route → ARP → Ethernet (computed: no capture)';
+    case 'slb-forward':
+      return `${event.data.backend} chosen (${event.data.policy}), X-Forwarded-For: ${event.data.xForwardedFor}`;
     case 'cache-path':
       return `${event.data.status} ${event.data.cacheStatusHeader ?? ''}`;
   }

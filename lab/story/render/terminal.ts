@@ -1,9 +1,11 @@
 // The terminal's words for each event of the story: one function, each kind worded in one place,
 // from the event alone (so a trace.json read back renders exactly what the run printed).
 // Lines are as the narrator's say() takes them: it adds the step's two-space margin.
-import type { OnWire, StoryEvent } from '../events.ts';
+import { describeFieldSources, describeWireLayers } from '../../layers.ts';
+import type { LayersComputed, LayersObserved, OnWire, SlbForward, StoryEvent } from '../events.ts';
 import { cachePathLines } from '../words/cache.ts';
 import { recordLine, walkQuestionLine, walkReplyLines } from '../words/dns.ts';
+import { orderAnswerLines, orderRequestLines } from '../words/order.ts';
 
 /** ", frame 12" (or ", frames 12, 13") for a message the capture holds; nothing when it does not. */
 export function frameNote(event: OnWire, lead = ', '): string {
@@ -39,8 +41,16 @@ export function renderTerminal(event: StoryEvent): string[] {
     case 'dns-answer':
       return [`The answer the phone gets${frameNote(event, ' (')}${event.frames?.length ? ')' : ''}:`, ...event.data.chain.map((r) => `    ${recordLine(r)}`)];
     case 'http-request':
+      // Step 1's hops are told with the whole fetch (cache-path), the SLB's hop with its choice (slb-forward).
+      return event.step === 3 && 'request' in event.data ? orderRequestLines(event.data.request) : [];
     case 'http-response':
-      return []; // told with the whole fetch (cache-path), in wire order
+      return []; // step 1: told with the fetch (cache-path); step 3: with order-answer and slb-forward
+    case 'order-answer':
+      return orderAnswerLines(event.data);
+    case 'layers':
+      return event.data.observed ? observedLayerLines(event.data) : computedLayerLines(event.data);
+    case 'slb-forward':
+      return [slbForwardLine(event.data)];
     case 'cache-path': {
       const d = event.data;
       const lines = [
@@ -61,4 +71,41 @@ export function renderTerminal(event: StoryEvent): string[] {
       return lines;
     }
   }
+}
+
+/** Step 3's layers from the frame that carried the POST: each header field as on the wire, then what this machine adds. */
+function observedLayerLines(d: LayersObserved['data']): string[] {
+  const seg = d.segment;
+  const tcpLines = d.system.find((l) => l.name === 'TCP')?.lines ?? [];
+  const lines = [
+    `How the request is wrapped on its way down the layers: the segment that carried it, frame ${seg.frame} (${seg.length} bytes of TCP data, IP total length ${seg.ipLength}), outermost first:`,
+    ...describeWireLayers(d.layers, d.frame, d.captureFile).map((l) => `    ${l}`),
+    ...tcpLines.slice(0, 2).map((l) => `    ${l}`), // the ports' meaning (the ephemeral range is this machine's)
+    `    HTTP, decrypted: the ${d.plaintext.bytes} bytes above ("> POST /purchaseOrder …") are the phone's own plaintext, as its HTTP client handed them to TLS (the client side), not decrypted by the lab. ` +
+      `On the wire they are the encrypted fragment of the application_data record in frame ${d.frame}; tshark decrypts that record with the secrets inside the capture: tshark -r ${d.captureFile} -Y 'frame.number == ${d.frame}' -O http`,
+  ];
+  if (d.continuedIn.length) lines.push(`    The request's record continues in frame(s) ${d.continuedIn.join(', ')}.`);
+  if (d.answer.length) lines.push(`    The 201 comes back in frame ${d.answer.map((x) => x.frame).join(', ')} (${d.answer.map((x) => `${x.length} bytes of TCP data, IP total length ${x.ipLength}`).join('; ')}).`);
+  // Routing and ARP are decisions of this machine, not fields of the frame: from the kernel's tables.
+  for (const l of d.system.filter((x) => x.name === 'Routing' || x.name === 'ARP')) lines.push(`    ${l.name}:`, ...l.lines.map((x) => `      ${x}`));
+  return lines;
+}
+
+/** Step 3's layers without a frame: describeLayers' walk, then each value with its source. */
+function computedLayerLines(d: LayersComputed['data']): string[] {
+  const lines = [
+    `How the request is wrapped on its way down the layers, with this connection's values. No frame to read them from (${d.why}): every value is computed or read from the socket and this machine, none observed on the wire:`,
+    ...d.lines.map((l) => `    ${l}`),
+    '    Each value and where it comes from:',
+    ...describeFieldSources(d.layers).map((l) => `      ${l}`),
+  ];
+  // The arithmetic's check against the recorded bytes: the first application-data record the phone sent.
+  const r = d.requestRecord;
+  if (r) lines.push(`    The phone's socket sent that request as one ${r.bytes}-byte TLS record (header included)${r.riders.length ? `, in the same write as its ${r.riders.join(' and ')}` : ''}.`);
+  return lines;
+}
+
+function slbForwardLine(d: SlbForward['data']): string {
+  const hop = d.captured && d.request ? ` (frame ${d.request.frame}: ${d.request.line}; the answer ${d.response ? `in frame ${d.response.frame}: ${d.response.line}` : 'is not in the capture'})` : '';
+  return `The SLB chose ${d.backend} (${d.policy}), added X-Forwarded-For: ${d.xForwardedFor}, and forwarded plain HTTP${hop}.`;
 }
