@@ -433,7 +433,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     const wireLayers = frameFields(decoded, seg.carries.map((c) => ({ streamOffset: c.recordOffset, name: c.name })), seg.relativeSeq - 1);
     tell(s, { step: 3, kind: 'layers', ...onWire([seg]),
       data: { observed: true, frame: seg.frame, captureFile, segment: carrying(seg), layers: wireLayers, system: layers.layers.filter((x) => x.name === 'TCP' || x.name === 'Routing' || x.name === 'ARP'),
-        plaintext: { side: 'client', bytes: Buffer.byteLength(result.requestText) }, continuedIn: postSegments.slice(1).map((x) => x.frame), answer: answerSegments.map(carrying) } });
+        plaintext: { side: 'client', bytes: Buffer.byteLength(result.requestText) }, continuedIn: postSegments.slice(1).map((x) => x.frame), answer: { status: result.status, segments: answerSegments.map(carrying) } } });
   } else {
     // Computed: no frame; check the arithmetic against the recorded bytes (the first application-data record the phone sent).
     const riders = sent && write ? write.records.filter((r) => r.record.offset !== sent.record.offset).map(recordName) : [];

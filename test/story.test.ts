@@ -31,21 +31,47 @@ function valuesIn(line: string): string[] {
   return withoutIndex.match(/\d+(?:\.\d+){3}(?:\/\d+)?|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.test\b|\d+/gi) ?? [];
 }
 
+/** What the run printed for one step: between its heading and the next line that is not the step's, without the step's time. */
+function printedStep(stdout: string, heading: string, next: string, connectives: Set<string>): string[] {
+  const lines = stdout.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(heading));
+  const end = lines.findIndex((l, i) => i > start && l.startsWith(next));
+  expect(start).toBeGreaterThan(-1);
+  expect(end).toBeGreaterThan(start);
+  return lines.slice(start + 1, end).filter((l) => !/^ {2}\(\d+ ms\)$/.test(l) && !connectives.has(l.trim()));
+}
+
+/** Each value a terminal line shows is in the JSON of the event it was rendered from (a number as a whole number). */
+function expectValuesIn(e: StoryEvent, line: string): void {
+  const json = JSON.stringify(e);
+  // A header field's span "bytes 14–33" is its offset and its size (describeWireLayers adds them): check those.
+  const spans = [...line.matchAll(/bytes (\d+)–(\d+)/g)].map((m) => [m[1]!, String(Number(m[2]) - Number(m[1]) + 1)]);
+  const rest = line.replace(/bytes (\d+)–(\d+)/g, ' ');
+  for (const value of [...spans.flat(), ...valuesIn(rest)]) {
+    const found = /^\d+$/.test(value) ? new RegExp(`(?<![\\d])${value}(?![\\d])`).test(json) : json.includes(value);
+    expect(found, `${value} in "${line.trim()}" is not in its ${e.kind} event`).toBe(true);
+  }
+}
+
+interface Run {
+  stdout: string;
+  events: Array<StoryEvent & TraceEvent>;
+}
+
+async function runLab(args: string[]): Promise<Run> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-story-'));
+  dirs.push(dir);
+  const { stdout } = await run(tsx, ['lab/cli.ts', '--ephemeral', ...args], { env: { ...process.env, LAB_DIR: dir, NO_COLOR: '1' }, timeout: 60_000 });
+  const trace = JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { events: TraceEvent[] };
+  return { stdout, events: trace.events as unknown as Array<StoryEvent & TraceEvent> };
+}
+
 describe.skipIf(os.platform() !== 'linux')('step 1: the terminal and --json are one renderer over one trace', () => {
   it('re-renders what the run printed from trace.json, and every value printed is in its event', { timeout: 90_000 }, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-story-'));
-    dirs.push(dir);
-    const { stdout } = await run(tsx, ['lab/cli.ts', '--ephemeral', '--mode', 'classic'], { env: { ...process.env, LAB_DIR: dir, NO_COLOR: '1' }, timeout: 60_000 });
-    const trace = JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { events: TraceEvent[] };
+    const { stdout, events: all } = await runLab(['--mode', 'classic']);
+    const printed = printedStep(stdout, 'Step 1 — ', 'Step 2 — ', CONNECTIVES);
 
-    // What the run printed for step 1: between its heading and step 2's, without the step's time.
-    const lines = stdout.split('\n');
-    const start = lines.findIndex((l) => l.startsWith('Step 1 — '));
-    const end = lines.findIndex((l) => l.startsWith('Step 2 — '));
-    expect(start).toBeGreaterThan(-1);
-    const printed = lines.slice(start + 1, end).filter((l) => !/^ {2}\(\d+ ms\)$/.test(l) && !CONNECTIVES.has(l.trim()));
-
-    const events = trace.events.filter((e) => e.step === 1 && STEP_ONE_KINDS.has(e.kind)) as unknown as Array<StoryEvent & TraceEvent>;
+    const events = all.filter((e) => e.step === 1 && STEP_ONE_KINDS.has(e.kind));
     expect(events.length).toBeGreaterThan(20);
     const rendered = events.flatMap((e) => renderTerminal(e).map((l) => `  ${l}`)); // the narrator's margin
     expect(rendered).toEqual(printed);
@@ -53,13 +79,7 @@ describe.skipIf(os.platform() !== 'linux')('step 1: the terminal and --json are 
     // Every value shown is in the JSON of the event that showed it; the summary is rendered from it too.
     for (const e of events) {
       expect(e.summary).toBe(renderSummary(e));
-      const json = JSON.stringify(e);
-      for (const line of renderTerminal(e)) {
-        for (const value of valuesIn(line)) {
-          const found = /^\d+$/.test(value) ? new RegExp(`(?<![\\d])${value}(?![\\d])`).test(json) : json.includes(value);
-          expect(found, `${value} in "${line.trim()}" is not in its ${e.kind} event`).toBe(true);
-        }
-      }
+      for (const line of renderTerminal(e)) expectValuesIn(e, line);
       if (e.kind === 'dns-walk-query') expect(renderTerminal(e)[0]).toMatch(new RegExp(`^ +${e.data.index + 1}\\. `));
     }
     // The kinds of values the prose states are all there (a check that the check looked at something).
@@ -67,5 +87,42 @@ describe.skipIf(os.platform() !== 'linux')('step 1: the terminal and --json are 
     expect(shown).toMatch(/id \d+/);
     expect(shown).toMatch(/NOERROR AA/);
     expect(shown).toMatch(/IN {2}A {5}127\.0\.0\.2\d/);
+  });
+});
+
+// Step 3, the order: with a capture (the layers read from the frame that carried the POST) and
+// without (the layers computed, each value with its source).
+describe.skipIf(os.platform() !== 'linux')('step 3: the order is one renderer over one trace', () => {
+  it.each([
+    { name: 'TLS 1.2, captured when tcpdump is here', args: ['--mode', 'classic'] },
+    { name: 'TLS 1.3, no capture', args: ['--mode', 'modern', '--no-capture'] },
+  ])('$name: re-renders what the run printed from trace.json, and every value printed is in its event', { timeout: 90_000 }, async ({ args }) => {
+    const { stdout, events: all } = await runLab(args);
+    const printed = printedStep(stdout, 'Step 3 — ', 'All three steps done', new Set(['']));
+    const STEP_THREE_KINDS = new Set(['http-request', 'order-answer', 'layers', 'http-response', 'slb-forward']); // not the narrator's step/step-done
+    const events = all.filter((e) => e.step === 3 && STEP_THREE_KINDS.has(e.kind));
+    expect(events.map((e) => e.kind)).toEqual(['http-request', 'order-answer', 'layers', 'http-request', 'http-response', 'slb-forward', 'http-response']);
+    const rendered = events.flatMap((e) => renderTerminal(e).map((l) => `  ${l}`));
+    expect(rendered).toEqual(printed);
+    for (const e of events) {
+      expect(e.summary).toBe(renderSummary(e));
+      for (const line of renderTerminal(e)) expectValuesIn(e, line);
+    }
+    // The values the prose states, and the layers' structured fields in the JSON (not only their lines).
+    const shown = rendered.join('\n');
+    expect(shown).toMatch(/> POST \/purchaseOrder HTTP\/1\.1/);
+    expect(shown).toMatch(/Answer: 201, Location: \/purchaseOrder\/po-\d+/);
+    expect(shown).toMatch(/The SLB chose app-[12] .*X-Forwarded-For: 127\.10\.1\.10/);
+    const layers = events.find((e) => e.kind === 'layers')!;
+    if (layers.kind !== 'layers') throw new Error('no layers event');
+    const captured = !stdout.includes('No frame to read them from');
+    expect(layers.data.observed).toBe(captured);
+    if (layers.data.observed) {
+      expect(layers.data.layers.map((l) => l.name)).toEqual(expect.arrayContaining(['Ethernet', 'IPv4', 'TCP', 'TLS record']));
+      expect(shown).toContain(`frame ${layers.data.frame} (${layers.data.segment.length} bytes of TCP data, IP total length ${layers.data.segment.ipLength})`);
+    } else {
+      const fields = layers.data.layers.flatMap((l) => l.fields.map((f) => `${l.name} ${f.name}: ${f.value}`));
+      expect(fields).toEqual(expect.arrayContaining([expect.stringMatching(/^IP source: 127\.10\.1\.10$/)]));
+    }
   });
 });

@@ -198,9 +198,9 @@ export type LayersObserved = Event<'layers', {
   /** describeLayers' reading of the same connection: the TCP ports' meaning, Routing and ARP. */
   system: Layer[];
   plaintext: { side: 'client'; bytes: number };
-  /** Further segments of the request's record, and the 201's segments. */
+  /** Further segments of the request's record, and the answer's status and segments. */
   continuedIn: number[];
-  answer: CarryingSegment[];
+  answer: { status: number; segments: CarryingSegment[] };
 }, 3>;
 export type LayersComputed = Event<'layers', {
   observed: false;

@@ -85,7 +85,8 @@ function observedLayerLines(d: LayersObserved['data']): string[] {
       `On the wire they are the encrypted fragment of the application_data record in frame ${d.frame}; tshark decrypts that record with the secrets inside the capture: tshark -r ${d.captureFile} -Y 'frame.number == ${d.frame}' -O http`,
   ];
   if (d.continuedIn.length) lines.push(`    The request's record continues in frame(s) ${d.continuedIn.join(', ')}.`);
-  if (d.answer.length) lines.push(`    The 201 comes back in frame ${d.answer.map((x) => x.frame).join(', ')} (${d.answer.map((x) => `${x.length} bytes of TCP data, IP total length ${x.ipLength}`).join('; ')}).`);
+  const answer = d.answer.segments;
+  if (answer.length) lines.push(`    The ${d.answer.status} comes back in frame ${answer.map((x) => x.frame).join(', ')} (${answer.map((x) => `${x.length} bytes of TCP data, IP total length ${x.ipLength}`).join('; ')}).`);
   // Routing and ARP are decisions of this machine, not fields of the frame: from the kernel's tables.
   for (const l of d.system.filter((x) => x.name === 'Routing' || x.name === 'ARP')) lines.push(`    ${l.name}:`, ...l.lines.map((x) => `      ${x}`));
   return lines;
