@@ -92,7 +92,8 @@ export function startCapture(file: string, filter: string, timeoutMs = 5000): Pr
     const child: ChildProcess = spawn('tcpdump', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let listening = false;
-    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    // 'close', not 'exit': 'exit' can come before the last of stderr (tcpdump's counts) is read.
+    const exited = new Promise<void>((done) => child.once('close', () => done()));
     const timer = setTimeout(() => {
       child.kill();
       reject(new Error(`tcpdump did not start within ${timeoutMs} ms: ${stderr.trim()}`));
