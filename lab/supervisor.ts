@@ -55,10 +55,6 @@ interface RoleContext {
 }
 const roleContext = new AsyncLocalStorage<RoleContext>();
 
-/** The role whose code is running now, if any. */
-export function currentRole(): string | undefined {
-  return roleContext.getStore()?.name;
-}
 
 interface Entry {
   role: SupervisedRole;

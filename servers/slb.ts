@@ -25,7 +25,7 @@ import { Backend, DEFAULT_HEALTH_CHECK, type BackendConfig, type HealthCheckOpti
 import { startHealthChecks, type RunningChecks } from './net/health.ts';
 import { appendList, hostWithoutPort, withoutHopByHop } from './proxy-headers.ts';
 import { withoutToken } from './net/redact.ts';
-import { inTurn } from './net/in-turn.ts';
+import { clientErrorStatus, inTurn } from './net/in-turn.ts';
 
 export interface SlbTimeouts {
   /** From TCP accept to the end of the TLS handshake. */
@@ -497,13 +497,6 @@ function siteAndPath(target: string, hostHeader: string | undefined): { authorit
   return { authority: url.host, path: `${url.pathname}${url.search}` };
 }
 
-/** The status for an HTTP error the parser or a timeout raised; undefined: just close. */
-function clientErrorStatus(code: string | undefined): number | undefined {
-  if (code === 'HPE_HEADER_OVERFLOW') return 431; // RFC 6585 §5
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408; // RFC 9110 §15.5.9
-  if (code?.startsWith('HPE_')) return 400; // not HTTP/1.1 as RFC 9112 defines it
-  return undefined; // a reset, a TLS alert: nobody to answer
-}
 
 function clientErrorReason(code: string | undefined, timeouts: SlbTimeouts): { error: string; reason: string } {
   if (code === 'HPE_HEADER_OVERFLOW') {

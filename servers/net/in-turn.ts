@@ -76,9 +76,9 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
 export function clientErrorInTurn(turns: InTurn) {
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
     if (err.code === 'HPE_CLOSED_CONNECTION' && turns.unanswered(socket) > 0) return;
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const status = clientErrorStatus(err.code);
     const written = (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0;
-    if (socket.writable && written === 0 && turns.unanswered(socket) === 0) {
+    if (status !== undefined && socket.writable && written === 0 && turns.unanswered(socket) === 0) {
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
     }
     socket.destroy();
@@ -89,4 +89,12 @@ export function clientErrorInTurn(turns: InTurn) {
 function closes(req: IncomingMessage, res: ServerResponse): boolean {
   const close = (value: unknown) => /(^|,)\s*close\s*(,|$)/i.test(String(value ?? ''));
   return close(req.headers.connection) || close(res.getHeader('connection')) || !res.shouldKeepAlive;
+}
+
+/** The answer to a request Node could not parse, by its error code; undefined: nobody to answer. */
+export function clientErrorStatus(code: string | undefined): number | undefined {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431; // RFC 6585 §5
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408; // RFC 9110 §15.5.9
+  if (code?.startsWith('HPE_')) return 400; // not HTTP/1.1 as RFC 9112 defines it
+  return undefined; // a reset, a TLS alert: nobody to answer
 }
