@@ -114,8 +114,14 @@ describe('npm run lab -- up', () => {
     expect(out, show(result)).toContain('Verify return code: 0 (ok)');
     expect(out, show(result)).toContain('Extended master secret: no');
 
-    const keyLog = fs.readFileSync(state.keyLog, 'utf8');
-    expect(keyLog).toMatch(/^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$/m);
+    // The SLB writes its key log off the request path: wait (bounded) for this session's line, by
+    // the master secret s_client printed.
+    const master = /Master-Key: ([0-9A-F]{96})/.exec(out)?.[1]?.toLowerCase();
+    expect(master, show(result)).toBeDefined();
+    const line = new RegExp(`^CLIENT_RANDOM [0-9a-f]{64} ${master}$`, 'm');
+    const readKeyLog = () => (fs.existsSync(state.keyLog) ? fs.readFileSync(state.keyLog, 'utf8') : '');
+    for (let i = 0; i < 100 && !line.test(readKeyLog()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(readKeyLog()).toMatch(line);
     // session secrets decrypt the traffic: as private as the keys
     expect((fs.statSync(state.keyLog).mode & 0o777).toString(8)).toBe('600');
   });
