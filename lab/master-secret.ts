@@ -10,7 +10,7 @@
 // SLB wrote to its key log. They must be equal. That is also the lesson: whoever gets the server's
 // private key later can decrypt every recorded session. RSA key exchange has no forward secrecy.
 //
-// Modern mode (TLS 1.3) has nothing to recover: see explainModernKeyExchange at the end.
+// Modern mode (TLS 1.3) has nothing to recover: see modernKeyExchange at the end.
 import crypto, { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import forge from 'node-forge';
@@ -135,7 +135,7 @@ export function classicHandshakeFrom(events: readonly TlsEvent[]): ClassicHandsh
   }
   const suite = serverHello.fields.cipherSuite.name;
   if (serverHello.fields.version === 0x0304) {
-    throw new MasterSecretError('not-classic', `this connection is TLS 1.3 (${suite}): there is no pre-master secret on the wire to recover; see explainModernKeyExchange`);
+    throw new MasterSecretError('not-classic', `this connection is TLS 1.3 (${suite}): there is no pre-master secret on the wire to recover; see modernKeyExchange`);
   }
   if (!keyExchange) throw new MasterSecretError('incomplete-handshake', 'the connection\'s bytes hold no ClientKeyExchange (did the handshake finish? was the session resumed?)');
   if (!keyExchange.fields.encryptedPreMaster) {
@@ -148,7 +148,7 @@ export function classicHandshakeFrom(events: readonly TlsEvent[]): ClassicHandsh
     clientRandom: clientHello.fields.random,
     serverRandom: serverHello.fields.random,
     clientVersion: clientHello.fields.legacyVersion,
-    encryptedPreMaster: keyExchange.fields.encryptedPreMaster,
+    encryptedPreMaster: Buffer.from(keyExchange.fields.encryptedPreMaster, 'hex'),
     // The server answers extended_master_secret only if the client offered it: its answer decides.
     extendedMasterSecret: serverHello.fields.extendedMasterSecret,
     cipherSuite: suite,
@@ -175,7 +175,6 @@ export interface MasterSecretCheck {
   /** Always true when returned: a mismatch throws. */
   matches: boolean;
   keyLogLine: number;
-  explanation: string;
 }
 
 /**
@@ -248,14 +247,7 @@ export function checkMasterSecret(input: MasterSecretInput): MasterSecretCheck {
     );
   }
 
-  const explanation =
-    `The client made a 48-byte pre-master secret (${preMaster.subarray(0, 2).toString('hex')} = its version, then 46 random bytes), ` +
-    `encrypted it with the SLB's RSA public key and sent the ${input.encryptedPreMaster.length} bytes in ClientKeyExchange. ` +
-    `With the SLB's private key the lab decrypted them again: ${preMaster.toString('hex')}. ` +
-    `From the three randoms, master = PRF(pre-master, "master secret", client random ‖ server random) = ${master.toString('hex')}, ` +
-    `exactly what the SLB logged (key log line ${line.lineNumber}). No key ever crossed the wire, yet anyone with this capture and ` +
-    "the SLB's private key can do the same, today or in ten years: RSA key exchange has no forward secrecy.";
-  return { preMaster, master, keyLogMaster, matches: true, keyLogLine: line.lineNumber, explanation };
+  return { preMaster, master, keyLogMaster, matches: true, keyLogLine: line.lineNumber };
 }
 
 // ── Modern mode: nothing to recover ────────────────────────────────────────────────────────
@@ -266,17 +258,19 @@ export interface ModernKeyExchange {
   cipherSuite: string;
   /** The groups the client sent public keys for, and the size of the server's. */
   clientKeyShares: string[];
+  /** The sizes of the two public keys of the chosen group (key_share in each hello). */
+  clientPublicKeyBytes?: number;
   serverPublicKeyBytes?: number;
   /** The labels of this connection's key log lines, if a key log was given. */
   keyLogLabels: string[];
-  explanation: string;
 }
 
 /**
- * TLS 1.3: name the (EC)DHE group the ServerHello chose and say why a capture, even with the
- * server's private key, gives no key: forward secrecy.
+ * TLS 1.3: the (EC)DHE group the ServerHello chose, the two public keys' sizes, and the key log's
+ * lines for this connection: the facts behind "a capture, even with the server's private key,
+ * gives no key" (forward secrecy; the words are in lab/story/words/tls.ts).
  */
-export function explainModernKeyExchange(events: readonly TlsEvent[], keyLogText?: string): ModernKeyExchange {
+export function modernKeyExchange(events: readonly TlsEvent[], keyLogText?: string): ModernKeyExchange {
   let clientHello: Extract<TlsEvent, { type: 'ClientHello' }> | undefined;
   let serverHello: Extract<TlsEvent, { type: 'ServerHello' }> | undefined;
   for (const e of events) {
@@ -295,27 +289,13 @@ export function explainModernKeyExchange(events: readonly TlsEvent[], keyLogText
   const keyLogLabels = keyLogText ? parseKeyLog(keyLogText).filter((l) => l.clientRandom === random).map((l) => l.label) : [];
   const clientShare = clientHello.fields.keyShares?.find((k) => k.group === share.group);
 
-  const explanation =
-    `The key exchange was ephemeral elliptic-curve Diffie-Hellman on ${share.group}: the client sent a ` +
-    `${clientShare?.keyLength ?? '?'}-byte public key in its ClientHello (key_share) and the server answered with its own ` +
-    `${share.keyLength ?? '?'}-byte public key in the ServerHello. Each side combined its own private key with the other's ` +
-    `public key and got the same shared secret, from which TLS 1.3's key schedule derives every key; no secret, ` +
-    `encrypted or not, crosses the wire. The two private keys were made for this one connection, never left the two ends, ` +
-    `and are thrown away after the handshake. The SLB's RSA key only signed the handshake (CertificateVerify); it ` +
-    `decrypts nothing. So a capture, even together with the SLB's private key, holds nothing from which a key can be ` +
-    `recovered, now or later: that is forward secrecy. ` +
-    (keyLogLabels.length
-      ? `The key log has ${keyLogLabels.length} lines for this client random (${keyLogLabels.join(', ')}) only because the SLB ` +
-        'wrote its own secrets there on purpose (SSLKEYLOGFILE); nothing on the wire lets anyone derive, or even check, them.'
-      : 'A key log would hold *_TRAFFIC_SECRET lines only because an endpoint wrote its own secrets there on purpose; ' +
-        'nothing on the wire lets anyone derive, or even check, them.');
   return {
     group: share.group,
     groupId: share.groupId,
     cipherSuite: serverHello.fields.cipherSuite.name,
     clientKeyShares,
+    ...(clientShare?.keyLength !== undefined && { clientPublicKeyBytes: clientShare.keyLength }),
     ...(share.keyLength !== undefined && { serverPublicKeyBytes: share.keyLength }),
     keyLogLabels,
-    explanation,
   };
 }

@@ -1,6 +1,10 @@
-// How the walkthrough talks: prose on the terminal (colour only on a TTY, never with NO_COLOR),
-// or, with --json, the trace itself as JSON lines. Every line also goes into the report.
-import type { ReportSection } from './report.ts';
+// How the walkthrough talks: each typed event goes into the trace, and out as prose on the
+// terminal (colour only on a TTY, never with NO_COLOR) or, with --json, as one JSON line. The
+// prose is the transcript renderer's (lab/story/render/transcript.ts): nothing else is printed
+// between the first step and the end.
+import type { StepStart, StoryEvent } from './story/events.ts';
+import { renderSummary } from './story/render/summary.ts';
+import { transcriptLines } from './story/render/transcript.ts';
 import type { StepNumber, Trace } from './trace.ts';
 
 export interface NarratorOptions {
@@ -17,9 +21,7 @@ export function wantsColor(stream: NodeJS.WriteStream = process.stdout): boolean
 const STEP_COLOUR: Record<number, number> = { 0: 90, 1: 34, 2: 35, 3: 31 };
 
 export class Narrator {
-  readonly sections: ReportSection[] = [];
-  private stepStarted = 0;
-  private current: ReportSection | undefined;
+  private open: { step: StepNumber; startedMs: number } | undefined;
   private readonly write: (line: string) => void;
 
   constructor(
@@ -34,40 +36,32 @@ export class Narrator {
     return this.opts.color ? `\x1b[${code}m${text}\x1b[0m` : text;
   }
 
-  /** Start a step: a heading on the terminal, a section in the report, a mark in the trace. */
-  step(step: StepNumber, title: string): void {
+  /** Record one event of the story and say it. */
+  tell(event: StoryEvent): void {
+    this.trace.add({ ...event, summary: renderSummary(event) });
+    if (this.opts.json) return;
+    const lines = transcriptLines(event);
+    if (event.kind === 'step') lines[1] = this.paint(1, this.paint(STEP_COLOUR[event.step] ?? 0, lines[1]!));
+    if (event.kind === 'step-done') lines[0] = this.paint(90, lines[0]!);
+    for (const line of lines) this.write(line);
+  }
+
+  /** Start a step (closing the one before): its heading, and the start of its time. */
+  step(event: StepStart): void {
     this.endStep();
-    this.stepStarted = this.trace.elapsedMs;
-    this.current = { step, title, lines: [] };
-    this.sections.push(this.current);
-    this.trace.note(step, 'step', title);
-    if (!this.opts.json) {
-      this.write('');
-      this.write(this.paint(1, this.paint(STEP_COLOUR[step] ?? 0, title)));
-    }
+    this.open = { step: event.step, startedMs: this.trace.elapsedMs };
+    this.tell(event);
   }
 
   /** Close the current step with how long it took. */
   endStep(): void {
-    if (!this.current) return;
-    const ms = this.trace.elapsedMs - this.stepStarted;
-    this.trace.note(this.current.step, 'step-done', `${this.current.title}: ${ms} ms`, { ms });
-    this.say(this.paint(90, `(${ms} ms)`), `(${ms} ms)`);
-    this.current = undefined;
+    if (!this.open) return;
+    const { step, startedMs } = this.open;
+    this.open = undefined;
+    this.tell({ step, kind: 'step-done', data: { ms: this.trace.elapsedMs - startedMs } });
   }
 
-  /** One line of narration. `plain` is what the report gets when `text` carries colour. */
-  say(text: string, plain: string = text): void {
-    this.current?.lines.push(plain);
-    if (!this.opts.json) this.write(`  ${text}`);
-  }
-
-  /** Several lines, indented under the last one. */
-  sayAll(lines: string[], indent = '  '): void {
-    for (const line of lines) this.say(`${indent}${line}`);
-  }
-
-  /** Outside any step (the start and the end). */
+  /** Outside any step (the start and the end): not part of the story. */
   plain(text: string): void {
     if (!this.opts.json) this.write(text);
   }

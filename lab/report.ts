@@ -1,13 +1,25 @@
 // .lab/report.html: one self-contained page (no scripts, no fonts or styles from the network)
 // that shows a run: the roles, a sequence diagram of every message between them, and the
-// narration of each step. Large type, so it reads on a projector.
+// narration of each step. Large type, so it reads on a projector. A renderer over the run's trace,
+// like the terminal and --json: the sections are the terminal renderer's lines for each event.
+import { renderTerminal, stepTitle } from './story/render/terminal.ts';
 import type { RoleState } from './state.ts';
-import type { StepNumber, TraceEvent } from './trace.ts';
+import type { StepNumber, TraceEvent, TracedEvent } from './trace.ts';
 
 export interface ReportSection {
   step: StepNumber;
   title: string;
   lines: string[];
+}
+
+/** The narration of each step, from the events: a section per step heading, its events' lines under it. */
+export function sectionsOf(events: readonly TracedEvent[]): ReportSection[] {
+  const sections: ReportSection[] = [];
+  for (const e of events) {
+    if (e.kind === 'step') sections.push({ step: e.step, title: stepTitle(e), lines: [] });
+    else sections.at(-1)?.lines.push(...renderTerminal(e));
+  }
+  return sections;
 }
 
 export interface ReportInput {
@@ -16,8 +28,7 @@ export interface ReportInput {
   roles: RoleState[];
   /** The phone's own address, shown as the first column. */
   phone: string;
-  events: TraceEvent[];
-  sections: ReportSection[];
+  events: TracedEvent[];
 }
 
 const STEP_COLOURS: Record<number, string> = { 0: '#666', 1: '#1f6feb', 2: '#8250df', 3: '#bf3989' };
@@ -60,7 +71,7 @@ export function framesLabel(frames: readonly number[] | undefined): string {
 }
 
 /** An SVG sequence diagram: a lifeline per role, an arrow per message, time flowing down (wire time when the capture ran). */
-export function sequenceDiagram(input: Pick<ReportInput, 'roles' | 'phone' | 'events'>): string {
+export function sequenceDiagram(input: Pick<ReportInput, 'roles' | 'phone'> & { events: readonly TraceEvent[] }): string {
   const messages = wireOrder(input.events.filter((e) => e.from && e.to));
   // The time column: ms since the first message on the wire, or since the start of the run without a capture.
   const firstWire = messages.find((m) => m.wireTime !== undefined)?.wireTime;
@@ -121,7 +132,7 @@ export function buildReport(input: ReportInput): string {
   const roles = input.roles
     .map((r) => `<tr><td>${escapeHtml(r.name)}</td><td><code>${escapeHtml(`${r.protocol}://${r.host}:${r.port}`)}</code></td><td>${escapeHtml(r.what)}</td></tr>`)
     .join('');
-  const sections = input.sections
+  const sections = sectionsOf(input.events)
     .map(
       (s) =>
         `<section><h2 style="color:${STEP_COLOURS[s.step]}">${escapeHtml(s.title)}</h2><pre>${s.lines.map(escapeHtml).join('\n')}</pre></section>`,

@@ -329,8 +329,8 @@ export interface ServerKeyExchange {
 
 export interface ClientKeyExchange {
   keyExchange: 'RSA' | 'ECDHE' | 'DHE' | 'unknown';
-  /** RSA key exchange: the 48-byte pre-master secret, encrypted with the server's public key. */
-  encryptedPreMaster?: Buffer;
+  /** RSA key exchange: the 48-byte pre-master secret, encrypted with the server's public key (hex, like the randoms). */
+  encryptedPreMaster?: string;
   /** (EC)DHE: the client's ephemeral public key. */
   publicKeyLength?: number;
   /** The message body as sent (without the 4-byte handshake header). */
@@ -614,7 +614,7 @@ function decodeClientKeyExchange(body: Buffer, keyExchange: string): ClientKeyEx
   const r = new Reader(raw);
   if (keyExchange === 'RSA') {
     // RFC 5246 §7.4.7.1: EncryptedPreMasterSecret, a 2-byte length then RSA ciphertext as long as the key.
-    return { keyExchange: 'RSA', encryptedPreMaster: r.vec16().rest(), raw };
+    return { keyExchange: 'RSA', encryptedPreMaster: r.vec16().rest().toString('hex'), raw };
   }
   if (keyExchange === 'ECDHE') return { keyExchange: 'ECDHE', publicKeyLength: r.vec8().remaining, raw };
   if (keyExchange === 'DHE') return { keyExchange: 'DHE', publicKeyLength: r.vec16().remaining, raw };
@@ -897,70 +897,25 @@ function recordProblem(h: RecordHeader): string | undefined {
   return undefined;
 }
 
-// ── Narration ──────────────────────────────────────────────────────────────────────────────
+// ── An event without its bytes ─────────────────────────────────────────────────────────────
 
-const short = (hex: string) => (hex.length > 16 ? `${hex.slice(0, 16)}…` : hex);
+/**
+ * An event as the run's trace keeps it: every decoded field, without the bytes already shown as
+ * fields (each certificate's DER, the ClientKeyExchange body). The capture keeps the bytes.
+ */
+export type TlsEventFacts = TlsEvent extends infer E
+  ? E extends { type: 'Certificate' }
+    ? Omit<E, 'fields'> & { fields: { certificates: Array<Omit<CertificateInfo, 'der'>> } }
+    : E extends { type: 'ClientKeyExchange' }
+      ? Omit<E, 'fields'> & { fields: Omit<ClientKeyExchange, 'raw'> }
+      : E
+  : never;
 
-function listOf(names: string[], max = 4): string {
-  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} (+${names.length - max} more)`;
-}
-
-/** One line for the narration, e.g. "client→server ClientHello: TLS 1.2, random 5f1c…, …". */
-export function describeTlsEvent(e: TlsEvent): string {
-  return `${e.direction} ${e.name}: ${details(e)} [${e.length} bytes at offset ${e.offset}]`;
-}
-
-function details(e: TlsEvent): string {
-  switch (e.type) {
-    case 'ClientHello': {
-      const h = e.fields;
-      const parts = [
-        `version ${h.legacyVersionName}${h.supportedVersions ? ` (supported_versions: ${h.supportedVersions.join(', ')})` : ''}`,
-        `random ${h.random}`,
-        `${h.cipherSuites.length} cipher suite(s): ${listOf(h.cipherSuites.map((s) => s.name))}`,
-      ];
-      if (h.serverName) parts.push(`SNI ${h.serverName}`);
-      if (h.keyShares) parts.push(`key_share ${h.keyShares.map((k) => k.group).join(', ')}`);
-      if (h.alpn) parts.push(`ALPN ${h.alpn.join(', ')}`);
-      parts.push(h.extendedMasterSecret ? 'offers extended_master_secret' : 'no extended_master_secret');
-      return parts.join(', ');
-    }
-    case 'ServerHello': {
-      const h = e.fields;
-      if (h.helloRetryRequest) return `the server wants another key_share: ${h.keyShare?.group ?? '?'} (random is RFC 8446's fixed HelloRetryRequest value)`;
-      const parts = [`${h.versionName}`, `chose ${h.cipherSuite.name}`, `random ${h.random}`];
-      if (h.downgradeSentinel) parts.push(`random ends in "DOWNGRD": this server could do TLS 1.3 but agreed to ${h.downgradeSentinel}`);
-      if (h.keyShare) parts.push(`key_share ${h.keyShare.group}`);
-      if (h.version !== 0x0304) parts.push(h.extendedMasterSecret ? 'extended_master_secret on' : 'no extended_master_secret');
-      return parts.join(', ');
-    }
-    case 'Certificate':
-      return `${e.fields.certificates.length} certificate(s): ${e.fields.certificates
-        .map((c) => (c.error ? `unreadable (${c.error})` : `"${c.commonName ?? c.subject}" issued by "${/CN=([^,]+)/.exec(c.issuer)?.[1] ?? c.issuer}"`))
-        .join(', then ')}`;
-    case 'ServerKeyExchange':
-      return `${e.fields.keyExchange}${e.fields.group ? ` on ${e.fields.group}` : ''}${e.fields.publicKeyLength ? `, ${e.fields.publicKeyLength}-byte public key` : ''}${e.fields.signatureAlgorithm ? `, signed ${e.fields.signatureAlgorithm}` : ''}`;
-    case 'ServerHelloDone':
-      return "the server has said all it will; the client's turn";
-    case 'ClientKeyExchange':
-      return e.fields.encryptedPreMaster
-        ? `pre-master secret encrypted with the server's RSA public key: ${e.fields.encryptedPreMaster.length} bytes (${short(e.fields.encryptedPreMaster.toString('hex'))})`
-        : `${e.fields.keyExchange} public key${e.fields.publicKeyLength ? `, ${e.fields.publicKeyLength} bytes` : ''}`;
-    case 'NewSessionTicket':
-      return `a ${e.fields.ticketLength}-byte ticket, valid ${e.fields.lifetimeHintSeconds} s`;
-    case 'Handshake':
-      return `${e.fields.bodyLength} bytes`;
-    case 'ChangeCipherSpec':
-      return e.fields.middleboxCompatibility ? 'sent only to look like TLS 1.2 to middleboxes' : 'from the next record on, this side encrypts';
-    case 'Alert':
-      return `${e.fields.levelName} ${e.fields.descriptionName}`;
-    case 'ApplicationData':
-      return `${e.fields.bytes} bytes of ciphertext${e.fields.probablyTicket ? ' (probably a NewSessionTicket: in TLS 1.3 they look like application data)' : ''}`;
-    case 'EncryptedHandshake':
-    case 'EncryptedAlert':
-    case 'Heartbeat':
-      return `${e.fields.bytes} bytes of ciphertext`;
-    case 'Undecodable':
-      return `${e.fields.reason} (first bytes ${e.fields.preview})`;
+export function withoutBytes(e: TlsEvent): TlsEventFacts {
+  if (e.type === 'Certificate') return { ...e, fields: { certificates: e.fields.certificates.map(({ der: _der, ...c }) => c) } };
+  if (e.type === 'ClientKeyExchange') {
+    const { raw: _raw, ...fields } = e.fields;
+    return { ...e, fields };
   }
+  return e;
 }

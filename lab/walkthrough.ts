@@ -20,12 +20,11 @@ import { dnsMessages, findDnsMessage, type DnsMessageKey, type DnsOnWire } from 
 import { findHttpExchange, httpStarts, type HttpStart } from './observe/http-wire.ts';
 import { decodeFrame, type Endpoint } from './observe/packets.ts';
 import { segmentsCarrying, tcpStory, type SegmentFact, type TcpStory } from './observe/tcp-story.ts';
-import { describeTcpStory, segmentSummary } from './tcp-words.ts';
 import { Narrator, wantsColor } from './narrator.ts';
-import { checkMasterSecret, classicHandshakeFrom, explainModernKeyExchange } from './master-secret.ts';
+import { checkMasterSecret, classicHandshakeFrom, modernKeyExchange } from './master-secret.ts';
 import { describeLayers } from './layers.ts';
 import { watchConnection } from './tcp-states.ts';
-import { describeTlsEvent, type TlsEvent } from './tls-decoder.ts';
+import { withoutBytes, type TlsEvent } from './tls-decoder.ts';
 import { decodeRecording, writeCarrying } from './observe/tls-recorder.ts';
 import { labDir } from './paths.ts';
 import { buildReport } from './report.ts';
@@ -34,9 +33,7 @@ import { parseTlsMode, type TlsMode } from '../servers/net/tls-modes.ts';
 import { clientAddress, type Region } from './topology.ts';
 import { Trace, type StepNumber } from './trace.ts';
 import type { CachePath, StoryEvent } from './story/events.ts';
-import { renderSummary } from './story/render/summary.ts';
-import { renderTerminal } from './story/render/terminal.ts';
-import { orderAnswerFacts, orderResultLines } from './story/words/order.ts';
+import { orderAnswerFacts, tlsSessionFacts } from './story/words/order.ts';
 import { howToReach, parsePort, startLab, type RunningLab } from './up.ts';
 
 /** What the story fetches: the product page, then the product photo on it. */
@@ -94,8 +91,7 @@ function wireFacts(found: { frames: number[]; time: number } | undefined): { fra
  * rendered from them), the terminal gets the renderer's lines for the same event, nothing else.
  */
 function tell(s: Story, event: StoryEvent): void {
-  s.trace.add({ ...event, summary: renderSummary(event) });
-  s.n.sayAll(renderTerminal(event), '');
+  s.n.tell(event);
 }
 
 /** The phone asks its local DNS; show what the resolver did for that very query. */
@@ -221,7 +217,7 @@ async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Pro
 
 async function stepPictures(s: Story): Promise<void> {
   const title = 'pictures via the CDN';
-  s.n.step(1, `Step 1 — pictures via the CDN (seed §4), the phone in the ${s.region}`);
+  s.n.step({ step: 1, kind: 'step', data: { region: s.region } });
   const tryDns = 'npm run lab -- up, then npm run lab -- dig static.geektime.test to see the walk';
   const tryCdn = 'npm run lab -- up, then npm run lab -- fetch /images/phone.png, or curl -v through the edge';
   const first = await during(1, title, 'local-dns', `resolving ${STATIC_HOST}`, tryDns, () => lookUp(s, 1, STATIC_HOST));
@@ -229,8 +225,7 @@ async function stepPictures(s: Story): Promise<void> {
     const miss = await during(1, title, 'edge cache', `fetching ${urlPath} the first time`, tryCdn, () => fetchFromCdn(s, first.addresses[0]!, urlPath));
     if (miss.status !== 200) throw new StepFailure(1, title, 'edge cache', `fetching ${urlPath}`, `it answered ${miss.status}`, tryCdn);
   }
-  s.n.say('');
-  s.n.say('The same picture again, a moment later:');
+  tell(s, { step: 1, kind: 'again', data: { what: 'picture' } });
   const again = await during(1, title, 'local-dns', `resolving ${STATIC_HOST} again`, tryDns, () => lookUp(s, 1, STATIC_HOST));
   const hit = await during(1, title, 'edge cache', `fetching ${PICTURE} again`, tryCdn, () => fetchFromCdn(s, again.addresses[0]!, PICTURE));
   if (!hit.cacheStatus.at(-1)?.hit) {
@@ -251,9 +246,9 @@ function onWire(segments: readonly (SegmentFact | undefined)[]): { frames?: numb
 }
 
 async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefined, captureNote: string | undefined): Promise<OrderResult> {
-  const { lab, trace, n } = s;
+  const { lab, n } = s;
   const title = 'the connection';
-  n.step(2, `Step 2 — the connection (seed §5), ${s.mode === 'classic' ? "the seed's TLS 1.2 with RSA key exchange" : 'TLS 1.3 with ECDHE'}`);
+  n.step({ step: 2, kind: 'step', data: { mode: s.mode } });
   const answer = await during(2, title, 'local-dns', `resolving ${lab.state.shopHost}`, 'npm run lab -- dig www.geektime.test', () => lookUp(s, 2, lab.state.shopHost));
   // Classic TLS is served on the SLB's classic port; the shop's own port is forward secret only.
   const slb = (s.mode === 'classic' ? lab.state.roles.find((r) => r.name === 'slb-classic') : undefined) ?? lab.state.roles.find((r) => r.name === 'slb')!;
@@ -271,7 +266,6 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   let result: OrderResult;
   let closedInTime = false;
   try {
-    n.say(`The phone opens one TCP connection, straight to the SLB ${slbAddress}:${slb.port}. The TLS messages below are read from the bytes of that connection, recorded around the phone's own socket as they passed (nothing stands between the phone and the SLB).`);
     watch.snapshot('before connect');
     let onClose = () => {};
     const closed = new Promise<void>((resolve) => (onClose = resolve));
@@ -309,8 +303,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
       `the phone's connection is ${phoneEnd}, but the SLB accepted ${fromPhone.map((a) => a.client).join(', ') || 'no connection'} from the phone's address and took the order from ${record?.client ?? 'nobody'}`,
       'nothing may stand between the phone and the SLB: check that the DNS answer is the SLB\'s own address (npm run lab -- dig www.geektime.test)');
   }
-  n.say(`The SLB accepted exactly one connection from the phone during the order: ${fromPhone[0]!.client}, the phone's own address and port; its request record says client ${record.client}.`);
-  trace.note(2, 'slb-accept', `the SLB accepted 1 connection from the phone: ${phoneEnd}`, { accepted: fromPhone, phone: result.tcp });
+  tell(s, { step: 2, kind: 'slb-accept', data: { client: { address: result.tcp.localAddress, port: result.tcp.localPort }, server, accepted: fromPhone, requestClient: record.client } });
 
   // TCP on the wire: the phone's one connection in this run's capture, read while tcpdump runs.
   // Wait (bounded) until tcpdump has written the close: both ends CLOSED or in TIME-WAIT.
@@ -326,84 +319,57 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     tcp = seen && storyOf(seen);
     if (tcp && !tcp.handshake.syn) tcp = undefined; // not this connection's (the capture began late)
   }
-  const names = { client: 'phone', server: 'SLB' };
   const captureFile = capture ? displayPath(capture.file) : '';
   if (tcp) {
-    n.say(`TCP on the wire, phone ${phoneEnd} → SLB ${server.address}:${server.port}, from this run's capture ${captureFile} (frame numbers as Wireshark numbers them: frame.number == N lands on the segment):`);
-    n.sayAll(describeTcpStory(tcp, names, captureFile), '    ');
+    tell(s, { step: 2, kind: 'tcp-story', ...onWire(tcp.segments), data: { observed: true, client, server, captureFile, story: tcp } });
     for (const seg of tcp.segments) {
       const [from, to] = seg.direction === 'client→server' ? ['phone', 'slb'] : ['slb', 'phone'];
-      trace.add({ step: 2, kind: 'tcp-segment', from, to, summary: `frame ${seg.frame} ${segmentSummary(seg)}`, ...onWire([seg]), data: { observed: true, ...seg } });
+      tell(s, { step: 2, kind: 'tcp-segment', from, to, ...onWire([seg]), data: { observed: true, ...seg } });
     }
   } else {
-    const why = captureNote ?? 'the capture does not hold this connection';
-    n.say(`TCP segments: not observed (${why}). Without a capture the SYN, SYN-ACK and ACK, their sequence numbers, flags and options cannot be shown; the handshake and the close below are what RFC 9293 says happens, and the states are read from the kernel's table. Every TCP value in this step and the next is computed or read from the socket, not from the wire.`);
-    trace.note(2, 'tcp-segment', `not observed: ${why}`, { observed: false, why });
+    tell(s, { step: 2, kind: 'tcp-story', data: { observed: false, client, server, why: captureNote ?? 'the capture does not hold this connection' } });
   }
+  // The handshake as one event: an arrow of its own only when the capture has no segments to draw.
+  const hs = tcp?.handshake;
+  tell(s, { step: 2, kind: 'tcp-handshake', ...(hs ? onWire([hs.syn, hs.synAck, hs.ack]) : { from: 'phone', to: 'slb' }),
+    data: { observed: Boolean(hs), client, server, ...(hs && { syn: hs.syn, synAck: hs.synAck, ack: hs.ack }) } });
 
-  // TCP, from the kernel's own table: both ends of that one connection.
-  n.say(`TCP, phone ${phoneEnd} → SLB ${server.address}:${server.port} (states of both ends, read from the kernel, /proc/net/tcp):`);
-  n.sayAll(watch.describe(), '    ');
-  if (!closedInTime) n.say(`    (The connection was not closed ${CLOSE_WAIT_MS / 1000} s after the answer: the recording below may lack its last records.)`);
-  // How it ended, as the phone's socket saw it (the recorder keeps the FIN's time and any error).
+  // TCP, from the kernel's own table: both ends of that one connection. Without a capture, how the
+  // phone's socket saw the end (the recorder keeps the FIN's time and any error).
   const wire = result.wire;
   const first = wire?.chunks[0]?.at;
-  const since = (t: number) => (first === undefined ? '' : ` (+${(t - first).toFixed(1)} ms after the phone's first byte)`);
-  if (!tcp && wire?.finAt !== undefined) n.say(`    The phone's socket got the SLB's FIN${since(wire.finAt)}: the SLB ended its side first, as "Connection: close" says it will.`);
-  if (!tcp && wire?.error) n.say(`    Then the phone's socket got ${wire.error.code ?? wire.error.message}${since(wire.error.at)}${wire.error.code === 'ECONNRESET' ? ': the SLB\'s kernel answered with a reset (RST), so neither end goes through TIME-WAIT' : ''}.`);
-  if (tcp) {
-    const c = tcp.close;
-    trace.add({ step: 2, kind: 'tcp-close', summary: `${c.kind}${c.rst ? ` (RST in frame ${c.rst.frame})` : ''}: phone ${tcp.final.client}, SLB ${tcp.final.server}`, ...onWire(c.segments),
-      data: { observed: true, kind: c.kind, firstFin: c.firstFin, rstFrame: c.rst?.frame, rstAfterDataFrame: c.rstAfterDataFrom?.frame, final: tcp.final, closedInTime } });
-  } else {
-    trace.note(2, 'tcp-close', wire?.error ? `the phone's socket ended with ${wire.error.code ?? 'an error'}` : "the phone's socket closed", { observed: false, closedInTime, finAt: wire?.finAt, error: wire?.error });
-  }
-  const hs = tcp?.handshake;
-  trace.add({ step: 2, kind: 'tcp', from: 'phone', to: 'slb', summary: `TCP handshake ${phoneEnd} → ${server.address}:${server.port}${hs ? ` (frames ${[hs.syn, hs.synAck, hs.ack].map((x) => x?.frame ?? '?').join(', ')})` : ''}`, ...onWire(hs ? [hs.syn, hs.synAck, hs.ack] : []),
-    data: { observed: Boolean(hs), client: result.tcp, server, ...(hs && { syn: hs.syn, synAck: hs.synAck, ack: hs.ack }) } });
+  const after = (t: number | undefined) => (first === undefined || t === undefined ? undefined : t - first);
+  const socketEnd = !tcp && wire ? { finAfterMs: after(wire.finAt), ...(wire.error && { error: { code: wire.error.code, message: wire.error.message, afterMs: after(wire.error.at) } }) } : undefined;
+  tell(s, { step: 2, kind: 'socket-states', data: { kernel: watch.facts(), closedInTime, closeWaitMs: CLOSE_WAIT_MS, ...(socketEnd && { socketEnd }) } });
 
-  // TLS, message by message, decoded from the recorded bytes.
-  n.say(`TLS, from the bytes of this connection as the phone's socket sent and received them (${connection.bytes['client→server']} bytes up, ${connection.bytes['server→client']} down):`);
-  if (tcp) n.say(`    (each line starts with the frame(s) whose TCP data carry its record: frame.number == N, then tls in Wireshark's details)`);
+  // TLS, message by message, decoded from the recorded bytes; each with the segments that carry its
+  // record, by its offset in the stream (lab/observe/tcp-story.ts).
+  tell(s, { step: 2, kind: 'tls-recording', data: { bytesUp: connection.bytes['client→server'], bytesDown: connection.bytes['server→client'], withFrames: Boolean(tcp) } });
   for (const e of connection.events) {
     const from = e.direction === 'client→server' ? 'phone' : 'slb';
-    // The segments that carry this message's record, by its offset in the stream (lab/observe/tcp-story.ts).
     const carriers = tcp ? segmentsCarrying(tcp, e.direction, e.record.offset) : [];
-    const frames = carriers.length ? `frame${carriers.length > 1 ? 's' : ''} ${carriers.map((x) => x.frame).join(', ')}  ` : '';
-    trace.add({ step: 2, kind: 'tls', from, to: from === 'phone' ? 'slb' : 'phone', summary: e.name, ...onWire(carriers),
-      data: { type: e.type, name: e.name, direction: e.direction, recordOffset: e.record.offset, recordLength: e.record.length, fields: 'fields' in e ? summarizeFields(e.fields) : undefined, length: e.length, sinceStartMs: e.sinceStartMs } });
-    n.say(`    ${frames}${e.direction === 'client→server' ? 'phone → SLB' : 'SLB → phone'}  ${describeTlsEvent(e)}`);
+    tell(s, { step: 2, kind: 'tls', from, to: from === 'phone' ? 'slb' : 'phone', ...onWire(carriers), data: withoutBytes(e) });
   }
+  // The session the phone's TLS library agreed, and the chain it walked.
+  tell(s, { step: 2, kind: 'tls-session', data: tlsSessionFacts(result) });
 
-  // The chain the phone walked (step 3 tells the request and the answer).
-  const lines = orderResultLines(result);
-  const requestStart = lines.findIndex((l) => l.startsWith('Request sent inside TLS'));
-  n.sayAll(lines.slice(1, requestStart), '  ');
-
-  // The three randoms.
+  // The three randoms (classic), or the key exchange that leaves nothing to recover (modern).
   const keyPem = fs.readFileSync(path.join(path.dirname(lab.state.rootCa), 'leaf.key'), 'utf8');
+  await lab.slb.flushKeyLog(); // the SLB writes its key log off the request path
   if (s.mode === 'classic') {
-    await lab.slb.flushKeyLog(); // the SLB writes its key log off the request path
+    const handshake = classicHandshakeFrom(connection.events);
     const check = await during(2, title, 'slb', 'recomputing the master secret', 'check that .lab/keylog.txt is the SLB\'s key log and was not edited', async () =>
-      checkMasterSecret({ ...classicHandshakeFrom(connection.events), privateKeyPem: keyPem, keyLogFile: lab.state.keyLog }),
+      checkMasterSecret({ ...handshake, privateKeyPem: keyPem, keyLogFile: lab.state.keyLog }),
     );
-    n.say('The three randoms (seed §5): client random, server random, and the pre-master secret the phone sent encrypted with the SLB\'s public key.');
-    n.say(`    client random  ${connection.clientRandom}`);
-    n.say(`    server random  ${connection.serverRandom}`);
-    n.say(`    pre-master     ${check.preMaster.toString('hex')}  (decrypted with the SLB's private key, which the lab owns)`);
-    n.say(`    master secret  ${check.master.toString('hex')}  = PRF(pre-master, "master secret", client random ‖ server random)`);
-    n.say(n.good(`    = the key log's CLIENT_RANDOM line ${check.keyLogLine}: the same secret, computed independently on both sides.`), `    = the key log's CLIENT_RANDOM line ${check.keyLogLine}: the same secret, computed independently on both sides.`);
-    trace.note(2, 'master-secret', `master secret recomputed and matches key log line ${check.keyLogLine}`, { master: check.master.toString('hex'), keyLogLine: check.keyLogLine });
+    tell(s, { step: 2, kind: 'master-secret',
+      data: { clientRandom: handshake.clientRandom, serverRandom: handshake.serverRandom, preMaster: check.preMaster.toString('hex'), master: check.master.toString('hex'), keyLogLine: check.keyLogLine } });
   } else {
-    await lab.slb.flushKeyLog();
-    const modern = explainModernKeyExchange(connection.events, fs.existsSync(lab.state.keyLog) ? fs.readFileSync(lab.state.keyLog, 'utf8') : undefined);
-    n.say(`Key exchange: ${modern.group} (ECDHE), cipher ${modern.cipherSuite}.`);
-    n.sayAll(modern.explanation.split('\n'), '    ');
-    trace.note(2, 'key-exchange', `${modern.group}: forward secrecy, no key recoverable from a capture`, modern);
+    const keyLog = fs.existsSync(lab.state.keyLog) ? fs.readFileSync(lab.state.keyLog, 'utf8') : undefined;
+    tell(s, { step: 2, kind: 'key-exchange', data: modernKeyExchange(connection.events, keyLog) });
   }
 
   // ── Step 3 ──
-  n.step(3, 'Step 3 — the order (seed §6)');
+  n.step({ step: 3, kind: 'step', data: {} });
   // The request's TLS record, and the one write of the phone's socket that carried it.
   const sent = connection.events.find((e) => e.type === 'ApplicationData' && e.direction === 'client→server');
   const write = sent && writeCarrying(connection, sent);
@@ -472,11 +438,6 @@ function recordName(e: TlsEvent): string {
   return `${e.type} (${5 + e.record.length} bytes)`;
 }
 
-/** Keep the trace readable: certificates as subjects, bytes as lengths. */
-function summarizeFields(fields: unknown): unknown {
-  return JSON.parse(JSON.stringify(fields, (key, value) => (key === 'der' || key === 'raw' ? undefined : value && value.type === 'Buffer' ? `${value.data.length} bytes` : value)));
-}
-
 // ── The command ──────────────────────────────────────────────────────────────────────────────
 
 export async function walkthroughCommand(argv: string[]): Promise<number> {
@@ -543,14 +504,10 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     story.capture = capture;
   }
   try {
-    n.step(0, `The lab is up (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'})`);
-    for (const r of lab.state.roles) n.say(`${r.name.padEnd(10)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}`);
-    for (const note of lab.notes) n.say(`note: ${note}`);
-    n.say(`certificates ${lab.certs.made.length ? `made now: ${lab.certs.made.join(', ')}` : 'reused'} (${rel(path.dirname(lab.state.rootCa))}/)`);
-    n.say(`the phone is ${story.phone}, in the ${region} region`);
-    if (lab.state.addressing !== 'per-role') {
-      n.say(`note: with every role on one address the phone has no address of its own in the ${region}: the GSLB sees 127.0.0.1 and answers for its default region.`);
-    }
+    const addressing = lab.state.addressing === 'per-role' ? 'per-role' : 'single';
+    n.step({ step: 0, kind: 'step', data: { addressing } });
+    n.tell({ step: 0, kind: 'lab-up', data: { addressing, roles: lab.state.roles.map(({ name, protocol, host, port, what }) => ({ name, protocol, host, port, what })), notes: lab.notes,
+      certs: { made: lab.certs.made, dir: rel(path.dirname(lab.state.rootCa)) }, phone: story.phone, region } });
 
     await stepPictures(story);
     await stepConnectionAndOrder(story, capture, captureNote);
@@ -573,12 +530,12 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     }
     if (record) {
       const warning = lostFramesWarning(record);
-      trace.note(0, 'capture', warning ?? `${record.frames} frames, none lost, ${record.secretLines} TLS secret line(s) inside`, record);
+      n.tell({ step: 0, kind: 'capture', data: record });
       if (warning) {
         n.plain(n.bad(warning));
         if (values.json) console.error(warning);
       }
-    } else trace.note(0, 'capture', captureNote ?? 'no capture', { unavailable: captureNote });
+    } else n.tell({ step: 0, kind: 'capture', data: { unavailable: captureNote ?? 'no capture' } });
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'trace.json'), JSON.stringify({ ...trace.toJSON(), mode, region, roles: lab.state.roles, serverLog }, null, 2) + '\n');
     fs.writeFileSync(
@@ -589,7 +546,6 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
         roles: lab.state.roles,
         phone: story.phone,
         events: trace.events,
-        sections: n.sections,
       }),
     );
     n.plain(`Artifacts: ${rel(path.join(dir, 'report.html'))} (open it in a browser), ${rel(path.join(dir, 'trace.json'))}, TLS key log ${rel(lab.state.keyLog)}`);

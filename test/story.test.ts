@@ -1,7 +1,7 @@
-// One event stream, two views: step 1 of a real run, rendered again from its trace.json with the
-// terminal renderer, must be exactly what the run printed; and every value the terminal shows
-// (addresses, ids, names, TTLs, rcodes, frame numbers, statuses) must be in the event it came from,
-// so `--json` (which prints the events) carries everything the prose says.
+// One event stream, three views. A real run's trace.json, rendered again, must be exactly what the
+// run printed from its first step to its end, and the report's narration; `--json` prints those
+// same events; and every value the terminal shows (addresses, ids, names, TTLs, rcodes, frame
+// numbers, statuses, sequence numbers, randoms) is in the event it came from.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StoryEvent } from '../lab/story/events.ts';
 import { renderSummary } from '../lab/story/render/summary.ts';
 import { renderTerminal } from '../lab/story/render/terminal.ts';
-import type { TraceEvent } from '../lab/trace.ts';
+import { renderTranscript } from '../lab/story/render/transcript.ts';
+import { escapeHtml, sectionsOf } from '../lab/report.ts';
+import type { TraceEvent, TracedEvent } from '../lab/trace.ts';
 
 const run = promisify(execFile);
 const tsx = path.resolve('node_modules/.bin/tsx');
@@ -55,7 +57,8 @@ function expectValuesIn(e: StoryEvent, line: string): void {
 
 interface Run {
   stdout: string;
-  events: Array<StoryEvent & TraceEvent>;
+  events: TracedEvent[];
+  dir: string;
 }
 
 async function runLab(args: string[]): Promise<Run> {
@@ -63,8 +66,56 @@ async function runLab(args: string[]): Promise<Run> {
   dirs.push(dir);
   const { stdout } = await run(tsx, ['lab/cli.ts', '--ephemeral', ...args], { env: { ...process.env, LAB_DIR: dir, NO_COLOR: '1' }, timeout: 60_000 });
   const trace = JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { events: TraceEvent[] };
-  return { stdout, events: trace.events as unknown as Array<StoryEvent & TraceEvent> };
+  return { stdout, events: trace.events as unknown as TracedEvent[], dir };
 }
+
+/** What the run printed from the blank line before its first step's heading to its last step's time. */
+function printedSteps(stdout: string): string[] {
+  const lines = stdout.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('The lab is up')) - 1;
+  const end = lines.findIndex((l) => l.startsWith('All three steps done')) - 1; // a blank line comes before it
+  expect(start).toBeGreaterThan(-1);
+  expect(end).toBeGreaterThan(start);
+  return lines.slice(start, end);
+}
+
+// The whole run, in both TLS modes, with a capture (when tcpdump is here) and without.
+describe.skipIf(os.platform() !== 'linux')('the whole run: every printed line is rendered from trace.json', () => {
+  it.each([
+    { name: 'TLS 1.2', args: ['--mode', 'classic'] },
+    { name: 'TLS 1.3, no capture', args: ['--mode', 'modern', '--no-capture'] },
+  ])('$name: the terminal from the first step to the end, and the report\'s narration, are the trace rendered again', { timeout: 90_000 }, async ({ args }) => {
+    const { stdout, events, dir } = await runLab(args);
+    expect(renderTranscript(events)).toEqual(printedSteps(stdout));
+    expect(new Set(events.map((e) => e.step))).toEqual(new Set([0, 1, 2, 3]));
+    for (const e of events) expect(e.summary, e.kind).toBe(renderSummary(e));
+
+    // The report's narration is the same renderer's lines, section by section.
+    const report = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+    const sections = sectionsOf(events);
+    expect(sections.map((x) => x.title)).toEqual(events.filter((e) => e.kind === 'step').map((e) => renderTerminal(e)[0]));
+    for (const section of sections) expect(report).toContain(`<pre>${section.lines.map(escapeHtml).join('\n')}</pre>`);
+
+    // Step 2's values are in their events: frames, sequence numbers, randoms and secrets, byte counts.
+    for (const e of events.filter((x) => x.step === 2)) {
+      const json = JSON.stringify(e);
+      for (const line of renderTerminal(e)) {
+        const values = [...line.matchAll(/\b(?:frames? |seq |ack |random +|pre-master +|master secret +|line )([0-9a-f]+)\b|\b([0-9a-f]{16,})\b|\((\d+) bytes up, (\d+) down\)/g)].flatMap((m) => m.slice(1).filter(Boolean));
+        for (const value of values) expect(json.includes(value), `${value} in "${line.trim()}" is not in its ${e.kind} event`).toBe(true);
+      }
+    }
+    const shown = renderTranscript(events).join('\n');
+    if (args.includes('classic')) expect(shown).toMatch(/master secret +[0-9a-f]{96} /);
+    else expect(shown).toMatch(/Key exchange: x25519 \(ECDHE\)/);
+  });
+
+  it('--json prints exactly the events trace.json keeps', { timeout: 90_000 }, async () => {
+    const { stdout, events } = await runLab(['--json', '--no-capture']);
+    const printed = stdout.trim().split('\n').map((line) => JSON.parse(line) as TraceEvent);
+    expect(printed).toEqual(events);
+    expect(printed.length).toBeGreaterThan(60);
+  });
+});
 
 describe.skipIf(os.platform() !== 'linux')('step 1: the terminal and --json are one renderer over one trace', () => {
   it('re-renders what the run printed from trace.json, and every value printed is in its event', { timeout: 90_000 }, async () => {

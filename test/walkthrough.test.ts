@@ -80,7 +80,7 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
     const trace = JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { events: TraceEvent[] };
     const kinds = (step: number) => new Set(trace.events.filter((e) => e.step === step).map((e) => e.kind));
     expect([...kinds(1)]).toEqual(expect.arrayContaining(['dns-query', 'dns-answer', 'gslb-decision', 'http-request', 'http-response', 'cache-path']));
-    expect([...kinds(2)]).toEqual(expect.arrayContaining(['tcp', 'tls', 'master-secret']));
+    expect([...kinds(2)]).toEqual(expect.arrayContaining(['tcp-handshake', 'tls', 'master-secret']));
     expect([...kinds(3)]).toEqual(expect.arrayContaining(['layers', 'http-request', 'http-response']));
     expect(trace.events.every((e, i) => i === 0 || e.t >= trace.events[i - 1]!.t)).toBe(true);
     const report = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
@@ -231,7 +231,7 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
         const [epoch] = await one(String(e.frames![0]), 'frame.time_epoch');
         expect(Math.abs(e.wireTime! - Number(epoch))).toBeLessThan(1e-5);
       }
-      const synEvent = saved.events.find((e) => e.kind === 'tcp')!.data as { syn: { seq: number; options: unknown[] } };
+      const synEvent = saved.events.find((e) => e.kind === 'tcp-handshake')!.data as { syn: { seq: number; options: unknown[] } };
       expect(String(synEvent.syn.seq)).toBe(syn[2]); // --json carries what the prose shows
     });
   }
@@ -254,7 +254,7 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
     expect(stdout).toMatch(/TCP +MSS: 65495 +\[computed\]/);
     expect(stdout).toMatch(/IP +source: 127\.10\.1\.10 +\[from the socket\]/);
     expect(stdout).not.toMatch(/\[observed, frame/);
-    expect(events.find((e) => e.kind === 'tcp')?.data).toMatchObject({ observed: false });
+    expect(events.find((e) => e.kind === 'tcp-handshake')?.data).toMatchObject({ observed: false });
     expect(events.find((e) => e.kind === 'layers')?.data).toMatchObject({ observed: false });
     // No capture: no message names a frame, and the diagram keeps the narration's order.
     expect(events.filter((e) => e.frames || e.wireTime)).toEqual([]);

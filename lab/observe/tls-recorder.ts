@@ -37,7 +37,7 @@ export interface RecordedTlsConnection {
    *  master secret check (lab/master-secret.ts). */
   clientRandom?: string;
   serverRandom?: string;
-  clientKeyExchange?: { raw: Buffer; encryptedPreMaster?: Buffer };
+  clientKeyExchange?: { raw: Buffer; encryptedPreMaster?: string };
 }
 
 /** The client's chunks are 'sent', the server's 'received': the phone is the client. */

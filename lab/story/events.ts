@@ -1,11 +1,18 @@
 // The story as typed events: what each observer of step 1 saw, as facts (ids, names, addresses,
 // rcodes, TTLs, frames, statuses), never as sentences. The walkthrough emits these into the Trace;
 // the terminal lines are rendered from them (render/terminal.ts), `--json` prints them as they are,
-// so the two views cannot say different things. Step 2 still adds untyped events (next slice).
+// so the two views cannot say different things. Every line the walkthrough prints between its
+// first step and its end is rendered from one of these (render/transcript.ts).
 import type { CacheStatusEntry } from '../../servers/net/cache-status.ts';
 import type { GslbDecision } from '../../servers/dns/gslb.ts';
 import type { WalkStep } from '../../servers/dns/resolver.ts';
+import type { CaptureRecord } from '../capture.ts';
 import type { Layer, LanPicture } from '../layers.ts';
+import type { ModernKeyExchange } from '../master-secret.ts';
+import type { SegmentFact, TcpStory } from '../observe/tcp-story.ts';
+import type { KernelStates } from '../tcp-states.ts';
+import type { TlsEventFacts } from '../tls-decoder.ts';
+import type { MasterSecretFacts, TlsSessionFacts } from './words/tls.ts';
 import type { WireLayer } from '../observe/frame-fields.ts';
 import type { StepNumber } from '../trace.ts';
 
@@ -119,6 +126,32 @@ export type CachePath = Event<'cache-path', {
   hops: Array<{ from: string; to: string; what: string; frame?: number; line?: string }>;
 }>;
 
+// ── The run's frame: the steps, and the lab before them ──
+
+/** A step begins: its heading is rendered from these facts (the TLS mode in step 2, the phone's region in step 1). */
+export type StepStart = Event<'step', { addressing?: 'per-role' | 'single'; region?: string; mode?: 'classic' | 'modern' }>;
+/** A step ends, with how long it took. */
+export type StepDone = Event<'step-done', { ms: number }>;
+
+/** Step 0: the roles as they listen, the start-up notes, the certificates, the phone. */
+export type LabUp = Event<'lab-up', {
+  addressing: 'per-role' | 'single';
+  roles: Array<{ name: string; protocol: string; host: string; port: number; what: string }>;
+  /** What the start-up had to say (a port taken, a damaged order-log line). */
+  notes: string[];
+  certs: { made: string[]; dir: string };
+  phone: string;
+  region: string;
+}, 0>;
+
+/** Step 1's connective: the same picture is asked for again. */
+export type Again = Event<'again', { what: 'picture' }, 1>;
+
+/** The capture at the end: tcpdump's counts and the secrets written into it, or why there is none. */
+export type CaptureEnd = Event<'capture', CaptureRecord | { unavailable: string }, 0>;
+
+export type FrameEvent = StepStart | StepDone | LabUp | Again | CaptureEnd;
+
 export type StepOneEvent = PhoneDnsQuery | DnsResolution | DnsWalkQuery | DnsWalkAnswer | GslbChoice | PhoneDnsAnswer | CdnRequest | CdnResponse | CachePath;
 
 // ── Step 3: the order ──
@@ -213,6 +246,66 @@ export type LayersComputed = Event<'layers', {
   requestRecord?: { bytes: number; riders: string[] };
 }, 3>;
 
+// ── Step 2: the connection ──
+
+/** The phone's one connection, as the SLB accepted it: the phone's own address and port (no relay). */
+export type SlbAccept = Event<'slb-accept', {
+  client: Endpoint;
+  server: Endpoint;
+  /** Every connection the SLB accepted from the phone's address during the order (exactly one). */
+  accepted: Array<{ client: string; port: number; refused: boolean }>;
+  /** The phone's end as the SLB's request record names it. */
+  requestClient: string;
+}, 2>;
+
+/**
+ * TCP on the wire: the phone's connection in this run's capture (handshake, data, close, the
+ * inferred states), or why there is no such record. Its frames: every segment of the connection.
+ */
+export type TcpOnWire = Event<'tcp-story',
+  | { observed: true; client: Endpoint; server: Endpoint; captureFile: string; story: TcpStory }
+  | { observed: false; client: Endpoint; server: Endpoint; why: string }, 2>;
+
+/** One segment of it (an arrow in the diagram); told with tcp-story. */
+export type TcpSegmentEvent = Event<'tcp-segment', SegmentFact & { observed: true }, 2>;
+
+/** The three-way handshake's segments; an arrow only when no segment is in the capture (else the segments are). */
+export type TcpHandshake = Event<'tcp-handshake', {
+  observed: boolean;
+  client: Endpoint;
+  server: Endpoint;
+  syn?: SegmentFact;
+  synAck?: SegmentFact;
+  ack?: SegmentFact;
+}, 2>;
+
+/** Both ends' states in the kernel's table (/proc/net/tcp), and how the phone's socket saw the end. */
+export type SocketStates = Event<'socket-states', {
+  kernel: KernelStates;
+  /** Whether the connection closed within closeWaitMs of the answer (else the recording may lack its end). */
+  closedInTime: boolean;
+  closeWaitMs: number;
+  /** Without a capture: when the phone's socket got the SLB's FIN, or an error (ms after its first byte). */
+  socketEnd?: { finAfterMs?: number; error?: { code?: string; message: string; afterMs?: number } };
+}, 2>;
+
+/** The TLS bytes of the connection as the phone's socket sent and received them. */
+export type TlsRecording = Event<'tls-recording', { bytesUp: number; bytesDown: number; withFrames: boolean }, 2>;
+
+/** One TLS message, decoded from those bytes (its frames: the segments that carry its record). */
+export type TlsMessage = Event<'tls', TlsEventFacts, 2>;
+
+/** What the phone's TLS library agreed, and the chain it verified. */
+export type TlsSession = Event<'tls-session', TlsSessionFacts, 2>;
+
+/** Classic mode: the master secret recomputed from the three randoms equals the key log's line. */
+export type MasterSecret = Event<'master-secret', MasterSecretFacts, 2>;
+
+/** Modern mode: the (EC)DHE group and the key log's labels for this connection. */
+export type KeyExchange = Event<'key-exchange', ModernKeyExchange, 2>;
+
+export type StepTwoEvent = SlbAccept | TcpOnWire | TcpSegmentEvent | TcpHandshake | SocketStates | TlsRecording | TlsMessage | TlsSession | MasterSecret | KeyExchange;
+
 export type StepThreeEvent = OrderRequest | OrderAnswer | LayersObserved | LayersComputed | SlbHopRequest | SlbHopResponse | SlbForward | OrderResponse;
-export type StoryEvent = StepOneEvent | StepThreeEvent;
+export type StoryEvent = FrameEvent | StepOneEvent | StepTwoEvent | StepThreeEvent;
 export type StoryKind = StoryEvent['kind'];

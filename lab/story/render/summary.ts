@@ -1,9 +1,47 @@
 // The one-line label of each event (the Trace's `summary`: the report's arrows, --json's quick read).
+import { lostFramesWarning } from '../../capture.ts';
 import type { StoryEvent } from '../events.ts';
-import { frameNote } from './terminal.ts';
+import { segmentSummary } from '../words/tcp.ts';
+import { frameNote, stepTitle } from './terminal.ts';
 
 export function renderSummary(event: StoryEvent): string {
   switch (event.kind) {
+    case 'step':
+      return stepTitle(event);
+    case 'step-done':
+      return `${event.data.ms} ms`;
+    case 'lab-up':
+      return `${event.data.roles.length} roles up, the phone ${event.data.phone} in the ${event.data.region}`;
+    case 'again':
+      return 'the same picture again';
+    case 'capture': {
+      const d = event.data;
+      if ('unavailable' in d) return d.unavailable;
+      return lostFramesWarning(d) ?? `${d.frames} frames, none lost, ${d.secretLines} TLS secret line(s) inside`;
+    }
+    case 'slb-accept':
+      return `the SLB accepted 1 connection from the phone: ${event.data.requestClient}`;
+    case 'tcp-story':
+      return event.data.observed ? `the phone's connection in the capture: ${event.data.story.segments.length} segments, ${event.data.story.close.kind}` : `not observed: ${event.data.why}`;
+    case 'tcp-segment':
+      return `frame ${event.data.frame} ${segmentSummary(event.data)}`;
+    case 'tcp-handshake': {
+      const d = event.data;
+      const frames = d.observed ? ` (frames ${[d.syn, d.synAck, d.ack].map((x) => x?.frame ?? '?').join(', ')})` : '';
+      return `TCP handshake ${d.client.address}:${d.client.port} → ${d.server.address}:${d.server.port}${frames}`;
+    }
+    case 'socket-states':
+      return `${event.data.kernel.snapshots.length} looks at the kernel's table`;
+    case 'tls-recording':
+      return `${event.data.bytesUp} bytes up, ${event.data.bytesDown} down`;
+    case 'tls':
+      return event.data.name;
+    case 'tls-session':
+      return `${event.data.protocol}, ${event.data.cipher.standardName}, chain ${event.data.chain.every((c) => c.ok) ? 'verified' : 'broken'}`;
+    case 'master-secret':
+      return `master secret recomputed and matches key log line ${event.data.keyLogLine}`;
+    case 'key-exchange':
+      return `${event.data.group}: forward secrecy, no key recoverable from a capture`;
     case 'dns-query':
       return `A ${event.data.name}? (RD, id ${event.data.id})${frameNote(event)}`;
     case 'dns-resolution':

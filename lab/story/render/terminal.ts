@@ -2,10 +2,13 @@
 // from the event alone (so a trace.json read back renders exactly what the run printed).
 // Lines are as the narrator's say() takes them: it adds the step's two-space margin.
 import { describeFieldSources, describeWireLayers } from '../../layers.ts';
-import type { LayersComputed, LayersObserved, OnWire, SlbForward, StoryEvent } from '../events.ts';
+import type { LabUp, LayersComputed, LayersObserved, OnWire, SlbForward, SocketStates, StepStart, StoryEvent, TcpOnWire } from '../events.ts';
 import { cachePathLines } from '../words/cache.ts';
 import { recordLine, walkQuestionLine, walkReplyLines } from '../words/dns.ts';
 import { orderAnswerLines, orderRequestLines } from '../words/order.ts';
+import { describeTcpStory } from '../words/tcp.ts';
+import { kernelStateLines } from '../words/tcp-states.ts';
+import { masterSecretLines, modernKeyExchangeLines, tlsMessageLine, tlsSessionLines } from '../words/tls.ts';
 
 /** ", frame 12" (or ", frames 12, 13") for a message the capture holds; nothing when it does not. */
 export function frameNote(event: OnWire, lead = ', '): string {
@@ -14,8 +17,64 @@ export function frameNote(event: OnWire, lead = ', '): string {
   return `${lead}frame${frames.length > 1 ? 's' : ''} ${frames.join(', ')}`;
 }
 
+/** A step's heading, from its facts. */
+export function stepTitle(e: StepStart): string {
+  const d = e.data;
+  switch (e.step) {
+    case 0:
+      return `The lab is up (${d.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'})`;
+    case 1:
+      return `Step 1 — pictures via the CDN (seed §4), the phone in the ${d.region}`;
+    case 2:
+      return `Step 2 — the connection (seed §5), ${d.mode === 'classic' ? "the seed's TLS 1.2 with RSA key exchange" : 'TLS 1.3 with ECDHE'}`;
+    case 3:
+      return 'Step 3 — the order (seed §6)';
+  }
+}
+
 export function renderTerminal(event: StoryEvent): string[] {
   switch (event.kind) {
+    case 'step':
+      return [stepTitle(event)]; // the transcript sets it apart (render/transcript.ts)
+    case 'step-done':
+      return [`(${event.data.ms} ms)`];
+    case 'capture':
+      return []; // said after the steps, with the artifacts
+    case 'lab-up':
+      return labUpLines(event.data);
+    case 'again':
+      return ['', 'The same picture again, a moment later:'];
+    case 'slb-accept': {
+      const d = event.data;
+      return [
+        `The phone opens one TCP connection, straight to the SLB ${d.server.address}:${d.server.port}. The TLS messages below are read from the bytes of that connection, recorded around the phone's own socket as they passed (nothing stands between the phone and the SLB).`,
+        `The SLB accepted exactly one connection from the phone during the order: ${d.accepted[0]?.client}, the phone's own address and port; its request record says client ${d.requestClient}.`,
+      ];
+    }
+    case 'tcp-story':
+      return tcpStoryLines(event.data);
+    case 'tcp-segment':
+    case 'tcp-handshake':
+      return []; // told with tcp-story
+    case 'socket-states':
+      return socketStateLines(event.data);
+    case 'tls-recording': {
+      const d = event.data;
+      return [
+        `TLS, from the bytes of this connection as the phone's socket sent and received them (${d.bytesUp} bytes up, ${d.bytesDown} down):`,
+        ...(d.withFrames ? ['    (each line starts with the frame(s) whose TCP data carry its record: frame.number == N, then tls in Wireshark\'s details)'] : []),
+      ];
+    }
+    case 'tls': {
+      const frames = event.frames?.length ? `frame${event.frames.length > 1 ? 's' : ''} ${event.frames.join(', ')}  ` : '';
+      return [`    ${frames}${event.data.direction === 'client→server' ? 'phone → SLB' : 'SLB → phone'}  ${tlsMessageLine(event.data)}`];
+    }
+    case 'tls-session':
+      return tlsSessionLines(event.data).map((l) => `  ${l}`);
+    case 'master-secret':
+      return masterSecretLines(event.data);
+    case 'key-exchange':
+      return modernKeyExchangeLines(event.data);
     case 'dns-query': {
       const d = event.data;
       return [`The phone (${d.client.address}:${d.sourcePort}) asks its local DNS ${d.server.address}:${d.server.port}: ${d.type} ${d.name}? (id ${d.id}, recursion desired${frameNote(event)})`];
@@ -71,6 +130,46 @@ export function renderTerminal(event: StoryEvent): string[] {
       return lines;
     }
   }
+}
+
+function labUpLines(d: LabUp['data']): string[] {
+  return [
+    ...d.roles.map((r) => `${r.name.padEnd(10)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}`),
+    ...d.notes.map((note) => `note: ${note}`),
+    `certificates ${d.certs.made.length ? `made now: ${d.certs.made.join(', ')}` : 'reused'} (${d.certs.dir}/)`,
+    `the phone is ${d.phone}, in the ${d.region} region`,
+    ...(d.addressing !== 'per-role' ? [`note: with every role on one address the phone has no address of its own in the ${d.region}: the GSLB sees 127.0.0.1 and answers for its default region.`] : []),
+  ];
+}
+
+/** TCP on the wire, from the capture; or what cannot be shown without one. */
+function tcpStoryLines(d: TcpOnWire['data']): string[] {
+  const ends = `phone ${d.client.address}:${d.client.port} → SLB ${d.server.address}:${d.server.port}`;
+  if (!d.observed) {
+    return [`TCP segments: not observed (${d.why}). Without a capture the SYN, SYN-ACK and ACK, their sequence numbers, flags and options cannot be shown; the handshake and the close below are what RFC 9293 says happens, and the states are read from the kernel's table. Every TCP value in this step and the next is computed or read from the socket, not from the wire.`];
+  }
+  return [
+    `TCP on the wire, ${ends}, from this run's capture ${d.captureFile} (frame numbers as Wireshark numbers them: frame.number == N lands on the segment):`,
+    ...describeTcpStory(d.story, { client: 'phone', server: 'SLB' }, d.captureFile).map((l) => `    ${l}`),
+  ];
+}
+
+/** The kernel's table for both ends; without a capture, how the phone's socket saw the end. */
+function socketStateLines(d: SocketStates['data']): string[] {
+  const k = d.kernel;
+  const lines = [
+    `TCP, phone ${k.client?.address}:${k.client?.port} → SLB ${k.server.address}:${k.server.port} (states of both ends, read from the kernel, /proc/net/tcp):`,
+    ...kernelStateLines(k).map((l) => `    ${l}`),
+  ];
+  if (!d.closedInTime) lines.push(`    (The connection was not closed ${d.closeWaitMs / 1000} s after the answer: the recording below may lack its last records.)`);
+  const end = d.socketEnd;
+  const since = (ms: number | undefined) => (ms === undefined ? '' : ` (+${ms.toFixed(1)} ms after the phone's first byte)`);
+  if (end?.finAfterMs !== undefined) lines.push(`    The phone's socket got the SLB's FIN${since(end.finAfterMs)}: the SLB ended its side first, as "Connection: close" says it will.`);
+  if (end?.error) {
+    const e = end.error;
+    lines.push(`    Then the phone's socket got ${e.code ?? e.message}${since(e.afterMs)}${e.code === 'ECONNRESET' ? ': the SLB\'s kernel answered with a reset (RST), so neither end goes through TIME-WAIT' : ''}.`);
+  }
+  return lines;
 }
 
 /** Step 3's layers from the frame that carried the POST: each header field as on the wire, then what this machine adds. */

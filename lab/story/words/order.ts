@@ -1,17 +1,27 @@
 // The phone's order in words: the connection, the TLS session, the chain it verified, the answer.
 import type { OrderResult } from '../../../client/order-client.ts';
+import { tlsSessionLines, type TlsSessionFacts } from './tls.ts';
 
 export function orderResultLines(result: OrderResult): string[] {
-  const { tcp, tls } = result;
-  const kx = 'type' in tls.ephemeralKey ? `${(tls.ephemeralKey as { name?: string }).name ?? (tls.ephemeralKey as { type: string }).type} (ephemeral, forward secret)` : 'RSA (the client encrypted the pre-master secret with the server\'s public key)';
+  const { tcp } = result;
   return [
     `TCP   ${tcp.localAddress}:${tcp.localPort} (client, ephemeral port) → ${tcp.remoteAddress}:${tcp.remotePort} (SLB)`,
-    `TLS   ${tls.protocol}, cipher ${tls.cipher.standardName} (OpenSSL: ${tls.cipher.name}), key exchange ${kx}`,
-    'Chain the client verified, trusting only the lab root:',
-    ...tls.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${step.link}: ${step.detail}`),
+    ...tlsSessionLines(tlsSessionFacts(result)),
     ...orderRequestLines(result.requestText),
     ...orderAnswerLines(orderAnswerFacts(result)),
   ];
+}
+
+/** The TLS session of an order, as facts (the trace's form of result.tls). */
+export function tlsSessionFacts(result: OrderResult): TlsSessionFacts {
+  const { tls } = result;
+  const key = tls.ephemeralKey as { name?: string; type?: string };
+  return {
+    protocol: tls.protocol,
+    cipher: { standardName: tls.cipher.standardName, name: tls.cipher.name },
+    ...(key.type && { ephemeralKey: { name: key.name, type: key.type } }),
+    chain: tls.chain.map(({ ok, link, detail }) => ({ ok, link, detail })),
+  };
 }
 
 /** The request as the client handed it to TLS, line for line. */

@@ -2,8 +2,8 @@
 // with its numbers and options, which segments carry which TLS records, the close, and the state
 // each end is in between two frames. Every line names its frame, so `frame.number == N` in
 // Wireshark lands on it.
-import { tcpOptionText } from './observe/frame-fields.ts';
-import type { SegmentFact, TcpStory } from './observe/tcp-story.ts';
+import { tcpOptionText } from '../../observe/frame-fields.ts';
+import type { SegmentFact, TcpStory } from '../../observe/tcp-story.ts';
 
 export interface Names {
   client: string;
@@ -68,13 +68,15 @@ export function describeTcpStory(story: TcpStory, n: Names, file: string): strin
       `The kernel's own table (/proc/net/tcp, below) is read separately; on loopback the handshake is over in microseconds, so it shows ESTABLISHED and, after the close, TIME-WAIT.`,
   );
 
-  // The data: which segment carries which TLS record.
+  // The data: which segment carries which TLS record. (By frame number, not by object: a story
+  // read back from trace.json has copies, so the close's segments are not the same objects.)
+  const closing = new Set(story.close.segments.map((s) => s.frame));
   lines.push('The data, segment by segment (TLS records placed by their offsets in each direction\'s byte stream = relative sequence number − 1):');
   for (const s of story.segments) {
-    if (s.length === 0 || s.carries.length === 0 || story.close.segments.includes(s)) continue; // the close has its own lines
+    if (s.length === 0 || s.carries.length === 0 || closing.has(s.frame)) continue; // the close has its own lines
     lines.push(`  frame ${s.frame}  ${arrow(s, n)}  ${s.length} bytes (seq ${s.relativeSeq}–${s.relativeSeq + s.length - 1}): ${s.carries.map((c) => `${c.name}${c.whole ? '' : ' (part)'}`).join(' + ')}`);
   }
-  const pureAcks = story.segments.filter((s) => s.flags === 'ACK' && s.length === 0 && s !== ack && !story.close.segments.includes(s));
+  const pureAcks = story.segments.filter((s) => s.flags === 'ACK' && s.length === 0 && s.frame !== ack?.frame && !closing.has(s.frame));
   if (pureAcks.length) lines.push(`  and ${pureAcks.length} segment(s) with no data, only an acknowledgment: frame(s) ${pureAcks.map((s) => s.frame).join(', ')}.`);
 
   // The close.
