@@ -303,8 +303,6 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
       `the phone's connection is ${phoneEnd}, but the SLB accepted ${fromPhone.map((a) => a.client).join(', ') || 'no connection'} from the phone's address and took the order from ${record?.client ?? 'nobody'}`,
       'nothing may stand between the phone and the SLB: check that the DNS answer is the SLB\'s own address (npm run lab -- dig www.geektime.test)');
   }
-  tell(s, { step: 2, kind: 'slb-accept', data: { client: { address: result.tcp.localAddress, port: result.tcp.localPort }, server, accepted: fromPhone, requestClient: record.client } });
-
   // TCP on the wire: the phone's one connection in this run's capture, read while tcpdump runs.
   // Wait (bounded) until tcpdump has written the close: both ends CLOSED or in TIME-WAIT.
   const client = { address: result.tcp.localAddress, port: result.tcp.localPort };
@@ -320,6 +318,9 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     if (tcp && !tcp.handshake.syn) tcp = undefined; // not this connection's (the capture began late)
   }
   const captureFile = capture ? displayPath(capture.file) : '';
+  const hs = tcp?.handshake;
+  // The accept is the handshake's work: its frames are the handshake's.
+  tell(s, { step: 2, kind: 'slb-accept', ...(hs && onWire([hs.syn, hs.synAck, hs.ack])), data: { client, server, accepted: fromPhone, requestClient: record.client } });
   if (tcp) {
     tell(s, { step: 2, kind: 'tcp-story', ...onWire(tcp.segments), data: { observed: true, client, server, captureFile, story: tcp } });
     for (const seg of tcp.segments) {
@@ -330,7 +331,6 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     tell(s, { step: 2, kind: 'tcp-story', data: { observed: false, client, server, why: captureNote ?? 'the capture does not hold this connection' } });
   }
   // The handshake as one event: an arrow of its own only when the capture has no segments to draw.
-  const hs = tcp?.handshake;
   tell(s, { step: 2, kind: 'tcp-handshake', ...(hs ? onWire([hs.syn, hs.synAck, hs.ack]) : { from: 'phone', to: 'slb' }),
     data: { observed: Boolean(hs), client, server, ...(hs && { syn: hs.syn, synAck: hs.synAck, ack: hs.ack }) } });
 
@@ -344,28 +344,36 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
 
   // TLS, message by message, decoded from the recorded bytes; each with the segments that carry its
   // record, by its offset in the stream (lab/observe/tcp-story.ts).
-  tell(s, { step: 2, kind: 'tls-recording', data: { bytesUp: connection.bytes['client→server'], bytesDown: connection.bytes['server→client'], withFrames: Boolean(tcp) } });
+  const carriersOf = (e: TlsEvent) => (tcp ? segmentsCarrying(tcp, e.direction, e.record.offset) : []);
+  /** The frames of the TLS messages a fact is read from (each frame once, in order). */
+  const framesOf = (events: TlsEvent[]) => onWire([...new Map(events.flatMap(carriersOf).map((x) => [x.frame, x])).values()].sort((a, b) => a.frame - b.frame));
+  tell(s, { step: 2, kind: 'tls-recording', ...(tcp && onWire(tcp.segments.filter((x) => x.length > 0))),
+    data: { bytesUp: connection.bytes['client→server'], bytesDown: connection.bytes['server→client'], withFrames: Boolean(tcp) } });
   for (const e of connection.events) {
     const from = e.direction === 'client→server' ? 'phone' : 'slb';
-    const carriers = tcp ? segmentsCarrying(tcp, e.direction, e.record.offset) : [];
-    tell(s, { step: 2, kind: 'tls', from, to: from === 'phone' ? 'slb' : 'phone', ...onWire(carriers), data: withoutBytes(e) });
+    tell(s, { step: 2, kind: 'tls', from, to: from === 'phone' ? 'slb' : 'phone', ...onWire(carriersOf(e)), data: withoutBytes(e) });
   }
-  // The session the phone's TLS library agreed, and the chain it walked.
-  tell(s, { step: 2, kind: 'tls-session', data: tlsSessionFacts(result) });
+  // The session the phone's TLS library agreed, and the chain it walked (its frames: the handshake's,
+  // up to the first application data).
+  const firstData = connection.events.findIndex((e) => e.type === 'ApplicationData');
+  const handshake = firstData === -1 ? connection.events : connection.events.slice(0, firstData);
+  tell(s, { step: 2, kind: 'tls-session', ...framesOf(handshake), data: tlsSessionFacts(result) });
 
   // The three randoms (classic), or the key exchange that leaves nothing to recover (modern).
   const keyPem = fs.readFileSync(path.join(path.dirname(lab.state.rootCa), 'leaf.key'), 'utf8');
   await lab.slb.flushKeyLog(); // the SLB writes its key log off the request path
   if (s.mode === 'classic') {
-    const handshake = classicHandshakeFrom(connection.events);
+    const randoms = classicHandshakeFrom(connection.events);
     const check = await during(2, title, 'slb', 'recomputing the master secret', 'check that .lab/keylog.txt is the SLB\'s key log and was not edited', async () =>
-      checkMasterSecret({ ...handshake, privateKeyPem: keyPem, keyLogFile: lab.state.keyLog }),
+      checkMasterSecret({ ...randoms, privateKeyPem: keyPem, keyLogFile: lab.state.keyLog }),
     );
-    tell(s, { step: 2, kind: 'master-secret',
-      data: { clientRandom: handshake.clientRandom, serverRandom: handshake.serverRandom, preMaster: check.preMaster.toString('hex'), master: check.master.toString('hex'), keyLogLine: check.keyLogLine } });
+    // Its frames: the three messages the three randoms came in.
+    tell(s, { step: 2, kind: 'master-secret', ...framesOf(handshake.filter((e) => e.type === 'ClientHello' || e.type === 'ServerHello' || e.type === 'ClientKeyExchange')),
+      data: { clientRandom: randoms.clientRandom, serverRandom: randoms.serverRandom, preMaster: check.preMaster.toString('hex'), master: check.master.toString('hex'), keyLogLine: check.keyLogLine } });
   } else {
     const keyLog = fs.existsSync(lab.state.keyLog) ? fs.readFileSync(lab.state.keyLog, 'utf8') : undefined;
-    tell(s, { step: 2, kind: 'key-exchange', data: modernKeyExchange(connection.events, keyLog) });
+    // Its frames: the two hellos that carried the key shares.
+    tell(s, { step: 2, kind: 'key-exchange', ...framesOf(handshake.filter((e) => e.type === 'ClientHello' || e.type === 'ServerHello')), data: modernKeyExchange(connection.events, keyLog) });
   }
 
   // ── Step 3 ──
