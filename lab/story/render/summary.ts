@@ -1,5 +1,6 @@
 // The one-line label of each event (the Trace's `summary`: the report's arrows, --json's quick read).
 import type { StoryEvent } from '../events.ts';
+import { gslbChoiceText } from '../words/dns.ts';
 import { frameNote } from './terminal.ts';
 
 export function renderSummary(event: StoryEvent): string {
@@ -13,7 +14,7 @@ export function renderSummary(event: StoryEvent): string {
     case 'dns-walk-answer':
       return `${event.data.summary}${frameNote(event)}`;
     case 'gslb-decision':
-      return `${event.data.chosen.name} ${event.data.chosen.address}: ${event.data.why}`;
+      return `${event.data.chosen.name} ${event.data.chosen.address}: ${gslbChoiceText(event.data)}`;
     case 'dns-answer':
       return `${event.data.chain.map((r) => `${r.type} ${r.data}`).join(' → ')}${frameNote(event)}`;
     case 'http-request':

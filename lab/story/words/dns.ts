@@ -1,5 +1,6 @@
-// DNS in words: a record as dig prints it, one step of the local DNS's walk, the whole walk.
-// The mechanism (client/dig.ts, servers/dns/) hands over facts; the sentences live here only.
+// DNS in words: a record as dig prints it, one step of the local DNS's walk, the whole walk, the
+// GSLB's decision. The mechanism (client/dig.ts, servers/dns/) hands over facts; the sentences live here only.
+import type { GslbDecision } from '../../../servers/dns/gslb.ts';
 import type { Resolution, WalkStep } from '../../../servers/dns/resolver.ts';
 
 /** One record as dig prints it. */
@@ -40,4 +41,35 @@ export function walkLines(res: Resolution): string[] {
     ...res.walk.flatMap((step, i) => walkStepLines(step, i)),
     ...(res.limits ?? []).map((l) => `    limit: ${l}`),
   ];
+}
+
+/** How the GSLB placed the client in its region: "127.10.1.0/24 is inside north's 127.10.1.0/24". */
+export function gslbRegionText(d: GslbDecision): string {
+  const unused = d.ecsUnused ? `ECS ${d.ecsUnused.ip}/${d.ecsUnused.sourcePrefixLength} gives no subnet to use, so the source address decides: ` : '';
+  const by = d.regionBy;
+  if (by.kind === 'subnet') return `${unused}${d.client} is inside ${d.region}'s ${by.subnet}`;
+  if (by.because === 'ipv6-subnet') return `${unused}${d.client} is an IPv6 subnet and every region's subnets are IPv4, so the default region ${d.region}`;
+  return `${unused}${d.client} is in no region's subnet, so the default region ${d.region}`;
+}
+
+/** Why the GSLB chose that edge: "edge-north is the nearest healthy edge for north". */
+export function gslbChoiceText(d: GslbDecision): string {
+  const c = d.choice;
+  switch (c.kind) {
+    case 'nearest-healthy':
+      return `${d.chosen.name} is the nearest healthy edge for ${d.region}`;
+    case 'nearest-not-checked-yet':
+      return `${d.chosen.name} is the nearest edge for ${d.region} (not checked yet, assumed healthy)`;
+    case 'failover':
+      return `${c.down.join(', ')} ${c.down.length > 1 ? 'are' : 'is'} down, so ${d.chosen.name} is the nearest healthy edge for ${d.region}`;
+    case 'all-down':
+      return `all edges for ${d.region} are down, so ${d.chosen.name}, the nearest, in case it still serves`;
+  }
+}
+
+/** The whole decision in one line: client → region → candidates → the edge chosen, and why. */
+export function gslbReasoningLine(d: GslbDecision): string {
+  const health = (h: unknown) => (h === true ? 'healthy' : h === false ? 'down' : 'not checked yet');
+  return `The GSLB's reasoning: client ${d.client} (by ${d.source === 'ecs' ? 'EDNS Client Subnet' : 'source address'}) → ${gslbRegionText(d)} → ` +
+    `${d.candidates.map((c) => `${c.name} ${health(c.healthy)}`).join(', ')} → ${d.chosen.name} ${d.chosen.address}: ${gslbChoiceText(d)}`;
 }
