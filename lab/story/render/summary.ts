@@ -1,6 +1,6 @@
 // The one-line label of each event (the Trace's `summary`: the report's arrows, --json's quick read).
 import type { StoryEvent } from '../events.ts';
-import { gslbChoiceText } from '../words/dns.ts';
+import { gslbChoiceText, walkAnswerText } from '../words/dns.ts';
 import { frameNote } from './terminal.ts';
 
 export function renderSummary(event: StoryEvent): string {
@@ -12,7 +12,7 @@ export function renderSummary(event: StoryEvent): string {
     case 'dns-walk-query':
       return `${event.data.question.type} ${event.data.question.name}?${frameNote(event)}`;
     case 'dns-walk-answer':
-      return `${event.data.summary}${frameNote(event)}`;
+      return `${walkAnswerText(event.data)}${frameNote(event)}`;
     case 'gslb-decision':
       return `${event.data.chosen.name} ${event.data.chosen.address}: ${gslbChoiceText(event.data)}`;
     case 'dns-answer':

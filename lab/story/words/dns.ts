@@ -1,7 +1,7 @@
 // DNS in words: a record as dig prints it, one step of the local DNS's walk, the whole walk, the
 // GSLB's decision. The mechanism (client/dig.ts, servers/dns/) hands over facts; the sentences live here only.
 import type { GslbDecision } from '../../../servers/dns/gslb.ts';
-import type { Resolution, WalkStep } from '../../../servers/dns/resolver.ts';
+import type { Alias, Resolution, WalkOutcome, WalkStep } from '../../../servers/dns/resolver.ts';
 
 /** One record as dig prints it. */
 export function recordLine(r: { name: string; type: string; ttl: number; data: string }): string {
@@ -12,8 +12,8 @@ export function recordLine(r: { name: string; type: string; ttl: number; data: s
 
 /** What one question of the walk was (to whom, how, with which id), and what came back. A WalkStep fits, so does its event. */
 export type WalkQuestion = Pick<WalkStep, 'server' | 'question' | 'transport' | 'truncatedOverUdp' | 'id' | 'sourcePort' | 'ecs' | 'ms'>;
-/** `summary` is the resolver's own dig-like line for the answer. */
-export type WalkReply = Pick<WalkStep, 'rcode' | 'aa' | 'summary' | 'note'>;
+/** What came back for that question: rcode, AA, what it amounted to (outcome, ECS scope) and the resolver's note. */
+export type WalkReply = Pick<WalkStep, 'question' | 'rcode' | 'aa' | 'outcome' | 'ecs' | 'ecsScope' | 'note'>;
 
 /** " 1. a.root-servers.test (127.0.0.10:53): A static.geektime.test?  [udp, id 1234, from port 40000, 2 ms]" */
 export function walkQuestionLine(step: WalkQuestion, index: number): string {
@@ -22,9 +22,47 @@ export function walkQuestionLine(step: WalkQuestion, index: number): string {
   return `${String(index + 1).padStart(2)}. ${server}: ${step.question.type} ${step.question.name}?  [${via}]`;
 }
 
+/** '' is the root zone; people write it '.'. */
+const zoneName = (zone: string) => `${zone}.`;
+
+/** "a CNAME b, b CNAME c, ": the aliases a reply went through, as a prefix of its line. */
+const aliasesText = (chain: Alias[]) => chain.map((a) => `${a.name} CNAME ${a.target}, `).join('');
+
+/** What a reply amounted to, as dig +trace would sum it up: "referral to test. (ns.nic.test 127.0.0.11), TTL 172800". */
+export function walkOutcomeText(o: WalkOutcome, question: WalkStep['question']): string {
+  switch (o.kind) {
+    case 'answer':
+      return `${o.name} ${o.type} ${o.values.join(', ')}, TTL ${o.ttl}`;
+    case 'cname':
+      return `${aliasesText(o.chain)}TTL ${o.chain[o.chain.length - 1]!.ttl}`;
+    case 'nxdomain':
+    case 'nodata': {
+      const what = o.kind === 'nxdomain' ? `${o.name} does not exist (NXDOMAIN)` : `${o.name} has no ${o.type} records (NODATA)`;
+      const remember = o.soa ? `the SOA of ${zoneName(o.soa.zone)} says remember this for ${o.soa.negativeTtl} s` : 'no SOA, so not cached';
+      return `${aliasesText(o.chain)}${what}; ${remember}`;
+    }
+    case 'referral':
+      return `referral to ${zoneName(o.zone)} (${o.servers.map((s) => `${s.name} ${s.address ?? 'no glue'}`).join(', ')}), TTL ${o.ttl}`;
+    case 'lame':
+      if (o.because === 'answer-not-asked') return `an answer that does not answer ${question.name} ${question.type}`;
+      if (o.because === 'referral-not-closer') return `lame: referral to ${zoneName(o.referredTo)}, which is not a zone between ${zoneName(o.zone)} and ${question.name}`;
+      return 'lame: no answer, no referral, no SOA (not authoritative for this zone?)';
+    case 'error':
+      return o.because === 'rcode' ? `answered ${o.rcode}` : `failed: ${o.message}`;
+    case 'timeout':
+      return `no answer within ${o.afterMs} ms`;
+  }
+}
+
+/** A walk step's reply in one line, with the ECS scope when a subnet went along: "... A 127.0.0.21, TTL 30; ECS 127.10.1.0/24, scope /24". */
+export function walkAnswerText(step: Pick<WalkReply, 'question' | 'outcome' | 'ecs' | 'ecsScope'>): string {
+  const ecs = step.ecs !== undefined && step.ecsScope !== undefined ? `; ECS ${step.ecs}, scope /${step.ecsScope}` : '';
+  return `${walkOutcomeText(step.outcome, step.question)}${ecs}`;
+}
+
 /** The answer line ("    → NOERROR AA: ..."), and a note if the resolver made one. */
 export function walkReplyLines(step: WalkReply): string[] {
-  return [`    → ${step.rcode}${step.aa ? ' AA' : ''}: ${step.summary}`, ...(step.note ? [`    note: ${step.note}`] : [])];
+  return [`    → ${step.rcode}${step.aa ? ' AA' : ''}: ${walkAnswerText(step)}`, ...(step.note ? [`    note: ${step.note}`] : [])];
 }
 
 /** dig +trace's lines for one step of the walk. */
