@@ -1,5 +1,6 @@
 // DNS in words: a record as dig prints it, one step of the local DNS's walk, the whole walk, the
 // GSLB's decision. The mechanism (client/dig.ts, servers/dns/) hands over facts; the sentences live here only.
+import type { DigReport } from '../../../client/dig.ts';
 import type { GslbDecision } from '../../../servers/dns/gslb.ts';
 import type { Alias, Resolution, WalkOutcome, WalkStep } from '../../../servers/dns/resolver.ts';
 
@@ -78,6 +79,19 @@ export function walkLines(res: Resolution): string[] {
     `The local DNS walked the tree for ${res.client}${res.clientSubnet ? ` (client subnet ${res.clientSubnet})` : ''} in ${res.ms} ms:`,
     ...res.walk.flatMap((step, i) => walkStepLines(step, i)),
     ...(res.limits ?? []).map((l) => `    limit: ${l}`),
+  ];
+}
+
+/** `lab dig`'s output: the question, the local DNS's walk for it, the answer, the GSLB's own reasoning, and the same question for dig. */
+export function digLines(r: DigReport): string[] {
+  const q = r.question;
+  return [
+    `The phone (${r.localAddress ?? '127.0.0.1'}:${r.sourcePort}) asked its local DNS ${r.resolver.host}:${r.resolver.port}: ${q.type} ${q.name}? (id ${r.id}, ${r.transport})`,
+    ...(r.resolution ? walkLines(r.resolution) : ['(the local DNS logged no walk for this query)']),
+    `Answer: ${r.rcode}, flags: ${r.flags.join(' ')}, ${r.ms} ms`,
+    ...r.answers.map((a) => `  ${recordLine(a)}`),
+    ...(r.gslbTxt ?? []).map((txt) => `The GSLB's reasoning: ${txt}`),
+    `Same question with dig: dig @${r.resolver.host} -p ${r.resolver.port} ${q.name} ${q.type}${r.localAddress ? ` -b ${r.localAddress}` : ''}`,
   ];
 }
 
