@@ -6,18 +6,37 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Packet, rcodeName, type DnsPacket } from '../servers/dns/dns-server.ts';
 import { sendQuery, type DnsExchange } from '../servers/dns/query.ts';
-import type { Resolution } from '../servers/dns/resolver.ts';
+import type { DnsRecordText, Resolution } from '../servers/dns/resolver.ts';
 import { findRole, readState, type LabState } from '../lab/state.ts';
 import { clientAddress, type Region } from '../lab/topology.ts';
 // The words are the lab's (lab sits above client): this file only asks and finds.
-import { recordLine, walkLines } from '../lab/story/words/dns.ts';
+import { digLines } from '../lab/story/words/dns.ts';
 
-function answerLines(packet: DnsPacket): string[] {
-  return packet.answers.map((r) => {
-    const type = Packet.typeName(r.type);
-    const data = r.address ?? r.domain ?? r.ns ?? (Array.isArray(r.data) ? r.data.map((d) => `"${d}"`).join(' ') : String(r.data ?? ''));
-    return `  ${recordLine({ name: r.name, type, ttl: r.ttl, data })}`;
-  });
+/** What one `lab dig` found out, as facts (lab/story/words/dns.ts says them). */
+export interface DigReport {
+  question: { name: string; type: string };
+  /** The phone's own address in the lab's addressing; none when every role shares one. */
+  localAddress?: string;
+  resolver: { host: string; port: number };
+  /** The query as sent: its source port, DNS id and transport. */
+  sourcePort: number;
+  id: number;
+  transport: 'udp' | 'tcp';
+  /** What the local DNS did for this very query, from its walk log; missing if it logged nothing for it. */
+  resolution?: Resolution;
+  /** The answer: rcode, the header flags set (qr, aa, tc, rd, ra), how long it took, its records as dig shows their data. */
+  rcode: string;
+  flags: string[];
+  ms: number;
+  answers: DnsRecordText[];
+  /** When the answer came from the GSLB: its TXT answer for the same name, its own explanation of the choice. */
+  gslbTxt?: string[];
+}
+
+/** A record's data as dig prints it: the address, the name it points to, or a TXT's strings quoted. */
+function recordText(r: DnsPacket['answers'][number]): DnsRecordText {
+  const data = r.address ?? r.domain ?? r.ns ?? (Array.isArray(r.data) ? r.data.map((d) => `"${d}"`).join(' ') : String(r.data ?? ''));
+  return { name: r.name, type: Packet.typeName(r.type), ttl: r.ttl, data };
 }
 
 /** The end of the resolver's walk log: the newest walks are there, and the file may be megabytes. */
@@ -63,6 +82,33 @@ function findIn(text: string, exchange: DnsExchange): Resolution | undefined {
   return undefined;
 }
 
+/** Ask the local DNS like the phone does, find the walk it made for that query, and (for a GSLB name) ask why. */
+export async function dig(state: LabState, name: string, type: string, region: Region): Promise<DigReport> {
+  const resolver = findRole(state, 'local-dns');
+  const localAddress = clientAddress(region, state.addressing);
+  const exchange = await sendQuery({ server: resolver, name, type, rd: true, localAddress });
+  const response = exchange.response;
+  const resolution = await findResolution(state, exchange);
+
+  // If the chain went through the GSLB, ask it why it chose that edge (its TXT answer explains).
+  const viaGslb = response.answers.find((r) => r.name.endsWith('gslb.cdn.test') && r.type === Packet.TYPE.A);
+  const why = viaGslb && (await sendQuery({ server: resolver, name: viaGslb.name, type: 'TXT', rd: true, localAddress }));
+  return {
+    question: { name, type },
+    ...(localAddress !== undefined && { localAddress }),
+    resolver: { host: resolver.host, port: resolver.port },
+    sourcePort: exchange.sourcePort,
+    id: exchange.id,
+    transport: exchange.transport,
+    ...(resolution && { resolution }),
+    rcode: rcodeName(response.header.rcode),
+    flags: (['qr', 'aa', 'tc', 'rd', 'ra'] as const).filter((f) => response.header[f]),
+    ms: exchange.ms,
+    answers: response.answers.map(recordText),
+    ...(why && { gslbTxt: why.response.answers.map((r) => (Array.isArray(r.data) ? r.data.join('') : String(r.data))) }),
+  };
+}
+
 export async function digCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -76,26 +122,7 @@ export async function digCommand(argv: string[]): Promise<number> {
   if (!name) throw new Error('usage: npm run lab -- dig <name> [--type A] [--from north|south]');
   const region = values.from;
   if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
-  const state = readState();
-  const resolver = findRole(state, 'local-dns');
-  const localAddress = clientAddress(region as Region, state.addressing);
-
-  const exchange = await sendQuery({ server: resolver, name, type: values.type, rd: true, localAddress });
-  const response = exchange.response;
-  const flags = (['qr', 'aa', 'tc', 'rd', 'ra'] as const).filter((f) => response.header[f]).join(' ');
-  console.log(`The phone (${localAddress ?? '127.0.0.1'}:${exchange.sourcePort}) asked its local DNS ${resolver.host}:${resolver.port}: ${values.type} ${name}? (id ${exchange.id}, ${exchange.transport})`);
-  const resolution = await findResolution(state, exchange);
-  if (resolution) for (const line of walkLines(resolution)) console.log(line);
-  else console.log('(the local DNS logged no walk for this query)');
-  console.log(`Answer: ${rcodeName(response.header.rcode)}, flags: ${flags}, ${exchange.ms} ms`);
-  for (const line of answerLines(response)) console.log(line);
-
-  // If the chain went through the GSLB, ask it why it chose that edge (its TXT answer explains).
-  const viaGslb = response.answers.find((r) => r.name.endsWith('gslb.cdn.test') && r.type === Packet.TYPE.A);
-  if (viaGslb) {
-    const why = await sendQuery({ server: resolver, name: viaGslb.name, type: 'TXT', rd: true, localAddress });
-    for (const r of why.response.answers) console.log(`The GSLB's reasoning: ${Array.isArray(r.data) ? r.data.join('') : String(r.data)}`);
-  }
-  console.log(`Same question with dig: dig @${resolver.host} -p ${resolver.port} ${name} ${values.type}${localAddress ? ` -b ${localAddress}` : ''}`);
-  return response.header.rcode === 0 ? 0 : 1;
+  const report = await dig(readState(), name, values.type, region);
+  for (const line of digLines(report)) console.log(line);
+  return report.rcode === 'NOERROR' ? 0 : 1;
 }

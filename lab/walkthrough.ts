@@ -130,7 +130,7 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
         const asked = { index, id: w.id, server: w.server, question: w.question, transport: w.transport };
         tell(s, { step, kind: 'dns-walk-query', from: 'local-dns', to: server, ...wireFacts(out), data: { ...asked, truncatedOverUdp: w.truncatedOverUdp, sourcePort: w.sourcePort, ecs: w.ecs, ms: w.ms } });
         tell(s, { step, kind: 'dns-walk-answer', from: server, to: 'local-dns', ...wireFacts(back),
-          data: { ...asked, rcode: w.rcode, aa: w.aa, answerKind: w.kind, summary: w.summary, records: w.records, note: w.note } });
+          data: { ...asked, rcode: w.rcode, aa: w.aa, outcome: w.outcome, ecs: w.ecs, ecsScope: w.ecsScope, records: w.records, note: w.note } });
       });
     }
     if (decisions.length > 0) s.chosenEdge = decisions.at(-1)!.chosen.name;

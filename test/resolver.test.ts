@@ -17,6 +17,7 @@ import { labZones } from '../servers/dns/lab-zones.ts';
 import { startGslb, type GslbDecision } from '../servers/dns/gslb.ts';
 import { startResolver, type ResolverOptions, type RunningResolver } from '../servers/dns/resolver.ts';
 import { stubLookup, stubResolve } from '../client/stub-resolver.ts';
+import { walkAnswerText } from '../lab/story/words/dns.ts';
 
 const A = { root: '127.0.0.10', tld: '127.0.0.11', shop: '127.0.0.12', cdn: '127.0.0.13', gslb: '127.0.0.14', slb: '127.0.0.80' };
 const EDGE = { north: '127.0.0.21', south: '127.0.0.22' };
@@ -168,7 +169,7 @@ function manualClock() {
   return { now: () => t, advance: (seconds: number) => (t += seconds * 1000) };
 }
 
-const hops = (walk: { server: { address: string }; kind: string }[]) => walk.map((s) => [s.server.address, s.kind]);
+const hops = (walk: { server: { address: string }; outcome: { kind: string } }[]) => walk.map((s) => [s.server.address, s.outcome.kind]);
 
 describe('walking the tree', () => {
   it('www.geektime.test: root → test. → geektime.test, referral, referral, answer; the stub gets RA', async () => {
@@ -184,9 +185,15 @@ describe('walking the tree', () => {
       [A.tld, 'referral'],
       [A.shop, 'answer'],
     ]);
-    expect(res.walk[0]!.summary).toBe('referral to test. (ns.nic.test 127.0.0.11), TTL 172800');
-    expect(res.walk[1]!.summary).toBe('referral to geektime.test. (ns1.geektime.test 127.0.0.12), TTL 172800');
-    expect(res.walk[2]!.summary).toBe('www.geektime.test A 127.0.0.80, TTL 600');
+    // Each step's facts, and the line the lab words them into (dig +trace's summing up).
+    expect(res.walk.map((s) => s.outcome)).toEqual([
+      { kind: 'referral', zone: 'test', servers: [{ name: 'ns.nic.test', address: A.tld }], ttl: 172800 },
+      { kind: 'referral', zone: 'geektime.test', servers: [{ name: 'ns1.geektime.test', address: A.shop }], ttl: 172800 },
+      { kind: 'answer', name: 'www.geektime.test', type: 'A', values: [A.slb], ttl: 600 },
+    ]);
+    expect(walkAnswerText(res.walk[0]!)).toBe('referral to test. (ns.nic.test 127.0.0.11), TTL 172800');
+    expect(walkAnswerText(res.walk[1]!)).toBe('referral to geektime.test. (ns1.geektime.test 127.0.0.12), TTL 172800');
+    expect(walkAnswerText(res.walk[2]!)).toBe('www.geektime.test A 127.0.0.80, TTL 600');
     for (const step of res.walk) {
       expect(step.server.port).toBe(ports.get(step.server.address));
       expect(step.question).toEqual({ name: 'www.geektime.test', type: 'A' });
@@ -229,7 +236,11 @@ describe('walking the tree', () => {
     expect(res.clientSubnet).toBe('127.10.1.0/24');
     const seen = decisions.slice(before);
     expect(seen.map((d) => [d.source, d.client, d.chosen.address])).toEqual([['ecs', '127.10.1.0/24', EDGE.north]]);
-    expect(res.walk[6]!.summary).toContain('ECS 127.10.1.0/24, scope /24');
+    expect(res.walk[6]).toMatchObject({ ecs: '127.10.1.0/24', ecsScope: 24 });
+    expect(res.walk.slice(0, 6).map((s) => s.ecsScope)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+    expect(res.walk[2]!.outcome).toEqual({ kind: 'cname', chain: [{ name: 'static.geektime.test', target: 'geektime.cdn.test', ttl: 600 }] });
+    expect(walkAnswerText(res.walk[2]!)).toBe('static.geektime.test CNAME geektime.cdn.test, TTL 600');
+    expect(walkAnswerText(res.walk[6]!)).toBe(`geektime.gslb.cdn.test A ${EDGE.north}, TTL 30; ECS 127.10.1.0/24, scope /24`);
 
     // A south client: the CNAMEs come from the cache, but the north edge is not for it: ask the GSLB again.
     const south = await r.resolve('static.geektime.test', 'A', SOUTH);
@@ -252,8 +263,9 @@ describe('walking the tree', () => {
     const res = await r.resolve('x.sub.evil.test', 'A', NORTH);
     // The real ns1.geektime.test is not authoritative for sub.evil.test and refuses: SERVFAIL, as it should be.
     expect(res.rcode).toBe('SERVFAIL');
-    const referral = res.walk.find((s) => s.server.address === EVIL && s.kind === 'referral')!;
-    expect(referral.summary).toBe('referral to sub.evil.test. (ns1.geektime.test no glue), TTL 3600');
+    const referral = res.walk.find((s) => s.server.address === EVIL && s.outcome.kind === 'referral')!;
+    expect(referral.outcome).toEqual({ kind: 'referral', zone: 'sub.evil.test', servers: [{ name: 'ns1.geektime.test' }], ttl: 3600 });
+    expect(walkAnswerText(referral)).toBe('referral to sub.evil.test. (ns1.geektime.test no glue), TTL 3600');
     expect(referral.note).toContain('glue for ns1.geektime.test (127.0.0.66) ignored: out of bailiwick');
     expect(referral.note).toContain('record www.geektime.test A 127.0.0.66 ignored');
     // It found ns1.geektime.test's address itself, from the shop's zone, and asked there.
@@ -262,7 +274,8 @@ describe('walking the tree', () => {
       [A.tld, 'referral'],
       [A.shop, 'answer'],
     ]);
-    expect(res.walk.at(-1)).toMatchObject({ server: { name: 'ns1.geektime.test', address: A.shop }, rcode: 'REFUSED', kind: 'error' });
+    expect(res.walk.at(-1)).toMatchObject({ server: { name: 'ns1.geektime.test', address: A.shop }, rcode: 'REFUSED', outcome: { kind: 'error', because: 'rcode', rcode: 'REFUSED' } });
+    expect(walkAnswerText(res.walk.at(-1)!)).toBe('answered REFUSED');
     // The attacker was never asked about the shop's names, and the shop's name still resolves to the shop.
     expect(evilSeen.every((n) => n.endsWith('evil.test'))).toBe(true);
     const shop = await r.resolve('www.geektime.test', 'A', NORTH);
@@ -282,8 +295,8 @@ describe('walking the tree', () => {
     const r = await resolver();
     const res = await r.resolve('up.evil.test', 'A', NORTH);
     expect(res.rcode).toBe('SERVFAIL');
-    expect(res.walk.at(-1)).toMatchObject({ server: { address: EVIL }, kind: 'lame' });
-    expect(res.walk.at(-1)!.summary).toContain('referral to test.');
+    expect(res.walk.at(-1)).toMatchObject({ server: { address: EVIL }, outcome: { kind: 'lame', because: 'referral-not-closer', zone: 'evil.test', referredTo: 'test' } });
+    expect(walkAnswerText(res.walk.at(-1)!)).toBe('lame: referral to test., which is not a zone between evil.test. and up.evil.test');
   });
 
   it('a CNAME loop ends in SERVFAIL, not in an endless walk', async () => {
@@ -317,7 +330,8 @@ describe('walking the tree', () => {
       [A.tld, 'referral'],
       [A.shop, 'answer'],
     ]);
-    expect(res.walk[0]).toMatchObject({ summary: 'no answer within 500 ms', rcode: 'TIMEOUT' });
+    expect(res.walk[0]).toMatchObject({ outcome: { kind: 'timeout', afterMs: 500 }, rcode: 'TIMEOUT' });
+    expect(walkAnswerText(res.walk[0]!)).toBe('no answer within 500 ms');
     expect(blackHoleHits).toBeGreaterThan(hitsBefore);
 
     // Next time the root is needed, the server that timed out is tried last.
@@ -333,7 +347,7 @@ describe('walking the tree', () => {
     expect(raw.response.header.ra).toBe(1);
     const ede = findOpt(raw.response)?.rdata?.find((o) => o.ednsCode === Packet.EDNS_OPTION_CODE.EDE) as unknown as { infoCode: number; extraText: string };
     expect(ede.infoCode).toBe(Packet.EDE.NO_REACHABLE_AUTHORITY);
-    expect(ede.extraText).toContain('no server of . gave a usable answer');
+    expect(ede.extraText).toBe(`no server of . gave a usable answer: a.root-servers.test (${BLACK_HOLE}) no answer within 200 ms`);
     await expect(stubResolve('www.geektime.test', { resolver: r })).rejects.toThrow(
       `cannot resolve www.geektime.test: the local DNS 127.0.0.1:${r.port} says it could not find the answer (SERVFAIL)`,
     );
@@ -344,7 +358,7 @@ describe('walking the tree', () => {
     const res = await r.resolve('big.test', 'A', NORTH);
     expect(res.answers.map((a) => a.data)).toEqual(['127.0.0.99']);
     expect(res.walk).toHaveLength(1);
-    expect(res.walk[0]).toMatchObject({ transport: 'tcp', truncatedOverUdp: true, kind: 'answer', aa: true });
+    expect(res.walk[0]).toMatchObject({ transport: 'tcp', truncatedOverUdp: true, outcome: { kind: 'answer' }, aa: true });
   });
 });
 
@@ -386,8 +400,9 @@ describe('the cache', () => {
     const r = await resolver({ now: clock.now });
     const first = await r.resolve('nope.geektime.test', 'A', NORTH);
     expect(first.rcode).toBe('NXDOMAIN');
-    expect(first.walk.at(-1)).toMatchObject({ server: { address: A.shop }, kind: 'nxdomain', rcode: 'NXDOMAIN', aa: true });
-    expect(first.walk.at(-1)!.summary).toBe('nope.geektime.test does not exist (NXDOMAIN); the SOA of geektime.test. says remember this for 300 s');
+    expect(first.walk.at(-1)).toMatchObject({ server: { address: A.shop }, rcode: 'NXDOMAIN', aa: true });
+    expect(first.walk.at(-1)!.outcome).toEqual({ kind: 'nxdomain', chain: [], name: 'nope.geektime.test', type: 'A', soa: { zone: 'geektime.test', negativeTtl: 300 } });
+    expect(walkAnswerText(first.walk.at(-1)!)).toBe('nope.geektime.test does not exist (NXDOMAIN); the SOA of geektime.test. says remember this for 300 s');
 
     clock.advance(299);
     const cached = await r.resolve('nope.geektime.test', 'AAAA', NORTH);
@@ -416,7 +431,8 @@ describe('the cache', () => {
     const r = await resolver({ now: clock.now });
     const first = await r.resolve('www.geektime.test', 'AAAA', NORTH);
     expect(first).toMatchObject({ rcode: 'NOERROR', answers: [] });
-    expect(first.walk.at(-1)!.kind).toBe('nodata');
+    expect(first.walk.at(-1)!.outcome).toMatchObject({ kind: 'nodata', name: 'www.geektime.test', type: 'AAAA' });
+    expect(walkAnswerText(first.walk.at(-1)!)).toMatch(/^www\.geektime\.test has no AAAA records \(NODATA\); the SOA of geektime\.test\. says remember this for \d+ s$/);
     clock.advance(100);
     expect(await r.resolve('www.geektime.test', 'AAAA', NORTH)).toMatchObject({ rcode: 'NOERROR', answers: [], fromCache: true });
     // ...but not for other types: the A record is still asked for.
@@ -460,7 +476,7 @@ describe('the DNS face', () => {
     expect(entries[0]).toMatchObject({ clientAddress: SOUTH, name: 'static.geektime.test', clientSubnet: '127.10.2.0/24', rcode: 'NOERROR' });
     expect(entries[0].clientPort).toBeGreaterThan(0);
     expect(typeof entries[0].queryId).toBe('number');
-    expect(entries[0].walk.at(-1)).toMatchObject({ server: { address: A.gslb }, ecs: '127.10.2.0/24', kind: 'answer' });
+    expect(entries[0].walk.at(-1)).toMatchObject({ server: { address: A.gslb }, ecs: '127.10.2.0/24', ecsScope: 24, outcome: { kind: 'answer' } });
   });
 
   it('emits resolved and logs one line per resolution', async () => {

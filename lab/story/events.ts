@@ -66,10 +66,11 @@ type WalkExchange = { index: number } & Pick<WalkStep, 'id' | 'server' | 'questi
 export type DnsWalkQuery = Event<'dns-walk-query', WalkExchange & Pick<WalkStep, 'truncatedOverUdp' | 'sourcePort' | 'ecs' | 'ms'>>;
 
 /**
- * What that server answered. `summary` is the resolver's dig-like line ("referral to test.
- * (ns.nic.test 127.0.0.11), TTL 172800"); `answerKind` is referral, cname, answer, nxdomain, ...
+ * What that server answered. `outcome` is what it amounted to (a referral with its zone, servers
+ * and TTL, an answer, aliases, NXDOMAIN with the SOA's negative TTL, a timeout, ...); `ecsScope` the
+ * scope of its ECS when the subnet went along.
  */
-export type DnsWalkAnswer = Event<'dns-walk-answer', WalkExchange & Pick<WalkStep, 'rcode' | 'aa' | 'summary' | 'records' | 'note'> & { answerKind: WalkStep['kind'] }>;
+export type DnsWalkAnswer = Event<'dns-walk-answer', WalkExchange & Pick<WalkStep, 'rcode' | 'aa' | 'outcome' | 'ecs' | 'ecsScope' | 'records' | 'note'>>;
 
 /** Why the GSLB chose the edge it chose (its frames: the GSLB's answer). */
 export type GslbChoice = Event<'gslb-decision', GslbDecision>;

@@ -73,17 +73,39 @@ export interface ClientSubnet {
   sourcePrefixLength: number;
 }
 
+/** How the client was placed in its region (step 2 at the top of this file). */
+export type RegionBy =
+  /** The most specific region subnet that holds the client (longest-prefix match). */
+  | { kind: 'subnet'; subnet: string }
+  /**
+   * No region holds the client, so the default region: 'no-subnet-matches', or 'ipv6-subnet' (an
+   * ECS subnet of the IPv6 family, and every region's subnets are IPv4).
+   */
+  | { kind: 'default'; because: 'no-subnet-matches' | 'ipv6-subnet' };
+
+/** How the edge was picked from the region's list, nearest first (step 3 at the top of this file). */
+export type EdgeChoice =
+  /** The nearest edge, healthy. */
+  | { kind: 'nearest-healthy' }
+  /** The nearest edge, whose health nobody knows yet: assumed healthy. */
+  | { kind: 'nearest-not-checked-yet' }
+  /** The nearer edges in `down` failed their checks: the first edge after them not known to be down. */
+  | { kind: 'failover'; down: string[] }
+  /** Every edge of the region failed its checks: the nearest anyway. */
+  | { kind: 'all-down' };
+
+/** One decision as facts; the lab words them, and so does explain() below for the TXT answer. */
 export interface GslbDecision {
   /** The address or subnet the decision used, e.g. '127.10.1.0/24'. */
   client: string;
   source: 'ecs' | 'source-address';
+  /** An ECS option that gave no subnet to use (source prefix 0: "do not use my subnet"), so the source address decided. */
+  ecsUnused?: ClientSubnet;
   region: string;
-  /** e.g. "127.10.1.0/24 is inside north's 127.10.1.0/24" */
-  regionReason: string;
+  regionBy: RegionBy;
   candidates: Array<{ name: string; address: string; healthy: EdgeHealth; reason: string }>;
   chosen: { name: string; address: string };
-  /** One sentence: "edge-north is the nearest healthy edge for north". */
-  why: string;
+  choice: EdgeChoice;
   /** What goes into the ECS scope of the response (0 when the query carried no usable ECS). */
   scopePrefixLength: number;
 }
@@ -178,24 +200,19 @@ function decide(t: Tables, clientAddress: string, ecs?: ClientSubnet): GslbDecis
   const ipv4 = useEcs || net.isIPv4(address);
   const ip = ipv4 ? networkOf(parseIpv4(useEcs ? ecs.ip : address), prefix) : 0;
   const client = useEcs ? `${formatIpv4(ip)}/${prefix}` : address;
-  const note = ecs && !useEcs ? `ECS ${ecs.ip}/${ecs.sourcePrefixLength} gives no subnet to use, so the source address decides: ` : '';
 
   // Step 2: which region? The most specific subnet that holds the client.
   const match = ipv4 ? bestMatch(t.subnets, ip, prefix) : undefined;
   const region = t.regions.get(match?.region ?? t.defaultRegion)!;
-  const regionReason = note + (match
-    ? `${client} is inside ${match.region}'s ${match.cidr}`
-    : `${client} is in no region's subnet, so the default region ${t.defaultRegion}`);
+  const regionBy: RegionBy = match ? { kind: 'subnet', subnet: match.cidr } : { kind: 'default', because: 'no-subnet-matches' };
 
-  const { candidates, chosen, why } = chooseEdge(t, region);
   return {
     client,
     source,
+    ...(ecs && !useEcs && { ecsUnused: { ip: ecs.ip, sourcePrefixLength: ecs.sourcePrefixLength } }),
     region: region.name,
-    regionReason,
-    candidates,
-    chosen,
-    why,
+    regionBy,
+    ...chooseEdge(t, region),
     scopePrefixLength: useEcs ? scopeFor(t, ip, match?.region) : 0,
   };
 }
@@ -208,45 +225,68 @@ function decide(t: Tables, clientAddress: string, ecs?: ClientSubnet): GslbDecis
 function decideIpv6(t: Tables, ecs: ClientSubnet): GslbDecision {
   const region = t.regions.get(t.defaultRegion)!;
   const client = `${ecs.ip}/${ecs.sourcePrefixLength}`;
-  const regionReason = `${client} is an IPv6 subnet and every region's subnets are IPv4, so the default region ${t.defaultRegion}`;
-  return { client, source: 'ecs', region: region.name, regionReason, ...chooseEdge(t, region), scopePrefixLength: 0 };
+  return { client, source: 'ecs', region: region.name, regionBy: { kind: 'default', because: 'ipv6-subnet' }, ...chooseEdge(t, region), scopePrefixLength: 0 };
 }
 
 /** Step 3: which edge? The nearest one of the region that is not known to be down. */
-function chooseEdge(t: Tables, region: RegionConfig): Pick<GslbDecision, 'candidates' | 'chosen' | 'why'> {
+function chooseEdge(t: Tables, region: RegionConfig): Pick<GslbDecision, 'candidates' | 'chosen' | 'choice'> {
   const candidates = region.nearest.map((name) => {
     const edge = t.edges.get(name)!;
     return { name, address: edge.config.address, healthy: edge.healthy, reason: edge.reason };
   });
   const usable = candidates.find((c) => c.healthy !== false);
   const nearest = candidates[0]!;
-  let why: string;
+  let choice: EdgeChoice;
   if (!usable) {
     // Every edge failed its checks. An answer that may work beats SERVFAIL, which surely won't.
-    why = `all edges for ${region.name} are down, so ${nearest.name}, the nearest, in case it still serves`;
+    choice = { kind: 'all-down' };
   } else if (usable === nearest) {
-    why = usable.healthy === 'unknown'
-      ? `${usable.name} is the nearest edge for ${region.name} (not checked yet, assumed healthy)`
-      : `${usable.name} is the nearest healthy edge for ${region.name}`;
+    choice = { kind: usable.healthy === 'unknown' ? 'nearest-not-checked-yet' : 'nearest-healthy' };
   } else {
-    const down = candidates.slice(0, candidates.indexOf(usable)).map((c) => c.name).join(', ');
-    why = `${down} ${down.includes(',') ? 'are' : 'is'} down, so ${usable.name} is the nearest healthy edge for ${region.name}`;
+    choice = { kind: 'failover', down: candidates.slice(0, candidates.indexOf(usable)).map((c) => c.name) };
   }
   const chosen = usable ?? nearest;
-  return { candidates, chosen: { name: chosen.name, address: chosen.address }, why };
+  return { candidates, chosen: { name: chosen.name, address: chosen.address }, choice };
+}
+
+// The GSLB's own words, for its TXT answer and its log: what a learner gets from `dig TXT`. (The
+// lab words the same facts for its narration: lab/story/words/dns.ts.)
+
+/** How the client got its region, e.g. "127.10.1.0/24 is inside north's 127.10.1.0/24". */
+function regionWords(d: GslbDecision): string {
+  const unused = d.ecsUnused ? `ECS ${d.ecsUnused.ip}/${d.ecsUnused.sourcePrefixLength} gives no subnet to use, so the source address decides: ` : '';
+  const by = d.regionBy;
+  if (by.kind === 'subnet') return `${unused}${d.client} is inside ${d.region}'s ${by.subnet}`;
+  if (by.because === 'ipv6-subnet') return `${unused}${d.client} is an IPv6 subnet and every region's subnets are IPv4, so the default region ${d.region}`;
+  return `${unused}${d.client} is in no region's subnet, so the default region ${d.region}`;
+}
+
+/** Why that edge, e.g. "edge-north is the nearest healthy edge for north". */
+function choiceWords(d: GslbDecision): string {
+  const c = d.choice;
+  switch (c.kind) {
+    case 'nearest-healthy':
+      return `${d.chosen.name} is the nearest healthy edge for ${d.region}`;
+    case 'nearest-not-checked-yet':
+      return `${d.chosen.name} is the nearest edge for ${d.region} (not checked yet, assumed healthy)`;
+    case 'failover':
+      return `${c.down.join(', ')} ${c.down.length > 1 ? 'are' : 'is'} down, so ${d.chosen.name} is the nearest healthy edge for ${d.region}`;
+    case 'all-down':
+      return `all edges for ${d.region} are down, so ${d.chosen.name}, the nearest, in case it still serves`;
+  }
 }
 
 /**
- * The decision in one line of text, for the TXT record: what a learner gets from `dig TXT`.
+ * The decision in one line of text, for the TXT record.
  * Plain ASCII arrows: dig prints any other byte of a TXT string as a \DDD escape.
  */
 function explain(d: GslbDecision): string {
   const state = (h: EdgeHealth) => (h === 'unknown' ? 'unknown (not checked yet)' : h ? 'healthy' : 'down');
   return [
     `client ${d.client} (${d.source === 'ecs' ? 'ECS' : 'source address'})`,
-    `region ${d.region} (${d.regionReason})`,
+    `region ${d.region} (${regionWords(d)})`,
     `candidates ${d.candidates.map((c) => `${c.name} ${state(c.healthy)}`).join(', ')}`,
-    `${d.chosen.name} ${d.chosen.address} (${d.why})`,
+    `${d.chosen.name} ${d.chosen.address} (${choiceWords(d)})`,
   ].join(' -> ');
 }
 
@@ -323,7 +363,7 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
         const d = decide(tables, from, usable);
         scope = d.scopePrefixLength;
         events.emit('decision', d);
-        log(`${name}: ${d.client} (${d.source}) → ${d.region} → ${d.chosen.name} ${d.chosen.address} (${d.why})`);
+        log(`${name}: ${d.client} (${d.source}) → ${d.region} → ${d.chosen.name} ${d.chosen.address} (${choiceWords(d)})`);
         if (question.type === Packet.TYPE.A) {
           response.answers.push(record(question.name, Packet.TYPE.A, ttl, { address: d.chosen.address }));
         } else {

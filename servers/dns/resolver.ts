@@ -93,6 +93,39 @@ export interface DnsRecordText {
   data: string;
 }
 
+/** One alias of a CNAME chain: `name` is another name for `target`. */
+export interface Alias {
+  name: string;
+  target: string;
+  ttl: number;
+}
+
+/**
+ * What one server's reply amounted to, as the facts a dig +trace line is made of (the lab words
+ * them: lab/story/words/dns.ts). Zones are written without the final dot, '' being the root.
+ */
+export type WalkOutcome =
+  /** The records asked for: `name` (the question's name, or the end of the aliases in the zone) has these `values`. */
+  | { kind: 'answer'; name: string; type: string; values: string[]; ttl: number }
+  /** Aliases, the last one leading out of the zone: the question starts again at its target. */
+  | { kind: 'cname'; chain: Alias[] }
+  /**
+   * After the aliases in `chain`, `name` does not exist (NXDOMAIN) or has no `type` records
+   * (NODATA). The SOA of `soa.zone` says how long to remember that (RFC 2308 §5); without one, not at all.
+   */
+  | { kind: 'nxdomain' | 'nodata'; chain: Alias[]; name: string; type: string; soa?: { zone: string; negativeTtl: number } }
+  /** "Ask them instead": the servers of `zone`, each with its address when believable glue came with it. */
+  | { kind: 'referral'; zone: string; servers: NameServer[]; ttl: number }
+  /** A reply that leads nowhere (a "lame delegation", RFC 8499), so the next server is tried: */
+  | { kind: 'lame'; because: 'answer-not-asked' } // records in the answer section, none for the question
+  | { kind: 'lame'; because: 'referral-not-closer'; zone: string; referredTo: string } // asked `zone`'s server, sent to a zone not between it and the name
+  | { kind: 'lame'; because: 'no-answer-no-referral' } // no answer, no referral, no SOA: not authoritative for the zone?
+  /** An rcode other than NOERROR and NXDOMAIN (SERVFAIL, REFUSED, ...), or no DNS message at all (`message`: the socket's error). */
+  | { kind: 'error'; because: 'rcode'; rcode: string }
+  | { kind: 'error'; because: 'network'; message: string }
+  /** No reply within the resolver's timeout. */
+  | { kind: 'timeout'; afterMs: number };
+
 export interface WalkStep {
   server: { name: string; address: string; port: number };
   question: { name: string; type: string };
@@ -103,12 +136,12 @@ export interface WalkStep {
   ms: number;
   /** The client subnet sent, if any. */
   ecs?: string;
+  /** When a subnet was sent and a reply came: the reply's ECS scope, the prefix its answer is good for (RFC 7871 §7.2.1). */
+  ecsScope?: number;
   /** 'NOERROR', 'NXDOMAIN', ...; 'TIMEOUT' or 'NETWORK-ERROR' when no DNS message came back. */
   rcode: string;
   aa: boolean;
-  kind: 'referral' | 'cname' | 'answer' | 'nxdomain' | 'nodata' | 'error' | 'timeout' | 'lame';
-  /** One line, like dig +trace: "referral to test. (ns.nic.test 127.0.0.11), TTL 172800". */
-  summary: string;
+  outcome: WalkOutcome;
   records: Array<DnsRecordText & { section: 'answer' | 'authority' | 'additional' }>;
   /** e.g. "glue for ns.evil.test ignored: out of bailiwick". */
   note?: string;
@@ -265,7 +298,7 @@ function isLoopback(address: string): boolean {
 
 // ───────────────────────────── The cache ─────────────────────────────
 
-interface NameServer {
+export interface NameServer {
   name: string;
   /** Missing when the referral came without (believable) glue: it must be looked up first. */
   address?: string;
@@ -562,21 +595,20 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     } catch (err) {
       const timedOut = err instanceof DnsTimeout;
       if (timedOut) slowUntil.set(`${server.address}:${server.port}`, now() + SLOW_SERVER_MS);
-      const summary = timedOut ? `no answer within ${timeoutMs} ms` : `failed: ${(err as Error).message}`;
-      record({ ...base, transport: 'udp', truncatedOverUdp: false, id: timedOut ? err.id : 0, sourcePort: timedOut ? err.sourcePort : 0, ms: Date.now() - started, rcode: timedOut ? 'TIMEOUT' : 'NETWORK-ERROR', aa: false, kind: timedOut ? 'timeout' : 'error', summary, records: [] }, job);
-      return { kind: 'try-next', why: `${server.name} (${server.address}) ${summary}` };
+      const outcome: Unusable = timedOut ? { kind: 'timeout', afterMs: timeoutMs } : { kind: 'error', because: 'network', message: (err as Error).message };
+      record({ ...base, transport: 'udp', truncatedOverUdp: false, id: timedOut ? err.id : 0, sourcePort: timedOut ? err.sourcePort : 0, ms: Date.now() - started, rcode: timedOut ? 'TIMEOUT' : 'NETWORK-ERROR', aa: false, outcome, records: [] }, job);
+      return { kind: 'try-next', why: whyNotUsable(server, outcome, target, qtype) };
     }
     const response = exchange.response;
     const judged = judge(response, zone, target, qtype);
     const scope = ecs ? ecsScope(response) : 0;
     const via = { ...base, transport: exchange.transport, truncatedOverUdp: exchange.truncatedOverUdp, id: exchange.id, sourcePort: exchange.sourcePort, ms: exchange.ms };
-    const summary = judged.summary + (ecs ? `; ECS ${ecs}, scope /${scope}` : '');
-    record({ ...via, rcode: rcodeName(response.header.rcode), aa: response.header.aa === 1, kind: judged.kind, summary, records: sections(response), note: judged.notes.join('; ') || undefined }, job);
+    record({ ...via, ...(ecs ? { ecsScope: scope } : {}), rcode: rcodeName(response.header.rcode), aa: response.header.aa === 1, outcome: judged.outcome, records: sections(response), note: judged.notes.join('; ') || undefined }, job);
 
-    const o = judged.outcome;
+    const o = judged.action;
     switch (o.kind) {
       case 'try-next':
-        return { kind: 'try-next', why: `${server.name} (${server.address}): ${judged.summary}` };
+        return { kind: 'try-next', why: whyNotUsable(server, o.because, target, qtype) };
       case 'referral':
         cache.putDelegation(o.delegation, Math.min(o.ttl, maxCacheTtl));
         return { kind: 'referral', delegation: o.delegation };
@@ -740,15 +772,16 @@ function withRa(response: DnsPacket): DnsPacket {
 // ───────────────────────────── Judging a reply ─────────────────────────────
 
 type Judged = {
-  kind: WalkStep['kind'];
-  summary: string;
+  /** What the reply says, for the walk step. */
+  outcome: WalkOutcome;
   notes: string[];
-  outcome:
+  /** What the resolver does with it: keep the records, follow the referral, or ask the zone's next server. */
+  action:
     | { kind: 'answer'; records: DnsRecordText[] }
     | { kind: 'cname'; records: DnsRecordText[]; target: string }
     | { kind: 'nxdomain' | 'nodata'; records: DnsRecordText[]; soa?: DnsRecordText; finalName: string }
     | { kind: 'referral'; delegation: Delegation; ttl: number }
-    | { kind: 'try-next' };
+    | { kind: 'try-next'; because: Unusable };
 };
 
 /**
@@ -758,8 +791,8 @@ type Judged = {
 function judge(response: DnsPacket, zone: string, target: string, qtype: string): Judged {
   const rcode = rcodeName(response.header.rcode);
   const notes: string[] = [];
-  const tryNext = (kind: 'error' | 'lame', summary: string): Judged => ({ kind, summary, notes, outcome: { kind: 'try-next' } });
-  if (rcode !== 'NOERROR' && rcode !== 'NXDOMAIN') return tryNext('error', `answered ${rcode}`);
+  const tryNext = (outcome: Unusable): Judged => ({ outcome, notes, action: { kind: 'try-next', because: outcome } });
+  if (rcode !== 'NOERROR' && rcode !== 'NXDOMAIN') return tryNext({ kind: 'error', because: 'rcode', rcode });
 
   const answers = response.answers.map(toText);
   const outside = answers.filter((r) => !isInZone(r.name, zone));
@@ -772,27 +805,28 @@ function judge(response: DnsPacket, zone: string, target: string, qtype: string)
     const wanted = answers.filter((r) => r.name === name && r.type === qtype);
     if (wanted.length) {
       const records = [...chain, ...wanted];
-      return { kind: 'answer', summary: `${name} ${qtype} ${wanted.map((r) => r.data).join(', ')}, TTL ${wanted[0]!.ttl}`, notes, outcome: { kind: 'answer', records } };
+      const outcome: WalkOutcome = { kind: 'answer', name, type: qtype, values: wanted.map((r) => r.data), ttl: wanted[0]!.ttl };
+      return { outcome, notes, action: { kind: 'answer', records } };
     }
     const alias = qtype === 'CNAME' ? undefined : answers.find((r) => r.name === name && r.type === 'CNAME');
     if (!alias) break;
     chain.push(alias);
     name = alias.data;
   }
+  const aliases = chain.map((r) => ({ name: r.name, target: r.data, ttl: r.ttl }));
 
   const soa = response.authorities.map(toText).find((r) => r.type === 'SOA' && isInZone(name, r.name) && isInZone(r.name, zone));
   const negative = (kind: 'nxdomain' | 'nodata'): Judged => {
-    const what = kind === 'nxdomain' ? `${name} does not exist (NXDOMAIN)` : `${name} has no ${qtype} records (NODATA)`;
-    const ttl = soa ? `the SOA of ${zoneName(soa.name)} says remember this for ${negativeTtl(soa)} s` : 'no SOA, so not cached';
-    return { kind, summary: `${aliases(chain)}${what}; ${ttl}`, notes, outcome: { kind, records: chain, soa, finalName: name } };
+    const outcome: WalkOutcome = { kind, chain: aliases, name, type: qtype, ...(soa && { soa: { zone: soa.name, negativeTtl: negativeTtl(soa) } }) };
+    return { outcome, notes, action: { kind, records: chain, soa, finalName: name } };
   };
   // An alias out of this zone: whatever else the server says, the rest is for another zone's servers.
   if (rcode === 'NXDOMAIN' && !(chain.length && !isInZone(name, zone))) return negative('nxdomain');
   if (chain.length) {
     const last = chain[chain.length - 1]!;
-    return { kind: 'cname', summary: `${aliases(chain)}TTL ${last.ttl}`, notes, outcome: { kind: 'cname', records: chain, target: last.data } };
+    return { outcome: { kind: 'cname', chain: aliases }, notes, action: { kind: 'cname', records: chain, target: last.data } };
   }
-  if (answers.length > 0) return tryNext('lame', `an answer that does not answer ${target} ${qtype}`);
+  if (answers.length > 0) return tryNext({ kind: 'lame', because: 'answer-not-asked' });
 
   // No answer. NS records in the authority section: a referral, "ask them instead".
   const ns = response.authorities.map(toText).filter((r) => r.type === 'NS');
@@ -801,7 +835,7 @@ function judge(response: DnsPacket, zone: string, target: string, qtype: string)
     // A referral must point below the zone we asked about and above the name: anything else (sideways,
     // upward, the same zone again) would send us in circles.
     if (!(cut !== zone && isInZone(cut, zone) && isInZone(target, cut))) {
-      return tryNext('lame', `lame: referral to ${zoneName(cut)}, which is not a zone between ${zoneName(zone)} and ${target}`);
+      return tryNext({ kind: 'lame', because: 'referral-not-closer', zone, referredTo: cut });
     }
     const nsNames = [...new Set(ns.filter((r) => r.name === cut).map((r) => r.data))];
     const servers: NameServer[] = [];
@@ -815,17 +849,33 @@ function judge(response: DnsPacket, zone: string, target: string, qtype: string)
       }
     }
     for (const nsName of nsNames) if (!glueFor.has(nsName)) servers.push({ name: nsName });
-    const listed = servers.map((s) => `${s.name} ${s.address ?? 'no glue'}`).join(', ');
     const ttl = Math.min(...ns.map((r) => r.ttl));
-    return { kind: 'referral', summary: `referral to ${zoneName(cut)} (${listed}), TTL ${ttl}`, notes, outcome: { kind: 'referral', delegation: { zone: cut, servers }, ttl } };
+    return { outcome: { kind: 'referral', zone: cut, servers, ttl }, notes, action: { kind: 'referral', delegation: { zone: cut, servers }, ttl } };
   }
   // No answer and no referral: the name exists without records of that type, if the server says so with authority.
   if (soa || response.header.aa) return negative('nodata');
-  return tryNext('lame', 'lame: no answer, no referral, no SOA (not authoritative for this zone?)');
+  return tryNext({ kind: 'lame', because: 'no-answer-no-referral' });
 }
 
-function aliases(chain: DnsRecordText[]): string {
-  return chain.map((r) => `${r.name} CNAME ${r.data}, `).join('');
+/** A reply (or its absence) that sends the resolver to the zone's next server. */
+type Unusable = Extract<WalkOutcome, { kind: 'lame' | 'error' | 'timeout' }>;
+
+/**
+ * Why a server was no use, in words: the resolver's own error message. When no server of a zone
+ * is any use, these go into the SERVFAIL's Extended DNS Error text (RFC 8914) and the log.
+ */
+function whyNotUsable(server: WalkStep['server'], o: Unusable, target: string, qtype: string): string {
+  const who = `${server.name} (${server.address})`;
+  switch (o.kind) {
+    case 'timeout':
+      return `${who} no answer within ${o.afterMs} ms`;
+    case 'error':
+      return o.because === 'network' ? `${who} failed: ${o.message}` : `${who}: answered ${o.rcode}`;
+    case 'lame':
+      if (o.because === 'answer-not-asked') return `${who}: an answer that does not answer ${target} ${qtype}`;
+      if (o.because === 'referral-not-closer') return `${who}: lame: referral to ${zoneName(o.referredTo)}, which is not a zone between ${zoneName(o.zone)} and ${target}`;
+      return `${who}: lame: no answer, no referral, no SOA (not authoritative for this zone?)`;
+  }
 }
 
 /** No TTL above `max` (RFC 2181 §8 allows 2^31 − 1 seconds: 68 years). */

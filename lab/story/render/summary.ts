@@ -1,6 +1,7 @@
 // The one-line label of each event (the Trace's `summary`: the report's arrows, --json's quick read).
 import { lostFramesWarning } from '../../capture.ts';
 import type { StoryEvent } from '../events.ts';
+import { gslbChoiceText, walkAnswerText } from '../words/dns.ts';
 import { segmentSummary } from '../words/tcp.ts';
 import { frameNote, stepTitle } from './terminal.ts';
 
@@ -49,9 +50,9 @@ export function renderSummary(event: StoryEvent): string {
     case 'dns-walk-query':
       return `${event.data.question.type} ${event.data.question.name}?${frameNote(event)}`;
     case 'dns-walk-answer':
-      return `${event.data.summary}${frameNote(event)}`;
+      return `${walkAnswerText(event.data)}${frameNote(event)}`;
     case 'gslb-decision':
-      return `${event.data.chosen.name} ${event.data.chosen.address}: ${event.data.why}`;
+      return `${event.data.chosen.name} ${event.data.chosen.address}: ${gslbChoiceText(event.data)}`;
     case 'dns-answer':
       return `${event.data.chain.map((r) => `${r.type} ${r.data}`).join(' → ')}${frameNote(event)}`;
     case 'http-request':

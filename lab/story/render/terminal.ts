@@ -4,7 +4,7 @@
 import { describeFieldSources, describeWireLayers } from '../../layers.ts';
 import type { LabUp, LayersComputed, LayersObserved, OnWire, SlbForward, SocketStates, StepStart, StoryEvent, TcpOnWire } from '../events.ts';
 import { cachePathLines } from '../words/cache.ts';
-import { recordLine, walkQuestionLine, walkReplyLines } from '../words/dns.ts';
+import { gslbReasoningLine, recordLine, walkQuestionLine, walkReplyLines } from '../words/dns.ts';
 import { orderAnswerLines, orderRequestLines } from '../words/order.ts';
 import { describeTcpStory } from '../words/tcp.ts';
 import { kernelStateLines } from '../words/tcp-states.ts';
@@ -91,12 +91,8 @@ export function renderTerminal(event: StoryEvent): string[] {
       const [answer, ...rest] = walkReplyLines(event.data);
       return [`  ${answer}${frameNote(event, '  ')}`, ...rest.map((l) => `  ${l}`)];
     }
-    case 'gslb-decision': {
-      const d = event.data;
-      const health = (h: unknown) => (h === true ? 'healthy' : h === false ? 'down' : 'not checked yet');
-      return [`The GSLB's reasoning: client ${d.client} (by ${d.source === 'ecs' ? 'EDNS Client Subnet' : 'source address'}) → ${d.regionReason} → ` +
-        `${d.candidates.map((c) => `${c.name} ${health(c.healthy)}`).join(', ')} → ${d.chosen.name} ${d.chosen.address}: ${d.why}`];
-    }
+    case 'gslb-decision':
+      return [gslbReasoningLine(event.data)];
     case 'dns-answer':
       return [`The answer the phone gets${frameNote(event, ' (')}${event.frames?.length ? ')' : ''}:`, ...event.data.chain.map((r) => `    ${recordLine(r)}`)];
     case 'http-request':
