@@ -120,12 +120,17 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
     tell(s, { step, kind: 'dns-query', from: 'phone', to: 'local-dns', ...wireFacts(question),
       data: { id: answer.id, name, type: 'A', recursionDesired: true, sourcePort: answer.sourcePort, client: phoneEnd, server: localDnsEnd, transport: 'udp' } });
     let gslbAnswer: DnsOnWire | undefined;
+    const reply = find(told);
     if (resolution) {
-      tell(s, { step, kind: 'dns-resolution', data: { fromCache: resolution.fromCache, ms: resolution.ms, clientSubnet: resolution.clientSubnet, walkSteps: walk.length } });
+      // Its frames: every message of the walk; from the cache, the phone's own question and answer.
+      const walkOnWire = walkKeys.map((key) => [find({ ...key, response: false }), find({ ...key, response: true })] as const);
+      const resolutionFrames = (resolution.fromCache ? [question, reply] : walkOnWire.flat()).filter((x): x is DnsOnWire => x !== undefined);
+      const firstOnWire = resolutionFrames.sort((x, y) => x.frames[0]! - y.frames[0]!)[0];
+      tell(s, { step, kind: 'dns-resolution', ...(firstOnWire && wireFacts({ frames: resolutionFrames.flatMap((x) => x.frames), time: firstOnWire.time })),
+        data: { fromCache: resolution.fromCache, ms: resolution.ms, clientSubnet: resolution.clientSubnet, walkSteps: walk.length } });
       walk.forEach((w, index) => {
         const server = s.roleAt(w.server.address, w.server.port);
-        const out = find({ ...walkKeys[index]!, response: false });
-        const back = find({ ...walkKeys[index]!, response: true });
+        const [out, back] = walkOnWire[index]!;
         if (server === 'gslb') gslbAnswer = back;
         const asked = { index, id: w.id, server: w.server, question: w.question, transport: w.transport };
         tell(s, { step, kind: 'dns-walk-query', from: 'local-dns', to: server, ...wireFacts(out), data: { ...asked, truncatedOverUdp: w.truncatedOverUdp, sourcePort: w.sourcePort, ecs: w.ecs, ms: w.ms } });
@@ -135,7 +140,6 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
     }
     if (decisions.length > 0) s.chosenEdge = decisions.at(-1)!.chosen.name;
     for (const d of decisions) tell(s, { step, kind: 'gslb-decision', ...wireFacts(gslbAnswer), data: d });
-    const reply = find(told);
     tell(s, { step, kind: 'dns-answer', from: 'local-dns', to: 'phone', ...wireFacts(reply),
       data: { ...answer, client: phoneEnd, server: localDnsEnd, fromCache: resolution?.fromCache, resolverMs: resolution?.ms, clientSubnet: resolution?.clientSubnet, walkSteps: walk.length } });
     return answer;

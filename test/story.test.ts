@@ -104,6 +104,18 @@ describe.skipIf(os.platform() !== 'linux')('the whole run: every printed line is
         for (const value of values) expect(json.includes(value), `${value} in "${line.trim()}" is not in its ${e.kind} event`).toBe(true);
       }
     }
+    // With a capture, every event of the story names its frames and carries their wire time; the only
+    // ones without are the run's frame (headings, times, the roles, the capture's own counts) and the
+    // kernel's socket table, which is read at its own moments, not off the wire.
+    const captured = events.some((e) => e.kind === 'capture' && !('unavailable' in e.data));
+    const NOT_ON_THE_WIRE = new Set(['step', 'step-done', 'lab-up', 'again', 'capture', 'socket-states']);
+    for (const e of events.filter((x) => !NOT_ON_THE_WIRE.has(x.kind))) {
+      if (captured) {
+        expect(e.frames?.length, `${e.kind}: ${e.summary}`).toBeGreaterThan(0);
+        expect(e.wireTime, e.kind).toBeGreaterThan(1.7e9);
+      } else expect(e.frames, e.kind).toBeUndefined();
+    }
+
     const shown = renderTranscript(events).join('\n');
     if (args.includes('classic')) expect(shown).toMatch(/master secret +[0-9a-f]{96} /);
     else expect(shown).toMatch(/Key exchange: x25519 \(ECDHE\)/);
