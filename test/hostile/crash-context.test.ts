@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { Running, REPO, TSX } from '../lab-process.ts';
+import { Running, REPO } from '../lab-process.ts';
 
 let child: Running | undefined;
 afterEach(() => {
@@ -25,7 +25,8 @@ function ask(port: number, text: string): Promise<string> {
 }
 
 it('an exception and a rejection on a socket path restart that role only; the process and the other role go on', async () => {
-  child = new Running(spawn(TSX, [path.join('test', 'fixtures', 'buggy-role.ts')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }));
+  // node itself, not the tsx wrapper: a SIGKILL of the wrapper would leave its node child behind.
+  child = new Running(spawn(process.execPath, ['--import', 'tsx', path.join('test', 'fixtures', 'buggy-role.ts')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }));
   await child.waitForStdout('buggy-reject listening on');
   const port = (name: string) => Number(new RegExp(`${name} listening on (\\d+)`).exec(child!.stdout)![1]);
   const [throwing, rejecting] = [port('buggy-throw'), port('buggy-reject')];
