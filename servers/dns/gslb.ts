@@ -250,7 +250,9 @@ function chooseEdge(t: Tables, region: RegionConfig): Pick<GslbDecision, 'candid
 }
 
 // The GSLB's own words, for its TXT answer and its log: what a learner gets from `dig TXT`. (The
-// lab words the same facts for its narration: lab/story/words/dns.ts.)
+// lab words the same facts for its narration, lab/story/words/dns.ts, and on purpose separately:
+// this answer is a protocol string, ASCII only (dig escapes any other byte), while the narration
+// is the learner's language.)
 
 /** How the client got its region, e.g. "127.10.1.0/24 is inside north's 127.10.1.0/24". */
 function regionWords(d: GslbDecision): string {
