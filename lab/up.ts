@@ -1,18 +1,16 @@
 // Starting every role of the lab, and `npm run lab -- up`, which keeps them running until Ctrl-C.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureChain, chainFiles, type EnsureChainResult } from '../certs/chain.ts';
 import { OrderStore } from '../servers/order-store.ts';
-import { startOrderServer } from '../servers/order-service.ts';
-import { startSlb, type RunningSlb } from '../servers/slb.ts';
-import { startAuthoritative } from '../servers/dns/authoritative.ts';
-import { labZones, NAME_SERVERS, STATIC_HOST } from '../servers/dns/lab-zones.ts';
-import { startOrigin, type RunningOrigin } from '../servers/cdn/origin.ts';
-import { headerLimitBehind, MAX_HEADER_BYTES, startCache, type RunningCache } from '../servers/cdn/cache.ts';
-import { startGslb, type RunningGslb } from '../servers/dns/gslb.ts';
-import { startResolver, type RunningResolver } from '../servers/dns/resolver.ts';
+import type { RunningSlb } from '../servers/slb.ts';
+import { NAME_SERVERS } from '../servers/dns/lab-zones.ts';
+import type { RunningOrigin } from '../servers/cdn/origin.ts';
+import { headerLimitBehind, MAX_HEADER_BYTES, type RunningCache } from '../servers/cdn/cache.ts';
+import type { RunningGslb } from '../servers/dns/gslb.ts';
+import type { RunningResolver } from '../servers/dns/resolver.ts';
+import { startRole, type AuthoritativeSpec, type StartContext } from './roles.ts';
 import { ListenError } from '../servers/net/listen.ts';
 import { startControl } from './control.ts';
 import { rateLimitedSink } from './log-sink.ts';
@@ -94,6 +92,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     releaseGuard();
   };
 
+  const ctx: StartContext = { log };
   const plans = planRoles({ addressing, ephemeral: opts.ephemeral, slbPort: opts.slbPort });
   notes.push(...unprivilegedNotes(plans));
   const plan = (name: string) => plans.find((p) => p.name === name)!;
@@ -129,26 +128,26 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
 
   try {
     // ── DNS ───────────────────────────────────────────────────────────────────────────────
-    const zones = labZones({
+    const addresses = {
       root: plan('root').host,
       tld: plan('tld').host,
       shop: plan('shop-dns').host,
       cdn: plan('cdn-dns').host,
       gslb: plan('gslb').host,
       slb: plan('slb').host,
-    });
+    };
     // Referrals carry addresses, never ports. On a real network every name server listens on 53;
     // here some may not, so the resolver is told which port each name server really has.
     const nsPorts = new Map<string, number>();
-    const authoritative: Array<[string, typeof zones.root, string]> = [
-      ['root', zones.root, NAME_SERVERS.root],
-      ['tld', zones.tld, NAME_SERVERS.tld],
-      ['shop-dns', zones.shop, NAME_SERVERS.shop],
-      ['cdn-dns', zones.cdn, NAME_SERVERS.cdn],
+    const authoritative: Array<[string, AuthoritativeSpec['zone'], string]> = [
+      ['root', 'root', NAME_SERVERS.root],
+      ['tld', 'tld', NAME_SERVERS.tld],
+      ['shop-dns', 'shop', NAME_SERVERS.shop],
+      ['cdn-dns', 'cdn', NAME_SERVERS.cdn],
     ];
     for (const [name, zone, nsName] of authoritative) {
       const host = plan(name).host;
-      const server = await run(name, 'dns', (port) => startAuthoritative({ name, host, port, zones: [zone], log }));
+      const server = await run(name, 'dns', (port) => startRole({ kind: 'authoritative', name, host, port, zone, addresses }, ctx));
       if (server) nsPorts.set(nsName, server.port);
     }
 
@@ -157,7 +156,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     await run(
       'origin',
       'http',
-      (port) => startOrigin({ host: originHost, port, contentDir: path.join(dir, 'origin'), hostnames: [STATIC_HOST], log }),
+      (port) => startRole({ kind: 'origin', name: 'origin', host: originHost, port, contentDir: path.join(dir, 'origin') }, ctx),
       (o) => o.url,
     );
     // Header limits grow inward (a request the edge accepts is one the parent accepts), and PURGE
@@ -167,7 +166,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       return run(
         name,
         'http',
-        (port) => startCache({ name, host, port, upstream, hostnames: [STATIC_HOST], maxHeaderBytes, purgeToken, log }),
+        (port) => startRole({ kind: 'cache', name, host, port, upstream, maxHeaderBytes, purgeToken }, ctx),
         (c) => c.url,
       );
     };
@@ -176,7 +175,9 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
 
     const gslbHost = plan('gslb').host;
     const gslb = await run('gslb', 'dns', (port) =>
-      startGslb({
+      startRole({
+        kind: 'gslb',
+        name: 'gslb',
         host: gslbHost,
         port,
         edges: EDGE_REGIONS.map(({ edge, region }) => {
@@ -186,22 +187,14 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         regions: EDGE_REGIONS.map(({ region, subnet, nearest }) => ({ name: region, subnets: [subnet], nearest })),
         defaultRegion: 'north',
         healthCheckFrom: healthCheckSource('gslb', addressing),
-        log,
-      }),
+      }, ctx),
     );
     if (gslb) nsPorts.set(NAME_SERVERS.gslb, gslb.port);
     noteHealthSource(roles, 'gslb', healthCheckSource('gslb', addressing));
 
     const resolverHost = plan('local-dns').host;
     await run('local-dns', 'dns', (port) =>
-      startResolver({
-        host: resolverHost,
-        port,
-        rootHints: [{ name: NAME_SERVERS.root, address: plan('root').host }],
-        portOf: (nsName) => nsPorts.get(nsName) ?? 53,
-        walkLog,
-        log,
-      }),
+      startRole({ kind: 'resolver', name: 'local-dns', host: resolverHost, port, rootHints: [{ name: NAME_SERVERS.root, address: plan('root').host }], nsPorts: Object.fromEntries(nsPorts), walkLog }, ctx),
     );
 
     // ── The order path ────────────────────────────────────────────────────────────────────
@@ -223,9 +216,9 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         name,
         'http',
         async (port) => {
-          if (!store) throw new Error(`cannot open the order log ${orderLog}: ${storeError?.message}`);
-          // Only the SLB's X-Forwarded-For is believed (it is the SLB that connects to the apps).
-          return startOrderServer({ name, store, host, port, log, trustedProxies: [plan('slb').host] });
+          const opened = store;
+          if (!opened) throw new Error(`cannot open the order log ${orderLog}: ${storeError?.message}`);
+          return startRole({ kind: 'app', name, host, port, orderLog, trustedProxies: [plan('slb').host] }, { ...ctx, store: () => opened });
         },
         (a) => a.url,
       );
@@ -236,19 +229,20 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     // The seed's RSA key exchange gets a port of its own, so the shop's port stays forward secret.
     let classicPort = opts.ephemeral ? 0 : SLB_CLASSIC_PORT;
     await run('slb', 'https', (port) =>
-      startSlb({
+      startRole({
+        kind: 'slb',
+        name: 'slb',
         host: slbHost,
         port,
-        cert: fs.readFileSync(files.fullChain, 'utf8'),
-        key: fs.readFileSync(files.leafKey, 'utf8'),
+        certFile: files.fullChain,
+        keyFile: files.leafKey,
         serverNames: ['www.geektime.test', 'geektime.test'],
         backends: appUrls,
         tls: opts.slbTls ?? 'both',
         classicPort,
         keyLogFile: keyLog,
         healthCheckFrom: healthCheckSource('slb', addressing),
-        log,
-      }),
+      }, ctx),
     );
     noteHealthSource(roles, 'slb', healthCheckSource('slb', addressing));
     const slbRole = roles.find((r) => r.name === 'slb')!;

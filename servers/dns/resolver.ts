@@ -291,7 +291,7 @@ function clientSubnetOf(client: string): string | undefined {
   return ip ? `${network(ip, 24)}/24` : undefined;
 }
 
-function isLoopback(address: string): boolean {
+export function isLoopback(address: string): boolean {
   const ip = ipv4Of(address);
   return ip ? ip.startsWith('127.') : address === '::1';
 }
