@@ -182,7 +182,7 @@ export interface ResolverStats {
 }
 
 export interface RunningResolver extends RunningDnsServer {
-  /** 'resolved' (Resolution). */
+  /** 'resolved' (Resolution, and the stub's { port, id } when a stub asked). */
   events: EventEmitter;
   /** Resolve in-process, without a DNS message from a client. */
   resolve(name: string, type: string, client: string): Promise<Resolution>;
@@ -700,7 +700,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
   function announce(resolution: Resolution, result: Result, clientPort: number | null, queryId: number | null): void {
     // Queued, not written: a slow or full disk must not hold up (or change) the answer.
     walkLog?.write(JSON.stringify({ ...resolution, clientAddress: resolution.client, clientPort, queryId }));
-    events.emit('resolved', resolution);
+    events.emit('resolved', resolution, { port: clientPort, id: queryId }); // which stub query it answered, when a stub asked
     const r = resolution;
     const answer = r.answers.length ? r.answers.map((a) => a.data).join(' → ') : result.reason ?? '(no records)';
     const how = r.joined ? 'joined the same question in progress' : r.fromCache ? 'from the cache' : `${r.walk.length} ${r.walk.length === 1 ? 'query' : 'queries'}`;

@@ -1,0 +1,85 @@
+// One role as a process of its own: what `ip netns exec <host> node lab/role-host.ts` runs in ns
+// mode, so each role lives in its host's network namespace with that host's interfaces, routes and
+// TCP stack. It starts the role from its spec (lab/roles.ts) and talks to the `lab` process over
+// Node's IPC channel (the fd survives `ip netns exec`, which only changes namespaces, then execs):
+//
+//   → { type: 'ready', host, port, classicPort? }      once listening
+//   → { type: 'failed', message }                        it could not start; the process exits 1
+//   → { type: 'event', name, args }                      what the walkthrough observes (below)
+//   → { type: 'log', line }                              the role's own log lines
+//   ← { type: 'call', id, method }   → { type: 'reply', id, value } or { type: 'reply', id, error }
+//   ← { type: 'stop' }                                   close, then exit 0
+//
+// One IPC channel delivers messages in order, so a reply to 'sync' comes after every event the
+// role emitted before it: the walkthrough's barrier before it reads what a role observed.
+import type { EventEmitter } from 'node:events';
+import { startRole, type RoleSpec, type RunningRole } from './roles.ts';
+
+/** The events each kind of role emits that the walkthrough reads (the rest stay in the process). */
+export const OBSERVED: Partial<Record<RoleSpec['kind'], string[]>> = {
+  gslb: ['decision'],
+  resolver: ['resolved'],
+  slb: ['accept', 'request'],
+  origin: ['request'],
+};
+
+export type HostMessage =
+  | { type: 'ready'; host: string; port: number; classicPort?: number; pid: number }
+  | { type: 'failed'; message: string }
+  | { type: 'event'; name: string; args: unknown[] }
+  | { type: 'log'; line: string }
+  | { type: 'reply'; id: number; value?: unknown; error?: string };
+
+export type ParentMessage = { type: 'call'; id: number; method: Method } | { type: 'stop' };
+
+/** What the lab may ask a role process. */
+export type Method = 'sync' | 'flushKeyLog' | 'flushWalkLog';
+
+function send(message: HostMessage): void {
+  process.send?.(message);
+}
+
+async function main(): Promise<void> {
+  if (!process.send) throw new Error('lab/role-host.ts is started by the lab (it needs an IPC channel), not by hand');
+  const spec = JSON.parse(process.argv[2] ?? '') as RoleSpec;
+  let role: RunningRole;
+  try {
+    role = await startRole(spec, { log: (line) => send({ type: 'log', line }) });
+  } catch (err) {
+    send({ type: 'failed', message: (err as Error).message });
+    process.exitCode = 1;
+    process.disconnect();
+    return;
+  }
+  const events = (role as { events?: EventEmitter }).events;
+  for (const name of OBSERVED[spec.kind] ?? []) events?.on(name, (...args: unknown[]) => send({ type: 'event', name, args }));
+
+  const methods: Record<Method, () => Promise<unknown>> = {
+    sync: async () => true,
+    flushKeyLog: async () => (role as { flushKeyLog?: () => Promise<void> }).flushKeyLog?.(),
+    flushWalkLog: async () => (role as { flushWalkLog?: () => Promise<void> }).flushWalkLog?.(),
+  };
+  const stop = async () => {
+    await role.close().catch(() => {});
+    process.disconnect();
+    process.exit(0);
+  };
+  process.on('message', (m: ParentMessage) => {
+    if (m.type === 'stop') void stop();
+    else if (m.type === 'call') {
+      const method = methods[m.method];
+      if (!method) return send({ type: 'reply', id: m.id, error: `no method ${m.method}` });
+      method().then(
+        (value) => send({ type: 'reply', id: m.id, value }),
+        (err: Error) => send({ type: 'reply', id: m.id, error: err.message }),
+      );
+    }
+  });
+  // The lab went away without saying stop (killed): a role must not outlive it.
+  process.on('disconnect', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  const classicPort = (role as { classicPort?: number }).classicPort;
+  send({ type: 'ready', host: role.host, port: role.port, ...(classicPort !== undefined && { classicPort }), pid: process.pid });
+}
+
+void main();
