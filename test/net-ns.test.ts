@@ -29,7 +29,7 @@ import {
   type NetPlan,
 } from '../lab/net-ns/plan.ts';
 import { buildNetwork, canBuild, createCommands, NETNS_ETC, readHostTables, teardownNetwork, type BuiltNetwork } from '../lab/net-ns/build.ts';
-import { cleanup } from './lab-process.ts';
+import { cleanup, freshLabDir, killGroup, labCli, run, startLabCommand, TSX } from './lab-process.ts';
 
 const plan = planNetwork({ runId: '4711' });
 const inReserved = (cidr: string) => {
@@ -484,6 +484,78 @@ describe.skipIf(!check.ok)(`the network, built${skipped}`, () => {
   it('refuses to build over namespaces of the same run', async () => {
     await expect(buildNetwork(net.plan)).rejects.toThrow(/exist already.*net down/);
     expect((await namespacesNow()).filter((n) => n.startsWith(net.plan.prefix))).toHaveLength(net.plan.hosts.length);
+  });
+});
+
+describe.skipIf(!check.ok)(`npm run lab -- net up, and net down after a SIGKILL${skipped}`, () => {
+  afterAll(async () => {
+    await cleanup();
+  });
+
+  /** Start `net up`, wait until it says the network is up, and read its run's prefix from what it printed. */
+  async function netUp(): Promise<{ up: ReturnType<typeof startLabCommand>; prefix: string }> {
+    const up = startLabCommand(freshLabDir(), ['net', 'up']);
+    await up.waitForStdout('The network is up.', 20_000);
+    const prefix = /\b(bol-\d+[a-z]*-)phone-north\b/.exec(up.stdout)?.[1];
+    if (!prefix) throw new Error(`no namespace in the output:\n${up.output()}`);
+    return { up, prefix };
+  }
+  const leftovers = async (prefix: string) => [
+    ...(await namespacesNow()).filter((n) => n.startsWith(prefix)),
+    ...(fs.existsSync(NETNS_ETC) ? fs.readdirSync(NETNS_ETC).filter((d) => d.startsWith(prefix)) : []),
+  ];
+
+  it('up prints the plan and how to use it, and removes everything on SIGTERM', { timeout: 40_000 }, async () => {
+    const { up, prefix } = await netUp();
+    try {
+      expect(up.stdout).toMatch(/Built 19 namespaces \(15 hosts, 4 routers\), 18 cables and 3 switches in \d+ ms/);
+      expect(up.stdout).toContain(`ip netns exec ${prefix}phone-north`);
+      expect(await leftovers(prefix)).toHaveLength(2 * 19);
+      process.kill(-up.pid, 'SIGTERM');
+      await up.waitForStdout('Removed 19 namespaces and 19 resolver directories', 15_000);
+      await up.waitForExit(15_000);
+    } finally {
+      killGroup(up.child);
+      teardownNetwork(prefix);
+    }
+    expect(await leftovers(prefix)).toEqual([]);
+  });
+
+  it('after a SIGKILL (no exit hook runs) the namespaces stay, and net down removes them all', { timeout: 40_000 }, async () => {
+    const { up, prefix } = await netUp();
+    try {
+      process.kill(-up.pid, 'SIGKILL');
+      await up.waitForExit(10_000);
+      expect(await leftovers(prefix)).toHaveLength(2 * 19);
+      const down = await labCli(freshLabDir(), ['net', 'down']);
+      expect(down.code, down.stderr).toBe(0);
+      expect(down.stdout).toContain(`Removed 19 namespaces and 19 resolver directories (${prefix}*)`);
+    } finally {
+      killGroup(up.child);
+      teardownNetwork(prefix);
+    }
+    expect(await leftovers(prefix)).toEqual([]);
+  });
+});
+
+describe.skipIf(os.platform() !== 'linux')('without privilege', () => {
+  /** As nobody, with no capabilities, when we are root; as ourselves otherwise. */
+  const unprivileged = (args: string[]) =>
+    process.getuid?.() === 0
+      ? run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--', TSX, 'lab/cli.ts', ...args], { env: { ...process.env, HOME: os.tmpdir() }, timeoutMs: 20_000 })
+      : run(TSX, ['lab/cli.ts', ...args], { timeoutMs: 20_000 });
+
+  it.skipIf(check.ok && process.getuid?.() !== 0)('net up refuses in one line that says how; net plan works', { timeout: 40_000 }, async () => {
+    const before = await namespacesNow();
+    const up = await unprivileged(['net', 'up']);
+    expect(up.code).toBe(1);
+    expect(up.stderr.trim().split('\n')).toHaveLength(1);
+    expect(up.stderr).toMatch(/^lab: the lab's network of namespaces needs Linux and root .*lacks CAP_NET_ADMIN.*Run: sudo npm run lab -- net up$/m);
+    expect(await namespacesNow()).toEqual(before);
+    const plan = await unprivileged(['net', 'plan']);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('Nothing is built.');
+    expect(plan.stdout).toMatch(/phone-north +bol-\d+-phone-north +eth0 +100\.6\d\.1\.10\/24/);
   });
 });
 
