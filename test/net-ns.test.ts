@@ -28,7 +28,7 @@ import {
   type HostTables,
   type NetPlan,
 } from '../lab/net-ns/plan.ts';
-import { buildNetwork, canBuild, createCommands, NETNS_ETC, readHostTables, teardownNetwork, type BuiltNetwork } from '../lab/net-ns/build.ts';
+import { buildNetwork, canBuild, createCommands, NETNS_ETC, readHostTables, teardownNetwork, teardownNetworkSync, type BuiltNetwork } from '../lab/net-ns/build.ts';
 import { cleanup, freshLabDir, killGroup, labCli, run, startLabCommand, TSX } from './lab-process.ts';
 
 const plan = planNetwork({ runId: '4711' });
@@ -337,7 +337,7 @@ describe.skipIf(!check.ok)(`the network, built${skipped}`, () => {
   }, 30_000);
 
   afterAll(async () => {
-    for (const prefix of built) teardownNetwork(prefix);
+    for (const prefix of built) await teardownNetwork(prefix);
     await cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -471,12 +471,13 @@ describe.skipIf(!check.ok)(`the network, built${skipped}`, () => {
   it('tears down everything, twice over (idempotent): no namespace, no /etc/netns directory', async () => {
     const other = await buildOne();
     const prefix = other.plan.prefix;
-    const removed = teardownNetwork(prefix);
+    const removed = await teardownNetwork(prefix);
     expect(removed.namespaces).toHaveLength(other.plan.hosts.length);
     expect(removed.dirs).toHaveLength(other.plan.hosts.length);
     expect((await namespacesNow()).filter((n) => n.startsWith(prefix))).toEqual([]);
     expect(fs.readdirSync(NETNS_ETC).filter((d) => d.startsWith(prefix))).toEqual([]);
-    expect(teardownNetwork(prefix)).toMatchObject({ namespaces: [], dirs: [], killed: [] });
+    expect(await teardownNetwork(prefix)).toMatchObject({ namespaces: [], dirs: [], killed: [] });
+    expect(teardownNetworkSync(prefix)).toMatchObject({ namespaces: [], dirs: [], killed: [] });
     // The first network is untouched.
     expect((await namespacesNow()).filter((n) => n.startsWith(net.plan.prefix))).toHaveLength(net.plan.hosts.length);
   }, 30_000);
@@ -505,20 +506,30 @@ describe.skipIf(!check.ok)(`npm run lab -- net up, and net down after a SIGKILL$
     ...(fs.existsSync(NETNS_ETC) ? fs.readdirSync(NETNS_ETC).filter((d) => d.startsWith(prefix)) : []),
   ];
 
-  it('up prints the plan and how to use it, and removes everything on SIGTERM', { timeout: 40_000 }, async () => {
+  // To the whole process group, as a terminal's Ctrl-C does: under tsx the lab gets it twice.
+  it.each(['SIGINT', 'SIGTERM'] as const)('up prints the plan and how to use it, and removes everything on %s', { timeout: 40_000 }, async (signal) => {
     const { up, prefix } = await netUp();
     try {
       expect(up.stdout).toMatch(/Built 19 namespaces \(15 hosts, 4 routers\), 18 cables and 3 switches in \d+ ms/);
       expect(up.stdout).toContain(`ip netns exec ${prefix}phone-north`);
       expect(await leftovers(prefix)).toHaveLength(2 * 19);
-      process.kill(-up.pid, 'SIGTERM');
+      process.kill(-up.pid, signal);
       await up.waitForStdout('Removed 19 namespaces and 19 resolver directories', 15_000);
       await up.waitForExit(15_000);
     } finally {
       killGroup(up.child);
-      teardownNetwork(prefix);
+      await teardownNetwork(prefix);
     }
     expect(await leftovers(prefix)).toEqual([]);
+  });
+
+  it('a crash after the build (an uncaught error) removes the network through the exit hook', { timeout: 40_000 }, async () => {
+    const crash = await run(TSX, ['test/fixtures/net-ns-crash.ts'], { timeoutMs: 30_000 });
+    const prefix = /^built (bol-\d+x-)$/m.exec(crash.stdout)?.[1];
+    expect(prefix, `${crash.stdout}\n${crash.stderr}`).toBeDefined();
+    expect(crash.code).toBe(1);
+    expect(crash.stderr).toContain('crash on purpose');
+    expect(await leftovers(prefix!)).toEqual([]);
   });
 
   it('after a SIGKILL (no exit hook runs) the namespaces stay, and net down removes them all', { timeout: 40_000 }, async () => {
@@ -532,7 +543,7 @@ describe.skipIf(!check.ok)(`npm run lab -- net up, and net down after a SIGKILL$
       expect(down.stdout).toContain(`Removed 19 namespaces and 19 resolver directories (${prefix}*)`);
     } finally {
       killGroup(up.child);
-      teardownNetwork(prefix);
+      await teardownNetwork(prefix);
     }
     expect(await leftovers(prefix)).toEqual([]);
   });

@@ -188,7 +188,7 @@ export interface BuiltNetwork {
 
 /** Build the plan. On any failure, remove what was built, then throw the failure. */
 export async function buildNetwork(plan: NetPlan): Promise<BuiltNetwork> {
-  const existing = labNamespaces().filter((n) => n.startsWith(plan.prefix));
+  const existing = (await listNamespaces()).filter((n) => n.startsWith(plan.prefix));
   if (existing.length) throw new Error(`namespaces of run ${plan.runId} exist already (${existing[0]}…): \`npm run lab -- net down\` removes what an earlier run left`);
   const t0 = performance.now();
   const lap = (() => {
@@ -220,7 +220,7 @@ export async function buildNetwork(plan: NetPlan): Promise<BuiltNetwork> {
     return { plan, ms: { create, config, forwarding, delays: delaysMs, resolvers, total: Math.round(performance.now() - t0) }, delays };
   } catch (err) {
     try {
-      teardownNetwork(plan.prefix);
+      await teardownNetwork(plan.prefix);
     } catch {
       // the build's own failure is the one to report
     }
@@ -250,10 +250,48 @@ async function addDelays(plan: NetPlan): Promise<BuiltNetwork['delays']> {
 
 // ───────────────────────────────────────── teardown ─────────────────────────────────────────
 
-/** Every namespace `ip netns` knows, by name (/run/netns). */
-function labNamespaces(): string[] {
-  const out = runSync('ip', ['-j', 'netns', 'list']).trim();
+// Two forms, the same steps: teardownNetwork for the normal path, asynchronous so the process
+// stays responsive while `ip` works (tsx, for one, kills a child that does not acknowledge a
+// signal within 30 ms); teardownNetworkSync for a process's 'exit' hook, where nothing
+// asynchronous runs any more.
+
+/** The lab's namespaces among the names `ip -j netns list` prints. */
+function labNamesIn(netnsList: string): string[] {
+  const out = netnsList.trim();
   return out ? (JSON.parse(out) as { name: string }[]).map((n) => n.name).filter((n) => n.startsWith(COMMON_PREFIX)) : [];
+}
+const listNamespaces = async () => labNamesIn(await run('ip', ['-j', 'netns', 'list']));
+const listNamespacesSync = () => labNamesIn(runSync('ip', ['-j', 'netns', 'list']));
+
+const pidsInput = (namespaces: string[]) => namespaces.map((n) => `netns pids ${n}`).join('\n') + '\n';
+const deleteInput = (namespaces: string[]) => namespaces.map((n) => `netns del ${n}`).join('\n') + '\n';
+
+function checkPrefix(prefix: string): void {
+  if (!prefix.startsWith(COMMON_PREFIX) || prefix.length <= COMMON_PREFIX.length) throw new Error(`not a prefix of the lab's: "${prefix}"`);
+}
+
+/**
+ * A namespace lives on while a process is inside it (a role after a crash, a learner's shell),
+ * and so do its interfaces: kill whatever `ip netns pids` still finds there.
+ */
+function killAll(pidsOutput: string): number[] {
+  const killed: number[] = [];
+  for (const pid of pidsOutput.split(/\s+/).filter(Boolean).map(Number)) {
+    if (pid === process.pid) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      // gone already
+    }
+  }
+  return killed;
+}
+
+function removeResolverDirs(prefix: string): string[] {
+  const dirs = fs.existsSync(NETNS_ETC) ? fs.readdirSync(NETNS_ETC).filter((d) => d.startsWith(prefix)) : [];
+  for (const d of dirs) fs.rmSync(path.join(NETNS_ETC, d), { recursive: true, force: true });
+  return dirs;
 }
 
 export interface Teardown {
@@ -266,34 +304,28 @@ export interface Teardown {
 }
 
 /**
- * Remove every namespace whose name starts with `prefix`, and its /etc/netns directory. A
- * namespace lives on while a process is inside it, so whatever still runs there is killed first.
- * Idempotent. Synchronous, so it also serves a process's 'exit' hook, where nothing asynchronous runs.
+ * Remove every namespace whose name starts with `prefix` (the kernel removes their interfaces and
+ * qdiscs with them), and their /etc/netns directories. Idempotent. -force: a line that fails does
+ * not keep the other namespaces.
  */
-export function teardownNetwork(prefix: string): Teardown {
-  if (!prefix.startsWith(COMMON_PREFIX) || prefix.length <= COMMON_PREFIX.length) throw new Error(`not a prefix of the lab's: "${prefix}"`);
+export async function teardownNetwork(prefix: string): Promise<Teardown> {
+  checkPrefix(prefix);
   const t0 = performance.now();
-  const namespaces = labNamespaces().filter((n) => n.startsWith(prefix));
-  const killed: number[] = [];
-  if (namespaces.length) {
-    const pids = runSync('ip', ['-batch', '-'], namespaces.map((n) => `netns pids ${n}`).join('\n') + '\n')
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number)
-      .filter((pid) => pid !== process.pid);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        killed.push(pid);
-      } catch {
-        // gone already
-      }
-    }
-    // -force: go on after a failed line, so one odd namespace does not keep the others.
-    runSync('ip', ['-force', '-batch', '-'], namespaces.map((n) => `netns del ${n}`).join('\n') + '\n');
-  }
-  const dirs = fs.existsSync(NETNS_ETC) ? fs.readdirSync(NETNS_ETC).filter((d) => d.startsWith(prefix)) : [];
-  for (const d of dirs) fs.rmSync(path.join(NETNS_ETC, d), { recursive: true, force: true });
+  const namespaces = (await listNamespaces()).filter((n) => n.startsWith(prefix));
+  const killed = namespaces.length ? killAll(await run('ip', ['-batch', '-'], pidsInput(namespaces))) : [];
+  if (namespaces.length) await run('ip', ['-force', '-batch', '-'], deleteInput(namespaces));
+  const dirs = removeResolverDirs(prefix);
+  return { prefix, namespaces, dirs, killed, ms: Math.round(performance.now() - t0) };
+}
+
+/** The same, synchronously: for 'exit' hooks. */
+export function teardownNetworkSync(prefix: string): Teardown {
+  checkPrefix(prefix);
+  const t0 = performance.now();
+  const namespaces = listNamespacesSync().filter((n) => n.startsWith(prefix));
+  const killed = namespaces.length ? killAll(runSync('ip', ['-batch', '-'], pidsInput(namespaces))) : [];
+  if (namespaces.length) runSync('ip', ['-force', '-batch', '-'], deleteInput(namespaces));
+  const dirs = removeResolverDirs(prefix);
   return { prefix, namespaces, dirs, killed, ms: Math.round(performance.now() - t0) };
 }
 
@@ -301,7 +333,7 @@ export function teardownNetwork(prefix: string): Teardown {
 export function removeOnExit(prefix: string): () => void {
   const hook = () => {
     try {
-      teardownNetwork(prefix);
+      teardownNetworkSync(prefix);
     } catch (err) {
       process.stderr.write(`lab: could not remove the network ${prefix}*: ${(err as Error).message}\n`);
     }
@@ -320,8 +352,8 @@ export interface NetDown {
  * Remove what earlier runs left (`npm run lab -- net down`): every run whose owner process is
  * gone, or with `all`, every run. Only names with the lab's common prefix are touched.
  */
-export function netDown(opts: { all?: boolean } = {}): NetDown {
-  const names = [...labNamespaces(), ...(fs.existsSync(NETNS_ETC) ? fs.readdirSync(NETNS_ETC).filter((d) => d.startsWith(COMMON_PREFIX)) : [])];
+export async function netDown(opts: { all?: boolean } = {}): Promise<NetDown> {
+  const names = [...(await listNamespaces()), ...(fs.existsSync(NETNS_ETC) ? fs.readdirSync(NETNS_ETC).filter((d) => d.startsWith(COMMON_PREFIX)) : [])];
   const runs = new Map(names.flatMap((n) => {
     const run = runOf(n);
     return run ? [[run.prefix, run.pid] as const] : [];
@@ -329,7 +361,7 @@ export function netDown(opts: { all?: boolean } = {}): NetDown {
   const result: NetDown = { removed: [], running: [] };
   for (const [prefix, pid] of runs) {
     if (!opts.all && isRunning(pid)) result.running.push({ prefix, pid });
-    else result.removed.push(teardownNetwork(prefix));
+    else result.removed.push(await teardownNetwork(prefix));
   }
   return result;
 }

@@ -64,7 +64,7 @@ async function netUp(argv: string[]): Promise<number> {
   const signal = await stopped;
   clearInterval(keepAlive);
   console.log(`${signal}: removing the network...`);
-  const removed = teardownNetwork(plan.prefix);
+  const removed = await teardownNetwork(plan.prefix);
   undoExitHook();
   console.log(teardownLine(removed));
   return 0;
@@ -77,7 +77,7 @@ async function netDownCommand(argv: string[]): Promise<number> {
     console.error(cannotBuildLine(check, 'net down'));
     return 1;
   }
-  for (const line of netDownLines(netDown({ all: values.all }))) console.log(line);
+  for (const line of netDownLines(await netDown({ all: values.all }))) console.log(line);
   return 0;
 }
 
