@@ -11,7 +11,8 @@
 //      interface of the lab is ever in our own namespace, and nothing of the lab can reach the
 //      machine's own network or be reached from it.
 //   2. Per namespace, one `ip -n NS -batch`: ports into switches, links up, addresses, routes.
-//   3. Forwarding on in the routers, off everywhere else (`ip netns exec NS sysctl`).
+//   3. Forwarding on in the routers, off in the hosts: `ip netns exec NS sysctl` where a
+//      namespace did not start that way.
 //   4. Per namespace, one `tc -n NS -batch`: a netem delay on every interface of a slow link.
 // Then /etc/netns/NS/resolv.conf, which `ip netns exec` mounts over /etc/resolv.conf, points every
 // host at the lab's local DNS. Every namespace costs at least one process of `ip` (a namespace is
@@ -24,6 +25,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { COMMON_PREFIX, runOf, type Host, type HostTables, type NetPlan } from './plan.ts';
+
+/** Where `ip netns exec NS` finds files to mount over /etc (iproute2's NETNS_ETC_DIR). */
+export const NETNS_ETC = '/etc/netns';
 
 // ─────────────────────────────────────── running commands ───────────────────────────────────
 
@@ -175,9 +179,6 @@ export function buildScript(plan: NetPlan): string[] {
 
 // ─────────────────────────────────────────── build ──────────────────────────────────────────
 
-/** Where `ip netns exec NS` finds files to mount over /etc (iproute2's NETNS_ETC_DIR). */
-export const NETNS_ETC = '/etc/netns';
-
 export interface BuiltNetwork {
   plan: NetPlan;
   /** How long each step took, and the whole build, in ms. */
@@ -191,15 +192,14 @@ export async function buildNetwork(plan: NetPlan): Promise<BuiltNetwork> {
   const existing = (await listNamespaces()).filter((n) => n.startsWith(plan.prefix));
   if (existing.length) throw new Error(`namespaces of run ${plan.runId} exist already (${existing[0]}…): \`npm run lab -- net down\` removes what an earlier run left`);
   const t0 = performance.now();
-  const lap = (() => {
-    let last = t0;
-    return () => {
-      const now = performance.now();
-      const ms = Math.round(now - last);
-      last = now;
-      return ms;
-    };
-  })();
+  let mark = t0;
+  /** Milliseconds since the last lap. */
+  const lap = () => {
+    const now = performance.now();
+    const ms = Math.round(now - mark);
+    mark = now;
+    return ms;
+  };
   try {
     await ipBatch([], createCommands(plan));
     const create = lap();

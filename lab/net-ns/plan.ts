@@ -9,17 +9,18 @@
 // TTL by one (RFC 1812 §5.3.1) and re-addresses the Ethernet frame to the next hop's MAC; the IP
 // addresses and ports stay as the phone wrote them.
 //
-//   phone-north ── pgw-north ──┐                      ┌── edge-north       the CDN's north region
-//   phone-south ── pgw-south ──┤                      ├── edge-south       the CDN's south region
-//                              ├──────── core ────────┼── [br-cdn] parent, origin
-//   [br-dns] root, tld, shop-dns, cdn-dns, ──┘        └── shop-router ── slb ── [br-apps] app-1, app-2
-//            gslb, local-dns                                  the shop's data centre
+//   phone-north ─ pgw-north ─┐          ┌─ edge-north                  (the CDN's north site)
+//   phone-south ─ pgw-south ─┤          ├─ edge-south                  (the CDN's south site)
+//                            ├── core ──┼─ [br-cdn] parent, origin     (the CDN's core site)
+//   [br-dns] root, tld, ─────┘          └─ shop-router ─ slb ─ [br-apps] app-1, app-2
+//            shop-dns, cdn-dns,                 (the shop's data centre)
+//            gslb, local-dns
 //
 // `core` plays the internet: it knows every public network and has no default route (like the
 // routers of the internet's "default-free zone"), so a packet to an address nobody announces gets
-// an ICMP Net Unreachable at once instead of wandering. Where several hosts share a network, a
-// Linux bridge (a switch) inside the router's namespace joins them, and the router's address is on
-// the bridge.
+// an ICMP Net Unreachable at once instead of wandering. [br-…] is a switch: where several hosts
+// share a network, a Linux bridge joins their cables inside the namespace of the router on that
+// network (for the app servers, the SLB's), and the router's address sits on the bridge.
 //
 // Addresses come only from ranges that are never routed on the internet, so nothing of the lab can
 // be mistaken for a real host:
