@@ -40,9 +40,9 @@ async function netUp(argv: string[]): Promise<number> {
   // signal waits for the build to end, the exit hook runs however the process ends (but SIGKILL,
   // after which `net down` cleans up).
   const undoExitHook = removeOnExit(plan.prefix);
-  // `on`, not `once`: a Ctrl-C reaches the whole process group, so under tsx the same signal comes
-  // twice (from the terminal and relayed by tsx), and a second one without a handler would kill us
-  // halfway through the teardown.
+  // `on`, not `once`: a Ctrl-C reaches the whole process group, and under tsx the same signal can
+  // come again (tsx relays it when we have not acknowledged it within 30 ms); a second one without
+  // a handler would kill us halfway through the teardown.
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => resolve(signal));
   });
