@@ -9,6 +9,7 @@ import { slbCommand } from '../servers/slb-cli.ts';
 import { cacheCommand } from '../servers/cdn/cache-cli.ts';
 import { originCommand } from '../servers/cdn/origin.ts';
 import { roleCommand, statusCommand } from './control.ts';
+import { netCommand } from './net-ns/cli.ts';
 import { upCommand } from './up.ts';
 import { walkthroughCommand } from './walkthrough.ts';
 
@@ -26,6 +27,8 @@ const USAGE = `usage: npm run lab [-- <command> [options]]
   app            run one app server alone                      [--name NAME] [--listen HOST:PORT] [--store FILE]
   cache          run one CDN cache alone, in front of any URL  --upstream URL [--name NAME] [--listen HOST:PORT] [--hostname NAME] [--max-bytes 64m]
   origin         run the CDN's origin alone                    [--listen HOST:PORT] [--dir DIR]
+  net up|down|plan   the lab's network of namespaces alone (Linux, root): build it and stay until Ctrl-C,
+                 remove what earlier runs left, or print the plan     [--delay KIND=MS] [--all] [--json] [--commands]
   help           this text`;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
@@ -40,6 +43,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   app: appCommand,
   cache: cacheCommand,
   origin: originCommand,
+  net: netCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
