@@ -7,7 +7,7 @@ import { OrderStore } from '../servers/order-store.ts';
 import type { RunningSlb } from '../servers/slb.ts';
 import { NAME_SERVERS } from '../servers/dns/lab-zones.ts';
 import type { RunningOrigin } from '../servers/cdn/origin.ts';
-import { headerLimitBehind, MAX_HEADER_BYTES, type RunningCache } from '../servers/cdn/cache.ts';
+import { headerLimitBehind, MAX_HEADER_BYTES } from '../servers/cdn/cache.ts';
 import type { RunningGslb } from '../servers/dns/gslb.ts';
 import type { RunningResolver } from '../servers/dns/resolver.ts';
 import { startRole, type AuthoritativeSpec, type StartContext } from './roles.ts';
@@ -36,17 +36,25 @@ export interface LabOptions {
   crashGuard?: boolean;
 }
 
-export interface RunningLab {
+/**
+ * What the walkthrough reads from the roles: the same whether a role runs in this process or as a
+ * process of its own in its namespace (lab/net-ns/lab.ts), where `settle()` must come first.
+ */
+export interface LabViews {
+  readonly slb: Pick<RunningSlb, 'events' | 'flushKeyLog'>;
+  readonly gslb: Pick<RunningGslb, 'events'>;
+  readonly resolver: Pick<RunningResolver, 'resolutionFor'>;
+  readonly origin: Pick<RunningOrigin, 'events' | 'requestCount'>;
+  /** Resolves once every event the roles emitted so far has reached this process (no-op in one process). */
+  settle(): Promise<void>;
+  /** Is the role up now? */
+  isUp(name: string): boolean;
+}
+
+export interface RunningLab extends LabViews {
   state: LabState;
   statePath: string;
   certs: EnsureChainResult;
-  supervisor: Supervisor;
-  /** The roles' running instances (after a restart, the new one). */
-  readonly slb: RunningSlb;
-  readonly gslb: RunningGslb;
-  readonly resolver: RunningResolver;
-  readonly origin: RunningOrigin;
-  readonly caches: RunningCache[];
   /** Roles that could not start (only with allowPartial). */
   failed: { name: string; reason: string }[];
   /** Notes for the person running it (e.g. "port 443 not allowed, using 8443"). */
@@ -282,7 +290,8 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       state,
       statePath,
       certs,
-      supervisor,
+      settle: async () => {},
+      isUp: (name) => supervisor.instance(name) !== undefined,
       get slb() {
         return need<RunningSlb>('slb');
       },
@@ -294,9 +303,6 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       },
       get origin() {
         return need<RunningOrigin>('origin');
-      },
-      get caches() {
-        return ['parent', ...EDGE_REGIONS.map((r) => r.edge)].map((name) => need<RunningCache>(name));
       },
       failed,
       notes,

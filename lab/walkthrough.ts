@@ -103,6 +103,7 @@ async function lookUp(s: Story, step: StepNumber, name: string): Promise<StubAns
   try {
     const localDns = s.stub.resolver;
     const answer = await stubResolve(name, s.stub);
+    await lab.settle(); // roles in processes of their own: their events so far have arrived
     const resolution = lab.resolver.resolutionFor({ address: s.phone, port: answer.sourcePort }, answer.id);
     // Each message of the lookup, as the capture knows it: 4-tuple, DNS id, question name.
     const phoneEnd = { address: s.phone, port: answer.sourcePort };
@@ -162,6 +163,7 @@ async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Pro
   // The phone connects to the address its narrated lookup gave (a browser keeps it for the TTL), so
   // every DNS query in the capture is one the narration shows.
   const got = await fetchViaCdn({ url, lookup: answered(edgeAddress), localAddress: s.stub.localAddress });
+  await lab.settle();
   const originServed = lab.origin.requestCount(urlPath) - before;
   // The arrows: the request travels inward until a tier has it (or reaches the origin), and the
   // answer comes back the same way.
@@ -291,6 +293,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     // The recording is complete once the connection is closed: the close_notify alerts come last.
     closedInTime = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(r, CLOSE_WAIT_MS, false).unref())]);
     await watch.snapshotWhen('after close');
+    await lab.settle(); // the SLB in a process of its own: its accept and request records have arrived
   } finally {
     lab.slb.events.off('request', onForward);
     lab.slb.events.off('accept', onAccept);
@@ -533,7 +536,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     let record: CaptureRecord | undefined;
     if (capture) {
       const secretsWritten = async () => {
-        if (lab.supervisor.instance('slb')) await lab.slb.flushKeyLog(); // the SLB writes its key log off the request path
+        if (lab.isUp('slb')) await lab.slb.flushKeyLog(); // the SLB writes its key log off the request path
       };
       record = await finishCapture(capture, lab.state.keyLog, secretsWritten).catch((err: Error) => {
         captureNote = `no capture: ${err.message}`;
