@@ -55,6 +55,8 @@ export interface RunningCapture {
   /** tcpdump's own pcap, removed once rewritten. */
   rawFile: string;
   filter: string;
+  /** The interface it captures on: `lo`, or in ns mode the phone's own `eth0`. */
+  iface: string;
   /** SIGINT to tcpdump; resolves with its counts once it has closed the file. */
   stop(): Promise<CaptureStats>;
 }
@@ -79,7 +81,7 @@ export function labFilter(hosts: string[], ports: number[], perRole: boolean, qu
 }
 
 /** Start tcpdump and wait until it really listens (it says so on stderr). `file` is the pcapng to leave. */
-export function startCapture(file: string, filter: string, timeoutMs = 5000): Promise<RunningCapture> {
+export function startCapture(file: string, filter: string, { iface = 'lo', netns, timeoutMs = 5000 }: { iface?: string; netns?: string; timeoutMs?: number } = {}): Promise<RunningCapture> {
   const rawFile = `${file.replace(/\.pcapng$/, '')}.tcpdump.pcap`;
   return new Promise((resolve, reject) => {
     // --immediate-mode and -U: hand over and write each packet at once (else the kernel holds them
@@ -88,8 +90,10 @@ export function startCapture(file: string, filter: string, timeoutMs = 5000): Pr
     // nanosecond timestamps; -Z root: keep the right to write into the lab's folder (tcpdump
     // otherwise drops to its own user after opening the interface).
     const asRoot = process.getuid?.() === 0 ? ['-Z', 'root'] : [];
-    const args = ['-i', 'lo', '--immediate-mode', '-U', '-B', String(CAPTURE_BUFFER_KIB), '-s', String(SNAP_LENGTH), '--time-stamp-precision=nano', ...asRoot, '-w', rawFile, filter];
-    const child: ChildProcess = spawn('tcpdump', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = ['-i', iface, '--immediate-mode', '-U', '-B', String(CAPTURE_BUFFER_KIB), '-s', String(SNAP_LENGTH), '--time-stamp-precision=nano', ...asRoot, '-w', rawFile, ...(filter ? [filter] : [])];
+    // In another host's namespace (ns mode: the SLB's link), tcpdump runs there: `ip netns exec` execs it.
+    const [command, commandArgs] = netns ? ['ip', ['netns', 'exec', netns, 'tcpdump', ...args]] : ['tcpdump', args];
+    const child: ChildProcess = spawn(command, commandArgs as string[], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let listening = false;
     // 'close', not 'exit': 'exit' can come before the last of stderr (tcpdump's counts) is read.
@@ -107,6 +111,7 @@ export function startCapture(file: string, filter: string, timeoutMs = 5000): Pr
           file,
           rawFile,
           filter,
+          iface,
           stop: async () => {
             if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT'); // tcpdump flushes, closes the file and prints its counts
             await exited;
@@ -175,7 +180,7 @@ export async function finishCapture(capture: RunningCapture, keyLogFile: string,
   const lines = keyLogLinesFor(keyLog, randoms);
   const iface = raw.interfaces[0] ?? { linkType: 1, snapLength: SNAP_LENGTH };
   const out = writePcapng({
-    interface: { linkType: iface.linkType, snapLength: iface.snapLength, name: 'lo' },
+    interface: { linkType: iface.linkType, snapLength: iface.snapLength, name: capture.iface },
     frames: raw.frames,
     tlsKeyLog: lines.length ? `${lines.join('\n')}\n` : undefined,
     application: 'buy-online-lab (tcpdump, then lab/observe/pcapng.ts)',

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { labDir } from './paths.ts';
+import type { NetPlan } from './net-ns/plan.ts';
 import type { RoleStatus } from './supervisor.ts';
 
 export interface RoleState {
@@ -22,12 +23,16 @@ export interface RoleState {
   restarts?: number;
   /** Where its health checks leave from, when not from `host` (a capture filter leaves them out). */
   healthChecksFrom?: string;
+  /** ns mode: the network namespace of its host (`ip netns exec <namespace> …` runs a command there), and its process. */
+  namespace?: string;
+  pid?: number;
 }
 
 export interface LabState {
   pid: number;
   startedAt: string;
-  addressing: 'per-role' | 'single';
+  /** 'namespaces': every host its own network namespace (ns mode); else loopback addresses. */
+  addressing: 'per-role' | 'single' | 'namespaces';
   /** Host name the shop's certificate is for (until DNS resolves it, map it with curl --resolve). */
   shopHost: string;
   roles: RoleState[];
@@ -41,6 +46,8 @@ export interface LabState {
   purge?: { token: string; how: string };
   /** The operator socket of `lab up` (lab/control.ts): status, stop, restart, crash a role. */
   control?: string;
+  /** ns mode: the network (hosts, namespaces, interfaces, addresses, MACs, routes, links, delays). */
+  net?: NetPlan;
 }
 
 export function statePath(): string {

@@ -181,8 +181,13 @@ export function observable(): { ok: boolean; why?: string } {
   }
 }
 
-/** Every TCP socket the kernel shows this process, IPv4 and IPv6; [] where /proc cannot be read. */
-export function readTcpTable(): TcpSocketInfo[] {
+/**
+ * Every TCP socket the kernel shows this process, IPv4 and IPv6; [] where /proc cannot be read.
+ * With a pid: the table of that process's network namespace (/proc/<pid>/net/tcp), so the lab can
+ * read the SLB's side of a connection from the SLB's own host in ns mode.
+ */
+export function readTcpTable(pid?: number): TcpSocketInfo[] {
+  const dir = pid === undefined ? '/proc/net' : `/proc/${pid}/net`;
   const read = (file: string, family: 4 | 6) => {
     try {
       return parseProcNetTcp(fs.readFileSync(file, 'utf8'), family);
@@ -190,7 +195,7 @@ export function readTcpTable(): TcpSocketInfo[] {
       return []; // no IPv6 in this kernel, or no /proc at all
     }
   };
-  return [...read('/proc/net/tcp', 4), ...read('/proc/net/tcp6', 6)];
+  return [...read(`${dir}/tcp`, 4), ...read(`${dir}/tcp6`, 6)];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,7 +279,13 @@ export interface WatchOptions {
   /** Names for the narration, e.g. "the phone" and "the SLB". */
   clientName?: string;
   serverName?: string;
+  /** The server runs in another network namespace (ns mode): read its side from this process's table. */
+  serverPid?: number;
+  /** What the packets cross: loopback, or links (ns mode) with this round-trip delay. Default loopback. */
+  path?: PathKind;
 }
+
+export type PathKind = { kind: 'loopback' } | { kind: 'links'; roundTripMs: number };
 
 export interface ConnectionWatch {
   readonly server: Endpoint;
@@ -300,6 +311,7 @@ export interface KernelStates {
   observable: { ok: boolean; why?: string };
   /** Who the two ends are, for the words: "the phone", "the SLB". */
   names: { client: string; server: string };
+  path: PathKind;
   snapshots: StateSnapshot[];
 }
 
@@ -324,9 +336,10 @@ export function watchConnection(server: Endpoint, opts: WatchOptions = {}): Conn
     const atMs = performance.now() - start;
     if (!can.ok) return { label, atMs, observed: false, clientEnd: client };
     const table = readTcpTable();
+    const serverTable = opts.serverPid === undefined ? table : readTcpTable(opts.serverPid);
     const listener =
-      listeningSockets(server.port, table).find((s) => plain(s.local.address) === plain(server.address)) ??
-      listeningSockets(server.port, table).find((s) => isWildcard(s.local.address));
+      listeningSockets(server.port, serverTable).find((s) => plain(s.local.address) === plain(server.address)) ??
+      listeningSockets(server.port, serverTable).find((s) => isWildcard(s.local.address));
     return {
       label,
       atMs,
@@ -334,7 +347,7 @@ export function watchConnection(server: Endpoint, opts: WatchOptions = {}): Conn
       clientEnd: client,
       listener,
       client: client && tcpSocketState(client, server, table),
-      serverEnd: client && tcpSocketState(server, client, table),
+      serverEnd: client && tcpSocketState(server, client, serverTable),
     };
   };
 
@@ -360,7 +373,7 @@ export function watchConnection(server: Endpoint, opts: WatchOptions = {}): Conn
       return s;
     },
     facts() {
-      return { server, client, observable: can, names: { client: opts.clientName ?? 'the client', server: opts.serverName ?? 'the server' }, snapshots: [...snapshots] };
+      return { server, client, observable: can, names: { client: opts.clientName ?? 'the client', server: opts.serverName ?? 'the server' }, path: opts.path ?? { kind: 'loopback' }, snapshots: [...snapshots] };
     },
   };
 }

@@ -83,8 +83,8 @@ export const EDGE_REGIONS: Array<{ edge: string; region: Region; subnet: string;
 ];
 
 /** The phone's own address in its region: a real source address on Linux, 127.0.0.1 elsewhere. */
-export function clientAddress(region: Region, addressing: Addressing = defaultAddressing()): string | undefined {
-  if (addressing !== 'per-role') return undefined;
+export function clientAddress(region: Region, addressing: Addressing | 'namespaces' = defaultAddressing()): string | undefined {
+  if (addressing !== 'per-role') return undefined; // ns mode: the phone is a namespace of its own (state.net.phones)
   return region === 'north' ? '127.10.1.10' : '127.10.2.10';
 }
 

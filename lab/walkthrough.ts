@@ -4,6 +4,7 @@
 //   step 1  pictures via the CDN (seed §4): the local DNS's walk, the GSLB's choice, MISS then HIT
 //   step 2  the connection (seed §5): TCP, TLS message by message, the chain, the three randoms
 //   step 3  the order (seed §6): the request, the layers it is wrapped in, the SLB's choice, the 201
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import path from 'node:path';
@@ -18,7 +19,10 @@ import { captureSoFar, captureUnavailable, finishCapture, labFilter, lostFramesW
 import { frameFields } from './observe/frame-fields.ts';
 import { dnsMessages, findDnsMessage, type DnsMessageKey, type DnsOnWire } from './observe/dns-wire.ts';
 import { findHttpExchange, httpStarts, type HttpStart } from './observe/http-wire.ts';
-import { decodeFrame, type Endpoint } from './observe/packets.ts';
+import { decodeFrame, type DecodedFrame, type Endpoint } from './observe/packets.ts';
+import type { CaptureFile } from './observe/pcapng.ts';
+import type { ArpOnWire } from './story/events.ts';
+import { tracePath } from './net-ns/plan.ts';
 import { segmentsCarrying, tcpStory, type SegmentFact, type TcpStory } from './observe/tcp-story.ts';
 import { Narrator, wantsColor } from './narrator.ts';
 import { checkMasterSecret, classicHandshakeFrom, modernKeyExchange } from './master-secret.ts';
@@ -35,6 +39,15 @@ import { Trace, type StepNumber } from './trace.ts';
 import type { CachePath, StoryEvent } from './story/events.ts';
 import { orderAnswerFacts, tlsSessionFacts } from './story/words/order.ts';
 import { howToReach, parsePort, startLab, type RunningLab } from './up.ts';
+import { startNsLab } from './net-ns/lab.ts';
+import { readAttachedPlan, runInNamespaces } from './net-ns/run.ts';
+import type { NetPlan, Region as NetRegion } from './net-ns/plan.ts';
+
+/** The phone's one interface in its namespace (where the capture listens in ns mode). */
+function phoneInterface(plan: NetPlan, region: NetRegion): string {
+  const host = plan.hosts.find((h) => h.name === plan.phones[region].host)!;
+  return host.interfaces.find((i) => i.address === plan.phones[region].address)!.name;
+}
 
 /** What the story fetches: the product page, then the product photo on it. */
 const PRODUCT_PAGE = '/';
@@ -76,6 +89,8 @@ interface Story {
   resolverAddress: string;
   /** Role name for an address, for the sequence diagram. */
   roleAt(address: string, port?: number): string;
+  /** ns mode: the network, the phone's host and gateway, and the capture on the SLB's own link. */
+  net?: { plan: NetPlan & { built?: { delays: { applied: boolean } } }; phoneHost: string; gateway: string; slbCapture?: RunningCapture };
 }
 
 // ── Step 1 ───────────────────────────────────────────────────────────────────────────────────
@@ -268,7 +283,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   lab.slb.events.on('request', onForward);
   lab.slb.events.on('accept', onAccept);
   // The phone's one connection, both ends (the phone's socket, the SLB's accepted one), in the kernel's table.
-  const watch = watchConnection({ address: slbAddress, port: slb.port }, { clientName: 'the phone', serverName: 'the SLB' });
+  const watch = watchConnection({ address: slbAddress, port: slb.port }, { clientName: 'the phone', serverName: 'the SLB', serverPid: slb.pid, path: s.net ? { kind: 'links', roundTripMs: roundTripMs(s.net.plan, s.net.phoneHost, slbAddress) } : { kind: 'loopback' } });
   let result: OrderResult;
   let closedInTime = false;
   try {
@@ -414,7 +429,9 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     const wireLayers = frameFields(decoded, seg.carries.map((c) => ({ streamOffset: c.recordOffset, name: c.name })), seg.relativeSeq - 1);
     tell(s, { step: 3, kind: 'layers', ...onWire([seg]),
       data: { observed: true, frame: seg.frame, captureFile, segment: carrying(seg), layers: wireLayers, system: layers.layers.filter((x) => x.name === 'TCP' || x.name === 'Routing' || x.name === 'ARP'),
-        plaintext: { side: 'client', bytes: Buffer.byteLength(result.requestText) }, continuedIn: postSegments.slice(1).map((x) => x.frame), answer: { status: result.status, segments: answerSegments.map(carrying) } } });
+        plaintext: { side: 'client', bytes: Buffer.byteLength(result.requestText) }, continuedIn: postSegments.slice(1).map((x) => x.frame), answer: { status: result.status, segments: answerSegments.map(carrying) },
+        ...(s.net && { arp: arpFor(postFrame, s.phone, s.net.gateway) }) } });
+    if (s.net?.slbCapture) await tellPath(s, s.net.slbCapture, decoded, seg.frame, captureFile);
   } else {
     // Computed: no frame; check the arithmetic against the recorded bytes (the first application-data record the phone sent).
     const riders = sent && write ? write.records.filter((r) => r.record.offset !== sent.record.offset).map(recordName) : [];
@@ -427,7 +444,8 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     // backend's, the same POST after the phone's.
     const backend = lab.state.roles.find((r) => r.name === record.backend);
     const key = backend && { from: { address: slbAddress }, to: { address: backend.host, port: backend.port }, method: record.method, target: record.path, after: postSegments[0]?.frame ?? 0 };
-    const seen = capture && key ? await captureSoFar(capture, (c) => findHttpExchange(httpStarts(c), key)?.response !== undefined) : undefined;
+    // In ns mode the capture is on the phone's link, which this hop never crosses: nothing to wait for.
+    const seen = capture && key && capture.iface === 'lo' ? await captureSoFar(capture, (c) => findHttpExchange(httpStarts(c), key)?.response !== undefined) : undefined;
     const hop = seen && key ? findHttpExchange(httpStarts(seen), key) : undefined;
     tell(s, { step: 3, kind: 'http-request', from: 'slb', to: record.backend, ...wireFacts(hop && { frames: [hop.request.frame], time: hop.request.time }),
       data: { method: record.method, path: record.path, backend: record.backend, xForwardedFor: record.xForwardedFor, phone: record.client, status: record.status,
@@ -444,6 +462,49 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     throw new StepFailure(3, 'the order', record.backend ?? 'slb', 'placing the order', `the answer was ${result.status} ${JSON.stringify(result.body)}`, 'npm run lab -- up, then npm run lab -- order');
   }
   return result;
+}
+
+/** The round trip the links add between two hosts: twice each link's one-way delay on the way (0 where the kernel could not apply them). */
+function roundTripMs(plan: NetPlan & { built?: { delays: { applied: boolean } } }, from: string, to: string): number {
+  if (plan.built && !plan.built.delays.applied) return 0;
+  const hosts = new Map(plan.hosts.map((h) => [h.name, h]));
+  return 2 * tracePath(plan, from, to).hops.reduce((sum, h) => sum + (hosts.get(h.host)?.interfaces.find((i) => i.name === h.dev)?.delayMs ?? 0), 0);
+}
+
+/** The phone's ARP exchange for its gateway in the capture (RFC 826): the broadcast question and the answer. */
+function arpFor(capture: CaptureFile, phone: string, gateway: string): ArpOnWire[] {
+  const found: ArpOnWire[] = [];
+  for (const frame of capture.frames) {
+    const d = decodeFrame(frame);
+    const a = d.arp;
+    if (!a || !d.ethernet) continue;
+    const question = a.operation === 1 && a.senderIp === phone && a.targetIp === gateway;
+    const answer = a.operation === 2 && a.senderIp === gateway && a.targetIp === phone;
+    if (question || answer) found.push({ frame: frame.number, time: frame.time, from: d.ethernet.source, to: d.ethernet.destination, ...a });
+  }
+  return found;
+}
+
+/**
+ * The POST's first segment once more, on the SLB's own link: the routers each took one off the TTL
+ * (RFC 1812 §5.3.1) and re-addressed the Ethernet frame to the next hop; IP addresses and ports are
+ * as the phone wrote them. The routers on the way, from the plan's routing tables.
+ */
+async function tellPath(s: Story, slbCapture: RunningCapture, atPhone: DecodedFrame, phoneFrame: number, phoneFile: string): Promise<void> {
+  const net = s.net!;
+  const tcp = atPhone.tcp!;
+  const same = (d: DecodedFrame) => d.tcp?.sourcePort === tcp.sourcePort && d.tcp.destinationPort === tcp.destinationPort && d.tcp.seq === tcp.seq && d.ipv4?.source === atPhone.ipv4!.source;
+  const seen = await captureSoFar(slbCapture, (c) => c.frames.some((f) => same(decodeFrame(f))));
+  const there = seen?.frames.map(decodeFrame).find(same);
+  const path = tracePath(net.plan, net.phoneHost, atPhone.ipv4!.destination);
+  const side = (d: DecodedFrame, frame: number, file: string) => ({ file, frame, ttl: d.ipv4!.ttl, sourceMac: d.ethernet!.source, destinationMac: d.ethernet!.destination, source: d.ipv4!.source, destination: d.ipv4!.destination, sourcePort: d.tcp!.sourcePort, destinationPort: d.tcp!.destinationPort });
+  tell(s, { step: 3, kind: 'ip-path', ...(there && wireFacts({ frames: [phoneFrame], time: atPhone.frame.time })),
+    data: {
+      phoneLink: side(atPhone, phoneFrame, phoneFile),
+      ...(there && { slbLink: side(there, there.frame.number, displayPath(slbCapture.file)) }),
+      routers: path.hops.slice(1).map((h) => h.host),
+      hops: path.hops.map((h) => ({ host: h.host, dev: h.dev, nextHop: h.nextHop, nextHost: h.nextHost })),
+    } });
 }
 
 /** A TLS record's short name, for "in the same write as its ChangeCipherSpec and Finished". */
@@ -467,27 +528,38 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       ephemeral: { type: 'boolean', default: false },
       'slb-port': { type: 'string' },
       'no-capture': { type: 'boolean', default: false },
+      net: { type: 'string', default: 'loopback' },
+      'net-attached': { type: 'string' },
     },
   });
   const mode = parseTlsMode(values.mode, 'classic');
   const region = values.from;
   if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
+  if (values.net !== 'loopback' && values.net !== 'ns') throw new Error(`--net must be loopback or ns, not "${values.net}"`);
+  // ns mode: build the network, then run this same command again as the phone, in its namespace.
+  if (values.net === 'ns' && !values['net-attached']) return runInNamespaces(argv.filter((a, i) => a !== '--net' && argv[i - 1] !== '--net' && a !== '--net=ns'), region);
+  const net = values['net-attached'] ? readAttachedPlan(values['net-attached']) : undefined;
 
   const trace = new Trace();
   const n = new Narrator(trace, { json: values.json, color: wantsColor() });
   const serverLog: string[] = [];
   n.plain(n.good('What happens when you buy something online: every step on real sockets, on this machine.'));
-  const lab = await startLab({
-    addressing: values['single-address'] ? 'single' : undefined,
-    ephemeral: values.ephemeral,
-    slbPort: values['slb-port'] !== undefined ? parsePort(values['slb-port'], '--slb-port') : undefined,
-    log: (line) => serverLog.push(line),
-    crashGuard: true,
-  }).catch((err: Error) => {
+  const log = (line: string) => serverLog.push(line);
+  const lab = await (net
+    ? startNsLab(net, { log })
+    : startLab({
+        addressing: values['single-address'] ? 'single' : undefined,
+        ephemeral: values.ephemeral,
+        slbPort: values['slb-port'] !== undefined ? parsePort(values['slb-port'], '--slb-port') : undefined,
+        log,
+        crashGuard: true,
+      })
+  ).catch((err: Error) => {
     throw new Error(`starting the lab failed: ${err.message}`);
   });
 
-  const phone = clientAddress(region, lab.state.addressing);
+  // The phone: its own namespace and address in ns mode, else its loopback address.
+  const phone = net ? net.phones[region].address : clientAddress(region, lab.state.addressing);
   const localDns = lab.state.roles.find((r) => r.name === 'local-dns')!;
   const byAddress = new Map(lab.state.roles.map((r) => [`${r.host}:${r.port}`, r.name]));
   const story: Story = {
@@ -501,6 +573,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     dnsServers: lab.state.roles.filter((r) => r.protocol === 'dns').map((r) => ({ address: r.host, port: r.port })),
     resolverAddress: localDns.host,
     roleAt: (address, port) => byAddress.get(`${address}:${port}`) ?? lab.state.roles.find((r) => r.host === address)?.name ?? address,
+    ...(net && { net: { plan: net, phoneHost: net.phones[region].host, gateway: net.phones[region].gateway } }),
   };
   const rel = displayPath;
   const dir = labDir();
@@ -510,19 +583,30 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
   if (!captureNote) {
     const perRole = lab.state.addressing === 'per-role';
     const healthChecks = lab.state.roles.flatMap((r) => (r.healthChecksFrom ? [r.healthChecksFrom] : []));
-    const filter = labFilter([...lab.state.roles.map((r) => r.host), story.phone], lab.state.roles.map((r) => r.port), perRole, healthChecks);
+    // ns mode: everything on the phone's own link (its ARP too); on loopback, the lab's traffic only.
+    const filter = net ? '' : labFilter([...lab.state.roles.map((r) => r.host), story.phone], lab.state.roles.map((r) => r.port), perRole, healthChecks);
     fs.rmSync(path.join(dir, 'capture.pcap'), { force: true }); // an older lab's plain pcap, without the secrets
-    capture = await startCapture(path.join(dir, 'capture.pcapng'), filter).catch((err: Error) => {
+    capture = await startCapture(path.join(dir, 'capture.pcapng'), filter, { iface: net ? phoneInterface(net, region) : 'lo' }).catch((err: Error) => {
       captureNote = `no capture: ${err.message}`;
       return undefined;
     });
     story.capture = capture;
+    if (net && capture) {
+      // The SLB's own link too: the same packets, three routers later (TTL and MACs differ, IP
+      // addresses and ports do not). And the phone's ARP cache emptied, so the run shows its ARP.
+      spawnSync('ip', ['neigh', 'flush', 'dev', phoneInterface(net, region)]);
+      const slbHost = net.hosts.find((h) => h.name === net.roles.slb.host)!;
+      const slbIface = slbHost.interfaces.find((i) => i.address === net.roles.slb.address)!.name;
+      story.net!.slbCapture = await startCapture(path.join(dir, 'capture-slb.pcapng'), '', { iface: slbIface, netns: net.roles.slb.namespace }).catch(() => undefined);
+    }
   }
   try {
-    const addressing = lab.state.addressing === 'per-role' ? 'per-role' : 'single';
+    const addressing = lab.state.addressing;
     n.step({ step: 0, kind: 'step', data: { addressing } });
     n.tell({ step: 0, kind: 'lab-up', data: { addressing, roles: lab.state.roles.map(({ name, protocol, host, port, what }) => ({ name, protocol, host, port, what })), notes: lab.notes,
-      certs: { made: lab.certs.made, dir: rel(path.dirname(lab.state.rootCa)) }, phone: story.phone, region } });
+      certs: { made: lab.certs.made, dir: rel(path.dirname(lab.state.rootCa)) }, phone: story.phone, region,
+      ...(net && { net: { namespaces: net.hosts.length, routers: net.hosts.filter((h) => h.kind === 'router').length, links: net.links.length, buildMs: net.built?.ms.total, delays: net.built?.delays,
+        phoneNamespace: net.phones[region].namespace, gateway: net.phones[region].gateway } }) } });
 
     await stepPictures(story);
     await stepConnectionAndOrder(story, capture, captureNote);
@@ -543,6 +627,9 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
         return undefined;
       });
     }
+    const slbCapture = story.net?.slbCapture;
+    const slbRecord = slbCapture && (await finishCapture(slbCapture, lab.state.keyLog).catch(() => undefined));
+    if (slbRecord) n.tell({ step: 0, kind: 'capture', data: slbRecord });
     if (record) {
       const warning = lostFramesWarning(record);
       n.tell({ step: 0, kind: 'capture', data: record });
@@ -567,7 +654,8 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     if (record) {
       n.plain(`Capture: ${rel(record.file)} (${record.frames} frames, ${record.lost === 0 ? 'none lost' : `${record.lost ?? 'unknown number'} lost`}; this run's TLS secrets inside): open it in Wireshark, or`);
       n.plain(`  tshark -r ${rel(record.file)} -Y http`);
-      if (lab.state.addressing !== 'per-role') n.plain('  (on one address the health checks cannot be told apart by address, so they are in it too)');
+      if (slbRecord) n.plain(`The same order on the SLB's own link: ${rel(slbRecord.file)} (${slbRecord.frames} frames, ${slbRecord.lost === 0 ? 'none lost' : `${slbRecord.lost ?? 'unknown number'} lost`}).`);
+      if (lab.state.addressing === 'single') n.plain('  (on one address the health checks cannot be told apart by address, so they are in it too)');
     } else n.plain(captureNote!);
     if (values.stay) {
       n.plain('');

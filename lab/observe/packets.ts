@@ -8,6 +8,7 @@
 //   TCP           RFC 9293 §3.1 (header), §3.2 (options); MSS RFC 9293 §3.7.1, window scale and
 //                 timestamps RFC 7323, SACK-permitted and SACK RFC 2018
 //   UDP           RFC 768
+//   ARP           RFC 826 (Ethernet and IPv4: hardware type 1, protocol type 0x0800)
 import type { CaptureFile, Frame } from './pcapng.ts';
 import { LINKTYPE_ETHERNET } from './pcapng.ts';
 
@@ -95,6 +96,19 @@ export interface DecodedFrame {
   ipv4?: Ipv4;
   tcp?: Tcp;
   udp?: Udp;
+  arp?: Arp;
+}
+
+/** An ARP request ("who has targetIp? tell senderIp") or reply ("senderIp is at senderMac"). */
+export interface Arp {
+  offset: number;
+  /** 1 request, 2 reply. */
+  operation: number;
+  senderMac: string;
+  senderIp: string;
+  /** In a request, 00:00:00:00:00:00: the very thing being asked. */
+  targetMac: string;
+  targetIp: string;
 }
 
 const mac = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
@@ -106,6 +120,21 @@ export function decodeFrame(frame: Frame): DecodedFrame {
   const d = frame.data;
   if (frame.linkType !== LINKTYPE_ETHERNET || d.length < 14) return out;
   out.ethernet = { offset: 0, destination: mac(d.subarray(0, 6)), source: mac(d.subarray(6, 12)), etherType: d.readUInt16BE(12) };
+  if (out.ethernet.etherType === 0x0806) {
+    // RFC 826: htype 1 (Ethernet), ptype 0x0800 (IPv4), hlen 6, plen 4, then the operation and the four addresses.
+    const a = 14;
+    if (d.length >= a + 28 && d.readUInt16BE(a) === 1 && d.readUInt16BE(a + 2) === 0x0800 && d[a + 4] === 6 && d[a + 5] === 4) {
+      out.arp = {
+        offset: a,
+        operation: d.readUInt16BE(a + 6),
+        senderMac: mac(d.subarray(a + 8, a + 14)),
+        senderIp: ipv4Address(d.subarray(a + 14, a + 18)),
+        targetMac: mac(d.subarray(a + 18, a + 24)),
+        targetIp: ipv4Address(d.subarray(a + 24, a + 28)),
+      };
+    }
+    return out;
+  }
   if (out.ethernet.etherType !== 0x0800) return out;
 
   const ip = 14;

@@ -130,13 +130,18 @@ export type CachePath = Event<'cache-path', {
 // ── The run's frame: the steps, and the lab before them ──
 
 /** A step begins: its heading is rendered from these facts (the TLS mode in step 2, the phone's region in step 1). */
-export type StepStart = Event<'step', { addressing?: 'per-role' | 'single'; region?: string; mode?: 'classic' | 'modern' }>;
+export type StepStart = Event<'step', { addressing?: Addressing; region?: string; mode?: 'classic' | 'modern' }>;
+
+/** Loopback addresses (one per role, or one for all), or every host its own network namespace. */
+type Addressing = 'per-role' | 'single' | 'namespaces';
 /** A step ends, with how long it took. */
 export type StepDone = Event<'step-done', { ms: number }>;
 
 /** Step 0: the roles as they listen, the start-up notes, the certificates, the phone. */
 export type LabUp = Event<'lab-up', {
-  addressing: 'per-role' | 'single';
+  addressing: Addressing;
+  /** ns mode: the network the roles run in (lab/net-ns/plan.ts), as built. */
+  net?: { namespaces: number; routers: number; links: number; buildMs?: number; delays?: { applied: boolean; reason?: string }; phoneNamespace: string; gateway: string };
   roles: Array<{ name: string; protocol: string; host: string; port: number; what: string }>;
   /** What the start-up had to say (a port taken, a damaged order-log line). */
   notes: string[];
@@ -235,6 +240,46 @@ export type LayersObserved = Event<'layers', {
   /** Further segments of the request's record, and the answer's status and segments. */
   continuedIn: number[];
   answer: { status: number; segments: CarryingSegment[] };
+  /** ns mode: the phone's ARP question for its gateway and the answer, as captured on its link. */
+  arp?: ArpOnWire[];
+}, 3>;
+
+/** One ARP frame (RFC 826): who sent it to whom on the link, and what it asks or tells. */
+export interface ArpOnWire {
+  frame: number;
+  time: number;
+  /** Ethernet: a question goes to the broadcast address ff:ff:ff:ff:ff:ff. */
+  from: string;
+  to: string;
+  operation: number;
+  senderMac: string;
+  senderIp: string;
+  targetMac: string;
+  targetIp: string;
+}
+
+/** How a packet looks on one link: the capture, the frame, TTL, MACs, addresses and ports. */
+export interface PacketOnLink {
+  file: string;
+  frame: number;
+  ttl: number;
+  sourceMac: string;
+  destinationMac: string;
+  source: string;
+  destination: string;
+  sourcePort: number;
+  destinationPort: number;
+}
+
+/**
+ * ns mode: the POST's first segment on the phone's link and again on the SLB's, and the routers
+ * between (from the plan's routing tables, each took one off the TTL: RFC 1812 §5.3.1).
+ */
+export type IpPath = Event<'ip-path', {
+  phoneLink: PacketOnLink;
+  slbLink?: PacketOnLink;
+  routers: string[];
+  hops: Array<{ host: string; dev: string; nextHop: string; nextHost: string }>;
 }, 3>;
 export type LayersComputed = Event<'layers', {
   observed: false;
@@ -307,6 +352,6 @@ export type KeyExchange = Event<'key-exchange', ModernKeyExchange, 2>;
 
 export type StepTwoEvent = SlbAccept | TcpOnWire | TcpSegmentEvent | TcpHandshake | SocketStates | TlsRecording | TlsMessage | TlsSession | MasterSecret | KeyExchange;
 
-export type StepThreeEvent = OrderRequest | OrderAnswer | LayersObserved | LayersComputed | SlbHopRequest | SlbHopResponse | SlbForward | OrderResponse;
+export type StepThreeEvent = OrderRequest | OrderAnswer | LayersObserved | LayersComputed | IpPath | SlbHopRequest | SlbHopResponse | SlbForward | OrderResponse;
 export type StoryEvent = FrameEvent | StepOneEvent | StepTwoEvent | StepThreeEvent;
 export type StoryKind = StoryEvent['kind'];

@@ -78,15 +78,16 @@ export function parseHostPort(s: string): { host: string; port: number } | undef
 }
 
 /**
- * The source address for a role's own outgoing connections: its listening address, so that a
- * capture shows the parent cache (127.0.0.30) asking the origin, not "127.0.0.1". Only when that
- * is a specific address of the same family and scope as the target; otherwise let the OS choose.
+ * The source address for a role's own outgoing connections on loopback: its listening address, so
+ * that a capture shows the parent cache (127.0.0.30) asking the origin, not "127.0.0.1" (every
+ * 127.x address is local, and the kernel would pick 127.0.0.1 for all). On a real network the
+ * routing table picks the source (RFC 1122 §3.3.4.3): a two-armed SLB reaches its app servers
+ * from its address on their subnet, not from its VIP, which they have no route back to.
  */
 export function sourceAddressFor(ownHost: string, targetHost: string): string | undefined {
   if (ownHost === '0.0.0.0' || ownHost === '::' || !isIP(ownHost) || !isIP(targetHost)) return undefined;
-  if (isIP(ownHost) !== isIP(targetHost)) return undefined;
   const loopback = (a: string) => a.startsWith('127.') || a === '::1';
-  return loopback(ownHost) === loopback(targetHost) ? ownHost : undefined;
+  return isIP(ownHost) === isIP(targetHost) && loopback(ownHost) && loopback(targetHost) ? ownHost : undefined;
 }
 
 /**

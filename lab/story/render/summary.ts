@@ -67,6 +67,8 @@ export function renderSummary(event: StoryEvent): string {
       return `${event.data.status}, served by ${event.data.servedBy ?? '?'}`;
     case 'layers':
       return event.data.observed ? `Ethernet → IPv4 → TCP → TLS → HTTP, from frame ${event.data.frame}` : 'HTTP → TCP → IP → route → ARP → Ethernet (computed: no capture)';
+    case 'ip-path':
+      return `${event.data.routers.length} routers: TTL ${event.data.phoneLink.ttl}${event.data.slbLink ? ` → ${event.data.slbLink.ttl}` : ''}`;
     case 'slb-forward':
       return `${event.data.backend} chosen (${event.data.policy}), X-Forwarded-For: ${event.data.xForwardedFor}`;
     case 'cache-path':

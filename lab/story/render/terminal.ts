@@ -2,7 +2,7 @@
 // from the event alone (so a trace.json read back renders exactly what the run printed).
 // Lines are as the narrator's say() takes them: it adds the step's two-space margin.
 import { describeFieldSources, describeWireLayers } from '../../layers.ts';
-import type { LabUp, LayersComputed, LayersObserved, OnWire, SlbForward, SocketStates, StepStart, StoryEvent, TcpOnWire } from '../events.ts';
+import type { IpPath, LabUp, LayersComputed, PacketOnLink, LayersObserved, OnWire, SlbForward, SocketStates, StepStart, StoryEvent, TcpOnWire } from '../events.ts';
 import { cachePathLines } from '../words/cache.ts';
 import { gslbReasoningLine, recordLine, walkQuestionLine, walkReplyLines } from '../words/dns.ts';
 import { orderAnswerLines, orderRequestLines } from '../words/order.ts';
@@ -22,7 +22,7 @@ export function stepTitle(e: StepStart): string {
   const d = e.data;
   switch (e.step) {
     case 0:
-      return `The lab is up (${d.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'})`;
+      return `The lab is up (${d.addressing === 'namespaces' ? 'every host its own network namespace: a small routed internet' : d.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'})`;
     case 1:
       return `Step 1 — pictures via the CDN (seed §4), the phone in the ${d.region}`;
     case 2:
@@ -106,6 +106,8 @@ export function renderTerminal(event: StoryEvent): string[] {
       return event.data.observed ? observedLayerLines(event.data) : computedLayerLines(event.data);
     case 'slb-forward':
       return [slbForwardLine(event.data)];
+    case 'ip-path':
+      return ipPathLines(event.data);
     case 'cache-path': {
       const d = event.data;
       const lines = [
@@ -133,8 +135,14 @@ function labUpLines(d: LabUp['data']): string[] {
     ...d.roles.map((r) => `${r.name.padEnd(10)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}`),
     ...d.notes.map((note) => `note: ${note}`),
     `certificates ${d.certs.made.length ? `made now: ${d.certs.made.join(', ')}` : 'reused'} (${d.certs.dir}/)`,
-    `the phone is ${d.phone}, in the ${d.region} region`,
-    ...(d.addressing !== 'per-role' ? [`note: with every role on one address the phone has no address of its own in the ${d.region}: the GSLB sees 127.0.0.1 and answers for its default region.`] : []),
+    ...(d.net
+      ? [
+          `the network: ${d.net.namespaces} network namespaces (${d.net.routers} of them routers), ${d.net.links} links${d.net.buildMs !== undefined ? `, built in ${d.net.buildMs} ms` : ''}`,
+          ...(d.net.delays && !d.net.delays.applied ? [`note: the links have no delay: ${d.net.delays.reason}`] : []),
+          `the phone is ${d.phone}, in the ${d.region} region, alone in namespace ${d.net.phoneNamespace} behind its gateway ${d.net.gateway}`,
+        ]
+      : [`the phone is ${d.phone}, in the ${d.region} region`]),
+    ...(d.addressing === 'single' ? [`note: with every role on one address the phone has no address of its own in the ${d.region}: the GSLB sees 127.0.0.1 and answers for its default region.`] : []),
   ];
 }
 
@@ -184,6 +192,16 @@ function observedLayerLines(d: LayersObserved['data']): string[] {
   if (answer.length) lines.push(`    The ${d.answer.status} comes back in frame ${answer.map((x) => x.frame).join(', ')} (${answer.map((x) => `${x.length} bytes of TCP data, IP total length ${x.ipLength}`).join('; ')}).`);
   // Routing and ARP are decisions of this machine, not fields of the frame: from the kernel's tables.
   for (const l of d.system.filter((x) => x.name === 'Routing' || x.name === 'ARP')) lines.push(`    ${l.name}:`, ...l.lines.map((x) => `      ${x}`));
+  if (d.arp?.length) {
+    lines.push(`    ARP on the wire (RFC 826), in ${d.captureFile}:`);
+    for (const a of d.arp) {
+      const says = a.operation === 1 ? `who has ${a.targetIp}? tell ${a.senderIp}` : `${a.senderIp} is at ${a.senderMac}`;
+      lines.push(`      frame ${a.frame}  ${a.from} → ${a.to}${a.to === 'ff:ff:ff:ff:ff:ff' ? ' (broadcast)' : ''}  ${a.operation === 1 ? 'request' : 'reply'}: ${says}`);
+    }
+    const ethernet = d.layers.find((l) => l.name === 'Ethernet')?.fields.find((f) => f.name === 'destination MAC')?.value;
+    const reply = d.arp.find((a) => a.operation === 2);
+    if (ethernet && reply) lines.push(`      So frame ${d.frame} goes to ${ethernet}${ethernet === reply.senderMac ? `, the gateway's MAC from that reply` : ''}: on Ethernet the POST is addressed to the next hop, not to the SLB.`);
+  }
   return lines;
 }
 
@@ -198,6 +216,23 @@ function computedLayerLines(d: LayersComputed['data']): string[] {
   // The arithmetic's check against the recorded bytes: the first application-data record the phone sent.
   const r = d.requestRecord;
   if (r) lines.push(`    The phone's socket sent that request as one ${r.bytes}-byte TLS record (header included)${r.riders.length ? `, in the same write as its ${r.riders.join(' and ')}` : ''}.`);
+  return lines;
+}
+
+/** The same segment on two links: what the routers changed and what they did not. */
+function ipPathLines(d: IpPath['data']): string[] {
+  const p = d.phoneLink;
+  const lines = [`The way to the SLB: ${d.hops.map((h) => `${h.host} → ${h.nextHop} (${h.nextHost})`).join(', ')}; ${d.routers.length} router(s) forward it: ${d.routers.join(', ')}.`];
+  const show = (x: PacketOnLink) => `${x.file} frame ${x.frame}: TTL ${x.ttl}, Ethernet ${x.sourceMac} → ${x.destinationMac}, IP ${x.source} → ${x.destination}, TCP ${x.sourcePort} → ${x.destinationPort}`;
+  lines.push(`    On the phone's link: ${show(p)}`);
+  const s = d.slbLink;
+  if (!s) return [...lines, "    On the SLB's link: not in its capture."];
+  lines.push(`    On the SLB's link:   ${show(s)}`);
+  const same = p.source === s.source && p.destination === s.destination && p.sourcePort === s.sourcePort && p.destinationPort === s.destinationPort;
+  lines.push(
+    `    TTL ${p.ttl} − ${s.ttl} = ${p.ttl - s.ttl}: each router took one off (RFC 1812 §5.3.1) and gave the frame new MACs (its own as source, the next hop's as destination); ` +
+      (same ? 'the IP addresses and ports are as the phone wrote them.' : 'the addresses or ports differ: something on the way rewrote them (NAT).'),
+  );
   return lines;
 }
 

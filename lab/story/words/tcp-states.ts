@@ -15,6 +15,12 @@ function stateOf(s: TcpSocketInfo | undefined): TcpStateName | 'CLOSED' {
 const ACTIVE_CLOSE: TcpStateName[] = ['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'TIME_WAIT'];
 const PASSIVE_CLOSE: TcpStateName[] = ['CLOSE_WAIT', 'LAST_ACK'];
 
+/** Why a handshake is over before anyone can look: what the packets cross. */
+function pathWords(path: KernelStates['path']): string {
+  if (path.kind === 'loopback') return 'on loopback';
+  return path.roundTripMs > 0 ? `even with ${path.roundTripMs} ms of round trip on the links,` : 'between the namespaces, with no delay on the links,';
+}
+
 /** The story of the states, told from the looks at the table (and only from them). */
 export function kernelStateLines(k: KernelStates): string[] {
   const { server, client, snapshots, observable: can } = k;
@@ -56,7 +62,7 @@ export function kernelStateLines(k: KernelStates): string[] {
     if (caught.length) lines.push(`Caught mid-handshake: ${caught.join(', ')}.`);
     if (missed.length) {
       lines.push(
-        `${missed.join(' and ')} ${missed.length > 1 ? 'were' : 'was'} not seen: on loopback the SYN, SYN+ACK and ACK are handled inside the connect() call, in microseconds, ` +
+        `${missed.join(' and ')} ${missed.length > 1 ? 'were' : 'was'} not seen: ${pathWords(k.path)} the SYN, SYN+ACK and ACK are handled inside the connect() call, in microseconds, ` +
           `and the first look after connecting (${first.label}, +${first.atMs.toFixed(1)} ms) already found ${first.client!.state}.`,
       );
     }
@@ -96,7 +102,7 @@ export function kernelStateLines(k: KernelStates): string[] {
         ...before(['FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT'], activeState).filter((st) => !seenActive.has(st as TcpStateName)),
         ...before(['CLOSE_WAIT', 'LAST_ACK'], passiveState).filter((st) => !seenPassive.has(st as TcpStateName)),
       ];
-      if (missed.length) lines.push(`  Not caught: ${missed.join(', ')}: each came and went between two looks (a loopback round trip takes microseconds).`);
+      if (missed.length) lines.push(`  Not caught: ${missed.join(', ')}: each came and went between two looks (a round trip here takes ${k.path.kind === 'links' && k.path.roundTripMs > 0 ? `${k.path.roundTripMs} ms` : 'microseconds'}).`);
     } else if ((PASSIVE_CLOSE as string[]).includes(c) || (PASSIVE_CLOSE as string[]).includes(v)) {
       lines.push(`At "${last.label}" one end got a FIN and waits for its application to close: ${cName} ${c}, ${sName} ${v}.`);
     } else if (c === 'CLOSED' && v === 'CLOSED') {

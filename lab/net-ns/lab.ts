@@ -1,0 +1,207 @@
+// The lab on its little internet (ns mode): every role a process of its own in its host's network
+// namespace (lab/role-process.ts), listening on the host's own address and the standard port, and
+// configured from the same specs as the loopback lab (lab/roles.ts) with the plan's addresses.
+// The network itself is built before (lab/net-ns/build.ts) and torn down after, by the caller.
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { chainFiles, ensureChain } from '../../certs/chain.ts';
+import type { Resolution } from '../../servers/dns/resolver.ts';
+import { NAME_SERVERS } from '../../servers/dns/lab-zones.ts';
+import { headerLimitBehind, MAX_HEADER_BYTES } from '../../servers/cdn/cache.ts';
+import { labDir } from '../paths.ts';
+import { startRoleProcess, type RoleProcess } from '../role-process.ts';
+import type { RoleSpec } from '../roles.ts';
+import { assertNoRunningLab, writeState, removeState, type LabState, type RoleState } from '../state.ts';
+import { EDGE_REGIONS, SHOP_HOST } from '../topology.ts';
+import type { RunningLab } from '../up.ts';
+import type { NetPlan, RoleName } from './plan.ts';
+
+/** The SLB's classic port (the seed's TLS 1.2 RSA key exchange), as in the loopback lab. */
+const CLASSIC_PORT = 4433;
+
+/** The roles, in the order state.json lists them. */
+const ORDER: RoleName[] = ['root', 'tld', 'shop-dns', 'cdn-dns', 'origin', 'parent', 'edge-north', 'edge-south', 'gslb', 'local-dns', 'app-1', 'app-2', 'slb'];
+
+const WHAT: Record<RoleName, string> = {
+  root: 'DNS root server: refers to test.',
+  tld: 'DNS server for the test. TLD: refers to the shop and the CDN',
+  'shop-dns': "the shop's authoritative DNS (geektime.test)",
+  'cdn-dns': "the CDN's authoritative DNS (cdn.test)",
+  gslb: "the CDN's global load balancer (gslb.cdn.test): picks an edge per client",
+  'local-dns': "the phone's local DNS: a recursive resolver",
+  origin: "the shop's web tier and image storage, behind the CDN",
+  parent: "the CDN's parent cache: the edges' upstream",
+  'edge-north': 'CDN edge cache for the north region',
+  'edge-south': 'CDN edge cache for the south region',
+  'app-1': 'app server: POST /purchaseOrder',
+  'app-2': 'app server: POST /purchaseOrder',
+  slb: "the shop's SLB: terminates TLS, forwards plain HTTP to an app server",
+};
+
+/** Each role's spec, with the plan's addresses and the standard ports. */
+export function nsRoleSpecs(plan: NetPlan, files: { dir: string; certFile: string; keyFile: string; keyLog: string; orderLog: string; walkLog: string; purgeToken: string }): RoleSpec[] {
+  const at = (name: RoleName) => plan.roles[name].address;
+  const addresses = { root: at('root'), tld: at('tld'), shop: at('shop-dns'), cdn: at('cdn-dns'), gslb: at('gslb'), slb: at('slb') };
+  // The SLB is two-armed: the VIP on the data centre's public network, and its own address on the
+  // app servers' private subnet, which is where its connections to them come from.
+  const slbHost = plan.hosts.find((h) => h.name === plan.roles.slb.host)!;
+  const slbInside = slbHost.interfaces.find((i) => i.address && i.address !== at('slb'))!.address!;
+  const http = (name: RoleName, port = 80) => `http://${at(name)}${port === 80 ? '' : `:${port}`}`;
+  return [
+    { kind: 'authoritative', name: 'root', host: at('root'), port: 53, zone: 'root', addresses },
+    { kind: 'authoritative', name: 'tld', host: at('tld'), port: 53, zone: 'tld', addresses },
+    { kind: 'authoritative', name: 'shop-dns', host: at('shop-dns'), port: 53, zone: 'shop', addresses },
+    { kind: 'authoritative', name: 'cdn-dns', host: at('cdn-dns'), port: 53, zone: 'cdn', addresses },
+    { kind: 'origin', name: 'origin', host: at('origin'), port: 80, contentDir: path.join(files.dir, 'origin') },
+    { kind: 'cache', name: 'parent', host: at('parent'), port: 80, upstream: http('origin'), maxHeaderBytes: headerLimitBehind(MAX_HEADER_BYTES), purgeToken: files.purgeToken },
+    ...EDGE_REGIONS.map(({ edge }) => ({ kind: 'cache' as const, name: edge, host: at(edge as RoleName), port: 80, upstream: http('parent'), maxHeaderBytes: MAX_HEADER_BYTES, purgeToken: files.purgeToken })),
+    {
+      kind: 'gslb',
+      name: 'gslb',
+      host: at('gslb'),
+      port: 53,
+      edges: EDGE_REGIONS.map(({ edge, region }) => ({ name: edge, region, address: at(edge as RoleName), healthUrl: `${http(edge as RoleName)}/healthz` })),
+      // The regions are the phones' access networks: a client's subnet tells where it is.
+      regions: EDGE_REGIONS.map(({ region, nearest }) => ({ name: region, subnets: [plan.phones[region].network], nearest })),
+      defaultRegion: 'north',
+    },
+    {
+      kind: 'resolver',
+      name: 'local-dns',
+      host: at('local-dns'),
+      port: 53,
+      rootHints: [{ name: NAME_SERVERS.root, address: at('root') }],
+      nsPorts: {},
+      clientSubnets: Object.values(plan.phones).map((p) => p.network),
+      walkLog: files.walkLog,
+    },
+    ...(['app-1', 'app-2'] as const).map((name) => ({ kind: 'app' as const, name, host: at(name), port: 8080, orderLog: files.orderLog, trustedProxies: [slbInside] })),
+    {
+      kind: 'slb',
+      name: 'slb',
+      host: at('slb'),
+      port: 443,
+      certFile: files.certFile,
+      keyFile: files.keyFile,
+      serverNames: [SHOP_HOST, 'geektime.test'],
+      backends: (['app-1', 'app-2'] as const).map((name) => ({ name, url: http(name, 8080) })),
+      tls: 'both',
+      classicPort: CLASSIC_PORT,
+      keyLogFile: files.keyLog,
+    },
+  ];
+}
+
+/** Start every role in its namespace and write state.json; a role that fails to start stops the start. */
+export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => void } = {}): Promise<RunningLab> {
+  const log = opts.log ?? (() => {});
+  const dir = labDir();
+  assertNoRunningLab();
+  const certs = ensureChain({ dir: path.join(dir, 'certs') });
+  const chain = chainFiles(path.join(dir, 'certs'));
+  const files = {
+    dir,
+    certFile: chain.fullChain,
+    keyFile: chain.leafKey,
+    keyLog: path.join(dir, 'keylog.txt'),
+    orderLog: path.join(dir, 'orders.jsonl'),
+    walkLog: path.join(dir, 'dns-walks.jsonl'),
+    purgeToken: randomBytes(24).toString('base64url'),
+  };
+  const specs = nsRoleSpecs(plan, files);
+  const running = new Map<string, RoleProcess>();
+  const down = new Set<string>();
+  const stopAll = async () => {
+    await Promise.all([...running.values()].map((r) => r.close()));
+    running.clear();
+  };
+  // All at once: every address and port is known from the plan, and no role needs another to
+  // start (a cache asks its upstream, a resolver its servers, only when a request comes; the GSLB's
+  // and the SLB's health checks find their targets up within a check or two).
+  const starts = ORDER.map(async (name) => {
+    const spec = specs.find((s) => s.name === name)!;
+    const role = await startRoleProcess(spec, { namespace: plan.roles[name].namespace, log });
+    role.lifecycle.on('exit', (code, signal) => {
+      down.add(name);
+      log(`${name}: exited (${signal ?? `code ${code}`}); the other roles go on`);
+    });
+    running.set(name, role);
+  });
+  const results = await Promise.allSettled(starts);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) {
+    await stopAll();
+    throw failure.reason;
+  }
+
+  const roles: RoleState[] = ORDER.map((name) => {
+    const r = running.get(name)!;
+    const spec = specs.find((s) => s.name === name)!;
+    const protocol: RoleState['protocol'] = spec.kind === 'slb' ? 'https' : spec.kind === 'authoritative' || spec.kind === 'gslb' || spec.kind === 'resolver' ? 'dns' : 'http';
+    return { name, what: WHAT[name], host: r.host, port: r.port, protocol, namespace: plan.roles[name].namespace, pid: r.pid };
+  });
+  const slb = running.get('slb')!;
+  if (slb.classicPort !== undefined) {
+    roles.push({ name: 'slb-classic', partOf: 'slb', what: "the SLB's classic port: only the seed's TLS 1.2 RSA key exchange (no forward secrecy)", host: slb.host, port: slb.classicPort, protocol: 'https', namespace: slb.namespace, pid: slb.pid });
+  }
+  const state: LabState = {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    addressing: 'namespaces',
+    shopHost: SHOP_HOST,
+    roles,
+    rootCa: chain.rootCert,
+    intermediateCa: chain.intermediateCert,
+    keyLog: files.keyLog,
+    orderLog: files.orderLog,
+    walkLog: files.walkLog,
+    purge: { token: files.purgeToken, how: 'PURGE <path> with Authorization: Bearer <token>, from the cache host itself (ip netns exec <its namespace> curl …)' },
+    net: plan,
+  };
+  const statePath = writeState(state);
+
+  // What the walkthrough reads, built from the events the role processes send.
+  const resolutions = new Map<string, Resolution>();
+  running.get('local-dns')!.events.on('resolved', (r: Resolution, q?: { port: number | null; id: number | null }) => {
+    if (q?.port != null && q.id != null) resolutions.set(`${r.client} ${q.port} ${q.id}`, r);
+  });
+  const originCounts = new Map<string, number>();
+  const origin = running.get('origin')!;
+  origin.events.on('request', (e: { path: string }) => originCounts.set(e.path, (originCounts.get(e.path) ?? 0) + 1));
+  const need = (name: string) => {
+    const r = running.get(name);
+    if (!r || down.has(name)) throw new Error(`${name} is not running`);
+    return r;
+  };
+  return {
+    state,
+    statePath,
+    certs,
+    notes: plan.moved.map((m) => `the ${m.block} networks moved from ${m.from} to ${m.to}: ${m.because}`),
+    failed: [],
+    settle: async () => {
+      await Promise.all([...running.entries()].filter(([name]) => !down.has(name)).map(([, r]) => r.sync().catch(() => {})));
+    },
+    isUp: (name) => running.has(name) && !down.has(name),
+    get slb() {
+      const r = need('slb');
+      return { events: r.events, flushKeyLog: async () => void (await r.call('flushKeyLog')) };
+    },
+    get gslb() {
+      return { events: need('gslb').events };
+    },
+    get resolver() {
+      need('local-dns');
+      return { resolutionFor: (client: { address: string; port: number }, id: number) => resolutions.get(`${client.address} ${client.port} ${id}`) };
+    },
+    get origin() {
+      const r = need('origin');
+      return { events: r.events as EventEmitter, requestCount: (p?: string) => (p === undefined ? [...originCounts.values()].reduce((a, b) => a + b, 0) : (originCounts.get(p) ?? 0)) };
+    },
+    stop: async () => {
+      removeState();
+      await stopAll();
+    },
+  };
+}
