@@ -1,0 +1,122 @@
+// `npm run lab -- --net ns`: the whole story over the lab's little internet (root on Linux only).
+// Checked from the captures with tshark where it is installed, and with the lab's own reader: the
+// phone's ARP for its gateway, the SYN from the phone's MAC to the gateway's, the same SYN on the
+// SLB's link three routers later (TTL 61, new MACs, the same addresses), the decrypted order; and
+// afterwards, or after a SIGKILL and `net down`, nothing of the network is left.
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeFrame } from '../lab/observe/packets.ts';
+import { readCapture } from '../lab/observe/pcapng.ts';
+import type { NetPlan } from '../lab/net-ns/plan.ts';
+
+const run = promisify(execFile);
+const tsx = path.resolve('node_modules/.bin/tsx');
+const isRoot = process.getuid?.() === 0;
+const hasTools = ['tcpdump', 'ip'].every((tool) => !spawnSync(tool, tool === 'ip' ? ['-V'] : ['--version']).error);
+const hasTshark = !spawnSync('tshark', ['--version']).error;
+const why = os.platform() !== 'linux' ? 'Linux only' : !isRoot ? 'needs root (CAP_NET_ADMIN)' : !hasTools ? 'needs ip and tcpdump' : '';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const namespacesOf = (pid: number) => (spawnSync('ip', ['netns', 'list']).stdout?.toString() ?? '').split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`bol-${pid}-`));
+const tshark = async (file: string, ...args: string[]) => (await run('tshark', ['-r', file, ...args], { env: { ...process.env, LC_ALL: 'C.UTF-8' } })).stdout;
+
+describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
+  for (const mode of ['classic', 'modern'] as const) {
+    it(`${mode}: the story over a routed network: ARP for the gateway, the SYN to the gateway's MAC, TTL 64 → 61 on the SLB's link, the order decrypted, nothing left after`, { timeout: 120_000 }, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-ns-'));
+      dirs.push(dir);
+      const child = spawn(tsx, ['lab/cli.ts', '--net', 'ns', '--mode', mode], { env: { ...process.env, LAB_DIR: dir, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (c) => (out += c));
+      child.stderr.on('data', (c) => (out += c));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code, out).toBe(0);
+      expect(out).toMatch(/All three steps done/);
+      expect(out).toMatch(/Answer: 201/);
+      expect(out).toMatch(/The lab is up \(every host its own network namespace/);
+
+      // The plan the run used is gone with the network; the trace keeps the roles and their namespaces.
+      const trace = JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { roles: Array<{ name: string; host: string; namespace?: string }>; events: Array<{ kind: string; data: unknown }> };
+      const slb = trace.roles.find((r) => r.name === 'slb')!;
+      expect(slb.namespace).toMatch(/^bol-\d+-slb$/);
+      const pid = Number(/^bol-(\d+)-/.exec(slb.namespace!)![1]);
+      expect(namespacesOf(pid)).toEqual([]); // torn down
+
+      // The phone's link, with the lab's own reader: ARP first, then the SYN to the gateway's MAC.
+      const phoneLink = readCapture(fs.readFileSync(path.join(dir, 'capture.pcapng')));
+      const frames = phoneLink.frames.map(decodeFrame);
+      const layers = trace.events.find((e) => e.kind === 'layers')!.data as { arp: Array<{ operation: number; senderIp: string; targetIp: string; senderMac: string; to: string }> };
+      const [question, answer] = layers.arp;
+      expect(question).toMatchObject({ operation: 1, senderIp: '100.64.1.10', targetIp: '100.64.1.1', to: 'ff:ff:ff:ff:ff:ff' });
+      expect(answer).toMatchObject({ operation: 2, senderIp: '100.64.1.1', targetIp: '100.64.1.10' });
+      const gatewayMac = answer!.senderMac;
+      const syn = frames.find((d) => d.tcp && d.tcp.destinationPort === (mode === 'classic' ? 4433 : 443) && d.ipv4?.destination === slb.host && d.tcp.flags.syn && !d.tcp.flags.ack)!;
+      expect(syn).toBeDefined();
+      expect(syn.ethernet!.destination).toBe(gatewayMac);
+      expect(syn.ipv4!.ttl).toBe(64);
+
+      // The SLB's link: the same SYN, TTL lower by the three routers, new MACs, the same addresses and ports.
+      const slbLink = readCapture(fs.readFileSync(path.join(dir, 'capture-slb.pcapng'))).frames.map(decodeFrame);
+      const there = slbLink.find((d) => d.tcp?.seq === syn.tcp!.seq && d.tcp.sourcePort === syn.tcp!.sourcePort)!;
+      expect(there).toBeDefined();
+      expect(there.ipv4!.ttl).toBe(61);
+      expect([there.ipv4!.source, there.ipv4!.destination, there.tcp!.destinationPort]).toEqual([syn.ipv4!.source, syn.ipv4!.destination, syn.tcp!.destinationPort]);
+      expect(there.ethernet!.source).not.toBe(syn.ethernet!.source);
+      const path_ = trace.events.find((e) => e.kind === 'ip-path')!.data as { routers: string[] };
+      expect(path_.routers).toEqual(['pgw-north', 'core', 'shop-router']);
+      expect(out).toContain('TTL 64 − 61 = 3');
+
+      // tshark agrees, and decrypts the order on the phone's link with no options.
+      if (hasTshark) {
+        const file = path.join(dir, 'capture.pcapng');
+        expect(await tshark(file, '-Y', 'arp.opcode == 1', '-T', 'fields', '-e', 'arp.src.proto_ipv4', '-e', 'arp.dst.proto_ipv4')).toBe('100.64.1.10\t100.64.1.1\n');
+        const synFields = (await tshark(file, '-Y', `tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.dst == ${slb.host}`, '-T', 'fields', '-e', 'eth.dst', '-e', 'ip.ttl')).trim();
+        expect(synFields).toBe(`${gatewayMac}\t64`);
+        const http = await tshark(file, '-Y', 'http', '-T', 'fields', '-e', 'http.request.method', '-e', 'http.response.code');
+        expect(http).toMatch(/POST/);
+        expect(http).toMatch(/201/);
+        const slbTtl = (await tshark(path.join(dir, 'capture-slb.pcapng'), '-Y', `tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.srcport == ${syn.tcp!.sourcePort}`, '-T', 'fields', '-e', 'ip.ttl')).trim();
+        expect(slbTtl).toBe('61');
+      }
+    });
+  }
+
+  it('after a SIGKILL of the lab, `net down` removes its namespaces and every process in them', { timeout: 120_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-ns-kill-'));
+    dirs.push(dir);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', '--net', 'ns', '--stay', '--no-capture'], { env: { ...process.env, LAB_DIR: dir, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    // Up and staying: the story is done and the roles run in their namespaces.
+    for (let i = 0; i < 600 && !out.includes('Press Ctrl-C to stop.'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(out, out).toContain('Press Ctrl-C to stop.');
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as { net: NetPlan; roles: Array<{ pid?: number }> };
+    const pids = state.roles.flatMap((r) => (r.pid ? [r.pid] : []));
+    expect(pids.length).toBeGreaterThan(10);
+    expect(namespacesOf(child.pid!).length).toBe(state.net.hosts.length);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+
+    const down = await run(tsx, ['lab/cli.ts', 'net', 'down'], { env: { ...process.env, LAB_DIR: dir } });
+    expect(down.stdout + down.stderr).toMatch(/removed/i);
+    expect(namespacesOf(child.pid!)).toEqual([]);
+    // Killed: gone, or a zombie waiting for whoever reaps orphans (it runs no more).
+    const running = (p: number) => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    expect(pids.filter(running)).toEqual([]);
+  });
+});
