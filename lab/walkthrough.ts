@@ -28,6 +28,7 @@ import { Narrator, wantsColor } from './narrator.ts';
 import { checkMasterSecret, classicHandshakeFrom, modernKeyExchange } from './master-secret.ts';
 import { describeLayers } from './layers.ts';
 import { watchConnection } from './tcp-states.ts';
+import { changesOf, startSocketTrace, type StateChange } from './observe/socket-trace.ts';
 import { withoutBytes, type TlsEvent } from './tls-decoder.ts';
 import { decodeRecording, writeCarrying } from './observe/tls-recorder.ts';
 import { labDir } from './paths.ts';
@@ -286,6 +287,9 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   const watch = watchConnection({ address: slbAddress, port: slb.port }, { clientName: 'the phone', serverName: 'the SLB', serverPid: slb.pid, path: s.net ? { kind: 'links', roundTripMs: roundTripMs(s.net.plan, s.net.phoneHost, slbAddress) } : { kind: 'loopback' } });
   let result: OrderResult;
   let closedInTime = false;
+  // And the kernel's own record of each state change on the SLB's port, where it can be read (root).
+  const trace = startSocketTrace(slb.port, `bol-trace-${process.pid}`);
+  let changes: StateChange[] | undefined;
   try {
     watch.snapshot('before connect');
     let onClose = () => {};
@@ -308,10 +312,12 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     // The recording is complete once the connection is closed: the close_notify alerts come last.
     closedInTime = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(r, CLOSE_WAIT_MS, false).unref())]);
     await watch.snapshotWhen('after close');
+    if ('stop' in trace) changes = trace.stop();
     await lab.settle(); // the SLB in a process of its own: its accept and request records have arrived
   } finally {
     lab.slb.events.off('request', onForward);
     lab.slb.events.off('accept', onAccept);
+    if ('stop' in trace && !changes) trace.stop();
   }
   const phoneEnd = `${result.tcp.localAddress}:${result.tcp.localPort}`;
   const server = { address: result.tcp.remoteAddress, port: result.tcp.remotePort };
@@ -363,6 +369,12 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   const after = (t: number | undefined) => (first === undefined || t === undefined ? undefined : t - first);
   const socketEnd = !tcp && wire ? { finAfterMs: after(wire.finAt), ...(wire.error && { error: { code: wire.error.code, message: wire.error.message, afterMs: after(wire.error.at) } }) } : undefined;
   tell(s, { step: 2, kind: 'socket-states', data: { kernel: watch.facts(), closedInTime, closeWaitMs: CLOSE_WAIT_MS, ...(socketEnd && { socketEnd }) } });
+  if (changes) {
+    const own = changesOf(changes, client, server).filter((c) => c.oldstate !== c.newstate); // the kernel re-sets a state at times: not a change
+    const t0 = own[0]?.time ?? 0;
+    tell(s, { step: 2, kind: 'socket-changes', data: { observed: true, source: 'tracepoint sock:inet_sock_set_state, read through tracefs',
+      changes: own.map((c) => ({ side: c.side === 'client' ? 'phone' : 'SLB', from: c.oldstate, to: c.newstate, port: c.sport, afterUs: Math.round((c.time - t0) * 1e6) })) } });
+  } else if ('unavailable' in trace) tell(s, { step: 2, kind: 'socket-changes', data: { observed: false, why: trace.unavailable } });
 
   // TLS, message by message, decoded from the recorded bytes; each with the segments that carry its
   // record, by its offset in the stream (lab/observe/tcp-story.ts).

@@ -42,6 +42,10 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
       expect(out).toMatch(/All three steps done/);
       expect(out).toMatch(/Answer: 201/);
       expect(out).toMatch(/The lab is up \(every host its own network namespace/);
+      // SYN-SENT and SYN-RECEIVED, observed: the kernel's own record of each state change of both ends.
+      expect(out).toMatch(/\+ +0 µs {2}phone CLOSED → SYN-SENT/);
+      expect(out).toMatch(/µs {2}SLB {3}LISTEN → SYN-RECEIVED\n.*µs {2}SLB {3}SYN-RECEIVED → ESTABLISHED/);
+      expect(out).toMatch(/µs {2}SLB {3}ESTABLISHED → FIN-WAIT-1/);
 
       // The plan the run used is gone with the network; the trace keeps the roles and their namespaces.
       const trace = JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { roles: Array<{ name: string; host: string; namespace?: string }>; events: Array<{ kind: string; data: unknown }> };

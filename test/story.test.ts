@@ -106,9 +106,9 @@ describe.skipIf(os.platform() !== 'linux')('the whole run: every printed line is
     }
     // With a capture, every event of the story names its frames and carries their wire time; the only
     // ones without are the run's frame (headings, times, the roles, the capture's own counts) and the
-    // kernel's socket table, which is read at its own moments, not off the wire.
+    // kernel's own socket records (its table, its state changes), which are not read off the wire.
     const captured = events.some((e) => e.kind === 'capture' && !('unavailable' in e.data));
-    const NOT_ON_THE_WIRE = new Set(['step', 'step-done', 'lab-up', 'again', 'capture', 'socket-states']);
+    const NOT_ON_THE_WIRE = new Set(['step', 'step-done', 'lab-up', 'again', 'capture', 'socket-states', 'socket-changes']);
     for (const e of events.filter((x) => !NOT_ON_THE_WIRE.has(x.kind))) {
       if (captured) {
         expect(e.frames?.length, `${e.kind}: ${e.summary}`).toBeGreaterThan(0);

@@ -335,6 +335,14 @@ export type SocketStates = Event<'socket-states', {
   socketEnd?: { finAfterMs?: number; error?: { code?: string; message: string; afterMs?: number } };
 }, 2>;
 
+/**
+ * Every state change of both ends of the phone's connection, as the kernel recorded it (the
+ * tracepoint sock:inet_sock_set_state), with the µs since the first; or why it could not be read.
+ */
+export type SocketChanges = Event<'socket-changes',
+  | { observed: true; source: string; changes: Array<{ side: 'phone' | 'SLB'; from: string; to: string; port: number; afterUs: number }> }
+  | { observed: false; why: string }, 2>;
+
 /** The TLS bytes of the connection as the phone's socket sent and received them. */
 export type TlsRecording = Event<'tls-recording', { bytesUp: number; bytesDown: number; withFrames: boolean }, 2>;
 
@@ -350,7 +358,7 @@ export type MasterSecret = Event<'master-secret', MasterSecretFacts, 2>;
 /** Modern mode: the (EC)DHE group and the key log's labels for this connection. */
 export type KeyExchange = Event<'key-exchange', ModernKeyExchange, 2>;
 
-export type StepTwoEvent = SlbAccept | TcpOnWire | TcpSegmentEvent | TcpHandshake | SocketStates | TlsRecording | TlsMessage | TlsSession | MasterSecret | KeyExchange;
+export type StepTwoEvent = SlbAccept | TcpOnWire | TcpSegmentEvent | TcpHandshake | SocketStates | SocketChanges | TlsRecording | TlsMessage | TlsSession | MasterSecret | KeyExchange;
 
 export type StepThreeEvent = OrderRequest | OrderAnswer | LayersObserved | LayersComputed | IpPath | SlbHopRequest | SlbHopResponse | SlbForward | OrderResponse;
 export type StoryEvent = FrameEvent | StepOneEvent | StepTwoEvent | StepThreeEvent;

@@ -31,6 +31,8 @@ export function renderSummary(event: StoryEvent): string {
       const frames = d.observed ? ` (frames ${[d.syn, d.synAck, d.ack].map((x) => x?.frame ?? '?').join(', ')})` : '';
       return `TCP handshake ${d.client.address}:${d.client.port} → ${d.server.address}:${d.server.port}${frames}`;
     }
+    case 'socket-changes':
+      return event.data.observed ? `${event.data.changes.length} state changes recorded by the kernel` : `state changes not read: ${event.data.why}`;
     case 'socket-states':
       return `${event.data.kernel.snapshots.length} looks at the kernel's table`;
     case 'tls-recording':

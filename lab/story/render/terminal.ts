@@ -2,7 +2,7 @@
 // from the event alone (so a trace.json read back renders exactly what the run printed).
 // Lines are as the narrator's say() takes them: it adds the step's two-space margin.
 import { describeFieldSources, describeWireLayers } from '../../layers.ts';
-import type { IpPath, LabUp, LayersComputed, PacketOnLink, LayersObserved, OnWire, SlbForward, SocketStates, StepStart, StoryEvent, TcpOnWire } from '../events.ts';
+import type { IpPath, LabUp, LayersComputed, PacketOnLink, SocketChanges, LayersObserved, OnWire, SlbForward, SocketStates, StepStart, StoryEvent, TcpOnWire } from '../events.ts';
 import { cachePathLines } from '../words/cache.ts';
 import { gslbReasoningLine, recordLine, walkQuestionLine, walkReplyLines } from '../words/dns.ts';
 import { orderAnswerLines, orderRequestLines } from '../words/order.ts';
@@ -58,6 +58,8 @@ export function renderTerminal(event: StoryEvent): string[] {
       return []; // told with tcp-story
     case 'socket-states':
       return socketStateLines(event.data);
+    case 'socket-changes':
+      return socketChangeLines(event.data);
     case 'tls-recording': {
       const d = event.data;
       return [
@@ -174,6 +176,20 @@ function socketStateLines(d: SocketStates['data']): string[] {
     lines.push(`    Then the phone's socket got ${e.code ?? e.message}${since(e.afterMs)}${e.code === 'ECONNRESET' ? ': the SLB\'s kernel answered with a reset (RST), so neither end goes through TIME-WAIT' : ''}.`);
   }
   return lines;
+}
+
+/** The kernel's own record of each state change of the connection (RFC 9293's names). */
+function socketChangeLines(d: SocketChanges['data']): string[] {
+  if (!d.observed) return [`The kernel's record of each state change: not read (${d.why}).`];
+  const rfc = (s: string) => s.replace(/^TCP_/, '').replace('SYN_RECV', 'SYN-RECEIVED').replace('CLOSE_WAIT', 'CLOSE-WAIT').replace('LAST_ACK', 'LAST-ACK').replace(/^CLOSE$/, 'CLOSED').replace(/_/g, '-').replace(/WAIT(\d)/, 'WAIT-$1');
+  return [
+    `Every state change of both ends, as the kernel itself recorded it (${d.source}: it fires on each change, however short, so it catches what a look at the table cannot):`,
+    ...d.changes.map((c) => `    +${String(c.afterUs).padStart(6)} µs  ${c.side.padEnd(5)} ${rfc(c.from)} → ${rfc(c.to)}${c.port === 0 ? '   (port 0: connect() has not picked the phone\'s port yet when the SYN is being built)' : ''}`),
+    // The active closer's socket is freed after FIN-WAIT-2; TIME-WAIT lives on in a small structure of its own.
+    ...(d.changes.some((c) => c.from === 'TCP_FIN_WAIT2' && c.to === 'TCP_CLOSE')
+      ? ['    FIN-WAIT-2 → CLOSED is the full socket being freed: the kernel keeps TIME-WAIT in a small structure of its own (inet_timewait_sock), which is what /proc/net/tcp shows above.']
+      : []),
+  ];
 }
 
 /** Step 3's layers from the frame that carried the POST: each header field as on the wire, then what this machine adds. */
