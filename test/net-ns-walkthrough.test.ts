@@ -20,6 +20,7 @@ const hasTools = ['tcpdump', 'ip'].every((tool) => !spawnSync(tool, tool === 'ip
 const hasTshark = !spawnSync('tshark', ['--version']).error;
 const why = os.platform() !== 'linux' ? 'Linux only' : !isRoot ? 'needs root (CAP_NET_ADMIN)' : !hasTools ? 'needs ip and tcpdump' : '';
 
+const SEED = '{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}';
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
@@ -92,6 +93,35 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
       }
     });
   }
+
+  const hasDigCurl = ['dig', 'curl'].every((tool) => !spawnSync(tool, ['-v']).error);
+  it.skipIf(!hasDigCurl)('up --net ns: dig and curl inside the phone\'s namespace reach the lab through its own DNS, and Ctrl-C removes everything', { timeout: 120_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-ns-up-'));
+    dirs.push(dir);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'up', '--net', 'ns', '--quiet'], { env: { ...process.env, LAB_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    try {
+      for (let i = 0; i < 600 && !out.includes('Press Ctrl-C to stop.'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(out, out).toContain('Press Ctrl-C to stop.');
+      const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as { net: NetPlan; rootCa: string };
+      const phone = state.net.phones.north.namespace;
+      const edge = state.net.roles['edge-north'].address;
+      // No @server: the phone's resolv.conf (/etc/netns/<namespace>/resolv.conf) names the lab's local DNS.
+      const dig = await run('ip', ['netns', 'exec', phone, 'dig', '+short', 'static.geektime.test']);
+      expect(dig.stdout.trim().split('\n')).toEqual(['geektime.cdn.test.', 'geektime.gslb.cdn.test.', edge]);
+      const order = await run('ip', ['netns', 'exec', phone, 'curl', '-s', '-w', '\n%{http_code}', '--cacert', state.rootCa, '-H', 'content-type: application/json', '-d', SEED, `https://www.geektime.test/purchaseOrder`]);
+      const [body, status] = order.stdout.trim().split('\n');
+      expect(status).toBe('201');
+      expect(JSON.parse(body!)).toMatchObject({ forwarded: { for: state.net.phones.north.address } });
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((r) => child.on('exit', r));
+    }
+    expect(out).toContain('network removed');
+    expect(namespacesOf(child.pid!)).toEqual([]);
+  });
 
   it('after a SIGKILL of the lab, `net down` removes its namespaces and every process in them', { timeout: 120_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-ns-kill-'));
