@@ -454,7 +454,10 @@ export async function upCommand(argv: string[]): Promise<number> {
  */
 async function upInNamespaces(quiet: boolean): Promise<number> {
   const check = canBuild();
-  if (!check.ok) throw new Error(cannotBuildLine(check, 'up --net ns'));
+  if (!check.ok) {
+    console.error(cannotBuildLine(check, 'up --net ns'));
+    return 1;
+  }
   const plan = planFor(await readHostTables());
   const undoExitHook = removeOnExit(plan.prefix);
   const stopped = new Promise<void>((resolve) => {

@@ -556,12 +556,21 @@ describe.skipIf(os.platform() !== 'linux')('without privilege', () => {
       ? run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--', TSX, 'lab/cli.ts', ...args], { env: { ...process.env, HOME: os.tmpdir() }, timeoutMs: 20_000 })
       : run(TSX, ['lab/cli.ts', ...args], { timeoutMs: 20_000 });
 
-  it.skipIf(check.ok && process.getuid?.() !== 0)('net up refuses in one line that says how; net plan works', { timeout: 40_000 }, async () => {
+  it.skipIf(check.ok && process.getuid?.() !== 0)('net up, --net ns and up --net ns refuse in one line that says how; net plan works', { timeout: 40_000 }, async () => {
     const before = await namespacesNow();
     const up = await unprivileged(['net', 'up']);
     expect(up.code).toBe(1);
     expect(up.stderr.trim().split('\n')).toHaveLength(1);
     expect(up.stderr).toMatch(/^lab: the lab's network of namespaces needs Linux and root .*lacks CAP_NET_ADMIN.*Run: sudo npm run lab -- net up$/m);
+    expect(await namespacesNow()).toEqual(before);
+    // The story and `up` in ns mode refuse the same way, and the loopback lab stays as it is.
+    for (const [args, command] of [[['--net', 'ns'], '--net ns'], [['up', '--net', 'ns'], 'up --net ns']] as const) {
+      const refused = await unprivileged([...args]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+      expect(refused.stderr.trim()).toMatch(/^lab: the lab's network of namespaces needs Linux and root .*lacks CAP_NET_ADMIN/);
+      expect(refused.stderr.trim().endsWith(`Run: sudo npm run lab -- ${command}`)).toBe(true);
+    }
     expect(await namespacesNow()).toEqual(before);
     const plan = await unprivileged(['net', 'plan']);
     expect(plan.code, plan.stderr).toBe(0);

@@ -23,7 +23,10 @@ export function planFile(): string {
  */
 export async function runInNamespaces(argv: string[], region: Region): Promise<number> {
   const check = canBuild();
-  if (!check.ok) throw new Error(cannotBuildLine(check, '-- --net ns'));
+  if (!check.ok) {
+    console.error(cannotBuildLine(check, '--net ns'));
+    return 1;
+  }
   const plan = planFor(await readHostTables());
   const undoExitHook = removeOnExit(plan.prefix); // Ctrl-C, a crash: the namespaces go with us
   // A Ctrl-C reaches the phone's process too (same process group); we wait for it, then clean up.
