@@ -11,10 +11,8 @@ import { headerLimitBehind, MAX_HEADER_BYTES } from '../servers/cdn/cache.ts';
 import type { RunningGslb } from '../servers/dns/gslb.ts';
 import type { RunningResolver } from '../servers/dns/resolver.ts';
 import { startRole, type AuthoritativeSpec, type StartContext } from './roles.ts';
-import { buildNetwork, canBuild, readHostTables, removeOnExit, teardownNetwork } from './net-ns/build.ts';
 import { startNsLab } from './net-ns/lab.ts';
-import { planFor } from './net-ns/plan.ts';
-import { cannotBuildLine } from './net-ns/words.ts';
+import { withNetwork } from './net-ns/run.ts';
 import { ListenError } from '../servers/net/listen.ts';
 import { startControl } from './control.ts';
 import { rateLimitedSink } from './log-sink.ts';
@@ -453,41 +451,30 @@ export async function upCommand(argv: string[]): Promise<number> {
  * local DNS (/etc/netns/<namespace>/resolv.conf), so dig and curl there just work.
  */
 async function upInNamespaces(quiet: boolean): Promise<number> {
-  const check = canBuild();
-  if (!check.ok) {
-    console.error(cannotBuildLine(check, 'up --net ns'));
-    return 1;
-  }
-  const plan = planFor(await readHostTables());
-  const undoExitHook = removeOnExit(plan.prefix);
-  const stopped = new Promise<void>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => resolve());
-  });
-  try {
-    await buildNetwork(plan);
+  return withNetwork('up --net ns', {}, async (plan, _built, stopped) => {
     const lab = await startNsLab(plan, { log: quiet ? () => {} : rateLimitedSink((line) => console.log(`  | ${line}`)) });
-    for (const note of lab.notes) console.log(`Note: ${note}`);
-    console.log('Roles (every host its own network namespace):');
-    for (const r of lab.state.roles) console.log(`  ${r.name.padEnd(11)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(28)} ${r.namespace}`);
-    const phone = plan.phones.north;
-    const slb = lab.state.roles.find((r) => r.name === 'slb')!;
-    const body = `'{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}'`;
-    console.log(`The phones: ${plan.phones.north.address} (${plan.phones.north.namespace}), ${plan.phones.south.address} (${plan.phones.south.namespace}). Reach the lab as the phone:`);
-    console.log(`  ip netns exec ${phone.namespace} dig static.geektime.test`);
-    console.log(`  ip netns exec ${phone.namespace} curl --cacert ${displayPath(lab.state.rootCa)} -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}/purchaseOrder`);
-    console.log(`  ip netns exec ${phone.namespace} ip route get ${slb.host}; ip -n ${phone.namespace} neigh`);
-    console.log(`  ip netns exec ${phone.namespace} tcpdump -eni eth0        (Wireshark: ip netns exec ${phone.namespace} wireshark)`);
-    console.log(`State: ${displayPath(lab.statePath)} (hosts, namespaces, interfaces, addresses, MACs, routes, links)`);
-    console.log('Lab is up. Press Ctrl-C to stop.');
-    await stopped;
-    console.log('Stopping...');
-    await lab.stop();
-    return 0;
-  } finally {
-    await teardownNetwork(plan.prefix).catch(() => {});
-    undoExitHook();
+    try {
+      for (const note of lab.notes) console.log(`Note: ${note}`);
+      console.log('Roles (every host its own network namespace):');
+      for (const r of lab.state.roles) console.log(`  ${r.name.padEnd(11)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(28)} ${r.namespace}`);
+      const phone = plan.phones.north;
+      const slb = lab.state.roles.find((r) => r.name === 'slb')!;
+      const body = `'{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}'`;
+      console.log(`The phones: ${plan.phones.north.address} (${plan.phones.north.namespace}), ${plan.phones.south.address} (${plan.phones.south.namespace}). Reach the lab as the phone:`);
+      console.log(`  ip netns exec ${phone.namespace} dig static.geektime.test`);
+      console.log(`  ip netns exec ${phone.namespace} curl --cacert ${displayPath(lab.state.rootCa)} -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}/purchaseOrder`);
+      console.log(`  ip netns exec ${phone.namespace} ip route get ${slb.host}; ip -n ${phone.namespace} neigh`);
+      console.log(`  ip netns exec ${phone.namespace} tcpdump -eni eth0        (Wireshark: ip netns exec ${phone.namespace} wireshark)`);
+      console.log(`State: ${displayPath(lab.statePath)} (hosts, namespaces, interfaces, addresses, MACs, routes, links)`);
+      console.log('Lab is up. Press Ctrl-C to stop.');
+      await stopped;
+      console.log('Stopping...');
+    } finally {
+      await lab.stop();
+    }
     console.log('Lab stopped, network removed.');
-  }
+    return 0;
+  });
 }
 
 export function parsePort(value: string, flag: string): number {

@@ -3,7 +3,8 @@
 // runs left (after a crash or a SIGKILL); `plan` prints it without building (no privilege needed).
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { buildNetwork, buildScript, canBuild, netDown, readHostTables, removeOnExit, teardownNetwork } from './build.ts';
+import { buildScript, canBuild, netDown, readHostTables, teardownNetwork } from './build.ts';
+import { withNetwork } from './run.ts';
 import { planFor, planNetwork, type LinkKind, type NetPlan } from './plan.ts';
 import { builtLines, cannotBuildLine, howToLines, movedLines, netDownLines, networkLines, planTable, routeLines, teardownLine } from './words.ts';
 
@@ -30,44 +31,22 @@ export async function netCommand(argv: string[]): Promise<number> {
 
 async function netUp(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { delay: { type: 'string', multiple: true } } });
-  const check = canBuild();
-  if (!check.ok) {
-    console.error(cannotBuildLine(check, 'net up'));
-    return 1;
-  }
-  const plan = planFor(await readHostTables(), { delaysMs: parseDelays(values.delay) });
-  // Both before the build, so a Ctrl-C or a crash during it removes what was built so far: the
-  // signal waits for the build to end, the exit hook runs however the process ends (but SIGKILL,
-  // after which `net down` cleans up).
-  const undoExitHook = removeOnExit(plan.prefix);
-  // `on`, not `once`: a Ctrl-C reaches the whole process group, and under tsx the same signal can
-  // come again (tsx relays it when we have not acknowledged it within 30 ms); a second one without
-  // a handler would kill us halfway through the teardown.
-  const stopped = new Promise<NodeJS.Signals>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => resolve(signal));
+  return withNetwork('net up', { delaysMs: parseDelays(values.delay) }, async (plan, built, stopped) => {
+    for (const line of movedLines(plan)) console.log(line);
+    console.log('Networks:');
+    for (const line of networkLines(plan)) console.log(`  ${line}`);
+    console.log('Hosts:');
+    for (const line of planTable(plan)) console.log(`  ${line}`);
+    console.log("Routers' routes (besides the networks they are on):");
+    for (const line of routeLines(plan)) console.log(`  ${line}`);
+    for (const line of builtLines(built)) console.log(line);
+    for (const line of howToLines(plan)) console.log(line);
+    console.log('The network is up. Press Ctrl-C to remove it.');
+    const signal = await stopped;
+    console.log(`${signal}: removing the network...`);
+    console.log(teardownLine(await teardownNetwork(plan.prefix)));
+    return 0;
   });
-  const built = await buildNetwork(plan);
-
-  for (const line of movedLines(plan)) console.log(line);
-  console.log('Networks:');
-  for (const line of networkLines(plan)) console.log(`  ${line}`);
-  console.log('Hosts:');
-  for (const line of planTable(plan)) console.log(`  ${line}`);
-  console.log("Routers' routes (besides the networks they are on):");
-  for (const line of routeLines(plan)) console.log(`  ${line}`);
-  for (const line of builtLines(built)) console.log(line);
-  for (const line of howToLines(plan)) console.log(line);
-  console.log('The network is up. Press Ctrl-C to remove it.');
-
-  // Signal handlers do not keep Node running, and nothing else is left to: a timer waits with us.
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  const signal = await stopped;
-  clearInterval(keepAlive);
-  console.log(`${signal}: removing the network...`);
-  const removed = await teardownNetwork(plan.prefix);
-  undoExitHook();
-  console.log(teardownLine(removed));
-  return 0;
 }
 
 async function netDownCommand(argv: string[]): Promise<number> {

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labDir } from '../paths.ts';
-import { buildNetwork, canBuild, readHostTables, removeOnExit, teardownNetwork } from './build.ts';
-import { planFor, type NetPlan, type Region } from './plan.ts';
+import { buildNetwork, canBuild, readHostTables, removeOnExit, teardownNetwork, type BuiltNetwork } from './build.ts';
+import { planFor, type LinkKind, type NetPlan, type Region } from './plan.ts';
 import { cannotBuildLine } from './words.ts';
 
 const CLI = path.join(path.dirname(path.dirname(fileURLToPath(import.meta.url))), 'cli.ts');
@@ -18,36 +18,63 @@ export function planFile(): string {
 }
 
 /**
- * Build, then run `lab/cli.ts <argv> --net-attached <plan>` in the phone's namespace with the
- * terminal handed over, then tear down. `argv` is the walkthrough's own, without `--net ns`.
+ * The network's lifecycle, once for every command that needs it (net up, up --net ns, --net ns):
+ * refuse in one line without privilege; plan clear of this machine's networks; arm the removal
+ * before building, so a Ctrl-C or a crash during the build removes what was built so far; build;
+ * run `body`; remove the network however it ended (SIGKILL aside: then `net down`). `stopped`
+ * resolves on the first Ctrl-C, SIGTERM or SIGHUP.
  */
-export async function runInNamespaces(argv: string[], region: Region): Promise<number> {
+export async function withNetwork(
+  command: string,
+  opts: { delaysMs?: Partial<Record<LinkKind, number>> },
+  body: (plan: NetPlan, built: BuiltNetwork, stopped: Promise<NodeJS.Signals>) => Promise<number>,
+): Promise<number> {
   const check = canBuild();
   if (!check.ok) {
-    console.error(cannotBuildLine(check, '--net ns'));
+    console.error(cannotBuildLine(check, command));
     return 1;
   }
-  const plan = planFor(await readHostTables());
-  const undoExitHook = removeOnExit(plan.prefix); // Ctrl-C, a crash: the namespaces go with us
-  // A Ctrl-C reaches the phone's process too (same process group); we wait for it, then clean up.
-  const ignore = () => {};
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, ignore);
+  const plan = planFor(await readHostTables(), opts);
+  const undoExitHook = removeOnExit(plan.prefix);
+  // `on`, not `once`: a Ctrl-C reaches the whole process group, and under tsx the same signal can
+  // come again (tsx relays it when we have not acknowledged it within 30 ms); a second one without
+  // a handler would kill us halfway through the teardown.
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const stopped = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
+  for (const signal of SIGNALS) process.on(signal, onSignal);
+  // Signal handlers do not keep Node running: a timer waits with us.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   try {
-    const built = await buildNetwork(plan);
+    return await body(plan, await buildNetwork(plan), stopped);
+  } finally {
+    clearInterval(keepAlive);
+    await teardownNetwork(plan.prefix).catch(() => {}); // the exit hook tries again if this fails
+    undoExitHook();
+    for (const signal of SIGNALS) process.off(signal, onSignal);
+  }
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * `--net ns`: run `lab/cli.ts <argv> --net-attached <plan>` in the phone's namespace with the
+ * terminal handed over (a Ctrl-C reaches it too: same process group), then remove the network.
+ * `argv` is the walkthrough's own, without `--net ns`.
+ */
+export function runInNamespaces(argv: string[], region: Region): Promise<number> {
+  return withNetwork('--net ns', {}, async (plan, built) => {
     fs.mkdirSync(labDir(), { recursive: true });
     fs.writeFileSync(planFile(), JSON.stringify({ ...plan, built: { ms: built.ms, delays: built.delays } }, null, 2) + '\n', { mode: 0o600 });
-    const phone = plan.phones[region];
-    const child = spawn('ip', ['netns', 'exec', phone.namespace, process.execPath, '--import', 'tsx', CLI, ...argv, '--net-attached', planFile()], { stdio: 'inherit' });
-    return await new Promise<number>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 2 : 1)));
-    });
-  } finally {
-    await teardownNetwork(plan.prefix).catch(() => {}); // the exit hook tries again if this fails
-    fs.rmSync(planFile(), { force: true });
-    undoExitHook();
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, ignore);
-  }
+    try {
+      const child = spawn('ip', ['netns', 'exec', plan.phones[region].namespace, process.execPath, '--import', 'tsx', CLI, ...argv, '--net-attached', planFile()], { stdio: 'inherit' });
+      return await new Promise<number>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('exit', (code, signal) => resolve(code ?? (signal ? 130 : 1)));
+      });
+    } finally {
+      fs.rmSync(planFile(), { force: true });
+    }
+  });
 }
 
 /** The plan the outer run built, for the run inside the phone's namespace. */
