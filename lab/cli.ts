@@ -8,6 +8,7 @@ import { appCommand } from '../servers/order-service-cli.ts';
 import { slbCommand } from '../servers/slb-cli.ts';
 import { cacheCommand } from '../servers/cdn/cache-cli.ts';
 import { originCommand } from '../servers/cdn/origin.ts';
+import { browserCommand } from './browser.ts';
 import { roleCommand, statusCommand } from './control.ts';
 import { netCommand } from './net-ns/cli.ts';
 import { upCommand } from './up.ts';
@@ -29,6 +30,8 @@ const USAGE = `usage: npm run lab [-- <command> [options]]
   origin         run the CDN's origin alone                    [--listen HOST:PORT] [--dir DIR]
   net up|down|plan   the lab's network of namespaces alone (Linux, root): build it and stay until Ctrl-C,
                  remove what earlier runs left, or print the plan     [--delay KIND=MS] [--all] [--json] [--commands]
+  browser        a real browser as the phone on a running lab: the shop's page, pictures via the CDN, the order button
+                 (Chromium and certutil; in the phone's namespace with up --net ns)   [--from north|south] [--check: headless, place the order, print JSON]
   help           this text`;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
@@ -44,6 +47,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   cache: cacheCommand,
   origin: originCommand,
   net: netCommand,
+  browser: browserCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -13,6 +13,7 @@ import { closeGracefully, listen } from './net/listen.ts';
 import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionGuard, type ConnectionLimits } from './net/limits.ts';
 import { IdempotencyConflict, StoreBusy, StoreFull, type Order, type OrderStore, type StoredOrder } from './order-store.ts';
 import { withoutToken } from './net/redact.ts';
+import { productPage, SHOP_SCRIPT } from './shop-page.ts';
 
 export interface OrderServiceOptions {
   /** app-1, app-2: sent back in X-Served-By so the client sees which server answered. */
@@ -30,6 +31,8 @@ export interface OrderServiceOptions {
    * do). Default: nobody.
    */
   trustedProxies?: string[];
+  /** Serve the product page at / (servers/shop-page.ts), its pictures from this CDN origin. */
+  page?: { cdn: string };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,6 +238,14 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
         : { for: null, proto: null, host: null },
     });
   };
+
+  // The product page and its button's script (a browser as the phone: `npm run lab -- browser`).
+  if (opts.page) {
+    const { html, csp } = productPage(opts.page.cdn);
+    const common = (res: Response) => res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin', 'Cache-Control': 'no-cache' });
+    app.get('/', (_req, res) => void common(res).set('Content-Security-Policy', csp).type('html').send(html));
+    app.get('/shop.js', (_req, res) => void common(res).type('application/javascript').send(SHOP_SCRIPT));
+  }
 
   app.post('/purchaseOrder', requireJson, parseJson, takeOrder);
   app.all('/purchaseOrder', methodNotAllowed('POST'));

@@ -1,0 +1,168 @@
+// `npm run lab -- browser`: a real browser as the phone. Chromium (or Chrome) opens the shop's
+// page https://www.geektime.test/ of a running lab, shows the pictures from the CDN and places the
+// seed's order with a button. In ns mode it runs inside the phone's namespace, so its DNS really
+// goes to the lab's local DNS and its packets leave by the phone's interface; on loopback its
+// resolver is told where the two names are (--host-resolver-rules), and it says so.
+//
+// A throwaway profile trusts the lab's root CA and nothing else on the machine changes: the CA is
+// put in an NSS database of the profile's own (certutil, from libnss3-tools), which Chromium on
+// Linux reads from $HOME/.pki/nssdb. `--check` runs it headless and drives the page over the
+// DevTools protocol on a pipe (--remote-debugging-pipe: NUL-separated JSON on fds 3 and 4), the
+// way a test does: load, every picture, the button, the answer.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { readState, type LabState } from './state.ts';
+import { SHOP_HOST } from './topology.ts';
+
+const BROWSERS = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
+
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, tool), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Where the browser goes and how it finds the names there. */
+function target(state: LabState, region: 'north' | 'south'): { url: string; namespace?: string; resolverRules?: string } {
+  const slb = state.roles.find((r) => r.name === 'slb')!;
+  const url = `https://${SHOP_HOST}${slb.port === 443 ? '' : `:${slb.port}`}/`;
+  if (state.net) return { url, namespace: state.net.phones[region].namespace };
+  // Loopback: no DNS server a browser can be pointed at, so the names are mapped to the roles the
+  // lab's DNS would answer with (the shop's SLB; the CDN edge of the phone's region).
+  const edge = state.roles.find((r) => r.name === `edge-${region}`)!;
+  return { url, resolverRules: `MAP ${SHOP_HOST} ${slb.host}, MAP static.geektime.test ${edge.host}` };
+}
+
+/** A fresh profile whose NSS database trusts the lab's root CA (and only what the system already trusts). */
+function makeProfile(rootCa: string): string {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-browser-'));
+  const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
+  fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
+  for (const args of [['-N', '--empty-password', '-d', db], ['-A', '-d', db, '-t', 'C,,', '-n', 'Geektime Lab Root CA', '-i', rootCa]]) {
+    const r = spawnSync('certutil', args);
+    if (r.status !== 0) throw new Error(`certutil ${args[0]} failed: ${r.stderr.toString().trim()}`);
+  }
+  return home;
+}
+
+function browserArgs(home: string, t: ReturnType<typeof target>, extra: string[]): string[] {
+  return [
+    `--user-data-dir=${path.join(home, 'chrome')}`,
+    '--no-first-run',
+    '--no-default-browser-check',
+    // Offline: no update checks, sync, translation or other calls home during the lesson.
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), // Chromium's sandbox refuses to run as root
+    ...(t.resolverRules ? [`--host-resolver-rules=${t.resolverRules}`] : []),
+    ...extra,
+  ];
+}
+
+/** In the phone's namespace when there is one; HOME points at the profile (its NSS database). */
+function launch(browser: string, args: string[], home: string, namespace: string | undefined, stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
+  const env = { ...process.env, HOME: home };
+  return namespace ? spawn('ip', ['netns', 'exec', namespace, browser, ...args], { env, stdio }) : spawn(browser, args, { env, stdio });
+}
+
+export interface PageCheck {
+  url: string;
+  secure: boolean;
+  images: Array<{ src: string; ok: boolean }>;
+  status: string;
+  result: string;
+}
+
+/** Load the page headless, wait for every picture, press the button, read the answer. */
+async function checkPage(child: ChildProcess, url: string, timeoutMs = 30_000): Promise<PageCheck> {
+  const toBrowser = child.stdio[3] as Writable;
+  const fromBrowser = child.stdio[4] as Readable;
+  let nextId = 1;
+  const waiting = new Map<number, (m: { result?: unknown; error?: { message: string } }) => void>();
+  const events: Array<{ method: string; sessionId?: string }> = [];
+  let buffered = '';
+  fromBrowser.setEncoding('utf8');
+  fromBrowser.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let end = buffered.indexOf('\0'); end !== -1; end = buffered.indexOf('\0')) {
+      const message = JSON.parse(buffered.slice(0, end)) as { id?: number; method?: string; sessionId?: string; result?: unknown; error?: { message: string } };
+      buffered = buffered.slice(end + 1);
+      if (message.id !== undefined) waiting.get(message.id)?.(message);
+      else if (message.method) events.push({ method: message.method, sessionId: message.sessionId });
+    }
+  });
+  const send = <T>(method: string, params: object = {}, sessionId?: string) =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result as T)));
+      toBrowser.write(`${JSON.stringify({ id, method, params, ...(sessionId && { sessionId }) })}\0`);
+    });
+  const deadline = Date.now() + timeoutMs;
+  const until = async (what: string, test: () => boolean) => {
+    while (!test()) {
+      if (Date.now() > deadline) throw new Error(`the browser did not ${what} within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const { targetId } = await send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
+  const { sessionId } = await send<{ sessionId: string }>('Target.attachToTarget', { targetId, flatten: true });
+  await send('Page.enable', {}, sessionId);
+  await send('Page.navigate', { url }, sessionId);
+  await until('load the page', () => events.some((e) => e.method === 'Page.loadEventFired' && e.sessionId === sessionId));
+  const script = `(async () => {
+    const wait = async (test) => { for (let i = 0; i < 200 && !test(); i++) await new Promise((r) => setTimeout(r, 50)); return test(); };
+    await wait(() => [...document.images].every((i) => i.complete));
+    const images = [...document.images].map((i) => ({ src: i.currentSrc, ok: i.complete && i.naturalWidth > 0 }));
+    document.getElementById('buy').click();
+    const result = document.getElementById('result');
+    await wait(() => result.dataset.status);
+    return { url: location.href, secure: window.isSecureContext, images, status: result.dataset.status ?? 'no answer', result: result.textContent };
+  })()`;
+  const evaluated = await send<{ result: { value: PageCheck }; exceptionDetails?: { text: string } }>('Runtime.evaluate', { expression: script, awaitPromise: true, returnByValue: true }, sessionId);
+  if (evaluated.exceptionDetails) throw new Error(`the page's script failed: ${evaluated.exceptionDetails.text}`);
+  return evaluated.result.value;
+}
+
+export async function browserCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { from: { type: 'string', default: 'north' }, check: { type: 'boolean', default: false } } });
+  const region = values.from;
+  if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
+  const browser = BROWSERS.find(onPath);
+  if (!browser) throw new Error(`no Chromium or Chrome on PATH (apt install chromium), so no browser as the phone`);
+  if (!onPath('certutil')) throw new Error('no certutil on PATH (apt install libnss3-tools): it puts the lab\'s root CA into the throwaway profile');
+  const state = readState();
+  const t = target(state, region);
+  const home = makeProfile(state.rootCa);
+  try {
+    if (t.resolverRules) console.log(`On loopback the browser's resolver is told where the names are (${t.resolverRules}); with --net ns it asks the lab's local DNS.`);
+    if (!values.check) {
+      console.log(`Opening ${t.url}${t.namespace ? ` in the phone's namespace ${t.namespace}` : ''} with a throwaway profile that trusts the lab's root CA. Close the browser to end.`);
+      const child = launch(browser, browserArgs(home, t, [t.url]), home, t.namespace, 'inherit');
+      return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 0)));
+    }
+    const child = launch(browser, browserArgs(home, t, ['--headless=new', '--remote-debugging-pipe', 'about:blank']), home, t.namespace, ['ignore', 'ignore', 'pipe', 'pipe', 'pipe']);
+    let stderr = '';
+    child.stderr?.on('data', (c) => (stderr += c));
+    try {
+      const page = await checkPage(child, t.url);
+      console.log(JSON.stringify(page));
+      return page.status === '201' && page.images.every((i) => i.ok) ? 0 : 1;
+    } catch (err) {
+      throw new Error(`${(err as Error).message}${stderr ? ` (browser: ${stderr.trim().split('\n').at(-1)})` : ''}`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
