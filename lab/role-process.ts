@@ -12,8 +12,11 @@ import type { RoleSpec } from './roles.ts';
 
 const HOST_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'role-host.ts');
 
-/** How long a role may take to listen, and to close when asked. */
-const START_TIMEOUT_MS = 15_000;
+/**
+ * How long a role may take to listen (a bound, not an expectation: thirteen roles starting at once
+ * on a busy two-core machine each compile their TypeScript first), and to close when asked.
+ */
+const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 3_000;
 
 export interface RoleProcess {

@@ -33,14 +33,14 @@ async function startLab(args: string[]): Promise<string> {
   let out = '';
   lab.stdout!.on('data', (c) => (out += c));
   lab.stderr!.on('data', (c) => (out += c));
-  for (let i = 0; i < 600 && !out.includes('Press Ctrl-C to stop.') && lab.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 1200 && !out.includes('Press Ctrl-C to stop.') && lab.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
   expect(out, out).toContain('Press Ctrl-C to stop.');
   return dir;
 }
 
 describe.skipIf(why !== '')(`npm run lab -- browser ${why}`, () => {
   for (const mode of ['loopback', 'ns'] as const) {
-    it.skipIf(mode === 'ns' && !root)(`${mode}: the shop's page shows the CDN's pictures over HTTPS and its button places the seed's order`, { timeout: 120_000 }, async () => {
+    it.skipIf(mode === 'ns' && !root)(`${mode}: the shop's page shows the CDN's pictures over HTTPS and its button places the seed's order`, { timeout: 240_000 }, async () => {
       const dir = await startLab(mode === 'ns' ? ['--net', 'ns'] : ['--ephemeral']);
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'browser', '--check'], { env: { ...process.env, LAB_DIR: dir }, timeout: 90_000 });
       const page = JSON.parse(stdout.trim().split('\n').at(-1)!) as PageCheck;
