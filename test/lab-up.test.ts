@@ -73,7 +73,7 @@ describe('npm run lab -- up', () => {
 
     const certDir = path.dirname(state.rootCa);
     const keys = fs.readdirSync(certDir).filter((f) => f.endsWith('.key'));
-    expect(keys.sort()).toEqual(['intermediate.key', 'leaf.key', 'root.key']);
+    expect(keys.sort()).toEqual(['cdn.key', 'intermediate.key', 'leaf.key', 'root.key']);
     for (const key of keys) {
       expect((fs.statSync(path.join(certDir, key)).mode & 0o777).toString(8), key).toBe('600');
     }
