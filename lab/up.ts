@@ -480,6 +480,7 @@ async function upInNamespaces(quiet: boolean): Promise<number> {
       const body = `'{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}'`;
       console.log(`The phones: ${plan.phones.north.address} (${plan.phones.north.namespace}), ${plan.phones.south.address} (${plan.phones.south.namespace}). Reach the lab as the phone:`);
       console.log(`  ip netns exec ${phone.namespace} dig static.geektime.test`);
+      console.log(`  ip netns exec ${phone.namespace} curl -sI --cacert ${displayPath(lab.state.rootCa)} https://static.geektime.test/images/phone.png   (the CDN over HTTPS)`);
       console.log(`  ip netns exec ${phone.namespace} curl --cacert ${displayPath(lab.state.rootCa)} -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}/purchaseOrder`);
       console.log(`  ip netns exec ${phone.namespace} ip route get ${slb.host}; ip -n ${phone.namespace} neigh`);
       console.log(`  ip netns exec ${phone.namespace} tcpdump -eni eth0        (Wireshark: ip netns exec ${phone.namespace} wireshark)`);
