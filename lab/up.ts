@@ -442,9 +442,10 @@ export async function upCommand(argv: string[]): Promise<number> {
   console.log(`Certificates: ${made} (${displayPath(path.dirname(lab.state.rootCa))}/)`);
   for (const note of lab.notes) console.log(`Note: ${note}`);
   console.log(`Roles (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'}):`);
+  const nameWidth = Math.max(...lab.state.roles.map((r) => r.name.length));
   for (const r of lab.state.roles) {
     const down = lab.failed.some((f) => f.name === r.name) ? '  (DOWN)' : '';
-    console.log(`  ${r.name.padEnd(9)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}${down}`);
+    console.log(`  ${r.name.padEnd(nameWidth)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}${down}`);
   }
   for (const { name, reason } of lab.failed) console.log(`DOWN: ${name} could not start: ${reason}`);
   if (lab.failed.length) console.log(`The other roles are up. After fixing it: npm run lab -- role ${lab.failed[0]!.name} restart`);
@@ -474,7 +475,8 @@ async function upInNamespaces(quiet: boolean): Promise<number> {
     try {
       for (const note of lab.notes) console.log(`Note: ${note}`);
       console.log('Roles (every host its own network namespace):');
-      for (const r of lab.state.roles) console.log(`  ${r.name.padEnd(11)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(28)} ${r.namespace}`);
+      const nameWidth = Math.max(...lab.state.roles.map((r) => r.name.length));
+      for (const r of lab.state.roles) console.log(`  ${r.name.padEnd(nameWidth)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(28)} ${r.namespace}`);
       const phone = plan.phones.north;
       const slb = lab.state.roles.find((r) => r.name === 'slb')!;
       const body = `'{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}'`;
