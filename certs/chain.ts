@@ -1,4 +1,5 @@
-// The lab's own certificate chain: root CA → intermediate CA → leaf (the shop's SLB).
+// The lab's own certificate chain: root CA → intermediate CA → two leaves, the shop's SLB and
+// the CDN's edges.
 //
 // A browser trusts a server because it can walk a chain of signatures from the server's
 // certificate up to a root it already has. The lab builds that chain itself, the way a real
@@ -8,6 +9,10 @@
 //   intermediate.crt  signed by the root; signs server certificates
 //   leaf.crt          signed by the intermediate; names www.geektime.test and the SLB's IPs
 //   chain.crt         leaf + intermediate: what the server sends in its Certificate message
+//   cdn.crt           signed by the same intermediate; names static.geektime.test, the name a
+//                     browser asks the CDN's edges for (a real CDN serves the shop's pictures over
+//                     HTTPS with a certificate for the shop's name, so an https page can show them)
+//   cdn-chain.crt     cdn.crt + intermediate: what the edges send
 //
 // Certificates are built with node-forge; every check of an existing file is done with Node's
 // own X509Certificate (OpenSSL), so a mistake in one library is caught by the other.
@@ -18,6 +23,11 @@ import forge from 'node-forge';
 
 export const SHOP_DNS_NAMES = ['www.geektime.test', 'geektime.test'];
 export const SHOP_IP_ADDRESSES = ['127.0.0.80', '127.0.0.1', '::1']; // the SLB's addresses
+/** The CDN's leaf: the one name browsers ask the edges for, and no addresses. The GSLB hands out a
+ *  different edge per region, so an address would be wrong for half the clients; clients match the
+ *  name in the URL against the SAN's DNS names (RFC 9110 §4.3.4, RFC 6125 §6.4.4; RFC 9525, which
+ *  replaces RFC 6125, no longer looks at the CN at all). */
+export const CDN_DNS_NAMES = ['static.geektime.test'];
 
 const ORGANIZATION = 'Buy-Online Networking Lab';
 const ROOT_CN = 'Geektime Lab Root CA';
@@ -43,6 +53,11 @@ export interface ChainFiles {
   leafKey: string;
   /** leaf PEM then intermediate PEM */
   fullChain: string;
+  /** The CDN edges' own leaf (static.geektime.test) and its key. */
+  cdnCert: string;
+  cdnKey: string;
+  /** cdn leaf PEM then intermediate PEM */
+  cdnChain: string;
 }
 
 export function chainFiles(dir: string): ChainFiles {
@@ -56,6 +71,9 @@ export function chainFiles(dir: string): ChainFiles {
     leafCert: at('leaf.crt'),
     leafKey: at('leaf.key'),
     fullChain: at('chain.crt'),
+    cdnCert: at('cdn.crt'),
+    cdnKey: at('cdn.key'),
+    cdnChain: at('cdn-chain.crt'),
   };
 }
 
@@ -308,8 +326,8 @@ export interface EnsureChainOptions {
 
 export interface EnsureChainResult {
   files: ChainFiles;
-  /** what was (re)made this call; [] = all reused */
-  made: Array<'root' | 'intermediate' | 'leaf'>;
+  /** what was (re)made this call, in this order; [] = all reused. 'leaf' is the shop's, 'cdn' the edges'. */
+  made: Array<'root' | 'intermediate' | 'leaf' | 'cdn'>;
   /** one human sentence per remake, e.g. "leaf: expires in 3 days (threshold 14)" */
   reasons: string[];
 }
@@ -329,7 +347,7 @@ export function ensureChain(opts: EnsureChainOptions): EnsureChainResult {
 
   /** Reuse the pair on disk unless there is a reason to remake it. */
   function reuseOrMake(
-    role: 'root' | 'intermediate' | 'leaf',
+    role: EnsureChainResult['made'][number],
     certFile: string,
     keyFile: string,
     forcedReason: string | undefined,
@@ -363,12 +381,21 @@ export function ensureChain(opts: EnsureChainOptions): EnsureChainResult {
     (pair) => problemWith(pair, { role: 'intermediate', pair: intermediate }, LEAF_MIN_DAYS_LEFT, now) ?? missingNames(pair.cert, dnsNames, ipAddresses),
     () => issueLeaf({ issuerCertPem: intermediate.certPem, issuerKeyPem: intermediate.keyPem, dnsNames, ipAddresses, now }));
 
-  // 4. What the server sends: its own certificate, then the intermediate. Not the root: the
+  // 4. The CDN's leaf, signed by the same intermediate, by the same rules. A real CDN holds a
+  //    certificate for the shop's name too (the shop lets it have one: the CNAME into cdn.test
+  //    proves the CDN answers for that name), with a key of its own: the edges never hold the SLB's.
+  const cdn = reuseOrMake('cdn', files.cdnCert, files.cdnKey,
+    renewed ?? (made.includes('intermediate') ? 'the intermediate was remade' : undefined),
+    (pair) => problemWith(pair, { role: 'intermediate', pair: intermediate }, LEAF_MIN_DAYS_LEFT, now) ?? missingNames(pair.cert, CDN_DNS_NAMES, []),
+    () => issueLeaf({ issuerCertPem: intermediate.certPem, issuerKeyPem: intermediate.keyPem, dnsNames: CDN_DNS_NAMES, ipAddresses: [], now }));
+
+  // 5. What each server sends: its own certificate, then the intermediate. Not the root: the
   //    client must already have it, or the chain proves nothing.
   writeFileAtomic(files.fullChain, leaf.certPem + intermediate.certPem, 0o644);
+  writeFileAtomic(files.cdnChain, cdn.certPem + intermediate.certPem, 0o644);
 
   // A reused key that someone made readable to others is tightened back to owner-only.
-  for (const keyFile of [files.rootKey, files.intermediateKey, files.leafKey]) {
+  for (const keyFile of [files.rootKey, files.intermediateKey, files.leafKey, files.cdnKey]) {
     if (fs.statSync(keyFile).mode & 0o077) fs.chmodSync(keyFile, 0o600);
   }
 

@@ -32,7 +32,7 @@ export async function certsCommand(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.help) {
-    console.log(`${USAGE}\n  --renew      remake root, intermediate and leaf even if they are fine\n  --dir <path> where the files live (default: ${path.join(labDir(), 'certs')})`);
+    console.log(`${USAGE}\n  --renew      remake root, intermediate and both leaves even if they are fine\n  --dir <path> where the files live (default: ${path.join(labDir(), 'certs')})`);
     return 0;
   }
 
@@ -48,12 +48,13 @@ export async function certsCommand(argv: string[]): Promise<number> {
 
   // 1. What happened to each file, and why.
   console.log(`Certificate chain in ${files.dir}`);
-  for (const role of ['root', 'intermediate', 'leaf'] as const) {
+  for (const role of ['root', 'intermediate', 'leaf', 'cdn'] as const) {
     const reason = reasons.find((r) => r.startsWith(`${role}:`));
     const verdict = made.includes(role) ? `made    (${reason?.slice(role.length + 2)})` : 'reused';
     console.log(`  ${role.padEnd(13)} ${verdict}`);
   }
-  console.log(`  chain.crt     leaf + intermediate: what the server sends\n`);
+  console.log(`  chain.crt     leaf + intermediate: what the SLB sends`);
+  console.log(`  cdn-chain.crt cdn + intermediate: what the CDN's edges send (static.geektime.test)\n`);
 
   // 2. What is in the certificates, and who signed whom.
   const read = (file: string) => fs.readFileSync(file, 'utf8');
@@ -64,5 +65,6 @@ export async function certsCommand(argv: string[]): Promise<number> {
   console.log('\nCheck it yourself (each should print "OK"):');
   console.log(`  ${verify} ${shellQuote(files.leafCert)}`);
   console.log(`  ${verify} -purpose sslserver ${shellQuote(files.leafCert)}`);
+  console.log(`  ${verify} -purpose sslserver ${shellQuote(files.cdnCert)}`);
   return 0;
 }

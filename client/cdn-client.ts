@@ -75,10 +75,11 @@ export function fetchViaCdn(opts: CdnFetchOptions): Promise<CdnFetch> {
 /**
  * The edge role at the address DNS gave. With one address per role that is exact. On a single
  * address every edge shares it and DNS cannot say which port: then `preferred` decides (the
- * GSLB's choice when known, else the edge of the phone's region).
+ * GSLB's choice when known, else the edge of the phone's region). An edge's https port
+ * (`edge-north-tls`, partOf edge-north) is the same edge, not another one: the http one is returned.
  */
 export function edgeAt(roles: RoleState[], address: string, preferred: string): RoleState {
-  const edges = roles.filter((r) => r.name.startsWith('edge-') && r.host === address);
+  const edges = roles.filter((r) => r.name.startsWith('edge-') && !r.partOf && r.host === address);
   const edge = edges.find((r) => r.name === preferred) ?? edges[0];
   if (!edge) throw new Error(`DNS pointed ${STATIC_HOST} at ${address}, where no edge cache of this lab listens`);
   return edge;

@@ -3,7 +3,8 @@
 // TCP stack. It starts the role from its spec (lab/roles.ts) and talks to the `lab` process over
 // Node's IPC channel (the fd survives `ip netns exec`, which only changes namespaces, then execs):
 //
-//   → { type: 'ready', host, port, classicPort? }      once listening
+//   → { type: 'ready', host, port, classicPort?, tlsPort? }   once listening (the SLB's classic
+//                                                        port, an edge's https port)
 //   → { type: 'failed', message }                        it could not start; the process exits 1
 //   → { type: 'event', name, args }                      what the walkthrough observes (below)
 //   → { type: 'log', line }                              the role's own log lines
@@ -24,7 +25,7 @@ export const OBSERVED: Partial<Record<RoleSpec['kind'], string[]>> = {
 };
 
 export type HostMessage =
-  | { type: 'ready'; host: string; port: number; classicPort?: number; pid: number }
+  | { type: 'ready'; host: string; port: number; classicPort?: number; tlsPort?: number; pid: number }
   | { type: 'failed'; message: string }
   | { type: 'event'; name: string; args: unknown[] }
   | { type: 'log'; line: string }
@@ -78,8 +79,8 @@ async function main(): Promise<void> {
   // The lab went away without saying stop (killed): a role must not outlive it.
   process.on('disconnect', () => void stop());
   process.on('SIGTERM', () => void stop());
-  const classicPort = (role as { classicPort?: number }).classicPort;
-  send({ type: 'ready', host: role.host, port: role.port, ...(classicPort !== undefined && { classicPort }), pid: process.pid });
+  const { classicPort, tlsPort } = role as { classicPort?: number; tlsPort?: number };
+  send({ type: 'ready', host: role.host, port: role.port, ...(classicPort !== undefined && { classicPort }), ...(tlsPort !== undefined && { tlsPort }), pid: process.pid });
 }
 
 void main();

@@ -24,6 +24,8 @@ export interface RoleProcess {
   host: string;
   port: number;
   classicPort?: number;
+  /** An edge's https port. */
+  tlsPort?: number;
   pid: number;
   namespace?: string;
   /** What the role emitted that the walkthrough observes (lab/role-host.ts OBSERVED), re-emitted here. */
@@ -90,6 +92,7 @@ export function startRoleProcess(spec: RoleSpec, opts: { namespace?: string; log
             host: m.host,
             port: m.port,
             ...(m.classicPort !== undefined && { classicPort: m.classicPort }),
+            ...(m.tlsPort !== undefined && { tlsPort: m.tlsPort }),
             pid: m.pid,
             namespace: opts.namespace,
             events,

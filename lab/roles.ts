@@ -53,6 +53,8 @@ export interface CacheSpec extends Base {
   upstream: string;
   maxHeaderBytes: number;
   purgeToken: string;
+  /** An edge's HTTPS port too: the CDN leaf (cdn-chain.crt) and its key, read when the role starts. */
+  tls?: { certFile: string; keyFile: string; port: number };
 }
 export interface AppSpec extends Base {
   kind: 'app';
@@ -126,7 +128,8 @@ export async function startRole(spec: RoleSpec, ctx: StartContext): Promise<Runn
     }
     case 'cache': {
       const [{ startCache }, { STATIC_HOST }] = await Promise.all([import('../servers/cdn/cache.ts'), import('../servers/dns/lab-zones.ts')]);
-      return startCache({ name, host, port, upstream: spec.upstream, hostnames: [STATIC_HOST], maxHeaderBytes: spec.maxHeaderBytes, purgeToken: spec.purgeToken, log });
+      const tls = spec.tls && { cert: fs.readFileSync(spec.tls.certFile, 'utf8'), key: fs.readFileSync(spec.tls.keyFile, 'utf8'), port: spec.tls.port };
+      return startCache({ name, host, port, upstream: spec.upstream, hostnames: [STATIC_HOST], maxHeaderBytes: spec.maxHeaderBytes, purgeToken: spec.purgeToken, tls, log });
     }
     case 'app': {
       const [{ startOrderServer }, { OrderStore }] = await Promise.all([import('../servers/order-service.ts'), import('../servers/order-store.ts')]);

@@ -5,6 +5,8 @@
 // role shares 127.0.0.1 and is told apart by port.
 import fs from 'node:fs';
 import os from 'node:os';
+import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
+import type { RoleState } from './state.ts';
 
 export type Addressing = 'per-role' | 'single';
 export type Region = 'north' | 'south';
@@ -19,6 +21,8 @@ export interface RolePlan {
   /** The standard port this role skipped because this process may not bind it (it says so). */
   unprivileged?: { standard: number; instead: number };
   protocol: 'https' | 'http' | 'dns';
+  /** A second listener on the same address for HTTPS (the CDN's edges): its ports, the same way. */
+  tls?: { ports: number[]; unprivileged?: { standard: number; instead: number } };
 }
 
 export interface TopologyOptions {
@@ -62,18 +66,49 @@ const ROLES: Array<[string, string, string, RolePlan['protocol'], number, number
   ['slb', "TLS-terminating load balancer (the shop's VIP)", '127.0.0.80', 'https', 443, 8443, 8443],
 ];
 
+// The edges also serve HTTPS for static.geektime.test, as real CDNs do: a product page loaded over
+// https may only show pictures fetched over https. Standard port, high port (per-role: each edge
+// has its own address, so 8443 is free there), port on a single address (8443 is the SLB's there).
+const TLS_PORTS: Record<string, [number, number, number]> = {
+  'edge-north': [443, 8443, 8444],
+  'edge-south': [443, 8443, 8445],
+};
+
 export function planRoles(opts: TopologyOptions = {}): RolePlan[] {
   const addressing = opts.addressing ?? defaultAddressing();
   const perRole = addressing === 'per-role';
+  const canBind = opts.canBind ?? canBindPort;
+  /** The ports one listener tries, in order, and the standard port it skips without privilege. */
+  const portsFor = (standard: number, high: number, single: number): Pick<RolePlan, 'ports' | 'unprivileged'> => {
+    if (opts.ephemeral) return { ports: [0] };
+    if (!perRole) return { ports: [single] };
+    if (canBind(standard)) return { ports: [...new Set([standard, high])] };
+    return { ports: [high], unprivileged: { standard, instead: high } };
+  };
   return ROLES.map(([name, what, address, protocol, standard, high, single]) => {
-    let ports: number[];
-    if (name === 'slb' && opts.slbPort !== undefined) ports = [opts.slbPort];
-    else if (opts.ephemeral) ports = [0];
-    else if (!perRole) ports = [single];
-    else if ((opts.canBind ?? canBindPort)(standard)) ports = [...new Set([standard, high])];
-    else return { name, what, host: address, ports: [high], protocol, unprivileged: { standard, instead: high } };
-    return { name, what, host: perRole ? address : '127.0.0.1', ports, protocol };
+    const listener = name === 'slb' && opts.slbPort !== undefined ? { ports: [opts.slbPort] } : portsFor(standard, high, single);
+    const tls = TLS_PORTS[name];
+    return { name, what, host: perRole ? address : '127.0.0.1', ...listener, protocol, ...(tls && { tls: portsFor(...tls) }) };
   });
+}
+
+/**
+ * state.json's entry for an edge's HTTPS port: another listener of the same role (`partOf`), as
+ * `slb-classic` is the SLB's, so whatever counts roles (DNS servers, edges, the GSLB's choice)
+ * still counts the edge once. Its URL is the one a browser uses on an https page.
+ */
+export function edgeTlsRole(edge: RoleState, port: number): RoleState {
+  return {
+    name: `${edge.name}-tls`,
+    partOf: edge.name,
+    what: `the same edge over HTTPS: ${STATIC_HOST} for pages loaded over https`,
+    host: edge.host,
+    port,
+    protocol: 'https',
+    url: `https://${STATIC_HOST}${port === 443 ? '' : `:${port}`}/`,
+    ...(edge.namespace !== undefined && { namespace: edge.namespace }),
+    ...(edge.pid !== undefined && { pid: edge.pid }),
+  };
 }
 
 /** The CDN's edge caches the GSLB chooses between: one per region, each near its clients. */
@@ -107,7 +142,8 @@ export const SHOP_HOST = 'www.geektime.test';
  */
 export function unprivilegedNotes(plans: RolePlan[]): string[] {
   const moved = new Map<number, { instead: number; roles: string[] }>();
-  for (const p of plans) {
+  const listeners = plans.flatMap((p) => [{ name: p.name, unprivileged: p.unprivileged }, { name: `${p.name} (https)`, unprivileged: p.tls?.unprivileged }]);
+  for (const p of listeners) {
     if (!p.unprivileged) continue;
     const entry = moved.get(p.unprivileged.standard) ?? { instead: p.unprivileged.instead, roles: [] };
     entry.roles.push(p.name);

@@ -19,7 +19,7 @@ import { rateLimitedSink } from './log-sink.ts';
 import { Supervisor, type RoleInstance } from './supervisor.ts';
 import { labDir } from './paths.ts';
 import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
-import { planRoles, unprivilegedNotes, EDGE_REGIONS, defaultAddressing, healthCheckSource, SHOP_HOST, type Addressing, type RolePlan } from './topology.ts';
+import { planRoles, unprivilegedNotes, EDGE_REGIONS, defaultAddressing, edgeTlsRole, healthCheckSource, SHOP_HOST, type Addressing } from './topology.ts';
 import { parseSlbTlsMode, type SlbTlsMode } from '../servers/net/tls-modes.ts';
 
 export interface LabOptions {
@@ -171,14 +171,26 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     );
     // Header limits grow inward (a request the edge accepts is one the parent accepts), and PURGE
     // takes the operator's token, made here and written to state.json for the operator alone.
-    const startTier = (name: string, upstream: string, maxHeaderBytes: number) => {
-      const host = plan(name).host;
-      return run(
+    // The edges also serve HTTPS with the CDN's own leaf; the parent is reached by the edges
+    // alone, over http.
+    const startTier = async (name: string, upstream: string, maxHeaderBytes: number) => {
+      const p = plan(name);
+      const spec = (port: number, tlsPort?: number) => ({
+        kind: 'cache' as const, name, host: p.host, port, upstream, maxHeaderBytes, purgeToken,
+        ...(tlsPort !== undefined && { tls: { certFile: files.cdnChain, keyFile: files.cdnKey, port: tlsPort } }),
+      });
+      // The https port falls back like any port (443 → 8443), apart from the http one.
+      let tlsPorts = p.tls?.ports;
+      const cache = await run(
         name,
         'http',
-        (port) => startRole({ kind: 'cache', name, host, port, upstream, maxHeaderBytes, purgeToken }, ctx),
+        (port) => (tlsPorts ? withPortFallback({ name: `${name} (https)`, host: p.host, ports: tlsPorts }, notes, (tlsPort) => startRole(spec(port, tlsPort), ctx)) : startRole(spec(port), ctx)),
         (c) => c.url,
       );
+      if (cache?.tlsPort !== undefined) {
+        tlsPorts = [cache.tlsPort]; // a restart comes back on the same port
+        roles.push(edgeTlsRole(roles.find((r) => r.name === name)!, cache.tlsPort));
+      }
     };
     await startTier('parent', urlFor('origin'), headerLimitBehind(MAX_HEADER_BYTES));
     for (const { edge } of EDGE_REGIONS) await startTier(edge, urlFor('parent'), MAX_HEADER_BYTES);
@@ -346,14 +358,16 @@ function withStatus(state: LabState, supervisor: Supervisor): LabState {
  * Try the plan's ports in order. A standard port we may not bind (443 without privilege), or one
  * already taken (127.0.0.53:53 is systemd-resolved's on many Linux desktops), falls back to the
  * role's high port, with a note saying so. A taken high port is an error: the user must choose.
+ * Only this listener's own port moves: an edge's http port stays where it is when its https port
+ * is the one that could not be bound, and the other way round.
  */
-async function withPortFallback<T>(plan: RolePlan, notes: string[], start: (port: number) => Promise<T>): Promise<T> {
+async function withPortFallback<T>(plan: { name: string; host: string; ports: number[] }, notes: string[], start: (port: number) => Promise<T>): Promise<T> {
   for (const [i, port] of plan.ports.entries()) {
     try {
       return await start(port);
     } catch (err) {
       const next = plan.ports[i + 1];
-      if (!(err instanceof ListenError) || next === undefined) throw err;
+      if (!(err instanceof ListenError) || err.port !== port || next === undefined) throw err;
       if (err.code === 'EACCES') {
         notes.push(
           `${plan.name}: port ${port} needs privilege, so it listens on ${next} instead ` +
@@ -381,9 +395,13 @@ export function howToReach(lab: RunningLab): string[] {
   const port = (r: { port: number }) => (r.port === 53 ? '' : ` -p ${r.port}`);
   const phone = lab.state.addressing === 'per-role' ? ' -b 127.10.1.10' : '';
   const quiet = healthCheckAddresses(lab.state);
+  const edgeTls = lab.state.roles.find((r) => r.name === 'edge-north-tls');
   return [
     `dig @${dns('local-dns').host}${port(dns('local-dns'))}${phone} static.geektime.test        # the phone's question to its local DNS`,
     `dig @${dns('root').host}${port(dns('root'))} +norec www.geektime.test              # the root's referral`,
+    ...(edgeTls
+      ? [`curl -sI --cacert ${rel(lab.state.rootCa)} --resolve static.geektime.test:${edgeTls.port}:${edgeTls.host} ${edgeTls.url}images/phone.png   # a picture over HTTPS, as an https page loads it`]
+      : []),
     `curl --cacert ${rel(lab.state.rootCa)} --resolve ${SHOP_HOST}:${slb.port}:${slb.host} \\`,
     `     -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}${portPart}/purchaseOrder`,
     `openssl s_client -connect ${classic.host}:${classic.port} -servername ${SHOP_HOST} -CAfile ${rel(lab.state.rootCa)} -tls1_2 -cipher AES128-GCM-SHA256`,
@@ -424,9 +442,10 @@ export async function upCommand(argv: string[]): Promise<number> {
   console.log(`Certificates: ${made} (${displayPath(path.dirname(lab.state.rootCa))}/)`);
   for (const note of lab.notes) console.log(`Note: ${note}`);
   console.log(`Roles (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'}):`);
+  const nameWidth = Math.max(...lab.state.roles.map((r) => r.name.length));
   for (const r of lab.state.roles) {
     const down = lab.failed.some((f) => f.name === r.name) ? '  (DOWN)' : '';
-    console.log(`  ${r.name.padEnd(9)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}${down}`);
+    console.log(`  ${r.name.padEnd(nameWidth)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}${down}`);
   }
   for (const { name, reason } of lab.failed) console.log(`DOWN: ${name} could not start: ${reason}`);
   if (lab.failed.length) console.log(`The other roles are up. After fixing it: npm run lab -- role ${lab.failed[0]!.name} restart`);
@@ -456,12 +475,14 @@ async function upInNamespaces(quiet: boolean): Promise<number> {
     try {
       for (const note of lab.notes) console.log(`Note: ${note}`);
       console.log('Roles (every host its own network namespace):');
-      for (const r of lab.state.roles) console.log(`  ${r.name.padEnd(11)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(28)} ${r.namespace}`);
+      const nameWidth = Math.max(...lab.state.roles.map((r) => r.name.length));
+      for (const r of lab.state.roles) console.log(`  ${r.name.padEnd(nameWidth)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(28)} ${r.namespace}`);
       const phone = plan.phones.north;
       const slb = lab.state.roles.find((r) => r.name === 'slb')!;
       const body = `'{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}'`;
       console.log(`The phones: ${plan.phones.north.address} (${plan.phones.north.namespace}), ${plan.phones.south.address} (${plan.phones.south.namespace}). Reach the lab as the phone:`);
       console.log(`  ip netns exec ${phone.namespace} dig static.geektime.test`);
+      console.log(`  ip netns exec ${phone.namespace} curl -sI --cacert ${displayPath(lab.state.rootCa)} https://static.geektime.test/images/phone.png   (the CDN over HTTPS)`);
       console.log(`  ip netns exec ${phone.namespace} curl --cacert ${displayPath(lab.state.rootCa)} -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}/purchaseOrder`);
       console.log(`  ip netns exec ${phone.namespace} ip route get ${slb.host}; ip -n ${phone.namespace} neigh`);
       console.log(`  ip netns exec ${phone.namespace} tcpdump -eni eth0        (Wireshark: ip netns exec ${phone.namespace} wireshark)`);

@@ -1,5 +1,8 @@
-// Reading RFC 9211 Cache-Status the way the phone's narration does.
+// Reading RFC 9211 Cache-Status the way the phone's narration does, and finding the edge DNS named.
 import { describe, expect, it } from 'vitest';
+import { edgeAt } from '../client/cdn-client.ts';
+import type { RoleState } from '../lab/state.ts';
+import { edgeTlsRole } from '../lab/topology.ts';
 import { cachePathLines } from '../lab/story/words/cache.ts';
 import { parseCacheStatus } from '../servers/net/cache-status.ts';
 
@@ -30,5 +33,27 @@ describe('Cache-Status', () => {
       'origin: served the object',
     ]);
     expect(cachePathLines(parseCacheStatus('edge-north; hit; ttl=299'))).toEqual(['edge-north: HIT, fresh for 299 s more']);
+  });
+});
+
+describe('edgeAt', () => {
+  const edge = (name: string, host: string, port: number): RoleState => ({ name, what: 'an edge', host, port, protocol: 'http' });
+  const north = edge('edge-north', '127.0.0.21', 80);
+  const south = edge('edge-south', '127.0.0.22', 80);
+
+  it("finds the edge at DNS's address, never its https port (a part of the same edge)", () => {
+    const roles = [north, edgeTlsRole(north, 443), south, edgeTlsRole(south, 443)];
+    expect(roles[1]).toMatchObject({ name: 'edge-north-tls', partOf: 'edge-north', protocol: 'https', port: 443, url: 'https://static.geektime.test/' });
+    expect(edgeAt(roles, '127.0.0.21', 'edge-south')).toBe(north); // the only edge there
+    expect(edgeAt(roles, '127.0.0.22', 'edge-south')).toBe(south);
+  });
+
+  it('on one shared address, picks the preferred edge, and without it the first edge, not an https port', () => {
+    const n = edge('edge-north', '127.0.0.1', 8091);
+    const s = edge('edge-south', '127.0.0.1', 8092);
+    const roles = [edgeTlsRole(n, 8444), n, edgeTlsRole(s, 8445), s];
+    expect(edgeAt(roles, '127.0.0.1', 'edge-south')).toBe(s);
+    expect(edgeAt(roles, '127.0.0.1', 'edge-north-tls')).toBe(n);
+    expect(roles[0]!.url).toBe('https://static.geektime.test:8444/');
   });
 });

@@ -13,6 +13,7 @@ import {
   issueIntermediate,
   issueLeaf,
   makeRootCa,
+  CDN_DNS_NAMES,
   SHOP_DNS_NAMES,
   SHOP_IP_ADDRESSES,
   type ChainFiles,
@@ -35,6 +36,15 @@ function opensslVerify(root: string, intermediate: string, leaf: string, purpose
   }
 }
 
+const HAVE_OPENSSL = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 function x509Text(file: string): string {
   return execFileSync('openssl', ['x509', '-in', file, '-noout', '-text'], { encoding: 'utf8' });
 }
@@ -54,6 +64,7 @@ function fingerprints(files: ChainFiles) {
     root: fingerprint(files.rootCert),
     intermediate: fingerprint(files.intermediateCert),
     leaf: fingerprint(files.leafCert),
+    cdn: fingerprint(files.cdnCert),
   };
 }
 
@@ -66,8 +77,8 @@ describe('a fresh chain', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const { files, made } = ensureChain({ dir });
 
-  it('is made on first use, all three links', () => {
-    expect(made).toEqual(['root', 'intermediate', 'leaf']);
+  it('is made on first use, every link: root, intermediate, the shop\'s leaf and the CDN\'s', () => {
+    expect(made).toEqual(['root', 'intermediate', 'leaf', 'cdn']);
     for (const file of Object.values(chainFiles(dir))) expect(fs.existsSync(file)).toBe(true);
   });
 
@@ -114,8 +125,36 @@ describe('a fresh chain', () => {
     expect(keyIdAfter(text, 'Authority Key Identifier')).toBe(keyIdAfter(intermediateText, 'Subject Key Identifier'));
   });
 
+  it.skipIf(!HAVE_OPENSSL)('has a CDN leaf that passes openssl verify, also for sslserver (openssl on PATH)', () => {
+    for (const purpose of [undefined, 'sslserver']) {
+      const result = opensslVerify(files.rootCert, files.intermediateCert, files.cdnCert, purpose);
+      expect(result.output).toContain(`${files.cdnCert}: OK`);
+      expect(result.ok).toBe(true);
+    }
+  });
+
+  it('has a CDN leaf naming exactly static.geektime.test, issued by the same intermediate', () => {
+    const cdn = new X509Certificate(fs.readFileSync(files.cdnCert));
+    const intermediate = new X509Certificate(fs.readFileSync(files.intermediateCert));
+    // RFC 6125: the name is in the SAN; no IP address, no shop name (the edges are not the shop).
+    expect(cdn.subjectAltName).toBe('DNS:static.geektime.test');
+    expect(CDN_DNS_NAMES).toEqual(['static.geektime.test']);
+    expect(cdn.checkHost('static.geektime.test', { subject: 'never' })).toBe('static.geektime.test');
+    expect(cdn.checkHost('www.geektime.test', { subject: 'never' })).toBeUndefined();
+    expect(cdn.checkIssued(intermediate) && cdn.verify(intermediate.publicKey)).toBe(true);
+    expect(cdn.ca).toBe(false);
+    expect(cdn.keyUsage).toContain('1.3.6.1.5.5.7.3.1'); // extKeyUsage serverAuth
+    // a key of its own: the edges never hold the SLB's
+    expect(cdn.publicKey.export({ type: 'spki', format: 'pem' })).not.toBe(
+      new X509Certificate(fs.readFileSync(files.leafCert)).publicKey.export({ type: 'spki', format: 'pem' }),
+    );
+    const daysLeft = (Date.parse(cdn.validTo) - Date.now()) / 86_400_000;
+    expect(daysLeft).toBeGreaterThan(89);
+    expect(daysLeft).toBeLessThanOrEqual(90);
+  });
+
   it('has serial numbers of 16 bytes that are positive and minimal', () => {
-    for (const file of [files.rootCert, files.intermediateCert, files.leafCert]) {
+    for (const file of [files.rootCert, files.intermediateCert, files.leafCert, files.cdnCert]) {
       const serial = new X509Certificate(fs.readFileSync(file)).serialNumber;
       expect(serial).toMatch(/^[0-9A-F]{32}$/);
       expect(parseInt(serial.slice(0, 2), 16)).toBeGreaterThanOrEqual(0x01);
@@ -128,9 +167,14 @@ describe('a fresh chain', () => {
     expect(pems).toEqual([fs.readFileSync(files.leafCert, 'utf8'), fs.readFileSync(files.intermediateCert, 'utf8')]);
   });
 
+  it('writes cdn-chain.crt as the CDN leaf then intermediate', () => {
+    const pems = splitPem(fs.readFileSync(files.cdnChain, 'utf8'));
+    expect(pems).toEqual([fs.readFileSync(files.cdnCert, 'utf8'), fs.readFileSync(files.intermediateCert, 'utf8')]);
+  });
+
   it('keeps private keys owner-only (0600) and certificates 0644', () => {
-    for (const key of [files.rootKey, files.intermediateKey, files.leafKey]) expect(mode(key)).toBe(0o600);
-    for (const cert of [files.rootCert, files.intermediateCert, files.leafCert, files.fullChain]) expect(mode(cert)).toBe(0o644);
+    for (const key of [files.rootKey, files.intermediateKey, files.leafKey, files.cdnKey]) expect(mode(key)).toBe(0o600);
+    for (const cert of [files.rootCert, files.intermediateCert, files.leafCert, files.fullChain, files.cdnCert, files.cdnChain]) expect(mode(cert)).toBe(0o644);
   });
 
   it('serves a real TLS handshake, classic RSA key exchange included', async () => {
@@ -162,6 +206,27 @@ describe('a fresh chain', () => {
       server.close();
     }
   });
+
+  it('serves static.geektime.test over TLS with the CDN chain, and a client checking the name accepts it', async () => {
+    const server = tls.createServer({ key: fs.readFileSync(files.cdnKey), cert: fs.readFileSync(files.cdnChain) });
+    server.on('secureConnection', (socket) => socket.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const connect = (servername: string) =>
+      new Promise<string>((resolve) => {
+        const socket = tls.connect({ host: '127.0.0.1', port, servername, ca: fs.readFileSync(files.rootCert) }, () => {
+          resolve('ok');
+          socket.end();
+        });
+        socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      });
+    try {
+      expect(await connect('static.geektime.test')).toBe('ok');
+      expect(await connect('www.geektime.test')).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+    } finally {
+      server.close();
+    }
+  });
 });
 
 describe('ensureChain on an existing chain', () => {
@@ -186,7 +251,45 @@ describe('ensureChain on an existing chain', () => {
     const after = fingerprints(files);
     expect(after.root).toBe(before.root);
     expect(after.intermediate).toBe(before.intermediate);
+    expect(after.cdn).toBe(before.cdn);
     expect(opensslVerify(files.rootCert, files.intermediateCert, files.leafCert).ok).toBe(true);
+  });
+
+  it('remakes only the CDN leaf when cdn.key is deleted, and cdn-chain.crt with it', () => {
+    const before = fingerprints(files);
+    fs.rmSync(files.cdnKey);
+    const result = ensureChain({ dir });
+    expect(result.made).toEqual(['cdn']);
+    expect(result.reasons).toEqual(['cdn: cdn.key is missing']);
+    const after = fingerprints(files);
+    expect(after.leaf).toBe(before.leaf);
+    expect(after.cdn).not.toBe(before.cdn);
+    expect(mode(files.cdnKey)).toBe(0o600);
+    expect(splitPem(fs.readFileSync(files.cdnChain, 'utf8'))[0]).toBe(fs.readFileSync(files.cdnCert, 'utf8'));
+  });
+
+  it('remakes a CDN leaf that does not name static.geektime.test (the shop\'s leaf put in its place)', () => {
+    fs.copyFileSync(files.leafCert, files.cdnCert);
+    fs.copyFileSync(files.leafKey, files.cdnKey);
+    const result = ensureChain({ dir });
+    expect(result.made).toEqual(['cdn']);
+    expect(result.reasons).toEqual(['cdn: does not cover DNS:static.geektime.test']);
+    expect(new X509Certificate(fs.readFileSync(files.cdnCert)).subjectAltName).toBe('DNS:static.geektime.test');
+  });
+
+  it('remakes a CDN leaf that expires in 2 days, by the same 14-day rule', () => {
+    const soon = issueLeaf({
+      issuerCertPem: fs.readFileSync(files.intermediateCert, 'utf8'),
+      issuerKeyPem: fs.readFileSync(files.intermediateKey, 'utf8'),
+      dnsNames: CDN_DNS_NAMES,
+      ipAddresses: [],
+      notAfter: new Date(Date.now() + 2 * 24 * 3600 * 1000),
+    });
+    fs.writeFileSync(files.cdnCert, soon.certPem);
+    fs.writeFileSync(files.cdnKey, soon.keyPem);
+    const result = ensureChain({ dir });
+    expect(result.made).toEqual(['cdn']);
+    expect(result.reasons[0]).toMatch(/^cdn: expires in [12] days? \(threshold 14\)$/);
   });
 
   it('remakes a leaf that expires in 2 days, saying so', () => {
@@ -225,14 +328,16 @@ describe('ensureChain on an existing chain', () => {
     expect(result.reasons[0]).toMatch(/key does not match/);
   });
 
-  it('remakes the intermediate and the leaf when intermediate.crt is garbage', () => {
+  it('remakes the intermediate and both leaves when intermediate.crt is garbage', () => {
     const before = fingerprints(files);
     fs.writeFileSync(files.intermediateCert, 'not a certificate\n');
     const result = ensureChain({ dir });
-    expect(result.made).toEqual(['intermediate', 'leaf']);
+    expect(result.made).toEqual(['intermediate', 'leaf', 'cdn']);
     expect(result.reasons[0]).toMatch(/^intermediate: .*cannot be parsed/);
+    expect(result.reasons.slice(1)).toEqual(['leaf: the intermediate was remade', 'cdn: the intermediate was remade']);
     expect(fingerprint(files.rootCert)).toBe(before.root);
     expect(opensslVerify(files.rootCert, files.intermediateCert, files.leafCert, 'sslserver').ok).toBe(true);
+    expect(opensslVerify(files.rootCert, files.intermediateCert, files.cdnCert, 'sslserver').ok).toBe(true);
   });
 
   it('remakes a leaf signed by some other intermediate', () => {
@@ -251,24 +356,27 @@ describe('ensureChain on an existing chain', () => {
     expect(result.reasons).toEqual(['leaf: not signed by the current intermediate']);
   });
 
-  it('renew: true remakes all three, and keys end up 0600 even over a 0644 file', () => {
+  it('renew: true remakes every link, and keys end up 0600 even over a 0644 file', () => {
     const before = fingerprints(files);
-    for (const key of [files.rootKey, files.intermediateKey, files.leafKey]) fs.chmodSync(key, 0o644);
+    for (const key of [files.rootKey, files.intermediateKey, files.leafKey, files.cdnKey]) fs.chmodSync(key, 0o644);
     const result = ensureChain({ dir, renew: true });
-    expect(result.made).toEqual(['root', 'intermediate', 'leaf']);
-    expect(result.reasons).toEqual(['root: renewal requested', 'intermediate: renewal requested', 'leaf: renewal requested']);
+    expect(result.made).toEqual(['root', 'intermediate', 'leaf', 'cdn']);
+    expect(result.reasons).toEqual(['root: renewal requested', 'intermediate: renewal requested', 'leaf: renewal requested', 'cdn: renewal requested']);
     const after = fingerprints(files);
     expect(after.root).not.toBe(before.root);
     expect(after.intermediate).not.toBe(before.intermediate);
     expect(after.leaf).not.toBe(before.leaf);
-    for (const key of [files.rootKey, files.intermediateKey, files.leafKey]) expect(mode(key)).toBe(0o600);
+    expect(after.cdn).not.toBe(before.cdn);
+    for (const key of [files.rootKey, files.intermediateKey, files.leafKey, files.cdnKey]) expect(mode(key)).toBe(0o600);
     expect(opensslVerify(files.rootCert, files.intermediateCert, files.leafCert, 'sslserver').ok).toBe(true);
   });
 
   it('tightens a reused key that was made world-readable', () => {
     fs.chmodSync(files.leafKey, 0o644);
+    fs.chmodSync(files.cdnKey, 0o640);
     expect(ensureChain({ dir }).made).toEqual([]);
     expect(mode(files.leafKey)).toBe(0o600);
+    expect(mode(files.cdnKey)).toBe(0o600);
   });
 
   it('remakes everything below a root that expires within 30 days', () => {
@@ -277,9 +385,9 @@ describe('ensureChain on an existing chain', () => {
     fs.writeFileSync(files.rootCert, almostExpired.certPem);
     fs.writeFileSync(files.rootKey, almostExpired.keyPem);
     const result = ensureChain({ dir });
-    expect(result.made).toEqual(['root', 'intermediate', 'leaf']);
+    expect(result.made).toEqual(['root', 'intermediate', 'leaf', 'cdn']);
     expect(result.reasons[0]).toMatch(/^root: expires in 1[89] days \(threshold 30\)$/);
-    expect(result.reasons.slice(1)).toEqual(['intermediate: the root was remade', 'leaf: the intermediate was remade']);
+    expect(result.reasons.slice(1)).toEqual(['intermediate: the root was remade', 'leaf: the intermediate was remade', 'cdn: the intermediate was remade']);
   });
 });
 
@@ -363,6 +471,8 @@ describe('describeChain and the certs command', () => {
     expect(text).toContain('#1 leaf: CN=www.geektime.test');
     expect(text).toContain(`openssl verify -CAfile ${files.rootCert} -untrusted ${files.intermediateCert} ${files.leafCert}`);
     expect(text).toContain(`-purpose sslserver ${files.leafCert}`);
+    expect(text).toMatch(/cdn +reused/);
+    expect(text).toContain(`-purpose sslserver ${files.cdnCert}`);
   });
 
   it('certs command rejects an unknown option with exit code 2', async () => {

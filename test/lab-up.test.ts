@@ -6,8 +6,10 @@
 // ports, so this file runs beside the rest of the suite.
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import type tls from 'node:tls';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { LabState } from '../lab/state.ts';
 import {
@@ -73,7 +75,7 @@ describe('npm run lab -- up', () => {
 
     const certDir = path.dirname(state.rootCa);
     const keys = fs.readdirSync(certDir).filter((f) => f.endsWith('.key'));
-    expect(keys.sort()).toEqual(['intermediate.key', 'leaf.key', 'root.key']);
+    expect(keys.sort()).toEqual(['cdn.key', 'intermediate.key', 'leaf.key', 'root.key']);
     for (const key of keys) {
       expect((fs.statSync(path.join(certDir, key)).mode & 0o777).toString(8), key).toBe('600');
     }
@@ -221,6 +223,55 @@ describe('npm run lab -- up', () => {
     expect(await purge({})).toBe(403); // the phone's address, no token
     expect(await purge({ authorization: 'Bearer not-the-token' })).toBe(403);
     expect([200, 404]).toContain(await purge({ authorization: `Bearer ${state.purge!.token}` }));
+  });
+
+  it('the edges serve the pictures over HTTPS too, listed in state.json as parts of the edges; http stays as it was', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { state, role } = await startUp();
+    for (const name of ['edge-north', 'edge-south']) {
+      const edge = role(name);
+      const tls = role(`${name}-tls`);
+      expect(tls).toMatchObject({ partOf: name, protocol: 'https', host: edge.host, status: 'up', url: `https://static.geektime.test:${tls.port}/` });
+      expect(tls.port).not.toBe(edge.port);
+      expect(edge.protocol).toBe('http');
+    }
+    expect(role('parent').protocol).toBe('http'); // the parent is reached by the edges alone
+    expect(state.roles.some((r) => r.name === 'parent-tls')).toBe(false);
+
+    // As a browser on an https page fetches a picture: only the lab's root trusted.
+    const edge = role('edge-north-tls');
+    const get = () =>
+      new Promise<{ status: number; headers: http.IncomingHttpHeaders; protocol: string | null }>((resolve, reject) => {
+        https
+          .get({ host: edge.host, port: edge.port, path: '/images/phone.png', servername: 'static.geektime.test', ca: fs.readFileSync(state.rootCa), headers: { host: `static.geektime.test:${edge.port}` }, agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, protocol: (res.socket as tls.TLSSocket).getProtocol() }));
+          })
+          .on('error', reject);
+      });
+    const first = await get();
+    expect(first.status).toBe(200);
+    expect(first.headers['content-type']).toBe('image/png');
+    expect(first.headers['cache-status']).toMatch(/^parent; fwd=uri-miss; stored; ttl=\d+, edge-north; fwd=uri-miss; stored; ttl=\d+$/);
+    expect(['TLSv1.2', 'TLSv1.3']).toContain(first.protocol);
+    expect((await get()).headers['cache-status']).toMatch(/^edge-north; hit; ttl=\d+$/);
+
+    // The same edge over http: the same store.
+    const overHttp = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get(`${role('edge-north').url}/images/phone.png`, { headers: { host: 'static.geektime.test' }, agent: false }, resolve).on('error', reject);
+    });
+    overHttp.resume();
+    expect(overHttp.statusCode).toBe(200);
+    expect(overHttp.headers['cache-status']).toMatch(/^edge-north; hit; ttl=\d+$/);
+  });
+
+  it.skipIf(!HAVE_CURL)('curl --cacert root --resolve gets a picture from the south edge over HTTPS (curl on PATH)', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { state, role } = await startUp();
+    const edge = role('edge-south-tls');
+    const result = await run('curl', ['-sS', '-o', '/dev/null', '-D', '-', '--cacert', state.rootCa, '--resolve', `static.geektime.test:${edge.port}:${edge.host}`, `${edge.url}images/phone.png`]);
+    expect(result.code, show(result)).toBe(0);
+    expect(result.stdout, show(result)).toMatch(/^HTTP\/1\.1 200 OK\r$/m);
+    expect(result.stdout, show(result)).toMatch(/^content-type: image\/png\r$/im);
+    expect(result.stdout, show(result)).toMatch(/^cache-status: .*edge-south; fwd=uri-miss; stored; ttl=\d+\r$/im);
   });
 
   it('refuses a second lab on the same folder, naming the running one; the first keeps its state', { timeout: TEST_TIMEOUT_MS }, async () => {

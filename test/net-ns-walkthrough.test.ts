@@ -106,7 +106,7 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
     try {
       for (let i = 0; i < 1200 && !out.includes('Press Ctrl-C to stop.') && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
       expect(out, out).toContain('Press Ctrl-C to stop.');
-      const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as { net: NetPlan; rootCa: string };
+      const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as { net: NetPlan; rootCa: string; roles: Array<{ name: string; partOf?: string; host: string; port: number; protocol: string }> };
       const phone = state.net.phones.north.namespace;
       const edge = state.net.roles['edge-north'].address;
       // No @server: the phone's resolv.conf (/etc/netns/<namespace>/resolv.conf) names the lab's local DNS.
@@ -116,6 +116,13 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
       const [body, status] = order.stdout.trim().split('\n');
       expect(status).toBe('201');
       expect(JSON.parse(body!)).toMatchObject({ forwarded: { for: state.net.phones.north.address } });
+      // The picture over HTTPS, as a page at https://www.geektime.test/ loads it: the edge the GSLB
+      // chose answers on 443 with the CDN's certificate for static.geektime.test.
+      expect(state.roles.find((r) => r.name === 'edge-north-tls')).toMatchObject({ partOf: 'edge-north', host: edge, port: 443, protocol: 'https' });
+      const picture = await run('ip', ['netns', 'exec', phone, 'curl', '-sS', '-o', '/dev/null', '-D', '-', '--cacert', state.rootCa, 'https://static.geektime.test/images/phone.png']);
+      expect(picture.stdout, picture.stdout + picture.stderr).toMatch(/^HTTP\/1\.1 200 OK\r$/m);
+      expect(picture.stdout).toMatch(/^content-type: image\/png\r$/im);
+      expect(picture.stdout).toMatch(/^cache-status: .*edge-north; fwd=uri-miss; stored; ttl=\d+\r$/im);
     } finally {
       child.kill('SIGINT');
       await exited;

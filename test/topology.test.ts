@@ -7,6 +7,10 @@ describe('planRoles', () => {
     const plans = planRoles({ addressing: 'per-role', canBind: () => true });
     expect(plans.find((p) => p.name === 'local-dns')).toMatchObject({ host: '127.0.0.53', ports: [53, 8053] });
     expect(plans.find((p) => p.name === 'slb')).toMatchObject({ host: '127.0.0.80', ports: [443, 8443] });
+    // The edges' https port: 443 on each edge's own address, 8443 if 443 is taken there.
+    expect(plans.find((p) => p.name === 'edge-north')).toMatchObject({ host: '127.0.0.21', ports: [80, 8080], tls: { ports: [443, 8443] } });
+    expect(plans.find((p) => p.name === 'edge-south')).toMatchObject({ host: '127.0.0.22', tls: { ports: [443, 8443] } });
+    expect(plans.find((p) => p.name === 'parent')!.tls).toBeUndefined(); // reached by the edges alone, over http
     expect(unprivilegedNotes(plans)).toEqual([]);
   });
 
@@ -21,7 +25,18 @@ describe('planRoles', () => {
         '(for 53: run as root, give node CAP_NET_BIND_SERVICE, or `sudo sysctl net.ipv4.ip_unprivileged_port_start=53`)',
     );
     expect(notes[1]).toMatch(/^port 80 needs privilege, so origin, parent, edge-north, edge-south listen on 8080 instead/);
-    expect(notes[2]).toMatch(/^port 443 needs privilege, so slb listens on 8443 instead/);
+    expect(notes[2]).toMatch(/^port 443 needs privilege, so edge-north \(https\), edge-south \(https\), slb listen on 8443 instead/);
+    expect(plans.find((p) => p.name === 'edge-north')!.tls).toEqual({ ports: [8443], unprivileged: { standard: 443, instead: 8443 } });
+  });
+
+  it('gives the edges\' https ports of their own on a single address, and port 0 when ephemeral', () => {
+    const single = planRoles({ addressing: 'single', canBind: () => true });
+    expect(single.find((p) => p.name === 'edge-north')!.tls).toEqual({ ports: [8444] });
+    expect(single.find((p) => p.name === 'edge-south')!.tls).toEqual({ ports: [8445] });
+    // One address for all: every listener needs a port of its own (4433 is the SLB's classic port).
+    const ports = [...single.flatMap((p) => [...p.ports, ...(p.tls?.ports ?? [])]), 4433];
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(planRoles({ ephemeral: true }).find((p) => p.name === 'edge-north')!.tls).toEqual({ ports: [0] });
   });
 
   it('ephemeral and single-address plans never need privilege', () => {

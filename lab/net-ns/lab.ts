@@ -13,7 +13,7 @@ import { labDir } from '../paths.ts';
 import { startRoleProcess, type RoleProcess } from '../role-process.ts';
 import type { RoleSpec } from '../roles.ts';
 import { assertNoRunningLab, writeState, removeState, type LabState, type RoleState } from '../state.ts';
-import { EDGE_REGIONS, SHOP_HOST } from '../topology.ts';
+import { EDGE_REGIONS, SHOP_HOST, edgeTlsRole } from '../topology.ts';
 import type { RunningLab } from '../up.ts';
 import type { NetPlan, RoleName } from './plan.ts';
 
@@ -40,7 +40,10 @@ const WHAT: Record<RoleName, string> = {
 };
 
 /** Each role's spec, with the plan's addresses and the standard ports. */
-export function nsRoleSpecs(plan: NetPlan, files: { dir: string; certFile: string; keyFile: string; keyLog: string; orderLog: string; walkLog: string; purgeToken: string }): RoleSpec[] {
+export function nsRoleSpecs(
+  plan: NetPlan,
+  files: { dir: string; certFile: string; keyFile: string; cdnCertFile: string; cdnKeyFile: string; keyLog: string; orderLog: string; walkLog: string; purgeToken: string },
+): RoleSpec[] {
   const at = (name: RoleName) => plan.roles[name].address;
   const addresses = { root: at('root'), tld: at('tld'), shop: at('shop-dns'), cdn: at('cdn-dns'), gslb: at('gslb'), slb: at('slb') };
   // The SLB is two-armed: the VIP on the data centre's public network, and its own address on the
@@ -55,7 +58,17 @@ export function nsRoleSpecs(plan: NetPlan, files: { dir: string; certFile: strin
     { kind: 'authoritative', name: 'cdn-dns', host: at('cdn-dns'), port: 53, zone: 'cdn', addresses },
     { kind: 'origin', name: 'origin', host: at('origin'), port: 80, contentDir: path.join(files.dir, 'origin') },
     { kind: 'cache', name: 'parent', host: at('parent'), port: 80, upstream: http('origin'), maxHeaderBytes: headerLimitBehind(MAX_HEADER_BYTES), purgeToken: files.purgeToken },
-    ...EDGE_REGIONS.map(({ edge }) => ({ kind: 'cache' as const, name: edge, host: at(edge as RoleName), port: 80, upstream: http('parent'), maxHeaderBytes: MAX_HEADER_BYTES, purgeToken: files.purgeToken })),
+    // The edges serve HTTPS too, on 443 at their own address, with the CDN's leaf (static.geektime.test).
+    ...EDGE_REGIONS.map(({ edge }) => ({
+      kind: 'cache' as const,
+      name: edge,
+      host: at(edge as RoleName),
+      port: 80,
+      upstream: http('parent'),
+      maxHeaderBytes: MAX_HEADER_BYTES,
+      purgeToken: files.purgeToken,
+      tls: { certFile: files.cdnCertFile, keyFile: files.cdnKeyFile, port: 443 },
+    })),
     {
       kind: 'gslb',
       name: 'gslb',
@@ -104,6 +117,8 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     dir,
     certFile: chain.fullChain,
     keyFile: chain.leafKey,
+    cdnCertFile: chain.cdnChain,
+    cdnKeyFile: chain.cdnKey,
     keyLog: path.join(dir, 'keylog.txt'),
     orderLog: path.join(dir, 'orders.jsonl'),
     walkLog: path.join(dir, 'dns-walks.jsonl'),
@@ -135,11 +150,13 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     throw failure.reason;
   }
 
-  const roles: RoleState[] = ORDER.map((name) => {
+  // Listed as in the loopback lab: an edge's https port right after the edge, as a part of it.
+  const roles: RoleState[] = ORDER.flatMap((name) => {
     const r = running.get(name)!;
     const spec = specs.find((s) => s.name === name)!;
     const protocol: RoleState['protocol'] = spec.kind === 'slb' ? 'https' : spec.kind === 'authoritative' || spec.kind === 'gslb' || spec.kind === 'resolver' ? 'dns' : 'http';
-    return { name, what: WHAT[name], host: r.host, port: r.port, protocol, namespace: plan.roles[name].namespace, pid: r.pid };
+    const role: RoleState = { name, what: WHAT[name], host: r.host, port: r.port, protocol, namespace: plan.roles[name].namespace, pid: r.pid };
+    return r.tlsPort !== undefined ? [role, edgeTlsRole(role, r.tlsPort)] : [role];
   });
   const slb = running.get('slb')!;
   if (slb.classicPort !== undefined) {

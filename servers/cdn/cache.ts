@@ -20,6 +20,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
+import type tls from 'node:tls';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -53,6 +54,7 @@ import {
 import { CacheStore, describeEntry, sizeOf, type StoredResponse } from './cache-store.ts';
 import { appendList, hostWithoutPort, withoutHopByHop } from '../proxy-headers.ts';
 import { clientErrorInTurn, inTurn } from '../net/in-turn.ts';
+import { forwardSecretServerSettings } from '../net/tls-modes.ts';
 import { formatCacheStatusEntry, parseCacheStatus, type CacheStatusParam } from '../net/cache-status.ts';
 
 export interface CacheOptions {
@@ -88,6 +90,13 @@ export interface CacheOptions {
   connectionLimits?: ConnectionLimits;
   /** A request's headers must all arrive within this, however they trickle (slowloris). Default 10 000. */
   headersTimeoutMs?: number;
+  /**
+   * Serve HTTPS too, on a second port, with this certificate chain and key (PEM; port 0 = any free
+   * port). A page loaded over https may only show pictures fetched over https: a browser upgrades
+   * (or blocks) the http ones as mixed content. Real CDNs terminate TLS at the edge for the site's
+   * own name. The same requests, limits and timeouts as on the http port.
+   */
+  tls?: { cert: string; key: string; port: number };
   /** The clock in ms (tests inject one so TTLs pass without sleeping). Default Date.now. */
   now?: () => number;
   log?: (line: string) => void;
@@ -115,6 +124,8 @@ export interface RunningCache {
   host: string;
   port: number;
   url: string;
+  /** The HTTPS port, when started with `tls`. */
+  tlsPort?: number;
   /** 'request' (CacheLogEntry) */
   events: EventEmitter;
   /** Requests sent to the upstream so far (revalidations and background refreshes included). */
@@ -260,21 +271,24 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   let fetches = 0;
 
   const headersTimeout = opts.headersTimeoutMs ?? 10_000;
-  const server = http.createServer(
-    {
-      maxHeaderSize: maxHeaderBytes, // over it, Node answers 431 itself
-      // Absolute deadlines from a request's first byte, checked every interval: a client dripping
-      // one header byte at a time (slowloris) is cut at headersTimeout, whatever it still sends.
-      headersTimeout,
-      requestTimeout: 30_000, // the whole request, body included
-      keepAliveTimeout: 5_000, // idle between requests
-      connectionsCheckingInterval: Math.min(1_000, headersTimeout / 2),
-    },
-    // One request at a time per connection (servers/net/in-turn.ts): pipelined requests wait their
-    // turn, and nothing behind a `Connection: close` (ours after a refusal, or the client's) is
-    // fetched, stored or answered (RFC 9112 §9.6).
-    (req, res) => serve(req, res),
-  );
+  // What every listener of this tier enforces, http or https.
+  const listenerOptions: http.ServerOptions = {
+    maxHeaderSize: maxHeaderBytes, // over it, Node answers 431 itself
+    // Absolute deadlines from a request's first byte, checked every interval: a client dripping
+    // one header byte at a time (slowloris) is cut at headersTimeout, whatever it still sends.
+    headersTimeout,
+    requestTimeout: 30_000, // the whole request, body included
+    keepAliveTimeout: 5_000, // idle between requests
+    connectionsCheckingInterval: Math.min(1_000, headersTimeout / 2),
+  };
+  const server = http.createServer(listenerOptions);
+  // HTTPS: the same HTTP/1.1 inside TLS (RFC 9110 §4.2.2), on a port of its own. Forward-secret
+  // key exchange only (servers/net/tls-modes.ts), and a handshake must finish within the same
+  // deadline as a request's headers, or a client could hold a connection by never finishing it.
+  const tlsServer = opts.tls
+    ? https.createServer({ ...listenerOptions, ...forwardSecretServerSettings(), cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: headersTimeout })
+    : undefined;
+  const listeners: http.Server[] = tlsServer ? [server, tlsServer] : [server];
   const serve = inTurn(async (req, res) => {
     const ask = begin(req, res);
     await handle(ask).catch((err: Error) => {
@@ -283,10 +297,24 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
       else res.destroy();
     });
   });
-  server.on('clientError', clientErrorInTurn(serve));
-  // A client that stops reading its answer makes no progress either way: let it go after 60 s
-  // without a byte in or out (a slow phone downloading a big picture still makes progress).
-  server.timeout = 60_000;
+  for (const listener of listeners) {
+    // One request at a time per connection (servers/net/in-turn.ts): pipelined requests wait their
+    // turn, and nothing behind a `Connection: close` (ours after a refusal, or the client's) is
+    // fetched, stored or answered (RFC 9112 §9.6).
+    listener.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => serve(req, res));
+    listener.on('clientError', clientErrorInTurn(serve));
+    // A client that stops reading its answer makes no progress either way: let it go after 60 s
+    // without a byte in or out (a slow phone downloading a big picture still makes progress).
+    listener.timeout = 60_000;
+  }
+  // A failed handshake (a client that does not trust our root, no shared cipher, plain HTTP on
+  // the https port, a timeout) is the client's problem: say so, drop that connection, serve on.
+  // A connection gone before its handshake (refused at a cap, or the client left) says nothing:
+  // the connection limits report those, a few lines at most.
+  tlsServer?.on('tlsClientError', (err: NodeJS.ErrnoException & { reason?: string }, socket: tls.TLSSocket) => {
+    if (err.code === 'ECONNRESET') return;
+    log(`${name}: TLS handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${err.reason ?? err.message} (${err.code})`);
+  });
 
   // ── One request ──────────────────────────────────────────────────────────────────────────
   function begin(req: http.IncomingMessage, res: http.ServerResponse): Ask {
@@ -938,27 +966,53 @@ export async function startCache(opts: CacheOptions): Promise<RunningCache> {
   }
 
   // ── Start and stop ───────────────────────────────────────────────────────────────────────
-  // One address cannot hold every connection the tier can take (servers/net/limits.ts).
-  guardConnections(server, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, (line) => log(`${name}: ${line}`));
+  // One address cannot hold every connection the tier can take (servers/net/limits.ts); the http
+  // and https ports count against one budget.
+  guardConnections(listeners, opts.connectionLimits ?? DEFAULT_CONNECTION_LIMITS, (line) => log(`${name}: ${line}`));
+  // The HTTP layer knows an https connection only once its handshake is done: close() must cut
+  // the others itself, or they would hold it open until their handshake deadline.
+  const tlsSockets = new Set<net.Socket>(); // every TCP connection of the https port
+  tlsServer?.on('connection', (socket: net.Socket) => {
+    tlsSockets.add(socket);
+    socket.once('close', () => tlsSockets.delete(socket));
+  });
+  const closeAll = async () => {
+    const closed = listeners.map(
+      (listener) =>
+        new Promise<void>((resolve) => {
+          if (!listener.listening) return resolve();
+          listener.close(() => resolve());
+          listener.closeAllConnections();
+        }),
+    );
+    for (const socket of tlsSockets) socket.destroy();
+    agent.destroy();
+    bodyAgent.destroy();
+    await Promise.all(closed);
+  };
   const address = await listen(server, name, opts.host, opts.port);
+  let tlsPort: number | undefined;
+  if (tlsServer && opts.tls) {
+    try {
+      tlsPort = (await listen(tlsServer, `${name} (https)`, opts.host, opts.tls.port)).port;
+    } catch (err) {
+      await closeAll(); // the http port too: a tier starts whole or not at all
+      throw err;
+    }
+  }
   const urlHost = address.address.includes(':') ? `[${address.address}]` : address.address;
   return {
     name,
     host: address.address,
     port: address.port,
     url: `http://${urlHost}:${address.port}`,
+    ...(tlsPort !== undefined && { tlsPort }),
     events,
     upstreamFetches: () => fetches,
     storedBytes: () => store.bytes,
     storedKeys: () => store.describe(),
     purgeToken,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        agent.destroy();
-        bodyAgent.destroy();
-      }),
+    close: closeAll,
   };
 }
 

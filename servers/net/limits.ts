@@ -48,9 +48,10 @@ export interface ConnectionGuard {
 /**
  * Count the server's connections by client address and close, at once, any that goes over a cap.
  * `report` hears about refusals at most once every 10 s, with the count since the last report, so
- * a flood cannot flood the log as well.
+ * a flood cannot flood the log as well. Several listeners of one role (a cache's http and https
+ * ports) share one count: a second port must not double what one client may hold.
  */
-export function guardConnections(server: Server, limits: ConnectionLimits, report: (line: string) => void = () => {}): ConnectionGuard {
+export function guardConnections(server: Server | Server[], limits: ConnectionLimits, report: (line: string) => void = () => {}): ConnectionGuard {
   const perClient = new Map<string, number>();
   /** The sockets counted in `active`, with the client address each is counted under. */
   const held = new Map<Socket, string>();
@@ -94,7 +95,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits, repor
   };
 
   // prependListener: ours runs before the protocol's (http, tls), so a refused socket is never read.
-  server.prependListener('connection', (socket: Socket) => {
+  const accept = (socket: Socket) => {
     const client = socket.remoteAddress ?? 'unknown';
     if (active >= limits.maxConnections && !evictSilent()) return refuse(socket, `${active} open, the cap is ${limits.maxConnections}`);
     if ((perClient.get(client) ?? 0) >= limits.maxPerClient && !evictSilent(client)) {
@@ -106,7 +107,8 @@ export function guardConnections(server: Server, limits: ConnectionLimits, repor
     perClient.set(client, mine + 1);
     held.set(socket, client);
     socket.once('close', () => release(socket));
-  });
+  };
+  for (const listener of Array.isArray(server) ? server : [server]) listener.prependListener('connection', accept);
 
   /** Once per socket, whichever comes first: release() or its 'close'. */
   const release = (socket: Socket) => {

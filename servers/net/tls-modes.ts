@@ -62,8 +62,16 @@ export function slbListenerSettings(mode: TlsMode): SecureContextOptions {
   if (mode === 'classic') {
     return { ...tlsSettings('classic'), secureOptions: TEXTBOOK_TLS12 | SSL_OP_NO_RENEGOTIATION };
   }
-  // A TLS 1.2 client that offers only RSA key exchange gets a handshake_failure alert (OpenSSL:
-  // "no shared cipher") rather than a session whose recording the server's key would unlock.
+  return forwardSecretServerSettings();
+}
+
+/**
+ * A server that speaks only forward-secret TLS: TLS 1.3, or TLS 1.2 with ECDHE and an AEAD cipher,
+ * no renegotiation. The SLB's shop port and the CDN's edges (what public sites and CDNs serve today).
+ * A TLS 1.2 client that offers only RSA key exchange gets a handshake_failure alert (OpenSSL:
+ * "no shared cipher") rather than a session whose recording the server's key would unlock.
+ */
+export function forwardSecretServerSettings(): SecureContextOptions {
   return {
     minVersion: 'TLSv1.2',
     maxVersion: 'TLSv1.3',

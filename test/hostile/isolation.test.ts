@@ -48,6 +48,18 @@ function get(url: string): Promise<number> {
   });
 }
 
+/** GET /healthz from an edge's https port, trusting the lab root. */
+function getTls(lab: UpLab, edge: { host: string; port: number }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    https
+      .get({ host: edge.host, port: edge.port, path: '/healthz', servername: 'static.geektime.test', ca: fs.readFileSync(lab.state.rootCa), agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      })
+      .on('error', reject);
+  });
+}
+
 /** The local DNS answers the phone's question (dig, as a learner would ask it). */
 async function digAnswers(lab: UpLab): Promise<string> {
   const dns = lab.role('local-dns');
@@ -71,6 +83,7 @@ describe('one role down, the others serve', () => {
     expect(await order(lab)).toBe(201);
     expect(await get(`${lab.role('edge-south').url}/healthz`)).toBe(200);
     expect(await get(`${lab.role('edge-north').url}/healthz`)).toBe(200); // back on its old address and port
+    expect(await getTls(lab, lab.role('edge-north-tls'))).toBe(200); // and its https port too
     if (HAVE_DIG) expect(await digAnswers(lab)).toBe(lab.role('slb').host);
 
     const status = await labCli(lab.labDir, ['status']);

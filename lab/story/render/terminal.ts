@@ -133,8 +133,12 @@ export function renderTerminal(event: StoryEvent): string[] {
 }
 
 function labUpLines(d: LabUp['data']): string[] {
+  // Columns as wide as their longest entry (edge-north-tls, https://127.0.0.21:443), so they line up.
+  const where = (r: LabUp['data']['roles'][number]) => `${r.protocol}://${r.host}:${r.port}`;
+  const nameWidth = Math.max(10, ...d.roles.map((r) => r.name.length));
+  const whereWidth = Math.max(26, ...d.roles.map((r) => where(r).length));
   return [
-    ...d.roles.map((r) => `${r.name.padEnd(10)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}`),
+    ...d.roles.map((r) => `${r.name.padEnd(nameWidth)} ${where(r).padEnd(whereWidth)} ${r.what}`),
     ...d.notes.map((note) => `note: ${note}`),
     `certificates ${d.certs.made.length ? `made now: ${d.certs.made.join(', ')}` : 'reused'} (${d.certs.dir}/)`,
     ...(d.net
