@@ -72,7 +72,8 @@ function browserArgs(home: string, t: ReturnType<typeof target>, extra: string[]
 /** In the phone's namespace when there is one; HOME points at the profile (its NSS database). */
 function launch(browser: string, args: string[], home: string, namespace: string | undefined, stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
   const env = { ...process.env, HOME: home };
-  return namespace ? spawn('ip', ['netns', 'exec', namespace, browser, ...args], { env, stdio }) : spawn(browser, args, { env, stdio });
+  // A process group of its own: the browser's helper processes (zygote, renderers, GPU) go with it.
+  return namespace ? spawn('ip', ['netns', 'exec', namespace, browser, ...args], { env, stdio, detached: true }) : spawn(browser, args, { env, stdio, detached: true });
 }
 
 export interface PageCheck {
@@ -160,9 +161,20 @@ export async function browserCommand(argv: string[]): Promise<number> {
     } catch (err) {
       throw new Error(`${(err as Error).message}${stderr ? ` (browser: ${stderr.trim().split('\n').at(-1)})` : ''}`);
     } finally {
-      child.kill('SIGKILL');
+      const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
     }
   } finally {
-    fs.rmSync(home, { recursive: true, force: true });
+    // Its helper processes may still be writing the profile for a moment after the browser is gone.
+    try {
+      fs.rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch (err) {
+      console.error(`lab: could not remove the throwaway profile ${home}: ${(err as Error).message}`);
+    }
   }
 }

@@ -60,6 +60,8 @@ export interface AppSpec extends Base {
   kind: 'app';
   orderLog: string;
   trustedProxies: string[];
+  /** The product page at /, its pictures from this CDN origin (https://static.geektime.test[:port]). */
+  cdn?: string;
 }
 export interface SlbSpec extends Base {
   kind: 'slb';
@@ -135,7 +137,7 @@ export async function startRole(spec: RoleSpec, ctx: StartContext): Promise<Runn
       const [{ startOrderServer }, { OrderStore }] = await Promise.all([import('../servers/order-service.ts'), import('../servers/order-store.ts')]);
       const store = (ctx.store ?? ((file) => OrderStore.open(file, { log })))(spec.orderLog);
       // Only the SLB's X-Forwarded-For is believed (it is the SLB that connects to the apps).
-      return startOrderServer({ name, store, host, port, log, trustedProxies: spec.trustedProxies });
+      return startOrderServer({ name, store, host, port, log, trustedProxies: spec.trustedProxies, ...(spec.cdn && { page: { cdn: spec.cdn } }) });
     }
     case 'slb': {
       const { startSlb } = await import('../servers/slb.ts');

@@ -232,6 +232,12 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       storeError = err as Error;
     }
     const appUrls: { name: string; url: string }[] = [];
+    // The product page's pictures: the CDN over HTTPS, at the north edge's port (both edges share
+    // it but with --ephemeral, where a browser from the south would need its own edge's port).
+    const cdnOrigin = () => {
+      const tls = roles.find((r) => r.name === 'edge-north-tls');
+      return tls && `https://static.geektime.test${tls.port === 443 ? '' : `:${tls.port}`}`;
+    };
     for (const name of ['app-1', 'app-2']) {
       const host = plan(name).host;
       await run(
@@ -240,7 +246,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         async (port) => {
           const opened = store;
           if (!opened) throw new Error(`cannot open the order log ${orderLog}: ${storeError?.message}`);
-          return startRole({ kind: 'app', name, host, port, orderLog, trustedProxies: [plan('slb').host] }, { ...ctx, store: () => opened });
+          return startRole({ kind: 'app', name, host, port, orderLog, trustedProxies: [plan('slb').host], cdn: cdnOrigin() }, { ...ctx, store: () => opened });
         },
         (a) => a.url,
       );

@@ -89,7 +89,7 @@ export function nsRoleSpecs(
       clientSubnets: Object.values(plan.phones).map((p) => p.network),
       walkLog: files.walkLog,
     },
-    ...(['app-1', 'app-2'] as const).map((name) => ({ kind: 'app' as const, name, host: at(name), port: 8080, orderLog: files.orderLog, trustedProxies: [slbInside] })),
+    ...(['app-1', 'app-2'] as const).map((name) => ({ kind: 'app' as const, name, host: at(name), port: 8080, orderLog: files.orderLog, trustedProxies: [slbInside], cdn: 'https://static.geektime.test' })),
     {
       kind: 'slb',
       name: 'slb',
