@@ -122,8 +122,9 @@ async function checkPage(child: ChildProcess, url: string, timeoutMs = 30_000): 
   await until('load the page', () => events.some((e) => e.method === 'Page.loadEventFired' && e.sessionId === sessionId));
   const script = `(async () => {
     const wait = async (test) => { for (let i = 0; i < 200 && !test(); i++) await new Promise((r) => setTimeout(r, 50)); return test(); };
-    await wait(() => [...document.images].every((i) => i.complete));
-    const images = [...document.images].map((i) => ({ src: i.currentSrc, ok: i.complete && i.naturalWidth > 0 }));
+    const shown = [...document.images].filter((i) => i.loading !== 'lazy'); // the full-size one waits until opened
+    await wait(() => shown.every((i) => i.complete));
+    const images = shown.map((i) => ({ src: i.currentSrc, ok: i.complete && i.naturalWidth > 0 }));
     document.getElementById('buy').click();
     const result = document.getElementById('result');
     await wait(() => result.dataset.status);

@@ -241,7 +241,7 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
 
   // The product page and its button's script (a browser as the phone: `npm run lab -- browser`).
   if (opts.page) {
-    const { html, csp } = productPage(opts.page.cdn);
+    const { html, csp } = productPage(opts.page.cdn, true);
     const common = (res: Response) => res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin', 'Cache-Control': 'no-cache' });
     app.get('/', (_req, res) => void common(res).set('Content-Security-Policy', csp).type('html').send(html));
     app.get('/shop.js', (_req, res) => void common(res).type('application/javascript').send(SHOP_SCRIPT));

@@ -9,9 +9,27 @@
 /** The seed's order, byte for byte as the chapter shows it. */
 export const SEED_ORDER = { order: { date: '2018-07-01', className: '趣谈网络协议', Author: '刘超', price: '68' } };
 
-/** `cdn`: where the pictures come from, e.g. "https://static.geektime.test" (with a port if not 443). */
-export function productPage(cdn: string): { html: string; csp: string } {
-  const img = (name: string, width: number, height: number, alt: string) => `<img src="${cdn}/images/${name}" width="${width}" height="${height}" alt="${alt}">`;
+/** The product pictures (servers/cdn/origin-content.ts draws them): name, size, alt text. */
+export const PICTURES = [
+  { name: 'phone-thumb.png', width: 120, height: 120, alt: '缩略图 (thumbnail)' },
+  { name: 'phone.png', width: 640, height: 480, alt: '商品图 (product picture)' },
+  { name: 'phone-large.png', width: 1024, height: 768, alt: '大图 (full size)' },
+] as const;
+
+/**
+ * The product page. `pictures`: where the pictures come from ('' for the same origin, as the
+ * CDN's own copy of the page has them; "https://static.geektime.test" for the shop's). `buy`:
+ * the order button and its script (the shop's page), or a note saying where orders go.
+ */
+export function productPage(pictures: string, buy: boolean): { html: string; csp: string } {
+  const [thumb, main, large] = PICTURES;
+  const img = (p: (typeof PICTURES)[number], extra = '') => `<img src="${pictures}/images/${p.name}" width="${p.width}" height="${p.height}" alt="${p.alt}"${extra}>`;
+  const order = buy
+    ? `<p>The pictures come from the CDN (${pictures}); this page and the order from the shop.</p>
+<p><button id="buy" type="button">购买 · Buy</button></p>
+<pre id="result" aria-live="polite"></pre>
+<script src="/shop.js"></script>`
+    : '<p>下单：<code>POST https://www.geektime.test/purchaseOrder</code></p>';
   const html = `<!doctype html>
 <html lang="zh-CN">
 <head>
@@ -27,20 +45,21 @@ export function productPage(cdn: string): { html: string; csp: string } {
 </style>
 </head>
 <body>
-<p>${img('phone-thumb.png', 120, 120, '缩略图 (thumbnail)')} 极客时间 · 专栏</p>
+<p>${img(thumb)} 极客时间 · 专栏</p>
 <h1>趣谈网络协议</h1>
 <p>作者：刘超</p>
 <p class="price">¥68</p>
-${img('phone.png', 640, 480, '商品图 (product picture)')}
-<p>The pictures come from the CDN (${cdn}); this page and the order from the shop.</p>
-<p><button id="buy" type="button">购买 · Buy</button></p>
-<pre id="result" aria-live="polite"></pre>
-<script src="/shop.js"></script>
+${img(main)}
+<details>
+<summary>查看大图 (full size, over 1 MB)</summary>
+${img(large, ' loading="lazy"')}
+</details>
+${order}
 </body>
 </html>
 `;
-  // Only this shop's script, only this shop for the order, pictures only from the CDN.
-  const csp = `default-src 'none'; script-src 'self'; connect-src 'self'; img-src ${cdn}; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+  // Only this shop's script, only this shop for the order, pictures only from where they are.
+  const csp = `default-src 'none'; script-src 'self'; connect-src 'self'; img-src ${pictures || "'self'"}; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
   return { html, csp };
 }
 

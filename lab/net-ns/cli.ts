@@ -29,16 +29,21 @@ export async function netCommand(argv: string[]): Promise<number> {
   return 2;
 }
 
+/** The networks, every host's interfaces, and the routers' routes. */
+function printPlan(plan: NetPlan): void {
+  console.log('Networks:');
+  for (const line of networkLines(plan)) console.log(`  ${line}`);
+  console.log('Hosts:');
+  for (const line of planTable(plan)) console.log(`  ${line}`);
+  console.log("Routers' routes (besides the networks they are on):");
+  for (const line of routeLines(plan)) console.log(`  ${line}`);
+}
+
 async function netUp(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { delay: { type: 'string', multiple: true } } });
   return withNetwork('net up', { delaysMs: parseDelays(values.delay) }, async (plan, built, stopped) => {
     for (const line of movedLines(plan)) console.log(line);
-    console.log('Networks:');
-    for (const line of networkLines(plan)) console.log(`  ${line}`);
-    console.log('Hosts:');
-    for (const line of planTable(plan)) console.log(`  ${line}`);
-    console.log("Routers' routes (besides the networks they are on):");
-    for (const line of routeLines(plan)) console.log(`  ${line}`);
+    printPlan(plan);
     for (const line of builtLines(built)) console.log(line);
     for (const line of howToLines(plan)) console.log(line);
     console.log('The network is up. Press Ctrl-C to remove it.');
@@ -85,12 +90,7 @@ async function netPlan(argv: string[]): Promise<number> {
   }
   for (const line of movedLines(plan)) console.log(line);
   if (unchecked) console.log(unchecked);
-  console.log('Networks:');
-  for (const line of networkLines(plan)) console.log(`  ${line}`);
-  console.log('Hosts:');
-  for (const line of planTable(plan)) console.log(`  ${line}`);
-  console.log("Routers' routes (besides the networks they are on):");
-  for (const line of routeLines(plan)) console.log(`  ${line}`);
+  printPlan(plan);
   console.log(`Nothing is built. The namespaces' names carry the id of the process that builds them (here ${plan.runId}).`);
   console.log('Build it: sudo npm run lab -- net up    The commands it runs: npm run lab -- net plan --commands');
   return 0;

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { labDir } from '../net/paths.ts';
+import { PICTURES, productPage } from '../shop-page.ts';
 
 // ---------------------------------------------------------------------------------------------
 // A PNG encoder (RFC 2083 / ISO 15948), just enough for 8-bit RGB: the signature, then chunks
@@ -186,11 +187,8 @@ function addGrain(pic: Picture, amplitude: number, seed: number): void {
 }
 
 /** The product pictures: a thumbnail for lists, the picture on the page, the full-size photo. */
-const IMAGES = [
-  { name: 'phone-thumb.png', width: 120, height: 120, grain: 0, alt: '缩略图 (thumbnail)' },
-  { name: 'phone.png', width: 640, height: 480, grain: 0, alt: '商品图 (product picture)' },
-  { name: 'phone-large.png', width: 1024, height: 768, grain: 48, alt: '大图 (full size)' },
-] as const;
+const GRAIN: Record<(typeof PICTURES)[number]['name'], number> = { 'phone-thumb.png': 0, 'phone.png': 0, 'phone-large.png': 48 };
+const IMAGES = PICTURES.map((p) => ({ ...p, grain: GRAIN[p.name] }));
 
 function renderImage(spec: (typeof IMAGES)[number]): Buffer {
   const pic = new Picture(spec.width, spec.height);
@@ -200,41 +198,12 @@ function renderImage(spec: (typeof IMAGES)[number]): Buffer {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The product page: the seed's course, at the seed's price.
+// The product page: the seed's course, at the seed's price (the same page as the shop's).
 
 function renderProductPage(): Buffer {
-  const [thumb, main, large] = IMAGES;
-  const img = (spec: (typeof IMAGES)[number], extra = '') =>
-    `<img src="/images/${spec.name}" width="${spec.width}" height="${spec.height}" alt="${spec.alt}"${extra}>`;
-  const html = `<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>趣谈网络协议 · 极客时间</title>
-<style>
-  body { font-family: sans-serif; max-width: 680px; margin: 2em auto; color: #222; }
-  .price { font-size: 1.6em; color: #c0392b; }
-  img { max-width: 100%; height: auto; }
-</style>
-</head>
-<body>
-<!-- Served by the lab's origin (static.geektime.test). Edge caches keep this page 5 minutes,
-     browsers 1 minute; the pictures a day. -->
-<p>${img(thumb)} 极客时间 · 专栏</p>
-<h1>趣谈网络协议</h1>
-<p>作者：刘超</p>
-<p class="price">¥68</p>
-${img(main)}
-<details>
-<summary>查看大图 (full size, over 1 MB)</summary>
-${img(large, ' loading="lazy"')}
-</details>
-<p>下单：<code>POST https://www.geektime.test/purchaseOrder</code></p>
-</body>
-</html>
-`;
-  return Buffer.from(html, 'utf8');
+  // The shop's own page, with the pictures from this same origin and no order button: the CDN
+  // serves files, the shop takes orders (servers/shop-page.ts).
+  return Buffer.from(productPage('', false).html, 'utf8');
 }
 
 // ---------------------------------------------------------------------------------------------
