@@ -491,6 +491,7 @@ async function upInNamespaces(quiet: boolean): Promise<number> {
       console.log(`  ip netns exec ${phone.namespace} curl -sI --cacert ${displayPath(lab.state.rootCa)} https://static.geektime.test/images/phone.png   (the CDN over HTTPS)`);
       console.log(`  ip netns exec ${phone.namespace} curl --cacert ${displayPath(lab.state.rootCa)} -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}/purchaseOrder`);
       console.log(`  ip netns exec ${phone.namespace} ip route get ${slb.host}; ip -n ${phone.namespace} neigh`);
+      console.log(`  ip netns exec ${phone.namespace} traceroute -n ${slb.host}       (the routers on the way: each answers when the TTL runs out there)`);
       console.log(`  ip netns exec ${phone.namespace} tcpdump -eni eth0        (Wireshark: ip netns exec ${phone.namespace} wireshark)`);
       console.log(`State: ${displayPath(lab.statePath)} (hosts, namespaces, interfaces, addresses, MACs, routes, links)`);
       console.log('Lab is up. Press Ctrl-C to stop.');

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeFrame } from '../lab/observe/packets.ts';
 import { readCapture } from '../lab/observe/pcapng.ts';
-import type { NetPlan } from '../lab/net-ns/plan.ts';
+import { tracePath, type NetPlan } from '../lab/net-ns/plan.ts';
 
 const run = promisify(execFile);
 const tsx = path.resolve('node_modules/.bin/tsx');
@@ -95,7 +95,7 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
   }
 
   const hasDigCurl = ['dig', 'curl'].every((tool) => !spawnSync(tool, ['-v']).error);
-  it.skipIf(!hasDigCurl)('up --net ns: dig and curl inside the phone\'s namespace reach the lab through its own DNS, and Ctrl-C removes everything', { timeout: 240_000 }, async () => {
+  it.skipIf(!hasDigCurl)('up --net ns: dig, curl and traceroute inside the phone\'s namespace: the lab\'s own DNS, the order, the three routers; Ctrl-C removes everything', { timeout: 240_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-ns-up-'));
     dirs.push(dir);
     const child = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'up', '--net', 'ns', '--quiet'], { env: { ...process.env, LAB_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -116,6 +116,14 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
       const [body, status] = order.stdout.trim().split('\n');
       expect(status).toBe('201');
       expect(JSON.parse(body!)).toMatchObject({ forwarded: { for: state.net.phones.north.address } });
+      // traceroute from the phone: each router on the way answers when the TTL runs out there
+      // (RFC 792 Time Exceeded), the SLB's host at last; the same hops as the plan's routing tables.
+      if (!spawnSync('traceroute', ['--version']).error) {
+        const slbVip = state.net.roles.slb.address;
+        const trace = await run('ip', ['netns', 'exec', phone, 'traceroute', '-n', '-q', '1', '-w', '2', '-m', '8', slbVip]);
+        const hops = trace.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/)[1]).filter(Boolean);
+        expect(hops).toEqual(tracePath(state.net, state.net.phones.north.host, slbVip).hops.map((h) => h.nextHop));
+      }
       // The picture over HTTPS, as a page at https://www.geektime.test/ loads it: the edge the GSLB
       // chose answers on 443 with the CDN's certificate for static.geektime.test.
       expect(state.roles.find((r) => r.name === 'edge-north-tls')).toMatchObject({ partOf: 'edge-north', host: edge, port: 443, protocol: 'https' });
