@@ -540,6 +540,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       ephemeral: { type: 'boolean', default: false },
       'slb-port': { type: 'string' },
       'no-capture': { type: 'boolean', default: false },
+      capture: { type: 'string', default: 'phone' },
       net: { type: 'string', default: 'loopback' },
       'net-attached': { type: 'string' },
     },
@@ -548,6 +549,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
   const region = values.from;
   if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
   if (values.net !== 'loopback' && values.net !== 'ns') throw new Error(`--net must be loopback or ns, not "${values.net}"`);
+  if (values.capture !== 'phone' && values.capture !== 'all') throw new Error(`--capture must be phone or all, not "${values.capture}"`);
   // ns mode: build the network, then run this same command again as the phone, in its namespace.
   if (values.net === 'ns' && !values['net-attached']) return runInNamespaces(argv.filter((a, i) => a !== '--net' && argv[i - 1] !== '--net' && a !== '--net=ns'), region);
   const net = values['net-attached'] ? readAttachedPlan(values['net-attached']) : undefined;
@@ -591,6 +593,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
   const dir = labDir();
   // A capture for Wireshark, when tcpdump is here (and --no-capture was not given).
   let capture: RunningCapture | undefined;
+  let linkCaptures: RunningCapture[] = [];
   let captureNote = values['no-capture'] ? 'no capture (--no-capture)' : captureUnavailable();
   if (!captureNote) {
     const perRole = lab.state.addressing === 'per-role';
@@ -610,6 +613,16 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       const slbHost = net.hosts.find((h) => h.name === net.roles.slb.host)!;
       const slbIface = slbHost.interfaces.find((i) => i.address === net.roles.slb.address)!.name;
       story.net!.slbCapture = await startCapture(path.join(dir, 'capture-slb.pcapng'), '', { iface: slbIface, netns: net.roles.slb.namespace }).catch(() => undefined);
+      // --capture all: every link, from the end that is not a router's (the host's own eth0; between
+      // routers, the first end), one pcapng per link: the DNS walk, the CDN's inner hops, the SLB's hop.
+      if (values.capture === 'all') {
+        fs.rmSync(path.join(dir, 'captures'), { recursive: true, force: true });
+        fs.mkdirSync(path.join(dir, 'captures'), { recursive: true });
+        const namespaceOf = (host: string) => net.hosts.find((h) => h.name === host)!.namespace;
+        linkCaptures = (await Promise.all(net.links.map((link) =>
+          startCapture(path.join(dir, 'captures', `${link.name.replace('/', '--')}.pcapng`), '', { iface: link.a.interface, netns: namespaceOf(link.a.host) }).catch(() => undefined),
+        ))).filter((c): c is RunningCapture => c !== undefined);
+      }
     }
   }
   try {
@@ -639,6 +652,8 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
         return undefined;
       });
     }
+    const linkRecords = (await Promise.all(linkCaptures.map((c) => finishCapture(c, lab.state.keyLog).catch(() => undefined)))).filter((r): r is CaptureRecord => r !== undefined);
+    for (const r of linkRecords) n.tell({ step: 0, kind: 'capture', data: r });
     const slbCapture = story.net?.slbCapture;
     const slbRecord = slbCapture && (await finishCapture(slbCapture, lab.state.keyLog).catch(() => undefined));
     if (slbRecord) n.tell({ step: 0, kind: 'capture', data: slbRecord });
@@ -667,6 +682,10 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       n.plain(`Capture: ${rel(record.file)} (${record.frames} frames, ${record.lost === 0 ? 'none lost' : `${record.lost ?? 'unknown number'} lost`}; this run's TLS secrets inside): open it in Wireshark, or`);
       n.plain(`  tshark -r ${rel(record.file)} -Y http`);
       if (slbRecord) n.plain(`The same order on the SLB's own link: ${rel(slbRecord.file)} (${slbRecord.frames} frames, ${slbRecord.lost === 0 ? 'none lost' : `${slbRecord.lost ?? 'unknown number'} lost`}).`);
+      if (linkRecords.length) {
+        const lost = linkRecords.reduce((sum, r) => sum + (r.lost ?? 0), 0);
+        n.plain(`Every link (--capture all): ${rel(path.join(dir, 'captures'))}/ (${linkRecords.length} files, ${linkRecords.reduce((sum, r) => sum + r.frames, 0)} frames, ${lost === 0 ? 'none lost' : `${lost} lost`}; the TLS secrets inside each).`);
+      }
       if (lab.state.addressing === 'single') n.plain('  (on one address the health checks cannot be told apart by address, so they are in it too)');
     } else n.plain(captureNote!);
     if (values.stay) {

@@ -34,7 +34,8 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
     it(`${mode}: the story over a routed network: ARP for the gateway, the SYN to the gateway's MAC, TTL 64 → 61 on the SLB's link, the order decrypted, nothing left after`, { timeout: 240_000 }, async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-ns-'));
       dirs.push(dir);
-      const child = spawn(tsx, ['lab/cli.ts', '--net', 'ns', '--mode', mode], { env: { ...process.env, LAB_DIR: dir, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // Classic also captures every link (--capture all).
+      const child = spawn(tsx, ['lab/cli.ts', '--net', 'ns', '--mode', mode, ...(mode === 'classic' ? ['--capture', 'all'] : [])], { env: { ...process.env, LAB_DIR: dir, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (c) => (out += c));
       child.stderr.on('data', (c) => (out += c));
@@ -46,7 +47,7 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
       // SYN-SENT and SYN-RECEIVED, observed: the kernel's own record of each state change of both ends.
       expect(out).toMatch(/\+ +0 µs {2}phone CLOSED → SYN-SENT/);
       expect(out).toMatch(/µs {2}SLB {3}LISTEN → SYN-RECEIVED\n.*µs {2}SLB {3}SYN-RECEIVED → ESTABLISHED/);
-      expect(out).toMatch(/µs {2}(SLB {3}|phone) ESTABLISHED → FIN-WAIT-1/); // whichever closes first
+      expect(out).toMatch(/µs {2}(SLB {3}|phone )ESTABLISHED → FIN-WAIT-1/); // whichever closes first
 
       // The plan the run used is gone with the network; the trace keeps the roles and their namespaces.
       const trace = JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { roles: Array<{ name: string; host: string; namespace?: string }>; events: Array<{ kind: string; data: unknown }> };
@@ -78,6 +79,18 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
       const path_ = trace.events.find((e) => e.kind === 'ip-path')!.data as { routers: string[] };
       expect(path_.routers).toEqual(['pgw-north', 'core', 'shop-router']);
       expect(out).toContain('TTL 64 − 61 = 3');
+
+      // --capture all: one file per link; the DNS walk on the root's link, the SLB's hop on an app server's.
+      if (mode === 'classic') {
+        const captures = fs.readdirSync(path.join(dir, 'captures')).sort();
+        expect(captures).toHaveLength(18);
+        const onLink = (name: string) => readCapture(fs.readFileSync(path.join(dir, 'captures', name))).frames.map(decodeFrame);
+        const rootServer = trace.roles.find((r) => r.name === 'root')!.host;
+        expect(onLink('dns--root.pcapng').some((d) => d.udp?.destinationPort === 53 && d.ipv4?.destination === rootServer)).toBe(true);
+        const apps = ['shop-apps--app-1.pcapng', 'shop-apps--app-2.pcapng'].flatMap(onLink);
+        expect(apps.some((d) => d.tcp?.destinationPort === 8080 && d.frame.data.includes('POST /purchaseOrder'))).toBe(true);
+        expect(out).toMatch(/Every link \(--capture all\): .*captures\/ \(18 files, \d+ frames, none lost/);
+      }
 
       // tshark agrees, and decrypts the order on the phone's link with no options.
       if (hasTshark) {
