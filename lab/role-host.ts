@@ -14,15 +14,8 @@
 // One IPC channel delivers messages in order, so a reply to 'sync' comes after every event the
 // role emitted before it: the walkthrough's barrier before it reads what a role observed.
 import type { EventEmitter } from 'node:events';
-import { startRole, type RoleSpec, type RunningRole } from './roles.ts';
+import { OBSERVED, startRole, type RoleSpec, type RunningRole } from './roles.ts';
 
-/** The events each kind of role emits that the walkthrough reads (the rest stay in the process). */
-export const OBSERVED: Partial<Record<RoleSpec['kind'], string[]>> = {
-  gslb: ['decision'],
-  resolver: ['resolved'],
-  slb: ['accept', 'request'],
-  origin: ['request'],
-};
 
 export type HostMessage =
   | { type: 'ready'; host: string; port: number; classicPort?: number; tlsPort?: number; pid: number }

@@ -77,6 +77,14 @@ export interface SlbSpec extends Base {
 
 export type RoleSpec = AuthoritativeSpec | GslbSpec | ResolverSpec | OriginSpec | CacheSpec | AppSpec | SlbSpec;
 
+/** The events each kind of role emits that the walkthrough reads (a role process sends these, and only these, to the lab). */
+export const OBSERVED: Partial<Record<RoleSpec['kind'], string[]>> = {
+  gslb: ['decision'],
+  resolver: ['resolved'],
+  slb: ['accept', 'request'],
+  origin: ['request'],
+};
+
 /** What each kind of spec starts. */
 export interface RunningRoles {
   authoritative: RunningDnsServer;

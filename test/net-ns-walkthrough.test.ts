@@ -108,7 +108,7 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
   }
 
   const hasDigCurl = ['dig', 'curl'].every((tool) => !spawnSync(tool, ['-v']).error);
-  it.skipIf(!hasDigCurl)('up --net ns: dig, curl and traceroute inside the phone\'s namespace: the lab\'s own DNS, the order, the three routers; Ctrl-C removes everything', { timeout: 240_000 }, async () => {
+  it.skipIf(!hasDigCurl)('up --net ns: dig, curl and traceroute inside the phone\'s namespace: the lab\'s own DNS, the order, the three routers; a killed role comes back; Ctrl-C removes everything', { timeout: 240_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-ns-up-'));
     dirs.push(dir);
     const child = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'up', '--net', 'ns', '--quiet'], { env: { ...process.env, LAB_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -144,6 +144,16 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
       expect(picture.stdout, picture.stdout + picture.stderr).toMatch(/^HTTP\/1\.1 200 OK\r$/m);
       expect(picture.stdout).toMatch(/^content-type: image\/png\r$/im);
       expect(picture.stdout).toMatch(/^cache-status: .*edge-north; fwd=uri-miss; stored; ttl=\d+\r$/im);
+      // A role that dies is started again in its host: kill the origin, and a picture no cache has
+      // yet comes through edge → parent → the origin's new process.
+      const originPid = (state as unknown as { roles: Array<{ name: string; pid: number }> }).roles.find((r) => r.name === 'origin')!.pid;
+      process.kill(originPid, 'SIGKILL');
+      let large = '';
+      for (let i = 0; i < 60 && large !== '200'; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        large = (await run('ip', ['netns', 'exec', phone, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', 'http://static.geektime.test/images/phone-large.png']).catch(() => ({ stdout: '' }))).stdout;
+      }
+      expect(large).toBe('200');
     } finally {
       child.kill('SIGINT');
       await exited;

@@ -11,7 +11,7 @@ import { NAME_SERVERS } from '../../servers/dns/lab-zones.ts';
 import { headerLimitBehind, MAX_HEADER_BYTES } from '../../servers/cdn/cache.ts';
 import { labDir } from '../paths.ts';
 import { startRoleProcess, type RoleProcess } from '../role-process.ts';
-import type { RoleSpec } from '../roles.ts';
+import { OBSERVED, type RoleSpec } from '../roles.ts';
 import { assertNoRunningLab, writeState, removeState, type LabState, type RoleState } from '../state.ts';
 import { EDGE_REGIONS, SHOP_HOST, edgeTlsRole } from '../topology.ts';
 import type { RunningLab } from '../up.ts';
@@ -127,22 +127,42 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
   const specs = nsRoleSpecs(plan, files);
   const running = new Map<string, RoleProcess>();
   const down = new Set<string>();
+  // One emitter per role that outlives its processes: what the walkthrough listens to keeps
+  // working across a restart.
+  const hubs = new Map(ORDER.map((name) => [name, new EventEmitter()]));
+  const restarts = new Map<string, number[]>();
+  let stopping = false;
   const stopAll = async () => {
+    stopping = true;
     await Promise.all([...running.values()].map((r) => r.close()));
     running.clear();
+  };
+  const start = async (name: RoleName) => {
+    const spec = specs.find((s) => s.name === name)!;
+    const role = await startRoleProcess(spec, { namespace: plan.roles[name].namespace, log });
+    for (const event of OBSERVED[spec.kind] ?? []) role.events.on(event, (...args: unknown[]) => hubs.get(name)!.emit(event, ...args));
+    role.lifecycle.on('exit', (code, signal) => void crashed(name, `${signal ?? `code ${code}`}`));
+    running.set(name, role);
+    down.delete(name);
+  };
+  // A role that dies is reported and started again on the same address and port, as the loopback
+  // lab's supervisor does: 5 times a minute, then it is left down. The others go on meanwhile.
+  const crashed = async (name: RoleName, how: string) => {
+    down.add(name);
+    if (stopping) return;
+    const recent = (restarts.get(name) ?? []).filter((t) => Date.now() - t < 60_000);
+    if (recent.length >= 5) return log(`${name}: exited (${how}); left down after 5 restarts in a minute`);
+    restarts.set(name, [...recent, Date.now()]);
+    log(`${name}: exited (${how}); starting it again (restart ${recent.length + 1}); the other roles go on`);
+    await start(name).then(
+      () => log(`${name}: up again (restart ${recent.length + 1})`),
+      (err: Error) => log(`${name}: could not start again: ${err.message}`),
+    );
   };
   // All at once: every address and port is known from the plan, and no role needs another to
   // start (a cache asks its upstream, a resolver its servers, only when a request comes; the GSLB's
   // and the SLB's health checks find their targets up within a check or two).
-  const starts = ORDER.map(async (name) => {
-    const spec = specs.find((s) => s.name === name)!;
-    const role = await startRoleProcess(spec, { namespace: plan.roles[name].namespace, log });
-    role.lifecycle.on('exit', (code, signal) => {
-      down.add(name);
-      log(`${name}: exited (${signal ?? `code ${code}`}); the other roles go on`);
-    });
-    running.set(name, role);
-  });
+  const starts = ORDER.map(start);
   const results = await Promise.allSettled(starts);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) {
@@ -180,12 +200,11 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
 
   // What the walkthrough reads, built from the events the role processes send.
   const resolutions = new Map<string, Resolution>();
-  running.get('local-dns')!.events.on('resolved', (r: Resolution, q?: { port: number | null; id: number | null }) => {
+  hubs.get('local-dns')!.on('resolved', (r: Resolution, q?: { port: number | null; id: number | null }) => {
     if (q?.port != null && q.id != null) resolutions.set(`${r.client} ${q.port} ${q.id}`, r);
   });
   const originCounts = new Map<string, number>();
-  const origin = running.get('origin')!;
-  origin.events.on('request', (e: { path: string }) => originCounts.set(e.path, (originCounts.get(e.path) ?? 0) + 1));
+  hubs.get('origin')!.on('request', (e: { path: string }) => originCounts.set(e.path, (originCounts.get(e.path) ?? 0) + 1));
   const need = (name: string) => {
     const r = running.get(name);
     if (!r || down.has(name)) throw new Error(`${name} is not running`);
@@ -203,18 +222,19 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     isUp: (name) => running.has(name) && !down.has(name),
     get slb() {
       const r = need('slb');
-      return { events: r.events, flushKeyLog: async () => void (await r.call('flushKeyLog')) };
+      return { events: hubs.get('slb')!, flushKeyLog: async () => void (await r.call('flushKeyLog')) };
     },
     get gslb() {
-      return { events: need('gslb').events };
+      need('gslb');
+      return { events: hubs.get('gslb')! };
     },
     get resolver() {
       need('local-dns');
       return { resolutionFor: (client: { address: string; port: number }, id: number) => resolutions.get(`${client.address} ${client.port} ${id}`) };
     },
     get origin() {
-      const r = need('origin');
-      return { events: r.events as EventEmitter, requestCount: (p?: string) => (p === undefined ? [...originCounts.values()].reduce((a, b) => a + b, 0) : (originCounts.get(p) ?? 0)) };
+      need('origin');
+      return { events: hubs.get('origin')!, requestCount: (p?: string) => (p === undefined ? [...originCounts.values()].reduce((a, b) => a + b, 0) : (originCounts.get(p) ?? 0)) };
     },
     stop: async () => {
       removeState();
