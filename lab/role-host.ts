@@ -24,25 +24,28 @@ export type HostMessage =
   | { type: 'log'; line: string }
   | { type: 'reply'; id: number; value?: unknown; error?: string };
 
-export type ParentMessage = { type: 'call'; id: number; method: Method } | { type: 'stop' };
+export type ParentMessage = { type: 'spec'; spec: RoleSpec } | { type: 'call'; id: number; method: Method } | { type: 'stop' };
 
 /** What the lab may ask a role process. */
 export type Method = 'sync' | 'flushKeyLog' | 'flushWalkLog';
 
+/** To the lab, while it listens: a role whose lab went away says nothing more (and is stopping). */
 function send(message: HostMessage): void {
-  process.send?.(message);
+  if (process.connected) process.send?.(message);
 }
 
 async function main(): Promise<void> {
   if (!process.send) throw new Error('lab/role-host.ts is started by the lab (it needs an IPC channel), not by hand');
-  const spec = JSON.parse(process.argv[2] ?? '') as RoleSpec;
+  // The spec comes over the channel, not the command line: it carries the PURGE token, and any
+  // user of the machine can read a process's arguments (/proc/<pid>/cmdline).
+  const spec = await new Promise<RoleSpec>((resolve) => process.once('message', (m: ParentMessage) => m.type === 'spec' && resolve(m.spec)));
   let role: RunningRole;
   try {
     role = await startRole(spec, { log: (line) => send({ type: 'log', line }) });
   } catch (err) {
     send({ type: 'failed', message: (err as Error).message });
     process.exitCode = 1;
-    process.disconnect();
+    if (process.connected) process.disconnect();
     return;
   }
   const events = (role as { events?: EventEmitter }).events;
@@ -53,11 +56,13 @@ async function main(): Promise<void> {
     flushKeyLog: async () => (role as { flushKeyLog?: () => Promise<void> }).flushKeyLog?.(),
     flushWalkLog: async () => (role as { flushWalkLog?: () => Promise<void> }).flushWalkLog?.(),
   };
-  const stop = async () => {
-    await role.close().catch(() => {});
-    process.disconnect();
-    process.exit(0);
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await role.close().catch(() => {});
+      if (process.connected) process.disconnect();
+      process.exit(0);
+    })());
   process.on('message', (m: ParentMessage) => {
     if (m.type === 'stop') void stop();
     else if (m.type === 'call') {
@@ -72,6 +77,9 @@ async function main(): Promise<void> {
   // The lab went away without saying stop (killed): a role must not outlive it.
   process.on('disconnect', () => void stop());
   process.on('SIGTERM', () => void stop());
+  // A Ctrl-C at the terminal reaches the whole process group; the lab stops its roles itself (over
+  // the channel, so each closes properly: the SLB flushes its key log), or by going away.
+  process.on('SIGINT', () => {});
   const { classicPort, tlsPort } = role as { classicPort?: number; tlsPort?: number };
   send({ type: 'ready', host: role.host, port: role.port, ...(classicPort !== undefined && { classicPort }), ...(tlsPort !== undefined && { tlsPort }), pid: process.pid });
 }

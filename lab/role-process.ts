@@ -37,10 +37,9 @@ function roleHostBundle(): Promise<string | undefined> {
         target: 'node20',
         packages: 'external',
         logLevel: 'silent',
-        // Two sources ask import.meta where they are: servers/net/paths.ts for the repository's
-        // root (its own folder, as the sources have it), and the role CLIs whether they are the
-        // program being run (in the bundle they are not: the bundle is role-host).
-        define: { 'import.meta.dirname': JSON.stringify(path.join(REPO, 'servers', 'net')), 'import.meta.url': JSON.stringify('bundled:role-host') },
+        // The role CLIs ask import.meta.url whether they are the program being run: in the bundle
+        // they are not (it is role-host). The repository's root comes from LAB_REPO_ROOT.
+        define: { 'import.meta.url': JSON.stringify('bundled:role-host') },
       });
       process.once('exit', () => fs.rmSync(outfile, { force: true }));
       return outfile;
@@ -57,6 +56,8 @@ function roleHostBundle(): Promise<string | undefined> {
  */
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 3_000;
+/** A call to a role (sync, flushKeyLog): it answers in microseconds unless it is stuck. */
+const CALL_TIMEOUT_MS = 2_000;
 
 export interface RoleProcess {
   name: string;
@@ -71,7 +72,7 @@ export interface RoleProcess {
   events: EventEmitter;
   /** 'exit' (code, signal) when the process ends without being asked to. */
   lifecycle: EventEmitter;
-  call(method: Method): Promise<unknown>;
+  call(method: Method, timeoutMs?: number): Promise<unknown>;
   /** Every event the role emitted so far has arrived here. */
   sync(): Promise<void>;
   close(): Promise<void>;
@@ -79,7 +80,8 @@ export interface RoleProcess {
 
 /** The command that starts a role: in its namespace when it has one, with the lab's own node (and tsx without a bundle). */
 export function roleCommand(spec: RoleSpec, namespace?: string, bundle?: string): { file: string; args: string[] } {
-  const node = bundle ? [process.execPath, bundle, JSON.stringify(spec)] : [process.execPath, '--import', 'tsx', HOST_SCRIPT, JSON.stringify(spec)];
+  // The role's name only, for `ps`: the spec itself goes over the channel (it holds a token).
+  const node = bundle ? [process.execPath, bundle, spec.name] : [process.execPath, '--import', 'tsx', HOST_SCRIPT, spec.name];
   return namespace ? { file: 'ip', args: ['netns', 'exec', namespace, ...node] } : { file: node[0]!, args: node.slice(1) };
 }
 
@@ -87,7 +89,9 @@ export async function startRoleProcess(spec: RoleSpec, opts: { namespace?: strin
   const log = opts.log ?? (() => {});
   const { file, args } = roleCommand(spec, opts.namespace, await roleHostBundle());
   // stdin ignored, stdout/stderr to the lab's log (a crash's stack trace lands there), fd 3 the IPC channel.
-  const child: ChildProcess = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: path.dirname(path.dirname(HOST_SCRIPT)) });
+  // LAB_REPO_ROOT: where the sources are, for servers/net/paths.ts inside the bundle (which lives elsewhere).
+  const child: ChildProcess = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: REPO, env: { ...process.env, LAB_REPO_ROOT: REPO } });
+  child.send({ type: 'spec', spec } satisfies ParentMessage);
   const events = new EventEmitter();
   const lifecycle = new EventEmitter();
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -120,11 +124,21 @@ export async function startRoleProcess(spec: RoleSpec, opts: { namespace?: strin
       switch (m.type) {
         case 'ready': {
           clearTimeout(timer);
-          const call = (method: Method) =>
+          // Every call has a deadline: a frozen role must not freeze the lab with it.
+          const call = (method: Method, timeoutMs = CALL_TIMEOUT_MS) =>
             new Promise<unknown>((res, rej) => {
               const id = nextId++;
-              pending.set(id, { resolve: res, reject: rej });
-              child.send({ type: 'call', id, method } satisfies ParentMessage);
+              const timer = setTimeout(() => {
+                pending.delete(id);
+                rej(new Error(`${spec.name} did not answer ${method} within ${timeoutMs / 1000} s`));
+              }, timeoutMs);
+              timer.unref();
+              pending.set(id, {
+                resolve: (v) => (clearTimeout(timer), res(v)),
+                reject: (e) => (clearTimeout(timer), rej(e)),
+              });
+              if (child.connected) child.send({ type: 'call', id, method } satisfies ParentMessage);
+              else pending.get(id)!.reject(new Error(`${spec.name} is gone`));
             });
           resolve({
             name: spec.name,

@@ -125,6 +125,7 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     purgeToken: randomBytes(24).toString('base64url'),
   };
   const specs = nsRoleSpecs(plan, files);
+  let state: LabState | undefined;
   const running = new Map<string, RoleProcess>();
   const down = new Set<string>();
   // One emitter per role that outlives its processes: what the walkthrough listens to keeps
@@ -132,8 +133,10 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
   const hubs = new Map(ORDER.map((name) => [name, new EventEmitter()]));
   const restarts = new Map<string, number[]>();
   let stopping = false;
+  const restarting = new Set<Promise<void>>();
   const stopAll = async () => {
     stopping = true;
+    await Promise.all(restarting); // a role coming back right now is stopped with the others
     await Promise.all([...running.values()].map((r) => r.close()));
     running.clear();
   };
@@ -144,6 +147,10 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     role.lifecycle.on('exit', (code, signal) => void crashed(name, `${signal ?? `code ${code}`}`));
     running.set(name, role);
     down.delete(name);
+    // state.json (written once every role is up) names each role's process: keep it true.
+    const listed = state?.roles.filter((r) => r.name === name || r.partOf === name) ?? [];
+    for (const r of listed) r.pid = role.pid;
+    if (state && !stopping) writeState(state);
   };
   // A role that dies is reported and started again on the same address and port, as the loopback
   // lab's supervisor does: 5 times a minute, then it is left down. The others go on meanwhile.
@@ -154,10 +161,13 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     if (recent.length >= 5) return log(`${name}: exited (${how}); left down after 5 restarts in a minute`);
     restarts.set(name, [...recent, Date.now()]);
     log(`${name}: exited (${how}); starting it again (restart ${recent.length + 1}); the other roles go on`);
-    await start(name).then(
+    const again = start(name).then(
       () => log(`${name}: up again (restart ${recent.length + 1})`),
       (err: Error) => log(`${name}: could not start again: ${err.message}`),
     );
+    restarting.add(again);
+    await again;
+    restarting.delete(again);
   };
   // All at once: every address and port is known from the plan, and no role needs another to
   // start (a cache asks its upstream, a resolver its servers, only when a request comes; the GSLB's
@@ -182,7 +192,7 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
   if (slb.classicPort !== undefined) {
     roles.push({ name: 'slb-classic', partOf: 'slb', what: "the SLB's classic port: only the seed's TLS 1.2 RSA key exchange (no forward secrecy)", host: slb.host, port: slb.classicPort, protocol: 'https', namespace: slb.namespace, pid: slb.pid });
   }
-  const state: LabState = {
+  const stateNow: LabState = {
     pid: process.pid,
     startedAt: new Date().toISOString(),
     addressing: 'namespaces',
@@ -196,12 +206,15 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     purge: { token: files.purgeToken, how: 'PURGE <path> with Authorization: Bearer <token>, from the cache host itself (ip netns exec <its namespace> curl …)' },
     net: plan,
   };
+  state = stateNow;
   const statePath = writeState(state);
 
   // What the walkthrough reads, built from the events the role processes send.
   const resolutions = new Map<string, Resolution>();
   hubs.get('local-dns')!.on('resolved', (r: Resolution, q?: { port: number | null; id: number | null }) => {
-    if (q?.port != null && q.id != null) resolutions.set(`${r.client} ${q.port} ${q.id}`, r);
+    if (q?.port == null || q.id == null) return;
+    resolutions.set(`${r.client} ${q.port} ${q.id}`, r);
+    if (resolutions.size > 1000) resolutions.delete(resolutions.keys().next().value!); // as the resolver keeps its own
   });
   const originCounts = new Map<string, number>();
   hubs.get('origin')!.on('request', (e: { path: string }) => originCounts.set(e.path, (originCounts.get(e.path) ?? 0) + 1));
@@ -211,13 +224,14 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     return r;
   };
   return {
-    state,
+    state: stateNow,
     statePath,
     certs,
     notes: plan.moved.map((m) => `the ${m.block} networks moved from ${m.from} to ${m.to}: ${m.because}`),
     failed: [],
     settle: async () => {
-      await Promise.all([...running.entries()].filter(([name]) => !down.has(name)).map(([, r]) => r.sync().catch(() => {})));
+      // Each call has a deadline (lab/role-process.ts): a frozen role is named, the story goes on.
+      await Promise.all([...running.entries()].filter(([name]) => !down.has(name)).map(([, r]) => r.sync().catch((err: Error) => log(err.message))));
     },
     isUp: (name) => running.has(name) && !down.has(name),
     get slb() {

@@ -3,7 +3,9 @@
 // default paths from here (the lab passes explicit ones), so servers/ never reaches up into lab/.
 import path from 'node:path';
 
-export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+// LAB_REPO_ROOT: set for a role started as a process of its own from the lab's one-file bundle,
+// whose own folder is not the sources' (lab/role-process.ts).
+export const repoRoot = process.env.LAB_REPO_ROOT ?? path.resolve(import.meta.dirname, '..', '..');
 
 /** The runtime folder; LAB_DIR moves it (tests give each run its own). */
 export function labDir(): string {
