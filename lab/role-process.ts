@@ -25,7 +25,13 @@ const REPO = path.dirname(path.dirname(HOST_SCRIPT));
 let bundled: Promise<string | undefined> | undefined;
 function roleHostBundle(): Promise<string | undefined> {
   bundled ??= (async () => {
-    const outfile = path.join(REPO, 'node_modules', '.cache', 'buy-online-lab', `role-host-${process.pid}.mjs`);
+    const dir = path.join(REPO, 'node_modules', '.cache', 'buy-online-lab');
+    const outfile = path.join(dir, `role-host-${process.pid}.mjs`);
+    // A lab killed before its exit hook leaves its bundle: remove those whose process is gone.
+    for (const old of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      const pid = Number(/^role-host-(\d+)\.mjs$/.exec(old)?.[1]);
+      if (pid && !isAlive(pid)) fs.rmSync(path.join(dir, old), { force: true });
+    }
     try {
       const esbuild = await import('esbuild');
       await esbuild.build({
@@ -76,6 +82,15 @@ export interface RoleProcess {
   /** Every event the role emitted so far has arrived here. */
   sync(): Promise<void>;
   close(): Promise<void>;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The command that starts a role: in its namespace when it has one, with the lab's own node (and tsx without a bundle). */

@@ -162,6 +162,21 @@ describe.skipIf(why !== '')(`npm run lab -- --net ns ${why}`, () => {
     expect(namespacesOf(child.pid!)).toEqual([]);
   });
 
+  it('a SIGTERM to --net ns (a kill, a CI timeout) reaches the phone\'s run too: it ends, and the network goes', { timeout: 240_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-ns-term-'));
+    dirs.push(dir);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', '--net', 'ns', '--stay', '--no-capture'], { env: { ...process.env, LAB_DIR: dir, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    for (let i = 0; i < 1200 && !out.includes('Press Ctrl-C to stop.') && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(out, out).toContain('Press Ctrl-C to stop.');
+    child.kill('SIGTERM'); // to the outer process only, not its group: it must pass it on
+    expect(await exited).toBe(0); // --stay ends on SIGTERM as on Ctrl-C: the lab stops cleanly
+    expect(namespacesOf(child.pid!)).toEqual([]);
+  });
+
   it('after a SIGKILL of the lab, `net down` removes its namespaces and every process in them', { timeout: 240_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-ns-kill-'));
     dirs.push(dir);

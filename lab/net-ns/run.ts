@@ -3,6 +3,8 @@
 // and remove the network afterwards, however the run ends.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import { removeTraceInstance } from '../observe/socket-trace.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labDir } from '../paths.ts';
@@ -39,13 +41,17 @@ export async function withNetwork(
   // `on`, not `once`: a Ctrl-C reaches the whole process group, and under tsx the same signal can
   // come again (tsx relays it when we have not acknowledged it within 30 ms); a second one without
   // a handler would kill us halfway through the teardown.
+  let signalled: NodeJS.Signals | undefined;
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
-  const stopped = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
+  const stopped = new Promise<NodeJS.Signals>((resolve) => (onSignal = (signal) => resolve((signalled ??= signal))));
   for (const signal of SIGNALS) process.on(signal, onSignal);
   // Signal handlers do not keep Node running: a timer waits with us.
   const keepAlive = setInterval(() => {}, 1 << 30);
   try {
-    return await body(plan, await buildNetwork(plan), stopped);
+    const built = await buildNetwork(plan);
+    // Stopped while building: remove it (below) and go no further.
+    if (signalled) return 128 + (os.constants.signals[signalled] ?? 2);
+    return await body(plan, built, stopped);
   } finally {
     clearInterval(keepAlive);
     await teardownNetwork(plan.prefix).catch(() => {}); // the exit hook tries again if this fails
@@ -62,15 +68,21 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * `argv` is the walkthrough's own, without `--net ns`.
  */
 export function runInNamespaces(argv: string[], region: Region): Promise<number> {
-  return withNetwork('--net ns', {}, async (plan, built) => {
+  return withNetwork('--net ns', {}, async (plan, built, stopped) => {
     fs.mkdirSync(labDir(), { recursive: true });
     fs.writeFileSync(planFile(), JSON.stringify({ ...plan, built: { ms: built.ms, delays: built.delays } }, null, 2) + '\n', { mode: 0o600 });
     try {
       const child = spawn('ip', ['netns', 'exec', plan.phones[region].namespace, process.execPath, '--import', 'tsx', CLI, ...argv, '--net-attached', planFile()], { stdio: 'inherit' });
-      return await new Promise<number>((resolve, reject) => {
+      // A signal for us is one for the phone's run too (a Ctrl-C reaches both already; a `kill`
+      // or a CI timeout reaches only us): pass it on, then wait for the run to end.
+      void stopped.then((signal) => child.kill(signal));
+      const code = await new Promise<number>((resolve, reject) => {
         child.on('error', reject);
-        child.on('exit', (code, signal) => resolve(code ?? (signal ? 130 : 1)));
+        child.on('exit', (c, signal) => resolve(c ?? 128 + (signal ? (os.constants.signals[signal] ?? 2) : 1)));
       });
+      // What a run killed before its own cleanup can leave behind: its kernel trace instance.
+      if (child.pid) removeTraceInstance(`bol-trace-${child.pid}`);
+      return code;
     } finally {
       fs.rmSync(planFile(), { force: true });
     }

@@ -49,8 +49,16 @@ export function startSocketTrace(port: number, name: string): SocketTrace | { un
     remove(dir);
     return { unavailable: `could not set up the tracepoint: ${(err as Error).message}` };
   }
+  // Killed while tracing (a Ctrl-C): remove the instance, then die of the same signal.
+  const onSignal = (signal: NodeJS.Signals) => {
+    remove(dir);
+    process.kill(process.pid, signal);
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.once(signal, onSignal);
   return {
     stop: () => {
+      for (const signal of signals) process.off(signal, onSignal);
       let text = '';
       try {
         fs.writeFileSync(path.join(dir, EVENT, 'enable'), '0');
@@ -69,6 +77,11 @@ function remove(dir: string): void {
   } catch {
     /* never made, or gone */
   }
+}
+
+/** Remove an instance a killed run left (by name): it would go on recording until the next boot. */
+export function removeTraceInstance(name: string): void {
+  remove(path.join(TRACEFS, 'instances', name));
 }
 
 /**
