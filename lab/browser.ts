@@ -49,7 +49,10 @@ function makeProfile(rootCa: string): string {
   fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
   for (const args of [['-N', '--empty-password', '-d', db], ['-A', '-d', db, '-t', 'C,,', '-n', 'Geektime Lab Root CA', '-i', rootCa]]) {
     const r = spawnSync('certutil', args);
-    if (r.status !== 0) throw new Error(`certutil ${args[0]} failed: ${r.stderr.toString().trim()}`);
+    if (r.status !== 0) {
+      fs.rmSync(home, { recursive: true, force: true });
+      throw new Error(`certutil ${args[0]} failed: ${r.stderr.toString().trim()}`);
+    }
   }
   return home;
 }
@@ -76,6 +79,15 @@ function launch(browser: string, args: string[], home: string, namespace: string
   return namespace ? spawn('ip', ['netns', 'exec', namespace, browser, ...args], { env, stdio, detached: true }) : spawn(browser, args, { env, stdio, detached: true });
 }
 
+/** The browser and its helper processes (zygote, renderers, GPU): its whole process group. */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* gone already */
+  }
+}
+
 export interface PageCheck {
   url: string;
   secure: boolean;
@@ -92,6 +104,16 @@ async function checkPage(child: ChildProcess, url: string, timeoutMs = 30_000): 
   const waiting = new Map<number, (m: { result?: unknown; error?: { message: string } }) => void>();
   const events: Array<{ method: string; sessionId?: string }> = [];
   let buffered = '';
+  let gone: Error | undefined;
+  const fail = (err: Error) => {
+    gone ??= err;
+    for (const answer of waiting.values()) answer({ error: { message: gone.message } });
+    waiting.clear();
+  };
+  // A browser that dies (or never starts) closes the pipes: every call waiting gets that answer.
+  toBrowser.on('error', (err) => fail(new Error(`the browser's pipe: ${err.message}`)));
+  fromBrowser.on('error', (err) => fail(new Error(`the browser's pipe: ${err.message}`)));
+  child.once('exit', (code, signal) => fail(new Error(`the browser exited (${signal ?? `code ${code}`})`)));
   fromBrowser.setEncoding('utf8');
   fromBrowser.on('data', (chunk: string) => {
     buffered += chunk;
@@ -102,13 +124,22 @@ async function checkPage(child: ChildProcess, url: string, timeoutMs = 30_000): 
       else if (message.method) events.push({ method: message.method, sessionId: message.sessionId });
     }
   });
+  const deadline = Date.now() + timeoutMs;
   const send = <T>(method: string, params: object = {}, sessionId?: string) =>
     new Promise<T>((resolve, reject) => {
+      if (gone) return reject(gone);
       const id = nextId++;
-      waiting.set(id, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result as T)));
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`the browser did not answer ${method} within ${timeoutMs / 1000} s`));
+      }, Math.max(0, deadline - Date.now()));
+      waiting.set(id, (m) => {
+        clearTimeout(timer);
+        if (m.error) reject(new Error(`${method}: ${m.error.message}`));
+        else resolve(m.result as T);
+      });
       toBrowser.write(`${JSON.stringify({ id, method, params, ...(sessionId && { sessionId }) })}\0`);
     });
-  const deadline = Date.now() + timeoutMs;
   const until = async (what: string, test: () => boolean) => {
     while (!test()) {
       if (Date.now() > deadline) throw new Error(`the browser did not ${what} within ${timeoutMs / 1000} s`);
@@ -144,12 +175,17 @@ export async function browserCommand(argv: string[]): Promise<number> {
   if (!onPath('certutil')) throw new Error('no certutil on PATH (apt install libnss3-tools): it puts the lab\'s root CA into the throwaway profile');
   const state = readState();
   const t = target(state, region);
-  const home = makeProfile(state.rootCa);
+  let home: string | undefined;
   try {
+    home = makeProfile(state.rootCa);
     if (t.resolverRules) console.log(`On loopback the browser's resolver is told where the names are (${t.resolverRules}); with --net ns it asks the lab's local DNS.`);
     if (!values.check) {
-      console.log(`Opening ${t.url}${t.namespace ? ` in the phone's namespace ${t.namespace}` : ''} with a throwaway profile that trusts the lab's root CA. Close the browser to end.`);
+      console.log(`Opening ${t.url}${t.namespace ? ` in the phone's namespace ${t.namespace}` : ''} with a throwaway profile that trusts the lab's root CA. Close the browser (or Ctrl-C) to end.`);
       const child = launch(browser, browserArgs(home, t, [t.url]), home, t.namespace, 'inherit');
+      // The browser has a process group of its own: a Ctrl-C here ends it too.
+      const end = () => killGroup(child);
+      process.once('SIGINT', end);
+      process.once('SIGTERM', end);
       return await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 0)));
     }
     const child = launch(browser, browserArgs(home, t, ['--headless=new', '--remote-debugging-pipe', 'about:blank']), home, t.namespace, ['ignore', 'ignore', 'pipe', 'pipe', 'pipe']);
@@ -163,17 +199,13 @@ export async function browserCommand(argv: string[]): Promise<number> {
       throw new Error(`${(err as Error).message}${stderr ? ` (browser: ${stderr.trim().split('\n').at(-1)})` : ''}`);
     } finally {
       const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* gone already */
-      }
+      killGroup(child);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())]);
     }
   } finally {
     // Its helper processes may still be writing the profile for a moment after the browser is gone.
     try {
-      fs.rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      if (home) fs.rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     } catch (err) {
       console.error(`lab: could not remove the throwaway profile ${home}: ${(err as Error).message}`);
     }
