@@ -13,6 +13,7 @@ import type { RunningResolver } from '../servers/dns/resolver.ts';
 import { startRole, type AuthoritativeSpec, type StartContext } from './roles.ts';
 import { startNsLab } from './net-ns/lab.ts';
 import { withNetwork } from './net-ns/run.ts';
+import type { NetPlan } from './net-ns/plan.ts';
 import { ListenError } from '../servers/net/listen.ts';
 import { startControl } from './control.ts';
 import { rateLimitedSink } from './log-sink.ts';
@@ -390,8 +391,26 @@ async function withPortFallback<T>(plan: { name: string; host: string; ports: nu
 /** The SLB's classic port (tls 'both'): openssl s_server's default port, familiar from TLS tutorials. */
 export const SLB_CLASSIC_PORT = 4433;
 
+/** ns mode: the lab is reached from the phone's own namespace, with the tools people know. */
+export function howToReachAsPhone(state: LabState, plan: NetPlan): string[] {
+  const phone = plan.phones.north;
+  const slb = state.roles.find((r) => r.name === 'slb')!;
+  const body = `'{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}'`;
+  return [
+    `The phones: ${plan.phones.north.address} (${plan.phones.north.namespace}), ${plan.phones.south.address} (${plan.phones.south.namespace}). Reach the lab as the phone:`,
+    `  ip netns exec ${phone.namespace} dig static.geektime.test`,
+    `  ip netns exec ${phone.namespace} curl -sI --cacert ${displayPath(state.rootCa)} https://static.geektime.test/images/phone.png   (the CDN over HTTPS)`,
+    `  ip netns exec ${phone.namespace} curl --cacert ${displayPath(state.rootCa)} -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}/purchaseOrder`,
+    `  ip netns exec ${phone.namespace} ip route get ${slb.host}; ip -n ${phone.namespace} neigh`,
+    `  ip netns exec ${phone.namespace} traceroute -n ${slb.host}       (the routers on the way: each answers when the TTL runs out there)`,
+    `  ip netns exec ${phone.namespace} tcpdump -eni eth0        (Wireshark: ip netns exec ${phone.namespace} wireshark)`,
+    `  npm run lab -- browser                 (Chromium as the phone, in its namespace)`,
+  ];
+}
+
 /** How to reach the running lab with everyday tools. */
 export function howToReach(lab: RunningLab): string[] {
+  if (lab.state.net) return howToReachAsPhone(lab.state, lab.state.net);
   const slb = lab.state.roles.find((r) => r.name === 'slb')!;
   const classic = lab.state.roles.find((r) => r.name === 'slb-classic') ?? slb;
   const rel = displayPath;
@@ -483,16 +502,7 @@ async function upInNamespaces(quiet: boolean): Promise<number> {
       console.log('Roles (every host its own network namespace):');
       const nameWidth = Math.max(...lab.state.roles.map((r) => r.name.length));
       for (const r of lab.state.roles) console.log(`  ${r.name.padEnd(nameWidth)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(28)} ${r.namespace}`);
-      const phone = plan.phones.north;
-      const slb = lab.state.roles.find((r) => r.name === 'slb')!;
-      const body = `'{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}'`;
-      console.log(`The phones: ${plan.phones.north.address} (${plan.phones.north.namespace}), ${plan.phones.south.address} (${plan.phones.south.namespace}). Reach the lab as the phone:`);
-      console.log(`  ip netns exec ${phone.namespace} dig static.geektime.test`);
-      console.log(`  ip netns exec ${phone.namespace} curl -sI --cacert ${displayPath(lab.state.rootCa)} https://static.geektime.test/images/phone.png   (the CDN over HTTPS)`);
-      console.log(`  ip netns exec ${phone.namespace} curl --cacert ${displayPath(lab.state.rootCa)} -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}/purchaseOrder`);
-      console.log(`  ip netns exec ${phone.namespace} ip route get ${slb.host}; ip -n ${phone.namespace} neigh`);
-      console.log(`  ip netns exec ${phone.namespace} traceroute -n ${slb.host}       (the routers on the way: each answers when the TTL runs out there)`);
-      console.log(`  ip netns exec ${phone.namespace} tcpdump -eni eth0        (Wireshark: ip netns exec ${phone.namespace} wireshark)`);
+      for (const line of howToReachAsPhone(lab.state, plan)) console.log(line);
       console.log(`State: ${displayPath(lab.statePath)} (hosts, namespaces, interfaces, addresses, MACs, routes, links)`);
       console.log('Lab is up. Press Ctrl-C to stop.');
       await stopped;

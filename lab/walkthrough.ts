@@ -348,7 +348,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   const captureFile = capture ? displayPath(capture.file) : '';
   const hs = tcp?.handshake;
   // The accept is the handshake's work: its frames are the handshake's.
-  tell(s, { step: 2, kind: 'slb-accept', ...(hs && onWire([hs.syn, hs.synAck, hs.ack])), data: { client, server, accepted: fromPhone, requestClient: record.client } });
+  tell(s, { step: 2, kind: 'slb-accept', ...(hs && onWire([hs.syn, hs.synAck, hs.ack])), data: { client, server, accepted: fromPhone, requestClient: record.client, ...(s.net && { routers: tracePath(s.net.plan, s.net.phoneHost, server.address).hops.slice(1).map((h) => h.host) }) } });
   if (tcp) {
     tell(s, { step: 2, kind: 'tcp-story', ...onWire(tcp.segments), data: { observed: true, client, server, captureFile, story: tcp } });
     for (const seg of tcp.segments) {

@@ -302,6 +302,8 @@ export type SlbAccept = Event<'slb-accept', {
   accepted: Array<{ client: string; port: number; refused: boolean }>;
   /** The phone's end as the SLB's request record names it. */
   requestClient: string;
+  /** ns mode: the routers between them (from the plan's routing tables). */
+  routers?: string[];
 }, 2>;
 
 /**

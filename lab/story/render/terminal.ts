@@ -47,7 +47,9 @@ export function renderTerminal(event: StoryEvent): string[] {
     case 'slb-accept': {
       const d = event.data;
       return [
-        `The phone opens one TCP connection, straight to the SLB ${d.server.address}:${d.server.port}. The TLS messages below are read from the bytes of that connection, recorded around the phone's own socket as they passed (nothing stands between the phone and the SLB).`,
+        d.routers?.length
+          ? `The phone opens one TCP connection to the SLB ${d.server.address}:${d.server.port}, through ${d.routers.length} routers (${d.routers.join(', ')}): they forward its IP packets and take no part in the connection, which no proxy ends between the phone and the SLB. The TLS messages below are read from the bytes of that connection, recorded around the phone's own socket as they passed.`
+          : `The phone opens one TCP connection, straight to the SLB ${d.server.address}:${d.server.port}. The TLS messages below are read from the bytes of that connection, recorded around the phone's own socket as they passed (nothing stands between the phone and the SLB).`,
         `The SLB accepted exactly one connection from the phone during the order: ${d.accepted[0]?.client}, the phone's own address and port; its request record says client ${d.requestClient}.`,
       ];
     }
@@ -189,6 +191,11 @@ function socketChangeLines(d: SocketChanges['data']): string[] {
   return [
     `Every state change of both ends, as the kernel itself recorded it (${d.source}: it fires on each change, however short, so it catches what a look at the table cannot):`,
     ...d.changes.map((c) => `    +${String(c.afterUs).padStart(6)} µs  ${c.side.padEnd(5)} ${rfc(c.from)} → ${rfc(c.to)}${c.port === 0 ? '   (port 0: connect() has not picked the phone\'s port yet when the SYN is being built)' : ''}`),
+    // Linux keeps a half-open connection as a small request socket the tracepoint does not report:
+    // the full socket appears, already SYN-RECEIVED, when the final ACK arrives.
+    ...(d.changes.some((c) => c.from === 'TCP_LISTEN' && c.to === 'TCP_SYN_RECV')
+      ? ['    LISTEN → SYN-RECEIVED shows late: while the handshake is half done Linux keeps only a small request socket (TCP_NEW_SYN_RECV), which this tracepoint does not report; the full socket is made, in SYN-RECEIVED, when the final ACK arrives, and becomes ESTABLISHED at once.']
+      : []),
     // The active closer's socket is freed after FIN-WAIT-2; TIME-WAIT lives on in a small structure of its own.
     ...(d.changes.some((c) => c.from === 'TCP_FIN_WAIT2' && c.to === 'TCP_CLOSE')
       ? ['    FIN-WAIT-2 → CLOSED is the full socket being freed: the kernel keeps TIME-WAIT in a small structure of its own (inet_timewait_sock), which is what /proc/net/tcp shows above.']

@@ -17,8 +17,8 @@ const PASSIVE_CLOSE: TcpStateName[] = ['CLOSE_WAIT', 'LAST_ACK'];
 
 /** Why a handshake is over before anyone can look: what the packets cross. */
 function pathWords(path: KernelStates['path']): string {
-  if (path.kind === 'loopback') return 'on loopback';
-  return path.roundTripMs > 0 ? `even with ${path.roundTripMs} ms of round trip on the links,` : 'between the namespaces, with no delay on the links,';
+  if (path.kind === 'loopback') return 'on loopback within microseconds';
+  return path.roundTripMs > 0 ? `half a round trip (${path.roundTripMs / 2} ms) later` : 'within microseconds on links with no delay';
 }
 
 /** The story of the states, told from the looks at the table (and only from them). */
@@ -62,8 +62,8 @@ export function kernelStateLines(k: KernelStates): string[] {
     if (caught.length) lines.push(`Caught mid-handshake: ${caught.join(', ')}.`);
     if (missed.length) {
       lines.push(
-        `${missed.join(' and ')} ${missed.length > 1 ? 'were' : 'was'} not seen: ${pathWords(k.path)} the SYN, SYN+ACK and ACK are handled inside the connect() call, in microseconds, ` +
-          `and the first look after connecting (${first.label}, +${first.atMs.toFixed(1)} ms) already found ${first.client!.state}.`,
+        `${missed.join(' and ')} ${missed.length > 1 ? 'were' : 'was'} not seen: the first look after connecting (${first.label}, +${first.atMs.toFixed(1)} ms) is taken once connect() has succeeded, ` +
+          `that is once the SYN+ACK has come back, and found ${first.client!.state}; ${sName}'s side finishes with the ACK right after, ${pathWords(k.path)}.`,
       );
     }
     lines.push(rfcHandshake);
