@@ -185,7 +185,9 @@ export async function finishCapture(capture: RunningCapture, keyLogFile: string,
     tlsKeyLog: lines.length ? `${lines.join('\n')}\n` : undefined,
     application: 'buy-online-lab (tcpdump, then lab/observe/pcapng.ts)',
   });
-  fs.writeFileSync(capture.file, out);
+  // 0600, like the key log: the file carries the run's TLS secrets (the Decryption Secrets Block).
+  fs.rmSync(capture.file, { force: true });
+  fs.writeFileSync(capture.file, out, { mode: 0o600 });
   fs.rmSync(capture.rawFile, { force: true });
   return { file: capture.file, filter: capture.filter, frames: raw.frames.length, bytes: out.length, stats, lost: lostFrames(stats), tlsConnections: randoms.size, secretLines: lines.length };
 }

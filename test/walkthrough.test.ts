@@ -129,6 +129,7 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
       const file = path.join(dir, 'capture.pcapng');
       expect(fs.existsSync(path.join(dir, 'capture.pcap'))).toBe(false);
       expect(fs.readdirSync(dir).filter((f) => f.startsWith('capture'))).toEqual(['capture.pcapng']); // tcpdump's own pcap is gone
+      expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('600'); // it holds the run's TLS secrets
       const saved = JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { events: TraceEvent[]; roles: { name: string; host: string; port: number; healthChecksFrom?: string }[] };
       const roles = saved.roles;
 
