@@ -27,7 +27,7 @@ export type HostMessage =
 export type ParentMessage = { type: 'spec'; spec: RoleSpec } | { type: 'call'; id: number; method: Method } | { type: 'stop' };
 
 /** What the lab may ask a role process. */
-export type Method = 'sync' | 'flushKeyLog' | 'flushWalkLog';
+export type Method = 'sync' | 'flushKeyLog' | 'flushWalkLog' | 'health';
 
 /** To the lab, while it listens: a role whose lab went away says nothing more (and is stopping). */
 function send(message: HostMessage): void {
@@ -55,6 +55,8 @@ async function main(): Promise<void> {
     sync: async () => true,
     flushKeyLog: async () => (role as { flushKeyLog?: () => Promise<void> }).flushKeyLog?.(),
     flushWalkLog: async () => (role as { flushWalkLog?: () => Promise<void> }).flushWalkLog?.(),
+    // The GSLB's view of its edges: whether each is healthy yet (true, false, or 'unknown' before its first check).
+    health: async () => (role as { edges?: () => unknown }).edges?.() ?? null,
   };
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -169,15 +169,24 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     await again;
     restarting.delete(again);
   };
-  // All at once: every address and port is known from the plan, and no role needs another to
-  // start (a cache asks its upstream, a resolver its servers, only when a request comes; the GSLB's
-  // and the SLB's health checks find their targets up within a check or two).
-  const starts = ORDER.map(start);
-  const results = await Promise.allSettled(starts);
+  // In two waves. Every address and port is known from the plan, and most roles need nothing of
+  // another to start (a cache asks its upstream, a resolver its servers, only when a request
+  // comes), so they start all at once. The two that check others' health start after them: a
+  // GSLB whose first checks found the edges not yet listening would count them down and send the
+  // phone to the other region until they rose again (and the SLB likewise with the app servers).
+  const checkers: RoleName[] = ['gslb', 'slb'];
+  const first = await Promise.allSettled(ORDER.filter((name) => !checkers.includes(name)).map(start));
+  const results = first.some((r) => r.status === 'rejected') ? first : [...first, ...(await Promise.allSettled(checkers.map(start)))];
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) {
     await stopAll();
     throw failure.reason;
+  }
+  // Up means the GSLB knows its edges are: until its first checks have answered, its choice for a
+  // phone is a guess (bounded wait; an edge still not healthy by then is the lab's news, not a hang).
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const edges = (await running.get('gslb')!.call('health').catch(() => null)) as Array<{ healthy: unknown }> | null;
+    if (edges?.every((e) => e.healthy === true)) break;
   }
 
   // Listed as in the loopback lab: an edge's https port right after the edge, as a part of it.
