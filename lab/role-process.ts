@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostMessage, Method, ParentMessage } from './role-host.ts';
 import type { RoleSpec } from './roles.ts';
+import { isAlive } from './state.ts';
 
 const HOST_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'role-host.ts');
 const REPO = path.dirname(path.dirname(HOST_SCRIPT));
@@ -82,15 +83,6 @@ export interface RoleProcess {
   /** Every event the role emitted so far has arrived here. */
   sync(): Promise<void>;
   close(): Promise<void>;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The command that starts a role: in its namespace when it has one, with the lab's own node (and tsx without a bundle). */

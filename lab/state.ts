@@ -118,11 +118,16 @@ export function findRole(state: LabState, name: string): RoleState {
   return role;
 }
 
-function isAlive(pid: number): boolean {
+/** Is the process alive? A zombie (killed, not yet reaped by its parent) is not: it runs no more. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return !fs.existsSync('/proc/self'); // gone between the two looks; or no /proc (not Linux), where kill(pid, 0) has answered
   }
 }

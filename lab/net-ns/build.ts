@@ -24,6 +24,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isAlive } from '../state.ts';
 import { COMMON_PREFIX, runOf, type Host, type HostTables, type NetPlan } from './plan.ts';
 
 /** Where `ip netns exec NS` finds files to mount over /etc (iproute2's NETNS_ETC_DIR). */
@@ -360,22 +361,10 @@ export async function netDown(opts: { all?: boolean } = {}): Promise<NetDown> {
   }));
   const result: NetDown = { removed: [], running: [] };
   for (const [prefix, pid] of runs) {
-    if (!opts.all && isRunning(pid)) result.running.push({ prefix, pid });
+    if (!opts.all && isAlive(pid)) result.running.push({ prefix, pid });
     else result.removed.push(await teardownNetwork(prefix));
   }
   return result;
 }
 
-/** Is the process alive? A zombie (killed, not yet reaped) is not. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+
