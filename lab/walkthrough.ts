@@ -263,8 +263,7 @@ const CLOSE_WAIT_MS = 5000;
 /** The wire facts of one trace event: its frames and the first one's time. */
 function onWire(segments: readonly (SegmentFact | undefined)[]): { frames?: number[]; wireTime?: number; wireAt?: string } {
   const seen = segments.filter((x): x is SegmentFact => x !== undefined);
-  if (seen.length === 0) return {};
-  return { frames: seen.map((x) => x.frame), wireTime: seen[0]!.time, wireAt: new Date(seen[0]!.time * 1000).toISOString() };
+  return wireFacts(seen.length ? { frames: seen.map((x) => x.frame), time: seen[0]!.time } : undefined);
 }
 
 async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefined, captureNote: string | undefined): Promise<OrderResult> {
