@@ -1,10 +1,26 @@
-// .lab/report.html: one self-contained page (no scripts, no fonts or styles from the network)
-// that shows a run: the roles, a sequence diagram of every message between them, and the
-// narration of each step. Large type, so it reads on a projector. A renderer over the run's trace,
-// like the terminal and --json: the sections are the terminal renderer's lines for each event.
-import { renderTerminal, stepTitle } from './story/render/terminal.ts';
+// .lab/report.html: one self-contained page (no network: its style, script and data are inside)
+// that shows a run, for a learner at a laptop or a class at a projector:
+//
+//   the map        who is where (lab/report/map.ts), each role clickable
+//   the timeline   a sequence diagram in wire order (lab/report/diagram.ts), a part per step
+//   step through   ← → move from message to message; the detail panel shows each frame's bytes,
+//                  field by field (lab/observe/dissect.ts, explained by lab/story/words/fields.ts)
+//   the story      the narration of each step, the same lines the terminal printed
+//
+// A renderer over the run's trace and capture, like the terminal and --json: every value on the
+// page is one of the run's events or one of the captured frames' bytes.
+import fs from 'node:fs';
+import { dissectCapture, type DissectedFrame } from './observe/dissect.ts';
+import { readCapture } from './observe/pcapng.ts';
+import type { NetPlan } from './net-ns/plan.ts';
 import type { RoleState } from './state.ts';
+import { renderTerminal, stepTitle } from './story/render/terminal.ts';
+import { CLASSIC_WORDS, FIELD_WORDS, LAYER_WORDS, PART_WORDS, SEED_WORDS, TLS13_WORDS } from './story/words/fields.ts';
 import type { StepNumber, TraceEvent, TracedEvent } from './trace.ts';
+import { diagramHead, diagramPart, escapeHtml, lanesOf, partsOf, STEP_COLOURS, wireOrder } from './report/diagram.ts';
+import { loopbackMap, mapSvg, namespaceMap } from './report/map.ts';
+
+export { escapeHtml, framesLabel, wireOrder } from './report/diagram.ts';
 
 export interface ReportSection {
   step: StepNumber;
@@ -26,152 +42,158 @@ export interface ReportInput {
   title: string;
   subtitle: string;
   roles: RoleState[];
-  /** The phone's own address, shown as the first column. */
+  /** The phone's own address. */
   phone: string;
   events: TracedEvent[];
+  /** The capture on the phone's link, as the commands on the page name it (a path relative to where the learner runs them), and its bytes. */
+  capture?: { file: string; bytes: Buffer };
+  /** The TLS key log, likewise. */
+  keyLog?: { file: string; text: string };
+  /** ns mode: the network. */
+  net?: NetPlan;
 }
 
-const STEP_COLOURS: Record<number, string> = { 0: '#666', 1: '#1f6feb', 2: '#8250df', 3: '#bf3989' };
-// Left to right, in the order a request travels.
-const COLUMN_ORDER = ['phone', 'local-dns', 'root', 'tld', 'shop-dns', 'cdn-dns', 'gslb', 'edge-north', 'edge-south', 'parent', 'origin', 'slb', 'app-1', 'app-2'];
+/** The biggest frame shown byte by byte (on lo a segment can be 64 KiB): the fields list still covers the rest. */
+const MAX_FRAME_BYTES = 8192;
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+/** What the page script gets: the messages in wire order, the frames they name, dissected, and the words. */
+function pageData(input: ReportInput, messages: ReadonlyArray<TracedEvent & { folded: TracedEvent[] }>) {
+  let frames: Record<number, DissectedFrame & { length: number }> = {};
+  if (input.capture) {
+    const dnsPorts = input.roles.filter((r) => r.protocol === 'dns').map((r) => r.port);
+    const { frames: all } = dissectCapture(readCapture(input.capture.bytes), { dnsPorts });
+    const wanted = new Set(input.events.flatMap((e) => e.frames ?? []));
+    frames = Object.fromEntries(
+      all.filter((f) => wanted.has(f.number)).map((f) => [f.number, { ...f, length: f.hex.length / 2, hex: f.hex.slice(0, MAX_FRAME_BYTES * 2) }]),
+    );
+  }
+  const firstWire = messages.find((m) => m.wireTime !== undefined)?.wireTime;
+  const classic = input.events.find((e) => e.kind === 'master-secret');
+  const hello = input.events.find((e) => e.kind === 'tls' && (e.data as { type?: string }).type === 'ClientHello');
+  const clientRandom = (hello?.data as { fields?: { random?: string } } | undefined)?.fields?.random;
+  const keyLogLines = input.keyLog && clientRandom ? input.keyLog.text.split('\n').filter((l) => l.includes(clientRandom)) : [];
+  const roles: Record<string, object> = { phone: { what: "the shopper's phone: the client", address: input.phone } };
+  for (const r of input.roles) {
+    const host = input.net && Object.entries(input.net.roles).find(([name]) => name === r.name)?.[1]?.host;
+    roles[r.name] = { what: r.what, address: `${r.host}:${r.port}`, protocol: r.protocol, namespace: r.namespace, host };
+  }
+  for (const h of input.net?.hosts ?? []) {
+    roles[h.name] = {
+      what: h.what,
+      address: h.interfaces.filter((i) => i.address).map((i) => `${i.address}/${i.prefix}`).join(', '),
+      namespace: h.namespace,
+      interfaces: h.interfaces.map((i) => `${i.name} ${i.address ? `${i.address}/${i.prefix} ` : ''}${i.mac}${i.delayMs ? `, ${i.delayMs} ms` : ''}`),
+      routes: h.routes.map((r) => `${r.to} via ${r.via} dev ${r.dev}`),
+      router: h.kind === 'router',
+    };
+  }
+  return {
+    capture: input.capture?.file,
+    keyLog: input.keyLog?.file,
+    messages: messages.map((m, i) => ({
+      i,
+      step: m.step,
+      kind: m.kind,
+      from: m.from,
+      to: m.to,
+      summary: m.summary,
+      frames: m.frames ?? [],
+      wireAt: m.wireAt,
+      since: m.wireTime !== undefined && firstWire !== undefined ? `${((m.wireTime - firstWire) * 1000).toFixed(3)} ms after the first frame` : `${m.t} ms into the run`,
+      lines: [m, ...m.folded].flatMap((e) => renderTerminal(e)),
+      tlsType: m.kind === 'tls' ? (m.data as { type?: string }).type : undefined,
+    })),
+    frames,
+    roles,
+    words: { fields: FIELD_WORDS, parts: PART_WORDS, layers: LAYER_WORDS },
+    tls: classic
+      ? { kind: 'classic', words: CLASSIC_WORDS, ...(classic.data as object), keyLogLines }
+      : hello
+        ? { kind: 'modern', words: TLS13_WORDS, keyLogLines }
+        : undefined,
+  };
 }
 
 /**
- * The messages in the order they were on the wire: by the wire time of their first frame, then the
- * frame number, then narration order. A message the capture does not hold (or every message, when
- * there was no capture) keeps its narrated place: it sorts with the message narrated just before it.
+ * One arrow per message, not per copy of the same bytes: a TCP segment that carries a TLS or HTTP
+ * message is drawn as that message (its segment line goes into the message's detail), and a TLS
+ * record that carries an HTTP message the report can name is drawn as that HTTP message.
  */
-export function wireOrder(events: readonly TraceEvent[]): TraceEvent[] {
-  let time = -Infinity;
-  let frame = -Infinity;
-  const keyed = events.map((e, index) => {
-    if (e.wireTime !== undefined) {
-      time = e.wireTime;
-      frame = e.frames?.[0] ?? frame;
-    }
-    return { e, time, frame, index };
+export function foldCopies<E extends TraceEvent>(messages: readonly E[]): Array<E & { folded: E[] }> {
+  const rank = (e: E) => (e.kind === 'tcp-segment' ? 0 : e.kind === 'tls' && /^(ApplicationData|application_data)/.test(String((e.data as { type?: string }).type)) ? 1 : 2);
+  const shown = messages.map((e) => ({ ...e, folded: [] as E[] }));
+  const keep = shown.filter((m) => {
+    if (rank(m) === 2 || !m.frames?.length) return true;
+    const into = shown.find((o) => o !== m && rank(o) > rank(m) && o.from === m.from && o.to === m.to && o.frames?.includes(m.frames![0]!));
+    if (!into) return true;
+    into.folded.push(m);
+    return false;
   });
-  keyed.sort((a, b) => a.time - b.time || a.frame - b.frame || a.index - b.index);
-  return keyed.map((k) => k.e);
+  return keep;
 }
 
-/** "frame 20", "frames 76, 77", "frames 91–95" for an arrow's small label. */
-export function framesLabel(frames: readonly number[] | undefined): string {
-  if (!frames || frames.length === 0) return '';
-  if (frames.length === 1) return `frame ${frames[0]}`;
-  const consecutive = frames.every((f, i) => i === 0 || f === frames[i - 1]! + 1);
-  return consecutive && frames.length > 2 ? `frames ${frames[0]}–${frames.at(-1)}` : `frames ${frames.join(', ')}`;
-}
-
-/** An SVG sequence diagram: a lifeline per role, an arrow per message, time flowing down (wire time when the capture ran). */
-export function sequenceDiagram(input: Pick<ReportInput, 'roles' | 'phone'> & { events: readonly TraceEvent[] }): string {
-  const messages = wireOrder(input.events.filter((e) => e.from && e.to));
-  // The time column: ms since the first message on the wire, or since the start of the run without a capture.
-  const firstWire = messages.find((m) => m.wireTime !== undefined)?.wireTime;
-  const when = (m: TraceEvent) => (m.wireTime !== undefined && firstWire !== undefined ? `${((m.wireTime - firstWire) * 1000).toFixed(3)} ms` : `${m.t} ms`);
-  const used = new Set(messages.flatMap((e) => [e.from!, e.to!]));
-  const columns = [...COLUMN_ORDER.filter((c) => used.has(c)), ...[...used].filter((c) => !COLUMN_ORDER.includes(c))];
-  const colWidth = 150;
-  const rowHeight = 30;
-  const top = 70;
-  const width = Math.max(columns.length * colWidth + 40, 600);
-  const height = top + messages.length * rowHeight + 40;
-  const x = (name: string) => 20 + columns.indexOf(name) * colWidth + colWidth / 2;
-  const address = (name: string) => (name === 'phone' ? input.phone : (input.roles.find((r) => r.name === name)?.host ?? ''));
-
-  const parts: string[] = [];
-  columns.forEach((c) => {
-    parts.push(
-      `<text x="${x(c)}" y="28" class="actor">${escapeHtml(c)}</text>`,
-      `<text x="${x(c)}" y="48" class="address">${escapeHtml(address(c))}</text>`,
-      `<line x1="${x(c)}" y1="56" x2="${x(c)}" y2="${height - 20}" class="lifeline"/>`,
-    );
-  });
-  // A rule where each step begins. On the wire steps overlap (step 3's POST leaves before step 2's
-  // close), so a step is marked once, where its first message is; the colour tells them apart after.
-  const marked = new Set<number>();
-  messages.forEach((m, i) => {
-    const y = top + i * rowHeight + 18;
-    if (!marked.has(m.step)) {
-      parts.push(`<line x1="0" y1="${y - 20}" x2="${width}" y2="${y - 20}" class="step-rule"/>`, `<text x="6" y="${y - 6}" class="step-label" fill="${STEP_COLOURS[m.step]}">step ${m.step}</text>`);
-      marked.add(m.step);
-    }
-    const x1 = x(m.from!);
-    const x2 = x(m.to!);
-    const colour = STEP_COLOURS[m.step] ?? '#333';
-    const label = escapeHtml(shorten(m.summary, Math.max(24, Math.floor((Math.abs(x2 - x1) || colWidth) / 7.5))));
-    const self = x1 === x2;
-    const frames = framesLabel(m.frames);
-    const wire = m.wireTime !== undefined ? ` data-wire-time="${m.wireTime}" data-frames="${m.frames?.join(' ') ?? ''}"` : '';
-    parts.push(
-      `<g class="message"${wire}><title>${escapeHtml(`${m.wireAt ? `${m.wireAt} (on the wire)` : `+${m.t} ms`}${frames ? `, ${frames}` : ''}  ${m.from} → ${m.to}: ${m.summary}`)}</title>`,
-      self
-        ? `<path d="M${x1} ${y} h30 v10 h-30" class="arrow" stroke="${colour}" marker-end="url(#head)"/>`
-        : `<line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}" class="arrow" stroke="${colour}" marker-end="url(#head)"/>`,
-      `<text x="${(x1 + x2) / 2 + (self ? 40 : 0)}" y="${y - 5}" class="label">${label}</text>`,
-      frames ? `<text x="${Math.min(x1, x2) + 6 + (self ? 36 : 0)}" y="${y + 13}" class="frame">${escapeHtml(frames)}</text>` : '',
-      `<text x="${width - 6}" y="${y + 4}" class="time">${when(m)}</text></g>`,
-    );
-  });
-  return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="sequence diagram of the run">` +
-    `<defs><marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="context-stroke"/></marker></defs>` +
-    parts.join('') +
-    `</svg>`
-  );
-}
+const STEP_NAMES: Record<number, string> = { 1: 'Pictures via the CDN', 2: 'The connection: TCP, then TLS', 3: 'The order' };
 
 export function buildReport(input: ReportInput): string {
-  const roles = input.roles
-    .map((r) => `<tr><td>${escapeHtml(r.name)}</td><td><code>${escapeHtml(`${r.protocol}://${r.host}:${r.port}`)}</code></td><td>${escapeHtml(r.what)}</td></tr>`)
+  const messages = foldCopies(wireOrder(input.events.filter((e) => e.from && e.to)));
+  const lanes = lanesOf(messages);
+  const address = (name: string) => (name === 'phone' ? input.phone : (input.roles.find((r) => r.name === name)?.host ?? ''));
+  const firstWire = messages.find((m) => m.wireTime !== undefined)?.wireTime;
+  const parts = partsOf(messages as TraceEvent[])
+    .map((p) => {
+      const seed = SEED_WORDS[p.step as 1 | 2 | 3];
+      return (
+        `<details class="part" data-step="${p.step}" open><summary style="--step:${STEP_COLOURS[p.step]}"><b>Step ${p.step}</b> ${escapeHtml(STEP_NAMES[p.step] ?? '')}` +
+        (seed ? ` <span class="seed">seed ${seed.section}: ${escapeHtml(seed.text.split('. ')[0]!)}.</span>` : '') +
+        `</summary>${diagramPart(p, lanes, firstWire)}</details>`
+      );
+    })
     .join('');
+  const map = input.net
+    ? namespaceMap(input.net)
+    : loopbackMap([{ name: 'phone', address: input.phone }, ...input.roles.map((r) => ({ name: r.name, address: r.host }))], messages.map((m) => [m.from!, m.to!] as [string, string]));
   const sections = sectionsOf(input.events)
-    .map(
-      (s) =>
-        `<section><h2 style="color:${STEP_COLOURS[s.step]}">${escapeHtml(s.title)}</h2><pre>${s.lines.map(escapeHtml).join('\n')}</pre></section>`,
-    )
+    .map((s) => {
+      const seed = SEED_WORDS[s.step as 1 | 2 | 3];
+      return (
+        `<details class="story" open><summary><h3 style="color:${STEP_COLOURS[s.step]}">${escapeHtml(s.title)}</h3></summary>` +
+        (seed ? `<blockquote>seed ${seed.section}: ${escapeHtml(seed.text)}</blockquote>` : '') +
+        `<pre>${s.lines.map(escapeHtml).join('\n')}</pre></details>`
+      );
+    })
     .join('');
+  const data = JSON.stringify(pageData(input, messages)).replace(/</g, '\\u003c');
+  const css = fs.readFileSync(new URL('./report/page.css', import.meta.url), 'utf8');
+  const script = fs.readFileSync(new URL('./report/page.js', import.meta.url), 'utf8');
+  const captured = messages.some((m) => m.wireTime !== undefined);
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <title>${escapeHtml(input.title)}</title>
-<style>
-  body { font: 18px/1.45 system-ui, -apple-system, "Segoe UI", "Noto Sans", "PingFang SC", sans-serif; margin: 2rem; color: #1f2328; background: #fff; }
-  h1 { font-size: 2rem; margin: 0 0 .3rem; } h2 { font-size: 1.5rem; margin-top: 2.5rem; }
-  .subtitle { color: #57606a; margin-bottom: 1.5rem; }
-  table { border-collapse: collapse; } td, th { padding: .25rem .8rem; border-bottom: 1px solid #d0d7de; text-align: left; vertical-align: top; }
-  pre { background: #f6f8fa; padding: 1rem; overflow-x: auto; font: 15px/1.45 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; white-space: pre; }
-  .diagram { overflow-x: auto; border: 1px solid #d0d7de; padding: .5rem; }
-  svg .actor { font: bold 15px system-ui, sans-serif; text-anchor: middle; }
-  svg .address { font: 12px ui-monospace, monospace; fill: #57606a; text-anchor: middle; }
-  svg .lifeline { stroke: #d0d7de; stroke-dasharray: 4 4; }
-  svg .arrow { stroke-width: 2; fill: none; }
-  svg .label { font: 12px system-ui, sans-serif; text-anchor: middle; fill: #1f2328; }
-  svg .time { font: 11px ui-monospace, monospace; fill: #8c959f; text-anchor: end; }
-  svg .frame { font: 10px ui-monospace, monospace; fill: #6e7781; text-anchor: start; }
-  svg .step-rule { stroke: #eaeef2; } svg .step-label { font: bold 12px system-ui, sans-serif; }
-</style>
+<style>${css}</style>
 </head>
 <body>
-<h1>${escapeHtml(input.title)}</h1>
-<div class="subtitle">${escapeHtml(input.subtitle)}</div>
-<h2>Who is who</h2>
-<table><tr><th>role</th><th>listens on</th><th>what it is</th></tr><tr><td>phone</td><td><code>${escapeHtml(input.phone)}</code></td><td>the shopper's phone: the client</td></tr>${roles}</table>
-<h2>Every message, in order</h2>
-<p>Each arrow is one real message of this run (hover for its time and full text). ${input.events.some((e) => e.from && e.to && e.wireTime !== undefined)
-    ? 'Arrows are in the order their frames were on the wire, with the frame number under each (Wireshark: <code>frame.number == N</code>) and the time since the first frame on the right.'
-    : 'There was no capture: arrows are in the order the run narrated them, with the time since the run started.'}</p>
-<div class="diagram">${sequenceDiagram(input)}</div>
-${sections}
+<header><h1>${escapeHtml(input.title)}</h1><p class="subtitle">${escapeHtml(input.subtitle)}</p></header>
+<section id="map-section"><h2>The map</h2><p class="hint">${input.net ? 'Every host and router of this run, each in its own network namespace, joined by its cables (hover a cable for its delay).' : 'Every role of this run, on its own loopback address; a line where two of them talked.'} Click one for what it is and what it did.</p>${mapSvg(map)}</section>
+<section id="stage" aria-label="the timeline and the detail of one message">
+  <div class="toolbar">
+    <button id="prev" title="previous message (←)">←</button><button id="next" title="next message (→)">→</button>
+    <span id="position">${messages.length} messages</span>
+    <span class="hint">${captured ? 'in wire order: time since the first frame, frame number (Wireshark: frame.number == N)' : 'no capture: in the order the run narrated them'}</span>
+    <span class="zoom"><button id="zoom-out" title="smaller (−)">−</button><button id="zoom-fit" title="fit the width (0)">fit</button><button id="zoom-in" title="larger (+)">+</button></span>
+  </div>
+  <div id="diagram" class="panel" tabindex="0">
+    <div class="head">${diagramHead(lanes, address)}</div>
+    ${parts}
+  </div>
+  <div id="detail" class="panel" tabindex="0" aria-live="polite"><p class="hint">Press → (or click an arrow) to step through the run one message at a time: the frame's bytes, field by field, open here.</p></div>
+</section>
+<section id="story"><h2>The story, step by step</h2>${sections}</section>
+<script type="application/json" id="run">${data}</script>
+<script>${script}</script>
 </body>
 </html>
 `;

@@ -214,6 +214,8 @@ function nameIn(table: Record<number, string>, id: number): string {
 }
 
 export const versionName = (v: number) => VERSIONS[v] ?? hex16(v);
+export const contentTypeName = (t: number) => CONTENT_TYPES[t] ?? `content type ${t}`;
+export const handshakeTypeName = (t: number) => HANDSHAKE_TYPES[t] ?? `handshake type ${t}`;
 export const cipherSuiteName = (id: number) => nameIn(CIPHER_SUITES, id);
 export const groupName = (id: number) => nameIn(GROUPS, id);
 export const extensionName = (id: number) => nameIn(EXTENSIONS, id);

@@ -674,6 +674,9 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
         roles: lab.state.roles,
         phone: story.phone,
         events: trace.events,
+        capture: record ? { file: rel(record.file), bytes: fs.readFileSync(record.file) } : undefined,
+        keyLog: fs.existsSync(lab.state.keyLog) ? { file: rel(lab.state.keyLog), text: fs.readFileSync(lab.state.keyLog, 'utf8') } : undefined,
+        net: lab.state.net,
       }),
     );
     n.plain(`Artifacts: ${rel(path.join(dir, 'report.html'))} (open it in a browser), ${rel(path.join(dir, 'trace.json'))}, TLS key log ${rel(lab.state.keyLog)}`);

@@ -11,7 +11,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dnsMessages, findDnsMessage, readDnsMessage } from '../lab/observe/dns-wire.ts';
 import { findHttpExchange, httpStarts } from '../lab/observe/http-wire.ts';
 import type { CaptureFile, Frame } from '../lab/observe/pcapng.ts';
-import { sequenceDiagram, wireOrder } from '../lab/report.ts';
+import { foldCopies, wireOrder } from '../lab/report.ts';
+import { diagramPart, lanesOf, partsOf } from '../lab/report/diagram.ts';
+import { dissectCapture } from '../lab/observe/dissect.ts';
+import { readCapture } from '../lab/observe/pcapng.ts';
 import type { TraceEvent } from '../lab/trace.ts';
 import { Packet, type DnsPacket } from '../servers/dns/dns-server.ts';
 
@@ -119,14 +122,53 @@ describe("the report's sequence diagram", () => {
     expect(wireOrder([event(0), event(1), event(2)]).map((e) => e.summary)).toEqual(['e0', 'e1', 'e2']); // no capture: narration order
   });
 
-  it('labels each arrow with its frame(s) and draws them in wire order', () => {
-    const svg = sequenceDiagram({ roles: [], phone: '127.10.1.10', events: [event(0, 10, [9]), event(1, 5, [4, 5, 6])] });
-    expect(svg.indexOf('frames 4–6')).toBeGreaterThan(0);
-    expect(svg.indexOf('frames 4–6')).toBeLessThan(svg.indexOf('frame 9'));
+  it('labels each arrow with its first frame and draws them in wire order, cut where each step begins', () => {
+    const events = wireOrder([event(0, 10, [9]), event(1, 5, [4, 5, 6])]);
+    const [part] = partsOf(events);
+    const svg = diagramPart(part!, lanesOf(events), 5);
+    expect(svg.indexOf('#4…')).toBeGreaterThan(0);
+    expect(svg.indexOf('#4…')).toBeLessThan(svg.indexOf('#9<'));
     expect([...svg.matchAll(/data-wire-time="([\d.]+)"/g)].map((m) => Number(m[1]))).toEqual([5, 10]);
-    expect(sequenceDiagram({ roles: [], phone: 'p', events: [event(0)] })).not.toMatch(/data-wire-time|class="frame"/);
+    expect(diagramPart(partsOf([event(0)])[0]!, ['phone', 'local-dns'], undefined)).not.toMatch(/data-wire-time|class="frame">#/);
+    // Steps overlap on the wire: a later message of step 2 stays in step 3's part, in order.
+    const s = (step: 1 | 2 | 3, t: number) => ({ ...event(t, t, [t]), step });
+    expect(partsOf([s(1, 1), s(2, 2), s(3, 3), s(2, 4)]).map((p) => [p.step, p.messages.map((m) => m.event.wireTime)])).toEqual([[1, [1]], [2, [2]], [3, [3, 4]]]);
+  });
+
+  it('draws the same bytes once: a segment carrying a TLS message, a TLS record carrying HTTP, fold into that message', () => {
+    const m = (kind: string, frames: number[], type?: string): TraceEvent => ({ t: 0, at: '', step: 2, kind, from: 'phone', to: 'slb', summary: kind, frames, wireTime: frames[0], data: type && { type } });
+    const shown = foldCopies([m('tcp-segment', [5]), m('tls', [5], 'ClientHello'), m('tcp-segment', [6]), m('tls', [7], 'ApplicationData'), m('http-request', [7])]);
+    expect(shown.map((e) => e.kind)).toEqual(['tls', 'tcp-segment', 'http-request']); // the ACK alone (frame 6) stays
+    expect(shown[0]!.folded.map((e) => e.kind)).toEqual(['tcp-segment']);
+    expect(shown[2]!.folded.map((e) => e.kind)).toEqual(['tls']);
   });
 });
+
+/** Every field the dissector places at a byte offset is, in tshark's PDML, a field of that name at that offset and size. */
+async function expectDissectionAsTshark(file: string, dnsPorts: number[]): Promise<void> {
+  const { frames } = dissectCapture(readCapture(fs.readFileSync(file)), { dnsPorts });
+  // tshark reads DNS on port 53 only unless told: the lab's servers may be on others (--ephemeral).
+  const { stdout } = await run('tshark', ['-r', file, '-T', 'pdml', ...dnsPorts.flatMap((p) => ['-d', `udp.port==${p},dns`])], { maxBuffer: 200 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  const packets = stdout.split('<packet>').slice(1);
+  expect(packets).toHaveLength(frames.length);
+  let checked = 0;
+  packets.forEach((p, i) => {
+    const shown = new Set([...p.matchAll(/<field name="([^"]+)"[^>]*? size="(\d+)" pos="(\d+)"/g)].map((m) => `${m[1]} ${m[3]}+${m[2]}`));
+    const frame = frames[i]!;
+    const covered = new Uint8Array(frame.hex.length / 2);
+    for (const layer of frame.layers.filter((l) => !l.decrypted)) {
+      for (const f of layer.fields) {
+        covered.fill(1, f.offset, f.offset + f.bytes);
+        // Once tshark opens a TLS 1.3 record with the secrets in the file, it shows what is inside instead of tls.app_data.
+        if (!f.ws || f.partial || f.ws === 'tls.app_data') continue;
+        expect(shown.has(`${f.ws} ${f.offset}+${f.bytes}`), `frame ${frame.number} ${layer.name} ${f.ws} at ${f.offset}, ${f.bytes} bytes (${f.value})`).toBe(true);
+        checked++;
+      }
+    }
+    expect(covered.every((b) => b === 1), `frame ${frame.number}: every byte belongs to a field`).toBe(true);
+  });
+  expect(checked).toBeGreaterThan(1000);
+}
 
 // ── a real run, both TLS modes, against tshark ──
 
@@ -239,9 +281,13 @@ describe.skipIf(!hasTools)('each narrated message names a frame where tshark sho
       const hello = tls.find((e) => (e.data as { type: string }).type === 'ClientHello')!;
       expect(report).toMatch(new RegExp(`frame ${hello.frames![0]} {2}phone → SLB {2}client→server ClientHello`));
 
-      // The diagram: one arrow per message, in wire-time order, each with its frame label.
-      const arrows = [...report.matchAll(/<g class="message" data-wire-time="([\d.]+)" data-frames="([\d ]+)">/g)];
-      expect(arrows).toHaveLength(events.filter((e) => e.from && e.to).length);
+      // The report's bytes: every field the dissector names is where tshark has it.
+      const roles = (JSON.parse(fs.readFileSync(path.join(dir, 'trace.json'), 'utf8')) as { roles: Array<{ protocol: string; port: number }> }).roles;
+      await expectDissectionAsTshark(path.join(dir, 'capture.pcapng'), [...new Set(roles.filter((r) => r.protocol === 'dns').map((r) => r.port))]);
+
+      // The diagram: one arrow per message (copies of the same bytes folded), in wire-time order.
+      const arrows = [...report.matchAll(/<g class="message" [^>]*?data-wire-time="([\d.]+)" data-frames="([\d ]+)"[^>]*>/g)];
+      expect(arrows).toHaveLength(foldCopies(wireOrder(events.filter((e) => e.from && e.to))).length);
       const times = arrows.map((m) => Number(m[1]));
       expect(times.every((t, i) => i === 0 || t >= times[i - 1]!)).toBe(true);
       const postArrow = arrows.findIndex((m) => Number(m[2]!.split(' ')[0]) === post!.frames![0] && m.index !== undefined && report.slice(m.index, m.index + 400).includes('POST /purchaseOrder (inside TLS)'));

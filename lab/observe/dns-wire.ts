@@ -55,7 +55,7 @@ export function dnsTypeName(type: number): string {
 }
 
 /** Read the name at `offset`, following compression pointers (a bounded number: a loop is malformed). */
-function readName(msg: Buffer, offset: number): string | undefined {
+export function readName(msg: Buffer, offset: number): string | undefined {
   const labels: string[] = [];
   let at = offset;
   for (let hops = 0; hops < 64; hops++) {
@@ -75,7 +75,7 @@ function readName(msg: Buffer, offset: number): string | undefined {
 }
 
 /** The end of the name at `offset` in the message (where QTYPE starts), without following pointers. */
-function nameEnd(msg: Buffer, offset: number): number | undefined {
+export function nameEnd(msg: Buffer, offset: number): number | undefined {
   let at = offset;
   while (at < msg.length) {
     const length = msg[at]!;
