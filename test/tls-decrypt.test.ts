@@ -2,11 +2,16 @@
 // 127.0.0.1, the client on a recorder around its own socket (client/recording-socket.ts) that keeps
 // the bytes each way, both ends' 'keylog' lines, then lab/observe/tls-decrypt.ts must give back
 // exactly the bytes the two ends sent each other, the Finished messages, and precise errors.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import tls from 'node:tls';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueLeaf, makeRootCa } from '../certs/chain.ts';
 import { RecordingSocket, type RecordedChunk } from '../client/recording-socket.ts';
+import { LINKTYPE_ETHERNET, writePcapng } from '../lab/observe/pcapng.ts';
 import { decryptRecords, type CapturedRecord, type Opened } from '../lab/observe/tls-decrypt.ts';
 import { slbListenerSettings, tlsSettings } from '../servers/net/tls-modes.ts';
 
@@ -273,5 +278,84 @@ describe('bad input gives errors, never a throw', () => {
   it('a header that is not 5 bytes, or that disagrees with its fragment', () => {
     const results = decryptRecords([{ from: 'client', header: Buffer.from([23, 3]), fragment: Buffer.alloc(3) }, { from: 'server', header: Buffer.from([23, 3, 3, 0, 9]), fragment: Buffer.alloc(3) }], '');
     expect(results).toEqual([{ error: 'a record header is 5 bytes, this one has 2' }, { error: 'the header announces a 9-byte fragment, the record has 3 bytes' }]);
+  });
+});
+
+// ── A second opinion: Wireshark ───────────────────────────────────────────────────────────
+//
+// The recorded streams, wrapped in made-up Ethernet/IPv4/TCP headers and written as pcapng with the
+// key log inside, decrypted by tshark: its decrypted TLS stream must be what we decrypted.
+
+const hasTshark = spawnSync('tshark', ['--version']).status === 0;
+
+/** One Ethernet frame: 10.0.0.1:50000 (client) ⇄ 10.0.0.2:443 (server), TCP flags and payload. */
+function frame(from: 'client' | 'server', seq: number, ack: number, flags: number, payload: Buffer): Buffer {
+  const ip = Buffer.alloc(20);
+  ip.writeUInt8(0x45, 0); // IPv4, 5 words of header
+  ip.writeUInt16BE(20 + 20 + payload.length, 2);
+  ip.writeUInt8(64, 8); // TTL
+  ip.writeUInt8(6, 9); // TCP
+  Buffer.from(from === 'client' ? [10, 0, 0, 1, 10, 0, 0, 2] : [10, 0, 0, 2, 10, 0, 0, 1]).copy(ip, 12);
+  const tcp = Buffer.alloc(20);
+  tcp.writeUInt16BE(from === 'client' ? 50000 : 443, 0);
+  tcp.writeUInt16BE(from === 'client' ? 443 : 50000, 2);
+  tcp.writeUInt32BE(seq >>> 0, 4);
+  tcp.writeUInt32BE(ack >>> 0, 8);
+  tcp.writeUInt8(5 << 4, 12); // 5 words of header
+  tcp.writeUInt8(flags, 13);
+  tcp.writeUInt16BE(65535, 14);
+  const ethernet = Buffer.from('020000000002020000000001' + '0800', 'hex');
+  return Buffer.concat([ethernet, ip, tcp, payload]);
+}
+
+/** The chunks as TCP segments after a three-way handshake (checksums left 0: tshark does not check them by default). */
+function pcapngOf(chunks: readonly RecordedChunk[], keyLog: string): Buffer {
+  const SYN = 0x02, ACK = 0x10, PSH = 0x08;
+  const next = { client: 1000, server: 5000 };
+  const frames = [frame('client', next.client++, 0, SYN, Buffer.alloc(0)), frame('server', next.server++, next.client, SYN | ACK, Buffer.alloc(0)), frame('client', next.client, next.server, ACK, Buffer.alloc(0))];
+  for (const c of chunks) {
+    const from = c.direction === 'sent' ? 'client' : 'server';
+    const to = from === 'client' ? 'server' : 'client';
+    for (let at = 0; at < c.bytes.length; at += 1400) {
+      const part = c.bytes.subarray(at, at + 1400);
+      frames.push(frame(from, next[from], next[to], ACK | PSH, part));
+      next[from] += part.length;
+    }
+  }
+  return writePcapng({
+    interface: { linkType: LINKTYPE_ETHERNET, snapLength: 262144 },
+    frames: frames.map((data, i) => ({ timestampNs: BigInt(i) * 1000n, originalLength: data.length, data })),
+    tlsKeyLog: keyLog,
+  });
+}
+
+/** `tshark -z follow,tls,raw`: the decrypted stream in hex, "Node 0"'s lines flush left, the other's indented.
+ *  Node 0 is whoever tshark saw decrypted data from first: in TLS 1.3 that is the server (its tickets). */
+function tsharkFollow(file: string): { client: Buffer; server: Buffer } {
+  const out = spawnSync('tshark', ['-r', file, '-q', '-z', 'follow,tls,raw,0'], { encoding: 'utf8' });
+  expect(out.status, out.stderr).toBe(0);
+  const clientIsNode0 = out.stdout.includes('Node 0: 10.0.0.1:50000');
+  const body = out.stdout.split('\n').filter((l) => /^\t?[0-9a-f]+$/.test(l));
+  const side = (indented: boolean) => Buffer.from(body.filter((l) => l.startsWith('\t') === indented).map((l) => l.trim()).join(''), 'hex');
+  return { client: side(!clientIsNode0), server: side(clientIsNode0) };
+}
+
+const tsharkTitle = hasTshark ? 'tshark decrypts the same bytes' : 'tshark (skipped: `tshark --version` failed, Wireshark is not installed)';
+describe.skipIf(!hasTshark)(tsharkTitle, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-tls-decrypt-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    { name: 'classic', client: tlsSettings('classic'), server: slbListenerSettings('classic') },
+    { name: 'TLS 1.3', client: TLS13_ONLY, server: TLS13_ONLY },
+  ])('$name', async ({ name, client, server }) => {
+    const ex = await exchange(client, server);
+    const results = decryptRecords(ex.records, ex.keyLog);
+    const file = path.join(dir, `${name.replace(/\W/g, '')}.pcapng`);
+    fs.writeFileSync(file, pcapngOf(ex.chunks, ex.keyLog), { mode: 0o600 });
+    const theirs = tsharkFollow(file);
+    expect(theirs.client.equals(applicationData(ex, results, 'client'))).toBe(true);
+    expect(theirs.server.equals(applicationData(ex, results, 'server'))).toBe(true);
+    expect(theirs.client.equals(REQUEST)).toBe(true);
   });
 });
