@@ -342,7 +342,8 @@ function tsharkFollow(file: string): { client: Buffer; server: Buffer } {
 
 const tsharkTitle = hasTshark ? 'tshark decrypts the same bytes' : 'tshark (skipped: `tshark --version` failed, Wireshark is not installed)';
 describe.skipIf(!hasTshark)(tsharkTitle, () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-tls-decrypt-'));
+  let dir: string;
+  beforeAll(() => void (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-tls-decrypt-')))); // not at collection: a skipped suite runs no afterAll
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it.each([
