@@ -11,9 +11,11 @@
 // private key later can decrypt every recorded session. RSA key exchange has no forward secrecy.
 //
 // Modern mode (TLS 1.3) has nothing to recover: see modernKeyExchange at the end.
-import crypto, { createHmac } from 'node:crypto';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import forge from 'node-forge';
+import { parseKeyLog } from './observe/keylog.ts';
+import { prfSha256 } from './tls12-prf.ts';
 import type { TlsEvent } from './tls-decoder.ts';
 
 export type MasterSecretFailure =
@@ -36,31 +38,9 @@ export class MasterSecretError extends Error {
   }
 }
 
-// ── The TLS 1.2 PRF (RFC 5246 §5) ──────────────────────────────────────────────────────────
+// ── The TLS 1.2 PRF (RFC 5246 §5): lab/tls12-prf.ts ───────────────────────────────────────
 
-function hmacSha256(key: Buffer, data: Buffer): Buffer {
-  return createHmac('sha256', key).update(data).digest();
-}
-
-/**
- * P_SHA256(secret, seed): stretch a secret to any length.
- *   A(0) = seed,  A(i) = HMAC(secret, A(i-1))
- *   output = HMAC(secret, A(1) ‖ seed) ‖ HMAC(secret, A(2) ‖ seed) ‖ …   (cut to `length`)
- */
-export function pSha256(secret: Buffer, seed: Buffer, length: number): Buffer {
-  const blocks: Buffer[] = [];
-  let a = seed;
-  for (let produced = 0; produced < length; produced += 32) {
-    a = hmacSha256(secret, a);
-    blocks.push(hmacSha256(secret, Buffer.concat([a, seed])));
-  }
-  return Buffer.concat(blocks).subarray(0, length);
-}
-
-/** PRF(secret, label, seed) = P_SHA256(secret, label ‖ seed), for every TLS 1.2 suite with SHA-256. */
-export function prfSha256(secret: Buffer, label: string, seed: Buffer, length: number): Buffer {
-  return pSha256(secret, Buffer.concat([Buffer.from(label, 'ascii'), seed]), length);
-}
+export { pSha256, prfSha256 } from './tls12-prf.ts';
 
 /** RFC 5246 §8.1: master_secret = PRF(pre_master_secret, "master secret", client random ‖ server random)[0..47]. */
 export function masterSecretFrom(preMaster: Buffer, clientRandom: Buffer, serverRandom: Buffer): Buffer {
@@ -86,25 +66,9 @@ export function decryptPreMaster(encryptedPreMaster: Buffer, privateKeyPem: stri
   return Buffer.from(plain, 'binary');
 }
 
-// ── The key log (NSS format, SSLKEYLOGFILE) ───────────────────────────────────────────────
+// ── The key log (NSS format, SSLKEYLOGFILE): lab/observe/keylog.ts ─────────────────────────
 
-export interface KeyLogLine {
-  label: string;
-  clientRandom: string;
-  secret: string;
-  lineNumber: number;
-}
-
-/** "LABEL <client random hex> <secret hex>" per line; '#' starts a comment. */
-export function parseKeyLog(text: string): KeyLogLine[] {
-  const out: KeyLogLine[] = [];
-  text.split('\n').forEach((line, i) => {
-    const [label, clientRandom, secret] = line.trim().split(/\s+/);
-    if (!label || label.startsWith('#') || !clientRandom || !secret) return;
-    out.push({ label, clientRandom: clientRandom.toLowerCase(), secret: secret.toLowerCase(), lineNumber: i + 1 });
-  });
-  return out;
-}
+export { parseKeyLog, type KeyLogLine } from './observe/keylog.ts';
 
 // ── The check ──────────────────────────────────────────────────────────────────────────────
 

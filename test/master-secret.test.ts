@@ -17,6 +17,7 @@ import {
   prfSha256,
   type MasterSecretInput,
 } from '../lab/master-secret.ts';
+import { prf } from '../lab/tls12-prf.ts';
 import { CLASSIC_CIPHER } from '../servers/net/tls-modes.ts';
 import { decodeRecording, type RecordedTlsConnection } from '../lab/observe/tls-recorder.ts';
 import type { TlsMode } from '../servers/net/tls-modes.ts';
@@ -65,6 +66,15 @@ describe('the TLS 1.2 PRF', () => {
     expect(out.toString('hex')).toBe(
       'e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab' +
         '4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66',
+    );
+  });
+
+  it('with SHA-384 (the _SHA384 suites) matches the published P_SHA384 vector (`openssl kdf -kdfopt digest:SHA384 TLS1-PRF` gives the same)', () => {
+    const out = prf('sha384', Buffer.from('b80b733d6ceefcdc71566ea48e5567df', 'hex'), 'test label', Buffer.from('cd665cf6a8447dd6ff8b27555edb7465', 'hex'), 148);
+    expect(out.toString('hex')).toBe(
+      '7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cde9ca0faa60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd8b' +
+        'fa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d9184259b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee691c8' +
+        'f3a26854308d5eaa3be85e0990703d73e56f',
     );
   });
 });

@@ -32,3 +32,21 @@ export function keyLogLinesFor(keyLogText: string, randoms: Set<string>): string
     return label !== undefined && !label.startsWith('#') && random !== undefined && randoms.has(random.toLowerCase());
   });
 }
+
+export interface KeyLogLine {
+  label: string;
+  clientRandom: string;
+  secret: string;
+  lineNumber: number;
+}
+
+/** "LABEL <client random hex> <secret hex>" per line; '#' starts a comment. */
+export function parseKeyLog(text: string): KeyLogLine[] {
+  const out: KeyLogLine[] = [];
+  text.split('\n').forEach((line, i) => {
+    const [label, clientRandom, secret] = line.trim().split(/\s+/);
+    if (!label || label.startsWith('#') || !clientRandom || !secret) return;
+    out.push({ label, clientRandom: clientRandom.toLowerCase(), secret: secret.toLowerCase(), lineNumber: i + 1 });
+  });
+  return out;
+}
