@@ -151,7 +151,11 @@ export function buildReport(input: ReportInput): string {
     .join('');
   const map = input.net
     ? namespaceMap(input.net)
-    : loopbackMap([{ name: 'phone', address: input.phone }, ...input.roles.map((r) => ({ name: r.name, address: r.host }))], messages.map((m) => [m.from!, m.to!] as [string, string]));
+    : loopbackMap(
+        // A role's second listener on the same address (edge-north-tls, slb-classic) is the same machine: one node.
+        [{ name: 'phone', address: input.phone }, ...input.roles.filter((r) => !input.roles.some((o) => o !== r && o.host === r.host && r.name.startsWith(`${o.name}-`))).map((r) => ({ name: r.name, address: r.host }))],
+        messages.map((m) => [m.from!, m.to!] as [string, string]),
+      );
   const sections = sectionsOf(input.events)
     .map((s) => {
       const seed = SEED_WORDS[s.step as 1 | 2 | 3];

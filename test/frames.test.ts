@@ -152,6 +152,7 @@ async function expectDissectionAsTshark(file: string, dnsPorts: number[]): Promi
   const packets = stdout.split('<packet>').slice(1);
   expect(packets).toHaveLength(frames.length);
   let checked = 0;
+  const opened: string[] = [];
   packets.forEach((p, i) => {
     const shown = new Set([...p.matchAll(/<field name="([^"]+)"[^>]*? size="(\d+)" pos="(\d+)"/g)].map((m) => `${m[1]} ${m[3]}+${m[2]}`));
     const frame = frames[i]!;
@@ -166,8 +167,17 @@ async function expectDissectionAsTshark(file: string, dnsPorts: number[]): Promi
       }
     }
     expect(covered.every((b) => b === 1), `frame ${frame.number}: every byte belongs to a field`).toBe(true);
+    // The records opened with the key log inside the capture: tshark opens them too, and shows the same fields at the same places.
+    for (const layer of frame.layers.filter((l) => l.decrypted)) {
+      for (const f of layer.fields.filter((x) => x.ws)) {
+        expect(shown.has(`${f.ws} ${f.offset}+${f.bytes}`), `frame ${frame.number} decrypted ${layer.name} ${f.ws} at ${f.offset}, ${f.bytes} bytes (${f.value})`).toBe(true);
+        opened.push(`${f.ws}=${f.value}`);
+      }
+    }
   });
   expect(checked).toBeGreaterThan(1000);
+  expect(opened).toContain('http.request.method=POST'); // the order, from inside TLS
+  expect(opened).toContain('tls.alert_message.desc=0 (close_notify)');
 }
 
 // ── a real run, both TLS modes, against tshark ──

@@ -15,7 +15,8 @@
 // shown in each frame with the part it holds (`partial`).
 import { nameEnd, readName, dnsTypeName } from './dns-wire.ts';
 import { decodeFrame, type DecodedFrame } from './packets.ts';
-import type { CaptureFile } from './pcapng.ts';
+import { SECRETS_TLS_KEY_LOG, type CaptureFile } from './pcapng.ts';
+import { decryptRecords } from './tls-decrypt.ts';
 import { cipherSuiteName, contentTypeName, extensionName, handshakeTypeName, keyExchangeOf, versionName } from '../tls-decoder.ts';
 import { tcpOptionText } from './frame-fields.ts';
 
@@ -94,6 +95,8 @@ export const WIRESHARK_FIELDS = [
   'tcp.urgent_pointer',
   'tcp.window_size_value',
   'tls.app_data',
+  'tls.alert_message.level',
+  'tls.alert_message.desc',
   'tls.change_cipher_spec',
   'tls.handshake.certificate',
   'tls.handshake.certificate_length',
@@ -127,7 +130,7 @@ export const WIRESHARK_FIELDS = [
 export type WiresharkField = (typeof WIRESHARK_FIELDS)[number];
 
 /** Parts of a message that Wireshark has no one field name for. */
-export type OtherPart = 'http.start_line' | 'http.end_of_headers' | 'tls.extension_data' | 'tls.encrypted_fragment' | 'tls.handshake_body' | 'tls.fragment' | 'dns.rdata';
+export type OtherPart = 'tls.plaintext' | 'http.start_line' | 'http.end_of_headers' | 'tls.extension_data' | 'tls.encrypted_fragment' | 'tls.handshake_body' | 'tls.fragment' | 'dns.rdata';
 
 export interface Field {
   /** The field's Wireshark name (a display-filter field): `tshark -T fields -e <ws>` prints the same value. */
@@ -154,7 +157,7 @@ export interface Layer {
   summary: string;
   fields: Field[];
   /** For bytes that are not in the frame as such: the plaintext of a TLS record, opened with the run's key log. */
-  decrypted?: { hex: string; record: number; key: string };
+  decrypted?: { hex: string; record: number; from: 'client' | 'server'; key: string };
 }
 
 export interface DissectedFrame {
@@ -180,6 +183,8 @@ export interface StreamRecord {
 export interface DissectOptions {
   /** UDP and TCP ports on which DNS is spoken (53 always). */
   dnsPorts?: readonly number[];
+  /** The TLS key log that opens the encrypted records; by default the one inside the capture (pcapng Decryption Secrets Block). */
+  keyLog?: string;
 }
 
 const hex = (n: number, digits: number) => `0x${n.toString(16).padStart(digits, '0')}`;
@@ -191,9 +196,12 @@ export function dissectCapture(capture: CaptureFile, options: DissectOptions = {
   const frames: DissectedFrame[] = decoded.map((d) => ({ number: d.frame.number, time: d.frame.time, hex: d.frame.data.toString('hex'), layers: linkAndNetwork(d, dnsPorts) }));
   const byNumber = new Map(frames.map((f) => [f.number, f]));
   const records: StreamRecord[] = [];
+  const keyLog = options.keyLog ?? capture.secrets.filter((s) => s.type === SECRETS_TLS_KEY_LOG).map((s) => s.data.toString('latin1')).join('\n');
   for (const stream of tcpStreams(decoded)) {
     const fieldsFor = (layer: Omit<Layer, 'offset' | 'length'> & { at: number; end: number }) => placeInFrames(stream, layer, byNumber);
-    records.push(...readStream(stream, dnsPorts, fieldsFor));
+    const read = readStream(stream, dnsPorts, fieldsFor);
+    records.push(...read);
+    if (read.some((r) => r.encrypted) && keyLog) openRecords(read, keyLog, byNumber);
   }
   for (const f of frames) f.layers.sort((a, b) => (a.decrypted ? 1 : 0) - (b.decrypted ? 1 : 0) || a.offset - b.offset);
   return { frames, records };
@@ -725,4 +733,41 @@ function certificates(b: Buffer, at: number, end: number, fields: Field[]): void
     );
     o += 3 + len;
   }
+}
+
+// ─────────────────────────────────────── opened with the key log ───────────────────────────────────────
+
+/**
+ * Each encrypted record of one connection, opened with the key log (lab/observe/tls-decrypt.ts),
+ * read like the clear ones: handshake messages, an alert, or the HTTP inside. The layers go into
+ * the frame where the record starts, with the plaintext as their own bytes.
+ */
+function openRecords(records: StreamRecord[], keyLog: string, frames: Map<number, DissectedFrame>): void {
+  const opened = decryptRecords(records, keyLog);
+  const state: TlsState = { encrypting: { client: true, server: true } };
+  records.forEach((r, k) => {
+    const o = opened[k]!;
+    if (!('plaintext' in o)) {
+      // The hellos say which version this is: TLS 1.3 names its certificate differently (RFC 8446 §4.4.2).
+      if (r.header[0] === 22 && r.from === 'server' && !r.encrypted) hello(r.fragment, 4, r.fragment.length, false, state, []);
+      return;
+    }
+    const frame = frames.get(r.frames[0] ?? -1);
+    if (!frame) return;
+    const b = o.plaintext;
+    const layers: StreamLayer[] = [];
+    if (o.contentType === 22) readHandshake(b, 0, b.length, r.from, state, layers);
+    else if (o.contentType === 21 && b.length === 2) {
+      layers.push({ name: 'TLS record', at: 0, end: 2, summary: `alert ${b[1] === 0 ? 'close_notify' : b[1]}`, fields: [
+        { ws: 'tls.alert_message.level', name: 'alert level', offset: 0, bytes: 1, value: `${b[0]} (${b[0] === 1 ? 'warning' : 'fatal'})` },
+        { ws: 'tls.alert_message.desc', name: 'alert description', offset: 1, bytes: 1, value: `${b[1]}${b[1] === 0 ? ' (close_notify)' : ''}` },
+      ] });
+    } else if (o.contentType === 23) layers.push(...readHttp(b, 0, b.length));
+    if (layers.length === 0 || layers.at(-1)!.end < b.length) {
+      const at = layers.at(-1)?.end ?? 0;
+      layers.push({ name: 'TLS record', at, end: b.length, summary: `${b.length - at} bytes of ${contentTypeName(o.contentType)}`, fields: [{ part: 'tls.plaintext', name: 'plaintext', offset: at, bytes: b.length - at, value: b.toString('latin1', at, Math.min(b.length, at + 120)).replace(/[^\x20-\x7e]/g, '.') }] });
+    }
+    const decrypted = { hex: b.toString('hex'), record: k + 1, from: r.from, key: o.key };
+    for (const l of layers) frame.layers.push({ ...shift(l, 0), decrypted });
+  });
 }

@@ -120,13 +120,14 @@ export function diagramPart(part: DiagramPart, lanes: readonly string[], firstWi
     const x1 = laneX(lanes.indexOf(m.from!));
     const x2 = laneX(lanes.indexOf(m.to!));
     const colour = STEP_COLOURS[m.step] ?? '#333';
-    const when = m.wireTime !== undefined && firstWire !== undefined ? `${((m.wireTime - firstWire) * 1000).toFixed(1)} ms` : `+${m.t ?? 0} ms`;
+    // A message the capture does not hold (another link's, or no capture) has no wire time: no number rather than a different clock's.
+    const when = m.wireTime !== undefined && firstWire !== undefined ? `${((m.wireTime - firstWire) * 1000).toFixed(1)} ms` : firstWire === undefined ? `+${m.t ?? 0} ms` : '·';
     const frames = m.frames?.length ? `#${m.frames[0]}${m.frames.length > 1 ? '…' : ''}` : '';
     const wire = m.wireTime !== undefined ? ` data-wire-time="${m.wireTime}" data-frames="${m.frames?.join(' ') ?? ''}"` : '';
     const self = x1 === x2;
     rows.push(
       `<g class="message" data-index="${index}" data-step="${m.step}" data-from="${escapeHtml(m.from!)}" data-to="${escapeHtml(m.to!)}"${wire} tabindex="-1">` +
-        `<title>${escapeHtml(`${m.wireAt ? `${m.wireAt} (on the wire)` : `+${m.t} ms`}${framesLabel(m.frames) ? `, ${framesLabel(m.frames)}` : ''}  ${m.from} → ${m.to}: ${m.summary}`)}</title>` +
+        `<title>${escapeHtml(`${m.wireAt ? `${m.wireAt} (on the wire)` : firstWire !== undefined ? 'not in this capture (another link)' : `+${m.t} ms`}${framesLabel(m.frames) ? `, ${framesLabel(m.frames)}` : ''}  ${m.from} → ${m.to}: ${m.summary}`)}</title>` +
         `<rect x="0" y="${y - ROW / 2 + 1}" width="${width}" height="${ROW - 2}" class="hit"/>` +
         `<text x="6" y="${y + 4}" class="time">${when}</text><text x="${GUTTER - 6}" y="${y + 4}" class="frame">${frames}</text>` +
         `<text x="${GUTTER}" y="${y + 5}" class="label">${escapeHtml(shorten(m.summary ?? '', 34))}</text>` +

@@ -56,18 +56,27 @@ export function namespaceMap(net: NetPlan): { nodes: MapNode[]; edges: MapEdge[]
   const nodes = net.hosts.map((h) => {
     const roles = Object.entries(net.roles).filter(([, r]) => r.host === h.name).map(([name]) => name);
     const address = h.interfaces.find((i) => i.address)?.address ?? '';
-    return { id: h.name, label: roles.length ? `${h.name} (${roles.join(', ')})` : h.name, address, router: h.kind === 'router', column: depth.get(h.name) ?? 0 };
+    const others = roles.filter((r) => r !== h.name);
+    return { id: h.name, label: others.length ? `${h.name} (${others.join(', ')})` : h.name, address, router: h.kind === 'router', column: depth.get(h.name) ?? 0 };
   });
   const edges = net.links.filter((l) => l.a.host !== l.b.host).map((l) => ({ a: l.a.host, b: l.b.host, label: `${l.delayMs} ms` }));
   return { nodes, edges };
 }
 
-const COLUMN = 210;
+const COLUMN = 200;
 const ROW = 50;
 
+/** At most this many nodes in a column: a taller one is split, so the picture stays wide rather than tall (a projector is). */
+const MAX_PER_COLUMN = 6;
+
 export function mapSvg(map: { nodes: MapNode[]; edges: MapEdge[] }): string {
-  const columns = [...new Set(map.nodes.map((n) => n.column))].sort((a, b) => a - b);
-  const perColumn = new Map<number, MapNode[]>(columns.map((c) => [c, map.nodes.filter((n) => n.column === c)]));
+  const perColumn = new Map<number, MapNode[]>();
+  let at0 = 0;
+  for (const c of [...new Set(map.nodes.map((n) => n.column))].sort((a, b) => a - b)) {
+    const list = map.nodes.filter((n) => n.column === c);
+    for (let i = 0; i < list.length; i += MAX_PER_COLUMN) perColumn.set(at0++, list.slice(i, i + MAX_PER_COLUMN));
+  }
+  const columns = [...perColumn.keys()];
   const tallest = Math.max(1, ...[...perColumn.values()].map((l) => l.length));
   const height = tallest * ROW + 20;
   const width = columns.length * COLUMN + 20;

@@ -137,7 +137,13 @@
     }
     // A "source" is a run of bytes the fields point into: the frame itself, or a decrypted record.
     const sources = [{ id: 'frame', title: `Frame ${n}: ${frame.length} bytes on the wire${frame.length > frame.hex.length / 2 ? ` (the first ${frame.hex.length / 2} shown)` : ''}`, hex: frame.hex, layers: frame.layers.filter((l) => !l.decrypted) }];
-    frame.layers.filter((l) => l.decrypted).forEach((l, j) => sources.push({ id: `dec${j}`, title: `Decrypted: record ${l.decrypted.record}, opened with ${l.decrypted.key}`, hex: l.decrypted.hex, layers: [l] }));
+    // Each encrypted record this frame starts, opened with the key log: its plaintext is a source of its own.
+    for (const l of frame.layers.filter((x) => x.decrypted)) {
+      const d = l.decrypted;
+      const known = sources.find((s) => s.record === d.record);
+      if (known) known.layers.push(l);
+      else sources.push({ id: `record${d.record}`, record: d.record, title: `Decrypted: the ${d.from}'s TLS record (record ${d.record} of this connection), opened with ${d.key} from the key log`, hex: d.hex, layers: [l] });
+    }
     const explain = el('div', { class: 'explain' }, 'Hover a field to see its bytes; click a field or a byte for what it means.');
     const rows = [];
     const tables = [];
@@ -177,6 +183,10 @@
       spans(si).forEach((b) => b.classList.remove('on'));
       rows.forEach((r) => r.classList.toggle('on', Number(r.dataset.source) === si && Number(r.dataset.field) === fi));
       light(si, f, true);
+      // Bring the field's first byte into view in its hex box (not the page).
+      const first = spans(si)[f.offset];
+      const box = hexes[si];
+      if (first && (first.offsetTop < box.scrollTop || first.offsetTop > box.scrollTop + box.clientHeight - 20)) box.scrollTop = first.offsetTop - box.clientHeight / 3;
       const words = f.ws ? run.words.fields[f.ws] : run.words.parts[f.part];
       const check = f.ws && run.capture ? `tshark -r ${run.capture} -Y 'frame.number == ${n}' -T fields -e ${f.ws}` : undefined;
       explain.replaceChildren(

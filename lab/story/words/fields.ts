@@ -85,6 +85,8 @@ export const FIELD_WORDS: Record<WiresharkField, string> = {
   'tls.record.version': 'Legacy record version: 0x0301 (TLS 1.0) in the first ClientHello, 0x0303 (TLS 1.2) after, even in TLS 1.3, for old middleboxes (RFC 8446 §5.1). The real version is negotiated inside.',
   'tls.record.length': 'Length of the record\'s fragment; at most 2^14 bytes of plaintext (+256 for encryption overhead).',
   'tls.app_data': 'Encrypted bytes (AEAD: ciphertext, then a 16-byte tag). Only those with the keys can read or change them; the report opens them with the run\'s key log.',
+  'tls.alert_message.level': 'Alert level: 1 warning, 2 fatal (RFC 5246 §7.2).',
+  'tls.alert_message.desc': 'Alert description: 0 is close_notify, "I will send no more", sent before closing so a cut connection can be told from a finished one (RFC 8446 §6.1).',
   'tls.change_cipher_spec': 'ChangeCipherSpec: "from my next record on, I encrypt" (RFC 5246 §7.1). In TLS 1.3 it means nothing and is sent only so middleboxes see a familiar pattern (RFC 8446 §D.4).',
   'tls.handshake.type': 'Handshake message type: 1 ClientHello, 2 ServerHello, 11 Certificate, 14 ServerHelloDone, 16 ClientKeyExchange, 20 Finished (RFC 8446 §4, RFC 5246 §7.4).',
   'tls.handshake.length': 'Length of the handshake message body (3 bytes: a message may span several records).',
@@ -109,6 +111,7 @@ export const FIELD_WORDS: Record<WiresharkField, string> = {
 };
 
 export const PART_WORDS: Record<OtherPart, string> = {
+  'tls.plaintext': 'What the record carried, opened with this run\'s key log (the secrets are inside the capture too, so Wireshark opens it the same way). In TLS 1.3 the real content type and any padding at the end of the decrypted bytes are not shown.',
   'http.start_line': 'The start line: method, target and version of a request (RFC 9112 §3), or version, status code and reason of a response (§4), then CRLF.',
   'http.end_of_headers': 'An empty line (CRLF) ends the header section; the body, if any, follows (RFC 9112 §2.1).',
   'tls.extension_data': 'This extension\'s data.',
