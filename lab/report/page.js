@@ -22,7 +22,7 @@
     return e;
   }
 
-  const framesText = (f) => (f.length === 0 ? 'not in the capture' : f.length === 1 ? `frame ${f[0]}` : `frames ${f.join(', ')}`);
+  const framesText = (f) => (f.length === 0 ? (run.capture ? 'not in this capture (another link)' : 'no capture in this run') : f.length === 1 ? `frame ${f[0]}` : `frames ${f.join(', ')}`);
 
   // ── stepping ──────────────────────────────────────────────────────────────────────────────
 
