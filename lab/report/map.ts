@@ -55,11 +55,14 @@ export function namespaceMap(net: NetPlan): { nodes: MapNode[]; edges: MapEdge[]
   }
   const nodes = net.hosts.map((h) => {
     const roles = Object.entries(net.roles).filter(([, r]) => r.host === h.name).map(([name]) => name);
-    const address = h.interfaces.find((i) => i.address)?.address ?? '';
+    // Address and prefix: the subnet is part of what the map shows (a router's first interface; hover a cable for its subnet).
+    const first = h.interfaces.find((i) => i.address);
+    const address = first ? `${first.address}/${first.prefix}` : '';
     const others = roles.filter((r) => r !== h.name);
     return { id: h.name, label: others.length ? `${h.name} (${others.join(', ')})` : h.name, address, router: h.kind === 'router', column: depth.get(h.name) ?? 0 };
   });
-  const edges = net.links.filter((l) => l.a.host !== l.b.host).map((l) => ({ a: l.a.host, b: l.b.host, label: `${l.delayMs} ms` }));
+  const cidr = (name: string) => net.networks.find((n) => n.name === name)?.cidr;
+  const edges = net.links.filter((l) => l.a.host !== l.b.host).map((l) => ({ a: l.a.host, b: l.b.host, label: `${cidr(l.network) ?? l.network}, ${l.delayMs} ms` }));
   return { nodes, edges };
 }
 
@@ -91,7 +94,7 @@ export function mapSvg(map: { nodes: MapNode[]; edges: MapEdge[] }): string {
     const a = at.get(e.a);
     const b = at.get(e.b);
     if (!a || !b) continue;
-    parts.push(`<line x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" class="map-edge" data-a="${escapeHtml(e.a)}" data-b="${escapeHtml(e.b)}"><title>${escapeHtml(`${e.a} — ${e.b}${e.label ? `, ${e.label} one way` : ''}`)}</title></line>`);
+    parts.push(`<line x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" class="map-edge" data-a="${escapeHtml(e.a)}" data-b="${escapeHtml(e.b)}"><title>${escapeHtml(`${e.a} — ${e.b}${e.label ? `: ${e.label} one way` : ''}`)}</title></line>`);
   }
   for (const n of map.nodes) {
     const { x, y } = at.get(n.id)!;
