@@ -22,7 +22,7 @@ import { findHttpExchange, httpStarts, type HttpStart } from './observe/http-wir
 import { decodeFrame, type DecodedFrame, type Endpoint } from './observe/packets.ts';
 import type { CaptureFile } from './observe/pcapng.ts';
 import type { ArpOnWire } from './story/events.ts';
-import { tracePath } from './net-ns/plan.ts';
+import { linkRoundTripMs, tracePath } from './net-ns/plan.ts';
 import { segmentsCarrying, tcpStory, type SegmentFact, type TcpStory } from './observe/tcp-story.ts';
 import { Narrator, wantsColor } from './narrator.ts';
 import { checkMasterSecret, classicHandshakeFrom, modernKeyExchange } from './master-secret.ts';
@@ -475,11 +475,9 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   return result;
 }
 
-/** The round trip the links add between two hosts: twice each link's one-way delay on the way (0 where the kernel could not apply them). */
+/** The round trip the links add, or 0 where the kernel could not apply the delays. */
 function roundTripMs(plan: NetPlan & { built?: { delays: { applied: boolean } } }, from: string, to: string): number {
-  if (plan.built && !plan.built.delays.applied) return 0;
-  const hosts = new Map(plan.hosts.map((h) => [h.name, h]));
-  return 2 * tracePath(plan, from, to).hops.reduce((sum, h) => sum + (hosts.get(h.host)?.interfaces.find((i) => i.name === h.dev)?.delayMs ?? 0), 0);
+  return plan.built && !plan.built.delays.applied ? 0 : linkRoundTripMs(plan, from, to);
 }
 
 /** The phone's ARP exchange for its gateway in the capture (RFC 826): the broadcast question and the answer. */

@@ -25,6 +25,7 @@ import {
   runOf,
   runPrefix,
   tracePath,
+  linkRoundTripMs,
   type HostTables,
   type NetPlan,
 } from '../lab/net-ns/plan.ts';
@@ -164,6 +165,15 @@ describe('the plan', () => {
     expect(slow.hosts.find((h) => h.name === 'slb')!.interfaces[0]!.delayMs).toBeUndefined(); // 0 ms: no netem at all
     expect(() => planNetwork({ delaysMs: { warp: 1 } as never })).toThrow(/no such kind of link: warp/);
     expect(() => planNetwork({ delaysMs: { radio: -1 } })).toThrow(/0-10000 ms/);
+  });
+
+  it('adds up the round trip cable by cable, through a bridge too (measured in a VM with netem: see the closing note of issue 10)', () => {
+    const d = DEFAULT_DELAYS_MS;
+    // phone → PGW (radio) → core (backbone) → shop router (transit) → SLB (dc)
+    expect(linkRoundTripMs(plan, 'phone-north', plan.roles.slb.address)).toBe(2 * (d.radio + d.backbone + d.transit + d.dc));
+    // The DNS servers share a network joined by a bridge: the last hop is the cable to the resolver's host.
+    expect(linkRoundTripMs(plan, 'phone-north', plan.roles['local-dns'].address)).toBe(2 * (d.radio + d.backbone + d.dns));
+    expect(linkRoundTripMs(plan, 'phone-north', plan.roles.origin.address)).toBe(2 * (d.radio + d.backbone + d['cdn-core']));
   });
 
   it('is the same plan every time (MACs included), and creates every cable between two lab namespaces', () => {

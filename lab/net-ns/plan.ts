@@ -612,3 +612,19 @@ export function tracePath(plan: NetPlan, from: string, to: string): PathResult {
   }
   return { hops, arrived: false, at: at.name, reason: 'TTL ran out (a routing loop)', routers };
 }
+
+/**
+ * The round trip the links add between two hosts: twice the one-way delay of each cable on the way
+ * as planned. Hop by hop: the cable between a host and its next hop,
+ * or, where a bridge in a third host joins them, the two cables through it.
+ */
+export function linkRoundTripMs(plan: NetPlan, from: string, to: string): number {
+  const cable = (a: string, b: string) => plan.links.find((l) => (l.a.host === a && l.b.host === b) || (l.a.host === b && l.b.host === a));
+  const oneWay = (a: string, b: string): number => {
+    const direct = cable(a, b);
+    if (direct) return direct.delayMs;
+    const via = plan.hosts.find((x) => cable(a, x.name) && cable(x.name, b));
+    return via ? cable(a, via.name)!.delayMs + cable(via.name, b)!.delayMs : 0;
+  };
+  return 2 * tracePath(plan, from, to).hops.reduce((sum, h) => sum + oneWay(h.host, h.nextHost), 0);
+}

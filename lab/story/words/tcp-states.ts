@@ -18,7 +18,11 @@ const PASSIVE_CLOSE: TcpStateName[] = ['CLOSE_WAIT', 'LAST_ACK'];
 /** Why a handshake is over before anyone can look: what the packets cross. */
 function pathWords(path: KernelStates['path']): string {
   if (path.kind === 'loopback') return 'on loopback within microseconds';
-  return path.roundTripMs > 0 ? `half a round trip (${path.roundTripMs / 2} ms) later` : 'within microseconds on links with no delay';
+  // netem delays a frame on its way out, before the point where tcpdump sees it: in a capture on the
+  // phone's own link, its frames appear that link's delay after the kernel sent them.
+  return path.roundTripMs > 0
+    ? `half a round trip (${path.roundTripMs / 2} ms) later (a capture on the phone's link shows the phone's own frames after that link's delay: netem holds them before tcpdump sees them)`
+    : 'within microseconds on links with no delay';
 }
 
 /** The story of the states, told from the looks at the table (and only from them). */

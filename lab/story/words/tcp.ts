@@ -65,7 +65,7 @@ export function describeTcpStory(story: TcpStory, n: Names, file: string): strin
   }
   lines.push(
     `  SYN-SENT and SYN-RECEIVED are inferred here from the segments with RFC 9293's state diagram (§3.3.2): a capture holds segments, not states. ` +
-      `The kernel's own table (/proc/net/tcp, below) is read separately; with no delay on the path the handshake is over in microseconds, so it shows ESTABLISHED and, after the close, TIME-WAIT.`,
+      `The kernel's own table (/proc/net/tcp, below) is read separately and catches only the states that last between two looks (without delay on the path the handshake is over in microseconds, and it shows ESTABLISHED and, after the close, TIME-WAIT).`,
   );
 
   // The data: which segment carries which TLS record. (By frame number, not by object: a story
