@@ -42,3 +42,20 @@ describe('the kernel tracepoint sock:inet_sock_set_state', () => {
     expect(seen).toEqual(expect.arrayContaining(['client TCP_CLOSE→TCP_SYN_SENT', 'client TCP_SYN_SENT→TCP_ESTABLISHED', 'server TCP_LISTEN→TCP_SYN_RECV', 'server TCP_SYN_RECV→TCP_ESTABLISHED']));
   });
 });
+
+describe('tracefs, when the lab had to mount it', () => {
+  const root = process.platform === 'linux' && process.getuid?.() === 0;
+  it.skipIf(!root)('is unmounted again after the trace (in a mount namespace of its own, where it starts unmounted)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    // A private mount namespace: unmounting tracefs there touches nothing of the machine's.
+    const script = [
+      'umount /sys/kernel/tracing 2>/dev/null',
+      'test -d /sys/kernel/tracing/instances && { echo STILL-MOUNTED; exit 1; }',
+      `node --import tsx -e "import('./lab/observe/socket-trace.ts').then(({ startSocketTrace }) => { const t = startSocketTrace(4999, 'lab-test-umount'); if ('unavailable' in t) { console.log('UNAVAILABLE', t.unavailable); process.exit(1); } t.stop(); console.log('TRACED'); })"`,
+      'test -d /sys/kernel/tracing/instances && echo LEFT-MOUNTED || echo UNMOUNTED',
+    ].join('\n');
+    const out = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8' });
+    expect(out.stdout, out.stderr).toContain('TRACED');
+    expect(out.stdout.trim().split('\n').at(-1)).toBe('UNMOUNTED');
+  });
+});

@@ -6,7 +6,8 @@
 //
 // The lab uses an instance of its own (/sys/kernel/tracing/instances/<name>): its own buffer and
 // filter, so nothing of the machine's other tracing is touched. Root only; where tracefs is not
-// mounted, it mounts it (as `mount -t tracefs nodev /sys/kernel/tracing` would).
+// mounted, it mounts it (as `mount -t tracefs nodev /sys/kernel/tracing` would), and unmounts it
+// after, unless some other tracing instance has appeared there meanwhile.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,11 +36,26 @@ export interface SocketTrace {
 export function startSocketTrace(port: number, name: string): SocketTrace | { unavailable: string } {
   if (process.platform !== 'linux') return { unavailable: 'the kernel tracepoint is Linux only' };
   if (process.getuid?.() !== 0) return { unavailable: 'reading kernel tracepoints needs root' };
+  let mountedHere = false;
   if (!fs.existsSync(path.join(TRACEFS, 'instances'))) {
     const mounted = spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS]);
     if (mounted.status !== 0 || !fs.existsSync(path.join(TRACEFS, 'instances'))) return { unavailable: `tracefs is not mounted at ${TRACEFS} and could not be (${mounted.stderr?.toString().trim() || 'mount failed'})` };
+    mountedHere = true;
   }
-  if (!fs.existsSync(path.join(TRACEFS, EVENT))) return { unavailable: 'this kernel has no sock:inet_sock_set_state tracepoint' };
+  // Leave the machine as found: unmount what we mounted, if nobody else's instance is there now.
+  const unmount = () => {
+    if (!mountedHere) return;
+    mountedHere = false;
+    try {
+      if (fs.readdirSync(path.join(TRACEFS, 'instances')).length === 0) spawnSync('umount', [TRACEFS]);
+    } catch {
+      /* gone already */
+    }
+  };
+  if (!fs.existsSync(path.join(TRACEFS, EVENT))) {
+    unmount();
+    return { unavailable: 'this kernel has no sock:inet_sock_set_state tracepoint' };
+  }
   const dir = path.join(TRACEFS, 'instances', name);
   try {
     fs.mkdirSync(dir); // the kernel makes the instance's files
@@ -47,11 +63,13 @@ export function startSocketTrace(port: number, name: string): SocketTrace | { un
     fs.writeFileSync(path.join(dir, EVENT, 'enable'), '1');
   } catch (err) {
     remove(dir);
+    unmount();
     return { unavailable: `could not set up the tracepoint: ${(err as Error).message}` };
   }
   // Killed while tracing (a Ctrl-C): remove the instance, then die of the same signal.
   const onSignal = (signal: NodeJS.Signals) => {
     remove(dir);
+    unmount();
     process.kill(process.pid, signal);
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -65,6 +83,7 @@ export function startSocketTrace(port: number, name: string): SocketTrace | { un
         text = fs.readFileSync(path.join(dir, 'trace'), 'utf8');
       } finally {
         remove(dir);
+        unmount();
       }
       return parseTrace(text);
     },
