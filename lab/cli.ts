@@ -9,6 +9,7 @@ import { slbCommand } from '../servers/slb-cli.ts';
 import { cacheCommand } from '../servers/cdn/cache-cli.ts';
 import { originCommand } from '../servers/cdn/origin.ts';
 import { browserCommand } from './browser.ts';
+import { checkCommand, exercisesCommand } from './exercises/cli.ts';
 import { roleCommand, statusCommand } from './control.ts';
 import { netCommand } from './net-ns/cli.ts';
 import { upCommand } from './up.ts';
@@ -32,6 +33,8 @@ const USAGE = `usage: npm run lab [-- <command> [options]]
                  remove what earlier runs left, or print the plan     [--delay KIND=MS] [--all] [--json] [--commands]
   browser        a real browser as the phone on a running lab: the shop's page, pictures via the CDN, the order button
                  (Chromium and certutil; in the phone's namespace with up --net ns)   [--from north|south] [--check: headless, place the order, print JSON]
+  exercises [N]  the workshop's exercises, or one page with this lab's addresses
+  check N name=value …   check your answer to exercise N (against the running lab)   [--all: every exercise, a summary to hand in]
   help           this text`;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
@@ -48,6 +51,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   origin: originCommand,
   net: netCommand,
   browser: browserCommand,
+  exercises: exercisesCommand,
+  check: checkCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

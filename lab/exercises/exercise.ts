@@ -1,0 +1,100 @@
+// What an exercise is, and what its checker may use. An exercise is a page (NN-name.md: goal,
+// steps with the real commands, what to observe, questions) and a checker (NN-name.ts) that looks
+// at the learner's answers and at the truth: the running lab itself (asked the same way the
+// learner asked it), its files, a capture. A checker says what is right and what is still wrong,
+// never the answer.
+import fs from 'node:fs';
+import path from 'node:path';
+import { sendQuery } from '../../servers/dns/query.ts';
+import type { LabState, RoleState } from '../state.ts';
+
+export interface Verdict {
+  ok: boolean;
+  /** What the learner reads: each line one thing that is right (✓) or still wrong (✗), with a hint. */
+  lines: string[];
+}
+
+export interface CheckContext {
+  /** The running lab (state.json), or why there is none. */
+  lab: LabState | { notRunning: string };
+  /** The lab folder (.lab/). */
+  dir: string;
+  /** The learner's answers, as given: `name=value`. */
+  answers: Record<string, string>;
+}
+
+export interface Exercise {
+  /** Its number in the sequence (the workshop's order) and its file name without NN-. */
+  n: number;
+  slug: string;
+  title: string;
+  /** The seed chapter's section it belongs to. */
+  seed: string;
+  /** What must be running: the lab on loopback or in namespaces (`up`), or only a finished walkthrough's files. */
+  needs: 'lab' | 'lab in ns mode' | 'a walkthrough run';
+  /** The answers it asks for, by name, each with what to put there (without giving it away). */
+  asks: Record<string, string>;
+  check(ctx: CheckContext): Promise<Verdict>;
+}
+
+// ─────────────────────────────────────────── helpers ───────────────────────────────────────────
+
+export const right = (what: string) => `✓ ${what}`;
+export const wrong = (what: string) => `✗ ${what}`;
+
+export function verdict(lines: string[]): Verdict {
+  return { ok: lines.length > 0 && lines.every((l) => l.startsWith('✓')), lines };
+}
+
+/** The running lab's state, or a verdict saying what to start. */
+export function needLab(ctx: CheckContext, ns = false): LabState | Verdict {
+  if ('notRunning' in ctx.lab) return verdict([wrong(`${ctx.lab.notRunning}: start it with \`npm run lab -- up${ns ? ' --net ns' : ''}\` (in another terminal) and keep it running`)]);
+  if (ns && ctx.lab.addressing !== 'namespaces') return verdict([wrong('this exercise needs the lab in namespaces: stop it and start `sudo npm run lab -- up --net ns`')]);
+  return ctx.lab;
+}
+
+export function role(state: LabState, name: string): RoleState {
+  const r = state.roles.find((x) => x.name === name);
+  if (!r) throw new Error(`the lab has no role ${name}`);
+  return r;
+}
+
+/** Each answer asked for and not given: one line saying which and what it is. */
+export function missing(ctx: CheckContext, asks: Record<string, string>): string[] {
+  return Object.entries(asks)
+    .filter(([k]) => !(k in ctx.answers) || ctx.answers[k] === '')
+    .map(([k, what]) => wrong(`no answer for ${k} (${what}): give it as ${k}=…`));
+}
+
+/** Compare one answer with the truth: case and a trailing dot do not matter for names. */
+export function same(answer: string | undefined, truth: string): boolean {
+  const norm = (s: string) => s.trim().toLowerCase().replace(/\.$/, '');
+  return answer !== undefined && norm(answer) === norm(truth);
+}
+
+/** Ask one DNS server one question without recursion (as `dig +norec @server -p port name` does). */
+export async function ask(server: { host: string; port: number }, name: string, opts: { rd?: boolean; clientSubnet?: string; localAddress?: string } = {}) {
+  const { response } = await sendQuery({ server, name, type: 'A', rd: opts.rd ?? false, timeoutMs: 3000, ...(opts.clientSubnet && { clientSubnet: opts.clientSubnet }), ...(opts.localAddress && { localAddress: opts.localAddress }) });
+  const all = [...response.answers, ...response.authorities, ...response.additionals] as Array<{ name: string; type: number; ttl: number; address?: string; domain?: string; ns?: string }>;
+  return {
+    rcode: response.header.rcode,
+    aa: response.header.aa === 1,
+    answers: response.answers as typeof all,
+    authorities: response.authorities as typeof all,
+    additionals: response.additionals as typeof all,
+    all,
+  };
+}
+
+/** A file the learner made, under the lab folder's work/ (relative names are taken from there). */
+export function workFile(ctx: CheckContext, name: string): string {
+  return path.isAbsolute(name) ? name : path.join(ctx.dir, 'work', name);
+}
+
+export function readIfThere(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
