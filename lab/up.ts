@@ -115,7 +115,6 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     state.faults = faults.list();
     writeState(withStatus(state, supervisor));
   });
-  for (const name of opts.faults ?? []) faults.preset(name);
   const faultCtx = faultContext(certDir);
   const faulty = <S extends RoleSpec>(spec: S): S => withFaults(spec, faults.on, faultCtx);
   const plans = planRoles({ addressing, ephemeral: opts.ephemeral, slbPort: opts.slbPort });
@@ -152,6 +151,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   };
 
   try {
+    for (const name of opts.faults ?? []) faults.preset(name);
     // ── DNS ───────────────────────────────────────────────────────────────────────────────
     const addresses = {
       root: plan('root').host,
