@@ -401,3 +401,66 @@ export function ensureChain(opts: EnsureChainOptions): EnsureChainResult {
 
   return { files, made, reasons };
 }
+
+// ───────────────────────────────────── broken chains (the lab's faults) ───────────────────
+
+/**
+ * Certificates made wrong on purpose, for the workshop's certificate faults (lab/faults.ts): the
+ * SLB serves one of them and every client must refuse it with its own words. Kept beside the good
+ * chain, in faults/, keys 0600 like every key. The third broken chain, "the leaf without the
+ * intermediate", needs no new certificate: it is leaf.crt served alone.
+ */
+export interface BrokenChainFiles {
+  dir: string;
+  /** A leaf for the shop's names whose notAfter is in the past (RFC 5280 §4.1.2.5), then the intermediate. */
+  expiredChain: string;
+  expiredKey: string;
+  /** A leaf, valid and well signed, for another name only (RFC 6125 §6: the SAN must name the host). */
+  wrongNameChain: string;
+  wrongNameKey: string;
+}
+
+/** The name the wrong-name leaf is for: a real-looking name that is not the shop's. */
+export const WRONG_DNS_NAME = 'shop.other.test';
+
+export function brokenChainFiles(certDir: string): BrokenChainFiles {
+  const dir = path.join(certDir, 'faults');
+  return {
+    dir,
+    expiredChain: path.join(dir, 'expired-chain.crt'),
+    expiredKey: path.join(dir, 'expired.key'),
+    wrongNameChain: path.join(dir, 'wrong-name-chain.crt'),
+    wrongNameKey: path.join(dir, 'wrong-name.key'),
+  };
+}
+
+/**
+ * Make the broken chains from the lab's own intermediate (ensureChain must have run), or reuse
+ * them while the intermediate that signed them is still the current one.
+ */
+export function ensureBrokenChains(certDir: string, now: Date = new Date()): BrokenChainFiles {
+  const good = chainFiles(certDir);
+  const out = brokenChainFiles(certDir);
+  fs.mkdirSync(out.dir, { recursive: true, mode: 0o700 });
+  const intermediatePem = fs.readFileSync(good.intermediateCert, 'utf8');
+  const intermediate = new X509Certificate(intermediatePem);
+  const issuer = { issuerCertPem: intermediatePem, issuerKeyPem: fs.readFileSync(good.intermediateKey, 'utf8') };
+  const make = (chainFile: string, keyFile: string, issue: () => PemPair) => {
+    try {
+      const leaf = new X509Certificate(fs.readFileSync(chainFile, 'utf8')); // the first certificate of the file
+      crypto.createPrivateKey(fs.readFileSync(keyFile, 'utf8'));
+      if (isSignedBy(leaf, intermediate)) return;
+    } catch {
+      // missing or unreadable: make it
+    }
+    const pair = issue();
+    writeFileAtomic(keyFile, pair.keyPem, 0o600);
+    writeFileAtomic(chainFile, pair.certPem + intermediatePem, 0o644);
+  };
+  // Expired yesterday, after the 90 days a leaf lives: everything else about it is right.
+  make(out.expiredChain, out.expiredKey, () =>
+    issueLeaf({ ...issuer, dnsNames: SHOP_DNS_NAMES, ipAddresses: SHOP_IP_ADDRESSES, notBefore: new Date(now.getTime() - (LEAF_DEFAULT_DAYS + 1) * DAY_MS), notAfter: new Date(now.getTime() - DAY_MS) }));
+  // Valid and signed by the lab's intermediate, but for another site's name: no SAN matches.
+  make(out.wrongNameChain, out.wrongNameKey, () => issueLeaf({ ...issuer, dnsNames: [WRONG_DNS_NAME], ipAddresses: [], now }));
+  return out;
+}

@@ -10,6 +10,7 @@ import { cacheCommand } from '../servers/cdn/cache-cli.ts';
 import { originCommand } from '../servers/cdn/origin.ts';
 import { browserCommand } from './browser.ts';
 import { checkCommand, exercisesCommand } from './exercises/cli.ts';
+import { faultCommand, faultsCommand } from './faults.ts';
 import { roleCommand, statusCommand } from './control.ts';
 import { netCommand } from './net-ns/cli.ts';
 import { upCommand } from './up.ts';
@@ -17,10 +18,12 @@ import { walkthroughCommand } from './walkthrough.ts';
 
 const USAGE = `usage: npm run lab [-- <command> [options]]
 
-  (no command)   start every role, walk the story, stop       [--mode classic|modern] [--from north|south] [--json] [--stay] [--no-capture]
+  (no command)   start every role, walk the story, stop       [--mode classic|modern] [--from north|south] [--json] [--stay] [--no-capture] [--fault NAME ...]
   up             start every role and stay up until Ctrl-C     [--single-address] [--ephemeral] [--slb-port N] [--tls both|classic|modern]
   status         what each role of the running lab is doing (up, crashed, stopped, failed)
   role NAME stop|restart|crash   break one role of the running lab on purpose, or bring it back
+  faults         the workshop's faults: what each breaks, and whether it is on in the running lab
+  fault NAME on|off   switch one fault on in the running lab (edge-down, slow-origin, expired-leaf, ...), or off again
   order          place the seed's order against a running lab  [--mode classic|modern] [--from north|south] [--key K] [--name HOST] [--ca FILE]
   dig NAME       ask the local DNS like the phone does, and show its walk   [--type A] [--from north|south]
   fetch PATH     get a picture through the CDN like the phone does           [--from north|south] [--head]
@@ -41,6 +44,8 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   up: upCommand,
   status: statusCommand,
   role: roleCommand,
+  faults: faultsCommand,
+  fault: faultCommand,
   order: orderCommand,
   dig: digCommand,
   fetch: fetchCommand,

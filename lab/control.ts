@@ -2,19 +2,22 @@
 // started the lab can use it), one JSON line in, one JSON line out.
 //   {"cmd":"status"}                          → {"ok":true,"roles":[{name,status,reason,since,restarts}]}
 //   {"cmd":"stop"|"restart"|"crash","role":R}  → {"ok":true,"role":{...}}
-// `npm run lab -- status` and `npm run lab -- role NAME stop|restart|crash` are its clients.
+//   {"cmd":"fault","name":F,"on":true|false}   → {"ok":true,"done":"what was done","faults":[on now]}
+// `npm run lab -- status`, `npm run lab -- role NAME stop|restart|crash` and
+// `npm run lab -- fault NAME on|off` (lab/faults.ts) are its clients.
 import fs from 'node:fs';
 import net from 'node:net';
 import { guardConnections, progressDeadline } from '../servers/net/limits.ts';
 import { readState } from './state.ts';
 import type { RoleRecord, Supervisor } from './supervisor.ts';
+import type { FaultSwitches } from './faults.ts';
 
-export type ControlRequest = { cmd: 'status' } | { cmd: 'stop' | 'restart' | 'crash'; role: string };
-export type ControlReply = { ok: true; roles?: RoleRecord[]; role?: RoleRecord } | { ok: false; error: string };
+export type ControlRequest = { cmd: 'status' } | { cmd: 'stop' | 'restart' | 'crash'; role: string } | { cmd: 'fault'; name: string; on: boolean };
+export type ControlReply = { ok: true; roles?: RoleRecord[]; role?: RoleRecord; done?: string; faults?: string[] } | { ok: false; error: string };
 
 const MAX_LINE = 1024;
 
-export async function startControl(file: string, supervisor: Supervisor): Promise<{ close(): Promise<void> }> {
+export async function startControl(file: string, supervisor: Supervisor, faults?: FaultSwitches): Promise<{ close(): Promise<void> }> {
   fs.rmSync(file, { force: true }); // a socket left by a lab that was killed
   const server = net.createServer((socket) => {
     const deadline = progressDeadline(socket, 5_000);
@@ -35,7 +38,7 @@ export async function startControl(file: string, supervisor: Supervisor): Promis
       }
       deadline.stop();
       socket.pause();
-      void answer(buffer.slice(0, end), supervisor).then((reply) => socket.end(JSON.stringify(reply) + '\n'));
+      void answer(buffer.slice(0, end), supervisor, faults).then((reply) => socket.end(JSON.stringify(reply) + '\n'));
     });
   });
   guardConnections(server, { maxConnections: 16, maxPerClient: 16 });
@@ -53,7 +56,7 @@ export async function startControl(file: string, supervisor: Supervisor): Promis
   };
 }
 
-async function answer(line: string, supervisor: Supervisor): Promise<ControlReply> {
+async function answer(line: string, supervisor: Supervisor, faults?: FaultSwitches): Promise<ControlReply> {
   let req: ControlRequest;
   try {
     req = JSON.parse(line) as ControlRequest;
@@ -71,6 +74,11 @@ async function answer(line: string, supervisor: Supervisor): Promise<ControlRepl
       case 'crash':
         supervisor.crash(req.role);
         return { ok: true };
+      case 'fault': {
+        if (!faults) return { ok: false, error: 'this lab has no fault switches' };
+        if (typeof req.name !== 'string' || typeof req.on !== 'boolean') return { ok: false, error: 'fault needs "name" (a string) and "on" (true or false)' };
+        return { ok: true, ...(await faults.set(req.name, req.on)) };
+      }
       default:
         return { ok: false, error: `unknown command ${JSON.stringify((req as { cmd: unknown }).cmd)}` };
     }

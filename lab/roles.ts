@@ -7,7 +7,7 @@ import type { OrderStore } from '../servers/order-store.ts';
 import type { RunningOrderServer } from '../servers/order-service.ts';
 import type { RunningSlb } from '../servers/slb.ts';
 import type { RunningDnsServer } from '../servers/dns/dns-server.ts';
-import type { DnsAddresses } from '../servers/dns/lab-zones.ts';
+import type { Delegations, DnsAddresses } from '../servers/dns/lab-zones.ts';
 import type { RunningOrigin } from '../servers/cdn/origin.ts';
 import type { RunningCache } from '../servers/cdn/cache.ts';
 import type { EdgeConfig, RegionConfig, RunningGslb } from '../servers/dns/gslb.ts';
@@ -27,6 +27,8 @@ export interface AuthoritativeSpec extends Base {
   kind: 'authoritative';
   zone: 'root' | 'tld' | 'shop' | 'cdn';
   addresses: DnsAddresses;
+  /** The TLD's delegations: which name server each names (default: the zone's own). */
+  delegations?: Delegations;
 }
 export interface GslbSpec extends Base {
   kind: 'gslb';
@@ -47,6 +49,8 @@ export interface ResolverSpec extends Base {
 export interface OriginSpec extends Base {
   kind: 'origin';
   contentDir: string;
+  /** Answer content this much later (health checks are never slowed). */
+  delayMs?: number;
 }
 export interface CacheSpec extends Base {
   kind: 'cache';
@@ -62,6 +66,8 @@ export interface AppSpec extends Base {
   trustedProxies: string[];
   /** The product page at /, its pictures from this CDN origin (https://static.geektime.test[:port]). */
   cdn?: string;
+  /** What GET /healthz says (default 'ok'); 'failing' answers 503 while orders are still served. */
+  healthz?: 'ok' | 'failing';
 }
 export interface SlbSpec extends Base {
   kind: 'slb';
@@ -111,7 +117,7 @@ export async function startRole(spec: RoleSpec, ctx: StartContext): Promise<Runn
   switch (spec.kind) {
     case 'authoritative': {
       const [{ startAuthoritative }, { labZones }] = await Promise.all([import('../servers/dns/authoritative.ts'), import('../servers/dns/lab-zones.ts')]);
-      return startAuthoritative({ name, host, port, zones: [labZones(spec.addresses)[spec.zone]], log });
+      return startAuthoritative({ name, host, port, zones: [labZones(spec.addresses, spec.delegations)[spec.zone]], log });
     }
     case 'gslb': {
       const { startGslb } = await import('../servers/dns/gslb.ts');
@@ -134,7 +140,7 @@ export async function startRole(spec: RoleSpec, ctx: StartContext): Promise<Runn
     }
     case 'origin': {
       const [{ startOrigin }, { STATIC_HOST }] = await Promise.all([import('../servers/cdn/origin.ts'), import('../servers/dns/lab-zones.ts')]);
-      return startOrigin({ name, host, port, contentDir: spec.contentDir, hostnames: [STATIC_HOST], log });
+      return startOrigin({ name, host, port, contentDir: spec.contentDir, hostnames: [STATIC_HOST], ...(spec.delayMs && { slowMs: spec.delayMs }), log });
     }
     case 'cache': {
       const [{ startCache }, { STATIC_HOST }] = await Promise.all([import('../servers/cdn/cache.ts'), import('../servers/dns/lab-zones.ts')]);
@@ -145,7 +151,7 @@ export async function startRole(spec: RoleSpec, ctx: StartContext): Promise<Runn
       const [{ startOrderServer }, { OrderStore }] = await Promise.all([import('../servers/order-service.ts'), import('../servers/order-store.ts')]);
       const store = (ctx.store ?? ((file) => OrderStore.open(file, { log })))(spec.orderLog);
       // Only the SLB's X-Forwarded-For is believed (it is the SLB that connects to the apps).
-      return startOrderServer({ name, store, host, port, log, trustedProxies: spec.trustedProxies, ...(spec.cdn && { page: { cdn: spec.cdn } }) });
+      return startOrderServer({ name, store, host, port, log, trustedProxies: spec.trustedProxies, ...(spec.cdn && { page: { cdn: spec.cdn } }), ...(spec.healthz && { healthz: spec.healthz }) });
     }
     case 'slb': {
       const { startSlb } = await import('../servers/slb.ts');

@@ -46,6 +46,8 @@ export interface LabState {
   purge?: { token: string; how: string };
   /** The operator socket of `lab up` (lab/control.ts): status, stop, restart, crash a role. */
   control?: string;
+  /** The workshop's faults that are on now (lab/faults.ts: `npm run lab -- fault NAME on|off`). */
+  faults?: string[];
   /** ns mode: the network (hosts, namespaces, interfaces, addresses, MACs, routes, links, delays). */
   net?: NetPlan;
 }

@@ -10,7 +10,8 @@ import type { RunningOrigin } from '../servers/cdn/origin.ts';
 import { headerLimitBehind, MAX_HEADER_BYTES } from '../servers/cdn/cache.ts';
 import type { RunningGslb } from '../servers/dns/gslb.ts';
 import type { RunningResolver } from '../servers/dns/resolver.ts';
-import { startRole, type AuthoritativeSpec, type StartContext } from './roles.ts';
+import { startRole, type AuthoritativeSpec, type RoleSpec, type StartContext } from './roles.ts';
+import { FaultSwitches, faultContext, withFaults } from './faults.ts';
 import { startNsLab } from './net-ns/lab.ts';
 import { withNetwork } from './net-ns/run.ts';
 import type { NetPlan } from './net-ns/plan.ts';
@@ -37,6 +38,8 @@ export interface LabOptions {
   allowPartial?: boolean;
   /** Own the process: a crash in one role restarts that role instead of ending the process. */
   crashGuard?: boolean;
+  /** Workshop faults on from the start (lab/faults.ts), e.g. the walkthrough's --fault. */
+  faults?: string[];
 }
 
 /**
@@ -104,6 +107,16 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   };
 
   const ctx: StartContext = { log };
+  // Every spec goes through withFaults: a role (re)started while a fault is on gets the fault's
+  // change (lab/faults.ts), and once it is off, exactly the spec of before.
+  const certDir = path.join(dir, 'certs');
+  const faults = new FaultSwitches(supervisor, certDir, () => {
+    if (!state) return;
+    state.faults = faults.list();
+    writeState(withStatus(state, supervisor));
+  });
+  const faultCtx = faultContext(certDir);
+  const faulty = <S extends RoleSpec>(spec: S): S => withFaults(spec, faults.on, faultCtx);
   const plans = planRoles({ addressing, ephemeral: opts.ephemeral, slbPort: opts.slbPort });
   notes.push(...unprivilegedNotes(plans));
   const plan = (name: string) => plans.find((p) => p.name === name)!;
@@ -138,6 +151,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
   };
 
   try {
+    for (const name of opts.faults ?? []) faults.preset(name);
     // ── DNS ───────────────────────────────────────────────────────────────────────────────
     const addresses = {
       root: plan('root').host,
@@ -158,7 +172,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     ];
     for (const [name, zone, nsName] of authoritative) {
       const host = plan(name).host;
-      const server = await run(name, 'dns', (port) => startRole({ kind: 'authoritative', name, host, port, zone, addresses }, ctx));
+      const server = await run(name, 'dns', (port) => startRole(faulty({ kind: 'authoritative', name, host, port, zone, addresses }), ctx));
       if (server) nsPorts.set(nsName, server.port);
     }
 
@@ -167,7 +181,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     await run(
       'origin',
       'http',
-      (port) => startRole({ kind: 'origin', name: 'origin', host: originHost, port, contentDir: path.join(dir, 'origin') }, ctx),
+      (port) => startRole(faulty({ kind: 'origin', name: 'origin', host: originHost, port, contentDir: path.join(dir, 'origin') }), ctx),
       (o) => o.url,
     );
     // Header limits grow inward (a request the edge accepts is one the parent accepts), and PURGE
@@ -185,7 +199,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       const cache = await run(
         name,
         'http',
-        (port) => (tlsPorts ? withPortFallback({ name: `${name} (https)`, host: p.host, ports: tlsPorts }, notes, (tlsPort) => startRole(spec(port, tlsPort), ctx)) : startRole(spec(port), ctx)),
+        (port) => (tlsPorts ? withPortFallback({ name: `${name} (https)`, host: p.host, ports: tlsPorts }, notes, (tlsPort) => startRole(faulty(spec(port, tlsPort)), ctx)) : startRole(faulty(spec(port)), ctx)),
         (c) => c.url,
       );
       if (cache?.tlsPort !== undefined) {
@@ -198,7 +212,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
 
     const gslbHost = plan('gslb').host;
     const gslb = await run('gslb', 'dns', (port) =>
-      startRole({
+      startRole(faulty({
         kind: 'gslb',
         name: 'gslb',
         host: gslbHost,
@@ -210,14 +224,14 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         regions: EDGE_REGIONS.map(({ region, subnet, nearest }) => ({ name: region, subnets: [subnet], nearest })),
         defaultRegion: 'north',
         healthCheckFrom: healthCheckSource('gslb', addressing),
-      }, ctx),
+      }), ctx),
     );
     if (gslb) nsPorts.set(NAME_SERVERS.gslb, gslb.port);
     noteHealthSource(roles, 'gslb', healthCheckSource('gslb', addressing));
 
     const resolverHost = plan('local-dns').host;
     await run('local-dns', 'dns', (port) =>
-      startRole({ kind: 'resolver', name: 'local-dns', host: resolverHost, port, rootHints: [{ name: NAME_SERVERS.root, address: plan('root').host }], nsPorts: Object.fromEntries(nsPorts), walkLog }, ctx),
+      startRole(faulty({ kind: 'resolver', name: 'local-dns', host: resolverHost, port, rootHints: [{ name: NAME_SERVERS.root, address: plan('root').host }], nsPorts: Object.fromEntries(nsPorts), walkLog }), ctx),
     );
 
     // ── The order path ────────────────────────────────────────────────────────────────────
@@ -247,7 +261,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         async (port) => {
           const opened = store;
           if (!opened) throw new Error(`cannot open the order log ${orderLog}: ${storeError?.message}`);
-          return startRole({ kind: 'app', name, host, port, orderLog, trustedProxies: [plan('slb').host], cdn: cdnOrigin() }, { ...ctx, store: () => opened });
+          return startRole(faulty({ kind: 'app', name, host, port, orderLog, trustedProxies: [plan('slb').host], cdn: cdnOrigin() }), { ...ctx, store: () => opened });
         },
         (a) => a.url,
       );
@@ -258,7 +272,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     // The seed's RSA key exchange gets a port of its own, so the shop's port stays forward secret.
     let classicPort = opts.ephemeral ? 0 : SLB_CLASSIC_PORT;
     await run('slb', 'https', (port) =>
-      startRole({
+      startRole(faulty({
         kind: 'slb',
         name: 'slb',
         host: slbHost,
@@ -271,7 +285,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         classicPort,
         keyLogFile: keyLog,
         healthCheckFrom: healthCheckSource('slb', addressing),
-      }, ctx),
+      }), ctx),
     );
     noteHealthSource(roles, 'slb', healthCheckSource('slb', addressing));
     const slbRole = roles.find((r) => r.name === 'slb')!;
@@ -284,7 +298,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     }
 
     if (opts.crashGuard) {
-      const control = await startControl(controlSocket, supervisor);
+      const control = await startControl(controlSocket, supervisor, faults);
       closeControl = () => control.close();
     }
     state = {
@@ -300,7 +314,9 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       walkLog,
       purge: { token: purgeToken, how: 'PURGE <path> with Authorization: Bearer <token>, from loopback; each tier purges only itself: the parent first, then the edges' },
       ...(opts.crashGuard ? { control: controlSocket } : {}),
+      faults: faults.list(),
     };
+    await faults.afterStart(); // the roles of 'stop' faults on from the start go down now
     const statePath = writeState(withStatus(state, supervisor));
     const need = <T extends RoleInstance>(name: string): T => {
       const instance = supervisor.instance<T>(name);

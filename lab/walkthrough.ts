@@ -540,6 +540,8 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       capture: { type: 'string', default: 'phone' },
       net: { type: 'string', default: 'loopback' },
       'net-attached': { type: 'string' },
+      // Workshop faults on from the start (lab/faults.ts): the story then breaks where they bite.
+      fault: { type: 'string', multiple: true, default: [] },
     },
   });
   const mode = parseTlsMode(values.mode, 'classic');
@@ -547,6 +549,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
   if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
   if (values.net !== 'loopback' && values.net !== 'ns') throw new Error(`--net must be loopback or ns, not "${values.net}"`);
   if (values.capture !== 'phone' && values.capture !== 'all') throw new Error(`--capture must be phone or all, not "${values.capture}"`);
+  if (values.fault.length && values.net === 'ns') throw new Error('--fault is not supported with --net ns yet: run it on the loopback lab');
   // ns mode: build the network, then run this same command again as the phone, in its namespace.
   if (values.net === 'ns' && !values['net-attached']) return runInNamespaces(argv.filter((a, i) => a !== '--net' && argv[i - 1] !== '--net' && a !== '--net=ns'), region);
   const net = values['net-attached'] ? readAttachedPlan(values['net-attached']) : undefined;
@@ -564,6 +567,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
         slbPort: values['slb-port'] !== undefined ? parsePort(values['slb-port'], '--slb-port') : undefined,
         log,
         crashGuard: true,
+        faults: values.fault,
       })
   ).catch((err: Error) => {
     throw new Error(`starting the lab failed: ${err.message}`);

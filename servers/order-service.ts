@@ -33,6 +33,12 @@ export interface OrderServiceOptions {
   trustedProxies?: string[];
   /** Serve the product page at / (servers/shop-page.ts), its pictures from this CDN origin. */
   page?: { cdn: string };
+  /**
+   * What GET /healthz says: 'ok' (the default: 200 while the store is open) or 'failing' (503 while
+   * the orders are still served). A broken health check on a healthy server is an outage of its
+   * own: the load balancer takes the server out (the lab's slb-health-failing fault).
+   */
+  healthz?: 'ok' | 'failing';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,7 +182,8 @@ export function createOrderApp(opts: OrderServiceOptions): express.Express {
   // The SLB's active health check. Cheap, and it proves the process answers HTTP and can still
   // write orders. It says nothing else: how many orders the shop takes is not the public's business.
   app.get('/healthz', (_req, res) => {
-    if (store.isOpen) res.json({ status: 'ok', name });
+    if (opts.healthz === 'failing') res.status(503).json({ status: 'failing', name, reason: 'the health check was told to fail (orders are still served)' });
+    else if (store.isOpen) res.json({ status: 'ok', name });
     else res.status(503).json({ status: 'unavailable', name });
   });
 

@@ -58,7 +58,15 @@ function record(name: string, type: ZoneRecord['type'], ttl: number, data: strin
   return { name, type, ttl, data };
 }
 
-export function labZones(a: DnsAddresses): { root: Zone; tld: Zone; shop: Zone; cdn: Zone } {
+/**
+ * The name server each of the TLD's delegations names (default NAME_SERVERS). Naming a server that
+ * does not serve the zone is a lame delegation (RFC 1912 §2.8): the lab's lame-delegation fault.
+ */
+export type Delegations = Partial<Record<'shop' | 'cdn', string>>;
+
+export function labZones(a: DnsAddresses, delegations: Delegations = {}): { root: Zone; tld: Zone; shop: Zone; cdn: Zone } {
+  const shopNs = delegations.shop ?? NAME_SERVERS.shop;
+  const cdnNs = delegations.cdn ?? NAME_SERVERS.cdn;
   const root: Zone = {
     origin: '',
     records: [
@@ -78,9 +86,9 @@ export function labZones(a: DnsAddresses): { root: Zone; tld: Zone; shop: Zone; 
       record('test', 'NS', 2 * DAY, NAME_SERVERS.tld),
       record(NAME_SERVERS.tld, 'A', 2 * DAY, a.tld),
       record(NAME_SERVERS.root, 'A', 6 * DAY, a.root),
-      record(SHOP_ZONE, 'NS', 2 * DAY, NAME_SERVERS.shop),
+      record(SHOP_ZONE, 'NS', 2 * DAY, shopNs),
       record(NAME_SERVERS.shop, 'A', 2 * DAY, a.shop), // glue
-      record(CDN_ZONE, 'NS', 2 * DAY, NAME_SERVERS.cdn),
+      record(CDN_ZONE, 'NS', 2 * DAY, cdnNs),
       record(NAME_SERVERS.cdn, 'A', 2 * DAY, a.cdn), // glue
     ],
   };
