@@ -225,10 +225,104 @@ describe.skipIf(!linux)('on a running lab (loopback), each checker fails first a
     expect(passed(await check(lab.labDir, 9, `key=${key}`, `twice=${a.id},${b.id}`, `replayed=${retry.replayed}`))).toBe(true);
   }, 30_000);
 
+  it.skipIf(!tools.openssl)('12: each broken chain found with openssl, only while it is broken', async () => {
+    expect((await check(lab.labDir, 12, 'fault=expired-leaf', 'evidence=1')).stdout).toMatch(/✗ the SLB's chain is whole right now/);
+    const slb = role('slb');
+    for (const fault of ['expired-leaf', 'missing-intermediate', 'wrong-san']) {
+      expect((await labCli(lab.labDir, ['fault', fault, 'on'])).code).toBe(0);
+      try {
+        // The learner's steps: what the SLB sends, and the first certificate read with openssl x509.
+        const shown = (await run('sh', ['-c', `openssl s_client -connect ${slb.host}:${slb.port} -servername ${SHOP_HOST} -CAfile ${path.join(lab.labDir, 'certs', 'root.crt')} -verify_hostname ${SHOP_HOST} -showcerts </dev/null`], { timeoutMs: 10_000 })).stdout;
+        const pems = shown.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+        const leafFile = path.join(lab.labDir, 'work', 'leaf.pem');
+        fs.mkdirSync(path.dirname(leafFile), { recursive: true });
+        fs.writeFileSync(leafFile, pems[0]! + '\n');
+        const leaf = (await run('openssl', ['x509', '-in', leafFile, '-noout', '-enddate', '-ext', 'subjectAltName'])).stdout;
+        const code = /Verify return code: (\d+)/.exec(shown)?.[1];
+        const evidence =
+          fault === 'expired-leaf' ? new Date(/notAfter=(.+)/.exec(leaf)![1]!).toISOString().slice(0, 10)
+          : fault === 'missing-intermediate' ? String(pems.length)
+          : /DNS:([^,\s]+)/.exec(leaf)![1]!;
+        expect({ fault, code }).toEqual({ fault, code: { 'expired-leaf': '10', 'missing-intermediate': '21', 'wrong-san': '62' }[fault] });
+        const other = fault === 'wrong-san' ? 'expired-leaf' : 'wrong-san';
+        expect(passed(await check(lab.labDir, 12, `fault=${other}`, `evidence=${evidence}`)), fault).toBe(false);
+        const r = await check(lab.labDir, 12, `fault=${fault}`, `evidence=${evidence}`);
+        expect(passed(r), r.stdout).toBe(true);
+      } finally {
+        await labCli(lab.labDir, ['fault', fault, 'off']);
+      }
+    }
+  }, 90_000);
+
   it('check --all sums up what is done, for handing in', async () => {
     const r = await labCli(lab.labDir, ['check', '--all']);
     expect(r.stdout).toMatch(new RegExp(`Workshop: \\d+ of ${EXERCISES.length} exercises done`));
     expect(r.stdout).toMatch(/ 1 {2}The DNS walk by hand, from the root +✓ done/);
     expect(r.stdout).toMatch(/10 {2}Same subnet or not.*(· not done yet|✗)/);
+  }, 60_000);
+});
+
+describe.skipIf(!root || !tools.tcpdump || !tools.curl || !tools.traceroute)('in ns mode, exercises 10 and 11 with ip, curl, tcpdump and traceroute', () => {
+  let dir: string;
+  let up: ReturnType<typeof spawn>;
+  let state: LabState;
+  const inNs = (ns: string, args: string[], timeoutMs = 15_000) => run('ip', ['netns', 'exec', ns, ...args], { timeoutMs });
+
+  beforeAll(async () => {
+    dir = freshLabDir();
+    up = spawn(TSX, ['lab/cli.ts', 'up', '--net', 'ns', '--quiet'], { env: { ...process.env, LAB_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    up.stdout!.on('data', (c) => (out += c));
+    up.stderr!.on('data', (c) => (out += c));
+    for (let i = 0; i < 1200 && !out.includes('Press Ctrl-C to stop.') && up.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(out, out).toContain('Press Ctrl-C to stop.');
+    state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as LabState;
+  }, 150_000);
+  afterAll(async () => {
+    if (up && up.exitCode === null) {
+      up.kill('SIGINT'); // the lab removes its namespaces on the way out
+      await new Promise((r) => up.once('exit', r));
+    }
+    await cleanup();
+  }, 60_000);
+
+  it('the loopback lab is refused with what to start', async () => {
+    const loop = freshLabDir();
+    fs.writeFileSync(path.join(loop, 'state.json'), JSON.stringify({ ...state, pid: process.pid, addressing: 'per-role', net: undefined }));
+    expect((await check(loop, 10, 'mask=1', 'same-subnet=1', 'gateway=1', 'gateway-mac=1')).stdout).toMatch(/needs the lab in namespaces.*up --net ns/);
+  });
+
+  it('10: the mask, the gateway and its MAC, from the phone\'s own interfaces and ARP cache', async () => {
+    const phone = state.net!.phones.north.namespace;
+    expect(passed(await check(dir, 10, 'mask=255.255.255.0', 'same-subnet=yes', 'gateway=1.1.1.1', 'gateway-mac=00:00:00:00:00:00'))).toBe(false);
+    const addr = (await inNs(phone, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'])).stdout;
+    const prefix = Number(/inet [\d.]+\/(\d+)/.exec(addr)![1]);
+    const mask = [24, 16, 8, 0].map((s) => ((0xffffffff << (32 - prefix)) >>> s) & 255).join('.');
+    const gateway = /default via ([\d.]+)/.exec((await inNs(phone, ['ip', 'route'])).stdout)![1]!;
+    await inNs(phone, ['ip', 'neigh', 'flush', 'all']);
+    await inNs(phone, ['curl', '-s', '-o', '/dev/null', '--cacert', state.rootCa, `https://${SHOP_HOST}/`]);
+    const mac = new RegExp(`^${gateway.replace(/\./g, '\\.')} .*lladdr ([0-9a-f:]{17})`, 'm').exec((await inNs(phone, ['ip', 'neigh'])).stdout)![1]!;
+    const r = await check(dir, 10, `mask=${mask}`, 'same-subnet=no', `gateway=${gateway}`, `gateway-mac=${mac}`);
+    expect(passed(r), r.stdout).toBe(true);
+  }, 60_000);
+
+  it('11: the routers from traceroute, the TTL of a SYN captured on the SLB\'s link', async () => {
+    const phone = state.net!.phones.north.namespace;
+    const slb = state.net!.roles.slb;
+    const trace = await inNs(phone, ['traceroute', '-n', '-q', '1', '-w', '2', '-m', '8', slb.address], 30_000);
+    const hops = trace.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/)[1]).filter(Boolean);
+    const routers = hops.slice(0, -1);
+    expect(passed(await check(dir, 11, `routers=${[...routers].reverse().join(',')}`, 'ttl=61'))).toBe(false); // the right hops, in the wrong order
+    const dump = spawn('ip', ['netns', 'exec', slb.namespace, 'tcpdump', '-n', '-v', '-c', '1', '-i', 'eth0', '--immediate-mode', `tcp[tcpflags] & tcp-syn != 0 and dst host ${slb.address}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    let err = '';
+    dump.stdout.on('data', (c) => (seen += c));
+    dump.stderr.on('data', (c) => (err += c));
+    for (let i = 0; i < 50 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    await inNs(phone, ['curl', '-s', '-o', '/dev/null', '--cacert', state.rootCa, `https://${SHOP_HOST}/`]);
+    await new Promise((r) => (dump.exitCode !== null ? r(null) : dump.once('exit', r)));
+    const ttl = /ttl (\d+)/.exec(seen)![1]!;
+    const r = await check(dir, 11, `routers=${routers.join(',')}`, `ttl=${ttl}`);
+    expect(passed(r), r.stdout + seen).toBe(true);
   }, 60_000);
 });

@@ -12,5 +12,6 @@ import { exercise as tcpHandshake } from './08-tcp-handshake.ts';
 import { exercise as idempotency } from './09-idempotency.ts';
 import { exercise as subnetGateway } from './10-subnet-gateway.ts';
 import { exercise as packetPath } from './11-packet-path.ts';
+import { exercise as brokenChain } from './12-broken-chain.ts';
 
-export const EXERCISES: readonly Exercise[] = [dnsWalk, gslbRegions, failover, cache, chain, classicModern, masterSecret, tcpHandshake, idempotency, subnetGateway, packetPath];
+export const EXERCISES: readonly Exercise[] = [dnsWalk, gslbRegions, failover, cache, chain, classicModern, masterSecret, tcpHandshake, idempotency, subnetGateway, packetPath, brokenChain];
