@@ -254,6 +254,34 @@ describe.skipIf(!linux)('on a running lab (loopback), each checker fails first a
     }
   }, 90_000);
 
+  it.skipIf(!tools.curl)('13: a revalidation answered 304, then stale-if-error while the origin is down', async () => {
+    expect((await check(lab.labDir, 13)).stdout).toMatch(/✗ no .*13-revalidated\.txt/);
+    const edge = role('edge-north');
+    const get = ['-sI', '--resolve', `static.geektime.test:${edge.port}:${edge.host}`, `http://static.geektime.test:${edge.port}/stock`];
+    const work = path.join(lab.labDir, 'work');
+    fs.mkdirSync(work, { recursive: true });
+    const fetchUntil = async (file: string, want: RegExp) => {
+      let text = '';
+      for (let i = 0; i < 60 && !want.test(text); i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        text = (await run('curl', get)).stdout;
+      }
+      fs.writeFileSync(path.join(work, file), text);
+    };
+    await run('curl', get);
+    fs.writeFileSync(path.join(work, '13-revalidated.txt'), (await run('curl', get)).stdout); // still fresh: no revalidation
+    expect((await check(lab.labDir, 13)).stdout).toMatch(/✗ the first file shows no revalidation/);
+    await fetchUntil('13-revalidated.txt', /fwd-status=304/); // past its 2 s the caches ask with If-None-Match
+    expect((await labCli(lab.labDir, ['fault', 'origin-down', 'on'])).code).toBe(0);
+    try {
+      await fetchUntil('13-stale.txt', /detail="?stale-if-error/);
+      const r = await check(lab.labDir, 13);
+      expect(passed(r), r.stdout).toBe(true);
+    } finally {
+      await labCli(lab.labDir, ['fault', 'origin-down', 'off']);
+    }
+  }, 60_000);
+
   it('check --all sums up what is done, for handing in', async () => {
     const r = await labCli(lab.labDir, ['check', '--all']);
     expect(r.stdout).toMatch(new RegExp(`Workshop: \\d+ of ${EXERCISES.length} exercises done`));

@@ -13,5 +13,6 @@ import { exercise as idempotency } from './09-idempotency.ts';
 import { exercise as subnetGateway } from './10-subnet-gateway.ts';
 import { exercise as packetPath } from './11-packet-path.ts';
 import { exercise as brokenChain } from './12-broken-chain.ts';
+import { exercise as revalidateStale } from './13-revalidate-stale.ts';
 
-export const EXERCISES: readonly Exercise[] = [dnsWalk, gslbRegions, failover, cache, chain, classicModern, masterSecret, tcpHandshake, idempotency, subnetGateway, packetPath, brokenChain];
+export const EXERCISES: readonly Exercise[] = [dnsWalk, gslbRegions, failover, cache, chain, classicModern, masterSecret, tcpHandshake, idempotency, subnetGateway, packetPath, brokenChain, revalidateStale];

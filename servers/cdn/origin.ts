@@ -55,6 +55,9 @@ export const CACHE_POLICY = {
   // The current time, fresh for 2 s: long enough to see a cache answer from storage (with Age),
   // short enough to watch it go stale.
   time: 'public, max-age=2',
+  // How many copies are left: nearly current for a shopper (2 s), and unchanged most of the time,
+  // so a cache that revalidates gets 304 Not Modified (RFC 9110 §15.4.5) rather than the body.
+  stock: 'public, max-age=2',
   // A missing file: a short negative cache, so a burst of requests for a wrong URL is absorbed by
   // the CDN, yet an image uploaded later shows up within seconds (Varnish would keep it 2 min).
   notFound: 'public, max-age=10',
@@ -71,6 +74,9 @@ export const CDN_CACHE_POLICY = {
   page: 'max-age=300, stale-while-revalidate=30, stale-if-error=600',
   // The pictures: a day in the CDN, and a day more if the origin is down.
   image: 'max-age=86400, stale-if-error=86400',
+  // The stock: 2 s in the CDN too, and if the origin fails, the last count for up to a minute
+  // rather than an error (stale-if-error): the workshop watches revalidation and this in seconds.
+  stock: 'max-age=2, stale-if-error=60',
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -151,7 +157,7 @@ function readCookie(req: Request, name: string): string | undefined {
 export const OTHER_PATHS = '(other)';
 
 /** The generated answers' paths (the app.get routes below), counted by name like the files. */
-const GENERATED_PATHS = ['/account', '/cart', '/login', '/greeting', '/time', '/healthz'];
+const GENERATED_PATHS = ['/account', '/cart', '/login', '/greeting', '/time', '/stock', '/healthz'];
 
 function createOriginApp(opts: OriginOptions & { contentDir: string }, switches: LabSwitches, counts: Map<string, number>, known: ReadonlySet<string>, events: EventEmitter) {
   const name = opts.name ?? 'origin';
@@ -334,6 +340,11 @@ function createOriginApp(opts: OriginOptions & { contentDir: string }, switches:
   app.get('/time', (_req, res) => {
     res.set('Cache-Control', CACHE_POLICY.time);
     res.type('text/plain').send(new Date().toISOString());
+  });
+
+  app.get('/stock', (_req, res) => {
+    res.set({ 'Cache-Control': CACHE_POLICY.stock, 'CDN-Cache-Control': CDN_CACHE_POLICY.stock });
+    res.json({ item: '趣谈网络协议', left: 42 });
   });
 
   // Nothing matched.
