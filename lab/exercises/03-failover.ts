@@ -1,7 +1,7 @@
 // Exercise 3: failover. It passes only while the north edge is really down, and the answers are
 // what the GSLB says now (asked with the north's subnet, as the learner asks it).
 import { EDGE_REGIONS } from '../topology.ts';
-import { ask, missing, needLab, right, role, same, verdict, wrong, type Exercise } from './exercise.ts';
+import { ask, right, role, same, verdict, wrong, type Exercise } from './exercise.ts';
 
 const asks = { north: 'the edge address the GSLB gives the north now', ttl: 'the TTL of that answer as the GSLB sends it' };
 
@@ -12,13 +12,9 @@ export const exercise: Exercise = {
   seed: '§4',
   needs: 'lab',
   asks,
-  async check(ctx) {
-    const lab = needLab(ctx);
-    if ('ok' in lab) return lab;
+  async check(ctx, lab) {
     const edge = role(lab, 'edge-north');
     if (edge.status === undefined || edge.status === 'up') return verdict([wrong('edge-north is still up: take it down first (npm run lab -- fault edge-down on, or role edge-north stop)')]);
-    const gaps = missing(ctx, asks);
-    if (gaps.length) return verdict(gaps);
     const resolver = role(lab, 'local-dns');
     const chain = await ask({ host: resolver.host, port: resolver.port }, 'static.geektime.test', { rd: true });
     const last = [...chain.answers].reverse().find((r) => r.type === 5)?.domain ?? 'static.gslb.cdn.test';

@@ -1,6 +1,6 @@
 // Exercise 4: the learner's own header dumps. A HIT at an edge of this lab (with an Age), then,
 // later, the same picture fetched after a purge: a miss at that edge.
-import { missing, needLab, readIfThere, right, verdict, workFile, wrong, type Exercise } from './exercise.ts';
+import { readIfThere, right, verdict, workFile, wrong, type Exercise } from './exercise.ts';
 
 /** Headers of a `curl -sI` dump, names in lower case (the last value of a repeated header). */
 function headers(text: string): { status: number; h: Record<string, string> } {
@@ -22,14 +22,11 @@ export const exercise: Exercise = {
   seed: '§4',
   needs: 'lab',
   asks: {},
-  async check(ctx) {
-    const lab = needLab(ctx);
-    if ('ok' in lab) return lab;
-    const gaps = missing(ctx, {});
+  async check(ctx, lab) {
     const files = { hit: workFile(ctx, '04-hit.txt'), after: workFile(ctx, '04-after-purge.txt') };
     const hitText = readIfThere(files.hit)?.toString('utf8');
     const afterText = readIfThere(files.after)?.toString('utf8');
-    if (!hitText) return verdict([...gaps, wrong(`no ${files.hit}: save the headers of a second fetch there (curl -sI … > ${files.hit})`)]);
+    if (!hitText) return verdict([wrong(`no ${files.hit}: save the headers of a second fetch there (curl -sI … > ${files.hit})`)]);
     const edges = lab.roles.filter((r) => r.name.startsWith('edge-') && !r.name.endsWith('-tls')).map((r) => r.name);
     const hit = headers(hitText);
     const lines: string[] = [];

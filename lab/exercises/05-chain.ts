@@ -2,7 +2,7 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { missing, needLab, right, same, verdict, wrong, type Exercise } from './exercise.ts';
+import { right, same, verdict, wrong, type Exercise } from './exercise.ts';
 
 const asks = { sent: 'how many certificates the SLB sends', issuer: "the CN of the leaf's issuer", root: "the first 4 bytes of the root's SHA-256 fingerprint, like AB:CD:EF:01" };
 
@@ -13,11 +13,7 @@ export const exercise: Exercise = {
   seed: '§5',
   needs: 'lab',
   asks,
-  async check(ctx) {
-    const lab = needLab(ctx);
-    if ('ok' in lab) return lab;
-    const gaps = missing(ctx, asks);
-    if (gaps.length) return verdict(gaps);
+  async check(ctx, lab) {
     const certs = path.dirname(lab.rootCa);
     const served = fs.readFileSync(path.join(certs, 'chain.crt'), 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
     const leaf = new X509Certificate(served[0]!);

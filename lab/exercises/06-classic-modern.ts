@@ -2,7 +2,7 @@
 // the wire) and one TLS 1.3 handshake (a ServerHello choosing TLS 1.3).
 import { dissectCapture } from '../observe/dissect.ts';
 import { readCapture } from '../observe/pcapng.ts';
-import { missing, needLab, readIfThere, right, same, verdict, workFile, wrong, type Exercise } from './exercise.ts';
+import { readIfThere, right, same, verdict, workFile, wrong, type Exercise } from './exercise.ts';
 
 const asks = { visible: "in which mode the server's certificate can be read in the capture: classic or modern" };
 
@@ -13,12 +13,10 @@ export const exercise: Exercise = {
   seed: '§5',
   needs: 'lab',
   asks,
-  async check(ctx) {
-    const lab = needLab(ctx);
-    if ('ok' in lab) return lab;
+  async check(ctx, lab) {
     const file = workFile(ctx, '06-tls.pcapng');
     const bytes = readIfThere(file);
-    if (!bytes) return verdict([...missing(ctx, asks), wrong(`no capture at ${file}: capture while you place the order in both modes`)]);
+    if (!bytes) return verdict([wrong(`no capture at ${file}: capture while you place the order in both modes`)]);
     let frames;
     try {
       frames = dissectCapture(readCapture(bytes), { keyLog: '' }).frames;
@@ -31,7 +29,7 @@ export const exercise: Exercise = {
     return verdict([
       classic ? right('the capture holds a classic handshake: the encrypted pre-master is on the wire') : wrong('the capture holds no classic handshake (no ClientKeyExchange with an encrypted pre-master): place an order with --mode classic while capturing'),
       modern ? right('and a TLS 1.3 handshake (the ServerHello chose TLS 1.3)') : wrong('the capture holds no TLS 1.3 handshake: place an order with --mode modern while capturing'),
-      ...(ctx.answers.visible === undefined ? missing(ctx, asks) : [same(ctx.answers.visible, 'classic') ? right('visible: only TLS 1.2 sends the certificate in the clear') : wrong(`visible: look again at the Certificate message in each handshake (tshark -Y tls.handshake.type==11)`)]),
+      same(ctx.answers.visible, 'classic') ? right('visible: only TLS 1.2 sends the certificate in the clear') : wrong('visible: look again at the Certificate message in each handshake (tshark -Y tls.handshake.type==11)'),
     ]);
   },
 };

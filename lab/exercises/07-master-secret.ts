@@ -5,7 +5,7 @@ import path from 'node:path';
 import { decryptPreMaster, masterSecretFrom } from '../master-secret.ts';
 import { dissectCapture } from '../observe/dissect.ts';
 import { readCapture } from '../observe/pcapng.ts';
-import { missing, readIfThere, right, verdict, wrong, type CheckContext, type Exercise } from './exercise.ts';
+import { readIfThere, right, verdict, wrong, type CheckContext, type Exercise } from './exercise.ts';
 
 const asks = { premaster: 'the 48-byte pre-master in hex', master: 'the 48-byte master secret in hex' };
 
@@ -35,8 +35,6 @@ export const exercise: Exercise = {
   needs: 'a walkthrough run',
   asks,
   async check(ctx) {
-    const gaps = missing(ctx, asks);
-    if (gaps.length) return verdict(gaps);
     const hs = classicHandshake(ctx);
     if (typeof hs === 'string') return verdict([wrong(hs)]);
     const key = fs.readFileSync(path.join(ctx.dir, 'certs', 'leaf.key'), 'utf8');

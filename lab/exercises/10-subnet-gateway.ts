@@ -1,5 +1,5 @@
 // Exercise 10: the truth is the network of the running lab (state.json's plan, which the lab built).
-import { needLab, missing, right, same, verdict, wrong, type Exercise } from './exercise.ts';
+import { right, same, verdict, wrong, type Exercise } from './exercise.ts';
 
 const asks = { mask: "the phone's subnet mask, dotted", 'same-subnet': 'yes or no: is the SLB on the phone\'s subnet', gateway: "the gateway's IP", 'gateway-mac': "the gateway's MAC" };
 
@@ -12,11 +12,7 @@ export const exercise: Exercise = {
   seed: '§6',
   needs: 'lab in ns mode',
   asks,
-  async check(ctx) {
-    const lab = needLab(ctx, true);
-    if ('ok' in lab) return lab;
-    const gaps = missing(ctx, asks);
-    if (gaps.length) return verdict(gaps);
+  async check(ctx, lab) {
     const net = lab.net!;
     const phone = net.phones.north;
     const gatewayMac = net.hosts.flatMap((h) => h.interfaces).find((i) => i.address === phone.gateway)?.mac ?? '';

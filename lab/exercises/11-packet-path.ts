@@ -1,7 +1,7 @@
 // Exercise 11: the truth is the lab's routing (the plan it built): the hops from the north phone to
 // the SLB, and 64 less one per router.
 import { tracePath } from '../net-ns/plan.ts';
-import { missing, needLab, right, same, verdict, wrong, type Exercise } from './exercise.ts';
+import { right, same, verdict, wrong, type Exercise } from './exercise.ts';
 
 const asks = { routers: "the routers' addresses traceroute shows, in order, comma-separated", ttl: "the TTL the POST has when it reaches the SLB's link" };
 
@@ -12,11 +12,7 @@ export const exercise: Exercise = {
   seed: '§6',
   needs: 'lab in ns mode',
   asks,
-  async check(ctx) {
-    const lab = needLab(ctx, true);
-    if ('ok' in lab) return lab;
-    const gaps = missing(ctx, asks);
-    if (gaps.length) return verdict(gaps);
+  async check(ctx, lab) {
     const net = lab.net!;
     const path = tracePath(net, net.phones.north.host, net.roles.slb.address);
     // traceroute names each router by the address it answers from: the one on the way in.

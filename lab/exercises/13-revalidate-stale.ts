@@ -1,6 +1,6 @@
 // Exercise 13: the learner's header dumps of /stock: a revalidation answered 304 upstream, then,
 // with the origin down, the stale copy served under stale-if-error, older than its 2 s lifetime.
-import { needLab, readIfThere, right, verdict, workFile, wrong, type Exercise } from './exercise.ts';
+import { readIfThere, right, verdict, workFile, wrong, type Exercise } from './exercise.ts';
 
 function headers(text: string): Record<string, string> {
   const h: Record<string, string> = {};
@@ -18,9 +18,7 @@ export const exercise: Exercise = {
   seed: '§4',
   needs: 'lab',
   asks: {},
-  async check(ctx) {
-    const lab = needLab(ctx);
-    if ('ok' in lab) return lab;
+  async check(ctx, lab) {
     const lines: string[] = [];
     const first = readIfThere(workFile(ctx, '13-revalidated.txt'))?.toString('utf8');
     const second = readIfThere(workFile(ctx, '13-stale.txt'))?.toString('utf8');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { labDir } from '../paths.ts';
 import { readState, type LabState } from '../state.ts';
 import { EXERCISES } from './index.ts';
-import type { CheckContext, Exercise, Verdict } from './exercise.ts';
+import { runCheck, type CheckContext, type Exercise, type Verdict } from './exercise.ts';
 
 function runningLab(): LabState | { notRunning: string } {
   try {
@@ -45,7 +45,7 @@ function savedAnswers(): Record<string, Record<string, string>> {
 async function checkOne(e: Exercise, answers: Record<string, string>): Promise<Verdict> {
   const ctx: CheckContext = { lab: runningLab(), dir: labDir(), answers };
   try {
-    return await e.check(ctx);
+    return await runCheck(e, ctx);
   } catch (err) {
     return { ok: false, lines: [`✗ the check could not finish: ${(err as Error).message} (is every role of the lab up? npm run lab -- status)`] };
   }

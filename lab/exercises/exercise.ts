@@ -23,18 +23,38 @@ export interface CheckContext {
   answers: Record<string, string>;
 }
 
-export interface Exercise {
+interface About {
   /** Its number in the sequence (the workshop's order) and its file name without NN-. */
   n: number;
   slug: string;
   title: string;
   /** The seed chapter's section it belongs to. */
   seed: string;
-  /** What must be running: the lab on loopback or in namespaces (`up`), or only a finished walkthrough's files. */
-  needs: 'lab' | 'lab in ns mode' | 'a walkthrough run';
   /** The answers it asks for, by name, each with what to put there (without giving it away). */
   asks: Record<string, string>;
-  check(ctx: CheckContext): Promise<Verdict>;
+}
+
+/**
+ * An exercise and its checker. The runner (cli.ts) first makes sure of what it needs (the lab up,
+ * in ns mode if so, and an answer for each thing it asks), so a checker is only the comparison.
+ */
+export type Exercise = About &
+  (
+    | { needs: 'lab' | 'lab in ns mode'; check(ctx: CheckContext, lab: LabState): Promise<Verdict> }
+    | { needs: 'a walkthrough run'; check(ctx: CheckContext): Promise<Verdict> }
+  );
+
+/** Run one checker: first what it needs (the lab, every answer), then its comparison. */
+export async function runCheck(e: Exercise, ctx: CheckContext): Promise<Verdict> {
+  let lab: LabState | undefined;
+  if (e.needs !== 'a walkthrough run') {
+    const state = needLab(ctx, e.needs === 'lab in ns mode');
+    if ('ok' in state) return state;
+    lab = state;
+  }
+  const gaps = missing(ctx, e.asks);
+  if (gaps.length) return verdict(gaps);
+  return e.needs === 'a walkthrough run' ? e.check(ctx) : e.check(ctx, lab!);
 }
 
 // ─────────────────────────────────────────── helpers ───────────────────────────────────────────
