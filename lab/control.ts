@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { guardConnections, progressDeadline } from '../servers/net/limits.ts';
 import { readState } from './state.ts';
-import type { RoleRecord, Supervisor } from './supervisor.ts';
+import type { RoleControl, RoleRecord } from './supervisor.ts';
 import type { FaultSwitches } from './faults.ts';
 
 export type ControlRequest = { cmd: 'status' } | { cmd: 'stop' | 'restart' | 'crash'; role: string } | { cmd: 'fault'; name: string; on: boolean };
@@ -17,7 +17,7 @@ export type ControlReply = { ok: true; roles?: RoleRecord[]; role?: RoleRecord; 
 
 const MAX_LINE = 1024;
 
-export async function startControl(file: string, supervisor: Supervisor, faults?: FaultSwitches): Promise<{ close(): Promise<void> }> {
+export async function startControl(file: string, supervisor: RoleControl, faults?: FaultSwitches): Promise<{ close(): Promise<void> }> {
   fs.rmSync(file, { force: true }); // a socket left by a lab that was killed
   const server = net.createServer((socket) => {
     const deadline = progressDeadline(socket, 5_000);
@@ -56,7 +56,7 @@ export async function startControl(file: string, supervisor: Supervisor, faults?
   };
 }
 
-async function answer(line: string, supervisor: Supervisor, faults?: FaultSwitches): Promise<ControlReply> {
+async function answer(line: string, supervisor: RoleControl, faults?: FaultSwitches): Promise<ControlReply> {
   let req: ControlRequest;
   try {
     req = JSON.parse(line) as ControlRequest;

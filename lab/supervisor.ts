@@ -69,7 +69,18 @@ interface Entry {
   queue: Promise<void>;
 }
 
-export class Supervisor {
+/**
+ * What the operator socket and the fault switches ask of whatever runs the roles: the supervisor
+ * here, or the role processes of ns mode (lab/net-ns/lab.ts).
+ */
+export interface RoleControl {
+  status(): RoleRecord[];
+  stop(name: string, reason?: string): Promise<RoleRecord>;
+  restart(name: string): Promise<RoleRecord>;
+  crash(name: string): void;
+}
+
+export class Supervisor implements RoleControl {
   private readonly entries = new Map<string, Entry>();
   private guardInstalled = false;
   private stopping = false;

@@ -512,7 +512,7 @@ export async function upCommand(argv: string[]): Promise<number> {
  */
 async function upInNamespaces(quiet: boolean): Promise<number> {
   return withNetwork('up --net ns', {}, async (plan, _built, stopped) => {
-    const lab = await startNsLab(plan, { log: quiet ? () => {} : rateLimitedSink((line) => console.log(`  | ${line}`)) });
+    const lab = await startNsLab(plan, { log: quiet ? () => {} : rateLimitedSink((line) => console.log(`  | ${line}`)), control: path.join(labDir(), 'control.sock') });
     try {
       for (const note of lab.notes) console.log(`Note: ${note}`);
       console.log('Roles (every host its own network namespace):');

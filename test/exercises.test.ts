@@ -334,6 +334,38 @@ describe.skipIf(!root || !tools.tcpdump || !tools.curl || !tools.traceroute)('in
     expect(passed(r), r.stdout).toBe(true);
   }, 60_000);
 
+  it('3 in ns mode, with the faults: edge-down through the control socket, dig from the phone\'s namespace; wrong-san refused by curl there', async () => {
+    const phone = state.net!.phones.north.namespace;
+    const gslb = state.net!.roles.gslb.address;
+    const ask = async () => (await inNs(phone, ['dig', '+norec', '+noall', '+answer', `@${gslb}`, 'geektime.gslb.cdn.test'])).stdout.trim().split(/\s+/);
+    const before = await ask();
+    expect(before.at(-1)).toBe(state.net!.roles['edge-north'].address);
+    expect((await labCli(dir, ['fault', 'edge-down', 'on'])).code).toBe(0);
+    try {
+      let after = before;
+      for (let i = 0; i < 100 && after.at(-1) === before.at(-1); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = await ask();
+      }
+      expect(after.at(-1)).toBe(state.net!.roles['edge-south'].address);
+      expect((await labCli(dir, ['status'])).stdout).toMatch(/edge-north +stopped .*stopped by the fault edge-down/);
+      const r = await check(dir, 3, `north=${after.at(-1)}`, `ttl=${after[1]}`);
+      expect(passed(r), r.stdout).toBe(true);
+    } finally {
+      expect((await labCli(dir, ['fault', 'edge-down', 'off'])).code).toBe(0);
+    }
+    expect((await labCli(dir, ['fault', 'wrong-san', 'on'])).code).toBe(0);
+    try {
+      const refused = await inNs(phone, ['curl', '-sS', '-o', '/dev/null', '--cacert', state.rootCa, `https://${SHOP_HOST}/`]);
+      expect(refused.code).toBe(60);
+      expect(refused.stderr).toMatch(/no alternative certificate subject name matches target host name 'www\.geektime\.test'/);
+    } finally {
+      expect((await labCli(dir, ['fault', 'wrong-san', 'off'])).code).toBe(0);
+    }
+    expect((await inNs(phone, ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', state.rootCa, `https://${SHOP_HOST}/`])).stdout).toBe('200');
+    expect((JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as LabState).faults).toEqual([]);
+  }, 90_000);
+
   it('11: the routers from traceroute, the TTL of a SYN captured on the SLB\'s link', async () => {
     const phone = state.net!.phones.north.namespace;
     const slb = state.net!.roles.slb;

@@ -1,6 +1,7 @@
 // `npm run lab -- exercises [N]` lists the exercises or prints one page with this lab's addresses;
 // `npm run lab -- check N name=value …` checks one; `check --all` re-checks every one with the
 // answers saved so far (.lab/work/answers.json) and prints a summary to hand in.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { labDir } from '../paths.ts';
@@ -80,6 +81,14 @@ export async function checkCommand(argv: string[]): Promise<number> {
     console.log(`Workshop: ${done} of ${EXERCISES.length} exercises done (checked ${new Date().toISOString()})`);
     console.log(lines.join('\n'));
     return done === EXERCISES.length ? 0 : 1;
+  }
+  // In ns mode nothing links the lab's hosts to this machine's own network: the checks ask the lab
+  // from the north phone's namespace, where the learner asked from (root, as ns mode is).
+  const lab = runningLab();
+  if (!('notRunning' in lab) && lab.net && !process.env.LAB_CHECK_INSIDE) {
+    const inside = spawnSync('ip', ['netns', 'exec', lab.net.phones.north.namespace, process.execPath, ...process.execArgv, process.argv[1]!, 'check', ...argv], { stdio: 'inherit', env: { ...process.env, LAB_CHECK_INSIDE: '1' } });
+    if (inside.error || inside.status === null) throw new Error(`could not check from the phone's namespace ${lab.net.phones.north.namespace} (${inside.error?.message ?? `signal ${inside.signal}`}): ns mode needs root (sudo)`);
+    return inside.status;
   }
   const e = EXERCISES.find((x) => String(x.n) === argv[0] || x.slug === argv[0]);
   if (!e) throw new Error(argv[0] ? `no exercise ${argv[0]}: there are ${EXERCISES.length} (npm run lab -- exercises)` : 'usage: npm run lab -- check N name=value … | check --all');

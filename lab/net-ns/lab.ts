@@ -12,7 +12,10 @@ import { headerLimitBehind, MAX_HEADER_BYTES } from '../../servers/cdn/cache.ts'
 import { labDir } from '../paths.ts';
 import { startRoleProcess, type RoleProcess } from '../role-process.ts';
 import { OBSERVED, type RoleSpec } from '../roles.ts';
+import { startControl } from '../control.ts';
+import { FaultSwitches, faultContext, withFaults } from '../faults.ts';
 import { assertNoRunningLab, writeState, removeState, type LabState, type RoleState } from '../state.ts';
+import type { RoleControl, RoleRecord } from '../supervisor.ts';
 import { EDGE_REGIONS, SHOP_HOST, edgeTlsRole } from '../topology.ts';
 import type { RunningLab } from '../up.ts';
 import type { NetPlan, RoleName } from './plan.ts';
@@ -106,8 +109,12 @@ export function nsRoleSpecs(
   ];
 }
 
-/** Start every role in its namespace and write state.json; a role that fails to start stops the start. */
-export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => void } = {}): Promise<RunningLab> {
+/**
+ * Start every role in its namespace and write state.json; a role that fails to start stops the
+ * start. With `control`, the operator socket is opened there (`npm run lab -- status`, `role`,
+ * `fault`), as `up` does on loopback.
+ */
+export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => void; control?: string } = {}): Promise<RunningLab> {
   const log = opts.log ?? (() => {});
   const dir = labDir();
   assertNoRunningLab();
@@ -140,11 +147,39 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     await Promise.all([...running.values()].map((r) => r.close()));
     running.clear();
   };
+  // The workshop's faults (lab/faults.ts): a role starts from its spec as the faults that are on change it.
+  const certDir = path.join(dir, 'certs');
+  const faultCtx = faultContext(certDir);
+  const faults = new FaultSwitches(roleControl(), certDir, () => {
+    if (!state) return;
+    state.faults = faults.list();
+    writeState(state);
+  });
+  /** Roles stopped on purpose (by the operator or a fault): an exit is not a crash, and nobody restarts them. */
+  const held = new Map<string, string>();
+  /** Roles being closed on purpose right now (a stop or a restart): their exit is expected. */
+  const closing = new Set<string>();
+  const records = new Map<string, RoleRecord>();
+  const record = (name: string, status: RoleRecord['status'], reason?: string) => {
+    records.set(name, { name, status, ...(reason && { reason }), since: new Date().toISOString(), restarts: (restarts.get(name) ?? []).length });
+    // state.json says each role's status, as on loopback: exercises and learners read it there.
+    for (const r of state?.roles.filter((x) => x.name === name || x.partOf === name) ?? []) {
+      r.status = status;
+      if (reason) r.reason = reason;
+      else delete r.reason;
+    }
+    if (state && !stopping) writeState(state);
+    return records.get(name)!;
+  };
   const start = async (name: RoleName) => {
-    const spec = specs.find((s) => s.name === name)!;
+    const spec = withFaults(specs.find((s) => s.name === name)!, faults.on, faultCtx);
     const role = await startRoleProcess(spec, { namespace: plan.roles[name].namespace, log });
     for (const event of OBSERVED[spec.kind] ?? []) role.events.on(event, (...args: unknown[]) => hubs.get(name)!.emit(event, ...args));
-    role.lifecycle.on('exit', (code, signal) => void crashed(name, `${signal ?? `code ${code}`}`));
+    role.lifecycle.on('exit', (code, signal) => {
+      if (closing.has(name) || held.has(name)) return;
+      void crashed(name, `${signal ?? `code ${code}`}`);
+    });
+    record(name, 'up');
     running.set(name, role);
     down.delete(name);
     // state.json (written once every role is up) names each role's process: keep it true.
@@ -156,6 +191,7 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
   // lab's supervisor does: 5 times a minute, then it is left down. The others go on meanwhile.
   const crashed = async (name: RoleName, how: string) => {
     down.add(name);
+    record(name, 'crashed', how);
     if (stopping) return;
     const recent = (restarts.get(name) ?? []).filter((t) => Date.now() - t < 60_000);
     if (recent.length >= 5) return log(`${name}: exited (${how}); left down after 5 restarts in a minute`);
@@ -169,6 +205,51 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     await again;
     restarting.delete(again);
   };
+  /** What the operator socket and the faults use: stop, restart, crash a role process, and each one's status. */
+  function roleControl(): RoleControl {
+    const known = (name: string): RoleName => {
+      if (!ORDER.includes(name as RoleName)) throw new Error(`no role ${name}: the roles are ${ORDER.join(', ')}`);
+      return name as RoleName;
+    };
+    const close = async (name: RoleName) => {
+      const r = running.get(name);
+      if (!r) return;
+      closing.add(name);
+      try {
+        await r.close();
+      } finally {
+        closing.delete(name);
+        running.delete(name);
+        down.add(name);
+      }
+    };
+    return {
+      status: () => ORDER.map((name) => records.get(name) ?? record(name, 'starting')),
+      stop: async (name, reason = 'stopped by the operator') => {
+        const role = known(name);
+        held.set(role, reason);
+        await close(role);
+        return record(role, 'stopped', reason);
+      },
+      restart: async (name) => {
+        const role = known(name);
+        held.delete(role);
+        await close(role);
+        try {
+          await start(role);
+        } catch (err) {
+          return record(role, 'failed', (err as Error).message);
+        }
+        return records.get(role)!;
+      },
+      // A crash for real: the process is killed, and comes back as after any crash.
+      crash: (name) => {
+        const r = running.get(known(name));
+        if (r) process.kill(r.pid, 'SIGKILL');
+      },
+    };
+  }
+
   // In two waves. Every address and port is known from the plan, and most roles need nothing of
   // another to start (a cache asks its upstream, a resolver its servers, only when a request
   // comes), so they start all at once. The two that check others' health start after them: a
@@ -216,6 +297,13 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     net: plan,
   };
   state = stateNow;
+  let closeControl = async () => {};
+  if (opts.control) {
+    const control = await startControl(opts.control, roleControl(), faults);
+    closeControl = control.close;
+    stateNow.control = opts.control;
+    stateNow.faults = [];
+  }
   const statePath = writeState(state);
 
   // What the walkthrough reads, built from the events the role processes send.
@@ -261,6 +349,7 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     },
     stop: async () => {
       removeState();
+      await closeControl();
       await stopAll();
     },
   };
