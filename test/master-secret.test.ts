@@ -179,15 +179,26 @@ describe('modern mode: nothing to recover', () => {
 
   it('names the ECDHE group from the ServerHello key_share and explains forward secrecy', () => {
     const modern = modernKeyExchange(conn.events, fs.readFileSync(keyLogFile, 'utf8'));
-    expect(modern.group).toBe('x25519');
-    expect(modern.groupId).toBe(29);
-    expect(modern.clientKeyShares).toContain('x25519');
-    expect(modern.serverPublicKeyBytes).toBe(32);
+    // OpenSSL 3.0 (Node 20, 22) picks x25519; OpenSSL 3.5 (Node 24, 26) the hybrid X25519MLKEM768
+    // first, as browsers do. Either way the sizes are the group's own (RFC 7748; FIPS 203 + 32).
+    const sizes: Record<string, { id: number; client: number; server: number }> = {
+      x25519: { id: 29, client: 32, server: 32 },
+      X25519MLKEM768: { id: 0x11ec, client: 1184 + 32, server: 1088 + 32 },
+    };
+    const want = sizes[modern.group];
+    expect(want, `group ${modern.group}`).toBeDefined();
+    expect(modern.groupId).toBe(want!.id);
+    expect(modern.clientKeyShares).toContain(modern.group);
+    expect(modern.serverPublicKeyBytes).toBe(want!.server);
     expect(modern.keyLogLabels).toEqual(expect.arrayContaining(['CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'SERVER_TRAFFIC_SECRET_0', 'CLIENT_TRAFFIC_SECRET_0']));
     expect(modern.keyLogLabels).not.toContain('CLIENT_RANDOM');
-    expect(modern.clientPublicKeyBytes).toBe(32);
+    expect(modern.clientPublicKeyBytes).toBe(want!.client);
     const words = modernKeyExchangeLines(modern).join(' ');
-    expect(words).toMatch(/Diffie-Hellman on x25519: the client sent a 32-byte public key/);
+    expect(words).toMatch(
+      modern.group === 'x25519'
+        ? /Diffie-Hellman on x25519: the client sent a 32-byte public key/
+        : /a hybrid of two.*x25519 elliptic-curve Diffie-Hellman, and ML-KEM-768.*a 1216-byte key share.*1120 bytes in the ServerHello/,
+    );
     expect(words).toMatch(/forward secrecy/);
     expect(words).toMatch(/never left the two ends/);
   });

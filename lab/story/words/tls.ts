@@ -112,14 +112,34 @@ export function masterSecretLines(m: MasterSecretFacts): string[] {
 }
 
 /** Modern mode: the group, and why neither a capture nor the SLB's private key gives a key (forward secrecy). */
+/**
+ * A hybrid group (RFC 9794 terms; draft-ietf-tls-ecdhe-mlkem): each key share is an ML-KEM-768
+ * part (FIPS 203) followed or preceded by a classical ECDH part. OpenSSL 3.5 (Node 24 and later)
+ * offers X25519MLKEM768 first, as Chrome and Firefox do: what a shopper's phone uses today.
+ */
+const HYBRID_GROUPS: Record<string, { kem: string; ecdh: string }> = {
+  X25519MLKEM768: { kem: 'ML-KEM-768', ecdh: 'x25519' },
+  SecP256r1MLKEM768: { kem: 'ML-KEM-768', ecdh: 'secp256r1' },
+  SecP384r1MLKEM1024: { kem: 'ML-KEM-1024', ecdh: 'secp384r1' },
+};
+
 export function modernKeyExchangeLines(k: ModernKeyExchange): string[] {
-  return [
-    `Key exchange: ${k.group} (ECDHE), cipher ${k.cipherSuite}.`,
-    `    The key exchange was ephemeral elliptic-curve Diffie-Hellman on ${k.group}: the client sent a ` +
+  const hybrid = HYBRID_GROUPS[k.group];
+  const how = hybrid
+    ? `The key exchange was a hybrid of two, so that breaking one is not enough: ${hybrid.ecdh} elliptic-curve Diffie-Hellman, and ` +
+      `${hybrid.kem}, a post-quantum key encapsulation (FIPS 203) meant to hold even against a future quantum computer that would ` +
+      `break elliptic curves. The client sent a ${k.clientPublicKeyBytes ?? '?'}-byte key share in its ClientHello (key_share: its ` +
+      `${hybrid.kem} public key and its ${hybrid.ecdh} public key) and the server answered with ${k.serverPublicKeyBytes ?? '?'} bytes in ` +
+      `the ServerHello (a ${hybrid.kem} ciphertext that only the client's private key opens, and its own ${hybrid.ecdh} public key). ` +
+      'Both ends got the same two shared secrets and fed both into TLS 1.3\'s key schedule, which derives every key; no secret, '
+    : `The key exchange was ephemeral elliptic-curve Diffie-Hellman on ${k.group}: the client sent a ` +
       `${k.clientPublicKeyBytes ?? '?'}-byte public key in its ClientHello (key_share) and the server answered with its own ` +
       `${k.serverPublicKeyBytes ?? '?'}-byte public key in the ServerHello. Each side combined its own private key with the other's ` +
-      `public key and got the same shared secret, from which TLS 1.3's key schedule derives every key; no secret, ` +
-      `encrypted or not, crosses the wire. The two private keys were made for this one connection, never left the two ends, ` +
+      `public key and got the same shared secret, from which TLS 1.3's key schedule derives every key; no secret, `;
+  return [
+    `Key exchange: ${k.group} (${hybrid ? `hybrid: ${hybrid.ecdh} ECDHE + ${hybrid.kem}` : 'ECDHE'}), cipher ${k.cipherSuite}.`,
+    `    ${how}` +
+      `encrypted or not, crosses the wire. The private keys were made for this one connection, never left the two ends, ` +
       `and are thrown away after the handshake. The SLB's RSA key only signed the handshake (CertificateVerify); it ` +
       `decrypts nothing. So a capture, even together with the SLB's private key, holds nothing from which a key can be ` +
       `recovered, now or later: that is forward secrecy. ` +
