@@ -99,7 +99,8 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab (Linux: one address per 
     expect(traced.filter((e) => e.from && e.to).length).toBeGreaterThan(40);
     expect(stdout).toMatch(/ECS 127\.10\.2\.0\/24[\s\S]*→ edge-south 127\.0\.0\.22/);
     expect(stdout).toMatch(/ServerHello: TLS 1\.3/);
-    expect(stdout).toMatch(/Key exchange: x25519 \(ECDHE\)/i);
+    // x25519 ECDHE (OpenSSL 3.0: Node 20, 22), or the hybrid with ML-KEM-768 (OpenSSL 3.5: Node 24, 26).
+    expect(stdout).toMatch(/Key exchange: (x25519 \(ECDHE\)|X25519MLKEM768 \(hybrid: x25519 ECDHE \+ ML-KEM-768\))/);
     expect(stdout).not.toContain('pre-master');
     expect(stdout).toContain('"for":"127.10.2.10"'); // the body as received
     expect(stdout).toMatch(/Answer: 201/);
