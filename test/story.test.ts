@@ -118,7 +118,7 @@ describe.skipIf(os.platform() !== 'linux')('the whole run: every printed line is
 
     const shown = renderTranscript(events).join('\n');
     if (args.includes('classic')) expect(shown).toMatch(/master secret +[0-9a-f]{96} /);
-    else expect(shown).toMatch(/Key exchange: x25519 \(ECDHE\)/);
+    else expect(shown).toMatch(/Key exchange: (x25519 \(ECDHE\)|X25519MLKEM768 \(hybrid: x25519 ECDHE \+ ML-KEM-768\))/);
   });
 
   it('--json prints exactly the events trace.json keeps', { timeout: 90_000 }, async () => {

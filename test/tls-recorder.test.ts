@@ -224,7 +224,7 @@ describe('modern mode (TLS 1.3), recorded at the phone', () => {
     expect(conn.events.filter((e) => e.type === 'EncryptedAlert')).toHaveLength(2);
   });
 
-  it('ClientHello offers TLS 1.3 (supported_versions) with a key_share; ServerHello chooses TLS 1.3 and x25519', () => {
+  it('ClientHello offers TLS 1.3 (supported_versions) with a key_share; ServerHello chooses TLS 1.3 and one of the offered groups', () => {
     const [clientHello, serverHello] = conn.events;
     if (clientHello?.type !== 'ClientHello' || serverHello?.type !== 'ServerHello') throw new Error('hellos missing');
     expect(clientHello.fields.legacyVersionName).toBe('TLS 1.2'); // what TLS 1.3 writes there, for old middleboxes
@@ -233,7 +233,10 @@ describe('modern mode (TLS 1.3), recorded at the phone', () => {
     expect(clientHello.fields.serverName).toBe('www.geektime.test');
     expect(serverHello.fields.legacyVersionName).toBe('TLS 1.2');
     expect(serverHello.fields.versionName).toBe('TLS 1.3');
-    expect(serverHello.fields.keyShare).toMatchObject({ group: 'x25519', keyLength: 32 });
+    // x25519 (OpenSSL 3.0: Node 20, 22) or the hybrid X25519MLKEM768 (OpenSSL 3.5: Node 24, 26), at the group's own size.
+    const chosen = serverHello.fields.keyShare!;
+    expect(clientHello.fields.keyShares?.map((k) => k.group)).toContain(chosen.group);
+    expect({ x25519: 32, X25519MLKEM768: 1088 + 32 }[chosen.group as 'x25519']).toBe(chosen.keyLength);
     expect(serverHello.fields.cipherSuite.name).toMatch(/^TLS_(AES_\d+_GCM|CHACHA20_POLY1305)_SHA\d+$/);
     expect(serverHello.fields.downgradeSentinel).toBeUndefined();
   });
@@ -436,7 +439,9 @@ describe('the decoder', () => {
       expect(hellos).toEqual(['client→server ClientHello', 'server→client HelloRetryRequest', 'client→server ClientHello', 'server→client ServerHello']);
       const [first, retry, second, chosen] = events.filter((e) => e.type === 'ClientHello' || e.type === 'ServerHello');
       if (first?.type !== 'ClientHello' || retry?.type !== 'ServerHello' || second?.type !== 'ClientHello' || chosen?.type !== 'ServerHello') throw new Error('hellos');
-      expect(first.fields.keyShares?.map((k) => k.group)).toEqual(['x25519']);
+      // What the client offered first does not include P-256 (x25519, or on OpenSSL 3.5 the hybrid and x25519).
+      expect(first.fields.keyShares?.map((k) => k.group)).not.toContain('secp256r1');
+      expect(first.fields.keyShares?.map((k) => k.group)).toContain('x25519');
       expect(retry.fields).toMatchObject({ helloRetryRequest: true, random: 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', keyShare: { group: 'secp256r1' } });
       expect(second.fields.keyShares?.map((k) => k.group)).toEqual(['secp256r1']);
       expect(second.fields.random).toBe(first.fields.random); // RFC 8446: the same client random both times
