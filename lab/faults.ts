@@ -173,14 +173,14 @@ export const FAULTS = {
     how: 'link',
     roles: ['phone-north'],
     netem: `loss ${LINK_LOSS_PERCENT}%`,
-    breaks: `the north phone's radio link drops ${LINK_LOSS_PERCENT}% of packets (tc netem, ns mode only)`,
+    breaks: `the north phone's radio link drops ${LINK_LOSS_PERCENT}% of packets each way, so about ${Math.round(100 * (1 - (1 - LINK_LOSS_PERCENT / 100) ** 2))}% of round trips lose one (tc netem, ns mode only)`,
     see: 'TCP retransmissions in the capture, DNS retries, slow pages',
   },
   'link-delay': {
     how: 'link',
     roles: ['phone-north'],
     netem: `delay ${LINK_DELAY_MS}ms`,
-    breaks: `the north phone's radio link waits ${LINK_DELAY_MS} ms each way (tc netem, ns mode only)`,
+    breaks: `the north phone's radio link waits ${LINK_DELAY_MS} ms more each way (tc netem, ns mode only)`,
     see: 'ping and the TCP handshake take 2×; every DNS step and TLS round trip adds it',
   },
 } satisfies Record<string, Fault>;
@@ -365,14 +365,30 @@ function tc(args: string[]): Promise<{ ok: boolean; stderr: string; stdout: stri
   return new Promise((resolve) => execFile('tc', args, { encoding: 'utf8', timeout: 5_000 }, (err, stdout, stderr) => resolve({ ok: !err, stdout, stderr: stderr || (err?.message ?? '') })));
 }
 
-/** Switch a link fault in ns mode: netem on both ends of the radio link; `off` puts back the plan's own delay. */
+/**
+ * The netem of one end of the radio link: the plan's own delay, 400 ms more while link-delay is on,
+ * and the loss while link-loss is on. Both faults are one qdisc, so each switch rebuilds it from
+ * both: switching one never undoes the other. '' when there is nothing to add (no qdisc at all).
+ */
+export function radioNetem(plannedDelayMs: number, on: { delay: boolean; loss: boolean }): string {
+  const delay = plannedDelayMs + (on.delay ? LINK_DELAY_MS : 0);
+  return [delay > 0 ? `delay ${delay}ms` : '', on.loss ? `loss ${LINK_LOSS_PERCENT}%` : ''].filter(Boolean).join(' ');
+}
+
+/** Which link faults a `tc qdisc show` of one end says are on, against the plan's delay there. */
+export function linkFaultsShown(qdisc: string, plannedDelayMs: number): { delay: boolean; loss: boolean } {
+  const m = /\bdelay ([\d.]+)(us|ms|s)\b/.exec(qdisc);
+  const ms = m ? Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[m[2]!]! : 0;
+  return { delay: ms >= plannedDelayMs + LINK_DELAY_MS - 0.5, loss: /\bloss\b/.test(qdisc) };
+}
+
+/** Switch a link fault in ns mode: netem on both ends of the radio link, the other link fault kept as it is. */
 async function setLinkFault(state: LabState, name: FaultName, on: boolean): Promise<string> {
   const fault = FAULTS[name] as Fault & { how: 'link' };
   const ends = radioLinkEnds(state.net!);
   for (const end of ends) {
-    const base = end.delayMs > 0 ? `delay ${end.delayMs}ms` : '';
-    // link-delay replaces the plan's delay; link-loss adds loss to it.
-    const netem = on ? (name === 'link-delay' ? fault.netem : `${base} ${fault.netem}`.trim()) : base;
+    const now = linkFaultsShown((await tc(['-n', end.namespace, 'qdisc', 'show', 'dev', end.iface])).stdout, end.delayMs);
+    const netem = radioNetem(end.delayMs, { ...now, [name === 'link-delay' ? 'delay' : 'loss']: on });
     const args = netem ? ['-n', end.namespace, 'qdisc', 'replace', 'dev', end.iface, 'root', 'netem', ...netem.split(' ')] : ['-n', end.namespace, 'qdisc', 'del', 'dev', end.iface, 'root'];
     const result = await tc(args);
     if (/qdisc kind is unknown|Unknown qdisc/i.test(result.stderr)) {
@@ -380,14 +396,13 @@ async function setLinkFault(state: LabState, name: FaultName, on: boolean): Prom
     }
     if (!result.ok && !(netem === '' && /No such file|Cannot delete/i.test(result.stderr))) throw new Error(`${name}: tc ${args.join(' ')} failed: ${result.stderr.trim()}`);
   }
-  return on ? `${name} is on: ${fault.breaks}\n  see: ${fault.see}` : `${name} is off: the radio link is as planned`;
+  return on ? `${name} is on: ${fault.breaks}\n  see: ${fault.see}` : `${name} is off: the radio link is as planned${name === 'link-delay' ? '' : ' (its delay as before)'}`;
 }
 
-/** In ns mode, is a link fault on? Read from the kernel: the qdisc is the truth. */
+/** In ns mode, is a link fault on? Read from the kernel, both ends: the qdiscs are the truth. */
 async function linkFaultIsOn(state: LabState, name: FaultName): Promise<boolean> {
-  const [end] = radioLinkEnds(state.net!);
-  const shown = await tc(['-n', end!.namespace, 'qdisc', 'show', 'dev', end!.iface]);
-  return name === 'link-loss' ? /\bloss\b/.test(shown.stdout) : new RegExp(`delay ${LINK_DELAY_MS}(\\.0)?ms`).test(shown.stdout);
+  const shown = await Promise.all(radioLinkEnds(state.net!).map(async (end) => linkFaultsShown((await tc(['-n', end.namespace, 'qdisc', 'show', 'dev', end.iface])).stdout, end.delayMs)));
+  return shown.every((s) => (name === 'link-loss' ? s.loss : s.delay));
 }
 
 // ── The commands ─────────────────────────────────────────────────────────────────────────────
