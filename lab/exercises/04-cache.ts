@@ -1,19 +1,6 @@
 // Exercise 4: the learner's own header dumps. A HIT at an edge of this lab (with an Age), then,
 // later, the same picture fetched after a purge: a miss at that edge.
-import { readIfThere, right, verdict, workFile, wrong, type Exercise } from './exercise.ts';
-
-/** Headers of a `curl -sI` dump, names in lower case (the last value of a repeated header). */
-function headers(text: string): { status: number; h: Record<string, string> } {
-  const blocks = text.replace(/\r/g, '').trim().split(/\n\n/); // after redirects or 100s, the last answer counts
-  const lines = blocks.at(-1)!.split('\n');
-  const status = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
-  const h: Record<string, string> = {};
-  for (const l of lines.slice(1)) {
-    const i = l.indexOf(':');
-    if (i > 0) h[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
-  }
-  return { status, h };
-}
+import { curlHeaders, readIfThere, right, verdict, workFile, wrong, type Exercise } from './exercise.ts';
 
 export const exercise: Exercise = {
   n: 4,
@@ -28,7 +15,7 @@ export const exercise: Exercise = {
     const afterText = readIfThere(files.after)?.toString('utf8');
     if (!hitText) return verdict([wrong(`no ${files.hit}: save the headers of a second fetch there (curl -sI … > ${files.hit})`)]);
     const edges = lab.roles.filter((r) => r.name.startsWith('edge-') && !r.name.endsWith('-tls')).map((r) => r.name);
-    const hit = headers(hitText);
+    const hit = curlHeaders(hitText);
     const lines: string[] = [];
     const status = hit.h['cache-status'] ?? '';
     const edgeHit = edges.find((e) => new RegExp(`(^|,)\\s*${e}; hit\\b`).test(status));
@@ -36,7 +23,7 @@ export const exercise: Exercise = {
     lines.push(edgeHit ? right(`the first file is a HIT at ${edgeHit}`) : wrong('the first file has no Cache-Status entry saying an edge of this lab served it from its cache (fetch the picture again: the second fetch is the HIT)'));
     lines.push(/^\d+$/.test(hit.h.age ?? '') ? right('it carries an Age') : wrong('the first file has no Age header: a cached answer says how old it is (RFC 9111 §5.1)'));
     if (!afterText) return verdict([...lines, wrong(`no ${files.after}: purge the picture (parent, then the edge) and save the headers of the next fetch there`)]);
-    const after = headers(afterText);
+    const after = curlHeaders(afterText);
     const afterStatus = after.h['cache-status'] ?? '';
     const edgeMiss = edgeHit && new RegExp(`(^|,)\\s*${edgeHit}; fwd=uri-miss`).test(afterStatus);
     lines.push(edgeMiss ? right(`after the purge ${edgeHit} had to fetch it again (fwd=uri-miss)`) : wrong(`the second file does not show ${edgeHit ?? 'the edge'} missing the picture (fwd=uri-miss): was it purged at that edge, and fetched from the same edge?`));

@@ -118,3 +118,16 @@ export function readIfThere(file: string): Buffer | undefined {
     return undefined;
   }
 }
+
+/** Headers of a `curl -sI` dump, names in lower case (the last value of a repeated header). */
+export function curlHeaders(text: string): { status: number; h: Record<string, string> } {
+  const blocks = text.replace(/\r/g, '').trim().split(/\n\n/); // after redirects or 100s, the last answer counts
+  const lines = blocks.at(-1)!.split('\n');
+  const status = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
+  const h: Record<string, string> = {};
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':');
+    if (i > 0) h[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return { status, h };
+}
