@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sendQuery } from '../../servers/dns/query.ts';
 import type { LabState, RoleState } from '../state.ts';
+import { EDGE_REGIONS } from '../topology.ts';
 
 export interface Verdict {
   ok: boolean;
@@ -104,6 +105,22 @@ export async function ask(server: { host: string; port: number }, name: string, 
     additionals: response.additionals as typeof all,
     all,
   };
+}
+
+/**
+ * What the GSLB answers a phone in `region` now, as the learner asks it: the name at the end of the
+ * CNAME chain the local DNS gives, asked of the GSLB with that region's subnet (ECS). A string when
+ * there is no such answer right now (it says why).
+ */
+export async function gslbAnswer(lab: LabState, region: 'north' | 'south'): Promise<{ address: string; ttl: number } | string> {
+  const resolver = role(lab, 'local-dns');
+  const chain = await ask({ host: resolver.host, port: resolver.port }, 'static.geektime.test', { rd: true });
+  const last = [...chain.answers].reverse().find((r) => r.type === 5)?.domain;
+  if (!last) return "the lab's local DNS gives no CNAME chain for static.geektime.test right now: is every role up? (npm run lab -- status)";
+  const gslb = role(lab, 'gslb');
+  const subnet = lab.net ? lab.net.phones[region].network : EDGE_REGIONS.find((e) => e.region === region)!.subnet;
+  const a = (await ask({ host: gslb.host, port: gslb.port }, last, { clientSubnet: subnet })).answers.find((r) => r.type === 1);
+  return a?.address ? { address: a.address, ttl: a.ttl } : `the GSLB gives no address for the ${region} right now; ask it again in a second`;
 }
 
 /** A file the learner made, under the lab folder's work/ (relative names are taken from there). */
