@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import { dissectCapture, type DissectedFrame } from './observe/dissect.ts';
 import { readCapture } from './observe/pcapng.ts';
-import type { NetPlan } from './net-ns/plan.ts';
+import type { NetPlan, RoleName } from './net-ns/plan.ts';
 import type { RoleState } from './state.ts';
 import { renderTerminal, stepTitle } from './story/render/terminal.ts';
 import { CLASSIC_WORDS, FIELD_WORDS, LAYER_WORDS, PART_WORDS, SEED_WORDS, TLS13_WORDS } from './story/words/fields.ts';
@@ -57,7 +57,7 @@ export interface ReportInput {
 const MAX_FRAME_BYTES = 8192;
 
 /** What the page script gets: the messages in wire order, the frames they name, dissected, and the words. */
-function pageData(input: ReportInput, messages: ReadonlyArray<TracedEvent & { folded: TracedEvent[] }>) {
+function pageData(input: ReportInput, messages: ReadonlyArray<TracedEvent & { folded: TracedEvent[] }>, firstWire: number | undefined) {
   let frames: Record<number, DissectedFrame & { length: number }> = {};
   if (input.capture) {
     const dnsPorts = input.roles.filter((r) => r.protocol === 'dns').map((r) => r.port);
@@ -67,14 +67,13 @@ function pageData(input: ReportInput, messages: ReadonlyArray<TracedEvent & { fo
       all.filter((f) => wanted.has(f.number)).map((f) => [f.number, { ...f, length: f.hex.length / 2, hex: f.hex.slice(0, MAX_FRAME_BYTES * 2) }]),
     );
   }
-  const firstWire = messages.find((m) => m.wireTime !== undefined)?.wireTime;
   const classic = input.events.find((e) => e.kind === 'master-secret');
   const hello = input.events.find((e) => e.kind === 'tls' && (e.data as { type?: string }).type === 'ClientHello');
   const clientRandom = (hello?.data as { fields?: { random?: string } } | undefined)?.fields?.random;
   const keyLogLines = input.keyLog && clientRandom ? input.keyLog.text.split('\n').filter((l) => l.includes(clientRandom)) : [];
   const roles: Record<string, object> = { phone: { what: "the shopper's phone: the client", address: input.phone } };
   for (const r of input.roles) {
-    const host = input.net && Object.entries(input.net.roles).find(([name]) => name === r.name)?.[1]?.host;
+    const host = input.net?.roles[r.name as RoleName]?.host;
     roles[r.name] = { what: r.what, address: `${r.host}:${r.port}`, protocol: r.protocol, namespace: r.namespace, host };
   }
   for (const h of input.net?.hosts ?? []) {
@@ -166,7 +165,7 @@ export function buildReport(input: ReportInput): string {
       );
     })
     .join('');
-  const data = JSON.stringify(pageData(input, messages)).replace(/</g, '\\u003c');
+  const data = JSON.stringify(pageData(input, messages, firstWire)).replace(/</g, '\\u003c');
   const css = fs.readFileSync(new URL('./report/page.css', import.meta.url), 'utf8');
   const script = fs.readFileSync(new URL('./report/page.js', import.meta.url), 'utf8');
   const captured = messages.some((m) => m.wireTime !== undefined);
