@@ -113,6 +113,43 @@ describe('the HTTP start-line reader', () => {
   });
 });
 
+describe('the dissector on a damaged capture', () => {
+  const ends = { src: '127.10.1.10', dst: '127.0.0.80', sport: 40000, dport: 443 };
+  /** The ClientHello's fields as the dissector reads them from one segment (after a SYN, so the stream is known). */
+  const helloFields = (hello: Buffer) => {
+    const handshake = Buffer.concat([Buffer.from([1, 0, 0, hello.length]), hello]);
+    const record = Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0, handshake.length]), handshake]);
+    const { frames } = dissectCapture(captureOf([frame({ ...ends, seq: 99, flags: 0x02, payload: Buffer.alloc(0) }), frame({ ...ends, seq: 100, payload: record })]));
+    const layer = frames[1]!.layers.find((l) => l.name === 'TLS handshake')!;
+    for (const f of layer.fields) expect(f.offset + f.bytes, f.name).toBeLessThanOrEqual(54 + record.length); // nothing placed past the message
+    expect(layer.summary).toBe('ClientHello (malformed: a length in it runs past the message)');
+    return layer.fields;
+  };
+  const start = Buffer.concat([Buffer.from([0x03, 0x03]), Buffer.alloc(32, 0xab), Buffer.from([0])]); // legacy version, random, no session id
+
+  it('reads a ClientHello whose cipher-suite length lies as far as the message goes, without throwing', () => {
+    const fields = helloFields(Buffer.concat([start, Buffer.from([0xff, 0xfe, 0x00, 0x9c])])); // "65534 bytes of suites", then one
+    expect(fields.find((f) => f.ws === 'tls.handshake.random')?.value).toBe('ab'.repeat(32));
+    expect(fields.filter((f) => f.ws === 'tls.handshake.ciphersuite').map((f) => f.value)).toEqual(['0x009c TLS_RSA_WITH_AES_128_GCM_SHA256']);
+  });
+
+  it('keeps what came before a lying compression-method length', () => {
+    const fields = helloFields(Buffer.concat([start, Buffer.from([0x00, 0x02, 0x00, 0x9c, 0xf0, 0x00, 0x00, 0x05])])); // 240 methods, 3 bytes left
+    expect(fields.find((f) => f.ws === 'tls.handshake.ciphersuite')?.value).toBe('0x009c TLS_RSA_WITH_AES_128_GCM_SHA256');
+    expect(fields.filter((f) => f.ws === 'tls.handshake.comp_method')).toHaveLength(3); // the three bytes there are
+  });
+
+  it('clips a certificate whose length runs past the message', () => {
+    const cert = Buffer.concat([Buffer.from([0, 0, 10]), Buffer.from([0, 0, 0xff]), Buffer.alloc(7, 1)]); // list of 10, one "255-byte" certificate
+    const handshake = Buffer.concat([Buffer.from([11, 0, 0, cert.length]), cert]);
+    const record = Buffer.concat([Buffer.from([0x16, 0x03, 0x03, 0, handshake.length]), handshake]);
+    const { frames } = dissectCapture(captureOf([frame({ ...ends, seq: 99, flags: 0x02, payload: Buffer.alloc(0) }), frame({ ...ends, seq: 100, payload: record })]));
+    const layer = frames[1]!.layers.find((l) => l.name === 'TLS handshake')!;
+    for (const f of layer.fields) expect(f.offset + f.bytes).toBeLessThanOrEqual(54 + record.length);
+    expect(layer.fields.find((f) => f.ws === 'tls.handshake.certificate_length')?.value).toBe('255');
+  });
+});
+
 describe("the report's sequence diagram", () => {
   const event = (i: number, wireTime?: number, frames?: number[]): TraceEvent => ({ t: i, at: '', step: 1, kind: 'x', from: 'phone', to: 'local-dns', summary: `e${i}`, ...(wireTime !== undefined && { wireTime, frames }) });
 

@@ -649,9 +649,25 @@ function readHandshake(b: Buffer, from: number, to: number, who: 'client' | 'ser
       { ws: 'tls.handshake.length', name: 'length', offset: at + 1, bytes: 3, value: `${length}` },
     ];
     const body = at + 4;
-    if (type === 1 || type === 2) hello(b, body, end, type === 1, state, fields);
-    else if (type === 11 && state.version !== 0x0304) certificates(b, body, end, fields);
-    else if (type === 16) {
+    let malformed = false;
+    if (type === 1 || type === 2 || (type === 11 && state.version !== 0x0304)) {
+      // Read inside the message's own bytes: a length field that lies (a damaged or hostile
+      // capture) then fails here instead of reading the next message, and what came before it stays.
+      const message = b.subarray(0, end);
+      try {
+        if (type === 11) certificates(message, body, end, fields);
+        else hello(message, body, end, type === 1, state, fields);
+      } catch {
+        malformed = true;
+      }
+      for (let i = fields.length - 1; i >= 0; i--) {
+        if (fields[i]!.offset + fields[i]!.bytes <= end) continue;
+        fields.splice(i, 1);
+        malformed = true;
+      }
+      const read = Math.max(body, ...fields.map((f) => f.offset + f.bytes));
+      if (malformed && read < end) fields.push({ part: 'tls.handshake_body', name: 'the rest (malformed: a length in it runs past the message)', offset: read, bytes: end - read, value: `${end - read} bytes` });
+    } else if (type === 16) {
       const rsa = state.suite !== undefined && keyExchangeOf(cipherSuiteName(state.suite)) === 'RSA';
       if (rsa && body + 2 <= end) {
         fields.push(
@@ -665,7 +681,7 @@ function readHandshake(b: Buffer, from: number, to: number, who: 'client' | 'ser
         );
       }
     } else if (end > body) fields.push({ part: 'tls.handshake_body', name: 'body', offset: body, bytes: end - body, value: `${end - body} bytes` });
-    out.push({ name: 'TLS handshake', at, end, summary: name, fields, from: who });
+    out.push({ name: 'TLS handshake', at, end, summary: malformed ? `${name} (malformed: a length in it runs past the message)` : name, fields, from: who });
     at = body + length;
   }
   return names.join(' + ');
@@ -749,7 +765,13 @@ function openRecords(records: StreamRecord[], keyLog: string, frames: Map<number
     const o = opened[k]!;
     if (!('plaintext' in o)) {
       // The hellos say which version this is: TLS 1.3 names its certificate differently (RFC 8446 §4.4.2).
-      if (r.header[0] === 22 && r.from === 'server' && !r.encrypted) hello(r.fragment, 4, r.fragment.length, false, state, []);
+      if (r.header[0] === 22 && r.from === 'server' && !r.encrypted) {
+        try {
+          hello(r.fragment, 4, r.fragment.length, false, state, []);
+        } catch {
+          /* a damaged ServerHello: its version stays unknown, as for a capture without it */
+        }
+      }
       return;
     }
     const frame = frames.get(r.frames[0] ?? -1);
