@@ -11,7 +11,7 @@ import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
 import { stubLookup, stubResolve } from './stub-resolver.ts';
 // Cache-Status is read with the caches' own parser (RFC 9211 over RFC 8941 List syntax).
 import { parseCacheStatus, type CacheStatusEntry } from '../servers/net/cache-status.ts';
-import { cachePathLines } from '../lab/story/words/cache.ts';
+import { words } from '../lab/story/words/index.ts';
 
 export interface CdnFetch {
   url: string;
@@ -107,7 +107,7 @@ export async function fetchCommand(argv: string[]): Promise<number> {
   console.log(`${STATIC_HOST} → ${answer.chain.map((r) => r.data).join(' → ')} (local DNS ${localDns.host}:${localDns.port})`);
   console.log(`${values.head ? 'HEAD' : 'GET'} ${url} from ${got.local.address}:${got.local.port} → ${edge.name} ${got.remote.address}:${got.remote.port}`);
   console.log(`${got.status}, ${got.bytes} bytes, ${got.ms} ms`);
-  for (const line of cachePathLines(got.cacheStatus)) console.log(`  ${line}`);
+  for (const line of words().cache.cachePathLines(got.cacheStatus)) console.log(`  ${line}`);
   for (const name of ['cache-status', 'age', 'via', 'cache-control', 'etag', 'last-modified', 'content-type', 'content-length']) {
     if (got.headers[name] !== undefined) console.log(`  ${name}: ${got.headers[name]}`);
   }

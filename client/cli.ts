@@ -8,7 +8,7 @@ import { parseTlsMode } from '../servers/net/tls-modes.ts';
 import { clientAddress, type Region } from '../lab/topology.ts';
 import { placeOrder, SEED_ORDER } from './order-client.ts';
 import { stubLookup } from './stub-resolver.ts';
-import { orderResultLines } from '../lab/story/words/order.ts';
+import { words } from '../lab/story/words/index.ts';
 
 export async function orderCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -45,7 +45,7 @@ export async function orderCommand(argv: string[]): Promise<number> {
     idempotencyKey,
     localAddress,
   });
-  for (const line of orderResultLines(result)) console.log(line);
+  for (const line of words().order.orderResultLines(result)) console.log(line);
   if (result.status >= 500) console.log(`Not sure the order was taken? Retry safely with: npm run lab -- order --key ${idempotencyKey}`);
   return result.status >= 200 && result.status < 300 ? 0 : 1;
 }

@@ -9,8 +9,8 @@ import { sendQuery, type DnsExchange } from '../servers/dns/query.ts';
 import type { DnsRecordText, Resolution } from '../servers/dns/resolver.ts';
 import { findRole, readState, type LabState } from '../lab/state.ts';
 import { clientAddress, type Region } from '../lab/topology.ts';
+import { words } from '../lab/story/words/index.ts';
 // The words are the lab's (lab sits above client): this file only asks and finds.
-import { digLines } from '../lab/story/words/dns.ts';
 
 /** What one `lab dig` found out, as facts (lab/story/words/dns.ts says them). */
 export interface DigReport {
@@ -123,6 +123,6 @@ export async function digCommand(argv: string[]): Promise<number> {
   const region = values.from;
   if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
   const report = await dig(readState(), name, values.type, region);
-  for (const line of digLines(report)) console.log(line);
+  for (const line of words().dns.digLines(report)) console.log(line);
   return report.rcode === 'NOERROR' ? 0 : 1;
 }

@@ -12,6 +12,7 @@ import { browserCommand } from './browser.ts';
 import { checkCommand, exercisesCommand } from './exercises/cli.ts';
 import { faultCommand, faultsCommand } from './faults.ts';
 import { roleCommand, statusCommand } from './control.ts';
+import { setLang, takeLangFlag } from './lang.ts';
 import { netCommand } from './net-ns/cli.ts';
 import { upCommand } from './up.ts';
 import { walkthroughCommand } from './walkthrough.ts';
@@ -60,7 +61,14 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   check: checkCommand,
 };
 
-async function main(argv: string[]): Promise<number> {
+async function main(all: string[]): Promise<number> {
+  // --lang zh|en goes with any command: it sets the process's language (and its children's) first.
+  const { rest: argv, lang, error } = takeLangFlag(all);
+  if (error) {
+    console.error(`lab: ${error}`);
+    return 2;
+  }
+  if (lang) setLang(lang);
   const [first, ...rest] = argv;
   if (first === 'help' || first === '--help' || first === '-h') {
     console.log(USAGE);

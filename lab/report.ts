@@ -15,7 +15,7 @@ import { readCapture } from './observe/pcapng.ts';
 import type { NetPlan, RoleName } from './net-ns/plan.ts';
 import type { RoleState } from './state.ts';
 import { renderTerminal, stepTitle } from './story/render/terminal.ts';
-import { CLASSIC_WORDS, FIELD_WORDS, LAYER_WORDS, PART_WORDS, SEED_WORDS, TLS13_WORDS } from './story/words/fields.ts';
+import { words } from './story/words/index.ts';
 import type { StepNumber, TraceEvent, TracedEvent } from './trace.ts';
 import { diagramHead, diagramPart, escapeHtml, lanesOf, partsOf, STEP_COLOURS, wireOrder } from './report/diagram.ts';
 import { loopbackMap, mapSvg, namespaceMap } from './report/map.ts';
@@ -104,11 +104,11 @@ function pageData(input: ReportInput, messages: ReadonlyArray<TracedEvent & { fo
     })),
     frames,
     roles,
-    words: { fields: FIELD_WORDS, parts: PART_WORDS, layers: LAYER_WORDS },
+    words: { fields: words().fields.FIELD_WORDS, parts: words().fields.PART_WORDS, layers: words().fields.LAYER_WORDS },
     tls: classic
-      ? { kind: 'classic', words: CLASSIC_WORDS, ...(classic.data as object), keyLogLines }
+      ? { kind: 'classic', words: words().fields.CLASSIC_WORDS, ...(classic.data as object), keyLogLines }
       : hello
-        ? { kind: 'modern', words: TLS13_WORDS, keyLogLines }
+        ? { kind: 'modern', words: words().fields.TLS13_WORDS, keyLogLines }
         : undefined,
   };
 }
@@ -140,7 +140,7 @@ export function buildReport(input: ReportInput): string {
   const firstWire = messages.find((m) => m.wireTime !== undefined)?.wireTime;
   const parts = partsOf(messages as TraceEvent[])
     .map((p) => {
-      const seed = SEED_WORDS[p.step as 1 | 2 | 3];
+      const seed = words().fields.SEED_WORDS[p.step as 1 | 2 | 3];
       return (
         `<details class="part" data-step="${p.step}" open><summary style="--step:${STEP_COLOURS[p.step]}"><b>Step ${p.step}</b> ${escapeHtml(STEP_NAMES[p.step] ?? '')}` +
         (seed ? ` <span class="seed">seed ${seed.section}: ${escapeHtml(seed.text.split('. ')[0]!)}.</span>` : '') +
@@ -157,7 +157,7 @@ export function buildReport(input: ReportInput): string {
       );
   const sections = sectionsOf(input.events)
     .map((s) => {
-      const seed = SEED_WORDS[s.step as 1 | 2 | 3];
+      const seed = words().fields.SEED_WORDS[s.step as 1 | 2 | 3];
       return (
         `<details class="story" open><summary><h3 style="color:${STEP_COLOURS[s.step]}">${escapeHtml(s.title)}</h3></summary>` +
         (seed ? `<blockquote>seed ${seed.section}: ${escapeHtml(seed.text)}</blockquote>` : '') +

@@ -4,6 +4,7 @@
 //   step 1  pictures via the CDN (seed §4): the local DNS's walk, the GSLB's choice, MISS then HIT
 //   step 2  the connection (seed §5): TCP, TLS message by message, the chain, the three randoms
 //   step 3  the order (seed §6): the request, the layers it is wrapped in, the SLB's choice, the 201
+import { lang } from './lang.ts';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { LookupFunction } from 'node:net';
@@ -38,7 +39,7 @@ import { parseTlsMode, type TlsMode } from '../servers/net/tls-modes.ts';
 import { clientAddress, type Region } from './topology.ts';
 import { Trace, type StepNumber } from './trace.ts';
 import type { CachePath, StoryEvent } from './story/events.ts';
-import { orderAnswerFacts, tlsSessionFacts } from './story/words/order.ts';
+import { orderAnswerFacts, tlsSessionFacts } from './story/facts.ts';
 import { howToReach, parsePort, startLab, type RunningLab } from './up.ts';
 import { startNsLab } from './net-ns/lab.ts';
 import { readAttachedPlan, runInNamespaces } from './net-ns/run.ts';
@@ -667,7 +668,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       }
     } else n.tell({ step: 0, kind: 'capture', data: { unavailable: captureNote ?? 'no capture' } });
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'trace.json'), JSON.stringify({ ...trace.toJSON(), mode, region, roles: lab.state.roles, serverLog }, null, 2) + '\n');
+    fs.writeFileSync(path.join(dir, 'trace.json'), JSON.stringify({ ...trace.toJSON(), lang: lang(), mode, region, roles: lab.state.roles, serverLog }, null, 2) + '\n');
     fs.writeFileSync(
       path.join(dir, 'report.html'),
       buildReport({

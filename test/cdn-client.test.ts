@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { edgeAt } from '../client/cdn-client.ts';
 import type { RoleState } from '../lab/state.ts';
 import { edgeTlsRole } from '../lab/topology.ts';
-import { cachePathLines } from '../lab/story/words/cache.ts';
 import { parseCacheStatus } from '../servers/net/cache-status.ts';
+import { words } from '../lab/story/words/index.ts';
 
 describe('Cache-Status', () => {
   it('parses the tiers nearest-origin first, with their parameters', () => {
@@ -27,12 +27,12 @@ describe('Cache-Status', () => {
   });
 
   it('narrates a miss path from the edge inward, ending at the origin; a hit ends at the edge', () => {
-    expect(cachePathLines(parseCacheStatus('parent; fwd=uri-miss; stored, edge-north; fwd=uri-miss; stored'))).toEqual([
+    expect(words().cache.cachePathLines(parseCacheStatus('parent; fwd=uri-miss; stored, edge-north; fwd=uri-miss; stored'))).toEqual([
       'edge-north: MISS (it had no copy), stored the answer',
       'parent: MISS (it had no copy), stored the answer',
       'origin: served the object',
     ]);
-    expect(cachePathLines(parseCacheStatus('edge-north; hit; ttl=299'))).toEqual(['edge-north: HIT, fresh for 299 s more']);
+    expect(words().cache.cachePathLines(parseCacheStatus('edge-north; hit; ttl=299'))).toEqual(['edge-north: HIT, fresh for 299 s more']);
   });
 });
 

@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { modernKeyExchangeLines } from '../lab/story/words/tls.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder } from '../client/order-client.ts';
 import { RecordingSocket } from '../client/recording-socket.ts';
@@ -22,6 +21,7 @@ import { CLASSIC_CIPHER } from '../servers/net/tls-modes.ts';
 import { decodeRecording, type RecordedTlsConnection } from '../lab/observe/tls-recorder.ts';
 import type { TlsMode } from '../servers/net/tls-modes.ts';
 import { makeChainDir, startShop, type Shop } from './shop-fixture.ts';
+import { words } from '../lab/story/words/index.ts';
 
 const chain = makeChainDir('lab-master-secret-');
 const keyLogFile = path.join(chain.dir, 'keylog.txt'); // where the shop fixture's SLB writes it
@@ -193,14 +193,14 @@ describe('modern mode: nothing to recover', () => {
     expect(modern.keyLogLabels).toEqual(expect.arrayContaining(['CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'SERVER_TRAFFIC_SECRET_0', 'CLIENT_TRAFFIC_SECRET_0']));
     expect(modern.keyLogLabels).not.toContain('CLIENT_RANDOM');
     expect(modern.clientPublicKeyBytes).toBe(want!.client);
-    const words = modernKeyExchangeLines(modern).join(' ');
-    expect(words).toMatch(
+    const said = words().tls.modernKeyExchangeLines(modern).join(' ');
+    expect(said).toMatch(
       modern.group === 'x25519'
         ? /Diffie-Hellman on x25519: the client sent a 32-byte public key/
         : /a hybrid of two.*x25519 elliptic-curve Diffie-Hellman, and ML-KEM-768.*a 1216-byte key share.*1120 bytes in the ServerHello/,
     );
-    expect(words).toMatch(/forward secrecy/);
-    expect(words).toMatch(/never left the two ends/);
+    expect(said).toMatch(/forward secrecy/);
+    expect(said).toMatch(/never left the two ends/);
   });
 
   it('the classic check refuses a TLS 1.3 connection and says why', () => {

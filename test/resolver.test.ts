@@ -17,7 +17,7 @@ import { labZones } from '../servers/dns/lab-zones.ts';
 import { startGslb, type GslbDecision } from '../servers/dns/gslb.ts';
 import { startResolver, type ResolverOptions, type RunningResolver } from '../servers/dns/resolver.ts';
 import { stubLookup, stubResolve } from '../client/stub-resolver.ts';
-import { walkAnswerText } from '../lab/story/words/dns.ts';
+import { words } from '../lab/story/words/index.ts';
 
 const A = { root: '127.0.0.10', tld: '127.0.0.11', shop: '127.0.0.12', cdn: '127.0.0.13', gslb: '127.0.0.14', slb: '127.0.0.80' };
 const EDGE = { north: '127.0.0.21', south: '127.0.0.22' };
@@ -191,9 +191,9 @@ describe('walking the tree', () => {
       { kind: 'referral', zone: 'geektime.test', servers: [{ name: 'ns1.geektime.test', address: A.shop }], ttl: 172800 },
       { kind: 'answer', name: 'www.geektime.test', type: 'A', values: [A.slb], ttl: 600 },
     ]);
-    expect(walkAnswerText(res.walk[0]!)).toBe('referral to test. (ns.nic.test 127.0.0.11), TTL 172800');
-    expect(walkAnswerText(res.walk[1]!)).toBe('referral to geektime.test. (ns1.geektime.test 127.0.0.12), TTL 172800');
-    expect(walkAnswerText(res.walk[2]!)).toBe('www.geektime.test A 127.0.0.80, TTL 600');
+    expect(words().dns.walkAnswerText(res.walk[0]!)).toBe('referral to test. (ns.nic.test 127.0.0.11), TTL 172800');
+    expect(words().dns.walkAnswerText(res.walk[1]!)).toBe('referral to geektime.test. (ns1.geektime.test 127.0.0.12), TTL 172800');
+    expect(words().dns.walkAnswerText(res.walk[2]!)).toBe('www.geektime.test A 127.0.0.80, TTL 600');
     for (const step of res.walk) {
       expect(step.server.port).toBe(ports.get(step.server.address));
       expect(step.question).toEqual({ name: 'www.geektime.test', type: 'A' });
@@ -239,8 +239,8 @@ describe('walking the tree', () => {
     expect(res.walk[6]).toMatchObject({ ecs: '127.10.1.0/24', ecsScope: 24 });
     expect(res.walk.slice(0, 6).map((s) => s.ecsScope)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
     expect(res.walk[2]!.outcome).toEqual({ kind: 'cname', chain: [{ name: 'static.geektime.test', target: 'geektime.cdn.test', ttl: 600 }] });
-    expect(walkAnswerText(res.walk[2]!)).toBe('static.geektime.test CNAME geektime.cdn.test, TTL 600');
-    expect(walkAnswerText(res.walk[6]!)).toBe(`geektime.gslb.cdn.test A ${EDGE.north}, TTL 30; ECS 127.10.1.0/24, scope /24`);
+    expect(words().dns.walkAnswerText(res.walk[2]!)).toBe('static.geektime.test CNAME geektime.cdn.test, TTL 600');
+    expect(words().dns.walkAnswerText(res.walk[6]!)).toBe(`geektime.gslb.cdn.test A ${EDGE.north}, TTL 30; ECS 127.10.1.0/24, scope /24`);
 
     // A south client: the CNAMEs come from the cache, but the north edge is not for it: ask the GSLB again.
     const south = await r.resolve('static.geektime.test', 'A', SOUTH);
@@ -265,7 +265,7 @@ describe('walking the tree', () => {
     expect(res.rcode).toBe('SERVFAIL');
     const referral = res.walk.find((s) => s.server.address === EVIL && s.outcome.kind === 'referral')!;
     expect(referral.outcome).toEqual({ kind: 'referral', zone: 'sub.evil.test', servers: [{ name: 'ns1.geektime.test' }], ttl: 3600 });
-    expect(walkAnswerText(referral)).toBe('referral to sub.evil.test. (ns1.geektime.test no glue), TTL 3600');
+    expect(words().dns.walkAnswerText(referral)).toBe('referral to sub.evil.test. (ns1.geektime.test no glue), TTL 3600');
     expect(referral.note).toContain('glue for ns1.geektime.test (127.0.0.66) ignored: out of bailiwick');
     expect(referral.note).toContain('record www.geektime.test A 127.0.0.66 ignored');
     // It found ns1.geektime.test's address itself, from the shop's zone, and asked there.
@@ -275,7 +275,7 @@ describe('walking the tree', () => {
       [A.shop, 'answer'],
     ]);
     expect(res.walk.at(-1)).toMatchObject({ server: { name: 'ns1.geektime.test', address: A.shop }, rcode: 'REFUSED', outcome: { kind: 'error', because: 'rcode', rcode: 'REFUSED' } });
-    expect(walkAnswerText(res.walk.at(-1)!)).toBe('answered REFUSED');
+    expect(words().dns.walkAnswerText(res.walk.at(-1)!)).toBe('answered REFUSED');
     // The attacker was never asked about the shop's names, and the shop's name still resolves to the shop.
     expect(evilSeen.every((n) => n.endsWith('evil.test'))).toBe(true);
     const shop = await r.resolve('www.geektime.test', 'A', NORTH);
@@ -296,7 +296,7 @@ describe('walking the tree', () => {
     const res = await r.resolve('up.evil.test', 'A', NORTH);
     expect(res.rcode).toBe('SERVFAIL');
     expect(res.walk.at(-1)).toMatchObject({ server: { address: EVIL }, outcome: { kind: 'lame', because: 'referral-not-closer', zone: 'evil.test', referredTo: 'test' } });
-    expect(walkAnswerText(res.walk.at(-1)!)).toBe('lame: referral to test., which is not a zone between evil.test. and up.evil.test');
+    expect(words().dns.walkAnswerText(res.walk.at(-1)!)).toBe('lame: referral to test., which is not a zone between evil.test. and up.evil.test');
   });
 
   it('a CNAME loop ends in SERVFAIL, not in an endless walk', async () => {
@@ -331,7 +331,7 @@ describe('walking the tree', () => {
       [A.shop, 'answer'],
     ]);
     expect(res.walk[0]).toMatchObject({ outcome: { kind: 'timeout', afterMs: 500 }, rcode: 'TIMEOUT' });
-    expect(walkAnswerText(res.walk[0]!)).toBe('no answer within 500 ms');
+    expect(words().dns.walkAnswerText(res.walk[0]!)).toBe('no answer within 500 ms');
     expect(blackHoleHits).toBeGreaterThan(hitsBefore);
 
     // Next time the root is needed, the server that timed out is tried last.
@@ -402,7 +402,7 @@ describe('the cache', () => {
     expect(first.rcode).toBe('NXDOMAIN');
     expect(first.walk.at(-1)).toMatchObject({ server: { address: A.shop }, rcode: 'NXDOMAIN', aa: true });
     expect(first.walk.at(-1)!.outcome).toEqual({ kind: 'nxdomain', chain: [], name: 'nope.geektime.test', type: 'A', soa: { zone: 'geektime.test', negativeTtl: 300 } });
-    expect(walkAnswerText(first.walk.at(-1)!)).toBe('nope.geektime.test does not exist (NXDOMAIN); the SOA of geektime.test. says remember this for 300 s');
+    expect(words().dns.walkAnswerText(first.walk.at(-1)!)).toBe('nope.geektime.test does not exist (NXDOMAIN); the SOA of geektime.test. says remember this for 300 s');
 
     clock.advance(299);
     const cached = await r.resolve('nope.geektime.test', 'AAAA', NORTH);
@@ -432,7 +432,7 @@ describe('the cache', () => {
     const first = await r.resolve('www.geektime.test', 'AAAA', NORTH);
     expect(first).toMatchObject({ rcode: 'NOERROR', answers: [] });
     expect(first.walk.at(-1)!.outcome).toMatchObject({ kind: 'nodata', name: 'www.geektime.test', type: 'AAAA' });
-    expect(walkAnswerText(first.walk.at(-1)!)).toMatch(/^www\.geektime\.test has no AAAA records \(NODATA\); the SOA of geektime\.test\. says remember this for \d+ s$/);
+    expect(words().dns.walkAnswerText(first.walk.at(-1)!)).toMatch(/^www\.geektime\.test has no AAAA records \(NODATA\); the SOA of geektime\.test\. says remember this for \d+ s$/);
     clock.advance(100);
     expect(await r.resolve('www.geektime.test', 'AAAA', NORTH)).toMatchObject({ rcode: 'NOERROR', answers: [], fromCache: true });
     // ...but not for other types: the A record is still asked for.

@@ -1,6 +1,5 @@
 // TCP states from the kernel's socket table: the parser on fixed text everywhere, and on Linux the
 // states of real connections (LISTEN, ESTABLISHED on both ends, FIN_WAIT2 / TIME_WAIT after close).
-import { kernelStateLines } from '../lab/story/words/tcp-states.ts';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -13,6 +12,7 @@ import {
   watchConnection,
   type TcpSocketInfo,
 } from '../lab/tcp-states.ts';
+import { words } from '../lab/story/words/index.ts';
 
 // As a little-endian x86 kernel prints them.
 const TCP_SAMPLE = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -172,7 +172,7 @@ describe.skipIf(!linux)('states of real connections on loopback (Linux)', () => 
     const closed = await watch.snapshotWhen('after close', (s) => s.client?.state === 'TIME_WAIT' || s.client?.state === 'FIN_WAIT2');
     expect(['FIN_WAIT2', 'TIME_WAIT']).toContain(closed.client?.state);
 
-    const story = kernelStateLines(watch.facts()).join('\n');
+    const story = words().tcpStates.kernelStateLines(watch.facts()).join('\n');
     expect(story).toContain('before connect');
     expect(story).toMatch(/the SLB listens: LISTEN\s+0\s+0\s+127\.0\.0\.80:/);
     expect(story).toContain('the phone: not connected, no port yet, so no row in the table: CLOSED');
@@ -199,7 +199,7 @@ describe.skipIf(!linux)('states of real connections on loopback (Linux)', () => 
     const closed = await watch.snapshotWhen('after close');
     expect(closed.serverEnd?.state).toBe('TIME_WAIT');
     expect(closed.client).toBeUndefined();
-    const story = kernelStateLines(watch.facts()).join('\n');
+    const story = words().tcpStates.kernelStateLines(watch.facts()).join('\n');
     expect(story).toMatch(/The SLB closed first \(active close\).*seen at "after close": TIME_WAIT/);
     expect(story).toContain("The phone closed second (passive close)");
     expect(story).toMatch(/the kernel's timer says \d+\.\d s left/);

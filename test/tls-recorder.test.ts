@@ -11,12 +11,12 @@ import { placeOrder, type OrderResult } from '../client/order-client.ts';
 import { RecordingSocket } from '../client/recording-socket.ts';
 import { decodeRecording, writeCarrying, type RecordedTlsConnection } from '../lab/observe/tls-recorder.ts';
 import { TlsStreamDecoder, withoutBytes, type Direction, type TlsEvent } from '../lab/tls-decoder.ts';
-import { tlsMessageLine } from '../lab/story/words/tls.ts';
 
-const describeTlsEvent = (e: TlsEvent) => tlsMessageLine(withoutBytes(e));
+const describeTlsEvent = (e: TlsEvent) => words().tls.tlsMessageLine(withoutBytes(e));
 import type { AcceptRecord, ForwardRecord } from '../servers/slb.ts';
 import type { TlsMode } from '../servers/net/tls-modes.ts';
 import { makeChainDir, startShop, type Shop } from './shop-fixture.ts';
+import { words } from '../lab/story/words/index.ts';
 
 const chain = makeChainDir('lab-tls-recorder-');
 let shop: Shop;

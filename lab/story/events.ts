@@ -12,7 +12,7 @@ import type { ModernKeyExchange } from '../master-secret.ts';
 import type { SegmentFact, TcpStory } from '../observe/tcp-story.ts';
 import type { KernelStates } from '../tcp-states.ts';
 import type { TlsEventFacts } from '../tls-decoder.ts';
-import type { MasterSecretFacts, TlsSessionFacts } from './words/tls.ts';
+import type { MasterSecretFacts, TlsSessionFacts } from './facts.ts';
 import type { WireLayer } from '../observe/frame-fields.ts';
 import type { StepNumber } from '../trace.ts';
 

@@ -1,9 +1,8 @@
 // The one-line label of each event (the Trace's `summary`: the report's arrows, --json's quick read).
 import { lostFramesWarning } from '../../capture.ts';
 import type { StoryEvent } from '../events.ts';
-import { gslbChoiceText, walkAnswerText } from '../words/dns.ts';
-import { segmentSummary } from '../words/tcp.ts';
 import { frameNote, stepTitle } from './terminal.ts';
+import { words } from '../words/index.ts';
 
 export function renderSummary(event: StoryEvent): string {
   switch (event.kind) {
@@ -25,7 +24,7 @@ export function renderSummary(event: StoryEvent): string {
     case 'tcp-story':
       return event.data.observed ? `the phone's connection in the capture: ${event.data.story.segments.length} segments, ${event.data.story.close.kind}` : `not observed: ${event.data.why}`;
     case 'tcp-segment':
-      return `frame ${event.data.frame} ${segmentSummary(event.data)}`;
+      return `frame ${event.data.frame} ${words().tcp.segmentSummary(event.data)}`;
     case 'tcp-handshake': {
       const d = event.data;
       const frames = d.observed ? ` (frames ${[d.syn, d.synAck, d.ack].map((x) => x?.frame ?? '?').join(', ')})` : '';
@@ -52,9 +51,9 @@ export function renderSummary(event: StoryEvent): string {
     case 'dns-walk-query':
       return `${event.data.question.type} ${event.data.question.name}?${frameNote(event)}`;
     case 'dns-walk-answer':
-      return `${walkAnswerText(event.data)}${frameNote(event)}`;
+      return `${words().dns.walkAnswerText(event.data)}${frameNote(event)}`;
     case 'gslb-decision':
-      return `${event.data.chosen.name} ${event.data.chosen.address}: ${gslbChoiceText(event.data)}`;
+      return `${event.data.chosen.name} ${event.data.chosen.address}: ${words().dns.gslbChoiceText(event.data)}`;
     case 'dns-answer':
       return `${event.data.chain.map((r) => `${r.type} ${r.data}`).join(' → ')}${frameNote(event)}`;
     case 'http-request':

@@ -3,12 +3,7 @@
 // Lines are as the narrator's say() takes them: it adds the step's two-space margin.
 import { describeFieldSources, describeWireLayers } from '../../layers.ts';
 import type { IpPath, LabUp, LayersComputed, PacketOnLink, SocketChanges, LayersObserved, OnWire, SlbForward, SocketStates, StepStart, StoryEvent, TcpOnWire } from '../events.ts';
-import { cachePathLines } from '../words/cache.ts';
-import { gslbReasoningLine, recordLine, walkQuestionLine, walkReplyLines } from '../words/dns.ts';
-import { orderAnswerLines, orderRequestLines } from '../words/order.ts';
-import { describeTcpStory } from '../words/tcp.ts';
-import { kernelStateLines } from '../words/tcp-states.ts';
-import { masterSecretLines, modernKeyExchangeLines, tlsMessageLine, tlsSessionLines } from '../words/tls.ts';
+import { words } from '../words/index.ts';
 
 /** ", frame 12" (or ", frames 12, 13") for a message the capture holds; nothing when it does not. */
 export function frameNote(event: OnWire, lead = ', '): string {
@@ -71,14 +66,14 @@ export function renderTerminal(event: StoryEvent): string[] {
     }
     case 'tls': {
       const frames = event.frames?.length ? `frame${event.frames.length > 1 ? 's' : ''} ${event.frames.join(', ')}  ` : '';
-      return [`    ${frames}${event.data.direction === 'client→server' ? 'phone → SLB' : 'SLB → phone'}  ${tlsMessageLine(event.data)}`];
+      return [`    ${frames}${event.data.direction === 'client→server' ? 'phone → SLB' : 'SLB → phone'}  ${words().tls.tlsMessageLine(event.data)}`];
     }
     case 'tls-session':
-      return tlsSessionLines(event.data).map((l) => `  ${l}`);
+      return words().tls.tlsSessionLines(event.data).map((l) => `  ${l}`);
     case 'master-secret':
-      return masterSecretLines(event.data);
+      return words().tls.masterSecretLines(event.data);
     case 'key-exchange':
-      return modernKeyExchangeLines(event.data);
+      return words().tls.modernKeyExchangeLines(event.data);
     case 'dns-query': {
       const d = event.data;
       return [`The phone (${d.client.address}:${d.sourcePort}) asks its local DNS ${d.server.address}:${d.server.port}: ${d.type} ${d.name}? (id ${d.id}, recursion desired${frameNote(event)})`];
@@ -90,22 +85,22 @@ export function renderTerminal(event: StoryEvent): string[] {
     }
     case 'dns-walk-query':
       // dig +trace's question line, with the frame that carried it.
-      return [`  ${walkQuestionLine(event.data, event.data.index)}${frameNote(event, '  ')}`];
+      return [`  ${words().dns.walkQuestionLine(event.data, event.data.index)}${frameNote(event, '  ')}`];
     case 'dns-walk-answer': {
-      const [answer, ...rest] = walkReplyLines(event.data);
+      const [answer, ...rest] = words().dns.walkReplyLines(event.data);
       return [`  ${answer}${frameNote(event, '  ')}`, ...rest.map((l) => `  ${l}`)];
     }
     case 'gslb-decision':
-      return [gslbReasoningLine(event.data)];
+      return [words().dns.gslbReasoningLine(event.data)];
     case 'dns-answer':
-      return [`The answer the phone gets${frameNote(event, ' (')}${event.frames?.length ? ')' : ''}:`, ...event.data.chain.map((r) => `    ${recordLine(r)}`)];
+      return [`The answer the phone gets${frameNote(event, ' (')}${event.frames?.length ? ')' : ''}:`, ...event.data.chain.map((r) => `    ${words().dns.recordLine(r)}`)];
     case 'http-request':
       // Step 1's hops are told with the whole fetch (cache-path), the SLB's hop with its choice (slb-forward).
-      return event.step === 3 && 'request' in event.data ? orderRequestLines(event.data.request) : [];
+      return event.step === 3 && 'request' in event.data ? words().order.orderRequestLines(event.data.request) : [];
     case 'http-response':
       return []; // step 1: told with the fetch (cache-path); step 3: with order-answer and slb-forward
     case 'order-answer':
-      return orderAnswerLines(event.data);
+      return words().order.orderAnswerLines(event.data);
     case 'layers':
       return event.data.observed ? observedLayerLines(event.data) : computedLayerLines(event.data);
     case 'slb-forward':
@@ -116,7 +111,7 @@ export function renderTerminal(event: StoryEvent): string[] {
       const d = event.data;
       const lines = [
         `GET ${d.url} from ${d.client.address}:${d.client.port} → ${d.edge} ${d.server.address}:${d.server.port}: ${d.status}, ${d.bytes} bytes in ${d.ms} ms`,
-        ...cachePathLines(d.cacheStatus).map((l) => `    ${l}`),
+        ...words().cache.cachePathLines(d.cacheStatus).map((l) => `    ${l}`),
         `  Cache-Control: ${d.cacheControl ?? '-'}   (for every cache, the phone's too)`,
         // RFC 9213: the CDN's own policy, which its caches obey instead of Cache-Control; the phone ignores it.
         ...(d.cdnCacheControl ? [`  CDN-Cache-Control: ${d.cdnCacheControl}   (for the CDN's caches only)`] : []),
@@ -162,7 +157,7 @@ function tcpStoryLines(d: TcpOnWire['data']): string[] {
   }
   return [
     `TCP on the wire, ${ends}, from this run's capture ${d.captureFile} (frame numbers as Wireshark numbers them: frame.number == N lands on the segment):`,
-    ...describeTcpStory(d.story, { client: 'phone', server: 'SLB' }, d.captureFile).map((l) => `    ${l}`),
+    ...words().tcp.describeTcpStory(d.story, { client: 'phone', server: 'SLB' }, d.captureFile).map((l) => `    ${l}`),
   ];
 }
 
@@ -171,7 +166,7 @@ function socketStateLines(d: SocketStates['data']): string[] {
   const k = d.kernel;
   const lines = [
     `TCP, phone ${k.client?.address}:${k.client?.port} → SLB ${k.server.address}:${k.server.port} (states of both ends, read from the kernel, /proc/net/tcp):`,
-    ...kernelStateLines(k).map((l) => `    ${l}`),
+    ...words().tcpStates.kernelStateLines(k).map((l) => `    ${l}`),
   ];
   if (!d.closedInTime) lines.push(`    (The connection was not closed ${d.closeWaitMs / 1000} s after the answer: the recording below may lack its last records.)`);
   const end = d.socketEnd;

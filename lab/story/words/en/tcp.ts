@@ -2,8 +2,8 @@
 // with its numbers and options, which segments carry which TLS records, the close, and the state
 // each end is in between two frames. Every line names its frame, so `frame.number == N` in
 // Wireshark lands on it.
-import { tcpOptionText } from '../../observe/frame-fields.ts';
-import type { SegmentFact, TcpStory } from '../../observe/tcp-story.ts';
+import { tcpOptionText } from '../../../observe/frame-fields.ts';
+import type { SegmentFact, TcpStory } from '../../../observe/tcp-story.ts';
 
 export interface Names {
   client: string;

@@ -1,5 +1,5 @@
 // The CDN's cache tiers in words, from the Cache-Status entries (RFC 9211) a fetch got back.
-import type { CacheStatusEntry } from '../../../servers/net/cache-status.ts';
+import type { CacheStatusEntry } from '../../../../servers/net/cache-status.ts';
 
 /** The path of one fetch through the tiers, from the edge the phone talked to inward. */
 export function cachePathLines(cacheStatus: readonly CacheStatusEntry[]): string[] {

@@ -1,7 +1,7 @@
 // The kernel's own table in words: each look at /proc/net/tcp for the phone's connection, which
 // states were caught and which came and went between two looks (RFC 9293 §3.3.2), and who closed
 // first. The looks are facts (lab/tcp-states.ts); this says only what they show.
-import { formatSs, type KernelStates, type TcpSocketInfo, type TcpStateName } from '../../tcp-states.ts';
+import { formatSs, type KernelStates, type TcpSocketInfo, type TcpStateName } from '../../../tcp-states.ts';
 
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);

@@ -1,6 +1,7 @@
 // The phone's order in words: the connection, the TLS session, the chain it verified, the answer.
-import type { OrderResult } from '../../../client/order-client.ts';
-import { tlsSessionLines, type TlsSessionFacts } from './tls.ts';
+import type { OrderResult } from '../../../../client/order-client.ts';
+import { orderAnswerFacts, tlsSessionFacts, type OrderAnswerFacts } from '../../facts.ts';
+import { tlsSessionLines } from './tls.ts';
 
 export function orderResultLines(result: OrderResult): string[] {
   const { tcp } = result;
@@ -12,33 +13,9 @@ export function orderResultLines(result: OrderResult): string[] {
   ];
 }
 
-/** The TLS session of an order, as facts (the trace's form of result.tls). */
-export function tlsSessionFacts(result: OrderResult): TlsSessionFacts {
-  const { tls } = result;
-  const key = tls.ephemeralKey as { name?: string; type?: string };
-  return {
-    protocol: tls.protocol,
-    cipher: { standardName: tls.cipher.standardName, name: tls.cipher.name },
-    ...(key.type && { ephemeralKey: { name: key.name, type: key.type } }),
-    chain: tls.chain.map(({ ok, link, detail }) => ({ ok, link, detail })),
-  };
-}
-
 /** The request as the client handed it to TLS, line for line. */
 export function orderRequestLines(requestText: string): string[] {
   return ['Request sent inside TLS:', ...requestText.split(/\r?\n/).map((l) => `  > ${l}`)];
-}
-
-export interface OrderAnswerFacts {
-  status: number;
-  location?: string;
-  servedBy?: string;
-  bodyText: string;
-}
-
-export function orderAnswerFacts(result: OrderResult): OrderAnswerFacts {
-  const header = (name: string) => (result.headers[name] === undefined ? undefined : String(result.headers[name]));
-  return { status: result.status, location: header('location'), servedBy: header('x-served-by'), bodyText: result.bodyText };
 }
 
 /** The answer: status, Location, who served it, then the body as the bytes came. */

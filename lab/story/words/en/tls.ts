@@ -1,8 +1,9 @@
 // Step 2's TLS in words: each message of the handshake on one line, the session the phone got
 // (version, cipher, the chain it verified), and the three randoms (classic) or the key exchange
 // that leaves nothing to recover (modern). From facts alone, so the trace renders them again.
-import type { ModernKeyExchange } from '../../master-secret.ts';
-import type { TlsEventFacts } from '../../tls-decoder.ts';
+import type { ModernKeyExchange } from '../../../master-secret.ts';
+import type { TlsEventFacts } from '../../../tls-decoder.ts';
+import type { MasterSecretFacts, TlsSessionFacts } from '../../facts.ts';
 
 const short = (hex: string) => (hex.length > 16 ? `${hex.slice(0, 16)}…` : hex);
 
@@ -70,16 +71,6 @@ function details(e: TlsEventFacts): string {
   }
 }
 
-/** What the phone's TLS library says it agreed, and each step of the chain it verified. */
-export interface TlsSessionFacts {
-  protocol: string | null;
-  /** IANA's name and OpenSSL's for the same suite. */
-  cipher: { standardName?: string; name: string };
-  /** The key exchange: an ephemeral key's name or type, or none (RSA key exchange: no ephemeral key). */
-  ephemeralKey?: { name?: string; type?: string };
-  chain: Array<{ ok: boolean; link: string; detail: string }>;
-}
-
 export function tlsSessionLines(t: TlsSessionFacts): string[] {
   const kx = t.ephemeralKey?.type
     ? `${t.ephemeralKey.name ?? t.ephemeralKey.type} (ephemeral, forward secret)`
@@ -89,15 +80,6 @@ export function tlsSessionLines(t: TlsSessionFacts): string[] {
     'Chain the client verified, trusting only the lab root:',
     ...t.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${step.link}: ${step.detail}`),
   ];
-}
-
-/** Classic mode's three randoms, the master secret recomputed from them, and the key log line it matched. */
-export interface MasterSecretFacts {
-  clientRandom: string;
-  serverRandom: string;
-  preMaster: string;
-  master: string;
-  keyLogLine: number;
 }
 
 export function masterSecretLines(m: MasterSecretFacts): string[] {

@@ -1,7 +1,7 @@
 // What each field of a frame means, in a sentence or two with the standard's section: the words the
 // report shows beside a highlighted byte. Keyed by the field's Wireshark name (lab/observe/dissect.ts),
 // so a field the dissector gives without words here is a compile error.
-import type { LayerName, OtherPart, WiresharkField } from '../../observe/dissect.ts';
+import type { LayerName, OtherPart, WiresharkField } from '../../../observe/dissect.ts';
 
 export const FIELD_WORDS: Record<WiresharkField, string> = {
   'eth.dst': 'Destination MAC: the next machine on this link, not the final one. A host sending off its subnet puts its default gateway\'s MAC here, learnt by ARP (seed §6). On Linux lo both MACs are zero: loopback has no link.',

@@ -1,8 +1,8 @@
 // DNS in words: a record as dig prints it, one step of the local DNS's walk, the whole walk, the
 // GSLB's decision. The mechanism (client/dig.ts, servers/dns/) hands over facts; the sentences live here only.
-import type { DigReport } from '../../../client/dig.ts';
-import type { GslbDecision } from '../../../servers/dns/gslb.ts';
-import type { Alias, Resolution, WalkOutcome, WalkStep } from '../../../servers/dns/resolver.ts';
+import type { DigReport } from '../../../../client/dig.ts';
+import type { GslbDecision } from '../../../../servers/dns/gslb.ts';
+import type { Alias, Resolution, WalkOutcome, WalkStep } from '../../../../servers/dns/resolver.ts';
 
 /** One record as dig prints it. */
 export function recordLine(r: { name: string; type: string; ttl: number; data: string }): string {

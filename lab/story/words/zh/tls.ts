@@ -1,0 +1,134 @@
+// Step 2's TLS in words: each message of the handshake on one line, the session the phone got
+// (version, cipher, the chain it verified), and the three randoms (classic) or the key exchange
+// that leaves nothing to recover (modern). From facts alone, so the trace renders them again.
+import type { ModernKeyExchange } from '../../../master-secret.ts';
+import type { TlsEventFacts } from '../../../tls-decoder.ts';
+import type { MasterSecretFacts, TlsSessionFacts } from '../../facts.ts';
+
+const short = (hex: string) => (hex.length > 16 ? `${hex.slice(0, 16)}…` : hex);
+
+function listOf(names: string[], max = 4): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} (+${names.length - max} more)`;
+}
+
+/** One line per message, e.g. "client→server ClientHello: version TLS 1.2, random 5f1c…, …". */
+export function tlsMessageLine(e: TlsEventFacts): string {
+  return `${e.direction} ${e.name}: ${details(e)} [${e.length} bytes at offset ${e.offset}]`;
+}
+
+function details(e: TlsEventFacts): string {
+  switch (e.type) {
+    case 'ClientHello': {
+      const h = e.fields;
+      const parts = [
+        `version ${h.legacyVersionName}${h.supportedVersions ? ` (supported_versions: ${h.supportedVersions.join(', ')})` : ''}`,
+        `random ${h.random}`,
+        `${h.cipherSuites.length} cipher suite(s): ${listOf(h.cipherSuites.map((s) => s.name))}`,
+      ];
+      if (h.serverName) parts.push(`SNI ${h.serverName}`);
+      if (h.keyShares) parts.push(`key_share ${h.keyShares.map((k) => k.group).join(', ')}`);
+      if (h.alpn) parts.push(`ALPN ${h.alpn.join(', ')}`);
+      parts.push(h.extendedMasterSecret ? 'offers extended_master_secret' : 'no extended_master_secret');
+      return parts.join(', ');
+    }
+    case 'ServerHello': {
+      const h = e.fields;
+      if (h.helloRetryRequest) return `the server wants another key_share: ${h.keyShare?.group ?? '?'} (random is RFC 8446's fixed HelloRetryRequest value)`;
+      const parts = [`${h.versionName}`, `chose ${h.cipherSuite.name}`, `random ${h.random}`];
+      if (h.downgradeSentinel) parts.push(`random ends in "DOWNGRD": this server could do TLS 1.3 but agreed to ${h.downgradeSentinel}`);
+      if (h.keyShare) parts.push(`key_share ${h.keyShare.group}`);
+      if (h.version !== 0x0304) parts.push(h.extendedMasterSecret ? 'extended_master_secret on' : 'no extended_master_secret');
+      return parts.join(', ');
+    }
+    case 'Certificate':
+      return `${e.fields.certificates.length} certificate(s): ${e.fields.certificates
+        .map((c) => (c.error ? `unreadable (${c.error})` : `"${c.commonName ?? c.subject}" issued by "${/CN=([^,]+)/.exec(c.issuer)?.[1] ?? c.issuer}"`))
+        .join(', then ')}`;
+    case 'ServerKeyExchange':
+      return `${e.fields.keyExchange}${e.fields.group ? ` on ${e.fields.group}` : ''}${e.fields.publicKeyLength ? `, ${e.fields.publicKeyLength}-byte public key` : ''}${e.fields.signatureAlgorithm ? `, signed ${e.fields.signatureAlgorithm}` : ''}`;
+    case 'ServerHelloDone':
+      return "the server has said all it will; the client's turn";
+    case 'ClientKeyExchange':
+      return e.fields.encryptedPreMaster
+        ? `pre-master secret encrypted with the server's RSA public key: ${e.fields.encryptedPreMaster.length / 2} bytes (${short(e.fields.encryptedPreMaster)})`
+        : `${e.fields.keyExchange} public key${e.fields.publicKeyLength ? `, ${e.fields.publicKeyLength} bytes` : ''}`;
+    case 'NewSessionTicket':
+      return `a ${e.fields.ticketLength}-byte ticket, valid ${e.fields.lifetimeHintSeconds} s`;
+    case 'Handshake':
+      return `${e.fields.bodyLength} bytes`;
+    case 'ChangeCipherSpec':
+      return e.fields.middleboxCompatibility ? 'sent only to look like TLS 1.2 to middleboxes' : 'from the next record on, this side encrypts';
+    case 'Alert':
+      return `${e.fields.levelName} ${e.fields.descriptionName}`;
+    case 'ApplicationData':
+      return `${e.fields.bytes} bytes of ciphertext${e.fields.probablyTicket ? ' (probably a NewSessionTicket: in TLS 1.3 they look like application data)' : ''}`;
+    case 'EncryptedHandshake':
+    case 'EncryptedAlert':
+    case 'Heartbeat':
+      return `${e.fields.bytes} bytes of ciphertext`;
+    case 'Undecodable':
+      return `${e.fields.reason} (first bytes ${e.fields.preview})`;
+  }
+}
+
+export function tlsSessionLines(t: TlsSessionFacts): string[] {
+  const kx = t.ephemeralKey?.type
+    ? `${t.ephemeralKey.name ?? t.ephemeralKey.type} (ephemeral, forward secret)`
+    : "RSA (the client encrypted the pre-master secret with the server's public key)";
+  return [
+    `TLS   ${t.protocol}, cipher ${t.cipher.standardName} (OpenSSL: ${t.cipher.name}), key exchange ${kx}`,
+    'Chain the client verified, trusting only the lab root:',
+    ...t.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${step.link}: ${step.detail}`),
+  ];
+}
+
+export function masterSecretLines(m: MasterSecretFacts): string[] {
+  return [
+    "The three randoms (seed §5): client random, server random, and the pre-master secret the phone sent encrypted with the SLB's public key.",
+    `    client random  ${m.clientRandom}`,
+    `    server random  ${m.serverRandom}`,
+    `    pre-master     ${m.preMaster}  (decrypted with the SLB's private key, which the lab owns)`,
+    `    master secret  ${m.master}  = PRF(pre-master, "master secret", client random ‖ server random)`,
+    `    = the key log's CLIENT_RANDOM line ${m.keyLogLine}: the same secret, computed independently on both sides.`,
+  ];
+}
+
+/** Modern mode: the group, and why neither a capture nor the SLB's private key gives a key (forward secrecy). */
+/**
+ * A hybrid group (RFC 9794 terms; draft-ietf-tls-ecdhe-mlkem): each key share is an ML-KEM-768
+ * part (FIPS 203) followed or preceded by a classical ECDH part. OpenSSL 3.5 (Node 24 and later)
+ * offers X25519MLKEM768 first, as Chrome and Firefox do: what a shopper's phone uses today.
+ */
+const HYBRID_GROUPS: Record<string, { kem: string; ecdh: string }> = {
+  X25519MLKEM768: { kem: 'ML-KEM-768', ecdh: 'x25519' },
+  SecP256r1MLKEM768: { kem: 'ML-KEM-768', ecdh: 'secp256r1' },
+  SecP384r1MLKEM1024: { kem: 'ML-KEM-1024', ecdh: 'secp384r1' },
+};
+
+export function modernKeyExchangeLines(k: ModernKeyExchange): string[] {
+  const hybrid = HYBRID_GROUPS[k.group];
+  const how = hybrid
+    ? `The key exchange was a hybrid of two, so that breaking one is not enough: ${hybrid.ecdh} elliptic-curve Diffie-Hellman, and ` +
+      `${hybrid.kem}, a post-quantum key encapsulation (FIPS 203) meant to hold even against a future quantum computer that would ` +
+      `break elliptic curves. The client sent a ${k.clientPublicKeyBytes ?? '?'}-byte key share in its ClientHello (key_share: its ` +
+      `${hybrid.kem} public key and its ${hybrid.ecdh} public key) and the server answered with ${k.serverPublicKeyBytes ?? '?'} bytes in ` +
+      `the ServerHello (a ${hybrid.kem} ciphertext that only the client's private key opens, and its own ${hybrid.ecdh} public key). ` +
+      'Both ends got the same two shared secrets and fed both into TLS 1.3\'s key schedule, which derives every key; no secret, '
+    : `The key exchange was ephemeral elliptic-curve Diffie-Hellman on ${k.group}: the client sent a ` +
+      `${k.clientPublicKeyBytes ?? '?'}-byte public key in its ClientHello (key_share) and the server answered with its own ` +
+      `${k.serverPublicKeyBytes ?? '?'}-byte public key in the ServerHello. Each side combined its own private key with the other's ` +
+      `public key and got the same shared secret, from which TLS 1.3's key schedule derives every key; no secret, `;
+  return [
+    `Key exchange: ${k.group} (${hybrid ? `hybrid: ${hybrid.ecdh} ECDHE + ${hybrid.kem}` : 'ECDHE'}), cipher ${k.cipherSuite}.`,
+    `    ${how}` +
+      `encrypted or not, crosses the wire. The private keys were made for this one connection, never left the two ends, ` +
+      `and are thrown away after the handshake. The SLB's RSA key only signed the handshake (CertificateVerify); it ` +
+      `decrypts nothing. So a capture, even together with the SLB's private key, holds nothing from which a key can be ` +
+      `recovered, now or later: that is forward secrecy. ` +
+      (k.keyLogLabels.length
+        ? `The key log has ${k.keyLogLabels.length} lines for this client random (${k.keyLogLabels.join(', ')}) only because the SLB ` +
+          'wrote its own secrets there on purpose (SSLKEYLOGFILE); nothing on the wire lets anyone derive, or even check, them.'
+        : 'A key log would hold *_TRAFFIC_SECRET lines only because an endpoint wrote its own secrets there on purpose; ' +
+          'nothing on the wire lets anyone derive, or even check, them.'),
+  ];
+}
