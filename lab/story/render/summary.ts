@@ -3,8 +3,10 @@ import { lostFramesWarning } from '../../capture.ts';
 import type { StoryEvent } from '../events.ts';
 import { frameNote, stepTitle } from './terminal.ts';
 import { words } from '../words/index.ts';
+import { lang, type Lang } from '../../lang.ts';
 
-export function renderSummary(event: StoryEvent): string {
+export function renderSummary(event: StoryEvent, l: Lang = lang()): string {
+  void l; // TODO(i18n): the summaries' words by language
   switch (event.kind) {
     case 'step':
       return stepTitle(event);

@@ -4,6 +4,7 @@
 import { describeFieldSources, describeWireLayers } from '../../layers.ts';
 import type { IpPath, LabUp, LayersComputed, PacketOnLink, SocketChanges, LayersObserved, OnWire, SlbForward, SocketStates, StepStart, StoryEvent, TcpOnWire } from '../events.ts';
 import { words } from '../words/index.ts';
+import { lang, type Lang } from '../../lang.ts';
 
 /** ", frame 12" (or ", frames 12, 13") for a message the capture holds; nothing when it does not. */
 export function frameNote(event: OnWire, lead = ', '): string {
@@ -13,7 +14,8 @@ export function frameNote(event: OnWire, lead = ', '): string {
 }
 
 /** A step's heading, from its facts. */
-export function stepTitle(e: StepStart): string {
+export function stepTitle(e: StepStart, l: Lang = lang()): string {
+  void l; // TODO(i18n): the step titles' words by language
   const d = e.data;
   switch (e.step) {
     case 0:
@@ -27,7 +29,8 @@ export function stepTitle(e: StepStart): string {
   }
 }
 
-export function renderTerminal(event: StoryEvent): string[] {
+export function renderTerminal(event: StoryEvent, l: Lang = lang()): string[] {
+  void l; // TODO(i18n): every line's words by language
   switch (event.kind) {
     case 'step':
       return [stepTitle(event)]; // the transcript sets it apart (render/transcript.ts)
