@@ -3,6 +3,7 @@
 // that leaves nothing to recover (modern). From facts alone, so the trace renders them again.
 import type { ModernKeyExchange } from '../../../master-secret.ts';
 import type { TlsEventFacts } from '../../../tls-decoder.ts';
+import type { ChainCert, ChainCheck, ChainStep } from '../../../../client/chain-check.ts';
 import type { MasterSecretFacts, TlsSessionFacts } from '../../facts.ts';
 
 const short = (hex: string) => (hex.length > 16 ? `${hex.slice(0, 16)}…` : hex);
@@ -13,7 +14,12 @@ function listOf(names: string[], max = 4): string {
 
 /** One line per message, e.g. "client→server ClientHello: version TLS 1.2, random 5f1c…, …". */
 export function tlsMessageLine(e: TlsEventFacts): string {
-  return `${e.direction} ${e.name}: ${details(e)} [${e.length} bytes at offset ${e.offset}]`;
+  return `${e.direction} ${tlsEventName(e.name)}: ${details(e)} [${e.length} bytes at offset ${e.offset}]`;
+}
+
+/** The decoder's name of a message or record, as a reader sees it (English: the decoder's own). */
+export function tlsEventName(name: string): string {
+  return name;
 }
 
 function details(e: TlsEventFacts): string {
@@ -78,8 +84,77 @@ export function tlsSessionLines(t: TlsSessionFacts): string[] {
   return [
     `TLS   ${t.protocol}, cipher ${t.cipher.standardName} (OpenSSL: ${t.cipher.name}), key exchange ${kx}`,
     'Chain the client verified, trusting only the lab root:',
-    ...t.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${step.link}: ${step.detail}`),
+    ...t.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${chainLink(step.link)}: ${chainDetail(step.check)}`),
   ];
+}
+
+function certLabel(c: ChainCert): string {
+  return `${c.role === 'certificate' ? `certificate #${c.index}` : c.role} ${c.name}`;
+}
+
+/** `leaf "CN=…" → intermediate "CN=…"`, or one certificate alone. */
+export function chainLink(link: ChainStep['link']): string {
+  if (!link.parent) return certLabel(link.cert);
+  return `${certLabel(link.cert)} → ${link.parent === 'unknown' ? '?' : certLabel(link.parent)}`;
+}
+
+/** What a step of the walk checked, or found wrong (said of the certificate). */
+export function chainDetail(c: ChainCheck): string {
+  switch (c.kind) {
+    case 'trusted-root':
+      return `this is the root CA the client trusts (SHA-256 ${c.sha256}…); the walk ends here`;
+    case 'foreign-root':
+      return `is a self-signed root, but not the one this client trusts (${c.trusted}, SHA-256 ${c.trustedSha256}…; this one is ${c.sha256}…)`;
+    case 'issuer-missing':
+      return `was issued by ${c.issuer}, but the server sent no certificate for that issuer and the client trusts only ${c.trusted}: the intermediate is missing`;
+    case 'issuer-untrusted':
+      return `was issued by ${c.issuer}, which is neither the next certificate the server sent nor a root this client trusts (it trusts only ${c.trusted})`;
+    case 'signature-mismatch':
+      return `names ${c.parent} as its issuer, but its signature does not verify with that certificate's public key: a different CA with the same name signed it`;
+    case 'signed-by':
+      return `issuer name matches, and the signature verifies with ${c.parent}'s public key`;
+    case 'expired':
+      return `expired on ${c.validTo} (${c.days} day${c.days === 1 ? '' : 's'} ago)`;
+    case 'not-yet-valid':
+      return `is not valid before ${c.validFrom}`;
+    case 'valid':
+      return `valid from ${c.validFrom} to ${c.validTo}`;
+    case 'name-matches':
+      return `carries the name the client asked for: ${c.hostname}`;
+    case 'name-mismatch':
+      return `does not carry the name the client asked for (${c.hostname}); it is for ${c.names}`;
+  }
+}
+
+/** For a broken step: what to do about it. */
+export function chainFix(c: ChainCheck): string | undefined {
+  switch (c.kind) {
+    case 'foreign-root':
+      return 'the server belongs to another PKI, or the client was given the wrong root CA file';
+    case 'issuer-missing':
+      return 'the server must send its intermediate certificate together with its leaf (chain.crt, not leaf.crt)';
+    case 'issuer-untrusted':
+      return 'the chain leads to a CA the client does not trust: use the right root CA, or have the server send a chain that ends at it';
+    case 'signature-mismatch':
+      return c.parentIsTrustedRoot
+        ? 'the client trusts another root of the same name: give it the lab root that issued this chain'
+        : 'the server sends a mismatched chain: reissue or resend the right intermediate';
+    case 'expired':
+      return 'renew it (for the lab: npm run lab -- certs --renew)';
+    case 'not-yet-valid':
+      return "check this machine's clock, or reissue it";
+    case 'name-mismatch':
+      return `connect with one of the certificate's names, or issue a certificate that includes ${c.hostname}`;
+    default:
+      return undefined;
+  }
+}
+
+/** The client's refusal: the code OpenSSL gave, and which link broke and what to do (the CertificateError's message). */
+export function certificateRefusal(code: string, broken: ChainStep | undefined): string {
+  if (!broken) return `TLS certificate check failed (${code})`;
+  const fix = chainFix(broken.check);
+  return `TLS certificate check failed (${code}) at ${chainLink(broken.link)}: it ${chainDetail(broken.check)}.${fix ? ` Fix: ${fix}.` : ''}`;
 }
 
 export function masterSecretLines(m: MasterSecretFacts): string[] {
