@@ -1,7 +1,7 @@
 // Step 2's TLS in words: each message of the handshake on one line, the session the phone got
 // (version, cipher, the chain it verified), and the three randoms (classic) or the key exchange
 // that leaves nothing to recover (modern). From facts alone, so the trace renders them again.
-import type { ModernKeyExchange } from '../../../master-secret.ts';
+import { HYBRID_GROUPS, type ModernKeyExchange } from '../../../master-secret.ts';
 import type { TlsEventFacts } from '../../../tls-decoder.ts';
 import type { ChainCert, ChainCheck, ChainStep } from '../../../../client/chain-check.ts';
 import type { MasterSecretFacts, TlsSessionFacts } from '../../facts.ts';
@@ -169,17 +169,6 @@ export function masterSecretLines(m: MasterSecretFacts): string[] {
 }
 
 /** Modern mode: the group, and why neither a capture nor the SLB's private key gives a key (forward secrecy). */
-/**
- * A hybrid group (RFC 9794 terms; draft-ietf-tls-ecdhe-mlkem): each key share is an ML-KEM-768
- * part (FIPS 203) followed or preceded by a classical ECDH part. OpenSSL 3.5 (Node 24 and later)
- * offers X25519MLKEM768 first, as Chrome and Firefox do: what a shopper's phone uses today.
- */
-const HYBRID_GROUPS: Record<string, { kem: string; ecdh: string }> = {
-  X25519MLKEM768: { kem: 'ML-KEM-768', ecdh: 'x25519' },
-  SecP256r1MLKEM768: { kem: 'ML-KEM-768', ecdh: 'secp256r1' },
-  SecP384r1MLKEM1024: { kem: 'ML-KEM-1024', ecdh: 'secp384r1' },
-};
-
 export function modernKeyExchangeLines(k: ModernKeyExchange): string[] {
   const hybrid = HYBRID_GROUPS[k.group];
   const how = hybrid
