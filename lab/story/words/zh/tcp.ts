@@ -5,7 +5,11 @@
 import { tcpOptionText } from '../../../observe/frame-fields.ts';
 import type { SegmentFact, TcpStory } from '../../../observe/tcp-story.ts';
 import type { Names } from '../en/tcp.ts';
+import { roleName } from './role-names.ts';
 import { tlsEventName } from './tls.ts';
+
+/** The two ends by their Chinese names (手机, SLB), whatever the caller called them. */
+const zhNames = (n: Names): Names => ({ client: roleName(n.client), server: roleName(n.server) });
 
 const arrow = (s: SegmentFact, n: Names) => (s.direction === 'client→server' ? `${n.client} → ${n.server}` : `${n.server} → ${n.client}`);
 
@@ -38,12 +42,14 @@ function shifts(story: TcpStory): { 'client→server'?: number; 'server→client
 }
 
 /** 一个报文段一行：帧号、谁发给谁、标志位、序号、窗口、数据长度。 */
-export function segmentLine(s: SegmentFact, n: Names, shift?: number): string {
+export function segmentLine(s: SegmentFact, names: Names, shift?: number): string {
+  const n = zhNames(names);
   return `帧 ${s.frame}  ${arrow(s, n)}  [${s.flags}]  ${numbers(s)}，${windowText(s, shift)}，${s.length} 字节数据`;
 }
 
 /** 握手、数据、关闭：第 2 步 TCP 部分的各行。 */
-export function describeTcpStory(story: TcpStory, n: Names, file: string): string[] {
+export function describeTcpStory(story: TcpStory, names: Names, file: string): string[] {
+  const n = zhNames(names);
   const lines: string[] = [];
   const shift = shifts(story);
   const { syn, synAck, ack } = story.handshake;
