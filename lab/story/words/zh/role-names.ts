@@ -29,3 +29,15 @@ const LOOK_NAMES: Record<string, string> = {
 export function lookName(label: string): string {
   return LOOK_NAMES[label] ?? label;
 }
+
+/**
+ * A name set between Chinese words with spaces, as a Latin one needs them (SLB 先关闭), leaves a
+ * space between two Chinese characters when the name is Chinese (手机 先关闭): take those out.
+ * Quoted text (a certificate's name) is a value and stays as it is.
+ */
+export function tidy(line: string): string {
+  return line
+    .split(/("[^"]*")/)
+    .map((part, i) => (i % 2 ? part : part.replace(/([\u4e00-\u9fff]) (?=[\u4e00-\u9fff])/g, '$1')))
+    .join('');
+}

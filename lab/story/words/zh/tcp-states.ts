@@ -3,7 +3,7 @@
 // (RFC 9293 §3.3.2), and who closed first. State names stay as RFC 9293 and the kernel spell them.
 import { formatSs, type KernelStates, type TcpSocketInfo, type TcpStateName } from '../../../tcp-states.ts';
 import { padEndWidth, displayWidth } from '../../../text-width.ts';
-import { lookName, roleName } from './role-names.ts';
+import { lookName, roleName, tidy } from './role-names.ts';
 
 /** "ESTABLISHED" or, for a socket the table no longer (or not yet) has, "CLOSED". */
 function stateOf(s: TcpSocketInfo | undefined): TcpStateName | 'CLOSED' {
@@ -38,12 +38,12 @@ export function kernelStateLines(k: KernelStates): string[] {
   if (!can.ok) {
     lines.push(blockedLine(can.blocked));
     lines.push(`按 RFC 9293，内核做了这些（这里没有观察到）：${sName} LISTEN；${cName} CLOSED → SYN-SENT → ESTABLISHED；${sName} 新建的连接 SYN-RECEIVED → ESTABLISHED；关闭时，先关闭的一端 FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT，另一端 CLOSE-WAIT → LAST-ACK → CLOSED。`);
-    return lines;
+    return lines.map(tidy);
   }
 
   // Each look, as it was; the two ends' labels padded to one display width so their rows line up.
-  const cEnd = `${cName} 这一端：`;
-  const sEnd = `${sName} 这一端：`;
+  const cEnd = tidy(`${cName} 这一端：`);
+  const sEnd = tidy(`${sName} 这一端：`);
   const endWidth = Math.max(displayWidth(cEnd), displayWidth(sEnd));
   for (const s of snapshots) {
     lines.push(`${lookName(s.label)}（+${s.atMs.toFixed(1)} ms）：`);
@@ -91,7 +91,7 @@ export function kernelStateLines(k: KernelStates): string[] {
       const activeEnd = closer === 'client' ? last.client! : last.serverEnd!;
       lines.push(
         `${active} 先关闭（主动关闭）：ESTABLISHED → FIN-WAIT-1（发出 FIN）→ FIN-WAIT-2（FIN 已被确认）→ TIME-WAIT（收到对端的 FIN）→ CLOSED；` +
-          `在“${at}”时看到的是 ${activeState}。`,
+          `在“${at}”那次查看中看到的是 ${activeState}。`,
       );
       if (activeState === 'TIME_WAIT') {
         lines.push(
@@ -115,10 +115,10 @@ export function kernelStateLines(k: KernelStates): string[] {
       ];
       if (missed.length) lines.push(`  没抓到：${missed.join('、')}：它们都是在两次查看之间出现又消失的（这里一个往返只要 ${k.path.kind === 'links' && k.path.roundTripMs > 0 ? `${k.path.roundTripMs} ms` : '几微秒'}）。`);
     } else if ((PASSIVE_CLOSE as string[]).includes(c) || (PASSIVE_CLOSE as string[]).includes(v)) {
-      lines.push(`在“${at}”时，有一端收到了 FIN，正在等它的应用程序关闭：${cName} ${c}，${sName} ${v}。`);
+      lines.push(`在“${at}”那次查看中，有一端收到了 FIN，正在等它的应用程序关闭：${cName} ${c}，${sName} ${v}。`);
     } else if (c === 'CLOSED' && v === 'CLOSED') {
-      lines.push(`在“${at}”时，两端都已从表里消失：连接被复位（RST）了，或者 TIME_WAIT 已经结束。`);
+      lines.push(`在“${at}”那次查看中，两端都已从表里消失：连接被复位（RST）了，或者 TIME_WAIT 已经结束。`);
     }
   }
-  return lines;
+  return lines.map(tidy);
 }

@@ -5,7 +5,7 @@
 import { tcpOptionText } from '../../../observe/frame-fields.ts';
 import type { SegmentFact, TcpStory } from '../../../observe/tcp-story.ts';
 import type { Names } from '../en/tcp.ts';
-import { roleName } from './role-names.ts';
+import { roleName, tidy } from './role-names.ts';
 import { tlsEventName } from './tls.ts';
 
 /** The two ends by their Chinese names (手机, SLB), whatever the caller called them. */
@@ -44,7 +44,7 @@ function shifts(story: TcpStory): { 'client→server'?: number; 'server→client
 /** 一个报文段一行：帧号、谁发给谁、标志位、序号、窗口、数据长度。 */
 export function segmentLine(s: SegmentFact, names: Names, shift?: number): string {
   const n = zhNames(names);
-  return `帧 ${s.frame}  ${arrow(s, n)}  [${s.flags}]  ${numbers(s)}，${windowText(s, shift)}，${s.length} 字节数据`;
+  return tidy(`帧 ${s.frame}  ${arrow(s, n)}  [${s.flags}]  ${numbers(s)}，${windowText(s, shift)}，${s.length} 字节数据`);
 }
 
 /** 握手、数据、关闭：第 2 步 TCP 部分的各行。 */
@@ -86,7 +86,7 @@ export function describeTcpStory(story: TcpStory, names: Names, file: string): s
 
   lines.push(...describeClose(story, n, shift));
   lines.push(`其中任何一帧都可以这样核对：tshark -r ${file} -Y 'frame.number == ${syn?.frame ?? 1}' -T fields -e tcp.seq_raw -e tcp.ack_raw -e tcp.flags.str -e tcp.window_size_value -e tcp.options`);
-  return lines;
+  return lines.map(tidy);
 }
 
 function describeClose(story: TcpStory, n: Names, shift: ReturnType<typeof shifts>): string[] {

@@ -62,7 +62,7 @@ const REASONS: Array<[RegExp, string]> = [
 
 function reasonText(reason: string): string {
   const hit = REASONS.find(([pattern]) => pattern.test(reason));
-  return hit ? reason.replace(hit[0], hit[1]) : reason;
+  return (hit ? reason.replace(hit[0], hit[1]) : reason).replace(/^handshake type (\d+) 格式错误/, '握手消息（类型 $1）格式错误');
 }
 
 /** "2048-bit finite field" (the decoder's name for a DHE group) → "2048 位有限域"; curve names stay. */
@@ -207,7 +207,7 @@ export function chainFix(c: ChainCheck): string | undefined {
 export function certificateRefusal(code: string, broken: ChainStep | undefined): string {
   if (!broken) return `TLS 证书校验失败（${code}）`;
   const fix = chainFix(broken.check);
-  return `TLS 证书校验失败（${code}），问题出在 ${chainLink(broken.link)}：${chainDetail(broken.check)}。${fix ? `解决办法：${fix}。` : ''}`;
+  return `TLS 证书校验失败（${code}），问题出在${chainLink(broken.link)}：${chainDetail(broken.check)}。${fix ? `解决办法：${fix}。` : ''}`;
 }
 
 export function masterSecretLines(m: MasterSecretFacts): string[] {
