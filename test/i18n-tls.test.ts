@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainStep } from '../client/chain-check.ts';
 import { placeOrder, type OrderResult } from '../client/order-client.ts';
 import { setLang, type Lang } from '../lab/lang.ts';
-import type { ModernKeyExchange } from '../lab/master-secret.ts';
+import { MasterSecretError, type MasterSecretFailureFacts, type ModernKeyExchange } from '../lab/master-secret.ts';
 import type { SegmentFact, TcpStory } from '../lab/observe/tcp-story.ts';
 import { decodeRecording } from '../lab/observe/tls-recorder.ts';
 import { tlsSessionFacts, type MasterSecretFacts, type TlsSessionFacts } from '../lab/story/facts.ts';
@@ -266,6 +266,36 @@ describe('the three randoms, and forward secrecy', () => {
       const { zh } = both((l) => words(l).tls.modernKeyExchangeLines(k));
       expect(zh.join('')).toContain('前向保密');
     }
+  });
+});
+
+describe('why the master secret could not be checked', () => {
+  const random = '565295e42747c8c846c835c079b3277a10802d699faff471b9d23e80cf732b3d';
+  const failures: MasterSecretFailureFacts[] = [
+    { kind: 'no-hello', missing: 'ServerHello' },
+    { kind: 'no-hello', missing: 'ClientHello and ServerHello' },
+    { kind: 'tls13', suite: 'TLS_AES_256_GCM_SHA384' },
+    { kind: 'no-client-key-exchange' },
+    { kind: 'ephemeral', suite: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', keyExchange: 'ECDHE' },
+    { kind: 'bad-pre-master', bytes: 47, startsWith: '0301', wantVersion: '0303' },
+    { kind: 'extended-master-secret' },
+    { kind: 'no-key-log', clientRandom: random, keyLogFile: '.lab/keylog.txt' },
+    { kind: 'no-key-log-line', clientRandom: random, keyLogFile: '.lab/keylog.txt', lines: 3 },
+    { kind: 'key-log-mismatch', clientRandom: random, keyLogFile: '.lab/keylog.txt', lineNumber: 7, logged: 'ab'.repeat(48), computed: 'cd'.repeat(48) },
+    { kind: 'not-tls13', versionName: 'TLS 1.2', suite: 'TLS_RSA_WITH_AES_128_GCM_SHA256' },
+  ];
+
+  it('every failure in both languages, and the error speaks the process\'s language', () => {
+    const { zh } = both((l) => failures.map((f) => words(l).tls.masterSecretFailure(f)));
+    expect(zh[5]).toContain('预主密钥');
+    expect(new MasterSecretError(failures[9]!).message).toMatch(/^the key log does not match/);
+    expect(inLang('zh', () => new MasterSecretError(failures[9]!).message)).toMatch(/^密钥日志对不上/);
+    expect(new MasterSecretError(failures[9]!).reason).toBe('key-log-mismatch');
+  });
+
+  it("a library's own error stays as it came, inside the Chinese sentence", () => {
+    const zh = words('zh').tls.masterSecretFailure({ kind: 'undecryptable', bytes: 256, error: 'Encryption block is invalid.' });
+    expect(zh).toBe('用这把私钥解不开那段 256 字节的 ClientKeyExchange（Encryption block is invalid.）：它是 SLB 发来的那张证书对应的私钥吗？');
   });
 });
 

@@ -1,7 +1,8 @@
 // Step 2's TLS in words: each message of the handshake on one line, the session the phone got
 // (version, cipher, the chain it verified), and the three randoms (classic) or the key exchange
 // that leaves nothing to recover (modern). From facts alone, so the trace renders them again.
-import { HYBRID_GROUPS, type ModernKeyExchange } from '../../../master-secret.ts';
+import type { MasterSecretFailureFacts, ModernKeyExchange } from '../../../master-secret.ts';
+import { HYBRID_GROUPS } from '../../../tls-groups.ts';
 import type { TlsEventFacts } from '../../../tls-decoder.ts';
 import type { ChainCert, ChainCheck, ChainStep } from '../../../../client/chain-check.ts';
 import type { MasterSecretFacts, TlsSessionFacts } from '../../facts.ts';
@@ -195,4 +196,43 @@ export function modernKeyExchangeLines(k: ModernKeyExchange): string[] {
         : 'A key log would hold *_TRAFFIC_SECRET lines only because an endpoint wrote its own secrets there on purpose; ' +
           'nothing on the wire lets anyone derive, or even check, them.'),
   ];
+}
+
+/** Why the three randoms could not be checked against the key log (MasterSecretError's message). */
+export function masterSecretFailure(f: MasterSecretFailureFacts): string {
+  switch (f.kind) {
+    case 'no-hello':
+      return `the connection's bytes hold no ${f.missing}, so there are no randoms to start from`;
+    case 'tls13':
+      return `this connection is TLS 1.3 (${f.suite}): there is no pre-master secret on the wire to recover; see modernKeyExchange`;
+    case 'no-client-key-exchange':
+      return "the connection's bytes hold no ClientKeyExchange (did the handshake finish? was the session resumed?)";
+    case 'ephemeral':
+      return `the server chose ${f.suite}: its ClientKeyExchange carries an ephemeral ${f.keyExchange} public key, not an encrypted pre-master, so the server's private key cannot recover anything`;
+    case 'undecryptable':
+      return `could not decrypt the ${f.bytes}-byte ClientKeyExchange with this private key (${f.error}): is it the key of the certificate the SLB sent?`;
+    case 'bad-pre-master':
+      return `the decrypted pre-master is ${f.bytes} bytes starting ${f.startsWith}; a real one is 48 bytes starting with the client's version ${f.wantVersion}`;
+    case 'extended-master-secret':
+      return (
+        'extended master secret (RFC 7627) was negotiated: both hellos carry extended_master_secret, so both ends computed ' +
+        'master = PRF(pre-master, "extended master secret", hash of the handshake messages) and the textbook formula ' +
+        "(client random ‖ server random) does not apply. The lab's classic mode switches EMS off (SSL_OP_NO_EXTENDED_MASTER_SECRET) on both ends."
+      );
+    case 'no-key-log':
+      return `no CLIENT_RANDOM line for client random ${f.clientRandom}: the key log ${f.keyLogFile} does not exist`;
+    case 'no-key-log-line':
+      return (
+        `no CLIENT_RANDOM line for client random ${f.clientRandom} in ${f.keyLogFile} (it has ${f.lines} CLIENT_RANDOM line(s)): ` +
+        'was this key log written by the SLB that served this connection, and was the line removed?'
+      );
+    case 'key-log-mismatch':
+      return (
+        `the key log does not match: for client random ${f.clientRandom}, line ${f.lineNumber} of ${f.keyLogFile} says the master secret is ` +
+        `${f.logged}, but the three randoms give ${f.computed}. The key log line has been tampered with, ` +
+        'or it is not the log of the server that did this handshake.'
+      );
+    case 'not-tls13':
+      return `this connection is ${f.versionName} with ${f.suite}, not TLS 1.3 with a key_share: use checkMasterSecret`;
+  }
 }

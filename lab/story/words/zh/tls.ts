@@ -3,7 +3,8 @@
 // (classic) or the key exchange that leaves nothing to recover (modern). Message, field and
 // extension names stay as the protocol spells them; the seed's words for the rest (加密套件,
 // 随机数, 预主密钥, 对称密钥, 证书链…).
-import { HYBRID_GROUPS, type ModernKeyExchange } from '../../../master-secret.ts';
+import type { MasterSecretFailureFacts, ModernKeyExchange } from '../../../master-secret.ts';
+import { HYBRID_GROUPS } from '../../../tls-groups.ts';
 import type { TlsEventFacts } from '../../../tls-decoder.ts';
 import type { ChainCert, ChainCheck, ChainStep } from '../../../../client/chain-check.ts';
 import { padEndWidth } from '../../../text-width.ts';
@@ -249,4 +250,42 @@ export function modernKeyExchangeLines(k: ModernKeyExchange): string[] {
         : '密钥日志（key log）里就算有 *_TRAFFIC_SECRET 行，也只是因为某一端特意把自己的密钥写了进去；' +
           '线路上没有任何东西能让人推导出，甚至验证这些密钥。'),
   ];
+}
+
+/** 为什么没法用三个随机数去核对密钥日志（MasterSecretError 的 message）。 */
+export function masterSecretFailure(f: MasterSecretFailureFacts): string {
+  switch (f.kind) {
+    case 'no-hello':
+      return `这个连接的字节里没有 ${f.missing === 'ClientHello and ServerHello' ? 'ClientHello 和 ServerHello' : f.missing}，也就没有随机数可以拿来计算`;
+    case 'tls13':
+      return `这个连接用的是 TLS 1.3（${f.suite}）：线路上根本没有预主密钥可以还原；请看 modernKeyExchange`;
+    case 'no-client-key-exchange':
+      return '这个连接的字节里没有 ClientKeyExchange（握手完成了吗？会话是不是复用的？）';
+    case 'ephemeral':
+      return `服务端选定了 ${f.suite}：它的 ClientKeyExchange 里是一个临时的 ${f.keyExchange} 公钥，而不是加密后的预主密钥，所以服务端的私钥什么也还原不出来`;
+    case 'undecryptable':
+      return `用这把私钥解不开那段 ${f.bytes} 字节的 ClientKeyExchange（${f.error}）：它是 SLB 发来的那张证书对应的私钥吗？`;
+    case 'bad-pre-master':
+      return `解密出来的预主密钥有 ${f.bytes} 字节，开头是 ${f.startsWith}；真正的预主密钥是 48 字节，开头是客户端的版本号 ${f.wantVersion}`;
+    case 'extended-master-secret':
+      return (
+        '协商用上了扩展主密钥（extended_master_secret，RFC 7627）：两个 hello 都带有这个扩展，所以两端算的是 ' +
+        'master = PRF(pre-master, "extended master secret", 所有握手消息的哈希)，教科书上的公式（client random ‖ server random）不再适用。' +
+        '实验室的经典模式会在两端都关掉 EMS（SSL_OP_NO_EXTENDED_MASTER_SECRET）。'
+      );
+    case 'no-key-log':
+      return `密钥日志 ${f.keyLogFile} 不存在，所以找不到客户端随机数 ${f.clientRandom} 的 CLIENT_RANDOM 行`;
+    case 'no-key-log-line':
+      return (
+        `在 ${f.keyLogFile} 里找不到客户端随机数 ${f.clientRandom} 的 CLIENT_RANDOM 行（文件里共有 ${f.lines} 行 CLIENT_RANDOM）：` +
+        '这个密钥日志是为这个连接服务的那台 SLB 写的吗？那一行是不是被删掉了？'
+      );
+    case 'key-log-mismatch':
+      return (
+        `密钥日志对不上：对客户端随机数 ${f.clientRandom}，${f.keyLogFile} 第 ${f.lineNumber} 行记下的主密钥是 ${f.logged}，` +
+        `但由三个随机数算出来的是 ${f.computed}。要么这行密钥日志被篡改过，要么它不是完成这次握手的那台服务端的日志。`
+      );
+    case 'not-tls13':
+      return `这个连接用的是 ${f.versionName} 和 ${f.suite}，不是带 key_share 的 TLS 1.3：请用 checkMasterSecret`;
+  }
 }
