@@ -10,26 +10,57 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 
-export interface ChainStep {
-  ok: boolean;
-  /** Which link or certificate, e.g. `leaf "CN=www.geektime.test" → intermediate "CN=…"`. */
-  link: string;
-  /** What was checked, or what is wrong. */
-  detail: string;
-  /** For a broken step: what to do about it. */
-  fix?: string;
+/** A certificate as the walk names it: its place in the chain, and its subject in short ("CN=…" in quotes). */
+export interface ChainCert {
+  /** `certificate` for one past the intermediate (its place is `index`, 0 = the leaf). */
+  role: 'leaf' | 'intermediate' | 'root' | 'certificate';
+  index: number;
+  name: string;
 }
 
-const ROLE = ['leaf', 'intermediate'];
+/**
+ * What one step checked, and what it found: facts only (names, fingerprints, dates); the words
+ * for them, and for what to do about a broken one, are in lab/story/words/<lang>/tls.ts.
+ */
+export type ChainCheck =
+  /** The walk reached the root the client trusts. */
+  | { kind: 'trusted-root'; sha256: string }
+  /** A self-signed root, but another one than the client trusts. */
+  | { kind: 'foreign-root'; trusted: string; trustedSha256: string; sha256: string }
+  /** Issued by a CA the server did not send and the client does not hold: the intermediate is missing. */
+  | { kind: 'issuer-missing'; issuer: string; trusted: string }
+  /** Issued by a CA that is neither the next certificate nor the trusted root. */
+  | { kind: 'issuer-untrusted'; issuer: string; trusted: string }
+  /** The issuer's name matches, its key does not verify the signature. */
+  | { kind: 'signature-mismatch'; parent: string; parentIsTrustedRoot: boolean }
+  /** The issuer's name matches and its key verifies the signature. */
+  | { kind: 'signed-by'; parent: string }
+  /** ISO time, and whole days since. */
+  | { kind: 'expired'; validTo: string; days: number }
+  | { kind: 'not-yet-valid'; validFrom: string }
+  /** Dates as YYYY-MM-DD. */
+  | { kind: 'valid'; validFrom: string; validTo: string }
+  | { kind: 'name-matches'; hostname: string }
+  /** `names`: the certificate's subjectAltName (or subject) as it reads. */
+  | { kind: 'name-mismatch'; hostname: string; names: string };
+
+export interface ChainStep {
+  ok: boolean;
+  /** Which link or certificate: one certificate, or a child and its parent (`unknown`: no certificate in hand for it). */
+  link: { cert: ChainCert; parent?: ChainCert | 'unknown' };
+  check: ChainCheck;
+}
+
+const ROLE = ['leaf', 'intermediate'] as const;
 
 export function shortName(cert: X509Certificate): string {
   const cn = /CN=([^\n]+)/.exec(cert.subject)?.[1];
   return cn ? `"CN=${cn}"` : `"${cert.subject.replace(/\n/g, ', ')}"`;
 }
 
-function label(cert: X509Certificate, index: number, trustedRoot: X509Certificate): string {
-  if (cert.fingerprint256 === trustedRoot.fingerprint256) return `root ${shortName(cert)}`;
-  return `${ROLE[index] ?? `certificate #${index}`} ${shortName(cert)}`;
+function label(cert: X509Certificate, index: number, trustedRoot: X509Certificate): ChainCert {
+  const role = cert.fingerprint256 === trustedRoot.fingerprint256 ? 'root' : (ROLE[index] ?? 'certificate');
+  return { role, index, name: shortName(cert) };
 }
 
 function isSelfSigned(cert: X509Certificate): boolean {
@@ -58,22 +89,18 @@ export function walkChain(
   // 1. The links, child → parent.
   for (let i = 0; i < certs.length; i++) {
     const child = certs[i]!;
-    const childLabel = label(child, i, trustedRoot);
+    const cert = label(child, i, trustedRoot);
     if (child.fingerprint256 === trustedRoot.fingerprint256) {
-      steps.push({ ok: true, link: childLabel, detail: `this is the root CA the client trusts (SHA-256 ${keyId(child)}…); the walk ends here` });
+      steps.push({ ok: true, link: { cert }, check: { kind: 'trusted-root', sha256: keyId(child) } });
       break;
     }
     if (isSelfSigned(child)) {
-      steps.push({
-        ok: false,
-        link: childLabel,
-        detail: `is a self-signed root, but not the one this client trusts (${shortName(trustedRoot)}, SHA-256 ${keyId(trustedRoot)}…; this one is ${keyId(child)}…)`,
-        fix: 'the server belongs to another PKI, or the client was given the wrong root CA file',
-      });
+      const check = { kind: 'foreign-root', trusted: shortName(trustedRoot), trustedSha256: keyId(trustedRoot), sha256: keyId(child) } as const;
+      steps.push({ ok: false, link: { cert }, check });
       break;
     }
     const parent = certs[i + 1]!;
-    const parentLabel = label(parent, i + 1, trustedRoot);
+    const parentCert = label(parent, i + 1, trustedRoot);
     const parentIsTheAnchor = parent === trustedRoot && !presented.includes(trustedRoot);
     // A CA of the same name but another key is not "missing": it is the wrong CA, and only the
     // signature check below can tell (OpenSSL's checkIssued also compares the key identifiers).
@@ -81,66 +108,41 @@ export function walkChain(
     if (!child.checkIssued(parent) && !sameName) {
       // The parent in hand is not this certificate's issuer: which link is missing?
       const issuer = `"${child.issuer.replace(/\n/g, ', ')}"`;
-      if (parentIsTheAnchor && !child.ca) {
-        steps.push({
-          ok: false,
-          link: `${childLabel} → ?`,
-          detail: `was issued by ${issuer}, but the server sent no certificate for that issuer and the client trusts only ${shortName(trustedRoot)}: the intermediate is missing`,
-          fix: 'the server must send its intermediate certificate together with its leaf (chain.crt, not leaf.crt)',
-        });
-      } else {
-        steps.push({
-          ok: false,
-          link: `${childLabel} → ?`,
-          detail: `was issued by ${issuer}, which is neither the next certificate the server sent nor a root this client trusts (it trusts only ${shortName(trustedRoot)})`,
-          fix: 'the chain leads to a CA the client does not trust: use the right root CA, or have the server send a chain that ends at it',
-        });
-      }
+      const kind = parentIsTheAnchor && !child.ca ? 'issuer-missing' : 'issuer-untrusted';
+      steps.push({ ok: false, link: { cert, parent: 'unknown' }, check: { kind, issuer, trusted: shortName(trustedRoot) } });
       break;
     }
+    const link = { cert, parent: parentCert };
     if (!child.verify(parent.publicKey)) {
-      steps.push({
-        ok: false,
-        link: `${childLabel} → ${parentLabel}`,
-        detail: `names ${shortName(parent)} as its issuer, but its signature does not verify with that certificate's public key: a different CA with the same name signed it`,
-        fix: parent === trustedRoot ? 'the client trusts another root of the same name: give it the lab root that issued this chain' : 'the server sends a mismatched chain: reissue or resend the right intermediate',
-      });
+      steps.push({ ok: false, link, check: { kind: 'signature-mismatch', parent: shortName(parent), parentIsTrustedRoot: parent === trustedRoot } });
       break;
     }
-    steps.push({
-      ok: true,
-      link: `${childLabel} → ${parentLabel}`,
-      detail: `issuer name matches, and the signature verifies with ${shortName(parent)}'s public key`,
-    });
+    steps.push({ ok: true, link, check: { kind: 'signed-by', parent: shortName(parent) } });
   }
 
   // 2. Dates, for every certificate in the chain.
-  certs.forEach((cert, i) => {
-    const from = new Date(cert.validFrom);
-    const to = new Date(cert.validTo);
-    const certLabel = label(cert, i, trustedRoot);
+  certs.forEach((c, i) => {
+    const from = new Date(c.validFrom);
+    const to = new Date(c.validTo);
+    const link = { cert: label(c, i, trustedRoot) };
     if (now > to) {
       const days = Math.floor((now.getTime() - to.getTime()) / 86_400_000);
-      steps.push({ ok: false, link: certLabel, detail: `expired on ${to.toISOString()} (${days} day${days === 1 ? '' : 's'} ago)`, fix: 'renew it (for the lab: npm run lab -- certs --renew)' });
+      steps.push({ ok: false, link, check: { kind: 'expired', validTo: to.toISOString(), days } });
     } else if (now < from) {
-      steps.push({ ok: false, link: certLabel, detail: `is not valid before ${from.toISOString()}`, fix: "check this machine's clock, or reissue it" });
+      steps.push({ ok: false, link, check: { kind: 'not-yet-valid', validFrom: from.toISOString() } });
     } else {
-      steps.push({ ok: true, link: certLabel, detail: `valid from ${from.toISOString().slice(0, 10)} to ${to.toISOString().slice(0, 10)}` });
+      steps.push({ ok: true, link, check: { kind: 'valid', validFrom: from.toISOString().slice(0, 10), validTo: to.toISOString().slice(0, 10) } });
     }
   });
 
   // 3. The name the client asked for, in the leaf's subjectAltName.
   const leaf = certs[0]!;
   const matched = isIP(hostname) ? leaf.checkIP(hostname) : leaf.checkHost(hostname);
+  const link = { cert: label(leaf, 0, trustedRoot) };
   steps.push(
     matched
-      ? { ok: true, link: label(leaf, 0, trustedRoot), detail: `carries the name the client asked for: ${hostname}` }
-      : {
-          ok: false,
-          link: label(leaf, 0, trustedRoot),
-          detail: `does not carry the name the client asked for (${hostname}); it is for ${leaf.subjectAltName ?? leaf.subject}`,
-          fix: `connect with one of the certificate's names, or issue a certificate that includes ${hostname}`,
-        },
+      ? { ok: true, link, check: { kind: 'name-matches', hostname } }
+      : { ok: false, link, check: { kind: 'name-mismatch', hostname, names: leaf.subjectAltName ?? leaf.subject } },
   );
   return steps;
 }

@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { LookupFunction } from 'node:net';
 import { tlsSettings, type TlsMode } from '../servers/net/tls-modes.ts';
+import { words } from '../lab/story/words/index.ts';
 import { walkChain, type ChainStep } from './chain-check.ts';
 import { RecordingSocket, type Recording } from './recording-socket.ts';
 
@@ -71,11 +72,7 @@ export class CertificateError extends Error {
     readonly broken: ChainStep | undefined,
     readonly steps: ChainStep[],
   ) {
-    super(
-      broken
-        ? `TLS certificate check failed (${code}) at ${broken.link}: it ${broken.detail}.${broken.fix ? ` Fix: ${broken.fix}.` : ''}`
-        : `TLS certificate check failed (${code})`,
-    );
+    super(words().tls.certificateRefusal(code, broken));
     this.name = 'CertificateError';
   }
 }

@@ -17,6 +17,7 @@ import forge from 'node-forge';
 import { parseKeyLog } from './observe/keylog.ts';
 import { prfSha256 } from './tls12-prf.ts';
 import type { TlsEvent } from './tls-decoder.ts';
+import { words } from './story/words/index.ts';
 
 export type MasterSecretFailure =
   | 'incomplete-handshake'
@@ -26,14 +27,46 @@ export type MasterSecretFailure =
   | 'no-key-log-line'
   | 'key-log-mismatch';
 
-/** The check failed: `reason` says which way, the message says it in words, with what was computed. */
+/**
+ * Why the check failed, with the values that say so (facts: the words are in
+ * lab/story/words/<lang>/tls.ts, masterSecretFailure).
+ */
+export type MasterSecretFailureFacts =
+  | { kind: 'no-hello'; missing: 'ClientHello' | 'ServerHello' | 'ClientHello and ServerHello' }
+  | { kind: 'tls13'; suite: string }
+  | { kind: 'no-client-key-exchange' }
+  | { kind: 'ephemeral'; suite: string; keyExchange: string }
+  | { kind: 'undecryptable'; bytes: number; error: string }
+  | { kind: 'bad-pre-master'; bytes: number; startsWith: string; wantVersion: string }
+  | { kind: 'extended-master-secret' }
+  | { kind: 'no-key-log'; clientRandom: string; keyLogFile: string }
+  | { kind: 'no-key-log-line'; clientRandom: string; keyLogFile: string; lines: number }
+  | { kind: 'key-log-mismatch'; clientRandom: string; keyLogFile: string; lineNumber: number; logged: string; computed: string }
+  | { kind: 'not-tls13'; versionName: string; suite: string };
+
+const REASON: Record<MasterSecretFailureFacts['kind'], MasterSecretFailure> = {
+  'no-hello': 'incomplete-handshake',
+  'no-client-key-exchange': 'incomplete-handshake',
+  tls13: 'not-classic',
+  ephemeral: 'not-classic',
+  'not-tls13': 'not-classic',
+  undecryptable: 'bad-pre-master',
+  'bad-pre-master': 'bad-pre-master',
+  'extended-master-secret': 'extended-master-secret',
+  'no-key-log': 'no-key-log-line',
+  'no-key-log-line': 'no-key-log-line',
+  'key-log-mismatch': 'key-log-mismatch',
+};
+
+/** The check failed: `reason` says which way, `facts` with which values, the message says it in the learner's language. */
 export class MasterSecretError extends Error {
+  readonly reason: MasterSecretFailure;
   constructor(
-    readonly reason: MasterSecretFailure,
-    message: string,
+    readonly facts: MasterSecretFailureFacts,
     readonly computed: { preMaster?: Buffer; master?: Buffer; keyLogMaster?: Buffer } = {},
   ) {
-    super(message);
+    super(words().tls.masterSecretFailure(facts));
+    this.reason = REASON[facts.kind];
     this.name = 'MasterSecretError';
   }
 }
@@ -95,18 +128,15 @@ export function classicHandshakeFrom(events: readonly TlsEvent[]): ClassicHandsh
     if (e.type === 'ClientKeyExchange') keyExchange ??= e;
   }
   if (!clientHello || !serverHello) {
-    throw new MasterSecretError('incomplete-handshake', `the connection's bytes hold no ${clientHello ? 'ServerHello' : 'ClientHello'}, so there are no randoms to start from`);
+    throw new MasterSecretError({ kind: 'no-hello', missing: clientHello ? 'ServerHello' : 'ClientHello' });
   }
   const suite = serverHello.fields.cipherSuite.name;
   if (serverHello.fields.version === 0x0304) {
-    throw new MasterSecretError('not-classic', `this connection is TLS 1.3 (${suite}): there is no pre-master secret on the wire to recover; see modernKeyExchange`);
+    throw new MasterSecretError({ kind: 'tls13', suite });
   }
-  if (!keyExchange) throw new MasterSecretError('incomplete-handshake', 'the connection\'s bytes hold no ClientKeyExchange (did the handshake finish? was the session resumed?)');
+  if (!keyExchange) throw new MasterSecretError({ kind: 'no-client-key-exchange' });
   if (!keyExchange.fields.encryptedPreMaster) {
-    throw new MasterSecretError(
-      'not-classic',
-      `the server chose ${suite}: its ClientKeyExchange carries an ephemeral ${keyExchange.fields.keyExchange} public key, not an encrypted pre-master, so the server's private key cannot recover anything`,
-    );
+    throw new MasterSecretError({ kind: 'ephemeral', suite, keyExchange: keyExchange.fields.keyExchange });
   }
   return {
     clientRandom: clientHello.fields.random,
@@ -155,58 +185,37 @@ export function checkMasterSecret(input: MasterSecretInput): MasterSecretCheck {
   try {
     preMaster = decryptPreMaster(input.encryptedPreMaster, input.privateKeyPem);
   } catch (err) {
-    throw new MasterSecretError(
-      'bad-pre-master',
-      `could not decrypt the ${input.encryptedPreMaster.length}-byte ClientKeyExchange with this private key (${(err as Error).message}): is it the key of the certificate the SLB sent?`,
-    );
+    throw new MasterSecretError({ kind: 'undecryptable', bytes: input.encryptedPreMaster.length, error: (err as Error).message });
   }
   // RFC 5246 §7.4.7.1: 48 bytes, starting with the version the client offered (a guard against
   // version rollback: an attacker who lowered the version in ClientHello cannot change this).
   const wantVersion = clientVersion.toString(16).padStart(4, '0');
   if (preMaster.length !== 48 || preMaster.subarray(0, 2).toString('hex') !== wantVersion) {
-    throw new MasterSecretError(
-      'bad-pre-master',
-      `the decrypted pre-master is ${preMaster.length} bytes starting ${preMaster.subarray(0, 2).toString('hex')}; a real one is 48 bytes starting with the client's version ${wantVersion}`,
-      { preMaster },
-    );
+    throw new MasterSecretError({ kind: 'bad-pre-master', bytes: preMaster.length, startsWith: preMaster.subarray(0, 2).toString('hex'), wantVersion }, { preMaster });
   }
 
   // 2. The textbook formula.
   const master = masterSecretFrom(preMaster, clientRandom, serverRandom);
   if (input.extendedMasterSecret) {
-    throw new MasterSecretError(
-      'extended-master-secret',
-      'extended master secret (RFC 7627) was negotiated: both hellos carry extended_master_secret, so both ends computed ' +
-        'master = PRF(pre-master, "extended master secret", hash of the handshake messages) and the textbook formula ' +
-        '(client random ‖ server random) does not apply. The lab\'s classic mode switches EMS off (SSL_OP_NO_EXTENDED_MASTER_SECRET) on both ends.',
-      { preMaster, master },
-    );
+    throw new MasterSecretError({ kind: 'extended-master-secret' }, { preMaster, master });
   }
 
   // 3. What the SLB wrote down for this client random.
   const keyLogText = fs.existsSync(input.keyLogFile) ? fs.readFileSync(input.keyLogFile, 'utf8') : undefined;
   if (keyLogText === undefined) {
-    throw new MasterSecretError('no-key-log-line', `no CLIENT_RANDOM line for client random ${input.clientRandom}: the key log ${input.keyLogFile} does not exist`, { preMaster, master });
+    throw new MasterSecretError({ kind: 'no-key-log', clientRandom: input.clientRandom, keyLogFile: input.keyLogFile }, { preMaster, master });
   }
   const lines = parseKeyLog(keyLogText).filter((l) => l.label === 'CLIENT_RANDOM');
   const line = lines.find((l) => l.clientRandom === input.clientRandom.toLowerCase());
   if (!line) {
-    throw new MasterSecretError(
-      'no-key-log-line',
-      `no CLIENT_RANDOM line for client random ${input.clientRandom} in ${input.keyLogFile} (it has ${lines.length} CLIENT_RANDOM line(s)): ` +
-        'was this key log written by the SLB that served this connection, and was the line removed?',
-      { preMaster, master },
-    );
+    throw new MasterSecretError({ kind: 'no-key-log-line', clientRandom: input.clientRandom, keyLogFile: input.keyLogFile, lines: lines.length }, { preMaster, master });
   }
   const keyLogMaster = Buffer.from(line.secret, 'hex');
 
   // 4. They must be equal, to the bit.
   if (!keyLogMaster.equals(master)) {
     throw new MasterSecretError(
-      'key-log-mismatch',
-      `the key log does not match: for client random ${input.clientRandom}, line ${line.lineNumber} of ${input.keyLogFile} says the master secret is ` +
-        `${line.secret}, but the three randoms give ${master.toString('hex')}. The key log line has been tampered with, ` +
-        'or it is not the log of the server that did this handshake.',
+      { kind: 'key-log-mismatch', clientRandom: input.clientRandom, keyLogFile: input.keyLogFile, lineNumber: line.lineNumber, logged: line.secret, computed: master.toString('hex') },
       { preMaster, master, keyLogMaster },
     );
   }
@@ -242,11 +251,11 @@ export function modernKeyExchange(events: readonly TlsEvent[], keyLogText?: stri
     if (e.type === 'ServerHello' && !e.fields.helloRetryRequest) serverHello ??= e;
   }
   if (!clientHello || !serverHello) {
-    throw new Error('the connection\'s bytes hold no ClientHello and ServerHello');
+    throw new MasterSecretError({ kind: 'no-hello', missing: !clientHello && !serverHello ? 'ClientHello and ServerHello' : clientHello ? 'ServerHello' : 'ClientHello' });
   }
   const share = serverHello.fields.keyShare;
   if (serverHello.fields.version !== 0x0304 || !share) {
-    throw new Error(`this connection is ${serverHello.fields.versionName} with ${serverHello.fields.cipherSuite.name}, not TLS 1.3 with a key_share: use checkMasterSecret`);
+    throw new MasterSecretError({ kind: 'not-tls13', versionName: serverHello.fields.versionName, suite: serverHello.fields.cipherSuite.name });
   }
   const clientKeyShares = clientHello.fields.keyShares?.map((k) => k.group) ?? [];
   const random = clientHello.fields.random;

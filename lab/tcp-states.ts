@@ -161,23 +161,20 @@ export function parseProcNetTcp(text: string, family: 4 | 6, endianness: 'LE' | 
   return sockets;
 }
 
-/** Can this machine show us socket states? If not, a sentence saying what cannot be seen and why. */
-export function observable(): { ok: boolean; why?: string } {
-  if (os.platform() !== 'linux') {
-    return {
-      ok: false,
-      why: `TCP socket states cannot be observed here: this is ${os.platform()}, and the lab reads them from Linux's /proc/net/tcp. The kernel still goes through them (netstat -an -p tcp or lsof -iTCP show a snapshot).`,
-    };
-  }
+/**
+ * Can this machine show us socket states? If not, why (facts; lab/story/words/<lang>/tcp-states.ts
+ * says them): another OS than Linux, or /proc/net/tcp unreadable (with the error's code).
+ */
+export type Observable = { ok: true } | { ok: false; blocked: { kind: 'not-linux'; platform: string } | { kind: 'unreadable'; code: string } };
+
+export function observable(): Observable {
+  if (os.platform() !== 'linux') return { ok: false, blocked: { kind: 'not-linux', platform: os.platform() } };
   try {
     fs.accessSync('/proc/net/tcp', fs.constants.R_OK);
     fs.readFileSync('/proc/net/tcp', 'utf8');
     return { ok: true };
   } catch (err) {
-    return {
-      ok: false,
-      why: `TCP socket states cannot be observed here: /proc/net/tcp is not readable (${(err as NodeJS.ErrnoException).code ?? String(err)}), so the kernel's socket table is out of sight of this process.`,
-    };
+    return { ok: false, blocked: { kind: 'unreadable', code: (err as NodeJS.ErrnoException).code ?? String(err) } };
   }
 }
 
@@ -308,7 +305,7 @@ export interface ConnectionWatch {
 export interface KernelStates {
   server: Endpoint;
   client?: Endpoint;
-  observable: { ok: boolean; why?: string };
+  observable: Observable;
   /** Who the two ends are, for the words: "the phone", "the SLB". */
   names: { client: string; server: string };
   path: PathKind;

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueLeaf, makeRootCa, issueIntermediate, SHOP_DNS_NAMES, SHOP_IP_ADDRESSES } from '../certs/chain.ts';
 import { CertificateError, placeOrder, type PlaceOrderOptions } from '../client/order-client.ts';
+import { words } from '../lab/story/words/index.ts';
 import { makeChainDir, startShop, type Shop } from './shop-fixture.ts';
 
 const chain = makeChainDir('lab-client-');
@@ -102,7 +103,7 @@ describe('strict verification', () => {
     const result = await order(good);
     expect(result.status).toBe(201);
     expect(result.tls.chain.map((s) => s.ok)).not.toContain(false);
-    expect(result.tls.chain.map((s) => s.detail).join('\n')).toContain('carries the name the client asked for: www.geektime.test');
+    expect(result.tls.chain.map((s) => words().tls.chainDetail(s.check)).join('\n')).toContain('carries the name the client asked for: www.geektime.test');
   });
 });
 

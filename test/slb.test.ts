@@ -4,6 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder, SEED_ORDER, type PlaceOrderOptions } from '../client/order-client.ts';
+import { words } from '../lab/story/words/index.ts';
 import { once, makeChainDir, rawRequest, startShop, type Shop } from './shop-fixture.ts';
 
 const chain = makeChainDir('lab-slb-');
@@ -57,7 +58,7 @@ describe('TLS modes', () => {
   it('sends leaf + intermediate, and the client walks them to the trusted root', async () => {
     const result = await orderVia(shop);
     expect(result.tls.chain.every((s) => s.ok)).toBe(true);
-    const links = result.tls.chain.map((s) => s.link).join('\n');
+    const links = result.tls.chain.map((s) => words().tls.chainLink(s.link)).join('\n');
     expect(links).toContain('leaf "CN=www.geektime.test" → intermediate "CN=Geektime Lab Intermediate CA"');
     expect(links).toContain('intermediate "CN=Geektime Lab Intermediate CA" → root "CN=Geektime Lab Root CA"');
   });

@@ -1,5 +1,6 @@
 // Facts the story tells, taken from a run's results: the same in every language. The words for
 // them are in words/<lang>/; the trace (events.ts) carries these.
+import type { ChainStep } from '../../client/chain-check.ts';
 import type { OrderResult } from '../../client/order-client.ts';
 
 /** What the phone's TLS library says it agreed, and each step of the chain it verified. */
@@ -9,7 +10,8 @@ export interface TlsSessionFacts {
   cipher: { standardName?: string; name: string };
   /** The key exchange: an ephemeral key's name or type, or none (RSA key exchange: no ephemeral key). */
   ephemeralKey?: { name?: string; type?: string };
-  chain: Array<{ ok: boolean; link: string; detail: string }>;
+  /** Each step of the walk as facts (client/chain-check.ts); words/<lang>/tls.ts words them. */
+  chain: ChainStep[];
 }
 
 /** Classic mode's three randoms, the master secret recomputed from them, and the key log line it matched. */
@@ -29,7 +31,7 @@ export function tlsSessionFacts(result: OrderResult): TlsSessionFacts {
     protocol: tls.protocol,
     cipher: { standardName: tls.cipher.standardName, name: tls.cipher.name },
     ...(key.type && { ephemeralKey: { name: key.name, type: key.type } }),
-    chain: tls.chain.map(({ ok, link, detail }) => ({ ok, link, detail })),
+    chain: tls.chain.map(({ ok, link, check }) => ({ ok, link, check })),
   };
 }
 

@@ -25,6 +25,13 @@ function pathWords(path: KernelStates['path']): string {
     : 'within microseconds on links with no delay';
 }
 
+/** Why the table cannot be read here, and where a learner can still look. */
+function blockedLine(b: Extract<KernelStates['observable'], { ok: false }>['blocked']): string {
+  return b.kind === 'not-linux'
+    ? `TCP socket states cannot be observed here: this is ${b.platform}, and the lab reads them from Linux's /proc/net/tcp. The kernel still goes through them (netstat -an -p tcp or lsof -iTCP show a snapshot).`
+    : `TCP socket states cannot be observed here: /proc/net/tcp is not readable (${b.code}), so the kernel's socket table is out of sight of this process.`;
+}
+
 /** The story of the states, told from the looks at the table (and only from them). */
 export function kernelStateLines(k: KernelStates): string[] {
   const { server, client, snapshots, observable: can } = k;
@@ -32,7 +39,7 @@ export function kernelStateLines(k: KernelStates): string[] {
   const sName = k.names.server;
   const lines: string[] = [];
   if (!can.ok) {
-    lines.push(can.why!);
+    lines.push(blockedLine(can.blocked));
     lines.push(`What the kernels did, per RFC 9293 (not observed here): ${sName} LISTEN; ${cName} CLOSED → SYN-SENT → ESTABLISHED; ${sName}'s new connection SYN-RECEIVED → ESTABLISHED; on close, the end that closes first FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT, the other CLOSE-WAIT → LAST-ACK → CLOSED.`);
     return lines;
   }

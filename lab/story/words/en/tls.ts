@@ -1,8 +1,10 @@
 // Step 2's TLS in words: each message of the handshake on one line, the session the phone got
 // (version, cipher, the chain it verified), and the three randoms (classic) or the key exchange
 // that leaves nothing to recover (modern). From facts alone, so the trace renders them again.
-import type { ModernKeyExchange } from '../../../master-secret.ts';
+import type { MasterSecretFailureFacts, ModernKeyExchange } from '../../../master-secret.ts';
+import { HYBRID_GROUPS } from '../../../tls-groups.ts';
 import type { TlsEventFacts } from '../../../tls-decoder.ts';
+import type { ChainCert, ChainCheck, ChainStep } from '../../../../client/chain-check.ts';
 import type { MasterSecretFacts, TlsSessionFacts } from '../../facts.ts';
 
 const short = (hex: string) => (hex.length > 16 ? `${hex.slice(0, 16)}…` : hex);
@@ -13,7 +15,12 @@ function listOf(names: string[], max = 4): string {
 
 /** One line per message, e.g. "client→server ClientHello: version TLS 1.2, random 5f1c…, …". */
 export function tlsMessageLine(e: TlsEventFacts): string {
-  return `${e.direction} ${e.name}: ${details(e)} [${e.length} bytes at offset ${e.offset}]`;
+  return `${e.direction} ${tlsEventName(e.name)}: ${details(e)} [${e.length} bytes at offset ${e.offset}]`;
+}
+
+/** The decoder's name of a message or record, as a reader sees it (English: the decoder's own). */
+export function tlsEventName(name: string): string {
+  return name;
 }
 
 function details(e: TlsEventFacts): string {
@@ -78,8 +85,77 @@ export function tlsSessionLines(t: TlsSessionFacts): string[] {
   return [
     `TLS   ${t.protocol}, cipher ${t.cipher.standardName} (OpenSSL: ${t.cipher.name}), key exchange ${kx}`,
     'Chain the client verified, trusting only the lab root:',
-    ...t.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${step.link}: ${step.detail}`),
+    ...t.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${chainLink(step.link)}: ${chainDetail(step.check)}`),
   ];
+}
+
+function certLabel(c: ChainCert): string {
+  return `${c.role === 'certificate' ? `certificate #${c.index}` : c.role} ${c.name}`;
+}
+
+/** `leaf "CN=…" → intermediate "CN=…"`, or one certificate alone. */
+export function chainLink(link: ChainStep['link']): string {
+  if (!link.parent) return certLabel(link.cert);
+  return `${certLabel(link.cert)} → ${link.parent === 'unknown' ? '?' : certLabel(link.parent)}`;
+}
+
+/** What a step of the walk checked, or found wrong (said of the certificate). */
+export function chainDetail(c: ChainCheck): string {
+  switch (c.kind) {
+    case 'trusted-root':
+      return `this is the root CA the client trusts (SHA-256 ${c.sha256}…); the walk ends here`;
+    case 'foreign-root':
+      return `is a self-signed root, but not the one this client trusts (${c.trusted}, SHA-256 ${c.trustedSha256}…; this one is ${c.sha256}…)`;
+    case 'issuer-missing':
+      return `was issued by ${c.issuer}, but the server sent no certificate for that issuer and the client trusts only ${c.trusted}: the intermediate is missing`;
+    case 'issuer-untrusted':
+      return `was issued by ${c.issuer}, which is neither the next certificate the server sent nor a root this client trusts (it trusts only ${c.trusted})`;
+    case 'signature-mismatch':
+      return `names ${c.parent} as its issuer, but its signature does not verify with that certificate's public key: a different CA with the same name signed it`;
+    case 'signed-by':
+      return `issuer name matches, and the signature verifies with ${c.parent}'s public key`;
+    case 'expired':
+      return `expired on ${c.validTo} (${c.days} day${c.days === 1 ? '' : 's'} ago)`;
+    case 'not-yet-valid':
+      return `is not valid before ${c.validFrom}`;
+    case 'valid':
+      return `valid from ${c.validFrom} to ${c.validTo}`;
+    case 'name-matches':
+      return `carries the name the client asked for: ${c.hostname}`;
+    case 'name-mismatch':
+      return `does not carry the name the client asked for (${c.hostname}); it is for ${c.names}`;
+  }
+}
+
+/** For a broken step: what to do about it. */
+export function chainFix(c: ChainCheck): string | undefined {
+  switch (c.kind) {
+    case 'foreign-root':
+      return 'the server belongs to another PKI, or the client was given the wrong root CA file';
+    case 'issuer-missing':
+      return 'the server must send its intermediate certificate together with its leaf (chain.crt, not leaf.crt)';
+    case 'issuer-untrusted':
+      return 'the chain leads to a CA the client does not trust: use the right root CA, or have the server send a chain that ends at it';
+    case 'signature-mismatch':
+      return c.parentIsTrustedRoot
+        ? 'the client trusts another root of the same name: give it the lab root that issued this chain'
+        : 'the server sends a mismatched chain: reissue or resend the right intermediate';
+    case 'expired':
+      return 'renew it (for the lab: npm run lab -- certs --renew)';
+    case 'not-yet-valid':
+      return "check this machine's clock, or reissue it";
+    case 'name-mismatch':
+      return `connect with one of the certificate's names, or issue a certificate that includes ${c.hostname}`;
+    default:
+      return undefined;
+  }
+}
+
+/** The client's refusal: the code OpenSSL gave, and which link broke and what to do (the CertificateError's message). */
+export function certificateRefusal(code: string, broken: ChainStep | undefined): string {
+  if (!broken) return `TLS certificate check failed (${code})`;
+  const fix = chainFix(broken.check);
+  return `TLS certificate check failed (${code}) at ${chainLink(broken.link)}: it ${chainDetail(broken.check)}.${fix ? ` Fix: ${fix}.` : ''}`;
 }
 
 export function masterSecretLines(m: MasterSecretFacts): string[] {
@@ -94,17 +170,6 @@ export function masterSecretLines(m: MasterSecretFacts): string[] {
 }
 
 /** Modern mode: the group, and why neither a capture nor the SLB's private key gives a key (forward secrecy). */
-/**
- * A hybrid group (RFC 9794 terms; draft-ietf-tls-ecdhe-mlkem): each key share is an ML-KEM-768
- * part (FIPS 203) followed or preceded by a classical ECDH part. OpenSSL 3.5 (Node 24 and later)
- * offers X25519MLKEM768 first, as Chrome and Firefox do: what a shopper's phone uses today.
- */
-const HYBRID_GROUPS: Record<string, { kem: string; ecdh: string }> = {
-  X25519MLKEM768: { kem: 'ML-KEM-768', ecdh: 'x25519' },
-  SecP256r1MLKEM768: { kem: 'ML-KEM-768', ecdh: 'secp256r1' },
-  SecP384r1MLKEM1024: { kem: 'ML-KEM-1024', ecdh: 'secp384r1' },
-};
-
 export function modernKeyExchangeLines(k: ModernKeyExchange): string[] {
   const hybrid = HYBRID_GROUPS[k.group];
   const how = hybrid
@@ -131,4 +196,43 @@ export function modernKeyExchangeLines(k: ModernKeyExchange): string[] {
         : 'A key log would hold *_TRAFFIC_SECRET lines only because an endpoint wrote its own secrets there on purpose; ' +
           'nothing on the wire lets anyone derive, or even check, them.'),
   ];
+}
+
+/** Why the three randoms could not be checked against the key log (MasterSecretError's message). */
+export function masterSecretFailure(f: MasterSecretFailureFacts): string {
+  switch (f.kind) {
+    case 'no-hello':
+      return `the connection's bytes hold no ${f.missing}, so there are no randoms to start from`;
+    case 'tls13':
+      return `this connection is TLS 1.3 (${f.suite}): there is no pre-master secret on the wire to recover; see modernKeyExchange`;
+    case 'no-client-key-exchange':
+      return "the connection's bytes hold no ClientKeyExchange (did the handshake finish? was the session resumed?)";
+    case 'ephemeral':
+      return `the server chose ${f.suite}: its ClientKeyExchange carries an ephemeral ${f.keyExchange} public key, not an encrypted pre-master, so the server's private key cannot recover anything`;
+    case 'undecryptable':
+      return `could not decrypt the ${f.bytes}-byte ClientKeyExchange with this private key (${f.error}): is it the key of the certificate the SLB sent?`;
+    case 'bad-pre-master':
+      return `the decrypted pre-master is ${f.bytes} bytes starting ${f.startsWith}; a real one is 48 bytes starting with the client's version ${f.wantVersion}`;
+    case 'extended-master-secret':
+      return (
+        'extended master secret (RFC 7627) was negotiated: both hellos carry extended_master_secret, so both ends computed ' +
+        'master = PRF(pre-master, "extended master secret", hash of the handshake messages) and the textbook formula ' +
+        "(client random ‖ server random) does not apply. The lab's classic mode switches EMS off (SSL_OP_NO_EXTENDED_MASTER_SECRET) on both ends."
+      );
+    case 'no-key-log':
+      return `no CLIENT_RANDOM line for client random ${f.clientRandom}: the key log ${f.keyLogFile} does not exist`;
+    case 'no-key-log-line':
+      return (
+        `no CLIENT_RANDOM line for client random ${f.clientRandom} in ${f.keyLogFile} (it has ${f.lines} CLIENT_RANDOM line(s)): ` +
+        'was this key log written by the SLB that served this connection, and was the line removed?'
+      );
+    case 'key-log-mismatch':
+      return (
+        `the key log does not match: for client random ${f.clientRandom}, line ${f.lineNumber} of ${f.keyLogFile} says the master secret is ` +
+        `${f.logged}, but the three randoms give ${f.computed}. The key log line has been tampered with, ` +
+        'or it is not the log of the server that did this handshake.'
+      );
+    case 'not-tls13':
+      return `this connection is ${f.versionName} with ${f.suite}, not TLS 1.3 with a key_share: use checkMasterSecret`;
+  }
 }

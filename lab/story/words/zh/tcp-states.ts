@@ -1,11 +1,9 @@
-// The kernel's own table in words: each look at /proc/net/tcp for the phone's connection, which
-// states were caught and which came and went between two looks (RFC 9293 §3.3.2), and who closed
-// first. The looks are facts (lab/tcp-states.ts); this says only what they show.
+// The kernel's own table in Chinese (see en/tcp-states.ts): each look at /proc/net/tcp for the
+// phone's connection, which states were caught and which came and went between two looks
+// (RFC 9293 §3.3.2), and who closed first. State names stay as RFC 9293 and the kernel spell them.
 import { formatSs, type KernelStates, type TcpSocketInfo, type TcpStateName } from '../../../tcp-states.ts';
-
-function cap(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
+import { padEndWidth, displayWidth } from '../../../text-width.ts';
+import { lookName, roleName, tidy } from './role-names.ts';
 
 /** "ESTABLISHED" or, for a socket the table no longer (or not yet) has, "CLOSED". */
 function stateOf(s: TcpSocketInfo | undefined): TcpStateName | 'CLOSED' {
@@ -17,39 +15,47 @@ const PASSIVE_CLOSE: TcpStateName[] = ['CLOSE_WAIT', 'LAST_ACK'];
 
 /** Why a handshake is over before anyone can look: what the packets cross. */
 function pathWords(path: KernelStates['path']): string {
-  if (path.kind === 'loopback') return 'on loopback within microseconds';
-  // netem delays a frame on its way out, before the point where tcpdump sees it: in a capture on the
-  // phone's own link, its frames appear that link's delay after the kernel sent them.
+  if (path.kind === 'loopback') return '在回环接口上只要几微秒';
+  // netem delays a frame on its way out, before the point where tcpdump sees it (see en/tcp-states.ts).
   return path.roundTripMs > 0
-    ? `half a round trip (${path.roundTripMs / 2} ms) later (a capture on the phone's link shows the phone's own frames after that link's delay: netem holds them before tcpdump sees them)`
-    : 'within microseconds on links with no delay';
+    ? `要再过半个往返时间（${path.roundTripMs / 2} ms）（在手机那条链路上抓的包里，手机自己发出的帧要晚那条链路的延迟才出现：netem 在 tcpdump 看到它们之前就把它们扣住了）`
+    : '在没有延迟的链路上只要几微秒';
 }
 
-/** The story of the states, told from the looks at the table (and only from them). */
+/** Why the table cannot be read here, and where a learner can still look. */
+function blockedLine(b: Extract<KernelStates['observable'], { ok: false }>['blocked']): string {
+  return b.kind === 'not-linux'
+    ? `这里观察不到 TCP socket 的状态：这台机器是 ${b.platform}，而实验室是从 Linux 的 /proc/net/tcp 读取这些状态的。内核照样会经历这些状态（netstat -an -p tcp 或 lsof -iTCP 能看到某一刻的快照）。`
+    : `这里观察不到 TCP socket 的状态：/proc/net/tcp 不可读（${b.code}），这个进程看不到内核的 socket 表。`;
+}
+
+/** 状态的来龙去脉，只根据对内核表的几次查看来讲。 */
 export function kernelStateLines(k: KernelStates): string[] {
   const { server, client, snapshots, observable: can } = k;
-  const cName = k.names.client;
-  const sName = k.names.server;
+  const cName = roleName(k.names.client);
+  const sName = roleName(k.names.server);
   const lines: string[] = [];
   if (!can.ok) {
-    lines.push(can.why!);
-    lines.push(`What the kernels did, per RFC 9293 (not observed here): ${sName} LISTEN; ${cName} CLOSED → SYN-SENT → ESTABLISHED; ${sName}'s new connection SYN-RECEIVED → ESTABLISHED; on close, the end that closes first FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT, the other CLOSE-WAIT → LAST-ACK → CLOSED.`);
-    return lines;
+    lines.push(blockedLine(can.blocked));
+    lines.push(`按 RFC 9293，内核做了这些（这里没有观察到）：${sName} LISTEN；${cName} CLOSED → SYN-SENT → ESTABLISHED；${sName} 新建的连接 SYN-RECEIVED → ESTABLISHED；关闭时，先关闭的一端 FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT，另一端 CLOSE-WAIT → LAST-ACK → CLOSED。`);
+    return lines.map(tidy);
   }
 
-  // Each look, as it was.
+  // Each look, as it was; the two ends' labels padded to one display width so their rows line up.
+  const cEnd = tidy(`${cName} 这一端：`);
+  const sEnd = tidy(`${sName} 这一端：`);
+  const endWidth = Math.max(displayWidth(cEnd), displayWidth(sEnd));
   for (const s of snapshots) {
-    const t = `+${s.atMs.toFixed(1)} ms`;
-    lines.push(`${s.label} (${t}):`);
+    lines.push(`${lookName(s.label)}（+${s.atMs.toFixed(1)} ms）：`);
     lines.push(
       s.listener
-        ? `  ${sName} listens: ${formatSs(s.listener)} (${s.listener.rxQueue} connection(s) waiting for accept())`
-        : `  ${sName}: no listening socket on port ${server.port} in the table`,
+        ? `  ${sName} 在监听：${formatSs(s.listener)}（${s.listener.rxQueue} 个连接在等 accept()）`
+        : `  ${sName}：表里没有端口 ${server.port} 上的监听 socket`,
     );
-    if (!s.clientEnd) lines.push(`  ${cName}: not connected, no port yet, so no row in the table: CLOSED (RFC 9293: "no connection state at all")`);
+    if (!s.clientEnd) lines.push(`  ${cName}：还没有连接，也还没有端口，所以表里没有它这一行：CLOSED（RFC 9293 的说法是“根本没有连接状态”）`);
     else {
-      lines.push(s.client ? `  ${cName}'s end:  ${formatSs(s.client)}` : `  ${cName}'s end:  ${s.clientEnd.address}:${s.clientEnd.port} not in the table: CLOSED`);
-      lines.push(s.serverEnd ? `  ${sName}'s end: ${formatSs(s.serverEnd)}` : `  ${sName}'s end: not in the table: CLOSED`);
+      lines.push(s.client ? `  ${padEndWidth(cEnd, endWidth)}${formatSs(s.client)}` : `  ${cEnd}${s.clientEnd.address}:${s.clientEnd.port} 不在表里：CLOSED`);
+      lines.push(s.serverEnd ? `  ${padEndWidth(sEnd, endWidth)}${formatSs(s.serverEnd)}` : `  ${sEnd}不在表里：CLOSED`);
     }
   }
 
@@ -57,17 +63,17 @@ export function kernelStateLines(k: KernelStates): string[] {
   const clientSeen = new Set(snapshots.map((s) => stateOf(s.client)));
   const serverSeen = new Set(snapshots.map((s) => stateOf(s.serverEnd)));
   const rfcHandshake =
-    `Per RFC 9293 ${cName} went CLOSED → SYN-SENT (sent SYN) → ESTABLISHED (got SYN+ACK, sent ACK); ` +
-    `${sName}'s listener stayed LISTEN and its new connection went SYN-RECEIVED (got SYN, sent SYN+ACK) → ESTABLISHED (got the ACK).`;
+    `按 RFC 9293，${cName} 经历了 CLOSED → SYN-SENT（发出 SYN）→ ESTABLISHED（收到 SYN+ACK，发出 ACK）；` +
+    `${sName} 的监听 socket 一直处于 LISTEN，它新建的连接则经历了 SYN-RECEIVED（收到 SYN，发出 SYN+ACK）→ ESTABLISHED（收到 ACK）。`;
   const first = snapshots.find((s) => s.client);
   if (first) {
-    const caught = [clientSeen.has('SYN_SENT') && `${cName} in SYN_SENT`, serverSeen.has('SYN_RECV') && `${sName} in SYN_RECV`].filter(Boolean);
+    const caught = [clientSeen.has('SYN_SENT') && `${cName} 处于 SYN_SENT`, serverSeen.has('SYN_RECV') && `${sName} 处于 SYN_RECV`].filter(Boolean);
     const missed = [!clientSeen.has('SYN_SENT') && 'SYN_SENT', !serverSeen.has('SYN_RECV') && 'SYN_RECV'].filter(Boolean);
-    if (caught.length) lines.push(`Caught mid-handshake: ${caught.join(', ')}.`);
+    if (caught.length) lines.push(`握手途中抓到了：${caught.join('，')}。`);
     if (missed.length) {
       lines.push(
-        `${missed.join(' and ')} ${missed.length > 1 ? 'were' : 'was'} not seen: the first look after connecting (${first.label}, +${first.atMs.toFixed(1)} ms) is taken once connect() has succeeded, ` +
-          `that is once the SYN+ACK has come back, and found ${first.client!.state}; ${sName}'s side finishes with the ACK right after, ${pathWords(k.path)}.`,
+        `没有看到 ${missed.join(' 和 ')}：连接之后的第一次查看（${lookName(first.label)}，+${first.atMs.toFixed(1)} ms）是在 connect() 成功之后做的，` +
+          `也就是 SYN+ACK 已经回来之后，看到的是 ${first.client!.state}；${sName} 那一端紧接着收到 ACK 也就完成了握手，${pathWords(k.path)}。`,
       );
     }
     lines.push(rfcHandshake);
@@ -78,25 +84,26 @@ export function kernelStateLines(k: KernelStates): string[] {
   if (last && client && snapshots.some((s) => s.client || s.serverEnd)) {
     const c = stateOf(last.client);
     const v = stateOf(last.serverEnd);
+    const at = lookName(last.label);
     const closer = (ACTIVE_CLOSE as string[]).includes(c) ? 'client' : (ACTIVE_CLOSE as string[]).includes(v) ? 'server' : undefined;
     if (closer) {
       const [active, activeState, passive, passiveState] = closer === 'client' ? [cName, c, sName, v] : [sName, v, cName, c];
       const activeEnd = closer === 'client' ? last.client! : last.serverEnd!;
       lines.push(
-        `${cap(active)} closed first (active close): ESTABLISHED → FIN-WAIT-1 (sent FIN) → FIN-WAIT-2 (FIN acknowledged) → TIME-WAIT (got the peer's FIN) → CLOSED; ` +
-          `seen at "${last.label}": ${activeState}.`,
+        `${active} 先关闭（主动关闭）：ESTABLISHED → FIN-WAIT-1（发出 FIN）→ FIN-WAIT-2（FIN 已被确认）→ TIME-WAIT（收到对端的 FIN）→ CLOSED；` +
+          `在“${at}”那次查看中看到的是 ${activeState}。`,
       );
       if (activeState === 'TIME_WAIT') {
         lines.push(
-          `  TIME_WAIT keeps the 4-tuple reserved for 2·MSL (60 s on Linux; the kernel's timer says ${activeEnd.timerSeconds.toFixed(1)} s left) ` +
-            `so a late segment of this connection cannot be taken for part of a new one.`,
+          `  TIME_WAIT 会把这个四元组保留 2·MSL（Linux 上是 60 s；内核的计时器显示还剩 ${activeEnd.timerSeconds.toFixed(1)} s），` +
+            '免得这个连接迟到的报文段被当成新连接的一部分。',
         );
       } else if (activeState === 'FIN_WAIT2') {
-        lines.push(`  In FIN_WAIT2 ${active} has had its FIN acknowledged and waits for ${passive}'s FIN.`);
+        lines.push(`  在 FIN_WAIT2 状态，${active} 的 FIN 已经被确认，正在等 ${passive} 的 FIN。`);
       }
       lines.push(
-        `${cap(passive)} closed second (passive close): ESTABLISHED → CLOSE-WAIT (got FIN) → LAST-ACK (sent its own FIN) → CLOSED (FIN acknowledged); ` +
-          `seen: ${passiveState === 'CLOSED' ? 'gone from the table, CLOSED' : passiveState}.`,
+        `${passive} 后关闭（被动关闭）：ESTABLISHED → CLOSE-WAIT（收到 FIN）→ LAST-ACK（发出自己的 FIN）→ CLOSED（FIN 已被确认）；` +
+          `看到的是：${passiveState === 'CLOSED' ? '已经从表里消失，CLOSED' : passiveState}。`,
       );
       // Which states of each path were never caught in any look: say they happened, unseen.
       const seenActive = closer === 'client' ? clientSeen : serverSeen;
@@ -106,12 +113,12 @@ export function kernelStateLines(k: KernelStates): string[] {
         ...before(['FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT'], activeState).filter((st) => !seenActive.has(st as TcpStateName)),
         ...before(['CLOSE_WAIT', 'LAST_ACK'], passiveState).filter((st) => !seenPassive.has(st as TcpStateName)),
       ];
-      if (missed.length) lines.push(`  Not caught: ${missed.join(', ')}: each came and went between two looks (a round trip here takes ${k.path.kind === 'links' && k.path.roundTripMs > 0 ? `${k.path.roundTripMs} ms` : 'microseconds'}).`);
+      if (missed.length) lines.push(`  没抓到：${missed.join('、')}：它们都是在两次查看之间出现又消失的（这里一个往返只要 ${k.path.kind === 'links' && k.path.roundTripMs > 0 ? `${k.path.roundTripMs} ms` : '几微秒'}）。`);
     } else if ((PASSIVE_CLOSE as string[]).includes(c) || (PASSIVE_CLOSE as string[]).includes(v)) {
-      lines.push(`At "${last.label}" one end got a FIN and waits for its application to close: ${cName} ${c}, ${sName} ${v}.`);
+      lines.push(`在“${at}”那次查看中，有一端收到了 FIN，正在等它的应用程序关闭：${cName} ${c}，${sName} ${v}。`);
     } else if (c === 'CLOSED' && v === 'CLOSED') {
-      lines.push(`At "${last.label}" both ends are gone from the table: the connection was reset (RST) or TIME_WAIT already ended.`);
+      lines.push(`在“${at}”那次查看中，两端都已从表里消失：连接被复位（RST）了，或者 TIME_WAIT 已经结束。`);
     }
   }
-  return lines;
+  return lines.map(tidy);
 }
