@@ -15,7 +15,7 @@ const PASSIVE_CLOSE: TcpStateName[] = ['CLOSE_WAIT', 'LAST_ACK'];
 
 /** Why a handshake is over before anyone can look: what the packets cross. */
 function pathWords(path: KernelStates['path']): string {
-  if (path.kind === 'loopback') return '在回环接口上只要几微秒';
+  if (path.kind === 'loopback') return '在环回接口上只要几微秒';
   // netem delays a frame on its way out, before the point where tcpdump sees it (see en/tcp-states.ts).
   return path.roundTripMs > 0
     ? `要再过半个往返时间（${path.roundTripMs / 2} ms）（在手机那条链路上抓的包里，手机自己发出的帧要晚那条链路的延迟才出现：netem 在 tcpdump 看到它们之前就把它们扣住了）`
