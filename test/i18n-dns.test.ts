@@ -297,7 +297,7 @@ describe('the cache path in both languages', () => {
       '源站：返回了这个对象',
     ]);
     expect(words('zh').cache.cachePathLines(CACHE_STATUS[1]!)).toEqual(['edge-north：命中（HIT），新鲜期还剩 299 s']);
-    expect(words('zh').cache.cachePathLines(CACHE_STATUS[3]!)).toEqual(['edge-south：命中（HIT）（已过期 3 s，stale-if-error）']);
+    expect(words('zh').cache.cachePathLines(CACHE_STATUS[3]!)).toEqual(['edge-south：命中（HIT），但已过期 3 s（stale-if-error）']);
   });
 });
 

@@ -9,7 +9,7 @@ export function cachePathLines(cacheStatus: readonly CacheStatusEntry[]): string
     const detail = t.detail ? `（${t.detail}）` : '';
     if (t.hit) {
       const stale = t.ttl !== undefined && t.ttl < 0;
-      const freshness = stale ? `（已过期 ${-t.ttl!} s${t.detail ? `，${t.detail}` : ''}）` : t.ttl !== undefined ? `，新鲜期还剩 ${t.ttl} s` : '';
+      const freshness = stale ? `，但已过期 ${-t.ttl!} s${detail}` : t.ttl !== undefined ? `，新鲜期还剩 ${t.ttl} s` : '';
       return `${t.cache}：命中（HIT）${freshness}${t.collapsed ? '，与另一个请求合并' : ''}`;
     }
     const why =

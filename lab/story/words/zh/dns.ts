@@ -63,7 +63,7 @@ export function walkNoteText(n: WalkNote): string {
     case 'looking-up-server':
       return `先查 ${n.server} 的地址：它是 ${zoneName(n.zone)} 的服务器，但转介里没有可用的胶水记录`;
     case 'outside-zone':
-      return `忽略 ${n.records.map((r) => `${r.name} ${r.type}`).join('，')}：不在 ${zoneName(n.zone)} 之内，轮不到这台服务器说`;
+      return `忽略 ${n.records.map((r) => `${r.name} ${r.type}`).join('，')}：在 ${zoneName(n.zone)} 之外，不归这台服务器管`;
     case 'not-a-server':
       return `忽略记录 ${n.name} A ${n.address}：它不是 ${zoneName(n.zone)} 任何一台服务器的地址`;
     case 'out-of-bailiwick':
@@ -77,7 +77,7 @@ export function walkLimitText(l: WalkLimit): string {
     case 'max-resolutions':
       return `已有 ${l.max} 个解析正在进行（maxResolutions），这个问题直接回 SERVFAIL`;
     case 'max-queries':
-      return `一个问题已经发出 ${l.max} 次查询，放弃`;
+      return `为这一个问题发出 ${l.max} 次查询后放弃`;
     case 'nxns':
       return `${zoneName(l.zone)} 有 ${l.total} 台服务器没给胶水记录，只查了其中 ${l.lookedUp} 台的地址，不再多查（NXNS 限制：每${l.per === 'referral' ? '次转介' : '个问题'} ${l.max} 台）`;
   }
