@@ -257,7 +257,7 @@ describe('lab dig in both languages', () => {
     expect(zh[0]).toBe('手机（127.10.1.10:51234）向本地 DNS 127.0.0.53:53 查询 A static.geektime.test（id 777，udp）');
     // dig's record lines are dig's format in every language.
     for (const line of en.filter((l) => RECORD_LINE.test(l))) expect(zh).toContain(line);
-    expect(zh).toContain(`全局负载均衡器（GSLB）在 TXT 记录里给出的理由（原文）："${DIG.gslbTxt![0]}"`);
+    expect(zh).toContain(`全局负载均衡器（GSLB）在 TXT 记录里说明了它的选择（协议文本只用 ASCII，所以是英文原文）："${DIG.gslbTxt![0]}"`);
     expect(zh.at(-1)).toBe('用 dig 问同一个问题：dig @127.0.0.53 -p 53 static.geektime.test A -b 127.10.1.10');
     expect(en.at(-1)).toBe('Same question with dig: dig @127.0.0.53 -p 53 static.geektime.test A -b 127.10.1.10');
   });

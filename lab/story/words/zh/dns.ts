@@ -114,7 +114,7 @@ export function digLines(r: DigReport): string[] {
     `响应：${r.rcode}，标志位：${r.flags.join(' ')}，${r.ms} ms`,
     ...r.answers.map((a) => `  ${recordLine(a)}`),
     // The GSLB explains itself in a TXT record: protocol text, ASCII, in English; quoted as dig shows it.
-    ...(r.gslbTxt ?? []).map((txt) => `全局负载均衡器（GSLB）在 TXT 记录里给出的理由（原文）："${txt}"`),
+    ...(r.gslbTxt ?? []).map((txt) => `全局负载均衡器（GSLB）在 TXT 记录里说明了它的选择（协议文本只用 ASCII，所以是英文原文）："${txt}"`),
     `用 dig 问同一个问题：dig @${r.resolver.host} -p ${r.resolver.port} ${q.name} ${q.type}${r.localAddress ? ` -b ${r.localAddress}` : ''}`,
   ];
 }
