@@ -4,7 +4,6 @@
 // Age says how long the copy has been in caches, Via names the proxies it passed.
 import http from 'node:http';
 import type { LookupFunction } from 'node:net';
-import { parseArgs } from 'node:util';
 import { findRole, readState, type RoleState } from '../lab/state.ts';
 import { clientAddress, type Region } from '../lab/topology.ts';
 import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
@@ -12,6 +11,8 @@ import { stubLookup, stubResolve } from './stub-resolver.ts';
 // Cache-Status is read with the caches' own parser (RFC 9211 over RFC 8941 List syntax).
 import { parseCacheStatus, type CacheStatusEntry } from '../servers/net/cache-status.ts';
 import { words } from '../lab/story/words/index.ts';
+import { parseCommandLine } from './command-line.ts';
+import { digFetchWords, type FetchSummary } from './words/dig-fetch.ts';
 
 export interface CdnFetch {
   url: string;
@@ -46,9 +47,9 @@ export function fetchViaCdn(opts: CdnFetchOptions): Promise<CdnFetch> {
       agent: false, // a new connection (and a new DNS lookup) per fetch, so each one can be narrated
       timeout: opts.timeoutMs ?? 10_000,
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer for ${opts.url} within ${opts.timeoutMs ?? 10_000} ms`)));
+    req.on('timeout', () => req.destroy(new Error(digFetchWords().noAnswerWithin(opts.url, opts.timeoutMs ?? 10_000))));
     req.on('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ECONNREFUSED' ? new Error(`nothing listens where ${new URL(opts.url).host} points (${err.message}): is the edge cache up?`) : err);
+      reject(err.code === 'ECONNREFUSED' ? new Error(digFetchWords().nothingListens(new URL(opts.url).host, err.message)) : err);
     });
     req.on('response', (res) => {
       let bytes = 0;
@@ -81,21 +82,25 @@ export function fetchViaCdn(opts: CdnFetchOptions): Promise<CdnFetch> {
 export function edgeAt(roles: RoleState[], address: string, preferred: string): RoleState {
   const edges = roles.filter((r) => r.name.startsWith('edge-') && !r.partOf && r.host === address);
   const edge = edges.find((r) => r.name === preferred) ?? edges[0];
-  if (!edge) throw new Error(`DNS pointed ${STATIC_HOST} at ${address}, where no edge cache of this lab listens`);
+  if (!edge) throw new Error(digFetchWords().noEdgeAt(STATIC_HOST, address));
   return edge;
 }
 
 /** `npm run lab -- fetch /images/phone.png`: one fetch through the running lab's CDN. */
 export async function fetchCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { from: { type: 'string', default: 'north' }, head: { type: 'boolean', default: false } },
-  });
+  const say = digFetchWords();
+  const { values, positionals } = parseCommandLine(
+    {
+      args: argv,
+      allowPositionals: true,
+      options: { from: { type: 'string', default: 'north' }, head: { type: 'boolean', default: false } },
+    },
+    say.fetchUsage,
+  );
   const path = positionals[0] ?? '/images/phone.png';
-  if (!path.startsWith('/')) throw new Error(`the path must start with "/", e.g. /images/phone.png, not "${path}"`);
+  if (!path.startsWith('/')) throw new Error(say.pathSlash(path));
   const region = values.from;
-  if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
+  if (region !== 'north' && region !== 'south') throw new Error(say.fromRegion(region));
   const state = readState();
   const localDns = findRole(state, 'local-dns');
   const localAddress = clientAddress(region as Region, state.addressing);
@@ -104,9 +109,20 @@ export async function fetchCommand(argv: string[]): Promise<number> {
   const edge = edgeAt(state.roles, answer.addresses[0]!, `edge-${region}`);
   const url = `http://${STATIC_HOST}${edge.port === 80 ? '' : `:${edge.port}`}${path}`;
   const got = await fetchViaCdn({ url, lookup: stubLookup(stub), localAddress, method: values.head ? 'HEAD' : 'GET' });
-  console.log(`${STATIC_HOST} → ${answer.chain.map((r) => r.data).join(' → ')} (local DNS ${localDns.host}:${localDns.port})`);
-  console.log(`${values.head ? 'HEAD' : 'GET'} ${url} from ${got.local.address}:${got.local.port} → ${edge.name} ${got.remote.address}:${got.remote.port}`);
-  console.log(`${got.status}, ${got.bytes} bytes, ${got.ms} ms`);
+  const summary: FetchSummary = {
+    host: STATIC_HOST,
+    chain: answer.chain.map((r) => r.data),
+    localDns: { host: localDns.host, port: localDns.port },
+    method: values.head ? 'HEAD' : 'GET',
+    url,
+    local: got.local,
+    edge: edge.name,
+    remote: got.remote,
+    status: got.status,
+    bytes: got.bytes,
+    ms: got.ms,
+  };
+  for (const line of say.fetchLines(summary)) console.log(line);
   for (const line of words().cache.cachePathLines(got.cacheStatus)) console.log(`  ${line}`);
   for (const name of ['cache-status', 'age', 'via', 'cache-control', 'etag', 'last-modified', 'content-type', 'content-length']) {
     if (got.headers[name] !== undefined) console.log(`  ${name}: ${got.headers[name]}`);

@@ -3,13 +3,14 @@
 // resolver logs every resolution it makes (like dnstap), and this command finds its own query
 // there by id and source port.
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { Packet, rcodeName, type DnsPacket } from '../servers/dns/dns-server.ts';
 import { sendQuery, type DnsExchange } from '../servers/dns/query.ts';
 import type { DnsRecordText, Resolution } from '../servers/dns/resolver.ts';
 import { findRole, readState, type LabState } from '../lab/state.ts';
 import { clientAddress, type Region } from '../lab/topology.ts';
 import { words } from '../lab/story/words/index.ts';
+import { parseCommandLine } from './command-line.ts';
+import { digFetchWords } from './words/dig-fetch.ts';
 // The words are the lab's (lab sits above client): this file only asks and finds.
 
 /** What one `lab dig` found out, as facts (lab/story/words/dns.ts says them). */
@@ -110,18 +111,22 @@ export async function dig(state: LabState, name: string, type: string, region: R
 }
 
 export async function digCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      type: { type: 'string', default: 'A' },
-      from: { type: 'string', default: 'north' },
+  const say = digFetchWords();
+  const { values, positionals } = parseCommandLine(
+    {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        type: { type: 'string', default: 'A' },
+        from: { type: 'string', default: 'north' },
+      },
     },
-  });
+    say.digUsage,
+  );
   const name = positionals[0];
-  if (!name) throw new Error('usage: npm run lab -- dig <name> [--type A] [--from north|south]');
+  if (!name) throw new Error(say.digUsage);
   const region = values.from;
-  if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
+  if (region !== 'north' && region !== 'south') throw new Error(say.fromRegion(region));
   const report = await dig(readState(), name, values.type, region);
   for (const line of words().dns.digLines(report)) console.log(line);
   return report.rcode === 'NOERROR' ? 0 : 1;

@@ -155,9 +155,11 @@ describe('where the client is', () => {
       scopePrefixLength: 24,
     });
     expect(decisions[0]!.ecsUnused).toBeUndefined();
-    // The lab words those facts as the GSLB's TXT does.
-    expect(words().dns.gslbRegionText(decisions[0]!)).toBe("127.10.1.0/24 is inside north's 127.10.1.0/24");
-    expect(words().dns.gslbChoiceText(decisions[0]!)).toBe('edge-north is the nearest healthy edge for north');
+    // The lab words those facts as the GSLB's TXT does (always English: a protocol string), and in Chinese for the narration.
+    expect(words('en').dns.gslbRegionText(decisions[0]!)).toBe("127.10.1.0/24 is inside north's 127.10.1.0/24");
+    expect(words('en').dns.gslbChoiceText(decisions[0]!)).toBe('edge-north is the nearest healthy edge for north');
+    expect(words('zh').dns.gslbRegionText(decisions[0]!)).toBe('127.10.1.0/24 属于 north 区域的子网 127.10.1.0/24');
+    expect(words('zh').dns.gslbChoiceText(decisions[0]!)).toBe('edge-north 是 north 区域最近的健康边缘节点');
     expect(decisions[0]!.candidates.map((c) => [c.name, c.healthy])).toEqual([['edge-north', true], ['edge-south', true]]);
   });
 
@@ -188,7 +190,7 @@ describe('where the client is', () => {
     expect(fromLoopback.answers[0]?.address).toBe(NORTH_IP);
     const loopback = gslb.decide('127.0.0.1');
     expect(loopback).toMatchObject({ region: 'north', regionBy: { kind: 'default', because: 'no-subnet-matches' } });
-    expect(words().dns.gslbRegionText(loopback)).toBe("127.0.0.1 is in no region's subnet, so the default region north");
+    expect(words('en').dns.gslbRegionText(loopback)).toBe("127.0.0.1 is in no region's subnet, so the default region north");
 
     // Scope 0 would tell the resolver "this answer suits every client", south's too. 127.0.0.0/24
     // and the regions' 127.10.x.0/24 part after 12 bits, so the answer holds for 127.0.0.0/13.
@@ -207,8 +209,8 @@ describe('where the client is', () => {
     expect(ecsOf(r)).toMatchObject({ family: 1, sourcePrefixLength: 0, scopePrefixLength: 0 });
     const d = gslb.decide('127.10.2.10', { ip: '0.0.0.0', sourcePrefixLength: 0 });
     expect(d).toMatchObject({ source: 'source-address', ecsUnused: { ip: '0.0.0.0', sourcePrefixLength: 0 }, region: 'south' });
-    expect(words().dns.gslbRegionText(d)).toBe("ECS 0.0.0.0/0 gives no subnet to use, so the source address decides: 127.10.2.10 is inside south's 127.10.2.0/24");
-    expect(txtOf(await rawQuery(gslb, { family: 1, sourcePrefixLength: 0, scopePrefixLength: 0, ip: '0.0.0.0' }, '127.10.2.10', 'TXT'))).toContain(`(${words().dns.gslbRegionText(d)})`);
+    expect(words('en').dns.gslbRegionText(d)).toBe("ECS 0.0.0.0/0 gives no subnet to use, so the source address decides: 127.10.2.10 is inside south's 127.10.2.0/24");
+    expect(txtOf(await rawQuery(gslb, { family: 1, sourcePrefixLength: 0, scopePrefixLength: 0, ip: '0.0.0.0' }, '127.10.2.10', 'TXT'))).toContain(`(${words('en').dns.gslbRegionText(d)})`);
   });
 
   it('a malformed ECS (127.10.1.0/20: address bits beyond its prefix) gets FORMERR, and the server keeps serving', async () => {
@@ -237,7 +239,7 @@ describe('where the client is', () => {
     cleanups.push(() => gslb.close());
     const south = gslb.decide('127.10.2.7');
     expect(south).toMatchObject({ region: 'south', regionBy: { kind: 'subnet', subnet: '127.10.2.0/24' } });
-    expect(words().dns.gslbRegionText(south)).toBe("127.10.2.7 is inside south's 127.10.2.0/24");
+    expect(words('en').dns.gslbRegionText(south)).toBe("127.10.2.7 is inside south's 127.10.2.0/24");
     expect(gslb.decide('127.10.3.7').region).toBe('north');
     expect(gslb.decide('x', { ip: '127.10.3.0', sourcePrefixLength: 24 }).scopePrefixLength).toBe(24);
     // 127.10.0.0/16 is north's, but south's /24 sits inside it: the answer holds only for 127.10.0.0/23.
@@ -262,7 +264,7 @@ describe('health checks and failover', () => {
     expect(txt).toContain('edge-south 127.0.0.22 (edge-north is down, so edge-south is the nearest healthy edge for north)');
     const failover = gslb.decide('x', { ip: '127.10.1.0', sourcePrefixLength: 24 });
     expect(failover).toMatchObject({ chosen: { name: 'edge-south' }, choice: { kind: 'failover', down: ['edge-north'] } });
-    expect(txt).toContain(`(${words().dns.gslbChoiceText(failover)})`);
+    expect(txt).toContain(`(${words('en').dns.gslbChoiceText(failover)})`);
 
     north.set('ok');
     await waitForHealth(gslb, 'edge-north', true);
@@ -284,7 +286,7 @@ describe('health checks and failover', () => {
     expect(txt).toContain('all edges for south are down, so edge-south, the nearest, in case it still serves');
     const allDown = gslb.decide('x', { ip: '127.10.2.0', sourcePrefixLength: 24 });
     expect(allDown).toMatchObject({ chosen: { name: 'edge-south' }, choice: { kind: 'all-down' } });
-    expect(txt).toContain(`(${words().dns.gslbChoiceText(allDown)})`);
+    expect(txt).toContain(`(${words('en').dns.gslbChoiceText(allDown)})`);
   });
 
   it('before the first check has an answer, the nearest edge is given (health unknown)', async () => {
@@ -295,7 +297,7 @@ describe('health checks and failover', () => {
     const d = gslb.decide('127.10.1.9');
     expect(d.candidates[0]).toMatchObject({ name: 'edge-north', healthy: 'unknown', reason: 'not checked yet' });
     expect(d.choice).toEqual({ kind: 'nearest-not-checked-yet' });
-    expect(words().dns.gslbChoiceText(d)).toBe('edge-north is the nearest edge for north (not checked yet, assumed healthy)');
+    expect(words('en').dns.gslbChoiceText(d)).toBe('edge-north is the nearest edge for north (not checked yet, assumed healthy)');
   });
 });
 

@@ -194,6 +194,8 @@ describe('walking the tree', () => {
     expect(words().dns.walkAnswerText(res.walk[0]!)).toBe('referral to test. (ns.nic.test 127.0.0.11), TTL 172800');
     expect(words().dns.walkAnswerText(res.walk[1]!)).toBe('referral to geektime.test. (ns1.geektime.test 127.0.0.12), TTL 172800');
     expect(words().dns.walkAnswerText(res.walk[2]!)).toBe('www.geektime.test A 127.0.0.80, TTL 600');
+    expect(words('zh').dns.walkAnswerText(res.walk[0]!)).toBe('转介到 test.（ns.nic.test 127.0.0.11），TTL 172800');
+    expect(words('zh').dns.walkAnswerText(res.walk[2]!)).toBe('www.geektime.test A 127.0.0.80，TTL 600');
     for (const step of res.walk) {
       expect(step.server.port).toBe(ports.get(step.server.address));
       expect(step.question).toEqual({ name: 'www.geektime.test', type: 'A' });
@@ -266,10 +268,14 @@ describe('walking the tree', () => {
     const referral = res.walk.find((s) => s.server.address === EVIL && s.outcome.kind === 'referral')!;
     expect(referral.outcome).toEqual({ kind: 'referral', zone: 'sub.evil.test', servers: [{ name: 'ns1.geektime.test' }], ttl: 3600 });
     expect(words().dns.walkAnswerText(referral)).toBe('referral to sub.evil.test. (ns1.geektime.test no glue), TTL 3600');
-    expect(referral.note).toContain('glue for ns1.geektime.test (127.0.0.66) ignored: out of bailiwick');
-    expect(referral.note).toContain('record www.geektime.test A 127.0.0.66 ignored');
+    expect(referral.note).toContainEqual({ kind: 'out-of-bailiwick', name: 'ns1.geektime.test', address: '127.0.0.66', zone: 'sub.evil.test' });
+    expect(referral.note).toContainEqual({ kind: 'not-a-server', name: 'www.geektime.test', address: '127.0.0.66', zone: 'sub.evil.test' });
+    expect(words().dns.walkReplyLines(referral)[1]).toContain('glue for ns1.geektime.test (127.0.0.66) ignored: out of bailiwick');
+    expect(words().dns.walkReplyLines(referral)[1]).toContain('record www.geektime.test A 127.0.0.66 ignored');
     // It found ns1.geektime.test's address itself, from the shop's zone, and asked there.
-    const nested = res.walk.filter((s) => s.note?.startsWith('looking up ns1.geektime.test'));
+    const nested = res.walk.filter((s) => s.note?.[0]?.kind === 'looking-up-server' && s.note[0].server === 'ns1.geektime.test');
+    expect(words('zh').dns.walkReplyLines(referral)[1]).toContain('忽略 ns1.geektime.test 的胶水记录（127.0.0.66）：超出辖区（bailiwick）');
+    expect(words().dns.walkReplyLines(nested[0]!)[1]).toMatch(/^ {4}note: looking up ns1\.geektime\.test, a server of sub\.evil\.test\. given without usable glue$/);
     expect(hops(nested)).toEqual([
       [A.tld, 'referral'],
       [A.shop, 'answer'],

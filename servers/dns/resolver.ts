@@ -143,9 +143,32 @@ export interface WalkStep {
   aa: boolean;
   outcome: WalkOutcome;
   records: Array<DnsRecordText & { section: 'answer' | 'authority' | 'additional' }>;
-  /** e.g. "glue for ns.evil.test ignored: out of bailiwick". */
-  note?: string;
+  /** What the resolver remarked on this step: why it asked (a nested lookup), what of the reply it did not believe. */
+  note?: WalkNote[];
 }
+
+/**
+ * A remark of the resolver's on one step of its walk, as facts (lab/story/words/dns.ts words them).
+ * Zones are written without the final dot, '' being the root.
+ */
+export type WalkNote =
+  /** This step belongs to a nested lookup: the address of `server`, a server of `zone` named without usable glue. */
+  | { kind: 'looking-up-server'; server: string; zone: string }
+  /** Records in the answer for names outside the zone asked: not that server's to say, so not believed. */
+  | { kind: 'outside-zone'; records: Array<{ name: string; type: string }>; zone: string }
+  /** An A record beside a referral for a name that is none of the servers of `zone`. */
+  | { kind: 'not-a-server'; name: string; address: string; zone: string }
+  /** Glue for a server of `zone` whose name is outside `zone` (the bailiwick rule). */
+  | { kind: 'out-of-bailiwick'; name: string; address: string; zone: string };
+
+/** A limit that cut a walk short, as facts (the lab words them; limitText() below for the resolver's own error text). */
+export type WalkLimit =
+  /** `max` client questions were already being walked (maxResolutions): this one got SERVFAIL at once. */
+  | { kind: 'max-resolutions'; max: number }
+  /** The question used up its `max` upstream queries, nested lookups included. */
+  | { kind: 'max-queries'; max: number }
+  /** NXNS: of the `total` servers of `zone` named without glue, only `lookedUp` were looked up; the cap was `max` per referral or per question. */
+  | { kind: 'nxns'; lookedUp: number; total: number; zone: string; max: number; per: 'referral' | 'question' };
 
 export interface Resolution {
   name: string;
@@ -164,7 +187,7 @@ export interface Resolution {
   /** The same question was already being resolved for another client: this one waited for that walk's answer. */
   joined?: boolean;
   /** The limits that cut this walk short, e.g. the NXNS limit on name servers looked up. */
-  limits?: string[];
+  limits?: WalkLimit[];
   ms: number;
 }
 
@@ -433,9 +456,9 @@ interface Job {
   walk: WalkStep[];
   budget: { queries: number; glueless: number };
   /** What limits cut this question short, shared with nested lookups like the walk. */
-  limits: string[];
+  limits: WalkLimit[];
   /** For the steps of a nested lookup: why it happens. */
-  purpose?: string;
+  purpose?: WalkNote;
   /** Whether this question holds one of the maxResolutions places; shared with nested lookups. */
   place: { held: boolean };
 }
@@ -511,7 +534,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     if (!job.place.held) {
       if (walking >= maxResolutions) {
         stats.overloaded++;
-        return { kind: 'servfail', reason: limit(job, `${maxResolutions} resolutions already in progress (maxResolutions)`), ede: Packet.EDE.OTHER };
+        return { kind: 'servfail', reason: limit(job, { kind: 'max-resolutions', max: maxResolutions }), ede: Packet.EDE.OTHER };
       }
       walking++;
       job.place.held = true;
@@ -534,7 +557,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     for (const ns of ordered) {
       const addresses = ns.address ? [ns.address] : await addressesOf(ns.name, zone, job, depth, failures, glueless);
       for (const address of addresses) {
-        if (job.budget.queries >= MAX_QUERIES) return { kind: 'servfail', reason: limit(job, `gave up after ${MAX_QUERIES} queries for one question`) };
+        if (job.budget.queries >= MAX_QUERIES) return { kind: 'servfail', reason: limit(job, { kind: 'max-queries', max: MAX_QUERIES }) };
         job.budget.queries++;
         const reply = await ask({ name: ns.name, address, port: portOf(ns.name, address) }, zone.zone, target, qtype, job);
         if (reply.kind === 'try-next') failures.push(reply.why);
@@ -557,17 +580,17 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     }
     // NXNS: a few lookups per referral and per question, however many servers the referral names.
     const cap =
-      glueless.lookedUp >= MAX_GLUELESS_PER_REFERRAL ? `${MAX_GLUELESS_PER_REFERRAL} per referral`
-      : job.budget.glueless >= MAX_GLUELESS_PER_QUESTION ? `${MAX_GLUELESS_PER_QUESTION} per question`
+      glueless.lookedUp >= MAX_GLUELESS_PER_REFERRAL ? { max: MAX_GLUELESS_PER_REFERRAL, per: 'referral' as const }
+      : job.budget.glueless >= MAX_GLUELESS_PER_QUESTION ? { max: MAX_GLUELESS_PER_QUESTION, per: 'question' as const }
       : undefined;
     if (cap) {
-      if (!glueless.cut) failures.push(limit(job, `looked up ${glueless.lookedUp} of the ${glueless.total} servers of ${zoneName(zone.zone)} named without glue, and no more (NXNS limit: ${cap})`));
+      if (!glueless.cut) failures.push(limit(job, { kind: 'nxns', lookedUp: glueless.lookedUp, total: glueless.total, zone: zone.zone, ...cap }));
       glueless.cut = true;
       return [];
     }
     glueless.lookedUp++;
     job.budget.glueless++;
-    const nested: Job = { client: job.client, walk: job.walk, budget: job.budget, limits: job.limits, place: job.place, purpose: `looking up ${nsName}, a server of ${zoneName(zone.zone)} given without usable glue` };
+    const nested: Job = { client: job.client, walk: job.walk, budget: job.budget, limits: job.limits, place: job.place, purpose: { kind: 'looking-up-server', server: nsName, zone: zone.zone } };
     const found = await resolveName(nsName, 'A', nested, depth + 1);
     const addresses = found.answers.filter((r) => r.type === 'A').map((r) => r.data);
     if (addresses.length === 0) failures.push(`no address for ${nsName} (${found.reason ?? found.rcode})`);
@@ -603,7 +626,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     const judged = judge(response, zone, target, qtype);
     const scope = ecs ? ecsScope(response) : 0;
     const via = { ...base, transport: exchange.transport, truncatedOverUdp: exchange.truncatedOverUdp, id: exchange.id, sourcePort: exchange.sourcePort, ms: exchange.ms };
-    record({ ...via, ...(ecs ? { ecsScope: scope } : {}), rcode: rcodeName(response.header.rcode), aa: response.header.aa === 1, outcome: judged.outcome, records: sections(response), note: judged.notes.join('; ') || undefined }, job);
+    record({ ...via, ...(ecs ? { ecsScope: scope } : {}), rcode: rcodeName(response.header.rcode), aa: response.header.aa === 1, outcome: judged.outcome, records: sections(response), ...(judged.notes.length ? { note: judged.notes } : {}) }, job);
 
     const o = judged.action;
     switch (o.kind) {
@@ -631,15 +654,14 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     }
   }
 
-  /** A limit cut the walk short: say which, in the Resolution and the walk log. */
-  function limit(job: Job, what: string): string {
+  /** A limit cut the walk short: say which, in the Resolution and the walk log; its text is the SERVFAIL's reason. */
+  function limit(job: Job, what: WalkLimit): string {
     job.limits.push(what);
-    return what;
+    return limitText(what);
   }
 
   function record(step: WalkStep, job: Job): void {
-    if (job.purpose) step.note = step.note ? `${job.purpose}; ${step.note}` : job.purpose;
-    if (!step.note) delete step.note;
+    if (job.purpose) step.note = [job.purpose, ...(step.note ?? [])]; // why this step happens comes first
     job.walk.push(step);
   }
 
@@ -774,7 +796,7 @@ function withRa(response: DnsPacket): DnsPacket {
 type Judged = {
   /** What the reply says, for the walk step. */
   outcome: WalkOutcome;
-  notes: string[];
+  notes: WalkNote[];
   /** What the resolver does with it: keep the records, follow the referral, or ask the zone's next server. */
   action:
     | { kind: 'answer'; records: DnsRecordText[] }
@@ -790,13 +812,13 @@ type Judged = {
  */
 function judge(response: DnsPacket, zone: string, target: string, qtype: string): Judged {
   const rcode = rcodeName(response.header.rcode);
-  const notes: string[] = [];
+  const notes: WalkNote[] = [];
   const tryNext = (outcome: Unusable): Judged => ({ outcome, notes, action: { kind: 'try-next', because: outcome } });
   if (rcode !== 'NOERROR' && rcode !== 'NXDOMAIN') return tryNext({ kind: 'error', because: 'rcode', rcode });
 
   const answers = response.answers.map(toText);
   const outside = answers.filter((r) => !isInZone(r.name, zone));
-  if (outside.length) notes.push(`ignored ${outside.map((r) => `${r.name} ${r.type}`).join(', ')}: outside ${zoneName(zone)}, so not this server's to say`);
+  if (outside.length) notes.push({ kind: 'outside-zone', records: outside.map((r) => ({ name: r.name, type: r.type })), zone });
 
   // Follow the answer section from the name asked: CNAMEs the server holds, then the records asked for.
   const chain: DnsRecordText[] = [];
@@ -841,8 +863,8 @@ function judge(response: DnsPacket, zone: string, target: string, qtype: string)
     const servers: NameServer[] = [];
     const glueFor = new Set<string>();
     for (const glue of response.additionals.filter((r) => r.type === Packet.TYPE.A).map(toText)) {
-      if (!nsNames.includes(glue.name)) notes.push(`record ${glue.name} A ${glue.data} ignored: not the address of a server of ${zoneName(cut)}`);
-      else if (!isInZone(glue.name, cut)) notes.push(`glue for ${glue.name} (${glue.data}) ignored: out of bailiwick (not inside ${zoneName(cut)})`);
+      if (!nsNames.includes(glue.name)) notes.push({ kind: 'not-a-server', name: glue.name, address: glue.data, zone: cut });
+      else if (!isInZone(glue.name, cut)) notes.push({ kind: 'out-of-bailiwick', name: glue.name, address: glue.data, zone: cut });
       else {
         servers.push({ name: glue.name, address: glue.data });
         glueFor.add(glue.name);
@@ -875,6 +897,21 @@ function whyNotUsable(server: WalkStep['server'], o: Unusable, target: string, q
       if (o.because === 'answer-not-asked') return `${who}: an answer that does not answer ${target} ${qtype}`;
       if (o.because === 'referral-not-closer') return `${who}: lame: referral to ${zoneName(o.referredTo)}, which is not a zone between ${zoneName(o.zone)} and ${target}`;
       return `${who}: lame: no answer, no referral, no SOA (not authoritative for this zone?)`;
+  }
+}
+
+/**
+ * A limit in the resolver's own words: the SERVFAIL's Extended DNS Error text (RFC 8914) and its
+ * log, protocol text in English whatever the learner reads (the lab words the same facts for the learner).
+ */
+function limitText(l: WalkLimit): string {
+  switch (l.kind) {
+    case 'max-resolutions':
+      return `${l.max} resolutions already in progress (maxResolutions)`;
+    case 'max-queries':
+      return `gave up after ${l.max} queries for one question`;
+    case 'nxns':
+      return `looked up ${l.lookedUp} of the ${l.total} servers of ${zoneName(l.zone)} named without glue, and no more (NXNS limit: ${l.max} per ${l.per})`;
   }
 }
 

@@ -12,6 +12,7 @@ import { sendQuery } from '../../servers/dns/query.ts';
 import { startResolver, type ResolverOptions, type RunningResolver } from '../../servers/dns/resolver.ts';
 import { startAuthoritative } from '../../servers/dns/authoritative.ts';
 import { labZones } from '../../servers/dns/lab-zones.ts';
+import { words } from '../../lab/story/words/index.ts';
 
 const FAKE = '127.0.6.10';
 const RESOLVER = '127.0.6.53';
@@ -223,7 +224,7 @@ describe('a flood of unique names at a slow upstream', () => {
     expect(slowAsked()).toBe(5); // only 5 walks reached the upstream
     expect(r.stats()).toMatchObject({ clientQueries: 14, overloaded: 7, limited: 7 });
     const refused = (await Promise.all(flood)).find((a) => a.response.header.rcode === Packet.RCODE.SERVFAIL)!;
-    expect(r.resolutionFor({ address: CLIENT, port: refused.sourcePort }, refused.id)?.limits).toEqual(['5 resolutions already in progress (maxResolutions)']);
+    expect(r.resolutionFor({ address: CLIENT, port: refused.sourcePort }, refused.id)?.limits).toEqual([{ kind: 'max-resolutions', max: 5 }]);
 
     // Every place was given back: a new unique name walks again.
     expect((await ask(r, 'slow-again.test')).response.header.rcode).toBe(Packet.RCODE.NOERROR);
@@ -241,7 +242,8 @@ describe('NXNS: a referral to thirty name servers without glue', () => {
     expect(r.stats().upstreamQueries).toBe(4);
     await r.flushWalkLog?.(); // (the old resolver wrote synchronously and had none)
     const entry = JSON.parse(fs.readFileSync(file, 'utf8').trim());
-    expect(entry.limits).toEqual([expect.stringContaining('looked up 3 of the 30 servers of attacker.test. named without glue, and no more (NXNS limit: 3 per referral)')]);
+    expect(entry.limits).toEqual([{ kind: 'nxns', lookedUp: 3, total: 30, zone: 'attacker.test', max: 3, per: 'referral' }]);
+    expect(words().dns.walkLimitText(entry.limits[0])).toBe('looked up 3 of the 30 servers of attacker.test. named without glue, and no more (NXNS limit: 3 per referral)');
   });
 });
 

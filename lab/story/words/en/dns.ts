@@ -2,7 +2,7 @@
 // GSLB's decision. The mechanism (client/dig.ts, servers/dns/) hands over facts; the sentences live here only.
 import type { DigReport } from '../../../../client/dig.ts';
 import type { GslbDecision } from '../../../../servers/dns/gslb.ts';
-import type { Alias, Resolution, WalkOutcome, WalkStep } from '../../../../servers/dns/resolver.ts';
+import type { Alias, Resolution, WalkLimit, WalkNote, WalkOutcome, WalkStep } from '../../../../servers/dns/resolver.ts';
 
 /** One record as dig prints it. */
 export function recordLine(r: { name: string; type: string; ttl: number; data: string }): string {
@@ -13,7 +13,7 @@ export function recordLine(r: { name: string; type: string; ttl: number; data: s
 
 /** What one question of the walk was (to whom, how, with which id), and what came back. A WalkStep fits, so does its event. */
 export type WalkQuestion = Pick<WalkStep, 'server' | 'question' | 'transport' | 'truncatedOverUdp' | 'id' | 'sourcePort' | 'ecs' | 'ms'>;
-/** What came back for that question: rcode, AA, what it amounted to (outcome, ECS scope) and the resolver's note. */
+/** What came back for that question: rcode, AA, what it amounted to (outcome, ECS scope) and the resolver's notes. */
 export type WalkReply = Pick<WalkStep, 'question' | 'rcode' | 'aa' | 'outcome' | 'ecs' | 'ecsScope' | 'note'>;
 
 /** " 1. a.root-servers.test (127.0.0.10:53): A static.geektime.test?  [udp, id 1234, from port 40000, 2 ms]" */
@@ -61,9 +61,36 @@ export function walkAnswerText(step: Pick<WalkReply, 'question' | 'outcome' | 'e
   return `${walkOutcomeText(step.outcome, step.question)}${ecs}`;
 }
 
-/** The answer line ("    → NOERROR AA: ..."), and a note if the resolver made one. */
+/** One of the resolver's remarks on a step: "glue for ns.evil.test (127.0.0.66) ignored: out of bailiwick (...)". */
+export function walkNoteText(n: WalkNote): string {
+  switch (n.kind) {
+    case 'looking-up-server':
+      return `looking up ${n.server}, a server of ${zoneName(n.zone)} given without usable glue`;
+    case 'outside-zone':
+      return `ignored ${n.records.map((r) => `${r.name} ${r.type}`).join(', ')}: outside ${zoneName(n.zone)}, so not this server's to say`;
+    case 'not-a-server':
+      return `record ${n.name} A ${n.address} ignored: not the address of a server of ${zoneName(n.zone)}`;
+    case 'out-of-bailiwick':
+      return `glue for ${n.name} (${n.address}) ignored: out of bailiwick (not inside ${zoneName(n.zone)})`;
+  }
+}
+
+/** A limit that cut the walk short: "looked up 3 of the 30 servers of attacker.test. named without glue, ...". */
+export function walkLimitText(l: WalkLimit): string {
+  switch (l.kind) {
+    case 'max-resolutions':
+      return `${l.max} resolutions already in progress (maxResolutions)`;
+    case 'max-queries':
+      return `gave up after ${l.max} queries for one question`;
+    case 'nxns':
+      return `looked up ${l.lookedUp} of the ${l.total} servers of ${zoneName(l.zone)} named without glue, and no more (NXNS limit: ${l.max} per ${l.per})`;
+  }
+}
+
+/** The answer line ("    → NOERROR AA: ..."), and the resolver's notes if it made any. */
 export function walkReplyLines(step: WalkReply): string[] {
-  return [`    → ${step.rcode}${step.aa ? ' AA' : ''}: ${walkAnswerText(step)}`, ...(step.note ? [`    note: ${step.note}`] : [])];
+  const notes = step.note?.length ? [`    note: ${step.note.map(walkNoteText).join('; ')}`] : [];
+  return [`    → ${step.rcode}${step.aa ? ' AA' : ''}: ${walkAnswerText(step)}`, ...notes];
 }
 
 /** dig +trace's lines for one step of the walk. */
@@ -78,7 +105,7 @@ export function walkLines(res: Resolution): string[] {
   return [
     `The local DNS walked the tree for ${res.client}${res.clientSubnet ? ` (client subnet ${res.clientSubnet})` : ''} in ${res.ms} ms:`,
     ...res.walk.flatMap((step, i) => walkStepLines(step, i)),
-    ...(res.limits ?? []).map((l) => `    limit: ${l}`),
+    ...(res.limits ?? []).map((l) => `    limit: ${walkLimitText(l)}`),
   ];
 }
 
