@@ -109,7 +109,7 @@ export const zh: Words = {
   classicModern: {
     title: '一个抓包文件里的经典 TLS 和现代 TLS',
     asks: { visible: '在哪种模式下，抓包里能读到服务端的证书：classic 还是 modern' },
-    noCapture: (file) => `${file} 没有抓包文件：在两种模式下各下一次单，同时抓包`,
+    noCapture: (file) => `在 ${file} 没有找到抓包文件：在两种模式下各下一次单，同时抓包`,
     unreadable: (file, why) => `${file} 不是这套实验环境能读的抓包文件（${why}）：请用 tcpdump -w 写入`,
     classic: '抓包里有一次经典握手：加密后的预主密钥（pre-master）就在线路上',
     noClassic: '抓包里没有经典握手（没有带加密预主密钥的 ClientKeyExchange）：抓包时用 --mode classic 下一次单',
