@@ -323,6 +323,9 @@ describe.skipIf(!root || !tools.tcpdump || !tools.curl || !tools.traceroute)('in
 
   it('10: the mask, the gateway and its MAC, from the phone\'s own interfaces and ARP cache', async () => {
     const phone = state.net!.phones.north.namespace;
+    // The check re-runs itself in the phone's namespace: the language goes with it (LAB_LANG).
+    const zh = await labCli(dir, ['--lang', 'zh', 'check', '10', 'mask=255.255.255.0', 'same-subnet=yes', 'gateway=1.1.1.1', 'gateway-mac=00:00:00:00:00:00']);
+    expect(zh.stdout, zh.stderr).toMatch(/^练习 10：[\s\S]*✗ gateway：1\.1\.1\.1 不是手机的默认网关[\s\S]*还没完成/);
     expect(passed(await check(dir, 10, 'mask=255.255.255.0', 'same-subnet=yes', 'gateway=1.1.1.1', 'gateway-mac=00:00:00:00:00:00'))).toBe(false);
     const addr = (await inNs(phone, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'])).stdout;
     const prefix = Number(/inet [\d.]+\/(\d+)/.exec(addr)![1]);
