@@ -56,6 +56,9 @@ export type Exercise = About &
     | { needs: 'a walkthrough run'; check(ctx: CheckContext): Promise<Verdict> }
   );
 
+/** What an exercise needs before its checker can run (the list says it in words). */
+export type Needs = Exercise['needs'];
+
 /** Run one checker: first what it needs (the lab, every answer), then its comparison. */
 export async function runCheck(e: Exercise, ctx: CheckContext): Promise<Verdict> {
   let lab: LabState | undefined;

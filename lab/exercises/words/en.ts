@@ -2,8 +2,9 @@
 // every checker says, and each exercise's title and the answers it asks for. zh.ts has this
 // shape exactly (the compiler holds it to it). Values come in as arguments and go out untouched.
 
+import type { Needs } from '../exercise.ts';
+
 type Region = 'north' | 'south';
-type Needs = 'lab' | 'lab in ns mode' | 'a walkthrough run';
 
 export const en = {
   // ─────────────────────────────── the runner (cli.ts, exercise.ts) ───────────────────────────────
