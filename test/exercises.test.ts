@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asked } from '../lab/exercises/exercise.ts';
 import { EXERCISES } from '../lab/exercises/index.ts';
 import type { LabState } from '../lab/state.ts';
 import { spawn } from 'node:child_process';
@@ -40,10 +41,10 @@ describe('the exercises', () => {
     expect(EXERCISES.length).toBeGreaterThanOrEqual(12);
     EXERCISES.forEach((e, i) => {
       expect(e.n).toBe(i + 1);
-      const page = fs.readFileSync(path.join(dir, `${String(e.n).padStart(2, '0')}-${e.slug}.md`), 'utf8');
+      const page = fs.readFileSync(path.join(dir, 'en', `${String(e.n).padStart(2, '0')}-${e.slug}.md`), 'utf8');
       expect(page, e.slug).toMatch(/\*\*Goal\.\*\*[\s\S]*\*\*Steps\.\*\*[\s\S]*\*\*Questions\.\*\*[\s\S]*\*\*Check\.\*\*/);
       expect(page).toContain(`check ${e.n}`);
-      for (const name of Object.keys(e.asks)) expect(page, `${e.slug} names ${name}=`).toContain(`${name}=`);
+      for (const name of asked(e)) expect(page, `${e.slug} names ${name}=`).toContain(`${name}=`);
       expect(e.seed).toMatch(/^§[456]$/);
     });
     expect(fs.readFileSync(path.join(dir, 'README.md'), 'utf8')).toMatch(/90-minute[\s\S]*half-day[\s\S]*check --all/);
@@ -65,8 +66,8 @@ describe.skipIf(!linux)('on a running lab (loopback), each checker fails first a
   afterAll(cleanup);
 
   it('every checker with answers fails on a trivial answer (all "1"), and without the lab says to start it', async () => {
-    for (const e of EXERCISES.filter((x) => Object.keys(x.asks).length && x.needs === 'lab')) {
-      const r = await check(lab.labDir, e.n, ...Object.keys(e.asks).map((k) => `${k}=1`));
+    for (const e of EXERCISES.filter((x) => asked(x).length && x.needs === 'lab')) {
+      const r = await check(lab.labDir, e.n, ...asked(e).map((k) => `${k}=1`));
       expect(passed(r), `${e.n} ${r.stdout}`).toBe(false);
       expect(r.stdout).toMatch(/✗/);
     }
@@ -322,6 +323,9 @@ describe.skipIf(!root || !tools.tcpdump || !tools.curl || !tools.traceroute)('in
 
   it('10: the mask, the gateway and its MAC, from the phone\'s own interfaces and ARP cache', async () => {
     const phone = state.net!.phones.north.namespace;
+    // The check re-runs itself in the phone's namespace: the language goes with it (LAB_LANG).
+    const zh = await labCli(dir, ['--lang', 'zh', 'check', '10', 'mask=255.255.255.0', 'same-subnet=yes', 'gateway=1.1.1.1', 'gateway-mac=00:00:00:00:00:00']);
+    expect(zh.stdout, zh.stderr).toMatch(/^练习 10：[\s\S]*✗ gateway：1\.1\.1\.1 不是手机的默认网关[\s\S]*还没完成/);
     expect(passed(await check(dir, 10, 'mask=255.255.255.0', 'same-subnet=yes', 'gateway=1.1.1.1', 'gateway-mac=00:00:00:00:00:00'))).toBe(false);
     const addr = (await inNs(phone, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'])).stdout;
     const prefix = Number(/inet [\d.]+\/(\d+)/.exec(addr)![1]);

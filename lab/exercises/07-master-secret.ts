@@ -5,23 +5,25 @@ import path from 'node:path';
 import { decryptPreMaster, masterSecretFrom } from '../master-secret.ts';
 import { dissectCapture } from '../observe/dissect.ts';
 import { readCapture } from '../observe/pcapng.ts';
+import type { Lang } from '../lang.ts';
 import { readIfThere, right, verdict, wrong, type CheckContext, type Exercise } from './exercise.ts';
+import { say as words } from './words/index.ts';
 
-const asks = { premaster: 'the 48-byte pre-master in hex', master: 'the 48-byte master secret in hex' };
+const say = (l?: Lang) => words(l).masterSecret;
 
 /** The classic connection in a capture: its two randoms and its encrypted pre-master, in wire order. */
 export function classicHandshake(ctx: CheckContext): { clientRandom: string; serverRandom: string; epms: string } | string {
   const file = path.join(ctx.dir, 'capture.pcapng');
   const bytes = readIfThere(file);
-  if (!bytes) return `no ${file}: run the walkthrough (npm run lab) first, with tcpdump installed`;
+  if (!bytes) return say().noCapture(file);
   const fields = dissectCapture(readCapture(bytes)).frames.flatMap((f) => f.layers.filter((l) => !l.decrypted).flatMap((l) => l.fields.map((x) => ({ ...x, summary: l.summary }))));
   const at = fields.findIndex((f) => f.ws === 'tls.handshake.epms');
-  if (at < 0) return `${file} holds no classic handshake: run the walkthrough in classic mode (npm run lab)`;
+  if (at < 0) return say().noClassic(file);
   const before = fields.slice(0, at);
   const random = (hello: string) => before.filter((f) => f.ws === 'tls.handshake.random' && f.summary === hello).at(-1)?.value;
   const clientRandom = random('ClientHello');
   const serverRandom = random('ServerHello');
-  if (!clientRandom || !serverRandom) return `${file} lacks a hello of the classic connection`;
+  if (!clientRandom || !serverRandom) return say().noHello(file);
   return { clientRandom, serverRandom, epms: fields[at]!.value };
 }
 
@@ -30,11 +32,11 @@ const hex = (s: string | undefined) => (s ?? '').replace(/[\s:]/g, '').toLowerCa
 export const exercise: Exercise = {
   n: 7,
   slug: 'master-secret',
-  title: 'The master secret by hand',
   seed: '§5',
   needs: 'a walkthrough run',
-  asks,
+  words: say,
   async check(ctx) {
+    const w = say();
     const hs = classicHandshake(ctx);
     if (typeof hs === 'string') return verdict([wrong(hs)]);
     const key = fs.readFileSync(path.join(ctx.dir, 'certs', 'leaf.key'), 'utf8');
@@ -42,17 +44,17 @@ export const exercise: Exercise = {
     try {
       pre = decryptPreMaster(Buffer.from(hs.epms, 'hex'), key);
     } catch {
-      return verdict([wrong('the capture\'s pre-master does not open with the lab\'s current key: the certificates were remade since; run the walkthrough again')]);
+      return verdict([wrong(w.keyChanged)]);
     }
     const master = masterSecretFrom(pre, Buffer.from(hs.clientRandom, 'hex'), Buffer.from(hs.serverRandom, 'hex'));
     const a = { premaster: hex(ctx.answers.premaster), master: hex(ctx.answers.master) };
     return verdict([
-      a.premaster === pre.toString('hex') ? right('premaster: the 48 bytes the phone chose, opened with the server\'s key')
-        : a.premaster.length !== 96 ? wrong(`premaster: ${a.premaster.length / 2} bytes; a pre-master is 48 (it starts with the client's version, 0303)`)
-        : wrong('premaster: not what the ClientKeyExchange of the capture holds (decrypt the epms of the last walkthrough\'s capture with .lab/certs/leaf.key)'),
-      a.master === master.toString('hex') ? right('master: PRF(pre-master, "master secret", client random ‖ server random)')
-        : a.master.length !== 96 ? wrong(`master: ${a.master.length / 2} bytes; the master secret is 48`)
-        : wrong('master: not the PRF of that pre-master and the two randoms (the seed is the label, then the client random, then the server random)'),
+      a.premaster === pre.toString('hex') ? right(w.premasterRight)
+        : a.premaster.length !== 96 ? wrong(w.premasterLength(a.premaster.length / 2))
+        : wrong(w.premasterWrong),
+      a.master === master.toString('hex') ? right(w.masterRight)
+        : a.master.length !== 96 ? wrong(w.masterLength(a.master.length / 2))
+        : wrong(w.masterWrong),
     ]);
   },
 };

@@ -2,12 +2,15 @@
 // steps with the real commands, what to observe, questions) and a checker (NN-name.ts) that looks
 // at the learner's answers and at the truth: the running lab itself (asked the same way the
 // learner asked it), its files, a capture. A checker says what is right and what is still wrong,
-// never the answer.
+// never the answer. Every page exists in English and Chinese (en/, zh/), and every word a checker
+// says comes from the catalogue (words/): checkers compute facts, the catalogue phrases them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { sendQuery } from '../../servers/dns/query.ts';
+import type { Lang } from '../lang.ts';
 import type { LabState, RoleState } from '../state.ts';
 import { EDGE_REGIONS } from '../topology.ts';
+import { say } from './words/index.ts';
 
 export interface Verdict {
   ok: boolean;
@@ -24,16 +27,24 @@ export interface CheckContext {
   answers: Record<string, string>;
 }
 
+/** An exercise's own words in one language: its title, and each answer it asks for by name, with what to put there (without giving it away). */
+export interface ExerciseWords {
+  title: string;
+  asks: Record<string, string>;
+}
+
 interface About {
   /** Its number in the sequence (the workshop's order) and its file name without NN-. */
   n: number;
   slug: string;
-  title: string;
   /** The seed chapter's section it belongs to. */
   seed: string;
-  /** The answers it asks for, by name, each with what to put there (without giving it away). */
-  asks: Record<string, string>;
+  /** Its title and the answers it asks for, in the process's language or the one asked. */
+  words(l?: Lang): ExerciseWords;
 }
+
+/** The names of the answers an exercise asks for (the same in every language). */
+export const asked = (e: Exercise): string[] => Object.keys(e.words('en').asks);
 
 /**
  * An exercise and its checker. The runner (cli.ts) first makes sure of what it needs (the lab up,
@@ -45,6 +56,9 @@ export type Exercise = About &
     | { needs: 'a walkthrough run'; check(ctx: CheckContext): Promise<Verdict> }
   );
 
+/** What an exercise needs before its checker can run (the list says it in words). */
+export type Needs = Exercise['needs'];
+
 /** Run one checker: first what it needs (the lab, every answer), then its comparison. */
 export async function runCheck(e: Exercise, ctx: CheckContext): Promise<Verdict> {
   let lab: LabState | undefined;
@@ -53,7 +67,7 @@ export async function runCheck(e: Exercise, ctx: CheckContext): Promise<Verdict>
     if ('ok' in state) return state;
     lab = state;
   }
-  const gaps = missing(ctx, e.asks);
+  const gaps = missing(ctx, e.words().asks);
   if (gaps.length) return verdict(gaps);
   return e.needs === 'a walkthrough run' ? e.check(ctx) : e.check(ctx, lab!);
 }
@@ -69,14 +83,14 @@ export function verdict(lines: string[]): Verdict {
 
 /** The running lab's state, or a verdict saying what to start. */
 export function needLab(ctx: CheckContext, ns = false): LabState | Verdict {
-  if ('notRunning' in ctx.lab) return verdict([wrong(`${ctx.lab.notRunning}: start it with \`npm run lab -- up${ns ? ' --net ns' : ''}\` (in another terminal) and keep it running`)]);
-  if (ns && ctx.lab.addressing !== 'namespaces') return verdict([wrong('this exercise needs the lab in namespaces: stop it and start `sudo npm run lab -- up --net ns`')]);
+  if ('notRunning' in ctx.lab) return verdict([wrong(say().runner.startLab(ctx.lab.notRunning, `npm run lab -- up${ns ? ' --net ns' : ''}`))]);
+  if (ns && ctx.lab.addressing !== 'namespaces') return verdict([wrong(say().runner.needsNs('sudo npm run lab -- up --net ns'))]);
   return ctx.lab;
 }
 
 export function role(state: LabState, name: string): RoleState {
   const r = state.roles.find((x) => x.name === name);
-  if (!r) throw new Error(`the lab has no role ${name}`);
+  if (!r) throw new Error(say().runner.noSuchRole(name));
   return r;
 }
 
@@ -84,7 +98,7 @@ export function role(state: LabState, name: string): RoleState {
 export function missing(ctx: CheckContext, asks: Record<string, string>): string[] {
   return Object.entries(asks)
     .filter(([k]) => !(k in ctx.answers) || ctx.answers[k] === '')
-    .map(([k, what]) => wrong(`no answer for ${k} (${what}): give it as ${k}=…`));
+    .map(([k, what]) => wrong(say().runner.noAnswer(k, what)));
 }
 
 /** Compare one answer with the truth: case and a trailing dot do not matter for names. */
@@ -116,11 +130,11 @@ export async function gslbAnswer(lab: LabState, region: 'north' | 'south'): Prom
   const resolver = role(lab, 'local-dns');
   const chain = await ask({ host: resolver.host, port: resolver.port }, 'static.geektime.test', { rd: true });
   const last = [...chain.answers].reverse().find((r) => r.type === 5)?.domain;
-  if (!last) return "the lab's local DNS gives no CNAME chain for static.geektime.test right now: is every role up? (npm run lab -- status)";
+  if (!last) return say().runner.noChain;
   const gslb = role(lab, 'gslb');
   const subnet = lab.net ? lab.net.phones[region].network : EDGE_REGIONS.find((e) => e.region === region)!.subnet;
   const a = (await ask({ host: gslb.host, port: gslb.port }, last, { clientSubnet: subnet })).answers.find((r) => r.type === 1);
-  return a?.address ? { address: a.address, ttl: a.ttl } : `the GSLB gives no address for the ${region} right now; ask it again in a second`;
+  return a?.address ? { address: a.address, ttl: a.ttl } : say().runner.gslbNoAddress(region);
 }
 
 /** A file the learner made, under the lab folder's work/ (relative names are taken from there). */

@@ -1,5 +1,6 @@
-// The workshop's exercises, in the order a session takes them. Each is a page (NN-name.md) and a
-// checker (NN-name.ts); lab/exercises/README.md is the instructor's page.
+// The workshop's exercises, in the order a session takes them. Each is a page (en/NN-name.md and
+// its Chinese twin zh/NN-name.md) and a checker (NN-name.ts) whose words are in words/;
+// lab/exercises/README.md is the instructor's page.
 import type { Exercise } from './exercise.ts';
 import { exercise as dnsWalk } from './01-dns-walk.ts';
 import { exercise as gslbRegions } from './02-gslb-regions.ts';
