@@ -64,9 +64,9 @@ export function describeTcpStory(story: TcpStory, names: Names, file: string): s
   if (!syn || !synAck || !ack) lines.push(`  （抓包文件里缺了握手的一部分：SYN ${syn?.frame ?? '缺失'}，SYN-ACK ${synAck?.frame ?? '缺失'}，ACK ${ack?.frame ?? '缺失'}）`);
   if (syn && synAck) {
     lines.push(
-      `  两端各自随机选了一个初始序号（RFC 9293 §3.4.1）：${n.client} ${syn.seq}，${n.server} ${synAck.seq}。` +
+      `  两端各自随机选了一个初始序列号（RFC 9293 §3.4.1）：${n.client} ${syn.seq}，${n.server} ${synAck.seq}。` +
         `SYN-ACK 确认的是 ${synAck.ack} = ${syn.seq} + 1（SYN 本身占一个序号），ACK 确认的是 ${ack?.ack ?? '?'} = ${synAck.seq} + 1。` +
-        'Wireshark 显示的是相对于初始序号的值（0、1、…）；tcp.seq_raw 才是线路上的数字。',
+        'Wireshark 显示的是相对于初始序列号的值（0、1、…）；tcp.seq_raw 才是线路上的数字。',
     );
   }
   lines.push(
