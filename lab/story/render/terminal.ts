@@ -7,8 +7,8 @@ import type { OnWire, StepStart, StoryEvent } from '../events.ts';
 import { words } from '../words/index.ts';
 import { lang, type Lang } from '../../lang.ts';
 
-/** ", frame 12" (or ", frames 12, 13") for a message the capture holds; nothing when it does not. */
-export function frameNote(event: OnWire, lead = ', ', l: Lang = lang()): string {
+/** ", frame 12" (or ", frames 12, 13"; "，帧 12") for a message the capture holds; nothing when it does not. The lead defaults to the language's comma. */
+export function frameNote(event: OnWire, lead?: string, l: Lang = lang()): string {
   return words(l).story.frameNote(event.frames, lead);
 }
 

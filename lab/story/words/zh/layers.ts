@@ -175,7 +175,7 @@ export function noteLines(n: LayerNote): string[] {
     case 'no interface':
       return [`本机没有哪块网卡拥有 ${n.src} 或它所在的网段（os.networkInterfaces()）：无法用真实数据做网段判断。`];
     case 'kernel route':
-      return [n.output ? `内核自己的回答（${n.command}，它不发送任何东西）：${n.output}` : `没能问到内核自己的回答（${n.command}：${n.error}）。`];
+      return [n.output ? `内核自己的回答（${n.command}，这条命令不发出任何包）：${n.output}` : `没能问到内核自己的回答（${n.command}：${n.error}）。`];
     case 'local delivery':
       return [
         n.linux
@@ -184,7 +184,7 @@ export function noteLines(n: LayerNote): string[] {
       ];
     case 'main table':
       return [
-        `/proc/net/route 只显示 main 路由表（${n.routes} 条路由）${n.main ? `；单看它，${n.dst} 会${n.main.viaGateway ? `发给网关 ${n.main.gateway}，` : '直接'}从 ${n.main.iface} 发出去，所以 local 表要先查` : `，里面没有 ${n.dst} 的条目`}。`,
+        `/proc/net/route 只显示 main 路由表（${n.routes} 条路由）${n.main ? `；单看它，${n.dst} 会${n.main.viaGateway ? `发给网关 ${n.main.gateway}，` : '直接'}从 ${n.main.iface} 发出去，所以 local 表必须先查` : `，里面没有 ${n.dst} 的条目`}。`,
       ];
     case 'next hop':
       return [n.via ? `下一跳：网关 ${n.via}，经 ${n.dev}。` : `下一跳：就是 ${n.dst} 自己，经 ${n.dev}。`];
@@ -224,12 +224,12 @@ export function noteLines(n: LayerNote): string[] {
     case 'ethernet on the wire':
       return [
         `${n.dev} 上的帧以下一跳的 MAC 作为目标（IP 头部里写的仍然是 ${n.dst}），以 ${n.dev} 自己的 MAC 作为源：`,
-        ...macHeaderLines(n.dstMac ?? '（ARP 应答的那个）', n.srcMac),
+        ...macHeaderLines(n.dstMac ?? '（以 ARP 的应答为准）', n.srcMac),
       ];
     case 'ethernet on a lan':
       return [
         `换到局域网上会是这样：${n.lan.iface} 发往 ${n.lan.example} 的帧，以网关 ${n.gateway} 的 MAC 作为目标（IP 头部里写的仍然是 ${n.lan.example}），以 ${n.lan.iface} 自己的 MAC 作为源：`,
-        ...macHeaderLines(n.dstMac ?? '（ARP 应答的那个）', n.lan.mac),
+        ...macHeaderLines(n.dstMac ?? '（以 ARP 的应答为准）', n.lan.mac),
       ];
   }
 }
@@ -255,14 +255,14 @@ export function walkLines(f: LayersFacts): string[] {
   if (lan) {
     const gw = lan.gateway;
     lines.push(`换到局域网上（本机的 ${lan.iface}，不是这条连接）：`);
-    lines.push(`  ${lan.iface} ${lan.address}/${parseMask(lan.netmask).prefix}，MAC ${lan.mac}${lan.virtual ? '（虚拟设备，例如容器的 veth：它和对端之间照样说以太网和 ARP）' : ''}`);
+    lines.push(`  ${lan.iface} ${lan.address}/${parseMask(lan.netmask).prefix}，MAC ${lan.mac}${lan.virtual ? '（虚拟设备，例如容器的 veth：它照样用以太网和 ARP 与对端通信）' : ''}`);
     lines.push(`  默认网关：${gw ? `${gw.address}，在 ${gw.iface} 上（/proc/net/route，目标 00000000）${gw.mac ? `，MAC ${gw.mac}（/proc/net/arp）` : ''}` : `未知：${lan.noGateway ? noGatewayText(lan.noGateway) : '?'}`}`);
     lines.push(`  网段之外的一台服务器，例如 ${lan.example.dst}（一个文档专用地址，代替公网上的商城）：`);
     lines.push(...cidrLines(lan.example.decision).map((l) => `    ${l}`));
     const k = lan.example.kernel;
     if (!k.output) lines.push(`  没能问内核（${k.command}：${k.error}）。`);
-    else if (gw && k.via === gw.address) lines.push(`  内核的回答一致（${k.command}，它不发送任何东西）：${k.output}`);
-    else lines.push(`  内核自己的回答（${k.command}，它不发送任何东西）：${k.output}`);
+    else if (gw && k.via === gw.address) lines.push(`  内核的回答一致（${k.command}，这条命令不发出任何包）：${k.output}`);
+    else lines.push(`  内核自己的回答（${k.command}，这条命令不发出任何包）：${k.output}`);
   } else if (f.noLan) {
     lines.push(`局域网上：${noLanText(f.noLan)}`);
   }

@@ -55,8 +55,8 @@ export function labUpLines(d: LabUp['data']): string[] {
 export function slbAcceptLines(d: SlbAccept['data']): string[] {
   return [
     d.routers?.length
-      ? `手机和负载均衡器 SLB ${d.server.address}:${d.server.port} 建立一条 TCP 连接，中间经过 ${d.routers.length} 台路由器（${d.routers.join(', ')}）：它们只转发手机的 IP 包，并不参与这条连接；手机和 SLB 之间没有任何代理把连接断开。下面的 TLS 消息，都是从这条连接的字节里读出来的，字节是在手机自己的 socket 外面、在它们经过时记录下来的。`
-      : `手机和负载均衡器 SLB ${d.server.address}:${d.server.port} 直接建立一条 TCP 连接。下面的 TLS 消息，都是从这条连接的字节里读出来的，字节是在手机自己的 socket 外面、在它们经过时记录下来的（手机和 SLB 之间什么也没有）。`,
+      ? `手机和负载均衡器 SLB ${d.server.address}:${d.server.port} 建立一条 TCP 连接，中间经过 ${d.routers.length} 台路由器（${d.routers.join(', ')}）：它们只转发手机的 IP 包，并不参与这条连接；手机和 SLB 之间没有任何代理把连接断开。下面的 TLS 消息，都是从这条连接的字节里读出来的，这些字节是在手机自己的 socket 外面、随着它们经过逐一记录下来的。`
+      : `手机和负载均衡器 SLB ${d.server.address}:${d.server.port} 直接建立一条 TCP 连接。下面的 TLS 消息，都是从这条连接的字节里读出来的，这些字节是在手机自己的 socket 外面、随着它们经过逐一记录下来的（手机和 SLB 之间什么也没有）。`,
     `下单期间，SLB 只接受了手机的一条连接：${d.accepted[0]?.client}，正是手机自己的地址和端口；SLB 的请求记录里，客户端是 ${d.requestClient}。`,
   ];
 }
