@@ -126,7 +126,9 @@ export interface RouteGet {
   command: string;
   /** The kernel's answer, first line: "local 127.0.0.80 from 127.10.1.10 dev lo uid 0". */
   output?: string;
+  /** What `ip` said when it failed (its own stderr), or why it could not be asked at all. */
   error?: string;
+  unavailable?: { kind: 'not installed' } | { kind: 'not on this platform'; platform: string };
   type?: string;
   via?: string;
   dev?: string;
@@ -157,7 +159,7 @@ function ipRouteGet(dst: string, src?: string): RouteGet {
     return { command, ...parseIpRouteGet(out) };
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    return { command, error: e.code === 'ENOENT' ? 'the ip command is not installed' : (e.stderr || e.message).trim() };
+    return e.code === 'ENOENT' ? { command, unavailable: { kind: 'not installed' } } : { command, error: (e.stderr || e.message).trim() };
   }
 }
 
@@ -227,7 +229,7 @@ export function readSystemNet(): SystemNet {
     tcpOptions: ts === undefined || sack === undefined || ws === undefined ? undefined : { timestamps: ts > 0, sack: sack > 0, windowScaling: ws > 0 },
     routeText: readText('/proc/net/route'),
     arpText: readText('/proc/net/arp'),
-    routeGet: os.platform() === 'linux' ? ipRouteGet : (dst, src) => ({ command: `ip route get ${dst}${src ? ` from ${src}` : ''}`, error: `no ip command on ${os.platform()}` }),
+    routeGet: os.platform() === 'linux' ? ipRouteGet : (dst, src) => ({ command: `ip route get ${dst}${src ? ` from ${src}` : ''}`, unavailable: { kind: 'not on this platform', platform: os.platform() } }),
   };
 }
 
@@ -312,7 +314,7 @@ export type LayerNote =
   | { say: 'source interface'; src: string; iface: string; cidr: string; exact: boolean; network: string; prefix: number; linuxLoopback: boolean }
   | { say: 'same subnet?'; iface: string; netmask: string; decision: CidrDecision }
   | { say: 'no interface'; src: string }
-  | { say: 'kernel route'; command: string; output?: string; error?: string }
+  | { say: 'kernel route'; command: string; output?: string; error?: string; unavailable?: RouteGet['unavailable'] }
   | { say: 'local delivery'; dst: string; dev: string; linux: boolean; localNet?: string; lo?: string }
   | { say: 'main table'; routes: number; dst: string; main?: { viaGateway: boolean; gateway: string; iface: string } }
   | { say: 'next hop'; dst: string; via?: string; dev?: string }
@@ -554,7 +556,7 @@ export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNe
   }
   const kernel = route;
   if (kernel.output) routing.fields.push({ name: 'kernel route', value: text(kernel.output), source: 'system' });
-  routing.notes.push({ say: 'kernel route', command: kernel.command, output: kernel.output, error: kernel.error });
+  routing.notes.push({ say: 'kernel route', command: kernel.command, output: kernel.output, error: kernel.error, unavailable: kernel.unavailable });
   const local = kernel.type === 'local' || (!kernel.output && isLoopback(lo?.name));
   if (local) {
     const device = kernel.dev ?? lo?.name ?? 'lo';

@@ -173,7 +173,7 @@ const WALKS: Array<{ name: string; facts: () => LayersFacts }> = [
     name: 'macOS: no /proc, no ip',
     facts: () => describeLayers(LAB, machine({
       platform: 'darwin', interfaces: { lo0: interfaces().lo!, en0: interfaces().wlan0! }, links: {}, ephemeralRange: undefined, defaultTtl: undefined, tcpOptions: undefined,
-      routeText: undefined, arpText: undefined, routeGet: (dst) => ({ command: `ip route get ${dst}`, error: 'no ip command on darwin' }),
+      routeText: undefined, arpText: undefined, routeGet: (dst) => ({ command: `ip route get ${dst}`, unavailable: { kind: 'not on this platform', platform: 'darwin' } }),
     })),
   },
   { name: 'an IPv6 connection', facts: () => describeLayers({ local: { address: '::1', port: 40015 }, remote: { address: '::1', port: 8443 } }, machine()) },

@@ -253,14 +253,14 @@ describe('describeLayers on a fixed machine', () => {
       tcpOptions: undefined,
       routeText: undefined,
       arpText: undefined,
-      routeGet: (dst) => ({ command: `ip route get ${dst}`, error: 'no ip command on darwin' }),
+      routeGet: (dst) => ({ command: `ip route get ${dst}`, unavailable: { kind: 'not on this platform', platform: 'darwin' } }),
     }));
     const text = lines.join('\n');
     expect(text).toContain('cannot be read on darwin');
     expect(text).toContain('4-byte null/loopback header');
     expect(text).toContain('On a LAN this would be');
     expect(text).toContain('the routing table cannot be read on darwin (no /proc/net/route; netstat -rn shows it)');
-    expect(text).toContain('The kernel could not be asked');
+    expect(text).toContain('The kernel could not be asked (ip route get 203.0.113.10: no ip command on darwin)');
     expect(text).not.toContain('02:fc'); // nothing from this test machine leaks in
   });
 });

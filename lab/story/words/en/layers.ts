@@ -3,7 +3,7 @@
 // that carried the POST (lab/observe/frame-fields.ts). Facts in, sentences out.
 import { toBinary, parseIpv4, parseMask } from '../../../../servers/net/ipv4.ts';
 import type { CidrDecision } from '../../../../servers/net/ipv4.ts';
-import type { Field, FieldName, FieldValue, Layer, LayerName, LayerNote, LayersFacts, NoGateway, NoLan, Source } from '../../../layers.ts';
+import type { Field, FieldName, FieldValue, Layer, LayerName, LayerNote, LayersFacts, NoGateway, NoLan, RouteGet, Source } from '../../../layers.ts';
 import type { WireField, WireFieldName, WireLayer } from '../../../observe/frame-fields.ts';
 import { padEndWidth } from '../../../text-width.ts';
 
@@ -95,6 +95,13 @@ function macHeaderLines(dst: string, src: string): string[] {
   ];
 }
 
+/** Why the kernel could not be asked: ip's own error, or no ip to run. */
+function routeError(k: { error?: string; unavailable?: RouteGet['unavailable'] }): string {
+  if (k.unavailable?.kind === 'not installed') return 'the ip command is not installed';
+  if (k.unavailable?.kind === 'not on this platform') return `no ip command on ${k.unavailable.platform}`;
+  return k.error ?? '?';
+}
+
 function noGatewayText(n: NoGateway): string {
   switch (n.kind) {
     case 'no table': return `the routing table cannot be read on ${n.platform} (no /proc/net/route; netstat -rn shows it), so the lab does not know the gateway or its MAC`;
@@ -178,7 +185,7 @@ export function noteLines(n: LayerNote): string[] {
     case 'no interface':
       return [`No interface of this machine has ${n.src} or its subnet (os.networkInterfaces()): the subnet check cannot be made with real data.`];
     case 'kernel route':
-      return [n.output ? `The kernel's own answer (${n.command}, which sends nothing): ${n.output}` : `The kernel's own answer could not be asked (${n.command}: ${n.error}).`];
+      return [n.output ? `The kernel's own answer (${n.command}, which sends nothing): ${n.output}` : `The kernel's own answer could not be asked (${n.command}: ${routeError(n)}).`];
     case 'local delivery':
       return [
         n.linux
@@ -263,7 +270,7 @@ export function walkLines(f: LayersFacts): string[] {
     lines.push(`  A server outside the subnet, e.g. ${lan.example.dst} (a documentation address standing in for a public shop):`);
     lines.push(...cidrLines(lan.example.decision).map((l) => `    ${l}`));
     const k = lan.example.kernel;
-    if (!k.output) lines.push(`  The kernel could not be asked (${k.command}: ${k.error}).`);
+    if (!k.output) lines.push(`  The kernel could not be asked (${k.command}: ${routeError(k)}).`);
     else if (gw && k.via === gw.address) lines.push(`  The kernel agrees (${k.command}, which sends nothing): ${k.output}`);
     else lines.push(`  The kernel's own answer (${k.command}, which sends nothing): ${k.output}`);
   } else if (f.noLan) {

@@ -3,7 +3,7 @@
 // 进来的是事实，出去的是句子。
 import { toBinary, parseIpv4, parseMask } from '../../../../servers/net/ipv4.ts';
 import type { CidrDecision } from '../../../../servers/net/ipv4.ts';
-import type { Field, FieldName, FieldValue, Layer, LayerName, LayerNote, LayersFacts, NoGateway, NoLan, Source } from '../../../layers.ts';
+import type { Field, FieldName, FieldValue, Layer, LayerName, LayerNote, LayersFacts, NoGateway, NoLan, RouteGet, Source } from '../../../layers.ts';
 import type { WireField, WireFieldName, WireLayer } from '../../../observe/frame-fields.ts';
 import { padEndWidth } from '../../../text-width.ts';
 
@@ -92,6 +92,13 @@ function macHeaderLines(dst: string, src: string): string[] {
   return [row('字节 0-5', '目标 MAC', dst), row('字节 6-11', '源 MAC', src), row('字节 12-13', 'EtherType', '0x0800 (IPv4)')];
 }
 
+/** 为什么没能问内核：ip 自己的报错，或者根本没有 ip 可运行。 */
+function routeError(k: { error?: string; unavailable?: RouteGet['unavailable'] }): string {
+  if (k.unavailable?.kind === 'not installed') return '没有安装 ip 命令';
+  if (k.unavailable?.kind === 'not on this platform') return `${k.unavailable.platform} 上没有 ip 命令`;
+  return k.error ?? '?';
+}
+
 function noGatewayText(n: NoGateway): string {
   switch (n.kind) {
     case 'no table': return `在 ${n.platform} 上读不到路由表（没有 /proc/net/route；可以用 netstat -rn 查看），所以实验不知道网关和它的 MAC`;
@@ -175,7 +182,7 @@ export function noteLines(n: LayerNote): string[] {
     case 'no interface':
       return [`本机没有哪块网卡拥有 ${n.src} 或它所在的网段（os.networkInterfaces()）：无法用真实数据做网段判断。`];
     case 'kernel route':
-      return [n.output ? `内核自己的回答（${n.command}，这条命令不发出任何包）：${n.output}` : `没能问到内核自己的回答（${n.command}：${n.error}）。`];
+      return [n.output ? `内核自己的回答（${n.command}，这条命令不发出任何包）：${n.output}` : `没能问到内核自己的回答（${n.command}：${routeError(n)}）。`];
     case 'local delivery':
       return [
         n.linux
@@ -260,7 +267,7 @@ export function walkLines(f: LayersFacts): string[] {
     lines.push(`  网段之外的一台服务器，例如 ${lan.example.dst}（一个文档专用地址，代替公网上的商城）：`);
     lines.push(...cidrLines(lan.example.decision).map((l) => `    ${l}`));
     const k = lan.example.kernel;
-    if (!k.output) lines.push(`  没能问内核（${k.command}：${k.error}）。`);
+    if (!k.output) lines.push(`  没能问内核（${k.command}：${routeError(k)}）。`);
     else if (gw && k.via === gw.address) lines.push(`  内核的回答一致（${k.command}，这条命令不发出任何包）：${k.output}`);
     else lines.push(`  内核自己的回答（${k.command}，这条命令不发出任何包）：${k.output}`);
   } else if (f.noLan) {
