@@ -5,12 +5,12 @@
 // gateway, asks ARP for the next hop's MAC address and puts an Ethernet header in front.
 //
 // The lab's connection runs on loopback, so some of that does not happen at all: there is no
-// gateway, no ARP and no wire, and lo's MAC address is all zeros. This module says so plainly,
-// shows what did happen with values from the run and from this machine (/proc, /sys,
-// os.networkInterfaces(), `ip route get`), and then computes, labelled "on a LAN this would be",
-// what the same packet would go through on this machine's real network interface. Nothing is
-// invented: what cannot be seen from user space (sequence numbers, a gateway's MAC the kernel does
-// not know) is named as such, with where to see it.
+// gateway, no ARP and no wire, and lo's MAC address is all zeros. This module finds out what did
+// happen, with values from the run and from this machine (/proc, /sys, os.networkInterfaces(),
+// `ip route get`), and then computes what the same packet would go through on this machine's real
+// network interface ("on a LAN this would be"). Nothing is invented: what cannot be seen from user
+// space (sequence numbers, a gateway's MAC the kernel does not know) is a fact of its own.
+// It returns facts only; lab/story/words/{en,zh}/layers.ts says them, in either language.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
