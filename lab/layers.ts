@@ -5,18 +5,17 @@
 // gateway, asks ARP for the next hop's MAC address and puts an Ethernet header in front.
 //
 // The lab's connection runs on loopback, so some of that does not happen at all: there is no
-// gateway, no ARP and no wire, and lo's MAC address is all zeros. This module says so plainly,
-// shows what did happen with values from the run and from this machine (/proc, /sys,
-// os.networkInterfaces(), `ip route get`), and then computes, labelled "on a LAN this would be",
-// what the same packet would go through on this machine's real network interface. Nothing is
-// invented: what cannot be seen from user space (sequence numbers, a gateway's MAC the kernel does
-// not know) is named as such, with where to see it.
+// gateway, no ARP and no wire, and lo's MAC address is all zeros. This module finds out what did
+// happen, with values from the run and from this machine (/proc, /sys, os.networkInterfaces(),
+// `ip route get`), and then computes what the same packet would go through on this machine's real
+// network interface ("on a LAN this would be"). Nothing is invented: what cannot be seen from user
+// space (sequence numbers, a gateway's MAC the kernel does not know) is a fact of its own.
+// It returns facts only; lab/story/words/{en,zh}/layers.ts says them, in either language.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import type { Endpoint } from './tcp-states.ts';
-import type { WireLayer } from './observe/frame-fields.ts';
 // IPv4 arithmetic (addresses, masks, the same-subnet decision in binary) lives in servers/net/ipv4.ts.
 import { cidrDecision, networkOf, parseIpv4, parseMask as maskOf, type CidrDecision } from '../servers/net/ipv4.ts';
 
@@ -127,7 +126,9 @@ export interface RouteGet {
   command: string;
   /** The kernel's answer, first line: "local 127.0.0.80 from 127.10.1.10 dev lo uid 0". */
   output?: string;
+  /** What `ip` said when it failed (its own stderr), or why it could not be asked at all. */
   error?: string;
+  unavailable?: { kind: 'not installed' } | { kind: 'not on this platform'; platform: string };
   type?: string;
   via?: string;
   dev?: string;
@@ -158,7 +159,7 @@ function ipRouteGet(dst: string, src?: string): RouteGet {
     return { command, ...parseIpRouteGet(out) };
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    return { command, error: e.code === 'ENOENT' ? 'the ip command is not installed' : (e.stderr || e.message).trim() };
+    return e.code === 'ENOENT' ? { command, unavailable: { kind: 'not installed' } } : { command, error: (e.stderr || e.message).trim() };
   }
 }
 
@@ -228,7 +229,7 @@ export function readSystemNet(): SystemNet {
     tcpOptions: ts === undefined || sack === undefined || ws === undefined ? undefined : { timestamps: ts > 0, sack: sack > 0, windowScaling: ws > 0 },
     routeText: readText('/proc/net/route'),
     arpText: readText('/proc/net/arp'),
-    routeGet: os.platform() === 'linux' ? ipRouteGet : (dst, src) => ({ command: `ip route get ${dst}${src ? ` from ${src}` : ''}`, error: `no ip command on ${os.platform()}` }),
+    routeGet: os.platform() === 'linux' ? ipRouteGet : (dst, src) => ({ command: `ip route get ${dst}${src ? ` from ${src}` : ''}`, unavailable: { kind: 'not on this platform', platform: os.platform() } }),
   };
 }
 
@@ -249,22 +250,100 @@ export function interfaceOwning(address: string, interfaces: NodeJS.Dict<os.Netw
 }
 
 // ---------------------------------------------------------------------------------------------
-// The layers
+// The layers, as facts: each layer's fields (a value and where it comes from) and its notes (what
+// the narration says about it, as a kind and the values it needs). The sentences are in
+// lab/story/words/{en,zh}/layers.ts, so a trace renders in either language.
 
 /** Where a value comes from: this connection, this machine, arithmetic, or nowhere we can see. */
 export type Source = 'connection' | 'system' | 'computed' | 'not observed' | 'on a LAN';
 
+export type LayerName = 'HTTP' | 'TCP' | 'IP' | 'Routing' | 'ARP' | 'Ethernet';
+
+export type FieldName =
+  | 'request line' | 'request line + headers' | 'body' | 'request'
+  | 'source port' | 'destination port' | 'sequence numbers' | 'ephemeral range' | 'header' | 'MSS'
+  | 'source' | 'destination' | 'protocol' | 'TTL' | 'total length (the segment carrying the request)' | 'total length (first data segment, estimate)'
+  | 'interface' | 'subnet check' | 'kernel route' | 'next hop'
+  | 'ARP on this connection' | 'ARP request' | 'next hop MAC' | 'gateway MAC'
+  | 'destination MAC' | 'source MAC' | 'EtherType' | 'link header';
+
+/** A field's value: as it is (an address, a port, a line), or a fact the words phrase. */
+export type FieldValue =
+  | { kind: 'text'; text: string }
+  | { kind: 'bytes'; bytes: number }
+  | { kind: 'not observable' }
+  | { kind: 'tcp header'; syn?: number; data?: number }
+  | { kind: 'subnet check'; srcNetwork: string; dstNetwork: string; prefix: number; same: boolean }
+  | { kind: 'next hop'; dst: string; dev: string; via?: string; local: boolean }
+  | { kind: 'arp not used' }
+  | { kind: 'who has'; target?: string; sender: string }
+  | { kind: 'mac'; mac?: string; missing: 'not in cache' | 'until ARP answers' }
+  | { kind: 'no link header' };
+
 export interface Field {
-  name: string;
-  value: string;
+  name: FieldName;
+  value: FieldValue;
   source: Source;
 }
 
+/** Why there is no gateway on this machine's LAN interface. */
+export type NoGateway = { kind: 'no table'; platform: string } | { kind: 'other interface'; gatewayIface: string; iface: string } | { kind: 'no default route' };
+
+/** Why there is no LAN picture at all. */
+export type NoLan = { kind: 'no interface' } | { kind: 'not ethernet'; iface: string; cidr: string; type: number };
+
+/** What the narration says about a layer: one kind per sentence (or group of lines), with its values. */
+export type LayerNote =
+  // HTTP
+  | { say: 'request'; requestLine: string; headBytes: number; bodyBytes: number; total: number }
+  | { say: 'request bytes'; bytes: number }
+  | { say: 'inside TLS'; protocol: string | null; cipher?: string; requestBytes?: number; overhead?: number; payload?: number }
+  | { say: 'into the socket' }
+  // TCP
+  | { say: 'source port'; port: number; range?: [number, number]; inRange: boolean; platform: string }
+  | { say: 'destination port'; port: number }
+  | { say: 'sequence numbers'; iface: string; dst: string; port: number }
+  | { say: 'tcp header'; timestamps: boolean; sack: boolean; windowScaling: boolean; synOptions: string[]; synHeader: number; dataHeader: number }
+  | { say: 'tcp header unknown' }
+  | { say: 'mss'; routeMtu?: number; command: string; dev?: string; devMtu?: number; dst: string; capped?: number; mss: number }
+  // IP
+  | { say: 'ip header'; src: string; dst: string }
+  | { say: 'ttl'; ttl?: number; platform: string }
+  | { say: 'total length'; dataHeader: number; firstPayload: number; segmentPayload: number; total: number; write?: { bytes: number; records: string[] } }
+  // Routing
+  | { say: 'source interface'; src: string; iface: string; cidr: string; exact: boolean; network: string; prefix: number; linuxLoopback: boolean }
+  | { say: 'same subnet?'; iface: string; netmask: string; decision: CidrDecision }
+  | { say: 'no interface'; src: string }
+  | { say: 'kernel route'; command: string; output?: string; error?: string; unavailable?: RouteGet['unavailable'] }
+  | { say: 'local delivery'; dst: string; dev: string; linux: boolean; localNet?: string; lo?: string }
+  | { say: 'main table'; routes: number; dst: string; main?: { viaGateway: boolean; gateway: string; iface: string } }
+  | { say: 'next hop'; dst: string; via?: string; dev?: string }
+  // ARP
+  | { say: 'no arp on loopback'; lo: string; /** As /sys/class/net/<if>/flags shows them: "0x9". */ flags?: string; flagNames: string }
+  | { say: 'arp for next hop'; dev: string; nextHop?: string; dst: string; src: string; mac?: string }
+  | { say: 'arp on a lan'; lan: LanFacts; gateway: string; mac?: string }
+  | { say: 'arp on a lan, no gateway'; lan: LanFacts; noGateway: NoGateway }
+  | { say: 'no lan'; noLan: NoLan }
+  // Ethernet
+  | { say: 'ethernet on loopback'; lo: string; mac?: string; linux: boolean; platform: string }
+  | { say: 'ethernet on the wire'; dev: string; dst: string; dstMac?: string; srcMac: string }
+  | { say: 'ethernet on a lan'; lan: LanFacts; gateway: string; dstMac?: string };
+
+/** The LAN picture's facts a note needs: the interface, its address and MAC, the stand-in server. */
+export interface LanFacts {
+  iface: string;
+  address: string;
+  mac: string;
+  example: string;
+  network: string;
+  prefix: number;
+}
+
 export interface Layer {
-  name: 'HTTP' | 'TCP' | 'IP' | 'Routing' | 'ARP' | 'Ethernet';
+  name: LayerName;
   fields: Field[];
-  /** The narration for this layer. */
-  lines: string[];
+  /** What the narration says about this layer (lab/story/words/{en,zh}/layers.ts words it). */
+  notes: LayerNote[];
 }
 
 export interface LayersInput {
@@ -293,9 +372,30 @@ export interface LanPicture {
   virtual?: boolean;
   gateway?: Gateway & { mac?: string };
   /** Why there is no gateway: none in the table, or no table to read. */
-  noGateway?: string;
+  noGateway?: NoGateway;
   /** A stand-in server outside the subnet (a documentation address, RFC 5737). */
   example: { dst: string; decision: CidrDecision; kernel: RouteGet };
+}
+
+/** The whole packet on the loopback device, outermost first, as the seed draws it. */
+export interface PacketPicture {
+  device: string;
+  link: { name: 'Ethernet' | 'null'; bytes: number };
+  tcpHeader: number;
+  /** The client's recorded write (its records' names), or the request's own record, estimated. */
+  write?: { records: string[]; bytes: number };
+  estimate?: { payload: number; tlsRecord: boolean; requestBytes?: number };
+  total: number;
+}
+
+/** describeLayers' answer: the layers, the packet, and the LAN this machine would use (or why none). */
+export interface LayersFacts {
+  layers: Layer[];
+  packet?: PacketPicture;
+  lan?: LanPicture;
+  noLan?: NoLan;
+  /** The connection is IPv6: the walk is written for IPv4. */
+  ipv6?: { src: string; dst: string };
 }
 
 const ARPHRD_ETHER = 1;
@@ -335,86 +435,68 @@ function flagNames(flags: number): string {
   return names.filter(([bit]) => flags & bit).map(([, name]) => name).join(', ');
 }
 
-function macHeaderLines(dst: string, src: string): string[] {
-  return [
-    `  bytes 0-5   destination MAC  ${dst}`,
-    `  bytes 6-11  source MAC       ${src}`,
-    `  bytes 12-13 EtherType        0x0800 (IPv4)`,
-  ];
-}
+const text = (t: string): FieldValue => ({ kind: 'text', text: t });
+const bytes = (n: number): FieldValue => ({ kind: 'bytes', bytes: n });
 
 /** The seed's §6 for one real connection: each layer with values from the run and this machine. */
-export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNet()): { layers: Layer[]; lines: string[]; lan?: LanPicture; noLan?: string } {
+export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNet()): LayersFacts {
   if ((input.protocol ?? 'tcp') !== 'tcp') throw new Error(`describeLayers knows TCP only, not ${input.protocol}`);
   const src = input.local.address.replace(/^::ffff:(?=\d+\.)/i, '');
   const dst = input.remote.address.replace(/^::ffff:(?=\d+\.)/i, '');
-  if (!net.isIPv4(src) || !net.isIPv4(dst)) {
-    // The lab's roles all have IPv4 addresses; say so rather than fail the story.
-    return { layers: [], lines: [`This connection is IPv6 (${src} → ${dst}); the layer walk is written for IPv4, the lab's topology.`] };
-  }
+  // The lab's roles all have IPv4 addresses; say so rather than fail the story.
+  if (!net.isIPv4(src) || !net.isIPv4(dst)) return { layers: [], ipv6: { src, dst } };
   const layers: Layer[] = [];
 
   // --- HTTP: what the application hands to its socket.
-  const http: Layer = { name: 'HTTP', fields: [], lines: [] };
-  const text = input.requestText;
-  const requestBytes = text !== undefined ? Buffer.byteLength(text) : input.requestBytes;
-  if (text !== undefined) {
-    const end = text.indexOf('\r\n\r\n');
-    const headBytes = end >= 0 ? Buffer.byteLength(text.slice(0, end + 4)) : Buffer.byteLength(text);
-    const requestLine = text.split('\r\n')[0]!;
+  const http: Layer = { name: 'HTTP', fields: [], notes: [] };
+  const requestText = input.requestText;
+  const requestBytes = requestText !== undefined ? Buffer.byteLength(requestText) : input.requestBytes;
+  if (requestText !== undefined) {
+    const end = requestText.indexOf('\r\n\r\n');
+    const headBytes = end >= 0 ? Buffer.byteLength(requestText.slice(0, end + 4)) : Buffer.byteLength(requestText);
+    const requestLine = requestText.split('\r\n')[0]!;
+    const bodyBytes = Buffer.byteLength(requestText) - headBytes;
     http.fields.push(
-      { name: 'request line', value: requestLine, source: 'connection' },
-      { name: 'request line + headers', value: `${headBytes} bytes`, source: 'connection' },
-      { name: 'body', value: `${Buffer.byteLength(text) - headBytes} bytes`, source: 'connection' },
+      { name: 'request line', value: text(requestLine), source: 'connection' },
+      { name: 'request line + headers', value: bytes(headBytes), source: 'connection' },
+      { name: 'body', value: bytes(bodyBytes), source: 'connection' },
     );
-    http.lines.push(`Request line: ${requestLine}`, `Request line and headers: ${headBytes} bytes up to the blank line; body: ${Buffer.byteLength(text) - headBytes} bytes; ${requestBytes} bytes in all.`);
+    http.notes.push({ say: 'request', requestLine, headBytes, bodyBytes, total: requestBytes! });
   } else if (requestBytes !== undefined) {
-    http.fields.push({ name: 'request', value: `${requestBytes} bytes`, source: 'connection' });
-    http.lines.push(`The request: ${requestBytes} bytes.`);
+    http.fields.push({ name: 'request', value: bytes(requestBytes), source: 'connection' });
+    http.notes.push({ say: 'request bytes', bytes: requestBytes });
   }
   const overhead = input.tls ? tlsRecordOverhead(input.tls) : undefined;
   const payload = requestBytes === undefined ? undefined : requestBytes + (overhead ?? 0);
-  if (input.tls) {
-    http.lines.push(
-      overhead !== undefined
-        ? `It travels inside TLS (${input.tls.protocol}, ${input.tls.cipher ?? 'cipher unknown'}): sent as one application-data record it is ${requestBytes} + ${overhead} = ${payload} bytes (record header, nonce, tag around the ciphertext). TCP carries those, not the text above.`
-        : `It travels inside TLS (${input.tls.protocol}, ${input.tls.cipher ?? 'cipher unknown'}): TCP carries encrypted records, slightly larger than the text above.`,
-    );
-  }
-  http.lines.push('The application writes this into its socket as a byte stream; the kernel does everything below.');
+  if (input.tls) http.notes.push({ say: 'inside TLS', protocol: input.tls.protocol, cipher: input.tls.cipher, requestBytes, overhead, payload: overhead !== undefined ? payload : undefined });
+  http.notes.push({ say: 'into the socket' });
   layers.push(http);
 
   // --- TCP: ports from the socket; sequence numbers stay in the kernel.
-  const tcp: Layer = { name: 'TCP', fields: [], lines: [] };
+  const tcp: Layer = { name: 'TCP', fields: [], notes: [] };
   const range = sys.ephemeralRange;
-  const inRange = range && input.local.port >= range[0] && input.local.port <= range[1];
+  const inRange = range !== undefined && input.local.port >= range[0] && input.local.port <= range[1];
   tcp.fields.push(
-    { name: 'source port', value: String(input.local.port), source: 'connection' },
-    { name: 'destination port', value: String(input.remote.port), source: 'connection' },
-    { name: 'sequence numbers', value: 'not observable without a capture', source: 'not observed' },
+    { name: 'source port', value: text(String(input.local.port)), source: 'connection' },
+    { name: 'destination port', value: text(String(input.remote.port)), source: 'connection' },
+    { name: 'sequence numbers', value: { kind: 'not observable' }, source: 'not observed' },
   );
-  if (range) tcp.fields.push({ name: 'ephemeral range', value: `${range[0]}-${range[1]}`, source: 'system' });
-  tcp.lines.push(
-    range
-      ? inRange
-        ? `Source port ${input.local.port}: ephemeral, picked by the kernel from ${range[0]}–${range[1]} (/proc/sys/net/ipv4/ip_local_port_range); it is in that range.`
-        : `Source port ${input.local.port}: outside the ephemeral range ${range[0]}–${range[1]} (/proc/sys/net/ipv4/ip_local_port_range), so the client chose it itself.`
-      : `Source port ${input.local.port}: the client's ephemeral port (the range it was drawn from cannot be read on ${sys.platform}).`,
-    `Destination port ${input.remote.port}: the port the server listens on. The pair of ports tells each end which socket, and so which application, a segment is for.`,
-    `Sequence numbers: not observable here. The kernel picked a random initial sequence number for each direction (RFC 9293 §3.4.1, RFC 6528) and keeps them to itself; a capture shows them: tcpdump -i ${interfaceOwning(src, sys.interfaces)?.name ?? 'any'} -n -S 'host ${dst} and tcp port ${input.remote.port}' (-S prints absolute numbers).`,
+  if (range) tcp.fields.push({ name: 'ephemeral range', value: text(`${range[0]}-${range[1]}`), source: 'system' });
+  tcp.notes.push(
+    { say: 'source port', port: input.local.port, range, inRange, platform: sys.platform },
+    { say: 'destination port', port: input.remote.port },
+    { say: 'sequence numbers', iface: interfaceOwning(src, sys.interfaces)?.name ?? 'any', dst, port: input.remote.port },
   );
   const lo = interfaceOwning(src, sys.interfaces);
   let tcpDataHeader = 20;
   if (sys.tcpOptions) {
     const syn = synOptionBytes(sys.tcpOptions);
     tcpDataHeader = 20 + (sys.tcpOptions.timestamps ? 12 : 0);
-    tcp.fields.push({ name: 'header', value: `20 bytes + options: SYN ${20 + syn.bytes}, data segments ${tcpDataHeader}`, source: 'system' });
-    tcp.lines.push(
-      `Header: 20 bytes plus options. By this kernel's settings (net.ipv4.tcp_timestamps=${+sys.tcpOptions.timestamps}, tcp_sack=${+sys.tcpOptions.sack}, tcp_window_scaling=${+sys.tcpOptions.windowScaling}) the SYN carries ${syn.names.join(', ')}: ${20 + syn.bytes} bytes (the SYN itself shows only in a capture); each data segment then carries ${sys.tcpOptions.timestamps ? 'the 12-byte timestamp option' : 'no options'}: ${tcpDataHeader} bytes.`,
-    );
+    tcp.fields.push({ name: 'header', value: { kind: 'tcp header', syn: 20 + syn.bytes, data: tcpDataHeader }, source: 'system' });
+    tcp.notes.push({ say: 'tcp header', ...sys.tcpOptions, synOptions: syn.names, synHeader: 20 + syn.bytes, dataHeader: tcpDataHeader });
   } else {
-    tcp.fields.push({ name: 'header', value: '20 bytes + options', source: 'computed' });
-    tcp.lines.push('Header: 20 bytes plus options (typically MSS, SACK-permitted, window scale and timestamps in the SYN; the kernel settings that decide them cannot be read here).');
+    tcp.fields.push({ name: 'header', value: { kind: 'tcp header' }, source: 'computed' });
+    tcp.notes.push({ say: 'tcp header unknown' });
   }
   // The MSS a SYN announces (RFC 9293 §3.7.1): the largest IP packet the route allows, less the
   // fixed IP and TCP headers. That packet is capped twice: by the MTU (the route's own, else the
@@ -426,28 +508,22 @@ export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNe
   const pathMtu = route.mtu ?? devMtu;
   const mss = pathMtu !== undefined ? Math.min(pathMtu, IPV4_MAX_PACKET) - 40 : undefined;
   if (mss !== undefined) {
-    const from = route.mtu !== undefined ? `the route's MTU ${route.mtu} (${route.command})` : `${dev}'s MTU ${devMtu} (the route to ${dst} goes out ${dev} and sets no MTU of its own)`;
-    const capped = pathMtu! > IPV4_MAX_PACKET ? `, capped at ${IPV4_MAX_PACKET} (the IPv4 Total Length field has 16 bits)` : '';
-    tcp.fields.push({ name: 'MSS', value: String(mss), source: 'computed' });
-    tcp.lines.push(`MSS announced in the SYN, computed (RFC 9293 §3.7.1): ${from}${capped}, − 20 (IP) − 20 (TCP) = ${mss} bytes.`);
+    tcp.fields.push({ name: 'MSS', value: text(String(mss)), source: 'computed' });
+    tcp.notes.push({ say: 'mss', routeMtu: route.mtu, command: route.command, dev, devMtu, dst, capped: pathMtu! > IPV4_MAX_PACKET ? IPV4_MAX_PACKET : undefined, mss });
   }
   layers.push(tcp);
 
   // --- IP: addresses from the socket, TTL from the kernel's default.
-  const ip: Layer = { name: 'IP', fields: [], lines: [] };
+  const ip: Layer = { name: 'IP', fields: [], notes: [] };
   ip.fields.push(
-    { name: 'source', value: src, source: 'connection' },
-    { name: 'destination', value: dst, source: 'connection' },
-    { name: 'protocol', value: '6 (TCP)', source: 'computed' },
-    { name: 'header', value: '20 bytes', source: 'computed' },
+    { name: 'source', value: text(src), source: 'connection' },
+    { name: 'destination', value: text(dst), source: 'connection' },
+    { name: 'protocol', value: text('6 (TCP)'), source: 'computed' },
+    { name: 'header', value: bytes(20), source: 'computed' },
   );
-  ip.lines.push(`Source ${src}, destination ${dst}, protocol 6 (TCP), header 20 bytes (version 4, no options).`);
-  if (sys.defaultTtl !== undefined) {
-    ip.fields.push({ name: 'TTL', value: String(sys.defaultTtl), source: 'system' });
-    ip.lines.push(`TTL ${sys.defaultTtl}: this kernel's default (/proc/sys/net/ipv4/ip_default_ttl); each router on the way subtracts one.`);
-  } else {
-    ip.lines.push(`TTL: the system default, which cannot be read on ${sys.platform} (64 on Linux and macOS, 128 on Windows).`);
-  }
+  ip.notes.push({ say: 'ip header', src, dst });
+  if (sys.defaultTtl !== undefined) ip.fields.push({ name: 'TTL', value: text(String(sys.defaultTtl)), source: 'system' });
+  ip.notes.push({ say: 'ttl', ttl: sys.defaultTtl, platform: sys.platform });
   // The segment's payload: the client's real write when it was recorded (in TLS 1.3 the client's
   // Finished rides in the same write as the request), else the request's own record, estimated.
   const segmentPayload = input.requestWrite?.bytes ?? payload;
@@ -455,66 +531,45 @@ export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNe
   if (segmentPayload !== undefined) {
     const firstPayload = room !== undefined ? Math.min(segmentPayload, room) : segmentPayload;
     const total = 20 + tcpDataHeader + firstPayload;
-    const piece = firstPayload < segmentPayload ? `, the first MSS-sized piece of ${segmentPayload}` : '';
-    if (input.requestWrite) {
-      const w = input.requestWrite;
-      ip.fields.push({ name: 'total length (the segment carrying the request)', value: `${total} bytes`, source: 'computed' });
-      ip.lines.push(
-        `Total length of the segment carrying the request: 20 (IP) + ${tcpDataHeader} (TCP) + ${firstPayload} (payload${piece}) = ${total} bytes. ` +
-          `The payload is the client's one write of ${w.bytes} bytes, recorded at its socket: ${w.records.map((r) => r.name).join(' + ')}. ` +
-          `The kernel sends one write as one segment when it fits the MSS and nothing waits ahead of it; a capture shows the segment itself.`,
-      );
-    } else {
-      ip.fields.push({ name: 'total length (first data segment, estimate)', value: `${total} bytes`, source: 'computed' });
-      ip.lines.push(
-        `Total length of the first data segment, estimated: 20 (IP) + ${tcpDataHeader} (TCP) + ${firstPayload} (payload${piece}) = ${total} bytes, if the request goes out in one write; a capture shows the real split.`,
-      );
-    }
+    const w = input.requestWrite;
+    ip.fields.push({ name: w ? 'total length (the segment carrying the request)' : 'total length (first data segment, estimate)', value: bytes(total), source: 'computed' });
+    ip.notes.push({ say: 'total length', dataHeader: tcpDataHeader, firstPayload, segmentPayload, total, ...(w && { write: { bytes: w.bytes, records: w.records.map((r) => r.name) } }) });
   }
   layers.push(ip);
 
   // --- Routing: which interface owns the source, same subnet or not, and the kernel's own answer.
-  const routing: Layer = { name: 'Routing', fields: [], lines: [] };
+  const routing: Layer = { name: 'Routing', fields: [], notes: [] };
   const routes = sys.routeText !== undefined ? parseRouteTable(sys.routeText) : undefined;
   const isLoopback = (name: string | undefined) => name !== undefined && (((sys.links[name]?.flags ?? 0) & IFF_LOOPBACK) !== 0 || (sys.interfaces[name] ?? []).some((i) => i.internal));
   if (lo) {
-    routing.fields.push({ name: 'interface', value: `${lo.name} ${lo.info.cidr}`, source: 'system' });
-    routing.lines.push(
-      lo.exact
-        ? `${src} is configured on ${lo.name} (${lo.info.cidr}).`
-        : `${src} belongs to ${lo.name}: ${lo.name} has ${lo.info.cidr}, and ${src} is inside ${cidrDecision(lo.info.address, src, lo.info.netmask).srcNetwork}/${maskOf(lo.info.netmask).prefix}${isLoopback(lo.name) && sys.platform === 'linux' ? ', all of which Linux treats as this machine\'s own addresses' : ''}.`,
-    );
+    routing.fields.push({ name: 'interface', value: text(`${lo.name} ${lo.info.cidr}`), source: 'system' });
+    routing.notes.push({
+      say: 'source interface', src, iface: lo.name, cidr: lo.info.cidr ?? lo.info.address, exact: lo.exact,
+      network: cidrDecision(lo.info.address, src, lo.info.netmask).srcNetwork, prefix: maskOf(lo.info.netmask).prefix,
+      linuxLoopback: isLoopback(lo.name) && sys.platform === 'linux',
+    });
     const d = cidrDecision(src, dst, lo.info.netmask);
-    routing.fields.push({ name: 'subnet check', value: `${d.srcNetwork}/${d.prefix} vs ${d.dstNetwork}/${d.prefix}: ${d.sameSubnet ? 'same subnet' : 'different subnets'}`, source: 'computed' });
-    routing.lines.push(`Same subnet? Each address AND ${lo.name}'s netmask ${lo.info.netmask}:`, ...d.lines.map((l) => `  ${l}`));
+    routing.fields.push({ name: 'subnet check', value: { kind: 'subnet check', srcNetwork: d.srcNetwork, dstNetwork: d.dstNetwork, prefix: d.prefix, same: d.sameSubnet }, source: 'computed' });
+    routing.notes.push({ say: 'same subnet?', iface: lo.name, netmask: lo.info.netmask, decision: d });
   } else {
-    routing.lines.push(`No interface of this machine has ${src} or its subnet (os.networkInterfaces()): the subnet check cannot be made with real data.`);
+    routing.notes.push({ say: 'no interface', src });
   }
   const kernel = route;
-  if (kernel.output) {
-    routing.fields.push({ name: 'kernel route', value: kernel.output, source: 'system' });
-    routing.lines.push(`The kernel's own answer (${kernel.command}, which sends nothing): ${kernel.output}`);
-  } else {
-    routing.lines.push(`The kernel's own answer could not be asked (${kernel.command}: ${kernel.error}).`);
-  }
+  if (kernel.output) routing.fields.push({ name: 'kernel route', value: text(kernel.output), source: 'system' });
+  routing.notes.push({ say: 'kernel route', command: kernel.command, output: kernel.output, error: kernel.error, unavailable: kernel.unavailable });
   const local = kernel.type === 'local' || (!kernel.output && isLoopback(lo?.name));
   if (local) {
-    routing.fields.push({ name: 'next hop', value: `${dst} itself, on ${kernel.dev ?? lo?.name ?? 'lo'}: no gateway`, source: kernel.output ? 'system' : 'computed' });
-    const loNet = lo && isLoopback(lo.name) ? `${cidrDecision(lo.info.address, dst, lo.info.netmask).srcNetwork}/${maskOf(lo.info.netmask).prefix}` : undefined;
-    routing.lines.push(
-      sys.platform === 'linux'
-        ? `Next hop: none. ${dst} is an address of this machine: the kernel's local table (ip route show table local)${loNet ? ` holds "local ${loNet} dev ${lo!.name}" and` : ''} is consulted before the main table, so the packet goes to ${kernel.dev ?? lo?.name ?? 'lo'} and straight back up this machine's own stack. No default gateway is involved.`
-        : `Next hop: none. ${dst} is on ${lo?.name ?? 'the loopback interface'}: the packet is delivered inside this machine. No default gateway is involved.`,
-    );
+    const device = kernel.dev ?? lo?.name ?? 'lo';
+    routing.fields.push({ name: 'next hop', value: { kind: 'next hop', dst, dev: device, local: true }, source: kernel.output ? 'system' : 'computed' });
+    const localNet = lo && isLoopback(lo.name) ? `${cidrDecision(lo.info.address, dst, lo.info.netmask).srcNetwork}/${maskOf(lo.info.netmask).prefix}` : undefined;
+    routing.notes.push({ say: 'local delivery', dst, dev: device, linux: sys.platform === 'linux', localNet, lo: lo?.name });
     if (routes) {
       const main = lookupRoute(routes, dst);
-      routing.lines.push(
-        `/proc/net/route shows only the main table (${routes.length} route${routes.length === 1 ? '' : 's'})${main ? `; by itself it would have sent ${dst} ${main.viaGateway ? `to the gateway ${main.gateway}` : 'out'} on ${main.iface}, which is why the local table comes first` : `, with no entry for ${dst}`}.`,
-      );
+      routing.notes.push({ say: 'main table', routes: routes.length, dst, main: main && { viaGateway: main.viaGateway, gateway: main.gateway, iface: main.iface } });
     }
   } else if (kernel.output) {
-    routing.fields.push({ name: 'next hop', value: kernel.via ? `gateway ${kernel.via} on ${kernel.dev}` : `${dst} directly on ${kernel.dev}`, source: 'system' });
-    routing.lines.push(kernel.via ? `Next hop: the gateway ${kernel.via} on ${kernel.dev}.` : `Next hop: ${dst} itself, on ${kernel.dev}.`);
+    routing.fields.push({ name: 'next hop', value: { kind: 'next hop', dst, dev: kernel.dev ?? '?', via: kernel.via, local: false }, source: 'system' });
+    routing.notes.push({ say: 'next hop', dst, via: kernel.via, dev: kernel.dev });
   }
   layers.push(routing);
 
@@ -524,125 +579,84 @@ export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNe
 
   // --- On a LAN this would be: for a loopback connection, this machine's real interface.
   const { lan, noLan } = wire ? {} : lanPicture(sys);
+  const lanFacts: LanFacts | undefined = lan && {
+    iface: lan.iface, address: lan.address, mac: lan.mac, example: lan.example.dst, network: lan.example.decision.srcNetwork, prefix: lan.example.decision.prefix,
+  };
 
   // --- ARP: not on loopback; on a LAN, for the gateway.
-  const arp: Layer = { name: 'ARP', fields: [], lines: [] };
+  const arp: Layer = { name: 'ARP', fields: [], notes: [] };
   const loName = lo?.name ?? 'lo';
   if (local || isLoopback(lo?.name)) {
     const flags = sys.links[loName]?.flags;
-    arp.fields.push({ name: 'ARP on this connection', value: 'not used: loopback', source: 'system' });
-    arp.lines.push(
-      `ARP is not used on loopback: ${loName} has no other machine to ask${flags !== undefined ? ` (its flags in /sys/class/net/${loName}/flags are 0x${flags.toString(16)}: ${flagNames(flags)}), and Linux gives a loopback device's neighbours nothing to resolve (NUD_NOARP)` : ''}. No ARP packet was sent for this connection.`,
-    );
+    arp.fields.push({ name: 'ARP on this connection', value: { kind: 'arp not used' }, source: 'system' });
+    arp.notes.push({ say: 'no arp on loopback', lo: loName, flags: flags !== undefined ? `0x${flags.toString(16)}` : undefined, flagNames: flags !== undefined ? flagNames(flags) : '' });
   }
   if (wire) {
-    arp.fields.push({ name: 'ARP request', value: wire.nextHop ? `who has ${wire.nextHop}? tell ${src}` : 'no next hop', source: 'computed' });
-    arp.fields.push({ name: 'next hop MAC', value: wire.mac ?? "not in the kernel's ARP cache", source: 'system' });
-    arp.lines.push(
-      wire.nextHop
-        ? `${wire.dev} needs the MAC of the next hop ${wire.nextHop}${wire.nextHop === dst ? ' (the server itself: same subnet)' : ' (the gateway)'}; ARP asks, by broadcast: "who has ${wire.nextHop}? tell ${src}".`
-        : `No next hop is known for ${dst}: no route to ARP for.`,
-      wire.mac
-        ? `The kernel's ARP cache (/proc/net/arp) has the answer: ${wire.nextHop} is at ${wire.mac} on ${wire.dev}.`
-        : `The kernel's ARP cache (/proc/net/arp) has no complete entry for it right now (it may have expired); the lab will not invent one.`,
-    );
+    arp.fields.push({ name: 'ARP request', value: { kind: 'who has', target: wire.nextHop, sender: src }, source: 'computed' });
+    arp.fields.push({ name: 'next hop MAC', value: { kind: 'mac', mac: wire.mac, missing: 'not in cache' }, source: 'system' });
+    arp.notes.push({ say: 'arp for next hop', dev: wire.dev, nextHop: wire.nextHop, dst, src, mac: wire.mac });
   }
-  if (lan) {
+  if (lan && lanFacts) {
     const gw = lan.gateway;
     if (gw) {
-      arp.fields.push({ name: 'ARP request', value: `who has ${gw.address}? tell ${lan.address}`, source: 'on a LAN' });
-      arp.fields.push({ name: 'gateway MAC', value: gw.mac ?? "not in the kernel's ARP cache", source: 'on a LAN' });
-      arp.lines.push(
-        `On a LAN this would be: ${lan.example.dst} is outside ${lan.example.decision.srcNetwork}/${lan.example.decision.prefix}, so the packet goes to the gateway ${gw.address}, and ${lan.iface} first needs the gateway's MAC. It broadcasts an ARP request (Ethernet to ff:ff:ff:ff:ff:ff, EtherType 0x0806): "who has ${gw.address}? tell ${lan.address}", sender MAC ${lan.mac}.`,
-        gw.mac
-          ? `  The answer is already in the kernel's ARP cache (/proc/net/arp): ${gw.address} is at ${gw.mac} on ${lan.iface}.`
-          : `  The kernel's ARP cache (/proc/net/arp) has no complete entry for ${gw.address} right now: the first packet would wait for the reply, and the lab will not invent a MAC address.`,
-      );
+      arp.fields.push({ name: 'ARP request', value: { kind: 'who has', target: gw.address, sender: lan.address }, source: 'on a LAN' });
+      arp.fields.push({ name: 'gateway MAC', value: { kind: 'mac', mac: gw.mac, missing: 'not in cache' }, source: 'on a LAN' });
+      arp.notes.push({ say: 'arp on a lan', lan: lanFacts, gateway: gw.address, mac: gw.mac });
     } else {
-      arp.lines.push(`On a LAN this would be: a packet to ${lan.example.dst} (outside ${lan.example.decision.srcNetwork}/${lan.example.decision.prefix}) goes to the default gateway, and ${lan.iface} would ARP for the gateway's MAC; but ${lan.noGateway}.`);
+      arp.notes.push({ say: 'arp on a lan, no gateway', lan: lanFacts, noGateway: lan.noGateway! });
     }
   } else if (noLan) {
-    arp.lines.push(`On a LAN: ${noLan}`);
+    arp.notes.push({ say: 'no lan', noLan });
   }
   layers.push(arp);
 
   // --- Ethernet: zeros on lo; on a LAN, the gateway's MAC as destination.
-  const eth: Layer = { name: 'Ethernet', fields: [], lines: [] };
+  const eth: Layer = { name: 'Ethernet', fields: [], notes: [] };
   const loMac = lo?.info.mac;
   if (sys.platform === 'linux' && isLoopback(lo?.name)) {
     eth.fields.push(
-      { name: 'destination MAC', value: loMac ?? '00:00:00:00:00:00', source: loMac ? 'system' : 'computed' },
-      { name: 'source MAC', value: loMac ?? '00:00:00:00:00:00', source: loMac ? 'system' : 'computed' },
-      { name: 'EtherType', value: '0x0800 (IPv4)', source: 'computed' },
+      { name: 'destination MAC', value: text(loMac ?? '00:00:00:00:00:00'), source: loMac ? 'system' : 'computed' },
+      { name: 'source MAC', value: text(loMac ?? '00:00:00:00:00:00'), source: loMac ? 'system' : 'computed' },
+      { name: 'EtherType', value: text('0x0800 (IPv4)'), source: 'computed' },
     );
-    eth.lines.push(
-      `There is no Ethernet on loopback: no wire, no network card. ${loName}'s MAC address is ${loMac ?? 'all zeros'} (os.networkInterfaces()), and Linux still puts an Ethernet-shaped 14-byte header with zero MACs on lo's frames:`,
-      ...macHeaderLines(loMac ?? '00:00:00:00:00:00', loMac ?? '00:00:00:00:00:00'),
-      `tcpdump -i lo -e shows exactly that; a capture on "any" shows a Linux cooked (SLL) header instead, and macOS's lo0 a 4-byte null/loopback header. The frame never leaves the kernel: lo hands it straight back to the receive path.`,
-    );
+    eth.notes.push({ say: 'ethernet on loopback', lo: loName, mac: loMac, linux: true, platform: sys.platform });
   } else if (isLoopback(lo?.name)) {
-    eth.fields.push({ name: 'link header', value: 'none: loopback', source: 'computed' });
-    eth.lines.push(`There is no Ethernet on loopback (${loName}, MAC ${loMac ?? 'none'}): on ${sys.platform} a capture of ${loName} shows a 4-byte null/loopback header holding only the address family, not MAC addresses.`);
+    eth.fields.push({ name: 'link header', value: { kind: 'no link header' }, source: 'computed' });
+    eth.notes.push({ say: 'ethernet on loopback', lo: loName, mac: loMac, linux: false, platform: sys.platform });
   }
   if (wire) {
     eth.fields.push(
-      { name: 'destination MAC', value: wire.mac ?? 'unknown (not in the ARP cache)', source: 'system' },
-      { name: 'source MAC', value: lo!.info.mac, source: 'system' },
-      { name: 'EtherType', value: '0x0800 (IPv4)', source: 'computed' },
+      { name: 'destination MAC', value: { kind: 'mac', mac: wire.mac, missing: 'not in cache' }, source: 'system' },
+      { name: 'source MAC', value: text(lo!.info.mac), source: 'system' },
+      { name: 'EtherType', value: text('0x0800 (IPv4)'), source: 'computed' },
     );
-    eth.lines.push(
-      `The frame on ${wire.dev} carries the next hop's MAC as destination (the IP header still says ${dst}) and ${wire.dev}'s own MAC as source:`,
-      ...macHeaderLines(wire.mac ?? '(whatever ARP answers)', lo!.info.mac),
-    );
+    eth.notes.push({ say: 'ethernet on the wire', dev: wire.dev, dst, dstMac: wire.mac, srcMac: lo!.info.mac });
   }
-  if (lan) {
+  if (lan && lanFacts) {
     if (lan.gateway) {
-      const dstMac = lan.gateway.mac;
       eth.fields.push(
-        { name: 'destination MAC', value: dstMac ?? 'unknown until ARP answers', source: 'on a LAN' },
-        { name: 'source MAC', value: lan.mac, source: 'on a LAN' },
+        { name: 'destination MAC', value: { kind: 'mac', mac: lan.gateway.mac, missing: 'until ARP answers' }, source: 'on a LAN' },
+        { name: 'source MAC', value: text(lan.mac), source: 'on a LAN' },
       );
-      eth.lines.push(
-        `On a LAN this would be: the frame ${lan.iface} sends towards ${lan.example.dst} carries the gateway ${lan.gateway.address}'s MAC as destination (the IP header still says ${lan.example.dst}) and ${lan.iface}'s own MAC as source:`,
-        ...macHeaderLines(dstMac ?? '(whatever ARP answers)', lan.mac),
-      );
+      eth.notes.push({ say: 'ethernet on a lan', lan: lanFacts, gateway: lan.gateway.address, dstMac: lan.gateway.mac });
     }
   } else if (noLan) {
-    eth.lines.push(`On a LAN: ${noLan}`);
+    eth.notes.push({ say: 'no lan', noLan });
   }
   layers.push(eth);
 
-  const lines: string[] = [];
-  for (const l of layers) {
-    lines.push(`${l.name}:`);
-    lines.push(...l.lines.map((x) => `  ${x}`));
-  }
   // The whole packet, outermost first, as the seed draws it.
+  let packet: PacketPicture | undefined;
   if (segmentPayload !== undefined && isLoopback(lo?.name)) {
-    const link = `${sys.platform === 'linux' ? 'Ethernet' : 'null'} ${sys.platform === 'linux' ? 14 : 4}`;
-    const linkBytes = sys.platform === 'linux' ? 14 : 4;
+    const link = sys.platform === 'linux' ? { name: 'Ethernet' as const, bytes: 14 } : { name: 'null' as const, bytes: 4 };
+    const head = link.bytes + 20 + tcpDataHeader;
     if (input.requestWrite) {
-      const inner = input.requestWrite.records.map((r) => `[${r.name}]`).join('');
-      lines.push(`The packet on ${loName}, outermost first (the client's recorded write, sent as one segment): [${link}][IP 20][TCP ${tcpDataHeader}]${inner} = ${linkBytes + 20 + tcpDataHeader + input.requestWrite.bytes} bytes.`);
+      packet = { device: loName, link, tcpHeader: tcpDataHeader, write: { records: input.requestWrite.records.map((r) => r.name), bytes: input.requestWrite.bytes }, total: head + input.requestWrite.bytes };
     } else if (payload !== undefined) {
-      const inner = input.tls && overhead !== undefined ? `TLS record ${payload} (HTTP ${requestBytes} inside)` : `HTTP ${payload}`;
-      lines.push(`The packet on ${loName}, outermost first (estimate, one segment): [${link}][IP 20][TCP ${tcpDataHeader}][${inner}] = ${linkBytes + 20 + tcpDataHeader + payload} bytes.`);
+      packet = { device: loName, link, tcpHeader: tcpDataHeader, estimate: { payload, tlsRecord: Boolean(input.tls && overhead !== undefined), requestBytes }, total: head + payload };
     }
   }
-  if (lan) {
-    lines.push(`On a LAN (this machine's ${lan.iface}, not this connection):`);
-    lines.push(`  ${lan.iface} ${lan.address}/${maskOf(lan.netmask).prefix}, MAC ${lan.mac}${lan.virtual ? ' (a virtual device, e.g. a container\'s veth: it still speaks Ethernet and ARP to its peer)' : ''}`);
-    lines.push(`  Default gateway: ${lan.gateway ? `${lan.gateway.address} on ${lan.gateway.iface} (/proc/net/route, destination 00000000)${lan.gateway.mac ? `, MAC ${lan.gateway.mac} (/proc/net/arp)` : ''}` : `unknown: ${lan.noGateway}`}`);
-    lines.push(`  A server outside the subnet, e.g. ${lan.example.dst} (a documentation address standing in for a public shop):`);
-    lines.push(...lan.example.decision.lines.map((l) => `    ${l}`));
-    const k = lan.example.kernel;
-    if (!k.output) lines.push(`  The kernel could not be asked (${k.command}: ${k.error}).`);
-    else if (lan.gateway && k.via === lan.gateway.address) lines.push(`  The kernel agrees (${k.command}, which sends nothing): ${k.output}`);
-    else lines.push(`  The kernel's own answer (${k.command}, which sends nothing): ${k.output}`);
-  } else if (noLan) {
-    lines.push(`On a LAN: ${noLan}`);
-  }
-  return { layers, lines, lan, noLan };
+  return { layers, ...(packet && { packet }), ...(lan && { lan }), ...(noLan && { noLan }) };
 }
 
 /** For a connection over a real interface: the next hop (kernel's answer, else the subnet rule) and its MAC. */
@@ -656,29 +670,29 @@ function onTheWire(src: string, dst: string, owner: OwnedBy, kernel: RouteGet, s
 }
 
 /** The machine's real non-loopback IPv4 interface, its gateway and the gateway's MAC, if any. */
-function lanPicture(sys: SystemNet): { lan?: LanPicture; noLan?: string } {
+function lanPicture(sys: SystemNet): { lan?: LanPicture; noLan?: NoLan } {
   const gw = sys.routeText !== undefined ? defaultGateway(sys.routeText) : undefined;
   const candidates = Object.entries(sys.interfaces).flatMap(([name, infos]) =>
     (infos ?? []).filter((i) => i.family === 'IPv4' && !i.internal).map((info) => ({ name, info })),
   );
   const chosen = candidates.find((c) => c.name === gw?.iface) ?? candidates[0];
-  if (!chosen) return { noLan: 'this machine has no non-loopback IPv4 interface (os.networkInterfaces() lists only loopback), so there is no real LAN to show; nothing is made up in its place.' };
+  if (!chosen) return { noLan: { kind: 'no interface' } };
   const link = sys.links[chosen.name];
   if (link?.type !== undefined && link.type !== ARPHRD_ETHER) {
-    return { noLan: `${chosen.name} (${chosen.info.cidr}) is not an Ethernet device (hardware type ${link.type} in /sys/class/net/${chosen.name}/type), so its packets get no Ethernet header and need no ARP.` };
+    return { noLan: { kind: 'not ethernet', iface: chosen.name, cidr: chosen.info.cidr ?? chosen.info.address, type: link.type } };
   }
   // A stand-in destination outside our subnet: documentation addresses (RFC 5737), never a real host.
   const dst = ['203.0.113.10', '198.51.100.10', '192.0.2.10'].find((a) => !cidrDecision(chosen.info.address, a, chosen.info.netmask).sameSubnet)!;
   const decision = cidrDecision(chosen.info.address, dst, chosen.info.netmask);
   const arp = sys.arpText !== undefined ? parseArpTable(sys.arpText) : [];
   const gateway = gw && gw.iface === chosen.name ? { ...gw, mac: arp.find((e) => e.address === gw.address && e.device === gw.iface && e.complete)?.mac } : undefined;
-  const noGateway = gateway
+  const noGateway: NoGateway | undefined = gateway
     ? undefined
     : sys.routeText === undefined
-      ? `the routing table cannot be read on ${sys.platform} (no /proc/net/route; netstat -rn shows it), so the lab does not know the gateway or its MAC`
+      ? { kind: 'no table', platform: sys.platform }
       : gw
-        ? `the default route goes out ${gw.iface}, not ${chosen.name}`
-        : `/proc/net/route has no default route (destination 00000000), so there is no gateway: "Network is unreachable"`;
+        ? { kind: 'other interface', gatewayIface: gw.iface, iface: chosen.name }
+        : { kind: 'no default route' };
   return {
     lan: {
       iface: chosen.name,
@@ -687,29 +701,10 @@ function lanPicture(sys: SystemNet): { lan?: LanPicture; noLan?: string } {
       mac: chosen.info.mac,
       virtual: link?.virtual,
       gateway,
-      noGateway,
+      ...(noGateway && { noGateway }),
       example: { dst, decision, kernel: sys.routeGet(dst) },
     },
   };
 }
 
 // ---------------------------------------------------------------------------------------------
-// The layers as captured: one frame, field by field (lab/observe/frame-fields.ts)
-
-/** Step 3 from the frame that carried the request: every header field at its byte offset, as on the wire. */
-export function describeWireLayers(layers: WireLayer[], frame: number, file: string): string[] {
-  const lines: string[] = [`Frame ${frame} of the capture (observed: every value below is read from that frame; tshark -r ${file} -Y 'frame.number == ${frame}' -x shows its bytes):`];
-  for (const l of layers) {
-    lines.push(`${l.name} (bytes ${l.offset}–${l.offset + l.length - 1} of the frame${l.name === 'TLS record' ? '' : `, ${l.length}-byte header`}):`);
-    for (const f of l.fields) {
-      const span = f.bytes <= 1 ? `byte ${f.offset}` : `bytes ${f.offset}–${f.offset + f.bytes - 1}`;
-      lines.push(`  ${span.padEnd(14)} ${f.name.padEnd(24)} ${f.value}   [observed, frame ${frame}]`);
-    }
-  }
-  return lines;
-}
-
-/** The computed path's fields, each with where its value comes from (no capture: nothing observed on the wire). */
-export function describeFieldSources(layers: Layer[]): string[] {
-  return layers.flatMap((l) => l.fields.map((f) => `${l.name.padEnd(9)} ${f.name}: ${f.value}   [${f.source === 'connection' ? 'from the socket' : f.source === 'system' ? 'read from this machine' : f.source}]`));
-}

@@ -448,7 +448,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     // Computed: no frame; check the arithmetic against the recorded bytes (the first application-data record the phone sent).
     const riders = sent && write ? write.records.filter((r) => r.record.offset !== sent.record.offset).map(recordName) : [];
     tell(s, { step: 3, kind: 'layers',
-      data: { observed: false, why: captureNote ?? 'the capture does not hold the request', layers: layers.layers, lines: layers.lines, lan: layers.lan, noLan: layers.noLan,
+      data: { observed: false, why: captureNote ?? 'the capture does not hold the request', ...layers,
         ...(sent && { requestRecord: { bytes: sent.length, riders } }) } });
   }
   if (record.backend) {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cidrDecision, parseIpv4, toBinary } from '../servers/net/ipv4.ts';
 import {
   defaultGateway,
-  describeLayers,
+  describeLayers as layerFacts,
   interfaceOwning,
   lookupRoute,
   parseArpTable,
@@ -16,6 +16,15 @@ import {
   type LayersInput,
   type SystemNet,
 } from '../lab/layers.ts';
+import { words } from '../lab/story/words/index.ts';
+
+// The facts, with their English words beside them: the walk's lines, and each field's value as shown.
+const en = words('en').layers;
+function describeLayers(...args: Parameters<typeof layerFacts>) {
+  const facts = layerFacts(...args);
+  const layers = facts.layers.map((l) => ({ ...l, fields: l.fields.map((f) => ({ ...f, value: en.fieldValue(f.value) })) }));
+  return { ...facts, layers, lines: en.walkLines(facts) };
+}
 
 describe('the CIDR decision, in binary as the seed shows it', () => {
   it('192.168.1.10/24 → 192.168.1.20: same subnet, deliver directly', () => {
@@ -208,7 +217,7 @@ describe('describeLayers on a fixed machine', () => {
   it('says so when there is no LAN at all, or no gateway', () => {
     const loOnly = describeLayers(LAB_CONNECTION, fakeSystem({ interfaces: { lo: fakeInterfaces().lo } }));
     expect(loOnly.lan).toBeUndefined();
-    expect(loOnly.noLan).toMatch(/no non-loopback IPv4 interface/);
+    expect(en.noLanText(loOnly.noLan!)).toMatch(/no non-loopback IPv4 interface/);
     expect(loOnly.lines.join('\n')).toContain('On a LAN: this machine has no non-loopback IPv4 interface');
     const noGateway = describeLayers(LAB_CONNECTION, fakeSystem({ routeText: ROUTE_SAMPLE.split('\n').filter((l) => !l.includes('\t00000000\t0')).join('\n') }));
     expect(noGateway.lines.join('\n')).toContain('/proc/net/route has no default route (destination 00000000)');
@@ -244,14 +253,14 @@ describe('describeLayers on a fixed machine', () => {
       tcpOptions: undefined,
       routeText: undefined,
       arpText: undefined,
-      routeGet: (dst) => ({ command: `ip route get ${dst}`, error: 'no ip command on darwin' }),
+      routeGet: (dst) => ({ command: `ip route get ${dst}`, unavailable: { kind: 'not on this platform', platform: 'darwin' } }),
     }));
     const text = lines.join('\n');
     expect(text).toContain('cannot be read on darwin');
     expect(text).toContain('4-byte null/loopback header');
     expect(text).toContain('On a LAN this would be');
     expect(text).toContain('the routing table cannot be read on darwin (no /proc/net/route; netstat -rn shows it)');
-    expect(text).toContain('The kernel could not be asked');
+    expect(text).toContain('The kernel could not be asked (ip route get 203.0.113.10: no ip command on darwin)');
     expect(text).not.toContain('02:fc'); // nothing from this test machine leaks in
   });
 });

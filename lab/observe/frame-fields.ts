@@ -1,18 +1,34 @@
 // One captured frame, header by header, field by field: where each field sits in the frame (byte
 // offsets from the frame's first byte, as Wireshark's packet bytes pane counts), how many bytes it
-// takes, and its value as on the wire. Facts only; lab/layers.ts words them.
+// takes, and its value as on the wire. Facts only: the field names are keys, which the story's words
+// (lab/story/words/*/layers.ts) turn into each language's labels.
 //
 //   Ethernet II  IEEE 802.3 clause 3      IPv4  RFC 791 §3.1
 //   TCP          RFC 9293 §3.1, options §3.2 (MSS), RFC 7323 (timestamps, window scale), RFC 2018 (SACK)
 //   TLS record   RFC 5246 §6.2.1 / RFC 8446 §5.1: type (1), legacy version (2), length (2), then the fragment
 import type { DecodedFrame, TcpOption } from './packets.ts';
 
+export type WireFieldName =
+  | 'destination MAC' | 'source MAC' | 'EtherType'
+  | 'version, IHL' | 'DSCP, ECN' | 'total length' | 'identification' | 'flags, fragment offset' | 'TTL' | 'protocol'
+  | 'header checksum' | 'source address' | 'destination address'
+  | 'source port' | 'destination port' | 'sequence number' | 'acknowledgment number' | 'data offset, flags' | 'window'
+  | 'checksum' | 'urgent pointer' | 'options'
+  | 'content type' | 'legacy version' | 'length' | 'encrypted fragment';
+
+/**
+ * What the words add to a value: a length in 4-byte words and the bytes it makes ("5 (× 4 = 20 bytes)",
+ * then the rest of the value), or a count of bytes. The value itself holds only what the wire holds.
+ */
+export type WireUnit = { kind: 'times-4'; bytes: number; then?: string } | { kind: 'bytes' };
+
 export interface WireField {
-  name: string;
+  name: WireFieldName;
   /** Offset of the field's first byte in the frame, and its size in bytes (0.5: a nibble, shown with its byte). */
   offset: number;
   bytes: number;
   value: string;
+  unit?: WireUnit;
 }
 
 export interface WireLayer {
@@ -60,7 +76,7 @@ export function frameFields(d: DecodedFrame, tlsRecords: Array<{ streamOffset: n
     const o = ip.offset;
     layers.push({
       name: 'IPv4', offset: o, length: ip.headerLength, fields: [
-        { name: 'version, IHL', offset: o, bytes: 1, value: `4, ${ip.headerLength / 4} (× 4 = ${ip.headerLength} bytes)` },
+        { name: 'version, IHL', offset: o, bytes: 1, value: `4, ${ip.headerLength / 4}`, unit: { kind: 'times-4', bytes: ip.headerLength } },
         { name: 'DSCP, ECN', offset: o + 1, bytes: 1, value: `${ip.dscp}, ${ip.ecn}` },
         { name: 'total length', offset: o + 2, bytes: 2, value: `${ip.totalLength}` },
         { name: 'identification', offset: o + 4, bytes: 2, value: `${hex(ip.identification, 4)} (${ip.identification})` },
@@ -82,7 +98,7 @@ export function frameFields(d: DecodedFrame, tlsRecords: Array<{ streamOffset: n
       { name: 'destination port', offset: o + 2, bytes: 2, value: `${t.destinationPort}` },
       { name: 'sequence number', offset: o + 4, bytes: 4, value: `${t.seq}` },
       { name: 'acknowledgment number', offset: o + 8, bytes: 4, value: `${t.ack}` },
-      { name: 'data offset, flags', offset: o + 12, bytes: 2, value: `${t.headerLength / 4} (× 4 = ${t.headerLength} bytes), ${hex(t.flagBits, 3)} ${flags}` },
+      { name: 'data offset, flags', offset: o + 12, bytes: 2, value: `${t.headerLength / 4}`, unit: { kind: 'times-4', bytes: t.headerLength, then: `${hex(t.flagBits, 3)} ${flags}` } },
       { name: 'window', offset: o + 14, bytes: 2, value: `${t.window}` },
       { name: 'checksum', offset: o + 16, bytes: 2, value: hex(t.checksum, 4) },
       { name: 'urgent pointer', offset: o + 18, bytes: 2, value: `${t.urgentPointer}` },
@@ -98,10 +114,10 @@ export function frameFields(d: DecodedFrame, tlsRecords: Array<{ streamOffset: n
       const length = data.readUInt16BE(at + 3);
       layers.push({
         name: 'TLS record', offset: at, length: 5 + length, fields: [
-          { name: 'content type', offset: at, bytes: 1, value: `${type} (${CONTENT_TYPES[type] ?? 'unknown'}): ${r.name}` },
+          { name: 'content type', offset: at, bytes: 1, value: `${type}${CONTENT_TYPES[type] ? ` (${CONTENT_TYPES[type]})` : ''}: ${r.name}` },
           { name: 'legacy version', offset: at + 1, bytes: 2, value: hex(version, 4) },
           { name: 'length', offset: at + 3, bytes: 2, value: `${length}` },
-          { name: 'encrypted fragment', offset: at + 5, bytes: length, value: `${length} bytes` },
+          { name: 'encrypted fragment', offset: at + 5, bytes: length, value: `${length}`, unit: { kind: 'bytes' } },
         ],
       });
     }

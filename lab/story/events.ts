@@ -7,7 +7,7 @@ import type { CacheStatusEntry } from '../../servers/net/cache-status.ts';
 import type { GslbDecision } from '../../servers/dns/gslb.ts';
 import type { WalkStep } from '../../servers/dns/resolver.ts';
 import type { CaptureRecord } from '../capture.ts';
-import type { Layer, LanPicture } from '../layers.ts';
+import type { Layer, LayersFacts } from '../layers.ts';
 import type { ModernKeyExchange } from '../master-secret.ts';
 import type { SegmentFact, TcpStory } from '../observe/tcp-story.ts';
 import type { KernelStates } from '../tcp-states.ts';
@@ -226,7 +226,7 @@ export type OrderResponse = Event<'http-response', {
 /**
  * The layers the request is wrapped in. Observed: every header field of the frame that carried the
  * POST (lab/observe/frame-fields.ts), with what this machine says about its ports, routing and ARP.
- * Computed (no frame): describeLayers' layers, fields and lines, each field with its source.
+ * Computed (no frame): describeLayers' facts (layers, fields and notes, the packet, the LAN), each field with its source.
  */
 export type LayersObserved = Event<'layers', {
   observed: true;
@@ -281,13 +281,9 @@ export type IpPath = Event<'ip-path', {
   routers: string[];
   hops: Array<{ host: string; dev: string; nextHop: string; nextHost: string }>;
 }, 3>;
-export type LayersComputed = Event<'layers', {
+export type LayersComputed = Event<'layers', LayersFacts & {
   observed: false;
   why: string;
-  layers: Layer[];
-  lines: string[];
-  lan?: LanPicture;
-  noLan?: string;
   /** The first application-data record the phone sent, as recorded at its socket, and what rode with it. */
   requestRecord?: { bytes: number; riders: string[] };
 }, 3>;
