@@ -203,7 +203,7 @@ export function buildReport(input: ReportInput): string {
   <div class="toolbar">
     <button id="prev" title="${escapeHtml(w.prev)}">←</button><button id="next" title="${escapeHtml(w.next)}">→</button>
     <span id="position">${escapeHtml(w.messages(messages.length))}</span>
-    <span class="hint">${escapeHtml(captured ? w.wireOrder : w.narratedOrder)}</span>
+    <span class="hint">${captured ? escapeHtml(w.wireOrder).replace('{filter}', '<code>frame.number == N</code>') : escapeHtml(w.narratedOrder)}</span>
     <span class="zoom"><button id="zoom-out" title="${escapeHtml(w.zoomOut)}">−</button><button id="zoom-fit" title="${escapeHtml(w.zoomFit)}">${escapeHtml(w.fit)}</button><button id="zoom-in" title="${escapeHtml(w.zoomIn)}">+</button></span>
   </div>
   <div id="diagram" class="panel" tabindex="0">

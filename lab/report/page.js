@@ -113,7 +113,7 @@
   function tlsBox(m) {
     const t = run.tls;
     if (!t) return null;
-    // A label, then its value (a value in the page's words, like "not found", is set apart the same way).
+    // A label, then its value (a value in the page's words, ui.notFound, is set apart the same way).
     const kv = (k, v) => el('div', { class: 'kv' }, el('b', {}, `${k}: `), el('span', { class: 'value' }, v));
     if (t.kind === 'classic' && m.tlsType === 'ClientKeyExchange') {
       return el('div', { class: 'box tls-keys' },

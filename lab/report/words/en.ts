@@ -61,7 +61,8 @@ export const html = {
   prev: 'previous message (←)',
   next: 'next message (→)',
   messages: (n: number) => `${n} messages`,
-  wireOrder: 'in wire order: time since the first frame, frame number (Wireshark: frame.number == N)',
+  // {filter}: the Wireshark display filter, put in as code.
+  wireOrder: 'in wire order: time since the first frame, frame number (Wireshark: {filter})',
   narratedOrder: 'no capture: in the order the run narrated them',
   zoomOut: 'smaller (−)',
   zoomFit: 'fit the width (0)',

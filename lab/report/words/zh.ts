@@ -59,7 +59,7 @@ export const html: typeof en.html = {
   prev: '上一条消息（←）',
   next: '下一条消息（→）',
   messages: (n) => `${n} 条消息`,
-  wireOrder: '按线上的先后顺序：距第一帧的时间，帧号（Wireshark：frame.number == N）',
+  wireOrder: '按线上的先后顺序：距第一帧的时间，帧号（Wireshark：{filter}）',
   narratedOrder: '没有抓包：按这次运行讲述的顺序',
   zoomOut: '缩小（−）',
   zoomFit: '适应宽度（0）',
