@@ -17,6 +17,8 @@ import { buildReport, type ReportInput } from '../lab/report.ts';
 import { shorten } from '../lab/report/diagram.ts';
 import { reportWords } from '../lab/report/words/index.ts';
 import type { Lang } from '../lab/lang.ts';
+import { planNetwork } from '../lab/net-ns/plan.ts';
+import { planRoles } from '../lab/topology.ts';
 import { renderSummary } from '../lab/story/render/summary.ts';
 import { renderTerminal, stepTitle } from '../lab/story/render/terminal.ts';
 import { words } from '../lab/story/words/index.ts';
@@ -46,6 +48,29 @@ function reportOf(dir: string, l: Lang): string {
     keyLog: { file: 'keylog.txt', text: fs.readFileSync(path.join(dir, 'keylog.txt'), 'utf8') },
   });
 }
+
+describe('report.html in Chinese, without a run', () => {
+  it('every role and host the page can show is described in Chinese, not in the state\'s English', () => {
+    const net = planNetwork();
+    const names = [...planRoles().map((r) => r.name), 'edge-north-tls', 'edge-south-tls', 'slb-classic', ...net.hosts.map((h) => h.name)];
+    for (const name of names) expect(reportWords('zh').html.roleWhat(name, ''), name).toMatch(/\p{Script=Han}/u);
+    expect(reportWords('en').html.roleWhat('gslb', 'as the state says')).toBe('as the state says');
+  });
+
+  it('ns mode: the map of hosts and routers, its cables and its hosts in Chinese', () => {
+    const net = planNetwork();
+    const roles = Object.entries(net.roles).map(([name, r]) => ({ name, what: 'English', host: r.address, port: 53, protocol: 'dns' as const, namespace: r.namespace }));
+    const html = buildReport({ lang: 'zh', title: 't', subtitle: 's', roles, phone: net.phones.north.address, events: [], net });
+    const w = reportWords('zh').html;
+    expect(html).toContain(`<p class="hint">${w.mapHintNs + w.mapClick}</p>`);
+    const cables = [...html.matchAll(/class="map-edge"[^>]*><title>([^<]*)<\/title>/g)].map((m) => m[1]!);
+    expect(cables.length).toBe(net.links.filter((l) => l.a.host !== l.b.host).length);
+    for (const c of cables) expect(c).toMatch(/^\S+ — \S+：\d+\.\d+\.\d+\.\d+\/\d+，单向延迟 \d+ ms$/);
+    const data = pageData(html) as unknown as { roles: Record<string, { what: string; router?: boolean }> };
+    for (const [name, r] of Object.entries(data.roles)) expect(r.what, name).toMatch(/\p{Script=Han}/u);
+    expect(Object.values(data.roles).some((r) => r.router)).toBe(true);
+  });
+});
 
 /** The page script's data (#run) of a report. */
 function pageData(html: string): { ui: unknown; messages: Array<Record<string, unknown>>; frames: Record<string, { layers: unknown; hex: string }>; words: { fields: unknown }; tls: Record<string, unknown> } {

@@ -19,7 +19,9 @@ export interface MapNode {
 export interface MapEdge {
   a: string;
   b: string;
-  label?: string;
+  /** ns mode: the cable's network (its CIDR) and its one-way delay. */
+  network?: string;
+  delayMs?: number;
 }
 
 /** Loopback: a column per group of the story, an edge per pair of roles that exchanged a message. */
@@ -64,7 +66,7 @@ export function namespaceMap(net: NetPlan): { nodes: MapNode[]; edges: MapEdge[]
     return { id: h.name, label: others.length ? `${h.name} (${others.join(', ')})` : h.name, address, router: h.kind === 'router', column: depth.get(h.name) ?? 0 };
   });
   const cidr = (name: string) => net.networks.find((n) => n.name === name)?.cidr;
-  const edges = net.links.filter((l) => l.a.host !== l.b.host).map((l) => ({ a: l.a.host, b: l.b.host, label: `${cidr(l.network) ?? l.network}, ${l.delayMs} ms` }));
+  const edges = net.links.filter((l) => l.a.host !== l.b.host).map((l) => ({ a: l.a.host, b: l.b.host, network: cidr(l.network) ?? l.network, delayMs: l.delayMs }));
   return { nodes, edges };
 }
 
@@ -97,7 +99,7 @@ export function mapSvg(map: { nodes: MapNode[]; edges: MapEdge[] }, l: Lang = la
     const a = at.get(e.a);
     const b = at.get(e.b);
     if (!a || !b) continue;
-    parts.push(`<line x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" class="map-edge" data-a="${escapeHtml(e.a)}" data-b="${escapeHtml(e.b)}"><title>${escapeHtml(w.cable(e.a, e.b, e.label))}</title></line>`);
+    parts.push(`<line x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" class="map-edge" data-a="${escapeHtml(e.a)}" data-b="${escapeHtml(e.b)}"><title>${escapeHtml(w.cable(e.a, e.b, e.network, e.delayMs))}</title></line>`);
   }
   for (const n of map.nodes) {
     const { x, y } = at.get(n.id)!;

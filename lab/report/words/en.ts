@@ -56,7 +56,7 @@ export const html = {
   mapHintLoopback: 'Every role of this run, on its own loopback address; a line where two of them talked.',
   mapClick: ' Click one for what it is and what it did.',
   mapAria: 'the map: every role and where it is',
-  cable: (a: string, b: string, label: string | undefined) => `${a} — ${b}${label ? `: ${label} one way` : ''}`,
+  cable: (a: string, b: string, network: string | undefined, delayMs: number | undefined) => `${a} — ${b}${network ? `: ${network}, ${delayMs} ms one way` : ''}`,
   stageAria: 'the timeline and the detail of one message',
   prev: 'previous message (←)',
   next: 'next message (→)',

@@ -54,7 +54,7 @@ export const html: typeof en.html = {
   mapHintLoopback: '这次运行的每个角色，各有自己的环回地址；两个角色之间有过通信就连一条线。',
   mapClick: '点一个，看它是什么、做了什么。',
   mapAria: '地图：每个角色和它所在的位置',
-  cable: (a, b, label) => `${a} — ${b}${label ? `：${label}（单向）` : ''}`,
+  cable: (a, b, network, delayMs) => `${a} — ${b}${network ? `：${network}，单向延迟 ${delayMs} ms` : ''}`,
   stageAria: '时序图，以及一条消息的详情',
   prev: '上一条消息（←）',
   next: '下一条消息（→）',
