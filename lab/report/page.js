@@ -114,7 +114,7 @@
     const t = run.tls;
     if (!t) return null;
     // A label, then its value (a value in the page's words, ui.notFound, is set apart the same way).
-    const kv = (k, v) => el('div', { class: 'kv' }, el('b', {}, `${k}: `), el('span', { class: 'value' }, v));
+    const kv = (k, v) => el('div', { class: 'kv' }, el('b', {}, k, ui.colon), el('span', { class: 'value' }, v));
     if (t.kind === 'classic' && m.tlsType === 'ClientKeyExchange') {
       return el('div', { class: 'box tls-keys' },
         el('p', {}, t.words),
@@ -202,7 +202,7 @@
       const words = f.ws ? run.words.fields[f.ws] : run.words.parts[f.part];
       const check = f.ws && run.capture ? `tshark -r ${run.capture} -Y 'frame.number == ${n}' -T fields -e ${f.ws}` : undefined;
       explain.replaceChildren(
-        el('b', {}, f.name, f.partial ? ui.partOf : null, ': '), el('span', { class: 'mono' }, f.value),
+        el('b', {}, f.name, f.partial ? ui.partOf : null, ui.colon), el('span', { class: 'mono' }, f.value),
         el('div', {}, words || ''),
         el('div', { class: 'mono' }, say(si === 0 ? ui.bytesOfFrame : ui.bytesOfRecord, { first: f.offset, last: f.offset + f.bytes - 1, count: say(f.bytes === 1 ? ui.byte : ui.bytes, { n: f.bytes }) })),
         check ? el('div', {}, ui.checkYourself, el('code', {}, check)) : null,

@@ -10,6 +10,8 @@ export const page = {
   frame: 'frame {n}',
   frames: 'frames {list}',
   position: '{i} / {n}',
+  /** Between a label and its value. */
+  colon: ': ',
   meta: 'step {step} · {since}{wireAt} · {frames}',
   severalFrames: 'This message is in several frames: ',
   clientRandom: 'client random (ClientHello)',
