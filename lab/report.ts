@@ -8,7 +8,8 @@
 //   the story      the narration of each step, the same lines the terminal printed
 //
 // A renderer over the run's trace and capture, like the terminal and --json: every value on the
-// page is one of the run's events or one of the captured frames' bytes.
+// page is one of the run's events or one of the captured frames' bytes. Its words are in the run's
+// language (ReportInput.lang): the page's own from lab/report/words/, the story's from lab/story/words/.
 import fs from 'node:fs';
 import { lang, type Lang } from './lang.ts';
 import { dissectCapture, type DissectedFrame } from './observe/dissect.ts';
