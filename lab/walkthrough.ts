@@ -34,6 +34,7 @@ import { withoutBytes, type TlsEvent } from './tls-decoder.ts';
 import { decodeRecording, writeCarrying } from './observe/tls-recorder.ts';
 import { labDir } from './paths.ts';
 import { buildReport } from './report.ts';
+import { reportWords } from './report/words/index.ts';
 import { displayPath } from './state.ts';
 import { parseTlsMode, type TlsMode } from '../servers/net/tls-modes.ts';
 import { clientAddress, type Region } from './topology.ts';
@@ -672,8 +673,9 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     fs.writeFileSync(
       path.join(dir, 'report.html'),
       buildReport({
-        title: 'What happens when you buy something online',
-        subtitle: `A run of ${new Date().toISOString()}: ${mode} TLS, the phone in the ${region} (${story.phone})`,
+        lang: lang(),
+        title: reportWords().run.title,
+        subtitle: reportWords().run.subtitle(new Date().toISOString(), mode, region, story.phone),
         roles: lab.state.roles,
         phone: story.phone,
         events: trace.events,

@@ -3,17 +3,20 @@
 // frame and text (so labels never squeeze between two close lanes), then narrow lanes grouped by
 // who runs them (name servers, the CDN, the shop). The diagram is cut where each step begins on
 // the wire; each part is an SVG inside a <details>, so a step folds away without script.
+import { lang, type Lang } from '../lang.ts';
+import { displayWidth } from '../text-width.ts';
 import type { TraceEvent } from '../trace.ts';
+import { reportWords } from './words/index.ts';
 
 export const STEP_COLOURS: Record<number, string> = { 0: '#6e7781', 1: '#1f6feb', 2: '#8250df', 3: '#bf3989' };
 
 /** Left to right in the order a request travels, in groups as the story has them. */
-export const GROUPS: ReadonlyArray<{ name: string; roles: readonly string[] }> = [
-  { name: 'the phone', roles: ['phone'] },
-  { name: 'its DNS', roles: ['local-dns'] },
-  { name: 'name servers', roles: ['root', 'tld', 'shop-dns', 'cdn-dns', 'gslb'] },
-  { name: 'the CDN', roles: ['edge-north', 'edge-south', 'parent', 'origin'] },
-  { name: 'the shop', roles: ['slb', 'app-1', 'app-2'] },
+export const GROUPS: ReadonlyArray<{ name: 'phone' | 'dns' | 'names' | 'cdn' | 'shop'; roles: readonly string[] }> = [
+  { name: 'phone', roles: ['phone'] },
+  { name: 'dns', roles: ['local-dns'] },
+  { name: 'names', roles: ['root', 'tld', 'shop-dns', 'cdn-dns', 'gslb'] },
+  { name: 'cdn', roles: ['edge-north', 'edge-south', 'parent', 'origin'] },
+  { name: 'shop', roles: ['slb', 'app-1', 'app-2'] },
 ];
 
 export function escapeHtml(text: string): string {
@@ -39,12 +42,11 @@ export function wireOrder<E extends TraceEvent>(events: readonly E[]): E[] {
   return keyed.map((k) => k.e);
 }
 
-/** "frame 20", "frames 76, 77", "frames 91–95". */
-export function framesLabel(frames: readonly number[] | undefined): string {
+/** "frame 20", "frames 76, 77", "frames 91–95" (帧 20, …). */
+export function framesLabel(frames: readonly number[] | undefined, l: Lang = lang()): string {
   if (!frames || frames.length === 0) return '';
-  if (frames.length === 1) return `frame ${frames[0]}`;
   const consecutive = frames.every((f, i) => i === 0 || f === frames[i - 1]! + 1);
-  return consecutive && frames.length > 2 ? `frames ${frames[0]}–${frames.at(-1)}` : `frames ${frames.join(', ')}`;
+  return reportWords(l).html.framesLabel(frames, consecutive && frames.length > 2);
 }
 
 /** The lanes: the roles that sent or received a message, grouped, in travel order. */
@@ -85,12 +87,23 @@ const HEAD = 96;
 export const diagramWidth = (lanes: number) => GUTTER + TEXT + lanes * LANE + 48;
 const laneX = (i: number) => GUTTER + TEXT + i * LANE + LANE / 2;
 
-function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+/** At most `max` columns (a CJK character takes two, as it takes about twice the room on the page), cut with '…'. */
+export function shorten(text: string, max: number): string {
+  if (displayWidth(text) <= max) return text;
+  let out = '';
+  let width = 0;
+  for (const ch of text) {
+    const w = displayWidth(ch);
+    if (width + w > max - 1) break;
+    out += ch;
+    width += w;
+  }
+  return `${out}…`;
 }
 
 /** The header: group bands and role names (turned, so narrow lanes still take full names), with addresses on hover. */
-export function diagramHead(lanes: readonly string[], address: (role: string) => string): string {
+export function diagramHead(lanes: readonly string[], address: (role: string) => string, l: Lang = lang()): string {
+  const w = reportWords(l).html;
   const width = diagramWidth(lanes.length);
   const parts: string[] = [];
   for (const g of GROUPS) {
@@ -98,19 +111,20 @@ export function diagramHead(lanes: readonly string[], address: (role: string) =>
     if (idx.length < 2) continue;
     const x0 = laneX(idx[0]!) - LANE / 2 + 2;
     const x1 = laneX(idx.at(-1)!) + LANE / 2 - 2;
-    parts.push(`<rect x="${x0}" y="2" width="${x1 - x0}" height="18" rx="4" class="band"/><text x="${(x0 + x1) / 2}" y="15" class="band-label">${escapeHtml(g.name)}</text>`);
+    parts.push(`<rect x="${x0}" y="2" width="${x1 - x0}" height="18" rx="4" class="band"/><text x="${(x0 + x1) / 2}" y="15" class="band-label">${escapeHtml(w.groups[g.name])}</text>`);
   }
   lanes.forEach((l, i) => {
     parts.push(`<g class="actor" data-role="${escapeHtml(l)}"><title>${escapeHtml(`${l} ${address(l)}`)}</title><text transform="translate(${laneX(i) - 4} ${HEAD - 6}) rotate(-38)" class="actor-name">${escapeHtml(l)}</text></g>`);
   });
-  parts.push(`<text x="6" y="${HEAD - 8}" class="col-head">time, frame</text><text x="${GUTTER}" y="${HEAD - 8}" class="col-head">message</text>`);
+  parts.push(`<text x="6" y="${HEAD - 8}" class="col-head">${escapeHtml(w.timeFrame)}</text><text x="${GUTTER}" y="${HEAD - 8}" class="col-head">${escapeHtml(w.message)}</text>`);
   // The arrowhead every part uses (one definition for the page).
   const defs = '<defs><marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="11" markerHeight="11" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="context-stroke"/></marker></defs>';
-  return `<svg class="diagram-head" viewBox="0 0 ${width} ${HEAD}" preserveAspectRatio="xMinYMin meet" role="img" aria-label="the roles, one lane each">${defs}${parts.join('')}</svg>`;
+  return `<svg class="diagram-head" viewBox="0 0 ${width} ${HEAD}" preserveAspectRatio="xMinYMin meet" role="img" aria-label="${escapeHtml(w.lanesAria)}">${defs}${parts.join('')}</svg>`;
 }
 
 /** One part's rows: lifelines, then for each message its time and frame, its text, and its arrow. */
-export function diagramPart(part: DiagramPart, lanes: readonly string[], firstWire: number | undefined): string {
+export function diagramPart(part: DiagramPart, lanes: readonly string[], firstWire: number | undefined, l: Lang = lang()): string {
+  const w = reportWords(l).html;
   const width = diagramWidth(lanes.length);
   const height = part.messages.length * ROW + 6;
   const rows: string[] = [];
@@ -127,7 +141,7 @@ export function diagramPart(part: DiagramPart, lanes: readonly string[], firstWi
     const self = x1 === x2;
     rows.push(
       `<g class="message" data-index="${index}" data-step="${m.step}" data-from="${escapeHtml(m.from!)}" data-to="${escapeHtml(m.to!)}"${wire} tabindex="-1">` +
-        `<title>${escapeHtml(`${m.wireAt ? `${m.wireAt} (on the wire)` : firstWire !== undefined ? 'not in this capture (another link)' : `+${m.t} ms`}${framesLabel(m.frames) ? `, ${framesLabel(m.frames)}` : ''}  ${m.from} → ${m.to}: ${m.summary}`)}</title>` +
+        `<title>${escapeHtml(`${m.wireAt ? w.onTheWire(m.wireAt) : firstWire !== undefined ? reportWords(l).page.notInCapture : `+${m.t} ms`}${m.frames?.length ? `, ${framesLabel(m.frames, l)}` : ''}  ${m.from} → ${m.to}: ${m.summary}`)}</title>` +
         `<rect x="0" y="${y - ROW / 2 + 1}" width="${width}" height="${ROW - 2}" class="hit"/>` +
         `<text x="6" y="${y + 4}" class="time">${when}</text><text x="${GUTTER - 6}" y="${y + 4}" class="frame">${frames}</text>` +
         `<text x="${GUTTER}" y="${y + 5}" class="label">${escapeHtml(shorten(m.summary ?? '', 34))}</text>` +
@@ -138,7 +152,7 @@ export function diagramPart(part: DiagramPart, lanes: readonly string[], firstWi
     );
   });
   return (
-    `<svg class="diagram-part" viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMinYMin meet" role="img" aria-label="messages of step ${part.step}">` +
+    `<svg class="diagram-part" viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMinYMin meet" role="img" aria-label="${escapeHtml(w.partAria(part.step))}">` +
     rows.join('') +
     `</svg>`
   );

@@ -2,8 +2,10 @@
 // they talked in this run; in ns mode, every host and router of the small internet, joined by its
 // cables (veth pairs), laid out by how many cables each is from the phones. Each node is clickable
 // (the page script shows what it is and what it did).
+import { lang, type Lang } from '../lang.ts';
 import type { NetPlan } from '../net-ns/plan.ts';
 import { GROUPS, escapeHtml } from './diagram.ts';
+import { reportWords } from './words/index.ts';
 
 export interface MapNode {
   /** The role's name (or, in ns mode, the host's). */
@@ -17,7 +19,9 @@ export interface MapNode {
 export interface MapEdge {
   a: string;
   b: string;
-  label?: string;
+  /** ns mode: the cable's network (its CIDR) and its one-way delay. */
+  network?: string;
+  delayMs?: number;
 }
 
 /** Loopback: a column per group of the story, an edge per pair of roles that exchanged a message. */
@@ -62,7 +66,7 @@ export function namespaceMap(net: NetPlan): { nodes: MapNode[]; edges: MapEdge[]
     return { id: h.name, label: others.length ? `${h.name} (${others.join(', ')})` : h.name, address, router: h.kind === 'router', column: depth.get(h.name) ?? 0 };
   });
   const cidr = (name: string) => net.networks.find((n) => n.name === name)?.cidr;
-  const edges = net.links.filter((l) => l.a.host !== l.b.host).map((l) => ({ a: l.a.host, b: l.b.host, label: `${cidr(l.network) ?? l.network}, ${l.delayMs} ms` }));
+  const edges = net.links.filter((l) => l.a.host !== l.b.host).map((l) => ({ a: l.a.host, b: l.b.host, network: cidr(l.network) ?? l.network, delayMs: l.delayMs }));
   return { nodes, edges };
 }
 
@@ -72,7 +76,8 @@ const ROW = 50;
 /** At most this many nodes in a column: a taller one is split, so the picture stays wide rather than tall (a projector is). */
 const MAX_PER_COLUMN = 6;
 
-export function mapSvg(map: { nodes: MapNode[]; edges: MapEdge[] }): string {
+export function mapSvg(map: { nodes: MapNode[]; edges: MapEdge[] }, l: Lang = lang()): string {
+  const w = reportWords(l).html;
   const perColumn = new Map<number, MapNode[]>();
   let at0 = 0;
   for (const c of [...new Set(map.nodes.map((n) => n.column))].sort((a, b) => a - b)) {
@@ -94,7 +99,7 @@ export function mapSvg(map: { nodes: MapNode[]; edges: MapEdge[] }): string {
     const a = at.get(e.a);
     const b = at.get(e.b);
     if (!a || !b) continue;
-    parts.push(`<line x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" class="map-edge" data-a="${escapeHtml(e.a)}" data-b="${escapeHtml(e.b)}"><title>${escapeHtml(`${e.a} — ${e.b}${e.label ? `: ${e.label} one way` : ''}`)}</title></line>`);
+    parts.push(`<line x1="${a.x}" y1="${a.y}" x2="${b.x}" y2="${b.y}" class="map-edge" data-a="${escapeHtml(e.a)}" data-b="${escapeHtml(e.b)}"><title>${escapeHtml(w.cable(e.a, e.b, e.network, e.delayMs))}</title></line>`);
   }
   for (const n of map.nodes) {
     const { x, y } = at.get(n.id)!;
@@ -106,5 +111,5 @@ export function mapSvg(map: { nodes: MapNode[]; edges: MapEdge[] }): string {
         `<text x="${x}" y="${y + 14}" class="node-address">${escapeHtml(n.address)}</text></g>`,
     );
   }
-  return `<svg class="map" viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMidYMin meet" role="img" aria-label="the map: every role and where it is">${parts.join('')}</svg>`;
+  return `<svg class="map" viewBox="0 0 ${width} ${height}" preserveAspectRatio="xMidYMin meet" role="img" aria-label="${escapeHtml(w.mapAria)}">${parts.join('')}</svg>`;
 }

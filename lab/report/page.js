@@ -1,6 +1,7 @@
 // report.html's script: step through the messages (← →), show each frame's bytes field by field,
 // zoom the diagram inside its panel, and say what a role on the map is. Plain browser JavaScript,
-// no library, no network: everything it shows is in the page's #run data.
+// no library, no network: everything it shows is in the page's #run data, and so are its words
+// (run.ui, in the report's language: lab/report/words/), so this file holds no text of its own.
 'use strict';
 (function () {
   const run = JSON.parse(document.getElementById('run').textContent);
@@ -9,6 +10,7 @@
   const detail = document.getElementById('detail');
   const stage = document.getElementById('stage');
   const position = document.getElementById('position');
+  const ui = run.ui;
   let current = -1;
 
   /** A DOM element: el('p', { class: 'x' }, 'text', child, …). */
@@ -22,7 +24,14 @@
     return e;
   }
 
-  const framesText = (f) => (f.length === 0 ? (run.capture ? 'not in this capture (another link)' : 'no capture in this run') : f.length === 1 ? `frame ${f[0]}` : `frames ${f.join(', ')}`);
+  /** A template of run.ui with its {names} filled in: a list of strings and elements, for el(). */
+  function fill(template, values) {
+    return template.split(/\{(\w+)\}/).map((piece, k) => (k % 2 === 0 ? piece : values[piece] ?? ''));
+  }
+  /** The same, as one string (for values that are all text). */
+  const say = (template, values) => fill(template, values || {}).join('');
+
+  const framesText = (f) => (f.length === 0 ? (run.capture ? ui.notInCapture : ui.noCapture) : f.length === 1 ? say(ui.frame, { n: f[0] }) : say(ui.frames, { list: f.join(', ') }));
 
   // ── stepping ──────────────────────────────────────────────────────────────────────────────
 
@@ -39,7 +48,7 @@
     const head = diagram.querySelector('.head').getBoundingClientRect().height;
     const box = g.getBoundingClientRect();
     if (box.top < panel.top + head || box.bottom > panel.bottom) diagram.scrollTop += box.top - panel.top - head - (panel.height - head) / 3;
-    position.textContent = `${i + 1} / ${arrows.length}`;
+    position.textContent = say(ui.position, { i: i + 1, n: arrows.length });
     showMessage(run.messages[i]);
   }
 
@@ -87,14 +96,14 @@
   function showMessage(m) {
     const frameArea = el('div', { class: 'frame-area' });
     const buttons = m.frames.map((n, k) =>
-      el('button', { 'data-frame': n, onclick: () => showFrame(n, frameArea, buttons, k) }, `frame ${n}`),
+      el('button', { 'data-frame': n, onclick: () => showFrame(n, frameArea, buttons, k) }, say(ui.frame, { n })),
     );
     detail.replaceChildren(...[
       el('h3', {}, `${m.i + 1}. ${m.from} → ${m.to}: ${m.summary}`),
-      el('p', { class: 'meta' }, `step ${m.step} · ${m.since}${m.wireAt ? ` · ${m.wireAt}` : ''} · ${framesText(m.frames)}`),
+      el('p', { class: 'meta' }, say(ui.meta, { step: m.step, since: m.since, wireAt: m.wireAt ? ` · ${m.wireAt}` : '', frames: framesText(m.frames) })),
       m.lines.length ? el('pre', { class: 'narration' }, m.lines.join('\n')) : null,
       tlsBox(m),
-      buttons.length > 1 ? el('p', { class: 'frames' }, 'This message is in several frames: ', buttons) : null,
+      buttons.length > 1 ? el('p', { class: 'frames' }, ui.severalFrames, buttons) : null,
       frameArea,
     ].filter(Boolean));
     detail.scrollTop = 0;
@@ -104,23 +113,24 @@
   function tlsBox(m) {
     const t = run.tls;
     if (!t) return null;
-    const kv = (k, v) => el('div', { class: 'kv' }, el('b', {}, `${k}: `), v);
+    // A label, then its value (a value in the page's words, ui.notFound, is set apart the same way).
+    const kv = (k, v) => el('div', { class: 'kv' }, el('b', {}, k, ui.colon), el('span', { class: 'value' }, v));
     if (t.kind === 'classic' && m.tlsType === 'ClientKeyExchange') {
       return el('div', { class: 'box tls-keys' },
         el('p', {}, t.words),
-        kv('client random (ClientHello)', t.clientRandom),
-        kv('server random (ServerHello)', t.serverRandom),
-        kv('pre-master secret (computed, not seen: on the wire it is encrypted; the lab opened it with the SLB\'s private key)', t.preMaster),
-        kv('PRF inputs', `secret = pre-master, label = "master secret", seed = client random ‖ server random (64 bytes)`),
-        kv('master secret = PRF(…) (48 bytes)', t.master),
-        kv(`key log line ${t.keyLogLine ?? ''} (${run.keyLog ?? 'key log'})`, (t.keyLogLines || []).join('\n') || 'not found'),
-        el('p', { class: 'check' }, 'Check it yourself: ', el('code', {}, `grep ${t.clientRandom} ${run.keyLog ?? '.lab/keylog.txt'}`)),
+        kv(ui.clientRandom, t.clientRandom),
+        kv(ui.serverRandom, t.serverRandom),
+        kv(ui.preMaster, t.preMaster),
+        kv(ui.prfInputs, ui.prfFormula),
+        kv(ui.master, t.master),
+        kv(say(ui.keyLogLine, { line: t.keyLogLine ?? '', file: run.keyLog ?? ui.keyLog }), (t.keyLogLines || []).join('\n') || ui.notFound),
+        el('p', { class: 'check' }, ui.checkYourself, el('code', {}, `grep ${t.clientRandom} ${run.keyLog ?? '.lab/keylog.txt'}`)),
       );
     }
     if (t.kind === 'modern' && (m.tlsType === 'ServerHello' || m.tlsType === 'ClientHello')) {
       return el('div', { class: 'box tls-keys' },
         el('p', {}, t.words),
-        kv(`this connection's secrets in ${run.keyLog ?? 'the key log'}`, (t.keyLogLines || []).map((l) => l.split(' ')[0]).join(', ') || 'not found'),
+        kv(say(ui.secretsIn, { file: run.keyLog ?? ui.theKeyLog }), (t.keyLogLines || []).map((l) => l.split(' ')[0]).join(', ') || ui.notFound),
       );
     }
     return null;
@@ -132,19 +142,21 @@
     buttons.forEach((b, j) => b.classList.toggle('on', j === k));
     const frame = run.frames[n];
     if (!frame) {
-      area.replaceChildren(el('p', { class: 'hint' }, `Frame ${n} is not in this report (no capture).`));
+      area.replaceChildren(el('p', { class: 'hint' }, say(ui.frameMissing, { n })));
       return;
     }
     // A "source" is a run of bytes the fields point into: the frame itself, or a decrypted record.
-    const sources = [{ id: 'frame', title: `Frame ${n}: ${frame.length} bytes on the wire${frame.length > frame.hex.length / 2 ? ` (the first ${frame.hex.length / 2} shown)` : ''}`, hex: frame.hex, layers: frame.layers.filter((l) => !l.decrypted) }];
+    const shown = frame.hex.length / 2;
+    const sources = [{ id: 'frame', title: say(ui.frameTitle, { n, length: frame.length }) + (frame.length > shown ? say(ui.firstShown, { shown }) : ''), hex: frame.hex, layers: frame.layers.filter((l) => !l.decrypted) }];
     // Each encrypted record this frame starts, opened with the key log: its plaintext is a source of its own.
     for (const l of frame.layers.filter((x) => x.decrypted)) {
       const d = l.decrypted;
       const known = sources.find((s) => s.record === d.record);
       if (known) known.layers.push(l);
-      else sources.push({ id: `record${d.record}`, record: d.record, title: `Decrypted: the ${d.from}'s TLS record (record ${d.record} of this connection), opened with ${d.key} from the key log`, hex: d.hex, layers: [l] });
+      // The key's name (a key-log label, or the RFC's key block) is a name, not words: set apart.
+      else sources.push({ id: `record${d.record}`, record: d.record, title: fill(ui.decrypted, { from: ui.sides[d.from] ?? d.from, record: d.record, key: el('span', { class: 'mono' }, d.key) }), hex: d.hex, layers: [l] });
     }
-    const explain = el('div', { class: 'explain' }, 'Hover a field to see its bytes; click a field or a byte for what it means.');
+    const explain = el('div', { class: 'explain' }, ui.howTo);
     const rows = [];
     const tables = [];
     const hexes = [];
@@ -157,7 +169,7 @@
           const fi = fields.length;
           fields.push({ ...f, layer: li });
           const row = el('tr', { class: 'field', 'data-ws': f.ws, 'data-source': si, 'data-field': fi },
-            el('td', {}, f.name + (f.partial ? ' (part)' : '')), el('td', { class: 'value' }, f.value), el('td', { class: 'ws' }, f.ws || ''));
+            el('td', {}, f.name, f.partial ? ui.part : null), el('td', { class: 'value' }, f.value), el('td', { class: 'ws' }, f.ws || ''));
           row.addEventListener('mouseenter', () => light(si, f, true));
           row.addEventListener('mouseleave', () => light(si, f, false));
           row.addEventListener('click', () => choose(si, fi));
@@ -190,10 +202,10 @@
       const words = f.ws ? run.words.fields[f.ws] : run.words.parts[f.part];
       const check = f.ws && run.capture ? `tshark -r ${run.capture} -Y 'frame.number == ${n}' -T fields -e ${f.ws}` : undefined;
       explain.replaceChildren(
-        el('b', {}, `${f.name}${f.partial ? ' (part of it: TCP carried the rest in another segment)' : ''}: `), el('span', { class: 'mono' }, f.value),
+        el('b', {}, f.name, f.partial ? ui.partOf : null, ui.colon), el('span', { class: 'mono' }, f.value),
         el('div', {}, words || ''),
-        el('div', { class: 'mono' }, `bytes ${f.offset}–${f.offset + f.bytes - 1} of ${si === 0 ? 'the frame' : 'the decrypted record'} (${f.bytes} byte${f.bytes === 1 ? '' : 's'})`),
-        check ? el('div', {}, 'Check it yourself: ', el('code', {}, check)) : null,
+        el('div', { class: 'mono' }, say(si === 0 ? ui.bytesOfFrame : ui.bytesOfRecord, { first: f.offset, last: f.offset + f.bytes - 1, count: say(f.bytes === 1 ? ui.byte : ui.bytes, { n: f.bytes }) })),
+        check ? el('div', {}, ui.checkYourself, el('code', {}, check)) : null,
       );
     }
 
@@ -235,12 +247,12 @@
     document.querySelectorAll('svg.map .node').forEach((n) => n.classList.toggle('selected', n.dataset.role === name));
     const mine = run.messages.filter((m) => m.from === name || m.to === name);
     detail.replaceChildren(...[
-      el('h3', {}, `${name}${r.router ? ' (router)' : ''}`),
+      el('h3', {}, name, r.router ? ui.router : null),
       el('p', {}, r.what || ''),
       el('p', { class: 'mono' }, r.address || ''),
-      r.namespace ? el('p', {}, 'Run a command there: ', el('code', {}, `ip netns exec ${r.namespace} <command>`)) : null,
-      r.interfaces ? el('pre', {}, ['interfaces:', ...r.interfaces, 'routes:', ...(r.routes || [])].join('\n')) : null,
-      el('p', {}, mine.length ? `In this run it sent ${mine.filter((m) => m.from === name).length} and received ${mine.filter((m) => m.to === name).length} of the messages:` : 'It sent or received no message of the story in this run.'),
+      r.namespace ? el('p', {}, ui.runThere, el('code', {}, say(ui.runCommand, { ns: r.namespace }))) : null,
+      r.interfaces ? el('pre', {}, [ui.interfaces, ...r.interfaces, ui.routes, ...(r.routes || [])].join('\n')) : null,
+      el('p', {}, mine.length ? say(ui.sentReceived, { sent: mine.filter((m) => m.from === name).length, received: mine.filter((m) => m.to === name).length }) : ui.silent),
       el('ul', {}, mine.slice(0, 60).map((m) => el('li', {}, el('button', { onclick: () => select(m.i) }, `${m.i + 1}`), ` ${m.from} → ${m.to}: ${m.summary}`))),
     ].filter(Boolean));
     showStage();

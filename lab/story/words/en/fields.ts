@@ -140,8 +140,8 @@ export const SEED_WORDS: Record<1 | 2 | 3, { section: string; text: string }> = 
   3: { section: '§6', text: 'The order is an HTTP POST with a JSON body. Below it TCP (ports), IP (addresses), the subnet check, the default gateway, ARP for the gateway\'s MAC, and the Ethernet header.' },
 };
 
-export const TLS13_WORDS =
+export const TLS13_WORDS: string =
   'TLS 1.3 (RFC 8446): the client sends its ephemeral ECDHE key share in the ClientHello and the server its own in the ServerHello; both compute the same shared secret, which never crosses the wire. Everything after the ServerHello is encrypted, even the certificate, with keys derived from that secret and the handshake so far (HKDF, §7.1): an observer sees only record lengths. A stolen server key later does not open this capture (forward secrecy); the key log holds the per-connection traffic secrets.';
 
-export const CLASSIC_WORDS =
+export const CLASSIC_WORDS: string =
   'TLS 1.2 with RSA key exchange, as in the seed: the client picks 48 random bytes (the pre-master secret), encrypts them with the public key in the server\'s certificate and sends them in ClientKeyExchange. Both sides then compute master secret = PRF(pre-master, "master secret", client random + server random) (RFC 5246 §8.1), 48 bytes, and from it the record keys. The key log line CLIENT_RANDOM <client random> <master secret> is what Wireshark needs to decrypt.';

@@ -1,0 +1,118 @@
+// report.html 自己的中文：标题、按钮、图例、提示、aria 标签，以及页面脚本在浏览器里拼出的文字
+// （`page`：带 {占位符} 的纯字符串，以 JSON 交给浏览器）。与 en.ts 一一对应（类型由 index.ts 把关）。
+// 术语见 lab/story/words/zh/GLOSSARY.md；协议名、消息名、字段名和一切值保持原样。
+import type * as en from './en.ts';
+
+export const page: typeof en.page = {
+  notInCapture: '不在这份抓包里（另一条链路上的）',
+  noCapture: '这次运行没有抓包',
+  frame: '帧 {n}',
+  frames: '帧 {list}',
+  position: '{i} / {n}',
+  colon: '：',
+  meta: '第 {step} 步 · {since}{wireAt} · {frames}',
+  severalFrames: '这条消息分在几个帧里：',
+  clientRandom: '客户端随机数（ClientHello）',
+  serverRandom: '服务端随机数（ServerHello）',
+  preMaster: '预主密钥（pre-master；这是算出来的，不是从线上看到的：线上传的是它加密后的样子，实验用 SLB 的私钥把它解开了）',
+  prfInputs: 'PRF 的输入',
+  prfFormula: 'secret = pre-master，label = "master secret"，seed = client random ‖ server random（64 字节）',
+  master: '主密钥（master secret）= PRF(…)（48 字节）',
+  keyLogLine: '密钥日志（key log）第 {line} 行（{file}）',
+  keyLog: '密钥日志',
+  notFound: '没有找到',
+  checkYourself: '自己验证一下：',
+  secretsIn: '这个连接在 {file} 里的密钥',
+  theKeyLog: '密钥日志',
+  frameMissing: '帧 {n} 不在这份报告里（没有抓包）。',
+  frameTitle: '帧 {n}：线上共 {length} 字节',
+  firstShown: '（只显示前 {shown} 字节）',
+  decrypted: '解密后：{from}的 TLS 记录（这个连接的第 {record} 个记录），用密钥日志里的 {key} 解开',
+  sides: { client: '客户端', server: '服务端' },
+  howTo: '鼠标移到一个字段上，看它占哪些字节；点一个字段或一个字节，看它是什么意思。',
+  part: '（部分）',
+  partOf: '（只是一部分：其余的由 TCP 放在另一个报文段里）',
+  bytesOfFrame: '帧的第 {first}–{last} 字节（{count}）',
+  bytesOfRecord: '解密后记录的第 {first}–{last} 字节（{count}）',
+  byte: '{n} 字节',
+  bytes: '{n} 字节',
+  router: '（路由器）',
+  runThere: '在那里执行命令：',
+  runCommand: 'ip netns exec {ns} <命令>',
+  interfaces: '网卡：',
+  routes: '路由：',
+  sentReceived: '这次运行里，它发出了 {sent} 条、收到了 {received} 条消息：',
+  silent: '这次运行里，它没有收发故事中的任何消息。',
+};
+
+export const html: typeof en.html = {
+  lang: 'zh-CN',
+  stepNames: { 1: '通过 CDN 看图片', 2: '建立连接：先 TCP，再 TLS', 3: '下单' },
+  step: (n) => `第 ${n} 步`,
+  seed: (section) => `原文 ${section}：`,
+  mapHeading: '地图',
+  mapHintNs: '这次运行的每台主机和路由器，各在自己的网络命名空间里，由网线连起来（鼠标移到网线上看它的延迟）。',
+  mapHintLoopback: '这次运行的每个角色，各有自己的环回地址；两个角色之间有过通信就连一条线。',
+  mapClick: '点一个，看它是什么、做了什么。',
+  mapAria: '地图：每个角色和它所在的位置',
+  cable: (a, b, network, delayMs) => `${a} — ${b}${network ? `：${network}，单向延迟 ${delayMs} ms` : ''}`,
+  stageAria: '时序图，以及一条消息的详情',
+  prev: '上一条消息（←）',
+  next: '下一条消息（→）',
+  messages: (n) => `${n} 条消息`,
+  wireOrder: '按线上的先后顺序：距第一帧的时间，帧号（Wireshark：{filter}）',
+  narratedOrder: '没有抓包：按这次运行讲述的顺序',
+  zoomOut: '缩小（−）',
+  zoomFit: '适应宽度（0）',
+  fit: '适应',
+  zoomIn: '放大（+）',
+  detailHint: '按 →（或点一个箭头），一条一条消息地走一遍这次运行：帧的字节会逐个字段地在这里展开。',
+  storyHeading: '一步一步的故事',
+  groups: { phone: '手机', dns: '它的 DNS', names: '域名服务器', cdn: 'CDN', shop: '电商网站' },
+  timeFrame: '时间，帧',
+  message: '消息',
+  lanesAria: '各个角色，每个一条泳道',
+  partAria: (step) => `第 ${step} 步的消息`,
+  onTheWire: (at) => `${at}（线上时间）`,
+  framesLabel: (frames, range) => (frames.length === 1 ? `帧 ${frames[0]}` : range ? `帧 ${frames[0]}–${frames.at(-1)}` : `帧 ${frames.join(', ')}`),
+  sinceFirstFrame: (ms) => `第一帧之后 ${ms} ms`,
+  intoTheRun: (ms) => `运行开始后 ${ms} ms`,
+  phone: '购物者的手机：客户端',
+  roleWhat: (name, stated) => ROLES[name] ?? stated,
+};
+
+/**
+ * What each role and host is. The lab's state (lab/topology.ts, lab/net-ns/) describes them in
+ * English; the page shows these instead. A name missing here falls back to the state's words.
+ */
+const ROLES: Record<string, string> = {
+  // roles (lab/topology.ts, lab/net-ns/lab.ts)
+  root: '根域名服务器：把查询指向 test.',
+  tld: '顶级域 test. 的 DNS 服务器：把查询指向电商网站和 CDN 的权威 DNS',
+  'shop-dns': '电商网站的权威 DNS（geektime.test）',
+  'cdn-dns': 'CDN 的权威 DNS（cdn.test）',
+  gslb: 'CDN 的全局负载均衡器（gslb.cdn.test）：为每个客户端挑一个边缘节点',
+  'local-dns': '手机的本地 DNS：一个递归解析器',
+  origin: '电商网站的 Web 层和图片存储，即 CDN 背后的源站',
+  parent: 'CDN 的上一级缓存（父节点）：边缘节点的上游',
+  'edge-north': 'north 区域的 CDN 边缘节点',
+  'edge-south': 'south 区域的 CDN 边缘节点',
+  'edge-north-tls': '同一个边缘节点的 HTTPS 端口：https 页面从这里取 static.geektime.test 的内容',
+  'edge-south-tls': '同一个边缘节点的 HTTPS 端口：https 页面从这里取 static.geektime.test 的内容',
+  'app-1': '应用服务器：POST /purchaseOrder',
+  'app-2': '应用服务器：POST /purchaseOrder',
+  slb: '电商网站的负载均衡器（SLB）：终结 TLS，再把明文 HTTP 转发给一台应用服务器',
+  'slb-classic': 'SLB 的 classic 端口：只用原文里 TLS 1.2 的 RSA 密钥交换（没有前向保密）',
+  // hosts of ns mode (lab/net-ns/plan.ts)
+  'phone-north': '购物者的手机，north 区域',
+  'phone-south': '购物者的手机，south 区域',
+  'pgw-north': 'north 运营商的 PGW：手机的网关',
+  'pgw-south': 'south 运营商的 PGW：手机的网关',
+  core: '互联网',
+  'shop-router': '电商网站数据中心的边界路由器',
+};
+
+export const run: typeof en.run = {
+  title: '网上买东西时，网络上发生了什么',
+  subtitle: (at, mode, region, phone) => `${at} 的一次运行：${mode} 模式的 TLS，手机在 ${region} 区域（${phone}）`,
+};
