@@ -9,6 +9,7 @@
 // chain with a terse code (UNABLE_TO_GET_ISSUER_CERT_LOCALLY) the client can say which link broke.
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
+import { chainWords } from './words/order-chain.ts';
 
 export interface ChainStep {
   ok: boolean;
@@ -20,16 +21,15 @@ export interface ChainStep {
   fix?: string;
 }
 
-const ROLE = ['leaf', 'intermediate'];
-
 export function shortName(cert: X509Certificate): string {
   const cn = /CN=([^\n]+)/.exec(cert.subject)?.[1];
   return cn ? `"CN=${cn}"` : `"${cert.subject.replace(/\n/g, ', ')}"`;
 }
 
 function label(cert: X509Certificate, index: number, trustedRoot: X509Certificate): string {
-  if (cert.fingerprint256 === trustedRoot.fingerprint256) return `root ${shortName(cert)}`;
-  return `${ROLE[index] ?? `certificate #${index}`} ${shortName(cert)}`;
+  const w = chainWords();
+  if (cert.fingerprint256 === trustedRoot.fingerprint256) return `${w.root} ${shortName(cert)}`;
+  return `${[w.leaf, w.intermediate][index] ?? w.certificate(index)} ${shortName(cert)}`;
 }
 
 function isSelfSigned(cert: X509Certificate): boolean {
@@ -50,6 +50,7 @@ export function walkChain(
   hostname: string,
   now: Date = new Date(),
 ): ChainStep[] {
+  const w = chainWords();
   const steps: ChainStep[] = [];
   const certs = [...presented];
   // If the trusted root is not among them, it is the anchor the walk must reach.
@@ -60,15 +61,15 @@ export function walkChain(
     const child = certs[i]!;
     const childLabel = label(child, i, trustedRoot);
     if (child.fingerprint256 === trustedRoot.fingerprint256) {
-      steps.push({ ok: true, link: childLabel, detail: `this is the root CA the client trusts (SHA-256 ${keyId(child)}…); the walk ends here` });
+      steps.push({ ok: true, link: childLabel, detail: w.trustedRoot(keyId(child)) });
       break;
     }
     if (isSelfSigned(child)) {
       steps.push({
         ok: false,
         link: childLabel,
-        detail: `is a self-signed root, but not the one this client trusts (${shortName(trustedRoot)}, SHA-256 ${keyId(trustedRoot)}…; this one is ${keyId(child)}…)`,
-        fix: 'the server belongs to another PKI, or the client was given the wrong root CA file',
+        detail: w.otherRoot(shortName(trustedRoot), keyId(trustedRoot), keyId(child)),
+        fix: w.otherRootFix,
       });
       break;
     }
@@ -85,15 +86,15 @@ export function walkChain(
         steps.push({
           ok: false,
           link: `${childLabel} → ?`,
-          detail: `was issued by ${issuer}, but the server sent no certificate for that issuer and the client trusts only ${shortName(trustedRoot)}: the intermediate is missing`,
-          fix: 'the server must send its intermediate certificate together with its leaf (chain.crt, not leaf.crt)',
+          detail: w.noIntermediate(issuer, shortName(trustedRoot)),
+          fix: w.noIntermediateFix,
         });
       } else {
         steps.push({
           ok: false,
           link: `${childLabel} → ?`,
-          detail: `was issued by ${issuer}, which is neither the next certificate the server sent nor a root this client trusts (it trusts only ${shortName(trustedRoot)})`,
-          fix: 'the chain leads to a CA the client does not trust: use the right root CA, or have the server send a chain that ends at it',
+          detail: w.unknownIssuer(issuer, shortName(trustedRoot)),
+          fix: w.unknownIssuerFix,
         });
       }
       break;
@@ -102,15 +103,15 @@ export function walkChain(
       steps.push({
         ok: false,
         link: `${childLabel} → ${parentLabel}`,
-        detail: `names ${shortName(parent)} as its issuer, but its signature does not verify with that certificate's public key: a different CA with the same name signed it`,
-        fix: parent === trustedRoot ? 'the client trusts another root of the same name: give it the lab root that issued this chain' : 'the server sends a mismatched chain: reissue or resend the right intermediate',
+        detail: w.badSignature(shortName(parent)),
+        fix: parent === trustedRoot ? w.badSignatureRootFix : w.badSignatureFix,
       });
       break;
     }
     steps.push({
       ok: true,
       link: `${childLabel} → ${parentLabel}`,
-      detail: `issuer name matches, and the signature verifies with ${shortName(parent)}'s public key`,
+      detail: w.linkOk(shortName(parent)),
     });
   }
 
@@ -121,11 +122,11 @@ export function walkChain(
     const certLabel = label(cert, i, trustedRoot);
     if (now > to) {
       const days = Math.floor((now.getTime() - to.getTime()) / 86_400_000);
-      steps.push({ ok: false, link: certLabel, detail: `expired on ${to.toISOString()} (${days} day${days === 1 ? '' : 's'} ago)`, fix: 'renew it (for the lab: npm run lab -- certs --renew)' });
+      steps.push({ ok: false, link: certLabel, detail: w.expired(to.toISOString(), days), fix: w.expiredFix });
     } else if (now < from) {
-      steps.push({ ok: false, link: certLabel, detail: `is not valid before ${from.toISOString()}`, fix: "check this machine's clock, or reissue it" });
+      steps.push({ ok: false, link: certLabel, detail: w.notYetValid(from.toISOString()), fix: w.notYetValidFix });
     } else {
-      steps.push({ ok: true, link: certLabel, detail: `valid from ${from.toISOString().slice(0, 10)} to ${to.toISOString().slice(0, 10)}` });
+      steps.push({ ok: true, link: certLabel, detail: w.valid(from.toISOString().slice(0, 10), to.toISOString().slice(0, 10)) });
     }
   });
 
@@ -134,12 +135,12 @@ export function walkChain(
   const matched = isIP(hostname) ? leaf.checkIP(hostname) : leaf.checkHost(hostname);
   steps.push(
     matched
-      ? { ok: true, link: label(leaf, 0, trustedRoot), detail: `carries the name the client asked for: ${hostname}` }
+      ? { ok: true, link: label(leaf, 0, trustedRoot), detail: w.nameOk(hostname) }
       : {
           ok: false,
           link: label(leaf, 0, trustedRoot),
-          detail: `does not carry the name the client asked for (${hostname}); it is for ${leaf.subjectAltName ?? leaf.subject}`,
-          fix: `connect with one of the certificate's names, or issue a certificate that includes ${hostname}`,
+          detail: w.nameWrong(hostname, leaf.subjectAltName ?? leaf.subject),
+          fix: w.nameWrongFix(hostname),
         },
   );
   return steps;

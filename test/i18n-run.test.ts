@@ -8,8 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { X509Certificate } from 'node:crypto';
+import { issueIntermediate, issueLeaf, makeRootCa, SHOP_DNS_NAMES, SHOP_IP_ADDRESSES } from '../certs/chain.ts';
+import { walkChain } from '../client/chain-check.ts';
 import { orderWords } from '../client/words/order.ts';
-import { catalogues, type Lang } from '../lab/lang.ts';
+import { catalogues, setLang, type Lang } from '../lab/lang.ts';
 import type { BuiltNetwork, NetDown, Teardown } from '../lab/net-ns/build.ts';
 import { planNetwork, type NetPlan, type RoleName } from '../lab/net-ns/plan.ts';
 import { netWords } from '../lab/net-ns/words/index.ts';
@@ -223,11 +226,43 @@ describe('the namespace network in words (lab/net-ns/words)', () => {
   });
 });
 
+describe('the chain walk in Chinese (client/chain-check.ts, quoted by the order\'s refusal)', () => {
+  it('names each certificate and says each check in Chinese; names, hashes and dates stay as they are', () => {
+    const root = makeRootCa();
+    const int = issueIntermediate({ issuerCertPem: root.certPem, issuerKeyPem: root.keyPem });
+    const leaf = issueLeaf({ issuerCertPem: int.certPem, issuerKeyPem: int.keyPem, dnsNames: SHOP_DNS_NAMES, ipAddresses: SHOP_IP_ADDRESSES });
+    const [leafCert, intCert, rootCert] = [leaf, int, root].map((p) => new X509Certificate(p.certPem));
+    const walk = (hostname: string, now?: Date) => walkChain([leafCert!, intCert!], rootCert!, hostname, now);
+    const english = walk('www.geektime.test');
+    setLang('zh');
+    try {
+      const good = walk('www.geektime.test');
+      expect(good.map((x) => x.ok)).toEqual(english.map((x) => x.ok));
+      expect(good[0]!.link).toBe('叶子证书 "CN=www.geektime.test" → 中间证书 "CN=Geektime Lab Intermediate CA"');
+      expect(good[1]!.link).toBe('中间证书 "CN=Geektime Lab Intermediate CA" → 根证书 "CN=Geektime Lab Root CA"');
+      expect(good.at(-1)!.detail).toBe('带有客户端请求的名字：www.geektime.test');
+      const later = new Date(Date.now() + 3 * 366 * 86_400_000);
+      const broken = [...walk('shop.example', later), ...walk('www.geektime.test', new Date(0))].filter((x) => !x.ok);
+      expect(broken.map((x) => x.detail).join('\n')).toMatch(/已于 \d{4}-\d\d-\d\dT\S+ 过期（\d+ 天前）/);
+      expect(broken.map((x) => x.detail).join('\n')).toMatch(/之前无效/);
+      for (const step of [...good, ...broken]) {
+        for (const text of [step.link, step.detail, step.fix ?? '']) expect(englishProse(text.replace(/"[^"]*"/g, '')), text).toBeUndefined();
+        expect(hasChinese(step.detail), step.detail).toBe(true);
+        if (step.fix) expect(hasChinese(step.fix), step.fix).toBe(true);
+      }
+    } finally {
+      setLang('en');
+    }
+    // And the English is as it was.
+    expect(english[0]!.detail).toBe('issuer name matches, and the signature verifies with "CN=Geektime Lab Intermediate CA"\'s public key');
+  });
+});
+
 describe('the catalogues of this part: every sentence has its Chinese', () => {
-  it('run, net-ns and order are declared, and no Chinese string is an English copy', () => {
+  it('run, net-ns, order and order-chain are declared, and no Chinese string is an English copy', () => {
     void orderWords; // imported: declared
-    const mine = catalogues().filter((c) => ['run', 'net-ns', 'order'].includes(c.name));
-    expect(mine.map((c) => c.name).sort()).toEqual(['net-ns', 'order', 'run']);
+    const mine = catalogues().filter((c) => ['run', 'net-ns', 'order', 'order-chain'].includes(c.name));
+    expect(mine.map((c) => c.name).sort()).toEqual(['net-ns', 'order', 'order-chain', 'run']);
     // Strings with no Chinese in them on purpose: a command, a protocol's or a role's name.
     const same = new Set(['npm run lab -- dig www.geektime.test', 'TLS 1.3', 'SLB']);
     const walk = (en: unknown, zh: unknown, where: string) => {
