@@ -199,6 +199,8 @@ describe('the namespace network in words (lab/net-ns/words)', () => {
       ...zh.netDownLines(down),
       ...zh.netDownLines({ removed: [], running: [] }),
       zh.cannotBuildLine(zh.cannotBuild.lacks(['CAP_NET_ADMIN', 'CAP_SYS_ADMIN']), 'net up'),
+      zh.buildErrors.commandFailed('ip -n bol-4711-core -batch -', 'link add to-root type veth', 'RTNETLINK answers: File exists'),
+      zh.buildErrors.commandFailed('tc -batch -', undefined, ''),
       ...zh.cli.usage.split('\n').filter((x) => x.trim() !== ''),
     ];
     for (const line of lines) {

@@ -40,7 +40,7 @@ export class NetCommandError extends Error {
     readonly stderr: string,
     readonly failedLine?: string,
   ) {
-    super(`\`${command}\` failed${failedLine ? ` at \`${failedLine}\`` : ''}: ${stderr.trim().split('\n').filter((l) => !/^Command failed /.test(l)).join(' ') || 'no message'}`);
+    super(netWords().buildErrors.commandFailed(command, failedLine, stderr.trim().split('\n').filter((l) => !/^Command failed /.test(l)).join(' ')));
     this.name = 'NetCommandError';
   }
 }

@@ -22,6 +22,8 @@ export const cannotBuild = {
 export const buildErrors = {
   exists: (runId: string, first: string) => `namespaces of run ${runId} exist already (${first}…): \`npm run lab -- net down\` removes what an earlier run left`,
   noNetem: 'this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM)',
+  /** A command of the build that failed: which one, which line of its batch, and what it said. */
+  commandFailed: (command: string, line: string | undefined, said: string) => `\`${command}\` failed${line ? ` at \`${line}\`` : ''}: ${said || 'no message'}`,
   notInstalled: (command: string) => `${command} is not installed (iproute2)`,
   noSuchLinkKind: (kind: string, kinds: string[]) => `no such kind of link: ${kind} (one of ${kinds.join(', ')})`,
   badDelay: (kind: string, ms: unknown) => `the ${kind} delay must be 0-10000 ms, not ${ms}`,

@@ -18,6 +18,7 @@ export const cannotBuild = {
 export const buildErrors = {
   exists: (runId: string, first: string) => `运行 ${runId} 的命名空间已经存在（${first}…）：用 \`npm run lab -- net down\` 删掉之前运行留下的东西`,
   noNetem: '这个内核没有 netem 排队规则（CONFIG_NET_SCH_NETEM）',
+  commandFailed: (command: string, line: string | undefined, said: string) => `\`${command}\` 失败了${line ? `，出错的是 \`${line}\`` : ''}：${said || '没有输出任何信息'}`,
   notInstalled: (command: string) => `没有安装 ${command}（iproute2）`,
   noSuchLinkKind: (kind: string, kinds: string[]) => `没有这种链路：${kind}（可选：${kinds.join(', ')}）`,
   badDelay: (kind: string, ms: unknown) => `${kind} 的时延必须在 0-10000 ms 之间，而不是 ${ms}`,
