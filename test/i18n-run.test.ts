@@ -158,6 +158,11 @@ describe('the namespace network in words (lab/net-ns/words)', () => {
       expect(netWords('en').networkWhat[n.name as keyof ReturnType<typeof netWords>['networkWhat']]).toBe(n.what);
       expect(netWords('zh').networkWhat[n.name as keyof ReturnType<typeof netWords>['networkWhat']]).toBeDefined();
     }
+    for (const h of plan.hosts) {
+      const key = h.name as keyof ReturnType<typeof netWords>['hostWhat'];
+      expect(netWords('en').hostWhat[key]).toBe(h.what);
+      expect(hasChinese(netWords('zh').hostWhat[key]), h.name).toBe(true);
+    }
     for (const role of [...(Object.keys(plan.roles) as RoleName[]), 'slb-classic' as const]) {
       expect(hasChinese(netWords('zh').roleWhat[role]), role).toBe(true);
     }

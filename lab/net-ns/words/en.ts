@@ -54,6 +54,29 @@ export const networkWhat = {
   'shop-apps': "the shop's private subnet behind the SLB",
 };
 
+/** Each host of the plan, by name: what it is in the story (the report shows it with the host). */
+export const hostWhat = {
+  'phone-north': "the shopper's phone, north region",
+  'phone-south': "the shopper's phone, south region",
+  'pgw-north': "the north carrier's PGW: the phone's gateway",
+  'pgw-south': "the south carrier's PGW: the phone's gateway",
+  core: 'the internet',
+  'shop-router': "the shop data centre's border router",
+  root: 'DNS root server',
+  tld: 'DNS server for test.',
+  'shop-dns': "the shop's authoritative DNS",
+  'cdn-dns': "the CDN's authoritative DNS",
+  gslb: "the CDN's global load balancer",
+  'local-dns': "the phones' local DNS (recursive)",
+  'edge-north': 'CDN edge cache, north',
+  'edge-south': 'CDN edge cache, south',
+  parent: "the CDN's parent cache",
+  origin: "the shop's origin for the CDN",
+  slb: "the shop's load balancer (VIP on eth0)",
+  'app-1': 'app server',
+  'app-2': 'app server',
+};
+
 /** Each role in its namespace, as the lab's state lists it. */
 export const roleWhat = {
   root: 'DNS root server: refers to test.',

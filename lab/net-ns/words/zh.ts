@@ -46,6 +46,28 @@ export const networkWhat = {
   'shop-apps': 'SLB 后面电商网站的私有子网',
 };
 
+export const hostWhat = {
+  'phone-north': '购物者的手机，北区',
+  'phone-south': '购物者的手机，南区',
+  'pgw-north': '北区运营商的 PGW：手机的默认网关',
+  'pgw-south': '南区运营商的 PGW：手机的默认网关',
+  core: '互联网',
+  'shop-router': '电商网站数据中心的边界路由器',
+  root: 'DNS 根域名服务器',
+  tld: '顶级域 test. 的 DNS 服务器',
+  'shop-dns': '电商网站的权威 DNS',
+  'cdn-dns': 'CDN 的权威 DNS',
+  gslb: 'CDN 的全局负载均衡器（GSLB）',
+  'local-dns': '手机的本地 DNS（递归）',
+  'edge-north': 'CDN 边缘节点，北区',
+  'edge-south': 'CDN 边缘节点，南区',
+  parent: 'CDN 的上一级缓存（父节点）',
+  origin: '电商网站给 CDN 的源站',
+  slb: '电商网站的负载均衡器（SLB，VIP 在 eth0 上）',
+  'app-1': '应用服务器',
+  'app-2': '应用服务器',
+};
+
 export const roleWhat = {
   root: 'DNS 根域名服务器：把查询引向 test.',
   tld: '顶级域 test. 的 DNS 服务器：把查询引向电商网站和 CDN',
