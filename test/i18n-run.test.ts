@@ -100,9 +100,12 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab -- --lang zh: the lines 
     const { stdout, stderr, code } = await lab(['--lang', 'zh', '--ephemeral', '--no-capture', '--fault', 'expired-leaf']);
     expect(code, stdout + stderr).not.toBe(0);
     expect(stdout.trimEnd().split('\n').at(-1)).toBe(zh.capture.noCaptureFlag);
-    // lab: 第 2 步（建立连接）在 slb 失败，当时正在连接 127.0.0.80:PORT 并发送订单：TLS 证书校验失败（CERT_HAS_EXPIRED）…
+    // The walkthrough's failure, the order client's refusal and the chain walk's step, all in Chinese.
     const [failure, tryLine] = stderr.trimEnd().split('\n').slice(-2);
-    expect(failure).toMatch(/^lab: 第 2 步（建立连接）在 slb 失败，当时正在连接 [\d.]+:\d+ 并发送订单：TLS 证书校验失败（CERT_HAS_EXPIRED），出错的一环是 leaf "CN=www\.geektime\.test"/);
+    expect(failure).toMatch(
+      /^lab: 第 2 步（建立连接）在 slb 失败，当时正在连接 [\d.]+:\d+ 并发送订单：TLS 证书校验失败（CERT_HAS_EXPIRED），出错的一环是 叶子证书 "CN=www\.geektime\.test"：已于 \d{4}-\d\d-\d\dT[\d:.]+Z 过期（\d+ 天前）。解决办法：重新签发它（在实验环境里：npm run lab -- certs --renew）。$/,
+    );
+    expect(englishProse(failure!.replace(/"[^"]*"/g, '')), failure).toBeUndefined();
     expect(tryLine).toBe(`  试试：${zh.tryThis.connect}`);
     expect(englishProse(tryLine!)).toBeUndefined();
   });
