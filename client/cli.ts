@@ -9,6 +9,7 @@ import { clientAddress, type Region } from '../lab/topology.ts';
 import { placeOrder, SEED_ORDER } from './order-client.ts';
 import { stubLookup } from './stub-resolver.ts';
 import { words } from '../lab/story/words/index.ts';
+import { orderWords } from './words/order.ts';
 
 export async function orderCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -22,8 +23,9 @@ export async function orderCommand(argv: string[]): Promise<number> {
       body: { type: 'string' },
     },
   });
+  const w = orderWords();
   const region = values.from;
-  if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
+  if (region !== 'north' && region !== 'south') throw new Error(w.badFrom(region));
   const state = readState();
   const mode = parseTlsMode(values.mode, 'classic');
   // The SLB serves classic TLS on a port of its own; the shop's port is forward secret only.
@@ -39,13 +41,22 @@ export async function orderCommand(argv: string[]): Promise<number> {
     port: slb.port,
     rootCaPem: fs.readFileSync(caFile, 'utf8'),
     mode,
-    body: values.body !== undefined ? JSON.parse(values.body) : SEED_ORDER,
+    body: values.body !== undefined ? parseBody(values.body) : SEED_ORDER,
     // Always an Idempotency-Key: if the answer is lost (502, 504, a timeout), repeating the order
     // with the same key cannot take it twice.
     idempotencyKey,
     localAddress,
   });
   for (const line of words().order.orderResultLines(result)) console.log(line);
-  if (result.status >= 500) console.log(`Not sure the order was taken? Retry safely with: npm run lab -- order --key ${idempotencyKey}`);
+  if (result.status >= 500) console.log(w.retrySafely(idempotencyKey));
   return result.status >= 200 && result.status < 300 ? 0 : 1;
+}
+
+/** The order's body from --body: JSON, or one line saying it is not. */
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(orderWords().badBody((err as Error).message));
+  }
 }

@@ -12,6 +12,7 @@ import { tlsSettings, type TlsMode } from '../servers/net/tls-modes.ts';
 import { words } from '../lab/story/words/index.ts';
 import { walkChain, type ChainStep } from './chain-check.ts';
 import { RecordingSocket, type Recording } from './recording-socket.ts';
+import { orderWords } from './words/order.ts';
 
 /** The request body printed in the seed (§6). */
 export const SEED_ORDER = {
@@ -82,7 +83,7 @@ function fixedLookup(hostname: string, address: string): LookupFunction {
   const family = address.includes(':') ? 6 : 4;
   return (name, options, callback) => {
     if (name.toLowerCase() !== hostname.toLowerCase()) {
-      const err = Object.assign(new Error(`the lab knows no address for ${name}`), { code: 'ENOTFOUND' });
+      const err = Object.assign(new Error(orderWords().noAddress(name)), { code: 'ENOTFOUND' });
       return callback(err, '', 0);
     }
     // Node asks for every address (options.all) when it may try several (autoSelectFamily).
@@ -158,7 +159,7 @@ export function placeOrder(opts: PlaceOrderOptions): Promise<OrderResult> {
       createConnection: connect as unknown as https.RequestOptions['createConnection'],
       timeout: opts.timeoutMs ?? 10_000,
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer from ${where(opts)} within ${opts.timeoutMs ?? 10_000} ms`), { code: 'ETIMEDOUT' })));
+    req.on('timeout', () => req.destroy(Object.assign(new Error(orderWords().noAnswer(where(opts), opts.timeoutMs ?? 10_000)), { code: 'ETIMEDOUT' })));
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -219,12 +220,13 @@ async function explainFailure(err: NodeJS.ErrnoException, opts: PlaceOrderOption
     return new CertificateError(err.code, steps.find((s) => !s.ok), steps);
   }
   if (err.code === 'ECONNREFUSED') {
-    return new Error(`nothing listens on ${where(opts)} (connection refused): is the lab up? Start it with \`npm run lab -- up\``);
+    return new Error(orderWords().refused(where(opts)));
   }
   if (err.code === 'ECONNRESET' || err.code === 'EPROTO' || /alert|handshake/i.test(err.message)) {
-    return new Error(`the TLS handshake with ${where(opts)} failed: ${err.message} (mode ${opts.mode}: does the server offer ${opts.mode === 'classic' ? 'TLS 1.2 with AES128-GCM-SHA256' : 'TLS 1.3'}?)`);
+    const w = orderWords();
+    return new Error(w.handshakeFailed(where(opts), err.message, opts.mode, w.offers[opts.mode]));
   }
-  return new Error(`the order to https://${opts.hostname}:${opts.port} (${where(opts)}) failed: ${err.code ?? ''} ${err.message}`.trim());
+  return new Error(orderWords().failed(`https://${opts.hostname}:${opts.port}`, where(opts), err.code, err.message));
 }
 
 /**

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { readCapture, writePcapng, type CaptureFile } from './observe/pcapng.ts';
 import { clientRandoms, keyLogLinesFor } from './observe/keylog.ts';
+import { runWords } from './words/run.ts';
 
 /**
  * The kernel's packet ring for tcpdump, in KiB. In immediate mode libpcap gives each frame a
@@ -63,9 +64,9 @@ export interface RunningCapture {
 
 /** Is tcpdump there? One sentence if not, saying how to get it and what is missing without it. */
 export function captureUnavailable(): string | undefined {
-  const without = 'so no capture.pcapng: the frames, TCP sequence numbers and TLS records of this run are not recorded (the run itself is the same)';
-  if (os.platform() !== 'linux') return `no capture: the lab captures on Linux loopback only (use Wireshark on lo0 yourself), ${without}`;
-  if (spawnSync('tcpdump', ['--version']).error) return `no capture: tcpdump is not installed (apt install tcpdump), ${without}`;
+  const w = runWords().capture;
+  if (os.platform() !== 'linux') return w.notLinux;
+  if (spawnSync('tcpdump', ['--version']).error) return w.noTcpdump;
   return undefined;
 }
 
@@ -100,7 +101,7 @@ export function startCapture(file: string, filter: string, { iface = 'lo', netns
     const exited = new Promise<void>((done) => child.once('close', () => done()));
     const timer = setTimeout(() => {
       child.kill();
-      reject(new Error(`tcpdump did not start within ${timeoutMs} ms: ${stderr.trim()}`));
+      reject(new Error(runWords().capture.didNotStart(timeoutMs, stderr.trim())));
     }, timeoutMs);
     child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk;
@@ -126,7 +127,7 @@ export function startCapture(file: string, filter: string, { iface = 'lo', netns
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      if (!listening) reject(new Error(`tcpdump stopped (exit ${code}): ${stderr.trim() || 'no reason given'}`));
+      if (!listening) reject(new Error(runWords().capture.stopped(code, stderr.trim())));
     });
   });
 }
@@ -194,7 +195,8 @@ export async function finishCapture(capture: RunningCapture, keyLogFile: string,
 
 /** The warning a run that lost frames must print: loud, and saying what it means. */
 export function lostFramesWarning(record: Pick<CaptureRecord, 'lost' | 'file'>): string | undefined {
-  if (record.lost === undefined) return `WARNING: tcpdump did not report how many frames it dropped: ${record.file} may be incomplete.`;
+  const w = runWords().capture;
+  if (record.lost === undefined) return w.lostUnknown(record.file);
   if (record.lost === 0) return undefined;
-  return `WARNING: the capture LOST ${record.lost} frame(s) (tcpdump: dropped by kernel): ${record.file} is incomplete, and what it is missing cannot be checked against the narration. Run again (a busy machine starves tcpdump).`;
+  return w.lost(record.lost, record.file);
 }

@@ -37,6 +37,7 @@ import { buildReport } from './report.ts';
 import { reportWords } from './report/words/index.ts';
 import { displayPath } from './state.ts';
 import { parseTlsMode, type TlsMode } from '../servers/net/tls-modes.ts';
+import { runWords } from './words/run.ts';
 import { clientAddress, type Region } from './topology.ts';
 import { Trace, type StepNumber } from './trace.ts';
 import type { CachePath, StoryEvent } from './story/events.ts';
@@ -59,7 +60,7 @@ const PICTURE = '/images/phone.png';
 /** A failure inside a step, with the role involved and what to try. */
 class StepFailure extends Error {
   constructor(step: StepNumber, title: string, role: string, what: string, cause: string, tryThis: string) {
-    super(`step ${step} (${title}) failed at ${role} while ${what}: ${cause}\n  Try: ${tryThis}`);
+    super(runWords().stepFailed(step, title, role, what, cause, tryThis));
   }
 }
 
@@ -240,20 +241,20 @@ async function fetchFromCdn(s: Story, edgeAddress: string, urlPath: string): Pro
 }
 
 async function stepPictures(s: Story): Promise<void> {
-  const title = 'pictures via the CDN';
+  const w = runWords();
+  const title = w.stepTitles[1];
   s.n.step({ step: 1, kind: 'step', data: { region: s.region } });
-  const tryDns = 'npm run lab -- up, then npm run lab -- dig static.geektime.test to see the walk';
-  const tryCdn = 'npm run lab -- up, then npm run lab -- fetch /images/phone.png, or curl -v through the edge';
-  const first = await during(1, title, 'local-dns', `resolving ${STATIC_HOST}`, tryDns, () => lookUp(s, 1, STATIC_HOST));
+  const first = await during(1, title, 'local-dns', w.doing.resolving(STATIC_HOST), w.tryThis.dns, () => lookUp(s, 1, STATIC_HOST));
   for (const urlPath of [PRODUCT_PAGE, PICTURE]) {
-    const miss = await during(1, title, 'edge cache', `fetching ${urlPath} the first time`, tryCdn, () => fetchFromCdn(s, first.addresses[0]!, urlPath));
-    if (miss.status !== 200) throw new StepFailure(1, title, 'edge cache', `fetching ${urlPath}`, `it answered ${miss.status}`, tryCdn);
+    const miss = await during(1, title, w.edgeCache, w.doing.fetchingFirst(urlPath), w.tryThis.cdn, () => fetchFromCdn(s, first.addresses[0]!, urlPath));
+    if (miss.status !== 200) throw new StepFailure(1, title, w.edgeCache, w.doing.fetching(urlPath), w.cause.answered(miss.status), w.tryThis.cdn);
   }
   tell(s, { step: 1, kind: 'again', data: { what: 'picture' } });
-  const again = await during(1, title, 'local-dns', `resolving ${STATIC_HOST} again`, tryDns, () => lookUp(s, 1, STATIC_HOST));
-  const hit = await during(1, title, 'edge cache', `fetching ${PICTURE} again`, tryCdn, () => fetchFromCdn(s, again.addresses[0]!, PICTURE));
+  const again = await during(1, title, 'local-dns', w.doing.resolvingAgain(STATIC_HOST), w.tryThis.dns, () => lookUp(s, 1, STATIC_HOST));
+  const hit = await during(1, title, w.edgeCache, w.doing.fetchingAgain(PICTURE), w.tryThis.cdn, () => fetchFromCdn(s, again.addresses[0]!, PICTURE));
   if (!hit.cacheStatus.at(-1)?.hit) {
-    throw new StepFailure(1, title, 'edge cache', 'fetching the picture a second time', `it was not a hit (Cache-Status: ${hit.headers['cache-status']})`, tryCdn);
+    const cacheStatus = hit.headers['cache-status'];
+    throw new StepFailure(1, title, w.edgeCache, w.doing.fetchingPictureAgain, w.cause.notAHit(cacheStatus === undefined ? undefined : String(cacheStatus)), w.tryThis.cdn);
   }
 }
 
@@ -270,9 +271,10 @@ function onWire(segments: readonly (SegmentFact | undefined)[]): { frames?: numb
 
 async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefined, captureNote: string | undefined): Promise<OrderResult> {
   const { lab, n } = s;
-  const title = 'the connection';
+  const w = runWords();
+  const title = w.stepTitles[2];
   n.step({ step: 2, kind: 'step', data: { mode: s.mode } });
-  const answer = await during(2, title, 'local-dns', `resolving ${lab.state.shopHost}`, 'npm run lab -- dig www.geektime.test', () => lookUp(s, 2, lab.state.shopHost));
+  const answer = await during(2, title, 'local-dns', w.doing.resolving(lab.state.shopHost), w.tryThis.digShop, () => lookUp(s, 2, lab.state.shopHost));
   // Classic TLS is served on the SLB's classic port; the shop's own port is forward secret only.
   const slb = (s.mode === 'classic' ? lab.state.roles.find((r) => r.name === 'slb-classic') : undefined) ?? lab.state.roles.find((r) => r.name === 'slb')!;
   const slbAddress = answer.addresses[0] ?? slb.host; // the address the local DNS just gave: no second lookup
@@ -285,17 +287,17 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   lab.slb.events.on('request', onForward);
   lab.slb.events.on('accept', onAccept);
   // The phone's one connection, both ends (the phone's socket, the SLB's accepted one), in the kernel's table.
-  const watch = watchConnection({ address: slbAddress, port: slb.port }, { clientName: 'the phone', serverName: 'the SLB', serverPid: slb.pid, path: s.net ? { kind: 'links', roundTripMs: roundTripMs(s.net.plan, s.net.phoneHost, slbAddress) } : { kind: 'loopback' } });
+  const watch = watchConnection({ address: slbAddress, port: slb.port }, { clientName: w.ends.phone, serverName: w.ends.slb, serverPid: slb.pid, path: s.net ? { kind: 'links', roundTripMs: roundTripMs(s.net.plan, s.net.phoneHost, slbAddress) } : { kind: 'loopback' } });
   let result: OrderResult;
   let closedInTime = false;
   // And the kernel's own record of each state change on the SLB's port, where it can be read (root).
   const trace = startSocketTrace(slb.port, `bol-trace-${process.pid}`);
   let changes: StateChange[] | undefined;
   try {
-    watch.snapshot('before connect');
+    watch.snapshot(w.looks.beforeConnect);
     let onClose = () => {};
     const closed = new Promise<void>((resolve) => (onClose = resolve));
-    result = await during(2, title, 'slb', `connecting to ${slbAddress}:${slb.port} and sending the order`, 'npm run lab -- up, then npm run lab -- order, or openssl s_client against the SLB', () =>
+    result = await during(2, title, 'slb', w.doing.connecting(slbAddress, slb.port), w.tryThis.connect, () =>
       placeOrder({
         hostname: lab.state.shopHost,
         address: slbAddress,
@@ -305,14 +307,14 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
         localAddress: s.stub.localAddress,
         idempotencyKey: `walkthrough-${Date.now()}`,
         record: true,
-        onTcpConnect: (local) => watch.snapshot('after connect', local),
+        onTcpConnect: (local) => watch.snapshot(w.looks.afterConnect, local),
         onTcpClose: () => onClose(),
       }),
     );
-    watch.snapshot('after the answer');
+    watch.snapshot(w.looks.afterAnswer);
     // The recording is complete once the connection is closed: the close_notify alerts come last.
     closedInTime = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(r, CLOSE_WAIT_MS, false).unref())]);
-    await watch.snapshotWhen('after close');
+    await watch.snapshotWhen(w.looks.afterClose);
     if ('stop' in trace) changes = trace.stop();
     await lab.settle(); // the SLB in a process of its own: its accept and request records have arrived
   } finally {
@@ -328,9 +330,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   const fromPhone = accepted.filter((a) => a.port === slb.port && a.client.startsWith(`${result.tcp.localAddress}:`));
   const record = forwarded.at(-1);
   if (fromPhone.length !== 1 || fromPhone[0]!.client !== phoneEnd || record?.client !== phoneEnd) {
-    throw new StepFailure(2, title, 'slb', 'checking that the phone talked to the SLB directly',
-      `the phone's connection is ${phoneEnd}, but the SLB accepted ${fromPhone.map((a) => a.client).join(', ') || 'no connection'} from the phone's address and took the order from ${record?.client ?? 'nobody'}`,
-      'nothing may stand between the phone and the SLB: check that the DNS answer is the SLB\'s own address (npm run lab -- dig www.geektime.test)');
+    throw new StepFailure(2, title, 'slb', w.doing.checkingDirect, w.cause.notDirect(phoneEnd, fromPhone.map((a) => a.client), record?.client), w.tryThis.direct);
   }
   // TCP on the wire: the phone's one connection in this run's capture, read while tcpdump runs.
   // Wait (bounded) until tcpdump has written the close: both ends CLOSED or in TIME-WAIT.
@@ -357,7 +357,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
       tell(s, { step: 2, kind: 'tcp-segment', from, to, ...onWire([seg]), data: { observed: true, ...seg } });
     }
   } else {
-    tell(s, { step: 2, kind: 'tcp-story', data: { observed: false, client, server, why: captureNote ?? 'the capture does not hold this connection' } });
+    tell(s, { step: 2, kind: 'tcp-story', data: { observed: false, client, server, why: captureNote ?? w.captureLacksConnection } });
   }
   // The handshake as one event: an arrow of its own only when the capture has no segments to draw.
   tell(s, { step: 2, kind: 'tcp-handshake', ...(hs ? onWire([hs.syn, hs.synAck, hs.ack]) : { from: 'phone', to: 'slb' }),
@@ -373,7 +373,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   if (changes) {
     const own = changesOf(changes, client, server).filter((c) => c.oldstate !== c.newstate); // the kernel re-sets a state at times: not a change
     const t0 = own[0]?.time ?? 0;
-    tell(s, { step: 2, kind: 'socket-changes', data: { observed: true, source: 'tracepoint sock:inet_sock_set_state, read through tracefs',
+    tell(s, { step: 2, kind: 'socket-changes', data: { observed: true, source: w.stateChangesSource,
       changes: own.map((c) => ({ side: c.side === 'client' ? 'phone' : 'SLB', from: c.oldstate, to: c.newstate, port: c.sport, afterUs: Math.round((c.time - t0) * 1e6) })) } });
   } else if ('unavailable' in trace) tell(s, { step: 2, kind: 'socket-changes', data: { observed: false, why: trace.unavailable } });
 
@@ -399,7 +399,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   await lab.slb.flushKeyLog(); // the SLB writes its key log off the request path
   if (s.mode === 'classic') {
     const randoms = classicHandshakeFrom(connection.events);
-    const check = await during(2, title, 'slb', 'recomputing the master secret', 'check that .lab/keylog.txt is the SLB\'s key log and was not edited', async () =>
+    const check = await during(2, title, 'slb', w.doing.recomputingMaster, w.tryThis.keyLog, async () =>
       checkMasterSecret({ ...randoms, privateKeyPem: keyPem, keyLogFile: lab.state.keyLog }),
     );
     // Its frames: the three messages the three randoms came in.
@@ -449,7 +449,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     // Computed: no frame; check the arithmetic against the recorded bytes (the first application-data record the phone sent).
     const riders = sent && write ? write.records.filter((r) => r.record.offset !== sent.record.offset).map(recordName) : [];
     tell(s, { step: 3, kind: 'layers',
-      data: { observed: false, why: captureNote ?? 'the capture does not hold the request', ...layers,
+      data: { observed: false, why: captureNote ?? w.captureLacksRequest, ...layers,
         ...(sent && { requestRecord: { bytes: sent.length, riders } }) } });
   }
   if (record.backend) {
@@ -472,7 +472,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   tell(s, { step: 3, kind: 'http-response', from: 'slb', to: 'phone', ...onWire(answerSegments),
     data: { status: result.status, location: answerFacts.location, body: result.body, observed: answerSegments.length > 0, segments: answerSegments.map(carrying) } });
   if (result.status !== 201) {
-    throw new StepFailure(3, 'the order', record.backend ?? 'slb', 'placing the order', `the answer was ${result.status} ${JSON.stringify(result.body)}`, 'npm run lab -- up, then npm run lab -- order');
+    throw new StepFailure(3, w.stepTitles[3], record.backend ?? 'slb', w.doing.placingOrder, w.cause.answerWas(result.status, JSON.stringify(result.body)), w.tryThis.order);
   }
   return result;
 }
@@ -520,9 +520,11 @@ async function tellPath(s: Story, slbCapture: RunningCapture, atPhone: DecodedFr
 
 /** A TLS record's short name, for "in the same write as its ChangeCipherSpec and Finished". */
 function recordName(e: TlsEvent): string {
-  if (e.type === 'EncryptedHandshake') return `${e.fields.contains === 'Finished' ? 'Finished' : 'handshake'} (encrypted, ${5 + e.record.length} bytes)`;
-  if (e.type === 'ApplicationData') return `application_data (${5 + e.record.length} bytes)`;
-  return `${e.type} (${5 + e.record.length} bytes)`;
+  const w = runWords().tlsRecord;
+  const bytes = 5 + e.record.length;
+  if (e.type === 'EncryptedHandshake') return w.encrypted(e.fields.contains === 'Finished' ? 'Finished' : w.handshake, bytes);
+  if (e.type === 'ApplicationData') return w.plain('application_data', bytes);
+  return w.plain(e.type, bytes);
 }
 
 // ── The command ──────────────────────────────────────────────────────────────────────────────
@@ -546,12 +548,13 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       fault: { type: 'string', multiple: true, default: [] },
     },
   });
+  const w = runWords();
   const mode = parseTlsMode(values.mode, 'classic');
   const region = values.from;
-  if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
-  if (values.net !== 'loopback' && values.net !== 'ns') throw new Error(`--net must be loopback or ns, not "${values.net}"`);
-  if (values.capture !== 'phone' && values.capture !== 'all') throw new Error(`--capture must be phone or all, not "${values.capture}"`);
-  if (values.fault.length && values.net === 'ns') throw new Error('--fault is not supported with --net ns yet: run it on the loopback lab');
+  if (region !== 'north' && region !== 'south') throw new Error(w.badFrom(region));
+  if (values.net !== 'loopback' && values.net !== 'ns') throw new Error(w.badNet(values.net));
+  if (values.capture !== 'phone' && values.capture !== 'all') throw new Error(w.badCapture(values.capture));
+  if (values.fault.length && values.net === 'ns') throw new Error(w.faultWithNs);
   // ns mode: build the network, then run this same command again as the phone, in its namespace.
   if (values.net === 'ns' && !values['net-attached']) return runInNamespaces(argv.filter((a, i) => a !== '--net' && argv[i - 1] !== '--net' && a !== '--net=ns'), region);
   const net = values['net-attached'] ? readAttachedPlan(values['net-attached']) : undefined;
@@ -559,7 +562,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
   const trace = new Trace();
   const n = new Narrator(trace, { json: values.json, color: wantsColor() });
   const serverLog: string[] = [];
-  n.plain(n.good('What happens when you buy something online: every step on real sockets, on this machine.'));
+  n.plain(n.good(w.opening));
   const log = (line: string) => serverLog.push(line);
   const lab = await (net
     ? startNsLab(net, { log })
@@ -572,7 +575,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
         faults: values.fault,
       })
   ).catch((err: Error) => {
-    throw new Error(`starting the lab failed: ${err.message}`);
+    throw new Error(w.startFailed(err.message));
   });
 
   // The phone: its own namespace and address in ns mode, else its loopback address.
@@ -597,7 +600,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
   // A capture for Wireshark, when tcpdump is here (and --no-capture was not given).
   let capture: RunningCapture | undefined;
   let linkCaptures: RunningCapture[] = [];
-  let captureNote = values['no-capture'] ? 'no capture (--no-capture)' : captureUnavailable();
+  let captureNote = values['no-capture'] ? w.capture.noCaptureFlag : captureUnavailable();
   if (!captureNote) {
     const perRole = lab.state.addressing === 'per-role';
     const healthChecks = lab.state.roles.flatMap((r) => (r.healthChecksFrom ? [r.healthChecksFrom] : []));
@@ -605,7 +608,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     const filter = net ? '' : labFilter([...lab.state.roles.map((r) => r.host), story.phone], lab.state.roles.map((r) => r.port), perRole, healthChecks);
     fs.rmSync(path.join(dir, 'capture.pcap'), { force: true }); // an older lab's plain pcap, without the secrets
     capture = await startCapture(path.join(dir, 'capture.pcapng'), filter, { iface: net ? phoneInterface(net, region) : 'lo' }).catch((err: Error) => {
-      captureNote = `no capture: ${err.message}`;
+      captureNote = w.capture.failed(err.message);
       return undefined;
     });
     story.capture = capture;
@@ -640,7 +643,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     await stepConnectionAndOrder(story, capture, captureNote);
     n.endStep();
     n.plain('');
-    n.plain(n.good(`All three steps done in ${trace.elapsedMs} ms.`));
+    n.plain(n.good(w.allDone(trace.elapsedMs)));
     return 0;
   } finally {
     n.endStep();
@@ -651,7 +654,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
         if (lab.isUp('slb')) await lab.slb.flushKeyLog(); // the SLB writes its key log off the request path
       };
       record = await finishCapture(capture, lab.state.keyLog, secretsWritten).catch((err: Error) => {
-        captureNote = `no capture: ${err.message}`;
+        captureNote = w.capture.failed(err.message);
         return undefined;
       });
     }
@@ -667,7 +670,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
         n.plain(n.bad(warning));
         if (values.json) console.error(warning);
       }
-    } else n.tell({ step: 0, kind: 'capture', data: { unavailable: captureNote ?? 'no capture' } });
+    } else n.tell({ step: 0, kind: 'capture', data: { unavailable: captureNote ?? w.capture.none } });
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'trace.json'), JSON.stringify({ ...trace.toJSON(), lang: lang(), mode, region, roles: lab.state.roles, serverLog }, null, 2) + '\n');
     fs.writeFileSync(
@@ -684,22 +687,22 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
         net: lab.state.net,
       }),
     );
-    n.plain(`Artifacts: ${rel(path.join(dir, 'report.html'))} (open it in a browser), ${rel(path.join(dir, 'trace.json'))}, TLS key log ${rel(lab.state.keyLog)}`);
+    n.plain(w.artifacts(rel(path.join(dir, 'report.html')), rel(path.join(dir, 'trace.json')), rel(lab.state.keyLog)));
     if (record) {
-      n.plain(`Capture: ${rel(record.file)} (${record.frames} frames, ${record.lost === 0 ? 'none lost' : `${record.lost ?? 'unknown number'} lost`}; this run's TLS secrets inside): open it in Wireshark, or`);
+      n.plain(w.captureFile(rel(record.file), record.frames, record.lost));
       n.plain(`  tshark -r ${rel(record.file)} -Y http`);
-      if (slbRecord) n.plain(`The same order on the SLB's own link: ${rel(slbRecord.file)} (${slbRecord.frames} frames, ${slbRecord.lost === 0 ? 'none lost' : `${slbRecord.lost ?? 'unknown number'} lost`}).`);
+      if (slbRecord) n.plain(w.slbLinkCapture(rel(slbRecord.file), slbRecord.frames, slbRecord.lost));
       if (linkRecords.length) {
         const lost = linkRecords.reduce((sum, r) => sum + (r.lost ?? 0), 0);
-        n.plain(`Every link (--capture all): ${rel(path.join(dir, 'captures'))}/ (${linkRecords.length} files, ${linkRecords.reduce((sum, r) => sum + r.frames, 0)} frames, ${lost === 0 ? 'none lost' : `${lost} lost`}; the TLS secrets inside each).`);
+        n.plain(w.everyLink(rel(path.join(dir, 'captures')), linkRecords.length, linkRecords.reduce((sum, r) => sum + r.frames, 0), lost));
       }
-      if (lab.state.addressing === 'single') n.plain('  (on one address the health checks cannot be told apart by address, so they are in it too)');
+      if (lab.state.addressing === 'single') n.plain(w.healthChecksInside);
     } else n.plain(captureNote!);
     if (values.stay) {
       n.plain('');
-      n.plain('The lab stays up (--stay). Reach it with:');
+      n.plain(w.stays);
       for (const line of howToReach(lab)) n.plain(`  ${line}`);
-      n.plain('Press Ctrl-C to stop.');
+      n.plain(w.pressCtrlC);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -26,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isAlive } from '../state.ts';
 import { COMMON_PREFIX, runOf, type Host, type HostTables, type NetPlan } from './plan.ts';
+import { netWords } from './words/index.ts';
 
 /** Where `ip netns exec NS` finds files to mount over /etc (iproute2's NETNS_ETC_DIR). */
 export const NETNS_ETC = '/etc/netns';
@@ -39,7 +40,7 @@ export class NetCommandError extends Error {
     readonly stderr: string,
     readonly failedLine?: string,
   ) {
-    super(`\`${command}\` failed${failedLine ? ` at \`${failedLine}\`` : ''}: ${stderr.trim().split('\n').filter((l) => !/^Command failed /.test(l)).join(' ') || 'no message'}`);
+    super(netWords().buildErrors.commandFailed(command, failedLine, stderr.trim().split('\n').filter((l) => !/^Command failed /.test(l)).join(' ')));
     this.name = 'NetCommandError';
   }
 }
@@ -57,7 +58,7 @@ function run(cmd: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(cmd, args, { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
-      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${cmd} is not installed (iproute2)` : stderr || err.message;
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? netWords().buildErrors.notInstalled(cmd) : stderr || err.message;
       reject(new NetCommandError(command, why, failedLine(stderr, input)));
     });
     child.stdin?.on('error', () => {}); // a command that fails early closes its stdin: the exit says why
@@ -87,20 +88,21 @@ export type BuildCheck = { ok: true } | { ok: false; reason: string };
  * resolver files go under /etc/netns. Root has all of it.
  */
 export function canBuild(): BuildCheck {
-  if (os.platform() !== 'linux') return { ok: false, reason: `network namespaces are Linux's, this is ${os.platform()}` };
+  const w = netWords().cannotBuild;
+  if (os.platform() !== 'linux') return { ok: false, reason: w.notLinux(os.platform()) };
   const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
   const caps = capEff ? BigInt(`0x${capEff}`) : 0n;
   const missing = ([['CAP_NET_ADMIN', 12n], ['CAP_SYS_ADMIN', 21n]] as const).filter(([, bit]) => !((caps >> bit) & 1n)).map(([name]) => name);
-  if (missing.length) return { ok: false, reason: `this process lacks ${missing.join(' and ')}` };
+  if (missing.length) return { ok: false, reason: w.lacks(missing) };
   try {
     fs.accessSync(fs.existsSync(NETNS_ETC) ? NETNS_ETC : '/etc', fs.constants.W_OK);
   } catch {
-    return { ok: false, reason: `this process may not write ${NETNS_ETC}` };
+    return { ok: false, reason: w.mayNotWrite(NETNS_ETC) };
   }
   try {
     execFileSync('ip', ['-V'], { stdio: 'ignore' });
   } catch {
-    return { ok: false, reason: 'the ip command (iproute2) is not installed' };
+    return { ok: false, reason: w.noIp };
   }
   return { ok: true };
 }
@@ -191,7 +193,7 @@ export interface BuiltNetwork {
 /** Build the plan. On any failure, remove what was built, then throw the failure. */
 export async function buildNetwork(plan: NetPlan): Promise<BuiltNetwork> {
   const existing = (await listNamespaces()).filter((n) => n.startsWith(plan.prefix));
-  if (existing.length) throw new Error(`namespaces of run ${plan.runId} exist already (${existing[0]}…): \`npm run lab -- net down\` removes what an earlier run left`);
+  if (existing.length) throw new Error(netWords().buildErrors.exists(plan.runId, existing[0]!));
   const t0 = performance.now();
   let mark = t0;
   /** Milliseconds since the last lap. */
@@ -241,7 +243,7 @@ async function addDelays(plan: NetPlan): Promise<BuiltNetwork['delays']> {
     await tc(first);
   } catch (err) {
     if (err instanceof NetCommandError && /qdisc kind is unknown/.test(err.stderr)) {
-      return { applied: false, reason: 'this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM)' };
+      return { applied: false, reason: netWords().buildErrors.noNetem };
     }
     throw err;
   }

@@ -19,28 +19,13 @@ import type { RoleControl, RoleRecord } from '../supervisor.ts';
 import { EDGE_REGIONS, SHOP_HOST, edgeTlsRole } from '../topology.ts';
 import type { RunningLab } from '../up.ts';
 import type { NetPlan, RoleName } from './plan.ts';
+import { netWords } from './words/index.ts';
 
 /** The SLB's classic port (the seed's TLS 1.2 RSA key exchange), as in the loopback lab. */
 const CLASSIC_PORT = 4433;
 
 /** The roles, in the order state.json lists them. */
 const ORDER: RoleName[] = ['root', 'tld', 'shop-dns', 'cdn-dns', 'origin', 'parent', 'edge-north', 'edge-south', 'gslb', 'local-dns', 'app-1', 'app-2', 'slb'];
-
-const WHAT: Record<RoleName, string> = {
-  root: 'DNS root server: refers to test.',
-  tld: 'DNS server for the test. TLD: refers to the shop and the CDN',
-  'shop-dns': "the shop's authoritative DNS (geektime.test)",
-  'cdn-dns': "the CDN's authoritative DNS (cdn.test)",
-  gslb: "the CDN's global load balancer (gslb.cdn.test): picks an edge per client",
-  'local-dns': "the phone's local DNS: a recursive resolver",
-  origin: "the shop's web tier and image storage, behind the CDN",
-  parent: "the CDN's parent cache: the edges' upstream",
-  'edge-north': 'CDN edge cache for the north region',
-  'edge-south': 'CDN edge cache for the south region',
-  'app-1': 'app server: POST /purchaseOrder',
-  'app-2': 'app server: POST /purchaseOrder',
-  slb: "the shop's SLB: terminates TLS, forwards plain HTTP to an app server",
-};
 
 /** Each role's spec, with the plan's addresses and the standard ports. */
 export function nsRoleSpecs(
@@ -208,7 +193,7 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
   /** What the operator socket and the faults use: stop, restart, crash a role process, and each one's status. */
   function roleControl(): RoleControl {
     const known = (name: string): RoleName => {
-      if (!ORDER.includes(name as RoleName)) throw new Error(`no role ${name}: the roles are ${ORDER.join(', ')}`);
+      if (!ORDER.includes(name as RoleName)) throw new Error(netWords().nsLab.noRole(name, ORDER));
       return name as RoleName;
     };
     const close = async (name: RoleName) => {
@@ -225,7 +210,7 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     };
     return {
       status: () => ORDER.map((name) => records.get(name) ?? record(name, 'starting')),
-      stop: async (name, reason = 'stopped by the operator') => {
+      stop: async (name, reason = netWords().nsLab.stoppedByOperator) => {
         const role = known(name);
         held.set(role, reason);
         await close(role);
@@ -275,12 +260,12 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     const r = running.get(name)!;
     const spec = specs.find((s) => s.name === name)!;
     const protocol: RoleState['protocol'] = spec.kind === 'slb' ? 'https' : spec.kind === 'authoritative' || spec.kind === 'gslb' || spec.kind === 'resolver' ? 'dns' : 'http';
-    const role: RoleState = { name, what: WHAT[name], host: r.host, port: r.port, protocol, namespace: plan.roles[name].namespace, pid: r.pid };
+    const role: RoleState = { name, what: netWords().roleWhat[name], host: r.host, port: r.port, protocol, namespace: plan.roles[name].namespace, pid: r.pid };
     return r.tlsPort !== undefined ? [role, edgeTlsRole(role, r.tlsPort)] : [role];
   });
   const slb = running.get('slb')!;
   if (slb.classicPort !== undefined) {
-    roles.push({ name: 'slb-classic', partOf: 'slb', what: "the SLB's classic port: only the seed's TLS 1.2 RSA key exchange (no forward secrecy)", host: slb.host, port: slb.classicPort, protocol: 'https', namespace: slb.namespace, pid: slb.pid });
+    roles.push({ name: 'slb-classic', partOf: 'slb', what: netWords().roleWhat['slb-classic'], host: slb.host, port: slb.classicPort, protocol: 'https', namespace: slb.namespace, pid: slb.pid });
   }
   const stateNow: LabState = {
     pid: process.pid,
@@ -317,14 +302,14 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
   hubs.get('origin')!.on('request', (e: { path: string }) => originCounts.set(e.path, (originCounts.get(e.path) ?? 0) + 1));
   const need = (name: string) => {
     const r = running.get(name);
-    if (!r || down.has(name)) throw new Error(`${name} is not running`);
+    if (!r || down.has(name)) throw new Error(netWords().nsLab.notRunning(name));
     return r;
   };
   return {
     state: stateNow,
     statePath,
     certs,
-    notes: plan.moved.map((m) => `the ${m.block} networks moved from ${m.from} to ${m.to}: ${m.because}`),
+    notes: plan.moved.map((m) => netWords().nsLab.moved(m.block, m.from, m.to, m.because)),
     failed: [],
     settle: async () => {
       // Each call has a deadline (lab/role-process.ts): a frozen role is named, the story goes on.

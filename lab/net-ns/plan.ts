@@ -30,6 +30,7 @@
 // The machine running the lab may use one of them itself (a test VM on 192.0.2.0/24, a VPN on
 // 100.64.0.0/10): planFor() checks and moves the lab's networks out of the way.
 import { contains, formatIpv4, parseCidr, parseIpv4, type Cidr } from '../../servers/net/ipv4.ts';
+import { netWords } from './words/index.ts';
 
 // ─────────────────────────────────────────── names ──────────────────────────────────────────
 
@@ -238,7 +239,7 @@ function placeBlock(name: BlockName, avoid: readonly Claim[], taken: readonly Ci
       return { cidr: candidate, moved: { block: name, from: preferred.cidr, to: candidate.cidr, because: blocker(preferred)!.what } };
     }
   }
-  throw new Error(`no room for the lab's ${name} network: this machine uses ${block.preferred} and all of ${block.fallback} (${avoid.map((c) => c.what).join('; ')})`);
+  throw new Error(netWords().claims.noRoom(name, block.preferred, block.fallback, avoid.map((c) => c.what)));
 }
 
 // ──────────────────────────────────────── the topology ──────────────────────────────────────
@@ -384,8 +385,8 @@ export function planNetwork(opts: PlanOptions = {}): NetPlan {
   const prefix = runPrefix(runId);
   const delaysMs = { ...DEFAULT_DELAYS_MS };
   for (const [kind, ms] of Object.entries(opts.delaysMs ?? {})) {
-    if (!(kind in DEFAULT_DELAYS_MS)) throw new Error(`no such kind of link: ${kind} (one of ${Object.keys(DEFAULT_DELAYS_MS).join(', ')})`);
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > 10_000) throw new Error(`the ${kind} delay must be 0-10000 ms, not ${ms}`);
+    if (!(kind in DEFAULT_DELAYS_MS)) throw new Error(netWords().buildErrors.noSuchLinkKind(kind, Object.keys(DEFAULT_DELAYS_MS)));
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > 10_000) throw new Error(netWords().buildErrors.badDelay(kind, ms));
     delaysMs[kind as LinkKind] = ms;
   }
 
@@ -509,7 +510,7 @@ export function hostClaims(tables: HostTables): Claim[] {
     for (const a of asArray((link as { addr_info?: unknown }).addr_info)) {
       const { family, local, prefixlen } = a as { family?: string; local?: string; prefixlen?: number };
       if (family !== 'inet' || !local || prefixlen === undefined) continue;
-      claims.push({ cidr: parseCidr(`${local}/${prefixlen}`).cidr, what: `${local}/${prefixlen} on ${(link as { ifname?: string }).ifname ?? '?'}` });
+      claims.push({ cidr: parseCidr(`${local}/${prefixlen}`).cidr, what: netWords().claims.address(`${local}/${prefixlen}`, (link as { ifname?: string }).ifname ?? '?') });
     }
   }
   for (const r of asArray(tables.routes)) {
@@ -547,7 +548,7 @@ export function overlaps(plan: NetPlan, tables: HostTables): Overlap[] {
 export function planFor(tables: HostTables, opts: Omit<PlanOptions, 'avoid'> = {}): NetPlan {
   const plan = planNetwork({ ...opts, avoid: hostClaims(tables) });
   const left = overlaps(plan, tables);
-  if (left.length) throw new Error(`the lab's ${left[0]!.network} network ${left[0]!.cidr} overlaps ${left[0]!.claim.what}`);
+  if (left.length) throw new Error(netWords().claims.overlaps(left[0]!.network, left[0]!.cidr, left[0]!.claim.what));
   return plan;
 }
 

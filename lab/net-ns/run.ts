@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { labDir } from '../paths.ts';
 import { buildNetwork, canBuild, readHostTables, removeOnExit, teardownNetwork, type BuiltNetwork } from './build.ts';
 import { planFor, type LinkKind, type NetPlan, type Region } from './plan.ts';
-import { cannotBuildLine } from './words.ts';
+import { netWords } from './words/index.ts';
 
 const CLI = path.join(path.dirname(path.dirname(fileURLToPath(import.meta.url))), 'cli.ts');
 
@@ -33,7 +33,7 @@ export async function withNetwork(
 ): Promise<number> {
   const check = canBuild();
   if (!check.ok) {
-    console.error(cannotBuildLine(check, command));
+    console.error(netWords().cannotBuildLine(check.reason, command));
     return 1;
   }
   const plan = planFor(await readHostTables(), opts);
