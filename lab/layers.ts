@@ -309,7 +309,7 @@ export type LayerNote =
   // IP
   | { say: 'ip header'; src: string; dst: string }
   | { say: 'ttl'; ttl?: number; platform: string }
-  | { say: 'total length'; dataHeader: number; firstPayload: number; segmentPayload: number; total: number; write?: { bytes: number; records: string[] } }
+  | { say: 'total length'; dataHeader: number; firstPayload: number; segmentPayload: number; total: number; write?: { bytes: number; records: RecordInWrite[] } }
   // Routing
   | { say: 'source interface'; src: string; iface: string; cidr: string; exact: boolean; network: string; prefix: number; linuxLoopback: boolean }
   | { say: 'same subnet?'; iface: string; netmask: string; decision: CidrDecision }
@@ -346,6 +346,13 @@ export interface Layer {
   notes: LayerNote[];
 }
 
+/** A TLS record in the client's one write: its type ("Finished", "handshake", "application_data"…), whether encrypted, its size with header. */
+export interface RecordInWrite {
+  type: string;
+  encrypted: boolean;
+  bytes: number;
+}
+
 export interface LayersInput {
   /** The client's end of the connection, as the socket reports it. */
   local: Endpoint;
@@ -360,7 +367,7 @@ export interface LayersInput {
   tls?: { protocol: string | null; cipher?: string };
   /** The client's one write that carried the request, as recorded around its socket: its size and
    *  the TLS records in it (in TLS 1.3 the client's Finished rides in front of the request). */
-  requestWrite?: { bytes: number; records: { name: string; bytes: number }[] };
+  requestWrite?: { bytes: number; records: RecordInWrite[] };
 }
 
 /** What this machine's real network interface would do with the same packet. */
@@ -383,7 +390,7 @@ export interface PacketPicture {
   link: { name: 'Ethernet' | 'null'; bytes: number };
   tcpHeader: number;
   /** The client's recorded write (its records' names), or the request's own record, estimated. */
-  write?: { records: string[]; bytes: number };
+  write?: { records: RecordInWrite[]; bytes: number };
   estimate?: { payload: number; tlsRecord: boolean; requestBytes?: number };
   total: number;
 }
@@ -533,7 +540,7 @@ export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNe
     const total = 20 + tcpDataHeader + firstPayload;
     const w = input.requestWrite;
     ip.fields.push({ name: w ? 'total length (the segment carrying the request)' : 'total length (first data segment, estimate)', value: bytes(total), source: 'computed' });
-    ip.notes.push({ say: 'total length', dataHeader: tcpDataHeader, firstPayload, segmentPayload, total, ...(w && { write: { bytes: w.bytes, records: w.records.map((r) => r.name) } }) });
+    ip.notes.push({ say: 'total length', dataHeader: tcpDataHeader, firstPayload, segmentPayload, total, ...(w && { write: { bytes: w.bytes, records: w.records } }) });
   }
   layers.push(ip);
 
@@ -651,7 +658,7 @@ export function describeLayers(input: LayersInput, sys: SystemNet = readSystemNe
     const link = sys.platform === 'linux' ? { name: 'Ethernet' as const, bytes: 14 } : { name: 'null' as const, bytes: 4 };
     const head = link.bytes + 20 + tcpDataHeader;
     if (input.requestWrite) {
-      packet = { device: loName, link, tcpHeader: tcpDataHeader, write: { records: input.requestWrite.records.map((r) => r.name), bytes: input.requestWrite.bytes }, total: head + input.requestWrite.bytes };
+      packet = { device: loName, link, tcpHeader: tcpDataHeader, write: { records: input.requestWrite.records, bytes: input.requestWrite.bytes }, total: head + input.requestWrite.bytes };
     } else if (payload !== undefined) {
       packet = { device: loName, link, tcpHeader: tcpDataHeader, estimate: { payload, tlsRecord: Boolean(input.tls && overhead !== undefined), requestBytes }, total: head + payload };
     }

@@ -3,6 +3,7 @@
 // On Linux every address in 127.0.0.0/8 is local, so each role gets its own address and a capture
 // shows who talks to whom by IP alone. Elsewhere (macOS has only 127.0.0.1 unless aliased) every
 // role shares 127.0.0.1 and is told apart by port.
+import { roleWhat } from './story/words/en/roles.ts'; // the state's words are English: state.json is data
 import fs from 'node:fs';
 import os from 'node:os';
 import { STATIC_HOST } from '../servers/dns/lab-zones.ts';
@@ -49,21 +50,24 @@ export function canBindPort(port: number): boolean {
   }
 }
 
-// name, what, per-role address, protocol, standard port, high port (per-role), port on a single address
-const ROLES: Array<[string, string, string, RolePlan['protocol'], number, number, number]> = [
-  ['root', 'DNS root server: refers to test.', '127.0.0.10', 'dns', 53, 8053, 8054],
-  ['tld', 'DNS server for the test. TLD: refers to the shop and the CDN', '127.0.0.11', 'dns', 53, 8053, 8055],
-  ['shop-dns', "the shop's authoritative DNS (geektime.test)", '127.0.0.12', 'dns', 53, 8053, 8056],
-  ['cdn-dns', "the CDN's authoritative DNS (cdn.test)", '127.0.0.13', 'dns', 53, 8053, 8057],
-  ['gslb', "the CDN's global load balancer (gslb.cdn.test): picks an edge per client", '127.0.0.14', 'dns', 53, 8053, 8058],
-  ['local-dns', "the phone's local DNS: a recursive resolver", '127.0.0.53', 'dns', 53, 8053, 8053],
-  ['origin', "the shop's web tier and image storage, behind the CDN", '127.0.0.40', 'http', 80, 8080, 8094],
-  ['parent', "the CDN's parent cache: the edges' upstream", '127.0.0.30', 'http', 80, 8080, 8093],
-  ['edge-north', 'CDN edge cache for the north region', '127.0.0.21', 'http', 80, 8080, 8091],
-  ['edge-south', 'CDN edge cache for the south region', '127.0.0.22', 'http', 80, 8080, 8092],
-  ['app-1', 'app server: POST /purchaseOrder', '127.0.0.81', 'http', 8080, 8080, 8081],
-  ['app-2', 'app server: POST /purchaseOrder', '127.0.0.82', 'http', 8080, 8080, 8082],
-  ['slb', "TLS-terminating load balancer (the shop's VIP)", '127.0.0.80', 'https', 443, 8443, 8443],
+/** A role as the lab's words know it (lab/story/words/en/roles.ts). */
+type RoleKey = keyof typeof roleWhat;
+
+// name, per-role address, protocol, standard port, high port (per-role), port on a single address
+const ROLES: Array<[RoleKey, string, RolePlan['protocol'], number, number, number]> = [
+  ['root', '127.0.0.10', 'dns', 53, 8053, 8054],
+  ['tld', '127.0.0.11', 'dns', 53, 8053, 8055],
+  ['shop-dns', '127.0.0.12', 'dns', 53, 8053, 8056],
+  ['cdn-dns', '127.0.0.13', 'dns', 53, 8053, 8057],
+  ['gslb', '127.0.0.14', 'dns', 53, 8053, 8058],
+  ['local-dns', '127.0.0.53', 'dns', 53, 8053, 8053],
+  ['origin', '127.0.0.40', 'http', 80, 8080, 8094],
+  ['parent', '127.0.0.30', 'http', 80, 8080, 8093],
+  ['edge-north', '127.0.0.21', 'http', 80, 8080, 8091],
+  ['edge-south', '127.0.0.22', 'http', 80, 8080, 8092],
+  ['app-1', '127.0.0.81', 'http', 8080, 8080, 8081],
+  ['app-2', '127.0.0.82', 'http', 8080, 8080, 8082],
+  ['slb', '127.0.0.80', 'https', 443, 8443, 8443],
 ];
 
 // The edges also serve HTTPS for static.geektime.test, as real CDNs do: a product page loaded over
@@ -85,10 +89,10 @@ export function planRoles(opts: TopologyOptions = {}): RolePlan[] {
     if (canBind(standard)) return { ports: [...new Set([standard, high])] };
     return { ports: [high], unprivileged: { standard, instead: high } };
   };
-  return ROLES.map(([name, what, address, protocol, standard, high, single]) => {
+  return ROLES.map(([name, address, protocol, standard, high, single]) => {
     const listener = name === 'slb' && opts.slbPort !== undefined ? { ports: [opts.slbPort] } : portsFor(standard, high, single);
     const tls = TLS_PORTS[name];
-    return { name, what, host: perRole ? address : '127.0.0.1', ...listener, protocol, ...(tls && { tls: portsFor(...tls) }) };
+    return { name, what: roleWhat[name], host: perRole ? address : '127.0.0.1', ...listener, protocol, ...(tls && { tls: portsFor(...tls) }) };
   });
 }
 
@@ -101,7 +105,7 @@ export function edgeTlsRole(edge: RoleState, port: number): RoleState {
   return {
     name: `${edge.name}-tls`,
     partOf: edge.name,
-    what: `the same edge over HTTPS: ${STATIC_HOST} for pages loaded over https`,
+    what: roleWhat[`${edge.name}-tls` as RoleKey] ?? roleWhat['edge-north-tls'],
     host: edge.host,
     port,
     protocol: 'https',

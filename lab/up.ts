@@ -1,4 +1,5 @@
 // Starting every role of the lab, and `npm run lab -- up`, which keeps them running until Ctrl-C.
+import { roleWhat } from './story/words/en/roles.ts';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -293,7 +294,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     const slb = supervisor.instance<RunningSlb>('slb');
     if (slb?.classicPort !== undefined && slb.classicPort !== slb.port) {
       classicPort = slb.classicPort; // a restart comes back on the same port
-      const what = "the SLB's classic port: only the seed's TLS 1.2 RSA key exchange (no forward secrecy)";
+      const what = roleWhat['slb-classic'];
       roles.push({ name: 'slb-classic', partOf: 'slb', what, host: slb.host, port: slb.classicPort, protocol: 'https', url: `https://${SHOP_HOST}:${slb.classicPort}/` });
     }
 

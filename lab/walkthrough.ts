@@ -27,7 +27,7 @@ import { linkRoundTripMs, tracePath } from './net-ns/plan.ts';
 import { segmentsCarrying, tcpStory, type SegmentFact, type TcpStory } from './observe/tcp-story.ts';
 import { Narrator, wantsColor } from './narrator.ts';
 import { checkMasterSecret, classicHandshakeFrom, modernKeyExchange } from './master-secret.ts';
-import { describeLayers } from './layers.ts';
+import { describeLayers, type RecordInWrite } from './layers.ts';
 import { watchConnection } from './tcp-states.ts';
 import { changesOf, startSocketTrace, type StateChange } from './observe/socket-trace.ts';
 import { withoutBytes, type TlsEvent } from './tls-decoder.ts';
@@ -287,14 +287,14 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   lab.slb.events.on('request', onForward);
   lab.slb.events.on('accept', onAccept);
   // The phone's one connection, both ends (the phone's socket, the SLB's accepted one), in the kernel's table.
-  const watch = watchConnection({ address: slbAddress, port: slb.port }, { clientName: w.ends.phone, serverName: w.ends.slb, serverPid: slb.pid, path: s.net ? { kind: 'links', roundTripMs: roundTripMs(s.net.plan, s.net.phoneHost, slbAddress) } : { kind: 'loopback' } });
+  const watch = watchConnection({ address: slbAddress, port: slb.port }, { clientName: 'the phone', serverName: 'the SLB', serverPid: slb.pid, path: s.net ? { kind: 'links', roundTripMs: roundTripMs(s.net.plan, s.net.phoneHost, slbAddress) } : { kind: 'loopback' } });
   let result: OrderResult;
   let closedInTime = false;
   // And the kernel's own record of each state change on the SLB's port, where it can be read (root).
   const trace = startSocketTrace(slb.port, `bol-trace-${process.pid}`);
   let changes: StateChange[] | undefined;
   try {
-    watch.snapshot(w.looks.beforeConnect);
+    watch.snapshot('before connect');
     let onClose = () => {};
     const closed = new Promise<void>((resolve) => (onClose = resolve));
     result = await during(2, title, 'slb', w.doing.connecting(slbAddress, slb.port), w.tryThis.connect, () =>
@@ -307,14 +307,14 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
         localAddress: s.stub.localAddress,
         idempotencyKey: `walkthrough-${Date.now()}`,
         record: true,
-        onTcpConnect: (local) => watch.snapshot(w.looks.afterConnect, local),
+        onTcpConnect: (local) => watch.snapshot('after connect', local),
         onTcpClose: () => onClose(),
       }),
     );
-    watch.snapshot(w.looks.afterAnswer);
+    watch.snapshot('after the answer');
     // The recording is complete once the connection is closed: the close_notify alerts come last.
     closedInTime = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(r, CLOSE_WAIT_MS, false).unref())]);
-    await watch.snapshotWhen(w.looks.afterClose);
+    await watch.snapshotWhen('after close');
     if ('stop' in trace) changes = trace.stop();
     await lab.settle(); // the SLB in a process of its own: its accept and request records have arrived
   } finally {
@@ -373,7 +373,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   if (changes) {
     const own = changesOf(changes, client, server).filter((c) => c.oldstate !== c.newstate); // the kernel re-sets a state at times: not a change
     const t0 = own[0]?.time ?? 0;
-    tell(s, { step: 2, kind: 'socket-changes', data: { observed: true, source: w.stateChangesSource,
+    tell(s, { step: 2, kind: 'socket-changes', data: { observed: true, source: 'sock:inet_sock_set_state',
       changes: own.map((c) => ({ side: c.side === 'client' ? 'phone' : 'SLB', from: c.oldstate, to: c.newstate, port: c.sport, afterUs: Math.round((c.time - t0) * 1e6) })) } });
   } else if ('unavailable' in trace) tell(s, { step: 2, kind: 'socket-changes', data: { observed: false, why: trace.unavailable } });
 
@@ -432,7 +432,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     remote: server,
     requestText: result.requestText,
     tls: { protocol: result.tls.protocol, cipher: result.tls.cipher.name },
-    ...(write && { requestWrite: { bytes: write.chunk.bytes.length, records: write.records.map((r) => ({ name: recordName(r), bytes: 5 + r.record.length })) } }),
+    ...(write && { requestWrite: { bytes: write.chunk.bytes.length, records: write.records.map(recordRider) } }),
   });
   const postFrame = postSegments[0] && capture ? await captureSoFar(capture, (c) => c.frames.length >= postSegments[0]!.frame) : undefined;
   if (tcp && postSegments.length && postFrame) {
@@ -447,7 +447,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
     if (s.net?.slbCapture) await tellPath(s, s.net.slbCapture, decoded, seg.frame, captureFile);
   } else {
     // Computed: no frame; check the arithmetic against the recorded bytes (the first application-data record the phone sent).
-    const riders = sent && write ? write.records.filter((r) => r.record.offset !== sent.record.offset).map(recordName) : [];
+    const riders = sent && write ? write.records.filter((r) => r.record.offset !== sent.record.offset).map(recordRider) : [];
     tell(s, { step: 3, kind: 'layers',
       data: { observed: false, why: captureNote ?? w.captureLacksRequest, ...layers,
         ...(sent && { requestRecord: { bytes: sent.length, riders } }) } });
@@ -518,13 +518,12 @@ async function tellPath(s: Story, slbCapture: RunningCapture, atPhone: DecodedFr
     } });
 }
 
-/** A TLS record's short name, for "in the same write as its ChangeCipherSpec and Finished". */
-function recordName(e: TlsEvent): string {
-  const w = runWords().tlsRecord;
+/** A TLS record riding in the same write as the request, as facts: "Finished (encrypted, 45 bytes)" in words. */
+function recordRider(e: TlsEvent): RecordInWrite {
   const bytes = 5 + e.record.length;
-  if (e.type === 'EncryptedHandshake') return w.encrypted(e.fields.contains === 'Finished' ? 'Finished' : w.handshake, bytes);
-  if (e.type === 'ApplicationData') return w.plain('application_data', bytes);
-  return w.plain(e.type, bytes);
+  if (e.type === 'EncryptedHandshake') return { type: e.fields.contains === 'Finished' ? 'Finished' : 'handshake', encrypted: true, bytes };
+  if (e.type === 'ApplicationData') return { type: 'application_data', encrypted: false, bytes };
+  return { type: e.type, encrypted: false, bytes };
 }
 
 // ── The command ──────────────────────────────────────────────────────────────────────────────

@@ -13,6 +13,7 @@ import { catalogues, type Lang } from '../lab/lang.ts';
 import type { BuiltNetwork, NetDown, Teardown } from '../lab/net-ns/build.ts';
 import { planNetwork, type NetPlan, type RoleName } from '../lab/net-ns/plan.ts';
 import { netWords } from '../lab/net-ns/words/index.ts';
+import { words } from '../lab/story/words/index.ts';
 import { displayWidth } from '../lab/text-width.ts';
 import { runWords } from '../lab/words/run.ts';
 
@@ -159,12 +160,12 @@ describe('the namespace network in words (lab/net-ns/words)', () => {
       expect(netWords('zh').networkWhat[n.name as keyof ReturnType<typeof netWords>['networkWhat']]).toBeDefined();
     }
     for (const h of plan.hosts) {
-      const key = h.name as keyof ReturnType<typeof netWords>['hostWhat'];
-      expect(netWords('en').hostWhat[key]).toBe(h.what);
-      expect(hasChinese(netWords('zh').hostWhat[key]), h.name).toBe(true);
+      const key = h.name as keyof ReturnType<typeof words>['roles']['hostWhat'];
+      expect(words('en').roles.hostWhat[key]).toBe(h.what);
+      expect(hasChinese(words('zh').roles.hostWhat[key]), h.name).toBe(true);
     }
     for (const role of [...(Object.keys(plan.roles) as RoleName[]), 'slb-classic' as const]) {
-      expect(hasChinese(netWords('zh').roleWhat[role]), role).toBe(true);
+      expect(hasChinese(words('zh').roles.roleWhat[role]), role).toBe(true);
     }
   });
 

@@ -163,7 +163,7 @@ const WALKS: Array<{ name: string; facts: () => LayersFacts }> = [
   { name: 'loopback, a LAN that is not Ethernet', facts: () => describeLayers(LAB, machine({ links: { ...machine().links, wlan0: { type: 65534 } } })) },
   {
     name: 'TLS 1.3 with the recorded write, and a route with its own MTU',
-    facts: () => describeLayers({ ...LAB, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' }, requestWrite: { bytes: 413, records: [{ name: 'Finished', bytes: 74 }, { name: 'application_data', bytes: 339 }] } },
+    facts: () => describeLayers({ ...LAB, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' }, requestWrite: { bytes: 413, records: [{ type: 'Finished', encrypted: true, bytes: 74 }, { type: 'application_data', encrypted: false, bytes: 339 }] } },
       machine({ routeGet: (dst, src) => ({ command: `ip route get ${dst} from ${src}`, ...parseIpRouteGet(`local ${dst} from ${src} dev lo uid 1000 mtu 1400`) }) })),
   },
   { name: 'over wlan0 to the gateway itself', facts: () => describeLayers({ local: { address: '192.168.1.10', port: 40015 }, remote: { address: '192.168.1.1', port: 8443 }, requestBytes: 300 }, machine({ routeGet: (dst) => ({ command: `ip route get ${dst}`, ...parseIpRouteGet(`${dst} dev wlan0 src 192.168.1.10 uid 1000`) }) })) },

@@ -27,6 +27,10 @@ export function proseOf(line: string): string {
     .replace(/`[^`]*`/g, ' ')
     .replace(/"[^"]*"|“[^”]*”|'[^']*'/g, ' ')
     .replace(/\bhttps?:\/\/\S+/g, ' ')
+    // A command and its arguments, to the end of the clause: npm run lab -- fault edge-down on.
+    .replace(/\b(?:npm run \w+|npx \w+|dig|curl|openssl \w+|tshark|tcpdump|ip (?:route|netns|addr|link|neigh)|ping|traceroute|ss -\w+)\b[^，。；：）\n,;]*/g, ' ')
+    // The kernel's own answer to ip route get: local 127.0.0.80 from 127.10.1.10 dev lo uid 0.
+    .replace(/\b(?:local |unicast )?\d+(?:\.\d+){3}(?: from \d+(?:\.\d+){3})?(?: via \d+(?:\.\d+){3})? dev \S+.*$/g, ' ')
     .replace(/(^|\s)--?[a-z][\w-]*(=\S*)?/gi, ' ')
     .replace(/\S*[/\\]\S*/g, ' ') // paths, ratios, a/b pairs
     .replace(/\S*\d\S*/g, ' '); // values: addresses, ports, hex, times, versions

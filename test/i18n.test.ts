@@ -14,6 +14,12 @@ import type { TracedEvent } from '../lab/trace.ts';
 import { englishProse, hasCjk, untranslatedLines } from './i18n-text.ts';
 // Every module that declares a catalogue, so catalogues() knows them all.
 import '../lab/story/words/index.ts';
+import '../lab/report/words/index.ts';
+import '../lab/exercises/words/index.ts';
+import '../lab/words/run.ts';
+import '../lab/net-ns/words/index.ts';
+import '../client/words/order.ts';
+import '../client/words/dig-fetch.ts';
 
 const run = promisify(execFile);
 const tsx = path.resolve('node_modules/.bin/tsx');

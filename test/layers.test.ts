@@ -198,7 +198,7 @@ describe('describeLayers on a fixed machine', () => {
   });
 
   it('with the client\'s recorded write (TLS 1.3: ChangeCipherSpec and Finished ride with the request), the IP length is that write\'s', () => {
-    const records = [{ name: 'ChangeCipherSpec (6 bytes)', bytes: 6 }, { name: 'Finished (encrypted, 74 bytes)', bytes: 74 }, { name: 'application_data (333 bytes)', bytes: 333 }];
+    const records = [{ type: 'ChangeCipherSpec', encrypted: false, bytes: 6 }, { type: 'Finished', encrypted: true, bytes: 74 }, { type: 'application_data', encrypted: false, bytes: 333 }];
     const { layers, lines } = describeLayers({ ...LAB_CONNECTION, tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' }, requestWrite: { bytes: 413, records } }, fakeSystem());
     expect(layers.find((l) => l.name === 'IP')!.fields.find((f) => f.name.startsWith('total length'))).toEqual({ name: 'total length (the segment carrying the request)', value: '465 bytes', source: 'computed' });
     const text = lines.join('\n');

@@ -20,6 +20,7 @@ import { EDGE_REGIONS, SHOP_HOST, edgeTlsRole } from '../topology.ts';
 import type { RunningLab } from '../up.ts';
 import type { NetPlan, RoleName } from './plan.ts';
 import { netWords } from './words/index.ts';
+import { roleWhat } from '../story/words/en/roles.ts'; // state.json is data: English
 
 /** The SLB's classic port (the seed's TLS 1.2 RSA key exchange), as in the loopback lab. */
 const CLASSIC_PORT = 4433;
@@ -260,12 +261,12 @@ export async function startNsLab(plan: NetPlan, opts: { log?: (line: string) => 
     const r = running.get(name)!;
     const spec = specs.find((s) => s.name === name)!;
     const protocol: RoleState['protocol'] = spec.kind === 'slb' ? 'https' : spec.kind === 'authoritative' || spec.kind === 'gslb' || spec.kind === 'resolver' ? 'dns' : 'http';
-    const role: RoleState = { name, what: netWords().roleWhat[name], host: r.host, port: r.port, protocol, namespace: plan.roles[name].namespace, pid: r.pid };
+    const role: RoleState = { name, what: roleWhat[name], host: r.host, port: r.port, protocol, namespace: plan.roles[name].namespace, pid: r.pid };
     return r.tlsPort !== undefined ? [role, edgeTlsRole(role, r.tlsPort)] : [role];
   });
   const slb = running.get('slb')!;
   if (slb.classicPort !== undefined) {
-    roles.push({ name: 'slb-classic', partOf: 'slb', what: netWords().roleWhat['slb-classic'], host: slb.host, port: slb.classicPort, protocol: 'https', namespace: slb.namespace, pid: slb.pid });
+    roles.push({ name: 'slb-classic', partOf: 'slb', what: roleWhat['slb-classic'], host: slb.host, port: slb.classicPort, protocol: 'https', namespace: slb.namespace, pid: slb.pid });
   }
   const stateNow: LabState = {
     pid: process.pid,

@@ -7,7 +7,7 @@ import type { CacheStatusEntry } from '../../servers/net/cache-status.ts';
 import type { GslbDecision } from '../../servers/dns/gslb.ts';
 import type { WalkStep } from '../../servers/dns/resolver.ts';
 import type { CaptureRecord } from '../capture.ts';
-import type { Layer, LayersFacts } from '../layers.ts';
+import type { Layer, LayersFacts, RecordInWrite } from '../layers.ts';
 import type { ModernKeyExchange } from '../master-secret.ts';
 import type { SegmentFact, TcpStory } from '../observe/tcp-story.ts';
 import type { KernelStates } from '../tcp-states.ts';
@@ -285,7 +285,7 @@ export type LayersComputed = Event<'layers', LayersFacts & {
   observed: false;
   why: string;
   /** The first application-data record the phone sent, as recorded at its socket, and what rode with it. */
-  requestRecord?: { bytes: number; riders: string[] };
+  requestRecord?: { bytes: number; riders: RecordInWrite[] };
 }, 3>;
 
 // ── Step 2: the connection ──
@@ -338,7 +338,7 @@ export type SocketStates = Event<'socket-states', {
  * tracepoint sock:inet_sock_set_state), with the µs since the first; or why it could not be read.
  */
 export type SocketChanges = Event<'socket-changes',
-  | { observed: true; source: string; changes: Array<{ side: 'phone' | 'SLB'; from: string; to: string; port: number; afterUs: number }> }
+  | { observed: true; /** The kernel tracepoint read (through tracefs). */ source: string; changes: Array<{ side: 'phone' | 'SLB'; from: string; to: string; port: number; afterUs: number }> }
   | { observed: false; why: string }, 2>;
 
 /** The TLS bytes of the connection as the phone's socket sent and received them. */

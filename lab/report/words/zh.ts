@@ -1,7 +1,11 @@
 // report.html 自己的中文：标题、按钮、图例、提示、aria 标签，以及页面脚本在浏览器里拼出的文字
 // （`page`：带 {占位符} 的纯字符串，以 JSON 交给浏览器）。与 en.ts 一一对应（类型由 index.ts 把关）。
 // 术语见 lab/story/words/zh/GLOSSARY.md；协议名、消息名、字段名和一切值保持原样。
+import { hostWhat, roleWhat } from '../../story/words/zh/roles.ts';
 import type * as en from './en.ts';
+
+/** What each role and host is (lab/story/words/zh/roles.ts); a name not there falls back to the state's words. */
+const roleOrHost: Record<string, string> = { ...hostWhat, ...roleWhat };
 
 export const page: typeof en.page = {
   notInCapture: '不在这份抓包里（另一条链路上的）',
@@ -78,38 +82,7 @@ export const html: typeof en.html = {
   sinceFirstFrame: (ms) => `第一帧之后 ${ms} ms`,
   intoTheRun: (ms) => `运行开始后 ${ms} ms`,
   phone: '购物者的手机：客户端',
-  roleWhat: (name, stated) => ROLES[name] ?? stated,
-};
-
-/**
- * What each role and host is. The lab's state (lab/topology.ts, lab/net-ns/) describes them in
- * English; the page shows these instead. A name missing here falls back to the state's words.
- */
-const ROLES: Record<string, string> = {
-  // roles (lab/topology.ts, lab/net-ns/lab.ts)
-  root: '根域名服务器：把查询指向 test.',
-  tld: '顶级域 test. 的 DNS 服务器：把查询指向电商网站和 CDN 的权威 DNS',
-  'shop-dns': '电商网站的权威 DNS（geektime.test）',
-  'cdn-dns': 'CDN 的权威 DNS（cdn.test）',
-  gslb: 'CDN 的全局负载均衡器（gslb.cdn.test）：为每个客户端挑一个边缘节点',
-  'local-dns': '手机的本地 DNS：一个递归解析器',
-  origin: '电商网站的 Web 层和图片存储，即 CDN 背后的源站',
-  parent: 'CDN 的上一级缓存（父节点）：边缘节点的上游',
-  'edge-north': 'north 区域的 CDN 边缘节点',
-  'edge-south': 'south 区域的 CDN 边缘节点',
-  'edge-north-tls': '同一个边缘节点的 HTTPS 端口：https 页面从这里取 static.geektime.test 的内容',
-  'edge-south-tls': '同一个边缘节点的 HTTPS 端口：https 页面从这里取 static.geektime.test 的内容',
-  'app-1': '应用服务器：POST /purchaseOrder',
-  'app-2': '应用服务器：POST /purchaseOrder',
-  slb: '电商网站的负载均衡器（SLB）：终结 TLS，再把明文 HTTP 转发给一台应用服务器',
-  'slb-classic': 'SLB 的 classic 端口：只用原文里 TLS 1.2 的 RSA 密钥交换（没有前向保密）',
-  // hosts of ns mode (lab/net-ns/plan.ts)
-  'phone-north': '购物者的手机，north 区域',
-  'phone-south': '购物者的手机，south 区域',
-  'pgw-north': 'north 运营商的 PGW：手机的网关',
-  'pgw-south': 'south 运营商的 PGW：手机的网关',
-  core: '互联网',
-  'shop-router': '电商网站数据中心的边界路由器',
+  roleWhat: (name, stated) => roleOrHost[name] ?? stated,
 };
 
 export const run: typeof en.run = {

@@ -7,6 +7,7 @@ import * as enDns from './en/dns.ts';
 import * as enFields from './en/fields.ts';
 import * as enLayers from './en/layers.ts';
 import * as enOrder from './en/order.ts';
+import * as enRoles from './en/roles.ts';
 import * as enStory from './en/story.ts';
 import * as enSummary from './en/summary.ts';
 import * as enTcpStates from './en/tcp-states.ts';
@@ -17,6 +18,7 @@ import * as zhDns from './zh/dns.ts';
 import * as zhFields from './zh/fields.ts';
 import * as zhLayers from './zh/layers.ts';
 import * as zhOrder from './zh/order.ts';
+import * as zhRoles from './zh/roles.ts';
 import * as zhStory from './zh/story.ts';
 import * as zhSummary from './zh/summary.ts';
 import * as zhTcpStates from './zh/tcp-states.ts';
@@ -25,7 +27,7 @@ import * as zhTls from './zh/tls.ts';
 
 export const words = catalogue(
   'story',
-  { cache: enCache, dns: enDns, fields: enFields, layers: enLayers, order: enOrder, story: enStory, summary: enSummary, tcp: enTcp, tcpStates: enTcpStates, tls: enTls },
-  { cache: zhCache, dns: zhDns, fields: zhFields, layers: zhLayers, order: zhOrder, story: zhStory, summary: zhSummary, tcp: zhTcp, tcpStates: zhTcpStates, tls: zhTls },
+  { cache: enCache, dns: enDns, fields: enFields, layers: enLayers, order: enOrder, roles: enRoles, story: enStory, summary: enSummary, tcp: enTcp, tcpStates: enTcpStates, tls: enTls },
+  { cache: zhCache, dns: zhDns, fields: zhFields, layers: zhLayers, order: zhOrder, roles: zhRoles, story: zhStory, summary: zhSummary, tcp: zhTcp, tcpStates: zhTcpStates, tls: zhTls },
 );
 export type Words = ReturnType<typeof words>;

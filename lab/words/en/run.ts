@@ -61,23 +61,8 @@ export const tryThis = {
 
 // ── Words the walkthrough hands to the story (they are printed as they are) ──
 
-/** The two ends of the phone's connection, as the kernel's table is read for them. */
-export const ends = { phone: 'the phone', slb: 'the SLB' };
-
-/** When each look at the kernel's table was taken. */
-export const looks = { beforeConnect: 'before connect', afterConnect: 'after connect', afterAnswer: 'after the answer', afterClose: 'after close' };
-
 export const captureLacksConnection: string = 'the capture does not hold this connection';
 export const captureLacksRequest: string = 'the capture does not hold the request';
-export const stateChangesSource: string = 'tracepoint sock:inet_sock_set_state, read through tracefs';
-
-/** A TLS record riding in the same write as the request: "Finished (encrypted, 45 bytes)". */
-export const tlsRecord = {
-  encrypted: (name: string, bytes: number) => `${name} (encrypted, ${bytes} bytes)`,
-  plain: (name: string, bytes: number) => `${name} (${bytes} bytes)`,
-  handshake: 'handshake',
-};
-
 // ── The capture ──
 
 const without = 'so no capture.pcapng: the frames, TCP sequence numbers and TLS records of this run are not recorded (the run itself is the same)';

@@ -55,20 +55,8 @@ export const tryThis = {
 
 // ── 交给故事的词（原样打印） ──
 
-export const ends = { phone: '手机', slb: 'SLB' };
-
-export const looks = { beforeConnect: 'connect 之前', afterConnect: 'connect 之后', afterAnswer: '收到响应之后', afterClose: '关闭之后' };
-
 export const captureLacksConnection: string = '抓包里没有这个连接';
 export const captureLacksRequest: string = '抓包里没有这个请求';
-export const stateChangesSource: string = 'tracepoint sock:inet_sock_set_state，通过 tracefs 读取';
-
-export const tlsRecord = {
-  encrypted: (name: string, bytes: number) => `${name}（加密，${bytes} 字节）`,
-  plain: (name: string, bytes: number) => `${name}（${bytes} 字节）`,
-  handshake: '握手消息',
-};
-
 // ── 抓包 ──
 
 const without = '所以没有 capture.pcapng：本次运行的帧、TCP 序号和 TLS 记录都不会被记录下来（运行本身不受影响）';

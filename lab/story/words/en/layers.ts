@@ -3,7 +3,7 @@
 // that carried the POST (lab/observe/frame-fields.ts). Facts in, sentences out.
 import { toBinary, parseIpv4, parseMask } from '../../../../servers/net/ipv4.ts';
 import type { CidrDecision } from '../../../../servers/net/ipv4.ts';
-import type { Field, FieldName, FieldValue, Layer, LayerName, LayerNote, LayersFacts, NoGateway, NoLan, RouteGet, Source } from '../../../layers.ts';
+import type { Field, FieldName, FieldValue, Layer, LayerName, LayerNote, LayersFacts, NoGateway, NoLan, RecordInWrite, RouteGet, Source } from '../../../layers.ts';
 import type { WireField, WireFieldName, WireLayer } from '../../../observe/frame-fields.ts';
 import { padEndWidth } from '../../../text-width.ts';
 
@@ -169,7 +169,7 @@ export function noteLines(n: LayerNote): string[] {
       return [
         n.write
           ? `Total length of the segment carrying the request: ${sum}. ` +
-            `The payload is the client's one write of ${n.write.bytes} bytes, recorded at its socket: ${n.write.records.join(' + ')}. ` +
+            `The payload is the client's one write of ${n.write.bytes} bytes, recorded at its socket: ${n.write.records.map(recordText).join(' + ')}. ` +
             `The kernel sends one write as one segment when it fits the MSS and nothing waits ahead of it; a capture shows the segment itself.`
           : `Total length of the first data segment, estimated: ${sum}, if the request goes out in one write; a capture shows the real split.`,
       ];
@@ -255,7 +255,7 @@ export function walkLines(f: LayersFacts): string[] {
   const p = f.packet;
   if (p) {
     const link = `${p.link.name} ${p.link.bytes}`;
-    if (p.write) lines.push(`The packet on ${p.device}, outermost first (the client's recorded write, sent as one segment): [${link}][IP 20][TCP ${p.tcpHeader}]${p.write.records.map((r) => `[${r}]`).join('')} = ${p.total} bytes.`);
+    if (p.write) lines.push(`The packet on ${p.device}, outermost first (the client's recorded write, sent as one segment): [${link}][IP 20][TCP ${p.tcpHeader}]${p.write.records.map((r) => `[${recordText(r)}]`).join('')} = ${p.total} bytes.`);
     else if (p.estimate) {
       const inner = p.estimate.tlsRecord ? `TLS record ${p.estimate.payload} (HTTP ${p.estimate.requestBytes} inside)` : `HTTP ${p.estimate.payload}`;
       lines.push(`The packet on ${p.device}, outermost first (estimate, one segment): [${link}][IP 20][TCP ${p.tcpHeader}][${inner}] = ${p.total} bytes.`);
@@ -343,3 +343,6 @@ export function wireLayerLines(layers: readonly WireLayer[], frame: number, file
   }
   return lines;
 }
+
+/** A TLS record in the client's write: "Finished (encrypted, 45 bytes)". */
+export const recordText = (r: RecordInWrite): string => `${r.type}${r.encrypted ? ' (encrypted, ' : ' ('}${r.bytes} bytes)`;

@@ -2,10 +2,11 @@
 // one connection, the TLS recording, the kernel's socket states, step 3's frame and the path
 // through the routers. From the events' facts alone (a trace.json read back says it again); the
 // other modules of this folder word DNS, TLS, TCP, the cache and the order, and are called from here.
+import { roleWhat } from './roles.ts';
 import type { CachePath, IpPath, LabUp, LayersComputed, LayersObserved, PacketOnLink, SlbAccept, SlbForward, SocketChanges, SocketStates, StepStart, TcpOnWire, TlsRecording } from '../../events.ts';
 import { columns, padEndWidth } from '../../../text-width.ts';
 import { cachePathLines } from './cache.ts';
-import { fieldSourceLines, systemLayerLines, walkLines, wireLayerLines } from './layers.ts';
+import { fieldSourceLines, recordText, systemLayerLines, walkLines, wireLayerLines } from './layers.ts';
 import { describeTcpStory } from './tcp.ts';
 import { kernelStateLines } from './tcp-states.ts';
 import { tlsMessageLine } from './tls.ts';
@@ -37,7 +38,7 @@ export const againLines = ['', 'The same picture again, a moment later:'];
 
 export function labUpLines(d: LabUp['data']): string[] {
   // Columns by display width (a role's description may be Chinese), at least as wide as before.
-  const table = columns(d.roles.map((r) => [padEndWidth(r.name, 10), padEndWidth(`${r.protocol}://${r.host}:${r.port}`, 26), r.what]), 1);
+  const table = columns(d.roles.map((r) => [padEndWidth(r.name, 10), padEndWidth(`${r.protocol}://${r.host}:${r.port}`, 26), (roleWhat as Record<string, string>)[r.name] ?? r.what]), 1);
   return [
     ...table,
     ...d.notes.map((note) => `note: ${note}`),
@@ -146,7 +147,7 @@ export function rfcState(s: string): string {
 export function socketChangeLines(d: SocketChanges['data']): string[] {
   if (!d.observed) return [`The kernel's record of each state change: not read (${d.why}).`];
   return [
-    `Every state change of both ends, as the kernel itself recorded it (${d.source}: it fires on each change, however short, so it catches what a look at the table cannot):`,
+    `Every state change of both ends, as the kernel itself recorded it (tracepoint ${d.source}, read through tracefs: it fires on each change, however short, so it catches what a look at the table cannot):`,
     ...d.changes.map((c) => `    +${String(c.afterUs).padStart(6)} µs  ${c.side.padEnd(5)} ${rfcState(c.from)} → ${rfcState(c.to)}${c.port === 0 ? '   (port 0: connect() has not picked the phone\'s port yet when the SYN is being built)' : ''}`),
     // Linux keeps a half-open connection as a small request socket the tracepoint does not report:
     // the full socket appears, already SYN-RECEIVED, when the final ACK arrives.
@@ -199,7 +200,7 @@ export function computedLayerLines(d: LayersComputed['data']): string[] {
   ];
   // The arithmetic's check against the recorded bytes: the first application-data record the phone sent.
   const r = d.requestRecord;
-  if (r) lines.push(`    The phone's socket sent that request as one ${r.bytes}-byte TLS record (header included)${r.riders.length ? `, in the same write as its ${r.riders.join(' and ')}` : ''}.`);
+  if (r) lines.push(`    The phone's socket sent that request as one ${r.bytes}-byte TLS record (header included)${r.riders.length ? `, in the same write as its ${r.riders.map(recordText).join(' and ')}` : ''}.`);
   return lines;
 }
 

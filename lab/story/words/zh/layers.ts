@@ -3,9 +3,10 @@
 // 进来的是事实，出去的是句子。
 import { toBinary, parseIpv4, parseMask } from '../../../../servers/net/ipv4.ts';
 import type { CidrDecision } from '../../../../servers/net/ipv4.ts';
-import type { Field, FieldName, FieldValue, Layer, LayerName, LayerNote, LayersFacts, NoGateway, NoLan, RouteGet, Source } from '../../../layers.ts';
+import type { Field, FieldName, FieldValue, Layer, LayerName, LayerNote, LayersFacts, NoGateway, NoLan, RecordInWrite, RouteGet, Source } from '../../../layers.ts';
 import type { WireField, WireFieldName, WireLayer } from '../../../observe/frame-fields.ts';
 import { padEndWidth } from '../../../text-width.ts';
+import { tlsEventName } from './tls.ts';
 
 /** 层名作标题（“路由：”）；协议名保持原样。 */
 export const LAYER_NAMES: Record<LayerName, string> = { HTTP: 'HTTP', TCP: 'TCP', IP: 'IP', Routing: '路由', ARP: 'ARP', Ethernet: 'Ethernet' };
@@ -166,7 +167,7 @@ export function noteLines(n: LayerNote): string[] {
       return [
         n.write
           ? `承载请求的报文段的总长度：${sum}。` +
-            `载荷是客户端的一次写入，共 ${n.write.bytes} 字节，在它的 socket 上记录下来：${n.write.records.join(' + ')}。` +
+            `载荷是客户端的一次写入，共 ${n.write.bytes} 字节，在它的 socket 上记录下来：${n.write.records.map(recordText).join(' + ')}。` +
             '一次写入的数据能放进一个 MSS、前面又没有排队的数据时，内核就把它作为一个报文段发出；抓包能看到这个报文段本身。'
           : `第一个数据报文段的总长度，估算：${sum}，前提是请求在一次写入里发出；真实的切分要看抓包。`,
       ];
@@ -252,7 +253,7 @@ export function walkLines(f: LayersFacts): string[] {
   const p = f.packet;
   if (p) {
     const link = `${p.link.name} ${p.link.bytes}`;
-    if (p.write) lines.push(`${p.device} 上的这个包，从最外层开始（客户端记录下来的那次写入，作为一个报文段发出）：[${link}][IP 20][TCP ${p.tcpHeader}]${p.write.records.map((r) => `[${r}]`).join('')} = ${p.total} 字节。`);
+    if (p.write) lines.push(`${p.device} 上的这个包，从最外层开始（客户端记录下来的那次写入，作为一个报文段发出）：[${link}][IP 20][TCP ${p.tcpHeader}]${p.write.records.map((r) => `[${recordText(r)}]`).join('')} = ${p.total} 字节。`);
     else if (p.estimate) {
       const inner = p.estimate.tlsRecord ? `TLS 记录 ${p.estimate.payload}（内含 HTTP ${p.estimate.requestBytes}）` : `HTTP ${p.estimate.payload}`;
       lines.push(`${p.device} 上的这个包，从最外层开始（估算，一个报文段）：[${link}][IP 20][TCP ${p.tcpHeader}][${inner}] = ${p.total} 字节。`);
@@ -323,7 +324,7 @@ export const WIRE_FIELD_NAMES: Record<WireFieldName, string> = {
 /** 头部字段的值加上单位：“5（× 4 = 20 字节），0x018 ACK, PSH”、“333 字节”。 */
 export function wireValue(f: WireField): string {
   const u = f.unit;
-  if (!u) return f.value;
+  if (!u) return tlsEventName(f.value); // a TLS record's content, as the decoder names it
   if (u.kind === 'bytes') return `${f.value} 字节`;
   return `${f.value}（× 4 = ${u.bytes} 字节）${u.then !== undefined ? `，${u.then}` : ''}`;
 }
@@ -340,3 +341,6 @@ export function wireLayerLines(layers: readonly WireLayer[], frame: number, file
   }
   return lines;
 }
+
+/** A TLS record in the client's write: "Finished (encrypted, 45 bytes)". */
+export const recordText = (r: RecordInWrite): string => `${r.type === 'handshake' ? '握手消息' : r.type}（${r.encrypted ? '加密，' : ''}${r.bytes} 字节）`;

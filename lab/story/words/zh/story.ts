@@ -1,10 +1,11 @@
 // 旁白自己的句子，按事件逐条：各步的标题、实验环境启动、SLB 接受的那一条连接、TLS 的记录、
 // 内核里的 socket 状态、第 3 步的帧，以及经过路由器的路径。只用事件里的事实（读回 trace.json
 // 时原样再说一遍）；DNS、TLS、TCP、缓存和下单由本目录的其他模块负责措辞，这里只调用它们。
+import { roleWhat } from './roles.ts';
 import type { CachePath, IpPath, LabUp, LayersComputed, LayersObserved, PacketOnLink, SlbAccept, SlbForward, SocketChanges, SocketStates, StepStart, TcpOnWire, TlsRecording } from '../../events.ts';
 import { columns, padEndWidth } from '../../../text-width.ts';
 import { cachePathLines } from './cache.ts';
-import { fieldSourceLines, systemLayerLines, walkLines, wireLayerLines } from './layers.ts';
+import { fieldSourceLines, recordText, systemLayerLines, walkLines, wireLayerLines } from './layers.ts';
 import { describeTcpStory } from './tcp.ts';
 import { kernelStateLines } from './tcp-states.ts';
 import { tlsMessageLine } from './tls.ts';
@@ -36,7 +37,7 @@ export const againLines = ['', '过了一会儿，再看一次同一张图片：
 
 export function labUpLines(d: LabUp['data']): string[] {
   // 按显示宽度对齐各列（角色的说明可能是中文），宽度不小于原来的。
-  const table = columns(d.roles.map((r) => [padEndWidth(r.name, 10), padEndWidth(`${r.protocol}://${r.host}:${r.port}`, 26), r.what]), 1);
+  const table = columns(d.roles.map((r) => [padEndWidth(r.name, 10), padEndWidth(`${r.protocol}://${r.host}:${r.port}`, 26), (roleWhat as Record<string, string>)[r.name] ?? r.what]), 1);
   return [
     ...table,
     ...d.notes.map((note) => `注意：${note}`),
@@ -147,7 +148,7 @@ const SIDES: Record<'phone' | 'SLB', string> = { phone: '手机', SLB: 'SLB' };
 export function socketChangeLines(d: SocketChanges['data']): string[] {
   if (!d.observed) return [`内核对每一次状态变化的记录：没有读到（${d.why}）。`];
   return [
-    `两端的每一次状态变化，由内核自己记录（${d.source}：每次变化都会触发，不管多短，所以能抓到查看连接表时看不到的状态）：`,
+    `两端的每一次状态变化，由内核自己记录（tracepoint ${d.source}，通过 tracefs 读取：每次变化都会触发，不管多短，所以能抓到查看连接表时看不到的状态）：`,
     ...d.changes.map((c) => `    +${String(c.afterUs).padStart(6)} µs  ${padEndWidth(SIDES[c.side], 5)} ${rfcState(c.from)} → ${rfcState(c.to)}${c.port === 0 ? '   （端口 0：内核构造 SYN 的时候，connect() 还没给手机选好端口）' : ''}`),
     // 握手做到一半时，Linux 只用一个小小的请求 socket 代表它，这个 tracepoint 不报告；
     // 完整的 socket 在最后一个 ACK 到达时才出现，一出现就已是 SYN-RECEIVED。
@@ -200,7 +201,7 @@ export function computedLayerLines(d: LayersComputed['data']): string[] {
   ];
   // 用记录下来的字节核对上面的计算：手机发出的第一条应用数据记录。
   const r = d.requestRecord;
-  if (r) lines.push(`    手机的 socket 把这个请求作为一条 ${r.bytes} 字节的 TLS 记录发出（含记录头）${r.riders.length ? `，和它的 ${r.riders.join('、')} 在同一次写入里` : ''}。`);
+  if (r) lines.push(`    手机的 socket 把这个请求作为一条 ${r.bytes} 字节的 TLS 记录发出（含记录头）${r.riders.length ? `，和它的 ${r.riders.map(recordText).join('、')} 在同一次写入里` : ''}。`);
   return lines;
 }
 
