@@ -158,8 +158,8 @@ describe('where the client is', () => {
     // The lab words those facts as the GSLB's TXT does (always English: a protocol string), and in Chinese for the narration.
     expect(words('en').dns.gslbRegionText(decisions[0]!)).toBe("127.10.1.0/24 is inside north's 127.10.1.0/24");
     expect(words('en').dns.gslbChoiceText(decisions[0]!)).toBe('edge-north is the nearest healthy edge for north');
-    expect(words('zh').dns.gslbRegionText(decisions[0]!)).toBe('127.10.1.0/24 属于 north 区域的子网 127.10.1.0/24');
-    expect(words('zh').dns.gslbChoiceText(decisions[0]!)).toBe('edge-north 是 north 区域最近的健康边缘节点');
+    expect(words('zh').dns.gslbRegionText(decisions[0]!)).toBe('127.10.1.0/24 属于北区（north）的子网 127.10.1.0/24');
+    expect(words('zh').dns.gslbChoiceText(decisions[0]!)).toBe('edge-north 是北区（north）最近的健康边缘节点');
     expect(decisions[0]!.candidates.map((c) => [c.name, c.healthy])).toEqual([['edge-north', true], ['edge-south', true]]);
   });
 

@@ -278,8 +278,8 @@ describe("the GSLB's reasoning in both languages", () => {
       expect(line).toContain('边缘节点');
     }
     expect(words('zh').dns.gslbReasoningLine(DECISION)).toBe(
-      '全局负载均衡器（GSLB）的理由：客户端 127.10.1.0/24（按 EDNS Client Subnet）→ 127.10.1.0/24 属于 north 区域的子网 127.10.1.0/24 → ' +
-        'edge-north 健康，edge-south 宕机，edge-west 尚未检查 → edge-north 127.0.0.21：edge-north 是 north 区域最近的健康边缘节点',
+      '全局负载均衡器（GSLB）的理由：客户端 127.10.1.0/24（按 EDNS Client Subnet）→ 127.10.1.0/24 属于北区（north）的子网 127.10.1.0/24 → ' +
+        'edge-north 健康，edge-south 宕机，edge-west 尚未检查 → edge-north 127.0.0.21：edge-north 是北区（north）最近的健康边缘节点',
     );
     expect(words('en').dns.gslbReasoningLine(DECISION)).toBe(
       "The GSLB's reasoning: client 127.10.1.0/24 (by EDNS Client Subnet) → 127.10.1.0/24 is inside north's 127.10.1.0/24 → " +

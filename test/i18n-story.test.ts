@@ -192,7 +192,7 @@ describe("step 3's layer walk in both languages", () => {
     const zh = words('zh').layers.walkLines(describeLayers(LAB, machine())).join('\n');
     for (const term of ['子网掩码 /8', '同一网段 127.0.0.0/8', '默认网关', '下一跳', '源地址', '目标地址']) expect(zh).toContain(term);
     const titles = ([0, 1, 2, 3] as const).map((step) => words('zh').story.stepTitle(step, { addressing: 'per-role', region: 'north', mode: 'classic' }));
-    expect(titles).toEqual(['实验环境已启动（每个角色一个环回地址）', '第 1 步 — 通过 CDN 看图片（原文第 4 节），手机在 north 区域', '第 2 步 — 建立连接（原文第 5 节），原文里的 TLS 1.2，RSA 密钥交换', '第 3 步 — 下单（原文第 6 节）']);
+    expect(titles).toEqual(['实验环境已启动（每个角色一个环回地址）', '第 1 步 — 通过 CDN 看图片（原文第 4 节），手机在北区（north）', '第 2 步 — 建立连接（原文第 5 节），原文里的 TLS 1.2，RSA 密钥交换', '第 3 步 — 下单（原文第 6 节）']);
     expect(words('zh').story.frameNote([12, 13])).toBe('，帧 12, 13');
     expect(words('en').story.frameNote([12, 13])).toBe(', frames 12, 13');
   });

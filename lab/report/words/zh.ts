@@ -1,7 +1,7 @@
 // report.html 自己的中文：标题、按钮、图例、提示、aria 标签，以及页面脚本在浏览器里拼出的文字
 // （`page`：带 {占位符} 的纯字符串，以 JSON 交给浏览器）。与 en.ts 一一对应（类型由 index.ts 把关）。
 // 术语见 lab/story/words/zh/GLOSSARY.md；协议名、消息名、字段名和一切值保持原样。
-import { hostWhat, roleWhat } from '../../story/words/zh/roles.ts';
+import { hostWhat, modeName, regionName, roleWhat } from '../../story/words/zh/roles.ts';
 import type * as en from './en.ts';
 
 /** What each role and host is (lab/story/words/zh/roles.ts); a name not there falls back to the state's words. */
@@ -87,5 +87,5 @@ export const html: typeof en.html = {
 
 export const run: typeof en.run = {
   title: '网上买东西时，网络上发生了什么',
-  subtitle: (at, mode, region, phone) => `${at} 的一次运行：${mode} 模式的 TLS，手机在 ${region} 区域（${phone}）`,
+  subtitle: (at, mode, region, phone) => `${at} 的一次运行：${modeName(mode)}的 TLS，手机在${regionName(region)}（${phone}）`,
 };

@@ -2,6 +2,7 @@
 // the GSLB's decision. Same facts, same exports as ../en/dns.ts. Terms: 本地 DNS, 权威 DNS,
 // 全局负载均衡器, 边缘节点 (GLOSSARY.md); a referral is 转介, a glue record 胶水记录, a lame
 // delegation 无效委派, bailiwick 辖区.
+import { regionName } from './roles.ts';
 import type { DigReport } from '../../../../client/dig.ts';
 import type { GslbDecision } from '../../../../servers/dns/gslb.ts';
 import type { Alias, Resolution, WalkLimit, WalkNote, WalkOutcome, WalkStep } from '../../../../servers/dns/resolver.ts';
@@ -123,7 +124,7 @@ export function digLines(r: DigReport): string[] {
 export function gslbRegionText(d: GslbDecision): string {
   const unused = d.ecsUnused ? `ECS ${d.ecsUnused.ip}/${d.ecsUnused.sourcePrefixLength} 没有给出可用的子网，所以按源地址判断：` : '';
   const by = d.regionBy;
-  if (by.kind === 'subnet') return `${unused}${d.client} 属于 ${d.region} 区域的子网 ${by.subnet}`;
+  if (by.kind === 'subnet') return `${unused}${d.client} 属于${regionName(d.region)}的子网 ${by.subnet}`;
   if (by.because === 'ipv6-subnet') return `${unused}${d.client} 是 IPv6 子网，而各区域的子网都是 IPv4，所以归入默认区域 ${d.region}`;
   return `${unused}${d.client} 不在任何区域的子网里，所以归入默认区域 ${d.region}`;
 }
@@ -133,13 +134,13 @@ export function gslbChoiceText(d: GslbDecision): string {
   const c = d.choice;
   switch (c.kind) {
     case 'nearest-healthy':
-      return `${d.chosen.name} 是 ${d.region} 区域最近的健康边缘节点`;
+      return `${d.chosen.name} 是${regionName(d.region)}最近的健康边缘节点`;
     case 'nearest-not-checked-yet':
-      return `${d.chosen.name} 是 ${d.region} 区域最近的边缘节点（还没做健康检查，先当它健康）`;
+      return `${d.chosen.name} 是${regionName(d.region)}最近的边缘节点（还没做健康检查，先当它健康）`;
     case 'failover':
-      return `${c.down.join('、')} 已宕机，所以选 ${d.chosen.name}：${d.region} 区域最近的健康边缘节点`;
+      return `${c.down.join('、')} 已宕机，所以选 ${d.chosen.name}：${regionName(d.region)}最近的健康边缘节点`;
     case 'all-down':
-      return `${d.region} 区域的边缘节点全部宕机，只好选最近的 ${d.chosen.name}，万一它还能服务`;
+      return `${regionName(d.region)}的边缘节点全部宕机，只好选最近的 ${d.chosen.name}，万一它还能服务`;
   }
 }
 

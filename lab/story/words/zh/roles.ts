@@ -40,3 +40,13 @@ export const roleWhat = {
   'edge-south-tls': '同一个边缘节点的 HTTPS 端口：https 页面从这里取 static.geektime.test 的内容',
   'slb-classic': 'SLB 的经典端口：只用原文里的 TLS 1.2 RSA 密钥交换（没有前向保密）',
 };
+
+/** A region as the seed's reader says it, with the value the commands take: "北区（north）". */
+export function regionName(region: string | undefined): string {
+  return region === 'north' ? '北区（north）' : region === 'south' ? '南区（south）' : `${region} 区域`;
+}
+
+/** A mode likewise: "经典模式（classic）". */
+export function modeName(mode: string): string {
+  return mode === 'classic' ? '经典模式（classic）' : mode === 'modern' ? '现代模式（modern）' : `${mode} 模式`;
+}

@@ -1,7 +1,7 @@
 // 旁白自己的句子，按事件逐条：各步的标题、实验环境启动、SLB 接受的那一条连接、TLS 的记录、
 // 内核里的 socket 状态、第 3 步的帧，以及经过路由器的路径。只用事件里的事实（读回 trace.json
 // 时原样再说一遍）；DNS、TLS、TCP、缓存和下单由本目录的其他模块负责措辞，这里只调用它们。
-import { roleWhat } from './roles.ts';
+import { regionName, roleWhat } from './roles.ts';
 import type { CachePath, IpPath, LabUp, LayersComputed, LayersObserved, PacketOnLink, SlbAccept, SlbForward, SocketChanges, SocketStates, StepStart, TcpOnWire, TlsRecording } from '../../events.ts';
 import { columns, padEndWidth } from '../../../text-width.ts';
 import { cachePathLines } from './cache.ts';
@@ -23,7 +23,7 @@ export function stepTitle(step: 0 | 1 | 2 | 3, d: StepStart['data']): string {
     case 0:
       return `实验环境已启动（${d.addressing === 'namespaces' ? '每台主机各有自己的网络命名空间：一个有路由器的小小互联网' : d.addressing === 'per-role' ? '每个角色一个环回地址' : '所有角色共用一个地址，每个角色一个端口'}）`;
     case 1:
-      return `第 1 步 — 通过 CDN 看图片（原文第 4 节），手机在 ${d.region} 区域`;
+      return `第 1 步 — 通过 CDN 看图片（原文第 4 节），手机在${regionName(d.region)}`;
     case 2:
       return `第 2 步 — 建立连接（原文第 5 节），${d.mode === 'classic' ? '原文里的 TLS 1.2，RSA 密钥交换' : 'TLS 1.3，ECDHE 密钥交换'}`;
     case 3:
@@ -46,10 +46,10 @@ export function labUpLines(d: LabUp['data']): string[] {
       ? [
           `网络：${d.net.namespaces} 个网络命名空间（其中 ${d.net.routers} 个是路由器），${d.net.links} 条链路${d.net.buildMs !== undefined ? `，搭建用时 ${d.net.buildMs} ms` : ''}`,
           ...(d.net.delays && !d.net.delays.applied ? [`注意：链路上没有加延迟：${d.net.delays.reason}`] : []),
-          `手机是 ${d.phone}，在 ${d.region} 区域，独自处在网络命名空间 ${d.net.phoneNamespace} 里，默认网关是 ${d.net.gateway}`,
+          `手机是 ${d.phone}，在${regionName(d.region)}，独自处在网络命名空间 ${d.net.phoneNamespace} 里，默认网关是 ${d.net.gateway}`,
         ]
-      : [`手机是 ${d.phone}，在 ${d.region} 区域`]),
-    ...(d.addressing === 'single' ? [`注意：所有角色共用一个地址时，手机在 ${d.region} 区域没有自己的地址：全局负载均衡器（GSLB）看到的是 127.0.0.1，只能按它的默认区域作答。`] : []),
+      : [`手机是 ${d.phone}，在${regionName(d.region)}`]),
+    ...(d.addressing === 'single' ? [`注意：所有角色共用一个地址时，手机在${regionName(d.region)}没有自己的地址：全局负载均衡器（GSLB）看到的是 127.0.0.1，只能按它的默认区域作答。`] : []),
   ];
 }
 

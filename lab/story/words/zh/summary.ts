@@ -1,4 +1,5 @@
 // 每个事件的一行标签：报告里箭头上的字，以及 --json 的速览。
+import { regionName } from './roles.ts';
 import type { CaptureRecord } from '../../../capture.ts';
 import type { StoryEvent, TcpOnWire } from '../../events.ts';
 import { gslbChoiceText, walkAnswerText } from './dns.ts';
@@ -27,7 +28,7 @@ export function summaryOf(event: StoryEvent): string {
     case 'step-done':
       return `${event.data.ms} ms`;
     case 'lab-up':
-      return `${event.data.roles.length} 个角色已启动，手机 ${event.data.phone} 在 ${event.data.region} 区域`;
+      return `${event.data.roles.length} 个角色已启动，手机 ${event.data.phone} 在${regionName(event.data.region)}`;
     case 'again':
       return '再看一次同一张图片';
     case 'capture': {
