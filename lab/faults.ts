@@ -3,7 +3,8 @@
 //   npm run lab -- faults                 every fault, what it breaks, and whether it is on
 //   npm run lab -- fault slow-origin on   switch one on in the running lab (`off` mends it)
 //
-// FAULTS below is the one catalogue. A fault is one of three kinds:
+// FAULTS below is the one list (what each breaks and what a user then sees are words, in both
+// languages: lab/words/{en,zh}/faults.ts, keyed by the same names). A fault is one of three kinds:
 //   - 'stop'  a role goes down: the supervisor stops it, and `off` starts it again on its port;
 //   - 'spec'  a pure change of some roles' specs (lab/roles.ts), say the origin gets a delay. up.ts
 //             builds every spec through withFaults(), which applies the faults that are on, so
