@@ -5,7 +5,7 @@ export const browser: typeof en = {
   noBrowser: 'PATH 里没有 Chromium 或 Chrome（apt install chromium），所以没有浏览器来当手机',
   noCertutil: 'PATH 里没有 certutil（apt install libnss3-tools）：要靠它把实验的根证书放进临时的浏览器配置',
   certutilFailed: (step, why) => `certutil ${step} 失败：${why}`,
-  loopbackResolver: (rules) => `在回环地址上，浏览器的解析器被直接告知这些名字在哪里（${rules}）；用 --net ns 时，它会去问实验的本地 DNS。`,
+  loopbackResolver: (rules) => `在环回地址上，浏览器的解析器被直接告知这些名字在哪里（${rules}）；用 --net ns 时，它会去问实验的本地 DNS。`,
   opening: (url, namespace) =>
     `正在打开 ${url}${namespace ? `，在手机的网络命名空间 ${namespace} 里` : ''}，用的是一份只信任实验根证书的临时配置。关闭浏览器（或按 Ctrl-C）即结束。`,
   pipe: (why) => `与浏览器之间的管道出错：${why}`,

@@ -34,7 +34,7 @@ export const cli: typeof en = {
                  单独操作实验的网络命名空间（Linux，需要 root）：建好并保持到按 Ctrl-C，
                  清掉以前运行留下的东西，或者打印规划
                  [--delay KIND=MS] [--all] [--json] [--commands]
-  browser        在正在运行的实验上用真正的浏览器当手机：商店的页面、经 CDN 来的图片、下单按钮
+  browser        在正在运行的实验上用真正的浏览器当手机：电商网站的页面、经 CDN 来的图片、下单按钮
                  （需要 Chromium 和 certutil；用 up --net ns 时在手机的网络命名空间里运行）
                  [--from north|south] [--check：无界面运行，下单，打印 JSON]
   exercises [N]  工作坊的练习，或者带着本实验地址的某一页练习

@@ -42,11 +42,11 @@ export const faults: typeof en = {
       see: () => '在 GSLB 上执行 `dig -b 127.10.1.10 geektime.gslb.cdn.test`，回答是 127.0.0.22；它的 TXT 响应说明了原因（region south, by subnet）',
     },
     'dns-down': {
-      breaks: () => '商店的权威 DNS 停了：本地 DNS 解析不了 geektime.test，回答 SERVFAIL',
+      breaks: () => '电商网站的权威 DNS 停了：本地 DNS 解析不了 geektime.test，回答 SERVFAIL',
       see: () => '向本地 DNS 执行 dig www.geektime.test：status SERVFAIL，并带有扩展 DNS 错误（Extended DNS Error）"No Reachable Authority"（RFC 8914 §4.23）',
     },
     'lame-delegation': {
-      breaks: (f) => `顶级域（TLD）把 geektime.test 授权给 ${f.cdnNameServer}，可它并不是这个域的权威 DNS：本地 DNS 回答 SERVFAIL`,
+      breaks: (f) => `顶级域（TLD）把 geektime.test 委派给 ${f.cdnNameServer}，可它并不是这个域的权威 DNS（失效委派，lame delegation）：本地 DNS 回答 SERVFAIL`,
       see: (f) => `向 TLD 执行 dig +norec www.geektime.test："geektime.test. NS ${f.cdnNameServer}."；再问那台服务器：status REFUSED，没有 AA`,
     },
     'link-loss': {
@@ -62,7 +62,7 @@ export const faults: typeof en = {
 
   noFault: (name, all) => `没有叫 "${name}" 的故障；故障有：${all.join(', ')}`,
   linkNeedsNs: (name, noNetem) =>
-    `${name} 需要实验运行在 ns 模式（sudo npm run lab -- up --net ns），那里手机的无线链路是一对真正的 veth，tc netem 才能让它变慢；这个实验运行在回环地址上，没有这样的链路${noNetem ? '，而且这个内核也没有 netem 队列规则（没有设置 CONFIG_NET_SCH_NETEM）' : ''}`,
+    `${name} 需要实验运行在 ns 模式（sudo npm run lab -- up --net ns），那里手机的无线链路是一对真正的 veth，tc netem 才能让它变慢；这个实验运行在环回地址上，没有这样的链路${noNetem ? '，而且这个内核也没有 netem 队列规则（没有设置 CONFIG_NET_SCH_NETEM）' : ''}`,
   bothChange: (name, other, what) => `${name} 和 ${other} 改的都是${what}：先关掉 ${other}（npm run lab -- fault ${other} off）`,
   stoppedBy: (name) => `被故障 ${name} 停掉`,
   already: (name, on) => `${name} 本来就是${on ? '开启' : '关闭'}的：什么都没做`,

@@ -5,13 +5,13 @@ import type { up as en } from '../en/up.ts';
 
 /** 每个角色做什么（按角色名；state.json 里是英文，给工具读）。 */
 const ROLE_WHAT: Record<string, string> = {
-  root: '根域名服务器：把 test. 的查询指下去',
-  tld: 'test. 顶级域（TLD）的 DNS 服务器：指向商店和 CDN 的权威 DNS',
-  'shop-dns': '商店的权威 DNS（geektime.test）',
+  root: '根域名服务器：对 test. 的查询给出引荐',
+  tld: 'test. 顶级域（TLD）的 DNS 服务器：把查询引荐给电商网站和 CDN 的权威 DNS',
+  'shop-dns': '电商网站的权威 DNS（geektime.test）',
   'cdn-dns': 'CDN 的权威 DNS（cdn.test）',
   gslb: 'CDN 的全局负载均衡器（gslb.cdn.test）：为每个客户端挑一个边缘节点',
   'local-dns': '手机的本地 DNS：一台递归解析器',
-  origin: '商店的 Web 层和图片存储，即源站，在 CDN 后面',
+  origin: '电商网站的 Web 层和图片存储，即源站，在 CDN 后面',
   parent: 'CDN 的上一级缓存（父节点）：边缘节点的上游',
   'edge-north': '北区的 CDN 边缘节点',
   'edge-south': '南区的 CDN 边缘节点',
@@ -19,7 +19,7 @@ const ROLE_WHAT: Record<string, string> = {
   'edge-south-tls': '同一个边缘节点的 HTTPS 端口：https 页面从这里加载 static.geektime.test',
   'app-1': '应用服务器：POST /purchaseOrder',
   'app-2': '应用服务器：POST /purchaseOrder',
-  slb: '终结 TLS 的负载均衡器（SLB，商店的 VIP）',
+  slb: '终结 TLS 的负载均衡器（SLB，电商网站的 VIP）',
   'slb-classic': 'SLB 的经典端口：只用种子章节里的 TLS 1.2 RSA 密钥交换（没有前向保密）',
 };
 
@@ -37,7 +37,7 @@ export const up: typeof en = {
 
   certificates: (made, dir) => `证书：${made.length ? `新生成了 ${made.join(', ')}` : '沿用已有的'}（${dir}/）`,
   note: (note) => `提示：${note}`,
-  rolesPerRole: '角色（每个角色一个回环地址）：',
+  rolesPerRole: '角色（每个角色一个环回地址）：',
   rolesSingle: '角色（同一个地址，每个角色一个端口）：',
   rolesNs: '角色（每台主机一个自己的网络命名空间）：',
   down: '（DOWN）',
@@ -53,10 +53,10 @@ export const up: typeof en = {
 
   reach: {
     phoneQuestion: '手机向它的本地 DNS 提的问题',
-    rootReferral: '根域名服务器给出的指引（referral）',
+    rootReferral: '根域名服务器的引荐（referral）',
     pictureOverHttps: '经 HTTPS 取一张图片，就像 https 页面加载它那样',
     orModern: '（或者 --mode modern）',
-    wireshark: (filter, keyLog) => `Wireshark：在回环网卡上抓包${filter ? `，抓包过滤器用 "${filter}"（不抓健康检查）` : ''}，TLS 密钥日志（key log）：${keyLog}`,
+    wireshark: (filter, keyLog) => `Wireshark：在环回接口上抓包${filter ? `，抓包过滤器用 "${filter}"（不抓健康检查）` : ''}，TLS 密钥日志（key log）：${keyLog}`,
     phones: (north, south) => `手机：${north}，${south}。以手机的身份访问实验：`,
     cdnOverHttps: '（经 HTTPS 访问 CDN）',
     routers: '（沿途的路由器：TTL 在哪一跳耗尽，哪一跳就回答）',
