@@ -178,7 +178,8 @@ describe('the faults table', { timeout: 60_000 }, () => {
 
 describe('the operator socket answers in the language of whoever asks', () => {
   it('a fault switched from a Chinese terminal is told in Chinese, whatever the lab speaks', async () => {
-    const records = new Map<string, RoleRecord>([['edge-north', { name: 'edge-north', status: 'up', since: new Date().toISOString(), restarts: 0 }]]);
+    const up = (name: string): [string, RoleRecord] => [name, { name, status: 'up', since: new Date().toISOString(), restarts: 0 }];
+    const records = new Map<string, RoleRecord>([up('edge-north'), up('slb')]);
     const roles: RoleControl = {
       status: () => [...records.values()],
       stop: async (name, reason) => {
@@ -208,6 +209,16 @@ describe('the operator socket answers in the language of whoever asks', () => {
       expect((off as { done: string }).done).toMatch(/^edge-down is off: back as before\n {2}edge-north started again \(up\)$/);
       const wrong = await control(socket, { cmd: 'fault', name: 'edge-gone', on: true, lang: 'zh' });
       expect(wrong).toEqual({ ok: false, error: `没有叫 "edge-gone" 的故障；故障有：${FAULT_NAMES.join(', ')}` });
+      // Two faults that change the same thing: the second is refused, in the asker's words.
+      expect(await control(socket, { cmd: 'fault', name: 'missing-intermediate', on: true, lang: 'zh' })).toMatchObject({ ok: true, faults: ['missing-intermediate'] });
+      expect(await control(socket, { cmd: 'fault', name: 'wrong-san', on: true, lang: 'zh' })).toEqual({
+        ok: false,
+        error: 'wrong-san 和 missing-intermediate 改的都是负载均衡器（SLB）的证书：先关掉 missing-intermediate（npm run lab -- fault missing-intermediate off）',
+      });
+      expect(await control(socket, { cmd: 'fault', name: 'wrong-san', on: true, lang: 'en' })).toEqual({
+        ok: false,
+        error: 'wrong-san and missing-intermediate both change the SLB certificate: switch missing-intermediate off first (npm run lab -- fault missing-intermediate off)',
+      });
     } finally {
       await server.close();
     }

@@ -58,7 +58,7 @@ export const faults: typeof en = {
       see: () => 'ping 和 TCP 三次握手的耗时翻倍；DNS 的每一步、TLS 的每个往返都多出这段时间',
     },
   },
-  groups: { 'slb-certificate': 'SLB 的证书' },
+  groups: { 'slb-certificate': '负载均衡器（SLB）的证书' },
 
   noFault: (name, all) => `没有叫 "${name}" 的故障；故障有：${all.join(', ')}`,
   linkNeedsNs: (name, noNetem) =>
