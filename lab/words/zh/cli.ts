@@ -14,7 +14,7 @@ export const cli: typeof en = {
   faults         工作坊的故障：每个故障破坏什么，在正在运行的实验里是否开启
   fault NAME on|off
                  在正在运行的实验里开启一个故障（edge-down、slow-origin、expired-leaf……），或者再关掉
-  order          像手机那样向正在运行的实验下种子章节里的那笔订单
+  order          像手机那样向正在运行的实验下原文里的那笔订单
                  [--mode classic|modern] [--from north|south] [--key K] [--name HOST] [--ca FILE]
   dig NAME       像手机那样问本地 DNS，并展示它一步步的查询过程
                  [--type A] [--from north|south]

@@ -20,7 +20,7 @@ const ROLE_WHAT: Record<string, string> = {
   'app-1': '应用服务器：POST /purchaseOrder',
   'app-2': '应用服务器：POST /purchaseOrder',
   slb: '终结 TLS 的负载均衡器（SLB，电商网站的 VIP）',
-  'slb-classic': 'SLB 的经典端口：只用种子章节里的 TLS 1.2 RSA 密钥交换（没有前向保密）',
+  'slb-classic': 'SLB 的经典端口：只用原文里的 TLS 1.2 RSA 密钥交换（没有前向保密）',
 };
 
 export const up: typeof en = {
