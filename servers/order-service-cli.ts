@@ -8,7 +8,7 @@ import { parseHostPort } from './net/listen.ts';
 import { labDir } from './net/paths.ts';
 import { OrderStore } from './order-store.ts';
 import { startOrderServer } from './order-service.ts';
-import { errorText } from '../lab/words/cli.ts';
+import { errorText } from './words/args.ts';
 import { serversCliWords } from './words/cli.ts';
 
 /** Start one app server and keep it up until Ctrl-C (SIGINT) or SIGTERM. Returns the exit code. */

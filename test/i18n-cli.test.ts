@@ -15,6 +15,7 @@ import { upWords } from '../lab/words/up.ts';
 import { faultWords } from '../lab/words/faults.ts';
 import { browserWords } from '../lab/words/browser.ts';
 import { serversCliWords } from '../servers/words/cli.ts';
+import { argsWords } from '../servers/words/args.ts';
 import { certsWords } from '../certs/words/certs.ts';
 import { FAULT_NAMES, FaultSwitches, faultBreaks } from '../lab/faults.ts';
 import { control, startControl } from '../lab/control.ts';
@@ -141,16 +142,10 @@ describe("Node's parseArgs errors in the learner's language", { timeout: 60_000 
 });
 
 describe('the faults table', { timeout: 60_000 }, () => {
-  /** The display column at which each cell after the first starts, in one line. */
+  /** "  name  state  what it breaks": the display columns at which the state and the description start. */
   function cellStarts(line: string): number[] {
-    const starts: number[] = [];
-    const gap = / {2,}/g;
-    for (let m = gap.exec(line.trimStart()); m; m = gap.exec(line.trimStart())) {
-      const indent = line.length - line.trimStart().length;
-      starts.push(indent + displayWidth(line.trimStart().slice(0, m.index + m[0].length)));
-      if (starts.length === 2) break; // the last cell is prose: its own spaces are not columns
-    }
-    return starts;
+    const m = /^( *\S+ {2,})(\S+ {2,})/.exec(line);
+    return m ? [displayWidth(m[1]!), displayWidth(m[1]! + m[2]!)] : [];
   }
 
   it('in Chinese, every column starts at the same display column in every row', async () => {
@@ -279,7 +274,7 @@ describe('the command-line catalogues', () => {
   const WORDLESS = new Set(['up.roleWhat', 'certs.labelWidth', 'certs.numbered']);
 
   it('every Chinese line is Chinese (no English left behind), and every key is there', () => {
-    const pairs = { cli: cliWords, faults: faultWords, up: upWords, browser: browserWords, 'servers-cli': serversCliWords, certs: certsWords };
+    const pairs = { cli: cliWords, args: argsWords, faults: faultWords, up: upWords, browser: browserWords, 'servers-cli': serversCliWords, certs: certsWords };
     for (const [name, words] of Object.entries(pairs)) {
       for (const [at, en, zh] of leaves(words('en'), words('zh'))) {
         const key = `${name}.${at}`;

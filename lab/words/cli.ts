@@ -1,36 +1,9 @@
-// The words of the lab's command line, in both languages (lab/lang.ts): its help, its errors, and
-// Node's parseArgs errors said again in the learner's language.
-import { catalogue, type Lang } from '../lang.ts';
+// The words of the lab's command line, in both languages (lab/lang.ts): its help and its errors.
+// Node's parseArgs errors are said again in the learner's language by servers/words/args.ts (the
+// servers' own commands need it too, and servers/ imports nothing from lab/words).
+import { catalogue } from '../lang.ts';
 import { cli as en } from './en/cli.ts';
 import { cli as zh } from './zh/cli.ts';
 
 export const cliWords = catalogue('cli', en, zh);
-
-/** Node's parseArgs found a mistyped command line (a usage error: exit 2). */
-export function isArgsError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
-}
-
-/**
- * A parseArgs error (ERR_PARSE_ARGS_*) in the learner's language, naming the option as typed; any
- * other error's own message. English keeps Node's words.
- */
-export function errorText(err: unknown, l?: Lang): string {
-  const e = err as { code?: unknown; message?: unknown };
-  const message = typeof e?.message === 'string' ? e.message : String(err);
-  const said = cliWords(l).args;
-  // Node quotes what it means: "Unknown option '--foo'", "Option '-f, --from <value>' argument missing".
-  const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
-  const option = quoted.replace(/ <value>$/, '').replace(/^-\w, /, '');
-  switch (e?.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return said.unknownOption(option, message);
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return / argument missing$/.test(message) ? said.missingValue(option, message) : said.takesNoValue(option, message);
-    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return said.unexpectedArgument(option, message);
-    default:
-      return message;
-  }
-}
+export { errorText, isArgsError } from '../../servers/words/args.ts';

@@ -20,7 +20,7 @@ import { listen, parseHostPort, closeGracefully } from '../net/listen.ts';
 import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from '../net/limits.ts';
 import { labDir } from '../net/paths.ts';
 import { ensureOriginContent, type OriginFile } from './origin-content.ts';
-import { errorText } from '../../lab/words/cli.ts';
+import { errorText } from '../words/args.ts';
 import { serversCliWords } from '../words/cli.ts';
 
 // ---------------------------------------------------------------------------------------------

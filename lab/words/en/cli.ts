@@ -28,13 +28,6 @@ export const cli = {
 
   --lang zh|en   the language the lab speaks, with any command (default: from the locale, LC_ALL, LC_MESSAGES or LANG)`,
   unknownCommand: (name: string) => `unknown command "${name}"`,
-  /** Node's parseArgs says these in English; the option or argument named stays as typed. */
-  args: {
-    unknownOption: (option: string, nodeSaid: string) => nodeSaid || `Unknown option '${option}'`,
-    missingValue: (option: string, nodeSaid: string) => nodeSaid || `Option '${option} <value>' argument missing`,
-    takesNoValue: (option: string, nodeSaid: string) => nodeSaid || `Option '${option}' does not take an argument`,
-    unexpectedArgument: (arg: string, nodeSaid: string) => nodeSaid || `Unexpected argument '${arg}'. This command does not take positional arguments`,
-  },
   /** "--from must be north or south, not "x"" and its kin, said by many commands. */
   mustBe: (flag: string, choices: readonly string[], got: string | undefined) => `${flag} must be ${choices.join(' or ')}, not "${got}"`,
   portNumber: (flag: string, got: string) => `${flag} must be a port number 0-65535, not "${got}"`,

@@ -45,12 +45,6 @@ export const cli: typeof en = {
 
   --lang zh|en   实验使用的语言，可以和任何命令一起用（默认取自区域设置：LC_ALL、LC_MESSAGES 或 LANG）`,
   unknownCommand: (name) => `未知的命令 "${name}"`,
-  args: {
-    unknownOption: (option) => `未知的选项 ${option}`,
-    missingValue: (option) => `选项 ${option} 缺少取值（写成 ${option} <取值>）`,
-    takesNoValue: (option) => `选项 ${option} 不带取值`,
-    unexpectedArgument: (arg) => `多余的参数 "${arg}"：这个命令不接受位置参数`,
-  },
   mustBe: (flag, choices, got) => `${flag} 只能是 ${choices.join(' 或 ')}，而不是 "${got}"`,
   portNumber: (flag, got) => `${flag} 必须是 0-65535 之间的端口号，而不是 "${got}"`,
   noArguments: (command, got) => `${command} 不接受参数（收到了 ${got.join(' ')}）`,

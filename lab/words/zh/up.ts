@@ -5,8 +5,8 @@ import type { up as en } from '../en/up.ts';
 
 /** 每个角色做什么（按角色名；state.json 里是英文，给工具读）。 */
 const ROLE_WHAT: Record<string, string> = {
-  root: '根域名服务器：对 test. 的查询给出引荐',
-  tld: 'test. 顶级域（TLD）的 DNS 服务器：把查询引荐给电商网站和 CDN 的权威 DNS',
+  root: '根域名服务器：对 test. 的查询给出转介',
+  tld: 'test. 顶级域（TLD）的 DNS 服务器：把查询转介给电商网站和 CDN 的权威 DNS',
   'shop-dns': '电商网站的权威 DNS（geektime.test）',
   'cdn-dns': 'CDN 的权威 DNS（cdn.test）',
   gslb: 'CDN 的全局负载均衡器（gslb.cdn.test）：为每个客户端挑一个边缘节点',
@@ -53,7 +53,7 @@ export const up: typeof en = {
 
   reach: {
     phoneQuestion: '手机向它的本地 DNS 提的问题',
-    rootReferral: '根域名服务器的引荐（referral）',
+    rootReferral: '根域名服务器的转介（referral）',
     pictureOverHttps: '经 HTTPS 取一张图片，就像 https 页面加载它那样',
     orModern: '（或者 --mode modern）',
     wireshark: (filter, keyLog) => `Wireshark：在环回接口上抓包${filter ? `，抓包过滤器用 "${filter}"（不抓健康检查）` : ''}，TLS 密钥日志（key log）：${keyLog}`,
