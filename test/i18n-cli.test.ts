@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
-import { detectLang, langOfLocale, parseLang, takeLangFlag, type Lang } from '../lab/lang.ts';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { detectLang, langOfLocale, parseLang, setLang, takeLangFlag, type Lang } from '../lab/lang.ts';
 import { displayWidth } from '../lab/text-width.ts';
 import { cliWords, errorText, isArgsError } from '../lab/words/cli.ts';
 import { upWords } from '../lab/words/up.ts';
@@ -17,7 +17,7 @@ import { browserWords } from '../lab/words/browser.ts';
 import { serversCliWords } from '../servers/words/cli.ts';
 import { argsWords } from '../servers/words/args.ts';
 import { certsWords } from '../certs/words/certs.ts';
-import { FAULT_NAMES, FaultSwitches, faultBreaks } from '../lab/faults.ts';
+import { FAULT_NAMES, FaultSwitches, faultBreaks, faultsCommand } from '../lab/faults.ts';
 import { control, startControl } from '../lab/control.ts';
 import { planRoles } from '../lab/topology.ts';
 import type { RoleControl, RoleRecord } from '../lab/supervisor.ts';
@@ -162,6 +162,30 @@ describe('the faults table', { timeout: 60_000 }, () => {
     rows.forEach((row, i) => expect(row.endsWith(faultBreaks(FAULT_NAMES[i]!, 'zh')), row).toBe(true));
     expect(r.stdout).toContain('没有从 ');
     expect(r.stdout).toContain('开关一个故障：npm run lab -- fault NAME on|off');
+  });
+
+  it('with faults on and off in one table (开启 and 关闭), the columns still line up', async () => {
+    const dir = tempDir();
+    const state = { pid: process.pid, startedAt: new Date().toISOString(), addressing: 'per-role', shopHost: 'www.geektime.test', roles: [], rootCa: '', intermediateCa: '', keyLog: '', orderLog: '', walkLog: '', faults: ['edge-down', 'expired-leaf'] };
+    fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify(state));
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
+    const labDirBefore = process.env.LAB_DIR;
+    process.env.LAB_DIR = dir;
+    setLang('zh');
+    try {
+      expect(await faultsCommand([])).toBe(0);
+    } finally {
+      setLang('en');
+      if (labDirBefore === undefined) delete process.env.LAB_DIR;
+      else process.env.LAB_DIR = labDirBefore;
+      log.mockRestore();
+    }
+    const rows = FAULT_NAMES.map((name) => lines.find((l) => l.startsWith(`  ${name} `))!);
+    expect(rows.filter((r) => / 开启  /.test(r))).toHaveLength(2);
+    expect(rows.filter((r) => / 关闭  /.test(r))).toHaveLength(FAULT_NAMES.length - 2);
+    const starts = rows.map(cellStarts);
+    for (const s of starts) expect(s).toEqual(starts[0]);
   });
 
   it('in English, as it always was', async () => {
