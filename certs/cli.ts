@@ -6,8 +6,9 @@ import { parseArgs } from 'node:util';
 import { labDir } from '../lab/paths.ts';
 import { ensureChain } from './chain.ts';
 import { describeChain } from './describe.ts';
-
-const USAGE = 'usage: npm run lab -- certs [--renew] [--dir <path>]';
+import { errorText } from '../lab/words/cli.ts';
+import { padEndWidth } from '../lab/text-width.ts';
+import { certsWords } from './words/certs.ts';
 
 /** Quote a path for a POSIX shell only when it needs it, so commands stay copy-pasteable. */
 function shellQuote(arg: string): string {
@@ -15,6 +16,7 @@ function shellQuote(arg: string): string {
 }
 
 export async function certsCommand(argv: string[]): Promise<number> {
+  const said = certsWords();
   let values: { renew?: boolean; dir?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -28,11 +30,11 @@ export async function certsCommand(argv: string[]): Promise<number> {
       allowPositionals: false,
     }));
   } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
+    console.error(`${errorText(err)}\n${said.usage}`);
     return 2;
   }
   if (values.help) {
-    console.log(`${USAGE}\n  --renew      remake root, intermediate and both leaves even if they are fine\n  --dir <path> where the files live (default: ${path.join(labDir(), 'certs')})`);
+    console.log(`${said.usage}\n${said.help(path.join(labDir(), 'certs'))}`);
     return 0;
   }
 
@@ -41,20 +43,21 @@ export async function certsCommand(argv: string[]): Promise<number> {
   try {
     result = ensureChain({ dir, renew: values.renew ?? false });
   } catch (err) {
-    console.error(`Could not make the certificate chain in ${dir}: ${(err as Error).message}`);
+    console.error(said.cannotMake(dir, (err as Error).message));
     return 1;
   }
   const { files, made, reasons } = result;
 
   // 1. What happened to each file, and why.
-  console.log(`Certificate chain in ${files.dir}`);
+  // The files' own names (root, leaf, chain.crt…) on the left, as on disk.
+  console.log(said.chainIn(files.dir));
   for (const role of ['root', 'intermediate', 'leaf', 'cdn'] as const) {
     const reason = reasons.find((r) => r.startsWith(`${role}:`));
-    const verdict = made.includes(role) ? `made    (${reason?.slice(role.length + 2)})` : 'reused';
-    console.log(`  ${role.padEnd(13)} ${verdict}`);
+    const verdict = made.includes(role) ? said.made(reason?.slice(role.length + 2)) : said.reused;
+    console.log(`  ${padEndWidth(role, 13)} ${verdict}`);
   }
-  console.log(`  chain.crt     leaf + intermediate: what the SLB sends`);
-  console.log(`  cdn-chain.crt cdn + intermediate: what the CDN's edges send (static.geektime.test)\n`);
+  console.log(`  chain.crt     ${said.chainCrt}`);
+  console.log(`  cdn-chain.crt ${said.cdnChainCrt}\n`);
 
   // 2. What is in the certificates, and who signed whom.
   const read = (file: string) => fs.readFileSync(file, 'utf8');
@@ -62,7 +65,7 @@ export async function certsCommand(argv: string[]): Promise<number> {
 
   // 3. Check it yourself with a different tool.
   const verify = `openssl verify -CAfile ${shellQuote(files.rootCert)} -untrusted ${shellQuote(files.intermediateCert)}`;
-  console.log('\nCheck it yourself (each should print "OK"):');
+  console.log(`\n${said.checkYourself}`);
   console.log(`  ${verify} ${shellQuote(files.leafCert)}`);
   console.log(`  ${verify} -purpose sslserver ${shellQuote(files.leafCert)}`);
   console.log(`  ${verify} -purpose sslserver ${shellQuote(files.cdnCert)}`);

@@ -7,6 +7,16 @@
 // library that made the certificates.
 import crypto, { X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
+import type { Lang } from '../lab/lang.ts';
+import { padEndWidth } from '../lab/text-width.ts';
+import { certsWords } from './words/certs.ts';
+
+type Words = ReturnType<typeof certsWords>;
+
+/** "subject:          value": the label padded by display width (a Chinese label is wider). */
+function field(w: Words, label: string, value: string): string {
+  return `${padEndWidth(label, w.labelWidth)} ${value}`;
+}
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -78,48 +88,50 @@ function authorityKeyId(extnValue: string): string | undefined {
 }
 
 /** The extensions a learner should look at, one line each. */
-function readExtensions(pem: string): Extensions {
+function readExtensions(pem: string, w: Words): Extensions {
   let cert: forge.pki.Certificate;
   try {
     cert = forge.pki.certificateFromPem(pem);
   } catch (err) {
     // forge reads RSA certificates only; the lab's chain is RSA, a stranger's might not be.
-    return { lines: [`extensions:       (not decoded: ${(err as Error).message})`] };
+    return { lines: [field(w, w.label.extensions, w.notDecoded((err as Error).message))] };
   }
   const out: Extensions = { lines: [], signatureAlgorithm: forge.pki.oids[cert.siginfo.algorithmOid] };
-  const critical = (e: { critical?: boolean }) => (e.critical ? ' (critical)' : '');
+  const critical = (e: { critical?: boolean }) => (e.critical ? w.critical : '');
+  // The extensions' own names, as X.509 and openssl spell them, in every language.
+  const ext = (name: string, value: string) => field(w, `${name}:`, value);
 
   for (const e of cert.extensions as Array<Record<string, any>>) {
     switch (e.name) {
       case 'basicConstraints': {
         const pathLen = 'pathLenConstraint' in e ? `, pathlen:${e.pathLenConstraint}` : '';
-        out.lines.push(`basicConstraints: CA:${e.cA ? 'TRUE' : 'FALSE'}${pathLen}${critical(e)}`);
+        out.lines.push(ext('basicConstraints', `CA:${e.cA ? 'TRUE' : 'FALSE'}${pathLen}${critical(e)}`));
         break;
       }
       case 'keyUsage':
-        out.lines.push(`keyUsage:         ${KEY_USAGE_BITS.filter((bit) => e[bit]).join(', ')}${critical(e)}`);
+        out.lines.push(ext('keyUsage', `${KEY_USAGE_BITS.filter((bit) => e[bit]).join(', ')}${critical(e)}`));
         break;
       case 'extKeyUsage': {
         const purposes = Object.keys(e).filter((k) => e[k] === true && k !== 'critical');
-        out.lines.push(`extKeyUsage:      ${purposes.map((p) => EXT_KEY_USAGE_NAMES[p] ?? p).join(', ')}${critical(e)}`);
+        out.lines.push(ext('extKeyUsage', `${purposes.map((p) => EXT_KEY_USAGE_NAMES[p] ?? p).join(', ')}${critical(e)}`));
         break;
       }
       case 'subjectAltName': {
         const names = (e.altNames as Array<{ type: number; value: string; ip?: string }>).map((n) =>
           n.type === 2 ? `DNS:${n.value}` : n.type === 7 ? `IP:${n.ip}` : `type${n.type}:${n.value}`);
-        out.lines.push(`subjectAltName:   ${names.join(', ')}${critical(e)}`);
+        out.lines.push(ext('subjectAltName', `${names.join(', ')}${critical(e)}`));
         break;
       }
       case 'subjectKeyIdentifier':
         out.ski = e.subjectKeyIdentifier as string;
-        out.lines.push(`SKI (own key id): ${colonHex(out.ski)}`);
+        out.lines.push(field(w, w.label.ski, colonHex(out.ski)));
         break;
       case 'authorityKeyIdentifier':
         out.aki = authorityKeyId(e.value as string);
-        out.lines.push(`AKI (signer's):   ${out.aki ? colonHex(out.aki) : '(no key id)'}`);
+        out.lines.push(field(w, w.label.aki, out.aki ? colonHex(out.aki) : w.noKeyId));
         break;
       default:
-        out.lines.push(`${e.name ?? e.id}:${critical(e)} (present)`);
+        out.lines.push(`${e.name ?? e.id}:${critical(e)}${w.present}`);
     }
   }
   return out;
@@ -133,25 +145,24 @@ interface Described {
   ext: Extensions;
 }
 
-function describeOne(pem: string, label: string): { described: Described; text: string[] } {
+function describeOne(pem: string, label: string, w: Words): { described: Described; text: string[] } {
   const cert = new X509Certificate(pem);
-  const ext = readExtensions(pem);
+  const ext = readExtensions(pem, w);
   const daysLeft = Math.floor((Date.parse(cert.validTo) - Date.now()) / DAY_MS);
   const key = cert.publicKey;
   const keyDetails = key.asymmetricKeyDetails;
-  const keySize = keyDetails?.modulusLength ? `${keyDetails.modulusLength} bits` : keyDetails?.namedCurve ?? '';
   const spki = key.export({ type: 'spki', format: 'der' });
   const spkiHash = crypto.createHash('sha256').update(spki).digest('hex');
 
   const text = [
-    `${label}: ${commonName(cert)}`,
-    `  subject:          ${oneLine(cert.subject)}`,
-    `  issuer:           ${oneLine(cert.issuer)}`,
-    `  serial:           ${colonHex(cert.serialNumber)}`,
-    `  valid:            from ${cert.validFrom} to ${cert.validTo} (${daysLeft >= 0 ? `${daysLeft} days left` : `EXPIRED ${-daysLeft} days ago`})`,
-    `  public key:       ${key.asymmetricKeyType?.toUpperCase()} ${keySize}, SPKI SHA-256 ${shortHex(spkiHash)}`,
-    ...(ext.signatureAlgorithm ? [`  signed with:      ${ext.signatureAlgorithm}`] : []),
-    `  SHA-256 fingerprint: ${cert.fingerprint256}`,
+    w.heading(label, commonName(cert)),
+    `  ${field(w, w.label.subject, oneLine(cert.subject))}`,
+    `  ${field(w, w.label.issuer, oneLine(cert.issuer))}`,
+    `  ${field(w, w.label.serial, colonHex(cert.serialNumber))}`,
+    `  ${field(w, w.label.valid, w.validity(cert.validFrom, cert.validTo, daysLeft))}`,
+    `  ${field(w, w.label.publicKey, w.publicKey(key.asymmetricKeyType?.toUpperCase() ?? '', keyDetails?.modulusLength, keyDetails?.namedCurve, shortHex(spkiHash)))}`,
+    ...(ext.signatureAlgorithm ? [`  ${field(w, w.label.signedWith, ext.signatureAlgorithm)}`] : []),
+    `  ${field(w, w.label.fingerprint, cert.fingerprint256)}`,
     ...ext.lines.map((line) => `  ${line}`),
   ];
   return { described: { cert, label, ext }, text };
@@ -160,36 +171,30 @@ function describeOne(pem: string, label: string): { described: Described; text: 
 // ───────────────────────────────────── the links ──────────────────────────────────────────
 
 /** One link of the walk: did `parent` sign `child`? */
-function describeLink(child: Described, parent: Described): { ok: boolean; text: string } {
-  const who = (d: Described) => `${d.label} (${commonName(d.cert)})`;
-  if (!child.cert.checkIssued(parent.cert)) {
-    return { ok: false, text: `✗ ${who(child)} was NOT issued by ${who(parent)}: its issuer name or AKI does not match` };
-  }
-  if (!child.cert.verify(parent.cert.publicKey)) {
-    return { ok: false, text: `✗ ${who(child)} names ${who(parent)} as issuer, but the signature does NOT verify with its public key` };
-  }
+function describeLink(child: Described, parent: Described, w: Words): { ok: boolean; text: string } {
+  const who = (d: Described) => w.named(d.label, commonName(d.cert));
+  if (!child.cert.checkIssued(parent.cert)) return { ok: false, text: w.notIssued(who(child), who(parent)) };
+  if (!child.cert.verify(parent.cert.publicKey)) return { ok: false, text: w.badSignature(who(child), who(parent)) };
   const keyIds =
     child.ext.aki && parent.ext.ski
       ? child.ext.aki === parent.ext.ski
-        ? ` (AKI = issuer SKI = ${shortHex(child.ext.aki)})`
-        : ` (but AKI ${shortHex(child.ext.aki)} ≠ issuer SKI ${shortHex(parent.ext.ski)})`
+        ? w.keyIdsMatch(shortHex(child.ext.aki))
+        : w.keyIdsDiffer(shortHex(child.ext.aki), shortHex(parent.ext.ski))
       : '';
-  return {
-    ok: true,
-    text: `✓ ${who(child)} ← signed by → ${who(parent)}: signature verified with the ${roleOf(parent.cert)}'s public key${keyIds}`,
-  };
+  return { ok: true, text: w.signed(who(child), who(parent), w.role[roleOf(parent.cert)], keyIds) };
 }
 
 /**
  * The text a learner reads: each certificate, numbered from the leaf, then each link of the
  * chain, then where the chain ends: at the trusted root (if given) or at a self-signed top.
  */
-export function describeChain(certPems: string[], trustedRootPem?: string): string {
-  if (certPems.length === 0) return 'No certificates.';
+export function describeChain(certPems: string[], trustedRootPem?: string, l?: Lang): string {
+  const w = certsWords(l);
+  if (certPems.length === 0) return w.none;
   const lines: string[] = [];
 
   const chain = certPems.map((pem, i) => {
-    const { described, text } = describeOne(pem, `#${i + 1} ${roleOf(new X509Certificate(pem))}`);
+    const { described, text } = describeOne(pem, w.numbered(i + 1, w.role[roleOf(new X509Certificate(pem))]), w);
     lines.push(...text, '');
     return described;
   });
@@ -203,32 +208,29 @@ export function describeChain(certPems: string[], trustedRootPem?: string): stri
     if (rootCert.fingerprint256 === top.cert.fingerprint256) {
       anchor = top;
     } else {
-      const { described, text } = describeOne(trustedRootPem, 'trusted root');
-      lines.push(...text.slice(0, 1).map((l) => `${l}   (not sent by the server: the client already has it)`), ...text.slice(1), '');
+      const { described, text } = describeOne(trustedRootPem, w.trustedRoot, w);
+      lines.push(...text.slice(0, 1).map((line) => `${line}${w.notSent}`), ...text.slice(1), '');
       anchor = described;
     }
   }
 
-  lines.push('Chain of signatures, from the leaf up:');
+  lines.push(w.walkHead);
   const links: Array<{ ok: boolean; text: string }> = [];
-  for (let i = 0; i + 1 < chain.length; i++) links.push(describeLink(chain[i]!, chain[i + 1]!));
-  if (anchor && anchor !== top) links.push(describeLink(top, anchor));
+  for (let i = 0; i + 1 < chain.length; i++) links.push(describeLink(chain[i]!, chain[i + 1]!, w));
+  if (anchor && anchor !== top) links.push(describeLink(top, anchor, w));
   lines.push(...links.map((link) => `  ${link.text}`));
-  if (anchor === top) lines.push(`  ${top.label} is the trusted root itself (servers usually leave it out).`);
+  if (anchor === top) lines.push(`  ${w.topIsRoot(top.label)}`);
 
   if (anchor) {
     const anchorIsRoot = isSelfSigned(anchor.cert);
-    lines.push(anchorIsRoot
-      ? `  ✓ ${anchor.label} (${commonName(anchor.cert)}) is self-signed: trusted because the client already has it, not because of a signature.`
-      : `  ✗ ${anchor.label} (${commonName(anchor.cert)}) is not self-signed: it is not a root.`);
+    const who = w.named(anchor.label, commonName(anchor.cert));
+    lines.push(`  ${anchorIsRoot ? w.anchorSelfSigned(who) : w.anchorNotRoot(who)}`);
     const intact = anchorIsRoot && links.every((link) => link.ok);
-    lines.push(intact
-      ? 'Result: every link verifies up to the trusted root, so a client that trusts it accepts this chain.'
-      : 'Result: the chain is BROKEN (see ✗ above); a client that trusts only this root rejects it.');
+    lines.push(intact ? w.intact : w.broken);
   } else if (isSelfSigned(top.cert)) {
-    lines.push(`  ${top.label} (${commonName(top.cert)}) is self-signed: the chain ends here, trusted only if the client already has this certificate.`);
+    lines.push(`  ${w.endsSelfSigned(w.named(top.label, commonName(top.cert)))}`);
   } else {
-    lines.push(`  ${top.label} was signed by "${oneLine(top.cert.issuer)}", which is not in the bundle; no trusted root was given to check against.`);
+    lines.push(`  ${w.endsUnknown(top.label, oneLine(top.cert.issuer))}`);
   }
   return lines.join('\n');
 }

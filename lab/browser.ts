@@ -17,6 +17,8 @@ import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { readState, type LabState } from './state.ts';
 import { SHOP_HOST } from './topology.ts';
+import { browserWords } from './words/browser.ts';
+import { cliWords } from './words/cli.ts';
 
 const BROWSERS = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
 
@@ -51,7 +53,7 @@ function makeProfile(rootCa: string): string {
     const r = spawnSync('certutil', args);
     if (r.status !== 0) {
       fs.rmSync(home, { recursive: true, force: true });
-      throw new Error(`certutil ${args[0]} failed: ${r.stderr.toString().trim()}`);
+      throw new Error(browserWords().certutilFailed(args[0]!, r.stderr.toString().trim()));
     }
   }
   return home;
@@ -98,6 +100,7 @@ export interface PageCheck {
 
 /** Load the page headless, wait for every picture, press the button, read the answer. */
 async function checkPage(child: ChildProcess, url: string, timeoutMs = 30_000): Promise<PageCheck> {
+  const said = browserWords();
   const toBrowser = child.stdio[3] as Writable;
   const fromBrowser = child.stdio[4] as Readable;
   let nextId = 1;
@@ -111,9 +114,9 @@ async function checkPage(child: ChildProcess, url: string, timeoutMs = 30_000): 
     waiting.clear();
   };
   // A browser that dies (or never starts) closes the pipes: every call waiting gets that answer.
-  toBrowser.on('error', (err) => fail(new Error(`the browser's pipe: ${err.message}`)));
-  fromBrowser.on('error', (err) => fail(new Error(`the browser's pipe: ${err.message}`)));
-  child.once('exit', (code, signal) => fail(new Error(`the browser exited (${signal ?? `code ${code}`})`)));
+  toBrowser.on('error', (err) => fail(new Error(said.pipe(err.message))));
+  fromBrowser.on('error', (err) => fail(new Error(said.pipe(err.message))));
+  child.once('exit', (code, signal) => fail(new Error(said.exited(signal ?? said.exitCode(code)))));
   fromBrowser.setEncoding('utf8');
   fromBrowser.on('data', (chunk: string) => {
     buffered += chunk;
@@ -131,7 +134,7 @@ async function checkPage(child: ChildProcess, url: string, timeoutMs = 30_000): 
       const id = nextId++;
       const timer = setTimeout(() => {
         waiting.delete(id);
-        reject(new Error(`the browser did not answer ${method} within ${timeoutMs / 1000} s`));
+        reject(new Error(said.noAnswer(method, timeoutMs / 1000)));
       }, Math.max(0, deadline - Date.now()));
       waiting.set(id, (m) => {
         clearTimeout(timer);
@@ -140,9 +143,9 @@ async function checkPage(child: ChildProcess, url: string, timeoutMs = 30_000): 
       });
       toBrowser.write(`${JSON.stringify({ id, method, params, ...(sessionId && { sessionId }) })}\0`);
     });
-  const until = async (what: string, test: () => boolean) => {
+  const until = async (late: string, test: () => boolean) => {
     while (!test()) {
-      if (Date.now() > deadline) throw new Error(`the browser did not ${what} within ${timeoutMs / 1000} s`);
+      if (Date.now() > deadline) throw new Error(late);
       await new Promise((r) => setTimeout(r, 50));
     }
   };
@@ -150,7 +153,7 @@ async function checkPage(child: ChildProcess, url: string, timeoutMs = 30_000): 
   const { sessionId } = await send<{ sessionId: string }>('Target.attachToTarget', { targetId, flatten: true });
   await send('Page.enable', {}, sessionId);
   await send('Page.navigate', { url }, sessionId);
-  await until('load the page', () => events.some((e) => e.method === 'Page.loadEventFired' && e.sessionId === sessionId));
+  await until(said.noLoad(timeoutMs / 1000), () => events.some((e) => e.method === 'Page.loadEventFired' && e.sessionId === sessionId));
   const script = `(async () => {
     const wait = async (test) => { for (let i = 0; i < 200 && !test(); i++) await new Promise((r) => setTimeout(r, 50)); return test(); };
     const shown = [...document.images].filter((i) => i.loading !== 'lazy'); // the full-size one waits until opened
@@ -162,25 +165,26 @@ async function checkPage(child: ChildProcess, url: string, timeoutMs = 30_000): 
     return { url: location.href, secure: window.isSecureContext, images, status: result.dataset.status ?? 'no answer', result: result.textContent };
   })()`;
   const evaluated = await send<{ result: { value: PageCheck }; exceptionDetails?: { text: string } }>('Runtime.evaluate', { expression: script, awaitPromise: true, returnByValue: true }, sessionId);
-  if (evaluated.exceptionDetails) throw new Error(`the page's script failed: ${evaluated.exceptionDetails.text}`);
+  if (evaluated.exceptionDetails) throw new Error(said.scriptFailed(evaluated.exceptionDetails.text));
   return evaluated.result.value;
 }
 
 export async function browserCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { from: { type: 'string', default: 'north' }, check: { type: 'boolean', default: false } } });
+  const said = browserWords();
   const region = values.from;
-  if (region !== 'north' && region !== 'south') throw new Error(`--from must be north or south, not "${region}"`);
+  if (region !== 'north' && region !== 'south') throw new Error(cliWords().mustBe('--from', ['north', 'south'], region));
   const browser = BROWSERS.find(onPath);
-  if (!browser) throw new Error(`no Chromium or Chrome on PATH (apt install chromium), so no browser as the phone`);
-  if (!onPath('certutil')) throw new Error('no certutil on PATH (apt install libnss3-tools): it puts the lab\'s root CA into the throwaway profile');
+  if (!browser) throw new Error(said.noBrowser);
+  if (!onPath('certutil')) throw new Error(said.noCertutil);
   const state = readState();
   const t = target(state, region);
   let home: string | undefined;
   try {
     home = makeProfile(state.rootCa);
-    if (t.resolverRules) console.log(`On loopback the browser's resolver is told where the names are (${t.resolverRules}); with --net ns it asks the lab's local DNS.`);
+    if (t.resolverRules) console.log(said.loopbackResolver(t.resolverRules));
     if (!values.check) {
-      console.log(`Opening ${t.url}${t.namespace ? ` in the phone's namespace ${t.namespace}` : ''} with a throwaway profile that trusts the lab's root CA. Close the browser (or Ctrl-C) to end.`);
+      console.log(said.opening(t.url, t.namespace));
       const child = launch(browser, browserArgs(home, t, [t.url]), home, t.namespace, 'inherit');
       // The browser has a process group of its own: a Ctrl-C here ends it too.
       const end = () => killGroup(child);
@@ -196,7 +200,7 @@ export async function browserCommand(argv: string[]): Promise<number> {
       console.log(JSON.stringify(page));
       return page.status === '201' && page.images.every((i) => i.ok) ? 0 : 1;
     } catch (err) {
-      throw new Error(`${(err as Error).message}${stderr ? ` (browser: ${stderr.trim().split('\n').at(-1)})` : ''}`);
+      throw new Error(`${(err as Error).message}${stderr ? said.browserSaid(stderr.trim().split('\n').at(-1) ?? '') : ''}`);
     } finally {
       const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
       killGroup(child);
@@ -207,7 +211,7 @@ export async function browserCommand(argv: string[]): Promise<number> {
     try {
       if (home) fs.rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     } catch (err) {
-      console.error(`lab: could not remove the throwaway profile ${home}: ${(err as Error).message}`);
+      console.error(`lab: ${said.cannotRemoveProfile(home, (err as Error).message)}`);
     }
   }
 }

@@ -3,6 +3,8 @@
 //   {"cmd":"status"}                          → {"ok":true,"roles":[{name,status,reason,since,restarts}]}
 //   {"cmd":"stop"|"restart"|"crash","role":R}  → {"ok":true,"role":{...}}
 //   {"cmd":"fault","name":F,"on":true|false}   → {"ok":true,"done":"what was done","faults":[on now]}
+// A request may carry "lang":"zh"|"en": the reply's words (and errors) are then in that language,
+// the asker's, which may not be the lab's.
 // `npm run lab -- status`, `npm run lab -- role NAME stop|restart|crash` and
 // `npm run lab -- fault NAME on|off` (lab/faults.ts) are its clients.
 import fs from 'node:fs';
@@ -11,8 +13,12 @@ import { guardConnections, progressDeadline } from '../servers/net/limits.ts';
 import { readState } from './state.ts';
 import type { RoleControl, RoleRecord } from './supervisor.ts';
 import type { FaultSwitches } from './faults.ts';
+import { lang, parseLang, type Lang } from './lang.ts';
+import { padEndWidth } from './text-width.ts';
+import { cliWords } from './words/cli.ts';
+import { upWords } from './words/up.ts';
 
-export type ControlRequest = { cmd: 'status' } | { cmd: 'stop' | 'restart' | 'crash'; role: string } | { cmd: 'fault'; name: string; on: boolean };
+export type ControlRequest = ({ cmd: 'status' } | { cmd: 'stop' | 'restart' | 'crash'; role: string } | { cmd: 'fault'; name: string; on: boolean }) & { lang?: Lang };
 export type ControlReply = { ok: true; roles?: RoleRecord[]; role?: RoleRecord; done?: string; faults?: string[] } | { ok: false; error: string };
 
 const MAX_LINE = 1024;
@@ -30,7 +36,7 @@ export async function startControl(file: string, supervisor: RoleControl, faults
       if (end < 0) {
         if (buffer.length > MAX_LINE) {
           // Say why, then stop reading: a writer that goes on must not grow the buffer.
-          socket.end(JSON.stringify({ ok: false, error: 'request line too long' }) + '\n');
+          socket.end(JSON.stringify({ ok: false, error: upWords().control.lineTooLong }) + '\n');
           socket.destroySoon();
           socket.removeAllListeners('data');
         }
@@ -61,8 +67,10 @@ async function answer(line: string, supervisor: RoleControl, faults?: FaultSwitc
   try {
     req = JSON.parse(line) as ControlRequest;
   } catch {
-    return { ok: false, error: 'not JSON' };
+    return { ok: false, error: upWords().control.notJson };
   }
+  const l = parseLang(req?.lang) ?? lang();
+  const said = upWords(l).control;
   try {
     switch (req.cmd) {
       case 'status':
@@ -75,12 +83,12 @@ async function answer(line: string, supervisor: RoleControl, faults?: FaultSwitc
         supervisor.crash(req.role);
         return { ok: true };
       case 'fault': {
-        if (!faults) return { ok: false, error: 'this lab has no fault switches' };
-        if (typeof req.name !== 'string' || typeof req.on !== 'boolean') return { ok: false, error: 'fault needs "name" (a string) and "on" (true or false)' };
-        return { ok: true, ...(await faults.set(req.name, req.on)) };
+        if (!faults) return { ok: false, error: said.noFaultSwitches };
+        if (typeof req.name !== 'string' || typeof req.on !== 'boolean') return { ok: false, error: said.faultNeeds };
+        return { ok: true, ...(await faults.set(req.name, req.on, l)) };
       }
       default:
-        return { ok: false, error: `unknown command ${JSON.stringify((req as { cmd: unknown }).cmd)}` };
+        return { ok: false, error: said.unknownCommand(JSON.stringify((req as { cmd: unknown }).cmd)) };
     }
   } catch (err) {
     return { ok: false, error: (err as Error).message };
@@ -93,17 +101,18 @@ export function control(file: string, req: ControlRequest, timeoutMs = 10_000): 
     const socket = net.connect(file);
     let data = '';
     socket.setEncoding('utf8');
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`the lab did not answer within ${timeoutMs} ms`)));
+    const said = upWords().control;
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(said.noAnswer(timeoutMs))));
     socket.on('connect', () => socket.write(JSON.stringify(req) + '\n'));
     socket.on('data', (chunk: string) => (data += chunk));
     socket.on('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new Error(`no lab is listening on ${file}: start one with \`npm run lab -- up\``) : err),
+      reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new Error(said.noLabListening(file)) : err),
     );
     socket.on('end', () => {
       try {
         resolve(JSON.parse(data) as ControlReply);
       } catch {
-        reject(new Error(`the lab answered something that is not JSON: ${data.slice(0, 200)}`));
+        reject(new Error(said.answerNotJson(data.slice(0, 200))));
       }
     });
   });
@@ -111,19 +120,21 @@ export function control(file: string, req: ControlRequest, timeoutMs = 10_000): 
 
 function controlOf(): string {
   const state = readState();
-  if (!state.control) throw new Error(`the running lab (process ${state.pid}) has no control socket`);
+  if (!state.control) throw new Error(upWords().noControlSocket(state.pid));
   return state.control;
 }
 
+/** One role: its name and status (values, as the supervisor says them), since when, why. */
 function line(r: RoleRecord): string {
-  const restarts = r.restarts ? `, restarted ${r.restarts}×` : '';
-  return `  ${r.name.padEnd(10)} ${r.status.padEnd(8)} since ${r.since}${restarts}${r.reason ? `  ${r.reason}` : ''}`;
+  const said = upWords().control;
+  const restarts = r.restarts ? said.restarted(r.restarts) : '';
+  return `  ${padEndWidth(r.name, 10)} ${padEndWidth(r.status, 8)} ${said.since(r.since)}${restarts}${r.reason ? `  ${r.reason}` : ''}`;
 }
 
 /** `npm run lab -- status`: every role of the running lab and what the supervisor says of it. */
 export async function statusCommand(argv: string[]): Promise<number> {
-  if (argv.length) throw new Error(`status takes no arguments (got ${argv.join(' ')})`);
-  const reply = await control(controlOf(), { cmd: 'status' });
+  if (argv.length) throw new Error(cliWords().noArguments('status', argv));
+  const reply = await control(controlOf(), { cmd: 'status', lang: lang() });
   if (!reply.ok) throw new Error(reply.error);
   for (const r of reply.roles ?? []) console.log(line(r));
   return (reply.roles ?? []).every((r) => r.status === 'up') ? 0 : 3;
@@ -133,11 +144,11 @@ export async function statusCommand(argv: string[]): Promise<number> {
 export async function roleCommand(argv: string[]): Promise<number> {
   const [name, action] = argv;
   if (!name || (action !== 'stop' && action !== 'restart' && action !== 'crash') || argv.length !== 2) {
-    throw new Error('usage: npm run lab -- role NAME stop|restart|crash');
+    throw new Error(upWords().control.roleUsage);
   }
-  const reply = await control(controlOf(), { cmd: action, role: name });
+  const reply = await control(controlOf(), { cmd: action, role: name, lang: lang() });
   if (!reply.ok) throw new Error(reply.error);
   if (reply.role) console.log(line(reply.role));
-  else console.log(`  ${name} was told to crash; the supervisor restarts it (see \`npm run lab -- status\`)`);
+  else console.log(`  ${upWords().control.toldToCrash(name)}`);
   return 0;
 }

@@ -3,7 +3,8 @@
 //   npm run lab -- faults                 every fault, what it breaks, and whether it is on
 //   npm run lab -- fault slow-origin on   switch one on in the running lab (`off` mends it)
 //
-// FAULTS below is the one catalogue. A fault is one of three kinds:
+// FAULTS below is the one list (what each breaks and what a user then sees are words, in both
+// languages: lab/words/{en,zh}/faults.ts, keyed by the same names). A fault is one of three kinds:
 //   - 'stop'  a role goes down: the supervisor stops it, and `off` starts it again on its port;
 //   - 'spec'  a pure change of some roles' specs (lab/roles.ts), say the origin gets a delay. up.ts
 //             builds every spec through withFaults(), which applies the faults that are on, so
@@ -23,6 +24,13 @@ import type { RoleSpec } from './roles.ts';
 import { control } from './control.ts';
 import { readState, statePath, type LabState } from './state.ts';
 import type { RoleControl, RoleRecord } from './supervisor.ts';
+import { lang, type Lang } from './lang.ts';
+import { columns } from './text-width.ts';
+import { upWords } from './words/up.ts';
+import { faultWords, type FaultFacts } from './words/faults.ts';
+import { cliWords } from './words/cli.ts';
+
+type FaultWords = ReturnType<typeof faultWords>;
 
 /** Where a spec change finds the certificate files it serves instead. */
 export interface FaultContext {
@@ -43,12 +51,8 @@ function change<K extends RoleSpec['kind']>(kind: K, f: (spec: SpecOf<K>, ctx: F
 }
 
 interface Common {
-  /** What it breaks, in one line. */
-  breaks: string;
-  /** The roles it acts on. */
+  /** The roles it acts on. (What it breaks, and what a user sees, are words: lab/words/faults.ts.) */
   roles: string[];
-  /** What a user sees, and with which command. */
-  see: string;
   /**
    * Roles restarted as well, on and off, to empty a cache, as if every TTL had run out: the local
    * DNS would otherwise answer from its cache (the shop's names for 10 minutes, its delegation for
@@ -62,7 +66,7 @@ export type Fault =
       how: 'spec';
       change: Change;
       /** Faults of one group change the same thing (the SLB's certificate): one at a time. */
-      group?: string;
+      group?: keyof FaultWords['groups'];
       /** Files the change needs, made before it is applied. */
       prepare?: (certDir: string) => void;
     })
@@ -82,60 +86,44 @@ export const FAULTS = {
   'edge-down': {
     how: 'stop',
     roles: ['edge-north'],
-    breaks: 'the north edge cache stops: the GSLB sends north phones to the south edge',
-    see: "the GSLB's health checks fail twice in a row (servers/net/health.ts), then it answers 127.0.0.22 for the north: `dig -b 127.10.1.10 geektime.gslb.cdn.test` at the GSLB; resolvers keep the old answer up to its TTL (30 s)",
   },
   'origin-down': {
     how: 'stop',
     roles: ['origin'],
-    breaks: "the origin stops: the caches serve what they hold, and a miss gets the parent's 502",
-    see: 'a cached picture is still a HIT; an uncached one gets 502 "bad gateway" naming the refused connection; a stale copy is served only where its rules say stale-if-error (RFC 5861 §4)',
   },
   'slow-origin': {
     how: 'spec',
     roles: ['origin'],
     change: change('origin', (spec) => ({ ...spec, delayMs: SLOW_ORIGIN_MS })),
-    breaks: `the origin answers every request ${SLOW_ORIGIN_MS / 1000} s late: every cache miss is slow, hits are not`,
-    see: 'curl -w "%{time_total}" a picture with a new query string (a miss) vs. one already cached (a HIT)',
   },
   'app-down': {
     how: 'stop',
     roles: ['app-1'],
-    breaks: 'app server app-1 stops: the SLB sends every order to app-2',
-    see: 'orders answer X-Served-By: app-2; a refused connection takes app-1 out at once (passive check), before its health checks do',
   },
   'slb-health-failing': {
     how: 'spec',
     roles: ['app-1'],
     change: change('app', (spec) => ({ ...spec, healthz: 'failing' })),
-    breaks: "app-1's /healthz answers 503 while it still takes orders: the SLB takes it out after 2 failed checks",
-    see: 'curl app-1/healthz → 503, a POST straight to app-1 → 201, yet orders through the SLB all land on app-2 (rise 2 / fall 2, servers/slb-health.ts)',
   },
   'expired-leaf': {
     how: 'spec',
     roles: ['slb'],
-    group: 'the SLB certificate',
+    group: 'slb-certificate',
     prepare: (certDir) => ensureBrokenChains(certDir),
     change: certificate((ctx) => ({ certFile: ctx.broken.expiredChain, keyFile: ctx.broken.expiredKey })),
-    breaks: "the SLB serves a leaf whose notAfter has passed (RFC 5280 §4.1.2.5)",
-    see: 'curl: "SSL certificate problem: certificate has expired" (exit 60); openssl s_client: "verify error:num=10:certificate has expired"',
   },
   'missing-intermediate': {
     how: 'spec',
     roles: ['slb'],
-    group: 'the SLB certificate',
+    group: 'slb-certificate',
     change: certificate((ctx) => ({ certFile: ctx.chain.leafCert, keyFile: ctx.chain.leafKey })),
-    breaks: 'the SLB sends its leaf without the intermediate: clients cannot link it to the root they trust (RFC 8446 §4.4.2)',
-    see: 'curl: "SSL certificate problem: unable to get local issuer certificate" (exit 60); openssl s_client shows a chain of one',
   },
   'wrong-san': {
     how: 'spec',
     roles: ['slb'],
-    group: 'the SLB certificate',
+    group: 'slb-certificate',
     prepare: (certDir) => ensureBrokenChains(certDir),
     change: certificate((ctx) => ({ certFile: ctx.broken.wrongNameChain, keyFile: ctx.broken.wrongNameKey })),
-    breaks: "the SLB serves a valid leaf for another name (shop.other.test): no SAN matches www.geektime.test (RFC 6125 §6)",
-    see: `curl: "SSL: no alternative certificate subject name matches target host name 'www.geektime.test'" (exit 60)`,
   },
   'gslb-misconfigured': {
     how: 'spec',
@@ -149,15 +137,11 @@ export const FAULTS = {
         regions: spec.regions.map((r) => (r.name === 'north' ? { ...r, subnets: [] } : r.name === 'south' ? { ...r, subnets: [...r.subnets, ...north] } : r)),
       };
     }),
-    breaks: "the GSLB's region map files the north's subnet under the south: north phones get the far edge, all checks green",
-    see: "`dig -b 127.10.1.10 geektime.gslb.cdn.test` at the GSLB answers 127.0.0.22; its TXT answer says why (region south, by subnet)",
   },
   'dns-down': {
     how: 'stop',
     roles: ['shop-dns'],
     flush: ['local-dns'],
-    breaks: "the shop's authoritative DNS stops: the local DNS cannot resolve geektime.test and answers SERVFAIL",
-    see: 'dig www.geektime.test at the local DNS: status SERVFAIL, with the Extended DNS Error "No Reachable Authority" (RFC 8914 §4.23)',
   },
   'lame-delegation': {
     how: 'spec',
@@ -166,35 +150,48 @@ export const FAULTS = {
     // The TLD's NS record for geektime.test names the CDN's name server, which does not serve the
     // zone and says REFUSED: a lame delegation (RFC 1912 §2.8), the classic stale NS record.
     change: change('authoritative', (spec) => ({ ...spec, delegations: { ...spec.delegations, shop: NAME_SERVERS.cdn } })),
-    breaks: `the TLD delegates geektime.test to ${NAME_SERVERS.cdn}, which is not authoritative for it: the local DNS answers SERVFAIL`,
-    see: `dig +norec www.geektime.test at the TLD: "geektime.test. NS ${NAME_SERVERS.cdn}."; at that server: status REFUSED, no AA`,
   },
   'link-loss': {
     how: 'link',
     roles: ['phone-north'],
     netem: `loss ${LINK_LOSS_PERCENT}%`,
-    breaks: `the north phone's radio link drops ${LINK_LOSS_PERCENT}% of packets each way, so about ${Math.round(100 * (1 - (1 - LINK_LOSS_PERCENT / 100) ** 2))}% of round trips lose one (tc netem, ns mode only)`,
-    see: 'TCP retransmissions in the capture, DNS retries, slow pages',
   },
   'link-delay': {
     how: 'link',
     roles: ['phone-north'],
     netem: `delay ${LINK_DELAY_MS}ms`,
-    breaks: `the north phone's radio link waits ${LINK_DELAY_MS} ms more each way (tc netem, ns mode only)`,
-    see: 'ping and the TCP handshake take 2×; every DNS step and TLS round trip adds it',
   },
 } satisfies Record<string, Fault>;
 
 export type FaultName = keyof typeof FAULTS;
 export const FAULT_NAMES = Object.keys(FAULTS) as FaultName[];
 
+/** The values the faults' descriptions quote. */
+const FACTS: FaultFacts = {
+  slowOriginSeconds: SLOW_ORIGIN_MS / 1000,
+  linkDelayMs: LINK_DELAY_MS,
+  linkLossPercent: LINK_LOSS_PERCENT,
+  roundTripLossPercent: Math.round(100 * (1 - (1 - LINK_LOSS_PERCENT / 100) ** 2)),
+  cdnNameServer: NAME_SERVERS.cdn,
+};
+
+/** What the fault breaks, in one line, in the language asked (or the process's). */
+export function faultBreaks(name: FaultName, l?: Lang): string {
+  return faultWords(l).described[name].breaks(FACTS);
+}
+
+/** What a user sees when the fault is on, and with which command. */
+export function faultSee(name: FaultName, l?: Lang): string {
+  return faultWords(l).described[name].see(FACTS);
+}
+
 export function isFaultName(name: string): name is FaultName {
   return Object.hasOwn(FAULTS, name);
 }
 
 /** The fault by name, or an error that lists every name. */
-export function faultNamed(name: string): Fault {
-  if (!isFaultName(name)) throw new Error(`no fault "${name}"; the faults are: ${FAULT_NAMES.join(', ')}`);
+export function faultNamed(name: string, l?: Lang): Fault {
+  if (!isFaultName(name)) throw new Error(faultWords(l).noFault(name, FAULT_NAMES));
   return FAULTS[name];
 }
 
@@ -209,9 +206,8 @@ export function withFaults<S extends RoleSpec>(spec: S, on: ReadonlySet<string>,
 }
 
 /** Why a link fault cannot be applied to a loopback lab: one line. */
-export function linkFaultRefusal(name: string, netem: NetemSupport = netemSupport()): string {
-  const kernel = netem === 'absent' ? ', and this kernel has no netem qdisc either (CONFIG_NET_SCH_NETEM is not set)' : '';
-  return `${name} needs the lab in ns mode (sudo npm run lab -- up --net ns), where the phone's radio link is a real veth that tc netem can slow; this lab runs on loopback, which has no such link${kernel}`;
+export function linkFaultRefusal(name: string, netem: NetemSupport = netemSupport(), l?: Lang): string {
+  return faultWords(l).linkNeedsNs(name, netem === 'absent');
 }
 
 export type NetemSupport = 'present' | 'absent' | 'unknown';
@@ -265,8 +261,9 @@ export class FaultSwitches {
     return FAULT_NAMES.filter((n) => this.on.has(n));
   }
 
-  set(name: string, on: boolean): Promise<FaultReply> {
-    const next = this.queue.then(() => this.apply(name, on));
+  /** Switch one; the reply (and an error) in the language asked: the one of whoever asked. */
+  set(name: string, on: boolean, l?: Lang): Promise<FaultReply> {
+    const next = this.queue.then(() => this.apply(name, on, l));
     this.queue = next.catch(() => {});
     return next;
   }
@@ -284,30 +281,33 @@ export class FaultSwitches {
   async afterStart(): Promise<void> {
     for (const name of this.list()) {
       const fault: Fault = FAULTS[name];
-      if (fault.how === 'stop') for (const role of fault.roles) await this.supervisor.stop(role, `stopped by the fault ${name}`);
+      if (fault.how === 'stop') for (const role of fault.roles) await this.supervisor.stop(role, faultWords().stoppedBy(name));
     }
   }
 
-  private checkGroup(name: FaultName, fault: Fault): void {
+  private checkGroup(name: FaultName, fault: Fault, l?: Lang): void {
     if (fault.how !== 'spec' || !fault.group) return;
     const other = this.list().find((n) => n !== name && (FAULTS[n] as Fault).how === 'spec' && (FAULTS[n] as { group?: string }).group === fault.group);
-    if (other) throw new Error(`${name} and ${other} both change ${fault.group}: switch ${other} off first (npm run lab -- fault ${other} off)`);
+    if (other) throw new Error(faultWords(l).bothChange(name, other, faultWords(l).groups[fault.group]));
   }
 
-  private async apply(name: string, on: boolean): Promise<FaultReply> {
-    const fault = faultNamed(name);
+  private async apply(name: string, on: boolean, l?: Lang): Promise<FaultReply> {
+    const said = faultWords(l);
+    const fault = faultNamed(name, l);
     const key = name as FaultName;
-    if (fault.how === 'link') throw new Error(linkFaultRefusal(name));
-    if (this.on.has(key) === on) return { done: `${name} is already ${on ? 'on' : 'off'}: nothing done`, faults: this.list() };
-    if (on) this.checkGroup(key, fault);
+    if (fault.how === 'link') throw new Error(linkFaultRefusal(name, undefined, l));
+    if (this.on.has(key) === on) return { done: said.already(name, on), faults: this.list() };
+    if (on) this.checkGroup(key, fault, l);
     const did: string[] = [];
+    const describe = (r: RoleRecord, what: string) => said.roleDid(r.name, what, r.status);
     if (fault.how === 'stop') {
       if (on) {
         this.on.add(key);
-        for (const role of fault.roles) did.push(describe(await this.supervisor.stop(role, `stopped by the fault ${name}`), 'stopped'));
+        // The reason is kept by the lab for whoever asks later: in the lab's own language.
+        for (const role of fault.roles) did.push(describe(await this.supervisor.stop(role, faultWords().stoppedBy(name)), said.stopped));
       } else {
         this.on.delete(key);
-        for (const role of fault.roles) did.push(describe(await this.checked(role), 'started again'));
+        for (const role of fault.roles) did.push(describe(await this.checked(role, l), said.startedAgain));
       }
     } else {
       if (on) fault.prepare?.(this.certDir);
@@ -318,37 +318,33 @@ export class FaultSwitches {
         // when it next starts: restarting it here would bring it back against their wish.
         const status = this.supervisor.status().find((r) => r.name === role)?.status;
         if (status !== 'up') {
-          did.push(`${role} is ${status ?? 'unknown'}: it gets the change when it starts again`);
+          did.push(said.notUp(role, status ?? 'unknown'));
           continue;
         }
         try {
-          did.push(describe(await this.checked(role), on ? 'restarted with the change' : 'restarted as before'));
+          did.push(describe(await this.checked(role, l), on ? said.restartedWithChange : said.restartedAsBefore));
         } catch (err) {
           // The changed spec would not start: put the role back as it was and say why.
           if (on) this.on.delete(key);
           else this.on.add(key);
           await this.supervisor.restart(role).catch(() => {});
           this.changed();
-          throw new Error(`${name} ${on ? 'on' : 'off'} failed, ${role} is back as it was: ${(err as Error).message}`);
+          throw new Error(said.switchFailed(name, on, role, (err as Error).message));
         }
       }
     }
-    for (const role of fault.flush ?? []) did.push(describe(await this.checked(role), 'restarted with an empty cache'));
+    for (const role of fault.flush ?? []) did.push(describe(await this.checked(role, l), said.restartedEmptyCache));
     this.changed();
-    const what = on ? `${name} is on: ${fault.breaks}` : `${name} is off: back as before`;
-    return { done: `${what}\n  ${did.join('\n  ')}${on ? `\n  see: ${fault.see}` : ''}`, faults: this.list() };
+    const what = on ? said.isOn(name, faultBreaks(key, l)) : said.isOff(name);
+    return { done: `${what}\n  ${did.join('\n  ')}${on ? `\n  ${said.see(faultSee(key, l))}` : ''}`, faults: this.list() };
   }
 
   /** Restart a role and make sure it came up. */
-  private async checked(role: string): Promise<RoleRecord> {
+  private async checked(role: string, l?: Lang): Promise<RoleRecord> {
     const record = await this.supervisor.restart(role);
-    if (record.status !== 'up') throw new Error(`${role} did not come up: ${record.reason ?? record.status}`);
+    if (record.status !== 'up') throw new Error(faultWords(l).didNotComeUp(role, record.reason ?? record.status));
     return record;
   }
-}
-
-function describe(r: RoleRecord, what: string): string {
-  return `${r.name} ${what} (${r.status})`;
 }
 
 // ── ns mode: link faults with tc netem on the phone's radio link ──────────────────────────────────
@@ -357,7 +353,7 @@ function describe(r: RoleRecord, what: string): string {
 function radioLinkEnds(plan: NetPlan): Array<{ namespace: string; iface: string; delayMs: number }> {
   const phone = plan.phones.north.host;
   const link = plan.links.find((l) => l.kind === 'radio' && (l.a.host === phone || l.b.host === phone));
-  if (!link) throw new Error(`the plan has no radio link for ${phone}`);
+  if (!link) throw new Error(faultWords().noRadioLink(phone));
   return [link.a, link.b].map((end) => ({ namespace: plan.hosts.find((h) => h.name === end.host)!.namespace, iface: end.interface, delayMs: link.delayMs }));
 }
 
@@ -384,7 +380,7 @@ export function linkFaultsShown(qdisc: string, plannedDelayMs: number): { delay:
 
 /** Switch a link fault in ns mode: netem on both ends of the radio link, the other link fault kept as it is. */
 async function setLinkFault(state: LabState, name: FaultName, on: boolean): Promise<string> {
-  const fault = FAULTS[name] as Fault & { how: 'link' };
+  const said = faultWords();
   const ends = radioLinkEnds(state.net!);
   for (const end of ends) {
     const now = linkFaultsShown((await tc(['-n', end.namespace, 'qdisc', 'show', 'dev', end.iface])).stdout, end.delayMs);
@@ -392,11 +388,11 @@ async function setLinkFault(state: LabState, name: FaultName, on: boolean): Prom
     const args = netem ? ['-n', end.namespace, 'qdisc', 'replace', 'dev', end.iface, 'root', 'netem', ...netem.split(' ')] : ['-n', end.namespace, 'qdisc', 'del', 'dev', end.iface, 'root'];
     const result = await tc(args);
     if (/qdisc kind is unknown|Unknown qdisc/i.test(result.stderr)) {
-      throw new Error(`${name}: this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM is not set), so the phone's link cannot be ${name === 'link-delay' ? 'slowed' : 'made lossy'}`);
+      throw new Error(said.noNetem(name, name === 'link-delay'));
     }
-    if (!result.ok && !(netem === '' && /No such file|Cannot delete/i.test(result.stderr))) throw new Error(`${name}: tc ${args.join(' ')} failed: ${result.stderr.trim()}`);
+    if (!result.ok && !(netem === '' && /No such file|Cannot delete/i.test(result.stderr))) throw new Error(said.tcFailed(name, args.join(' '), result.stderr.trim()));
   }
-  return on ? `${name} is on: ${fault.breaks}\n  see: ${fault.see}` : `${name} is off: the radio link is as planned${name === 'link-delay' ? '' : ' (its delay as before)'}`;
+  return on ? `${said.isOn(name, faultBreaks(name))}\n  ${said.see(faultSee(name))}` : said.linkOff(name, name !== 'link-delay');
 }
 
 /** In ns mode, is a link fault on? Read from the kernel, both ends: the qdiscs are the truth. */
@@ -409,30 +405,29 @@ async function linkFaultIsOn(state: LabState, name: FaultName): Promise<boolean>
 
 /** `npm run lab -- faults`: every fault, what it breaks, and whether it is on in the running lab. */
 export async function faultsCommand(argv: string[]): Promise<number> {
-  if (argv.length) throw new Error(`faults takes no arguments (got ${argv.join(' ')})`);
+  if (argv.length) throw new Error(cliWords().noArguments('faults', argv));
+  const said = faultWords();
   let state: LabState | undefined;
   let note = '';
   try {
     state = readState();
   } catch {
-    note = `(no lab is running from ${statePath()}: every fault is off)`;
+    note = said.noLab(statePath());
   }
   const on = new Set<string>(state?.faults ?? []);
   if (state?.addressing === 'namespaces') for (const name of FAULT_NAMES) if (FAULTS[name].how === 'link' && (await linkFaultIsOn(state, name))) on.add(name);
-  const width = Math.max(...FAULT_NAMES.map((n) => n.length));
-  for (const name of FAULT_NAMES) {
-    const fault: Fault = FAULTS[name];
-    console.log(`  ${name.padEnd(width)}  ${on.has(name) ? 'ON ' : 'off'}  ${fault.breaks}`);
-  }
+  // Columns by display width (lab/text-width.ts): a Chinese word takes two columns.
+  const rows = FAULT_NAMES.map((name) => [name, on.has(name) ? said.on : said.off, faultBreaks(name)]);
+  for (const row of columns(rows)) console.log(`  ${row}`);
   if (note) console.log(note);
-  console.log('Switch one: npm run lab -- fault NAME on|off');
+  console.log(said.switchOne);
   return 0;
 }
 
 /** `npm run lab -- fault NAME on|off`: switch one fault in the running lab. */
 export async function faultCommand(argv: string[]): Promise<number> {
   const [name, action] = argv;
-  if (!name || (action !== 'on' && action !== 'off') || argv.length !== 2) throw new Error(`usage: npm run lab -- fault NAME on|off (the faults: ${FAULT_NAMES.join(', ')})`);
+  if (!name || (action !== 'on' && action !== 'off') || argv.length !== 2) throw new Error(faultWords().usage(FAULT_NAMES));
   const fault = faultNamed(name);
   const state = readState();
   if (state.addressing === 'namespaces' && fault.how === 'link') {
@@ -440,8 +435,8 @@ export async function faultCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (fault.how === 'link') throw new Error(linkFaultRefusal(name));
-  if (!state.control) throw new Error(`the running lab (process ${state.pid}) has no control socket`);
-  const reply = await control(state.control, { cmd: 'fault', name, on: action === 'on' }, 30_000);
+  if (!state.control) throw new Error(upWords().noControlSocket(state.pid));
+  const reply = await control(state.control, { cmd: 'fault', name, on: action === 'on', lang: lang() }, 30_000);
   if (!reply.ok) throw new Error(reply.error);
   console.log(reply.done ?? `${name} ${action}`);
   return 0;

@@ -15,6 +15,7 @@
 // role emitted before it: the walkthrough's barrier before it reads what a role observed.
 import type { EventEmitter } from 'node:events';
 import { OBSERVED, startRole, type RoleSpec, type RunningRole } from './roles.ts';
+import { upWords } from './words/up.ts';
 
 
 export type HostMessage =
@@ -35,7 +36,7 @@ function send(message: HostMessage): void {
 }
 
 async function main(): Promise<void> {
-  if (!process.send) throw new Error('lab/role-host.ts is started by the lab (it needs an IPC channel), not by hand');
+  if (!process.send) throw new Error(upWords().process.byHand);
   // The spec comes over the channel, not the command line: it carries the PURGE token, and any
   // user of the machine can read a process's arguments (/proc/<pid>/cmdline).
   const spec = await new Promise<RoleSpec>((resolve) => process.once('message', (m: ParentMessage) => m.type === 'spec' && resolve(m.spec)));
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
     if (m.type === 'stop') void stop();
     else if (m.type === 'call') {
       const method = methods[m.method];
-      if (!method) return send({ type: 'reply', id: m.id, error: `no method ${m.method}` });
+      if (!method) return send({ type: 'reply', id: m.id, error: upWords().process.noMethod(m.method) });
       method().then(
         (value) => send({ type: 'reply', id: m.id, value }),
         (err: Error) => send({ type: 'reply', id: m.id, error: err.message }),

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { HostMessage, Method, ParentMessage } from './role-host.ts';
 import type { RoleSpec } from './roles.ts';
 import { isAlive } from './state.ts';
+import { upWords } from './words/up.ts';
 
 const HOST_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'role-host.ts');
 const REPO = path.dirname(path.dirname(HOST_SCRIPT));
@@ -94,6 +95,7 @@ export function roleCommand(spec: RoleSpec, namespace?: string, bundle?: string)
 
 export async function startRoleProcess(spec: RoleSpec, opts: { namespace?: string; log?: (line: string) => void } = {}): Promise<RoleProcess> {
   const log = opts.log ?? (() => {});
+  const said = upWords().process;
   const { file, args } = roleCommand(spec, opts.namespace, await roleHostBundle());
   // stdin ignored, stdout/stderr to the lab's log (a crash's stack trace lands there), fd 3 the IPC channel.
   // LAB_REPO_ROOT: where the sources are, for servers/net/paths.ts inside the bundle (which lives elsewhere).
@@ -114,17 +116,17 @@ export async function startRoleProcess(spec: RoleSpec, opts: { namespace?: strin
   return new Promise<RoleProcess>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${spec.name}: not listening after ${START_TIMEOUT_MS / 1000} s`));
+      reject(new Error(said.notListening(spec.name, START_TIMEOUT_MS / 1000)));
     }, START_TIMEOUT_MS);
     child.on('error', (err) => {
       clearTimeout(timer);
-      reject(new Error(`${spec.name}: could not start ${file}: ${err.message}`));
+      reject(new Error(said.couldNotStart(spec.name, file, err.message)));
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      for (const p of pending.values()) p.reject(new Error(`${spec.name} exited`));
+      for (const p of pending.values()) p.reject(new Error(said.exited(spec.name)));
       pending.clear();
-      reject(new Error(`${spec.name}: exited before it was listening (${signal ?? `code ${code}`})`));
+      reject(new Error(said.exitedEarly(spec.name, signal ?? said.exitCode(code))));
       if (!stopping) lifecycle.emit('exit', code, signal);
     });
     child.on('message', (m: HostMessage) => {
@@ -137,7 +139,7 @@ export async function startRoleProcess(spec: RoleSpec, opts: { namespace?: strin
               const id = nextId++;
               const timer = setTimeout(() => {
                 pending.delete(id);
-                rej(new Error(`${spec.name} did not answer ${method} within ${timeoutMs / 1000} s`));
+                rej(new Error(said.didNotAnswer(spec.name, method, timeoutMs / 1000)));
               }, timeoutMs);
               timer.unref();
               pending.set(id, {
@@ -145,7 +147,7 @@ export async function startRoleProcess(spec: RoleSpec, opts: { namespace?: strin
                 reject: (e) => (clearTimeout(timer), rej(e)),
               });
               if (child.connected) child.send({ type: 'call', id, method } satisfies ParentMessage);
-              else pending.get(id)!.reject(new Error(`${spec.name} is gone`));
+              else pending.get(id)!.reject(new Error(said.gone(spec.name)));
             });
           resolve({
             name: spec.name,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { labDir } from './paths.ts';
 import type { NetPlan } from './net-ns/plan.ts';
 import type { RoleStatus } from './supervisor.ts';
+import { upWords } from './words/up.ts';
 
 export interface RoleState {
   name: string;
@@ -86,10 +87,7 @@ export function assertNoRunningLab(): void {
     return;
   }
   if (state.pid !== process.pid && isAlive(state.pid)) {
-    throw new Error(
-      `a lab is already running from ${labDir()} (process ${state.pid}, see ${statePath()}): stop it with Ctrl-C ` +
-        `in its terminal (or \`kill ${state.pid}\`), or give this one its own folder with LAB_DIR=...`,
-    );
+    throw new Error(upWords().alreadyRunning(labDir(), state.pid, statePath()));
   }
 }
 
@@ -106,17 +104,17 @@ export function readState(): LabState {
   try {
     state = JSON.parse(fs.readFileSync(file, 'utf8')) as LabState;
   } catch {
-    throw new Error(`no running lab found (${file} is missing): start one with \`npm run lab -- up\``);
+    throw new Error(upWords().noRunningLab(file));
   }
   if (!isAlive(state.pid)) {
-    throw new Error(`${file} names process ${state.pid}, which is not running: start the lab with \`npm run lab -- up\``);
+    throw new Error(upWords().staleState(file, state.pid));
   }
   return state;
 }
 
 export function findRole(state: LabState, name: string): RoleState {
   const role = state.roles.find((r) => r.name === name);
-  if (!role) throw new Error(`the running lab has no role "${name}" (it has ${state.roles.map((r) => r.name).join(', ')})`);
+  if (!role) throw new Error(upWords().noSuchRole(name, state.roles.map((r) => r.name)));
   return role;
 }
 

@@ -17,6 +17,9 @@
 // others start. A role that cannot bind its address is different: the lab as planned cannot exist,
 // so that stops the start (see withPortFallback in up.ts).
 import { AsyncLocalStorage, createHook, executionAsyncResource } from 'node:async_hooks';
+import { upWords } from './words/up.ts';
+
+const said = () => upWords().supervisor;
 
 export interface RoleInstance {
   host: string;
@@ -142,7 +145,7 @@ export class Supervisor implements RoleControl {
   }
 
   /** Stop a role on purpose; it stays stopped until start() or restart(). */
-  async stop(name: string, reason = 'stopped by the operator'): Promise<RoleRecord> {
+  async stop(name: string, reason = said().byOperator): Promise<RoleRecord> {
     const entry = this.entry(name);
     await this.serially(entry, async () => {
       clearTimeout(entry.restartTimer);
@@ -172,7 +175,7 @@ export class Supervisor implements RoleControl {
     const entry = this.entry(name);
     roleContext.run({ name, generation: entry.generation }, () =>
       setImmediate(() => {
-        throw new Error(`${name} was told to crash (lab role ${name} crash)`);
+        throw new Error(said().toldToCrash(name));
       }),
     );
   }
@@ -214,7 +217,7 @@ export class Supervisor implements RoleControl {
     if (!context || !entry) return 'not a role';
     const message = err instanceof Error ? err.message : String(err);
     if (this.stopping || context.generation !== entry.generation || entry.record.status === 'stopped') {
-      this.report(`${entry.role.name}: an error from an instance no longer running, ignored: ${message}`);
+      this.report(said().staleError(entry.role.name, message));
       return 'stale';
     }
     this.crashed(entry, err);
@@ -242,7 +245,7 @@ export class Supervisor implements RoleControl {
     const giveUp = entry.crashTimes.length > RESTART_BURST;
     entry.generation++; // what the crashed instance still does is stale from now on
     const generation = entry.generation;
-    this.set(entry, 'crashed', giveUp ? `${message}; crashed ${entry.crashTimes.length} times in a minute, left down` : message);
+    this.set(entry, 'crashed', giveUp ? said().leftDown(message, entry.crashTimes.length) : message);
     void this.serially(entry, () => this.closeInstance(entry)).then(() => {
       if (giveUp || this.stopping || entry.generation !== generation) return;
       entry.restartTimer = setTimeout(() => void this.serially(entry, () => this.launch(entry)), RESTART_DELAY_MS);
@@ -286,15 +289,15 @@ export class Supervisor implements RoleControl {
 
   private entry(name: string): Entry {
     const entry = this.entries.get(name);
-    if (!entry) throw new Error(`no role "${name}" (roles: ${[...this.entries.keys()].join(', ')})`);
+    if (!entry) throw new Error(said().noRole(name, [...this.entries.keys()]));
     return entry;
   }
 
   private set(entry: Entry, status: RoleStatus, reason?: string): void {
     entry.record = this.record(entry.role.name, status, reason, entry.record.restarts);
-    if (status === 'crashed' || status === 'failed') this.report(`${entry.role.name}: ${status}: ${reason}`);
-    else if (status === 'up' && entry.record.restarts > 0) this.report(`${entry.role.name}: up again (restart ${entry.record.restarts})`);
-    else if (status === 'stopped') this.report(`${entry.role.name}: stopped (${reason})`);
+    if (status === 'crashed' || status === 'failed') this.report(said().status(entry.role.name, status, reason));
+    else if (status === 'up' && entry.record.restarts > 0) this.report(said().upAgain(entry.role.name, entry.record.restarts));
+    else if (status === 'stopped') this.report(said().stopped(entry.role.name, reason));
     this.onChange();
   }
 

@@ -24,6 +24,9 @@ import { labDir } from './paths.ts';
 import { assertNoRunningLab, displayPath, writeState, removeState, type LabState, type RoleState } from './state.ts';
 import { planRoles, unprivilegedNotes, EDGE_REGIONS, defaultAddressing, edgeTlsRole, healthCheckSource, SHOP_HOST, type Addressing } from './topology.ts';
 import { parseSlbTlsMode, type SlbTlsMode } from '../servers/net/tls-modes.ts';
+import { columns } from './text-width.ts';
+import { cliWords } from './words/cli.ts';
+import { upWords } from './words/up.ts';
 
 export interface LabOptions {
   addressing?: Addressing;
@@ -200,7 +203,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
       const cache = await run(
         name,
         'http',
-        (port) => (tlsPorts ? withPortFallback({ name: `${name} (https)`, host: p.host, ports: tlsPorts }, notes, (tlsPort) => startRole(faulty(spec(port, tlsPort)), ctx)) : startRole(faulty(spec(port)), ctx)),
+        (port) => (tlsPorts ? withPortFallback({ name: upWords().httpsOf(name), host: p.host, ports: tlsPorts }, notes, (tlsPort) => startRole(faulty(spec(port, tlsPort)), ctx)) : startRole(faulty(spec(port)), ctx)),
         (c) => c.url,
       );
       if (cache?.tlsPort !== undefined) {
@@ -261,7 +264,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
         'http',
         async (port) => {
           const opened = store;
-          if (!opened) throw new Error(`cannot open the order log ${orderLog}: ${storeError?.message}`);
+          if (!opened) throw new Error(upWords().cannotOpenOrderLog(orderLog, storeError?.message ?? ''));
           return startRole(faulty({ kind: 'app', name, host, port, orderLog, trustedProxies: [plan('slb').host], cdn: cdnOrigin() }), { ...ctx, store: () => opened });
         },
         (a) => a.url,
@@ -321,7 +324,7 @@ export async function startLab(opts: LabOptions = {}): Promise<RunningLab> {
     const statePath = writeState(withStatus(state, supervisor));
     const need = <T extends RoleInstance>(name: string): T => {
       const instance = supervisor.instance<T>(name);
-      if (!instance) throw new Error(`${name} is not running (${supervisor.status().find((r) => r.name === name)?.reason ?? 'down'})`);
+      if (!instance) throw new Error(upWords().notRunning(name, supervisor.status().find((r) => r.name === name)?.reason));
       return instance;
     };
     return {
@@ -392,17 +395,12 @@ async function withPortFallback<T>(plan: { name: string; host: string; ports: nu
     } catch (err) {
       const next = plan.ports[i + 1];
       if (!(err instanceof ListenError) || err.port !== port || next === undefined) throw err;
-      if (err.code === 'EACCES') {
-        notes.push(
-          `${plan.name}: port ${port} needs privilege, so it listens on ${next} instead ` +
-            `(for ${port}: run as root, or \`sudo sysctl net.ipv4.ip_unprivileged_port_start=${port}\`)`,
-        );
-      } else if (err.code === 'EADDRINUSE') {
-        notes.push(`${plan.name}: ${plan.host}:${port} is taken by another program, so it listens on ${next} instead`);
-      } else throw err;
+      if (err.code === 'EACCES') notes.push(upWords().portNeedsPrivilege(plan.name, port, next));
+      else if (err.code === 'EADDRINUSE') notes.push(upWords().portTaken(plan.name, `${plan.host}:${port}`, next));
+      else throw err;
     }
   }
-  throw new Error(`${plan.name}: no port to try`);
+  throw new Error(upWords().noPortToTry(plan.name));
 }
 
 /** The SLB's classic port (tls 'both'): openssl s_server's default port, familiar from TLS tutorials. */
@@ -413,15 +411,17 @@ export function howToReachAsPhone(state: LabState, plan: NetPlan): string[] {
   const phone = plan.phones.north;
   const slb = state.roles.find((r) => r.name === 'slb')!;
   const body = `'{"order":{"date":"2018-07-01","className":"趣谈网络协议","Author":"刘超","price":"68"}}'`;
+  const said = upWords().reach;
+  const { north, south } = plan.phones;
   return [
-    `The phones: ${plan.phones.north.address} (${plan.phones.north.namespace}), ${plan.phones.south.address} (${plan.phones.south.namespace}). Reach the lab as the phone:`,
+    said.phones(`${north.address} (${north.namespace})`, `${south.address} (${south.namespace})`),
     `  ip netns exec ${phone.namespace} dig static.geektime.test`,
-    `  ip netns exec ${phone.namespace} curl -sI --cacert ${displayPath(state.rootCa)} https://static.geektime.test/images/phone.png   (the CDN over HTTPS)`,
+    `  ip netns exec ${phone.namespace} curl -sI --cacert ${displayPath(state.rootCa)} https://static.geektime.test/images/phone.png   ${said.cdnOverHttps}`,
     `  ip netns exec ${phone.namespace} curl --cacert ${displayPath(state.rootCa)} -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}/purchaseOrder`,
     `  ip netns exec ${phone.namespace} ip route get ${slb.host}; ip -n ${phone.namespace} neigh`,
-    `  ip netns exec ${phone.namespace} traceroute -n ${slb.host}       (the routers on the way: each answers when the TTL runs out there)`,
-    `  ip netns exec ${phone.namespace} tcpdump -eni eth0        (Wireshark: ip netns exec ${phone.namespace} wireshark)`,
-    `  npm run lab -- browser                 (Chromium as the phone, in its namespace)`,
+    `  ip netns exec ${phone.namespace} traceroute -n ${slb.host}       ${said.routers}`,
+    `  ip netns exec ${phone.namespace} tcpdump -eni eth0        ${said.wiresharkNs(`ip netns exec ${phone.namespace} wireshark`)}`,
+    `  npm run lab -- browser                 ${said.browserNs}`,
   ];
 }
 
@@ -438,17 +438,18 @@ export function howToReach(lab: RunningLab): string[] {
   const phone = lab.state.addressing === 'per-role' ? ' -b 127.10.1.10' : '';
   const quiet = healthCheckAddresses(lab.state);
   const edgeTls = lab.state.roles.find((r) => r.name === 'edge-north-tls');
+  const said = upWords().reach;
   return [
-    `dig @${dns('local-dns').host}${port(dns('local-dns'))}${phone} static.geektime.test        # the phone's question to its local DNS`,
-    `dig @${dns('root').host}${port(dns('root'))} +norec www.geektime.test              # the root's referral`,
+    `dig @${dns('local-dns').host}${port(dns('local-dns'))}${phone} static.geektime.test        # ${said.phoneQuestion}`,
+    `dig @${dns('root').host}${port(dns('root'))} +norec www.geektime.test              # ${said.rootReferral}`,
     ...(edgeTls
-      ? [`curl -sI --cacert ${rel(lab.state.rootCa)} --resolve static.geektime.test:${edgeTls.port}:${edgeTls.host} ${edgeTls.url}images/phone.png   # a picture over HTTPS, as an https page loads it`]
+      ? [`curl -sI --cacert ${rel(lab.state.rootCa)} --resolve static.geektime.test:${edgeTls.port}:${edgeTls.host} ${edgeTls.url}images/phone.png   # ${said.pictureOverHttps}`]
       : []),
     `curl --cacert ${rel(lab.state.rootCa)} --resolve ${SHOP_HOST}:${slb.port}:${slb.host} \\`,
     `     -H 'content-type: application/json' -d ${body} https://${SHOP_HOST}${portPart}/purchaseOrder`,
     `openssl s_client -connect ${classic.host}:${classic.port} -servername ${SHOP_HOST} -CAfile ${rel(lab.state.rootCa)} -tls1_2 -cipher AES128-GCM-SHA256`,
-    `npm run lab -- order --mode classic      (or --mode modern)`,
-    `Wireshark: capture on loopback${quiet.length ? ` with the capture filter "${quiet.map((a) => `not host ${a}`).join(' and ')}" (no health checks)` : ''}, TLS key log: ${rel(lab.state.keyLog)}`,
+    `npm run lab -- order --mode classic      ${said.orModern}`,
+    said.wireshark(quiet.length ? quiet.map((a) => `not host ${a}`).join(' and ') : undefined, rel(lab.state.keyLog)),
   ];
 }
 
@@ -465,7 +466,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     },
   });
   if (values.net === 'ns') return upInNamespaces(values.quiet);
-  if (values.net !== 'loopback') throw new Error(`--net must be loopback or ns, not "${values.net}"`);
+  if (values.net !== 'loopback') throw new Error(cliWords().mustBe('--net', ['loopback', 'ns'], values.net));
   const tlsChoice = parseSlbTlsMode(values.tls, 'both');
   const lab = await startLab({
     addressing: values['single-address'] ? 'single' : undefined,
@@ -480,30 +481,35 @@ export async function upCommand(argv: string[]): Promise<number> {
     crashGuard: true,
   });
 
-  const made = lab.certs.made.length ? `made ${lab.certs.made.join(', ')}` : 'reused';
-  console.log(`Certificates: ${made} (${displayPath(path.dirname(lab.state.rootCa))}/)`);
-  for (const note of lab.notes) console.log(`Note: ${note}`);
-  console.log(`Roles (${lab.state.addressing === 'per-role' ? 'one loopback address per role' : 'one address, one port per role'}):`);
-  const nameWidth = Math.max(...lab.state.roles.map((r) => r.name.length));
-  for (const r of lab.state.roles) {
-    const down = lab.failed.some((f) => f.name === r.name) ? '  (DOWN)' : '';
-    console.log(`  ${r.name.padEnd(nameWidth)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(26)} ${r.what}${down}`);
-  }
-  for (const { name, reason } of lab.failed) console.log(`DOWN: ${name} could not start: ${reason}`);
-  if (lab.failed.length) console.log(`The other roles are up. After fixing it: npm run lab -- role ${lab.failed[0]!.name} restart`);
-  console.log('Reach it with:');
+  const said = upWords();
+  console.log(said.certificates(lab.certs.made, displayPath(path.dirname(lab.state.rootCa))));
+  for (const note of lab.notes) console.log(said.note(note));
+  console.log(lab.state.addressing === 'per-role' ? said.rolesPerRole : said.rolesSingle);
+  for (const line of roleListing(lab.state.roles, (r) => `${said.roleWhat(r.name, r.what)}${lab.failed.some((f) => f.name === r.name) ? `  ${said.down}` : ''}`, 26)) console.log(line);
+  for (const { name, reason } of lab.failed) console.log(said.couldNotStart(name, reason));
+  if (lab.failed.length) console.log(said.othersUp(lab.failed[0]!.name));
+  console.log(said.reachWith);
   for (const line of howToReach(lab)) console.log(`  ${line}`);
-  console.log(`State: ${displayPath(lab.statePath)}`);
-  console.log('Lab is up. Press Ctrl-C to stop.');
+  console.log(said.state(displayPath(lab.statePath)));
+  console.log(said.isUp);
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  console.log('Stopping...');
+  console.log(said.stopping);
   await lab.stop();
-  console.log('Lab stopped.');
+  console.log(said.stopped);
   return 0;
+}
+
+/**
+ * The roles one a line: name, where it listens (at least `urlWidth` wide, as the listing has always
+ * been), then `last` (what it is, or its namespace), by display width (lab/text-width.ts).
+ */
+function roleListing(roles: readonly RoleState[], last: (r: RoleState) => string, urlWidth: number): string[] {
+  const rows = roles.map((r) => [r.name, `${r.protocol}://${r.host}:${r.port}`.padEnd(urlWidth), last(r)]);
+  return columns(rows, 1).map((line) => `  ${line}`);
 }
 
 /**
@@ -512,28 +518,28 @@ export async function upCommand(argv: string[]): Promise<number> {
  * local DNS (/etc/netns/<namespace>/resolv.conf), so dig and curl there just work.
  */
 async function upInNamespaces(quiet: boolean): Promise<number> {
+  const said = upWords();
   return withNetwork('up --net ns', {}, async (plan, _built, stopped) => {
     const lab = await startNsLab(plan, { log: quiet ? () => {} : rateLimitedSink((line) => console.log(`  | ${line}`)), control: path.join(labDir(), 'control.sock') });
     try {
-      for (const note of lab.notes) console.log(`Note: ${note}`);
-      console.log('Roles (every host its own network namespace):');
-      const nameWidth = Math.max(...lab.state.roles.map((r) => r.name.length));
-      for (const r of lab.state.roles) console.log(`  ${r.name.padEnd(nameWidth)} ${`${r.protocol}://${r.host}:${r.port}`.padEnd(28)} ${r.namespace}`);
+      for (const note of lab.notes) console.log(said.note(note));
+      console.log(said.rolesNs);
+      for (const line of roleListing(lab.state.roles, (r) => r.namespace ?? '', 28)) console.log(line);
       for (const line of howToReachAsPhone(lab.state, plan)) console.log(line);
-      console.log(`State: ${displayPath(lab.statePath)} (hosts, namespaces, interfaces, addresses, MACs, routes, links)`);
-      console.log('Lab is up. Press Ctrl-C to stop.');
+      console.log(said.stateNs(displayPath(lab.statePath)));
+      console.log(said.isUp);
       await stopped;
-      console.log('Stopping...');
+      console.log(said.stopping);
     } finally {
       await lab.stop();
     }
-    console.log('Lab stopped, network removed.');
+    console.log(said.stoppedNs);
     return 0;
   });
 }
 
 export function parsePort(value: string, flag: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} must be a port number 0-65535, not "${value}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(cliWords().portNumber(flag, value));
   return port;
 }

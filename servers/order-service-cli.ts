@@ -8,16 +8,13 @@ import { parseHostPort } from './net/listen.ts';
 import { labDir } from './net/paths.ts';
 import { OrderStore } from './order-store.ts';
 import { startOrderServer } from './order-service.ts';
-
-const USAGE = `usage: app [--name app-1] [--listen 127.0.0.1:8081] [--store <file>] [--trust-proxy ADDRESS ...]
-  --name    this server's name, sent back in X-Served-By        (default app-1)
-  --listen  host:port for plain HTTP (the SLB terminates TLS);
-            port 0 picks a free port                             (default 127.0.0.1:8081)
-  --store   the order log, one JSON line per order               (default ${path.join(labDir(), 'orders.jsonl')})
-  --trust-proxy  an address whose X-Forwarded-* headers are believed: the SLB's (repeatable; default none)`;
+import { errorText } from './words/args.ts';
+import { serversCliWords } from './words/cli.ts';
 
 /** Start one app server and keep it up until Ctrl-C (SIGINT) or SIGTERM. Returns the exit code. */
 export async function appCommand(argv: string[]): Promise<number> {
+  const said = serversCliWords();
+  const USAGE = said.appUsage(path.join(labDir(), 'orders.jsonl'));
   let values;
   try {
     ({ values } = parseArgs({
@@ -31,7 +28,7 @@ export async function appCommand(argv: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    console.error(`app: ${(err as Error).message}\n${USAGE}`);
+    console.error(`app: ${errorText(err)}\n${USAGE}`);
     return 2;
   }
   if (values.help) {
@@ -40,7 +37,7 @@ export async function appCommand(argv: string[]): Promise<number> {
   }
   const where = parseHostPort(values.listen);
   if (!where) {
-    console.error(`app: --listen wants host:port such as 127.0.0.81:8080, got "${values.listen}"\n${USAGE}`);
+    console.error(`app: ${said.listenWants('127.0.0.81:8080', values.listen)}\n${USAGE}`);
     return 2;
   }
 
@@ -48,7 +45,7 @@ export async function appCommand(argv: string[]): Promise<number> {
   try {
     store = OrderStore.open(values.store, { log: (line) => console.warn(`app: ${line}`) });
   } catch (err) {
-    console.error(`app: cannot open the order log: ${(err as Error).message}`);
+    console.error(`app: ${said.cannotOpenOrderLog((err as Error).message)}`);
     return 1;
   }
 
@@ -61,12 +58,12 @@ export async function appCommand(argv: string[]): Promise<number> {
     console.error((err as Error).message); // listen() already names the role, the address and the fix
     return 1;
   }
-  console.log(`${name} listening on ${running.url} (plain HTTP; the SLB in front terminates TLS)`);
-  console.log(`${name} order log: ${store.file} (${store.count} orders so far). Ctrl-C to stop.`);
+  console.log(said.appListening(name, running.url));
+  console.log(said.appOrderLog(name, store.file, store.count));
   if (store.problems.length > 0) {
     // Each was told above with its line number; this is the summary an operator cannot miss.
     const where = store.problems.map((p) => p.line).join(', ');
-    console.warn(`${name}: ${store.problems.length} unreadable line(s) in the order log (line ${where}), copied to ${store.damagedFile}`);
+    console.warn(said.appUnreadable(name, store.problems.length, where, store.damagedFile));
   }
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -80,10 +77,10 @@ export async function appCommand(argv: string[]): Promise<number> {
   });
 
   // Finish the requests in flight first, then close the log: an order being written still lands.
-  console.log(`${name}: ${signal}, finishing requests in flight`);
+  console.log(said.finishing(name, signal));
   await running.close();
   store.close();
-  console.log(`${name}: stopped`);
+  console.log(said.stopped(name));
   return 0;
 }
 

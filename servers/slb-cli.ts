@@ -7,8 +7,10 @@ import { parseHostPort } from './net/listen.ts';
 import { parseSlbTlsMode } from './net/tls-modes.ts';
 import { labDir } from './net/paths.ts';
 import { startSlb } from './slb.ts';
+import { serversCliWords } from './words/cli.ts';
 
 export async function slbCommand(argv: string[]): Promise<number> {
+  const said = serversCliWords();
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -25,7 +27,7 @@ export async function slbCommand(argv: string[]): Promise<number> {
   });
   const files = chainFiles(path.join(labDir(), 'certs'));
   const where = parseHostPort(values.listen);
-  if (!where) throw new Error(`slb: --listen wants host:port such as 127.0.0.80:8443, not "${values.listen}"`);
+  if (!where) throw new Error(`slb: ${said.listenWantsNot('127.0.0.80:8443', values.listen)}`);
   const backends = (values.backend ?? ['http://127.0.0.81:8080', 'http://127.0.0.82:8080']).map((spec, i) => {
     // --backend app-1=http://10.0.0.5:8080, or just the URL
     const eq = spec.indexOf('=');
@@ -33,21 +35,21 @@ export async function slbCommand(argv: string[]): Promise<number> {
   });
   const mode = parseSlbTlsMode(values.tls, 'both');
   const classicPort = Number(values['classic-port']);
-  if (!Number.isInteger(classicPort) || classicPort < 0 || classicPort > 65535) throw new Error(`--classic-port must be a port number, not "${values['classic-port']}"`);
+  if (!Number.isInteger(classicPort) || classicPort < 0 || classicPort > 65535) throw new Error(said.portNumber('--classic-port', values['classic-port']));
   const certFile = values.cert ?? files.fullChain;
   const keyFile = values.key ?? files.leafKey;
-  const readPem = (file: string, what: string) => {
+  const readPem = (file: string, what: 'chain' | 'key') => {
     try {
       return fs.readFileSync(file, 'utf8');
     } catch {
-      throw new Error(`slb: cannot read the ${what} ${file}: run \`npm run lab -- certs\` to make the lab's chain, or pass --cert/--key`);
+      throw new Error(`slb: ${said.cannotRead(what, file)}`);
     }
   };
   const slb = await startSlb({
     host: where.host,
     port: where.port,
-    cert: readPem(certFile, 'certificate chain'),
-    key: readPem(keyFile, 'private key'),
+    cert: readPem(certFile, 'chain'),
+    key: readPem(keyFile, 'key'),
     serverNames: values.name ?? ['www.geektime.test', 'geektime.test'],
     backends,
     tls: mode,
@@ -55,8 +57,8 @@ export async function slbCommand(argv: string[]): Promise<number> {
     keyLogFile: values.keylog ?? path.join(labDir(), 'keylog.txt'),
     healthCheckFrom: values['health-from'],
   });
-  const classic = slb.classicPort !== undefined && slb.classicPort !== slb.port ? `, classic TLS 1.2 RSA on ${slb.host}:${slb.classicPort}` : '';
-  console.log(`slb listening on ${slb.host}:${slb.port} (TLS: ${mode}${classic}), forwarding to ${backends.map((b) => `${b.name}=${b.url}`).join(', ')}`);
+  const classic = slb.classicPort !== undefined && slb.classicPort !== slb.port ? `${slb.host}:${slb.classicPort}` : undefined;
+  console.log(said.slbListening(`${slb.host}:${slb.port}`, mode, classic, backends.map((b) => `${b.name}=${b.url}`).join(', ')));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -5,12 +5,7 @@
 import { parseArgs } from 'node:util';
 import { parseHostPort } from '../net/listen.ts';
 import { DEFAULT_MAX_BYTES, startCache } from './cache.ts';
-
-export const CACHE_USAGE = `usage: cache --upstream URL [--name NAME] [--listen HOST:PORT] [--hostname NAME ...]
-             [--upstream-host NAME] [--max-bytes 64m] [--max-object-bytes 16m]
-             [--max-header-bytes 32k] [--purge-token TOKEN | --no-purge]
-  PURGE needs Authorization: Bearer <token>; without --purge-token a random one is made and printed.
-  A parent behind edges needs --max-header-bytes of the edges' limit + 1k (edge 32k, parent 33k).`;
+import { serversCliWords } from '../words/cli.ts';
 
 /** "64m", "512k", "1g" or plain bytes. */
 export function parseSize(text: string): number | undefined {
@@ -21,6 +16,7 @@ export function parseSize(text: string): number | undefined {
 }
 
 export async function cacheCommand(argv: string[]): Promise<number> {
+  const said = serversCliWords();
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -36,13 +32,13 @@ export async function cacheCommand(argv: string[]): Promise<number> {
       'no-purge': { type: 'boolean', default: false },
     },
   });
-  if (!values.upstream) throw new Error(`cache: --upstream is required (the parent cache or the origin, e.g. http://127.0.0.30:8080)\n${CACHE_USAGE}`);
+  if (!values.upstream) throw new Error(`cache: ${said.upstreamRequired}\n${said.cacheUsage}`);
   const where = parseHostPort(values.listen);
-  if (!where) throw new Error(`cache: --listen wants host:port such as 127.0.0.21:8080, not "${values.listen}"`);
+  if (!where) throw new Error(`cache: ${said.listenWantsNot('127.0.0.21:8080', values.listen)}`);
   const size = (flag: string, text: string | undefined) => {
     if (text === undefined) return undefined;
     const bytes = parseSize(text);
-    if (!bytes) throw new Error(`cache: ${flag} wants a size such as 64m, 512k or 1g, not "${text}"`);
+    if (!bytes) throw new Error(`cache: ${said.sizeWanted(flag, text)}`);
     return bytes;
   };
   const maxBytes = size('--max-bytes', values['max-bytes']) ?? DEFAULT_MAX_BYTES;
@@ -60,13 +56,10 @@ export async function cacheCommand(argv: string[]): Promise<number> {
     maxHeaderBytes: size('--max-header-bytes', values['max-header-bytes']),
     purgeToken: values['no-purge'] ? false : values['purge-token'],
   });
-  console.log(
-    `${cache.name} listening on ${cache.url} for ${hostnames.join(', ')}; upstream ${values.upstream}` +
-      `${values['upstream-host'] ? ` (Host: ${values['upstream-host']})` : ''}; ${(maxBytes / 1024 / 1024).toFixed(1)} MiB of memory. ` +
-      `Try: curl -sI --resolve ${hostnames[0]}:${cache.port}:${cache.host} http://${hostnames[0]}:${cache.port}/`,
-  );
+  const tryIt = `curl -sI --resolve ${hostnames[0]}:${cache.port}:${cache.host} http://${hostnames[0]}:${cache.port}/`;
+  console.log(said.cacheListening(cache.name, cache.url, hostnames.join(', '), values.upstream, values['upstream-host'], (maxBytes / 1024 / 1024).toFixed(1), tryIt));
   if (cache.purgeToken && !values['purge-token']) {
-    console.log(`PURGE token (operator only): curl -X PURGE -H 'Authorization: Bearer ${cache.purgeToken}' --resolve ${hostnames[0]}:${cache.port}:${cache.host} http://${hostnames[0]}:${cache.port}/path`);
+    console.log(said.purgeToken(`curl -X PURGE -H 'Authorization: Bearer ${cache.purgeToken}' --resolve ${hostnames[0]}:${cache.port}:${cache.host} http://${hostnames[0]}:${cache.port}/path`));
   }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

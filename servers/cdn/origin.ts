@@ -20,6 +20,8 @@ import { listen, parseHostPort, closeGracefully } from '../net/listen.ts';
 import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from '../net/limits.ts';
 import { labDir } from '../net/paths.ts';
 import { ensureOriginContent, type OriginFile } from './origin-content.ts';
+import { errorText } from '../words/args.ts';
+import { serversCliWords } from '../words/cli.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Caching policy, one line per kind of content. RFC 9111 terms: "shared cache" = the CDN's edge
@@ -455,14 +457,10 @@ export async function startOrigin(opts: OriginOptions & { host: string; port: nu
 // ---------------------------------------------------------------------------------------------
 // The command line: `npm run lab -- origin ...` or `npx tsx servers/cdn/origin.ts ...`.
 
-const USAGE = `usage: origin [--listen 127.0.0.40:8080] [--dir <folder>] [--hostname static.geektime.test] [--slow-ms 0]
-  --listen    host:port for plain HTTP; port 0 picks a free port   (default 127.0.0.40:8080)
-  --dir       the content folder, generated on first use            (default ${path.join(labDir(), 'origin')})
-  --hostname  a Host name to serve; repeat for more                 (default static.geektime.test)
-  --slow-ms   delay every content response (lab switch)             (default 0)`;
-
 /** Start the origin and keep it up until Ctrl-C (SIGINT) or SIGTERM. Returns the exit code. */
 export async function originCommand(argv: string[]): Promise<number> {
+  const said = serversCliWords();
+  const USAGE = said.originUsage(path.join(labDir(), 'origin'));
   let values;
   try {
     ({ values } = parseArgs({
@@ -476,7 +474,7 @@ export async function originCommand(argv: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    console.error(`origin: ${(err as Error).message}\n${USAGE}`);
+    console.error(`origin: ${errorText(err)}\n${USAGE}`);
     return 2;
   }
   if (values.help) {
@@ -485,12 +483,12 @@ export async function originCommand(argv: string[]): Promise<number> {
   }
   const where = parseHostPort(values.listen);
   if (!where) {
-    console.error(`origin: --listen wants host:port such as 127.0.0.40:8080, got "${values.listen}"\n${USAGE}`);
+    console.error(`origin: ${said.listenWants('127.0.0.40:8080', values.listen)}\n${USAGE}`);
     return 2;
   }
   const slowMs = Number(values['slow-ms']);
   if (!Number.isInteger(slowMs) || slowMs < 0) {
-    console.error(`origin: --slow-ms wants a whole number of milliseconds, got "${values['slow-ms']}"\n${USAGE}`);
+    console.error(`origin: ${said.slowMsWanted(values['slow-ms'])}\n${USAGE}`);
     return 2;
   }
 
@@ -502,11 +500,11 @@ export async function originCommand(argv: string[]): Promise<number> {
     return 1;
   }
   const hostname = values.hostname[0]!;
-  console.log(`origin listening on ${running.url} for Host ${values.hostname.join(', ')}${slowMs > 0 ? ` (every answer delayed ${slowMs} ms)` : ''}`);
-  console.log(`origin content in ${running.contentDir}:`);
-  for (const f of running.files) console.log(`  ${f.path.padEnd(26)} ${f.contentType.padEnd(26)} ${f.bytes.toLocaleString('en')} bytes`);
-  console.log(`try: curl -sI -H 'Host: ${hostname}' ${running.url}/images/phone.png`);
-  console.log('Ctrl-C to stop.');
+  console.log(said.originListening(running.url, values.hostname.join(', '), slowMs));
+  console.log(said.originContent(running.contentDir));
+  for (const f of running.files) console.log(`  ${f.path.padEnd(26)} ${f.contentType.padEnd(26)} ${said.bytes(f.bytes)}`);
+  console.log(said.tryIt(`curl -sI -H 'Host: ${hostname}' ${running.url}/images/phone.png`));
+  console.log(said.ctrlC);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const stop = (sig: NodeJS.Signals) => {
@@ -517,9 +515,9 @@ export async function originCommand(argv: string[]): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  console.log(`origin: ${signal}, finishing requests in flight`);
+  console.log(said.finishing('origin', signal));
   await running.close();
-  console.log('origin: stopped');
+  console.log(said.stopped('origin'));
   return 0;
 }
 

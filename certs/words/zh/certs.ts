@@ -1,0 +1,57 @@
+// `npm run lab -- certs` 说的话：生成或沿用的证书链，每张证书的字段，从叶子证书一路往上走到受信任的
+// 根证书（certs/describe.ts），以及怎样用 openssl 自己检查。X.509 和 openssl 里的字段名、扩展名
+// （basicConstraints、keyUsage、SAN……）和所有取值（名字、序列号、十六进制、日期）在各种语言里都一样。
+import type { certs as en } from '../en/certs.ts';
+
+export const certs: typeof en = {
+  usage: '用法：npm run lab -- certs [--renew] [--dir <路径>]',
+  help: (dir) => `  --renew      即使现有的证书都没问题，也重新生成根证书、中间证书和两张叶子证书\n  --dir <路径> 证书文件放在哪里（默认：${dir}）`,
+  cannotMake: (dir, why) => `无法在 ${dir} 生成证书链：${why}`,
+  chainIn: (dir) => `证书链在 ${dir}`,
+  made: (why) => `新生成  （${why}）`,
+  reused: '沿用',
+  chainCrt: '叶子证书 + 中间证书：SLB 发出的就是它',
+  cdnChainCrt: 'cdn 证书 + 中间证书：CDN 边缘节点发出的就是它（static.geektime.test）',
+  checkYourself: '自己检查一下（每条都应该打印 "OK"）：',
+
+  labelWidth: 24,
+  label: {
+    subject: '主体（subject）：',
+    issuer: '颁发者（issuer）：',
+    serial: '序列号：',
+    valid: '有效期：',
+    publicKey: '公钥：',
+    signedWith: '签名算法：',
+    fingerprint: 'SHA-256 指纹：',
+    extensions: '扩展：',
+    ski: 'SKI（自己的密钥 ID）：',
+    aki: 'AKI（签发者的密钥 ID）：',
+  },
+  notDecoded: (why) => `（未能解码：${why}）`,
+  noKeyId: '（没有密钥 ID）',
+  critical: '（关键扩展，critical）',
+  present: '（存在）',
+  validity: (from, to, daysLeft) => `从 ${from} 到 ${to}（${daysLeft >= 0 ? `还剩 ${daysLeft} 天` : `已过期（EXPIRED）${-daysLeft} 天`}）`,
+  publicKey: (type, bits, curve, spki) => `${type} ${bits ? `${bits} 位` : (curve ?? '')}，SPKI SHA-256 ${spki}`,
+  heading: (label, cn) => `${label}：${cn}`,
+  role: { leaf: '叶子证书', intermediate: '中间证书', root: '根证书' },
+  numbered: (n, role) => `#${n} ${role}`,
+  named: (label, cn) => `${label}（${cn}）`,
+  trustedRoot: '受信任的根证书',
+  notSent: '   （服务端不发送它：客户端本来就有）',
+
+  none: '没有证书。',
+  notIssued: (child, parent) => `✗ ${child} 并不是由 ${parent} 签发的：颁发者名称或 AKI 对不上`,
+  badSignature: (child, parent) => `✗ ${child} 声称颁发者是 ${parent}，但用它的公钥验证签名失败`,
+  keyIdsMatch: (id) => `（AKI = 颁发者的 SKI = ${id}）`,
+  keyIdsDiffer: (aki, ski) => `（但 AKI ${aki} ≠ 颁发者的 SKI ${ski}）`,
+  signed: (child, parent, parentRole, keyIds) => `✓ ${child} ← 签名来自 → ${parent}：用${parentRole}的公钥验证签名通过${keyIds}`,
+  walkHead: '签名链，从叶子证书往上：',
+  topIsRoot: (label) => `${label} 本身就是受信任的根证书（服务端通常不发送它）。`,
+  anchorSelfSigned: (who) => `✓ ${who} 是自签名的：它受信任，是因为客户端本来就有它，而不是因为某个签名。`,
+  anchorNotRoot: (who) => `✗ ${who} 不是自签名的：它不是根证书。`,
+  intact: '结论：每一环都验证通过，一直到受信任的根证书，所以信任这张根证书的客户端会接受这条证书链。',
+  broken: '结论：证书链是断的（BROKEN，见上面的 ✗）；只信任这张根证书的客户端会拒绝它。',
+  endsSelfSigned: (who) => `${who} 是自签名的：证书链到此为止，只有客户端本来就有这张证书时才受信任。`,
+  endsUnknown: (label, issuer) => `${label} 是由 "${issuer}" 签发的，而它不在这组证书里；也没有给出受信任的根证书来对照检查。`,
+};
