@@ -1,6 +1,6 @@
 // A mistyped command line in the learner's language: every command of the lab and of the servers
 // run alone parses its options with Node's parseArgs, whose errors are English.
-import { catalogue, type Lang } from '../../lab/lang.ts';
+import { catalogue, type Lang } from '../net/lang.ts';
 import { args as en } from './en/args.ts';
 import { args as zh } from './zh/args.ts';
 
