@@ -50,7 +50,9 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 17).map((l) => l.slice(3)).join('\n'));
+    // The comment at the top of this file is the help.
+    const lines = fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+    console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.slice(3)).join('\n'));
     return 0;
   }
   const reps = positive(values.reps ?? (values.quick ? '1' : '3'), '--reps');
@@ -88,7 +90,8 @@ async function main(): Promise<number> {
     // Idle: every role up, health checks running, nothing asked yet.
     await sleep(2000);
     const idle = lab.rss();
-    const rows = (await prepareRows({ tmp, pinning, seconds, lab, stoppers, progress })).filter((r) => !only || only.includes(r.id));
+    const wanted = (id: string) => !only || only.includes(id);
+    const rows = (await prepareRows({ tmp, pinning, seconds, lab, stoppers, progress, wanted })).filter((r) => wanted(r.id));
     results = await measure(rows, reps, progress);
     const after = lab.rss();
     rss = { idleMb: idle.mb, afterMb: after.mb, processes: after.processes };

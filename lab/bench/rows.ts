@@ -48,6 +48,8 @@ export interface BenchContext {
   stoppers: Array<() => Promise<void>>;
   /** Say what is happening (stderr), so a long run is not silent. */
   progress: (line: string) => void;
+  /** Is this row asked for (--rows)? A peer that no such row needs is not started. */
+  wanted: (id: string) => boolean;
 }
 
 const SHOP_NAME = 'www.geektime.test';
@@ -115,7 +117,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   };
   const dnsAt = (name: string) => ({ host: lab.role(name).host, port: lab.role(name).port });
   let knot: RunningKnot | string = 'not started';
-  if (!noDnsperf) {
+  if (!noDnsperf && (ctx.wanted('auth') || ctx.wanted('gslb'))) {
     ctx.progress('starting Knot');
     knot = await attempt(() => startKnot({ dir: path.join(ctx.tmp, 'knot'), host: peerHost(lab, addresses.shop), addresses, edgeAddress: (edge) => lab.role(edge).host, pinning }));
     if (typeof knot !== 'string') ctx.stoppers.push(knot.stop);
@@ -164,7 +166,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   rows.push(resolver);
   const noUnbound = missing('unbound');
   if (noDnsperf || noUnbound) resolver.skip = noDnsperf ?? noUnbound;
-  else {
+  else if (ctx.wanted(resolver.id)) {
     ctx.progress('starting Unbound');
     const zones: Array<[string, string, number]> = [
       ['', ...hostPort(lab, 'root')],
@@ -200,7 +202,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   rows.push(...edgeRows);
   const noNginx = missing('nginx', 'nginx-light');
   if (noWrk || noNginx) for (const r of edgeRows) r.skip = noWrk ?? noNginx;
-  else {
+  else if (edgeRows.some((r) => ctx.wanted(r.id))) {
     ctx.progress('starting nginx');
     const edge = lab.role(NORTH.edge);
     const origin = lab.role('origin');
@@ -247,7 +249,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   rows.push(keepAlive, fresh);
   const noHaproxy = missing('haproxy');
   if (noWrk || noHaproxy) keepAlive.skip = fresh.skip = noWrk ?? noHaproxy;
-  else {
+  else if (ctx.wanted(keepAlive.id) || ctx.wanted(fresh.id)) {
     ctx.progress('starting HAProxy');
     const slb = lab.role('slb');
     const classic = lab.role('slb-classic');

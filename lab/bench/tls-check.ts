@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
+import { lastLines } from './knot.ts';
 import { runTool, startServer, stopServer, waitUntil, which } from './procs.ts';
 
 const RSA_AES128_GCM = 0x009c; // TLS_RSA_WITH_AES_128_GCM_SHA256 (RFC 5288)
@@ -51,8 +52,16 @@ export async function watchHandshakes(host: string, port: number, dir: string, l
   const log = path.join(dir, `tshark-${port}.log`);
   const capture = startServer(tshark, ['-i', 'lo', '-f', `tcp port ${port} and host ${host}`, '-a', 'duration:20', '-w', file], { pin: [], logFile: log });
   try {
-    // tshark says "Capturing on ..." once the capture runs.
-    await waitUntil(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('Capturing on'), 15_000, 'tshark');
+    // tshark says "Capturing on ..." once the capture runs. One that cannot (no permission to
+    // capture) leaves the first check as the only one, and says so.
+    try {
+      await waitUntil(() => {
+        if (capture.exitCode !== null) throw new Error('exited');
+        return fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('Capturing on');
+      }, 15_000, 'tshark');
+    } catch {
+      return { ok: true, text: `not watched on the wire: tshark could not capture on lo (${lastLines(log, 1)})` };
+    }
     await load();
     await new Promise((r) => setTimeout(r, 300)); // the last frames
   } finally {
