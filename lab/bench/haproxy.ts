@@ -9,8 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FORWARD_SECRET_TLS12_CIPHERS, CLASSIC_CIPHER } from '../../servers/net/tls-modes.ts';
-import { lastLines } from './knot.ts';
-import { freePort, startServer, stopServer, tcpOpen, waitUntil, which, type Pinning } from './procs.ts';
+import { freePort, lastLines, startServer, stopServer, tcpOpen, waitUntil, which, type Pinning } from './procs.ts';
 
 export interface RunningHaproxy {
   host: string;

@@ -10,7 +10,7 @@ import { labZones, type DnsAddresses } from '../../servers/dns/lab-zones.ts';
 import type { SoaData, Zone, ZoneRecord } from '../../servers/dns/zone.ts';
 import { EDGE_REGIONS } from '../topology.ts';
 import { sendQuery } from '../../servers/dns/query.ts';
-import { freePort, startServer, stopServer, waitUntil, which, type Pinning } from './procs.ts';
+import { freePort, lastLines, startServer, stopServer, waitUntil, which, type Pinning } from './procs.ts';
 
 /** A zone in the master-file format of RFC 1035 §5, which every DNS server reads. */
 export function zoneFile(zone: Zone): string {
@@ -128,12 +128,4 @@ export async function startKnot(opts: { dir: string; host: string; addresses: Dn
     throw new Error(`knotd did not start: ${(err as Error).message}; ${lastLines(path.join(dir, 'knotd.log'))}`);
   }
   return { host: opts.host, port, geoip, stop: () => stopServer(child) };
-}
-
-export function lastLines(file: string, n = 3): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-n).join(' | ');
-  } catch {
-    return '(no log)';
-  }
 }

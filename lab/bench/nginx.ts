@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { lastLines } from './knot.ts';
-import { freePort, startServer, stopServer, tcpOpen, waitUntil, which, type Pinning } from './procs.ts';
+import { freePort, lastLines, startServer, stopServer, tcpOpen, waitUntil, which, type Pinning } from './procs.ts';
 
 export interface RunningNginx {
   host: string;

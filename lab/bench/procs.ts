@@ -196,3 +196,12 @@ export function pinSelf(pinning: Pinning): void {
   if (pinning.load.length === 0) return;
   spawn('taskset', ['-a', '-p', '-c', pinning.load[2]!, String(process.pid)], { stdio: 'ignore' }).on('error', () => {});
 }
+
+/** The end of a server's log, for the one line that says why it would not start. */
+export function lastLines(file: string, n = 3): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-n).join(' | ');
+  } catch {
+    return '(no log)';
+  }
+}

@@ -7,8 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import { lastLines } from './knot.ts';
-import { runTool, startServer, stopServer, waitUntil, which } from './procs.ts';
+import { lastLines, runTool, startServer, stopServer, waitUntil, which } from './procs.ts';
 
 const RSA_AES128_GCM = 0x009c; // TLS_RSA_WITH_AES_128_GCM_SHA256 (RFC 5288)
 

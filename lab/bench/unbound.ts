@@ -8,8 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sendQuery } from '../../servers/dns/query.ts';
-import { lastLines } from './knot.ts';
-import { freePort, startServer, stopServer, waitUntil, which, type Pinning } from './procs.ts';
+import { freePort, lastLines, startServer, stopServer, waitUntil, which, type Pinning } from './procs.ts';
 
 export interface RunningUnbound {
   host: string;
