@@ -74,7 +74,9 @@ async function main(): Promise<number> {
     else fs.rmSync(tmp, { recursive: true, force: true });
   };
   process.once('exit', cleanup);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => process.exit(130));
+  // `on`, not `once`: Ctrl-C reaches npm, tsx and this process, so a second SIGINT follows the
+  // first, and with no listener left it would kill this process in the middle of its cleanup.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(130));
   setTimeout(() => {
     console.error(`bench: still running after ${DEADLINE_MS / 60_000} minutes; stopping`);
     process.exit(1);

@@ -285,7 +285,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
           const problem = await checkNoResumption(host, port, SHOP_NAME);
           if (problem) return `${who}: ${problem}`;
           // wrk itself, on the wire, for about a second at a few connections.
-          const seen = await watchHandshakes(host, port, ctx.tmp, () => wrk(closeLoad(port, host, 5), 1, pinning, ctx.tmp));
+          const seen = await watchHandshakes(host, port, ctx.tmp, 5, () => wrk(closeLoad(port, host, 5), 1, pinning, ctx.tmp));
           if (!seen.ok) return `${who}: ${seen.text}`;
           fresh.notes.push(`${who}: ${seen.text}`);
         }
