@@ -83,6 +83,7 @@ async function main(): Promise<number> {
   }, DEADLINE_MS).unref();
 
   const started = Date.now();
+  const loadAtStart = Number(os.loadavg()[0]!.toFixed(2));
   progress(`starting the lab (up --ephemeral) in ${tmp}`);
   const lab = await startBenchLab(tmp, pinning);
   const stoppers: Array<() => Promise<void>> = [];
@@ -114,8 +115,9 @@ async function main(): Promise<number> {
   const report = {
     when: new Date(started).toISOString(),
     seconds: Math.round((Date.now() - started) / 1000),
-    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
-    machine: { cores: os.cpus().length, node: process.version, loadAverage: os.loadavg().map((n) => Number(n.toFixed(2))) },
+    command: benchCommand(process.argv.slice(2)),
+    // The 1-minute load average before and after: on a shared machine, how much else was running.
+    machine: { cores: os.cpus().length, node: process.version, loadAverage: { start: loadAtStart, end: Number(os.loadavg()[0]!.toFixed(2)) } },
     settings: { repetitions: reps, secondsPerRun: seconds, pinning: pinning.note },
     rss,
     rows: results,
@@ -168,10 +170,10 @@ function describe(run: Run, id: string): string {
   return `${short(run.rate)} ${unit}, ${ms(run.avgMs)} avg`;
 }
 
-function printReport(report: { when: string; seconds: number; command: string; machine: { cores: number; node: string; loadAverage: number[] }; settings: { repetitions: number; secondsPerRun: number; pinning: string } }, results: RowResult[], lab: BenchLab, rss: { idleMb: number; afterMb: number }): void {
+function printReport(report: { when: string; seconds: number; command: string; machine: { cores: number; node: string; loadAverage: { start: number; end: number } }; settings: { repetitions: number; secondsPerRun: number; pinning: string } }, results: RowResult[], lab: BenchLab, rss: { idleMb: number; afterMb: number }): void {
   const { settings, machine } = report;
   console.log(`Lab vs peers, ${report.when} (${report.seconds} s): ${settings.repetitions} repetition(s) of ${settings.secondsPerRun} s per side, medians`);
-  console.log(`Node ${machine.node}, ${machine.cores} cores, load average ${machine.loadAverage.join(' ')}; ${settings.pinning}`);
+  console.log(`Node ${machine.node}, ${machine.cores} cores, load average ${machine.loadAverage.start} at the start, ${machine.loadAverage.end} at the end; ${settings.pinning}`);
   console.log('');
   const body = results.map((r) => {
     if (r.id === 'rss') {
@@ -200,10 +202,25 @@ function printReport(report: { when: string; seconds: number; command: string; m
     ...(r.peer?.median.problem ? [`  ${r.id}, ${r.peer.name}: ${r.peer.median.problem}`] : []),
   ]);
   if (problems.length) console.log(`\n* Runs with errors (their numbers left out of the medians where other runs were clean):\n${problems.join('\n')}`);
+  // How far apart the repetitions were: a wide spread says the machine was busy with other things.
+  const spread = (runs: Run[]) => {
+    const rates = runs.map((r) => r.rate).filter(Number.isFinite);
+    return rates.length > 1 ? `${short(Math.min(...rates))}–${short(Math.max(...rates))}` : undefined;
+  };
+  const spreads = results.flatMap((r) => {
+    const [a, b] = [r.lab && spread(r.lab.runs), r.peer && spread(r.peer.runs)];
+    return a && b ? [`  ${r.id}: lab ${a}, ${r.peer!.name} ${b}`] : [];
+  });
+  if (spreads.length) console.log(`\nSpread of the repetitions (lowest–highest rate):\n${spreads.join('\n')}`);
   console.log('\nChecked before measuring:');
   for (const r of results) for (const note of r.notes) console.log(`  ${r.id}: ${note}`);
   console.log(`\nThe lab's roles: ${lab.state.roles.map((r) => `${r.name} ${r.host}:${r.port}`).join(', ')}`);
-  console.log(`Again, as JSON: ${report.command} --json`);
+  console.log(`Every run, as JSON: ${benchCommand([...process.argv.slice(2), '--json'])}`);
+}
+
+/** How to type this run again. */
+function benchCommand(args: string[]): string {
+  return args.length ? `npm run bench -- ${args.join(' ')}` : 'npm run bench';
 }
 
 function mark(met: boolean | undefined): string {
