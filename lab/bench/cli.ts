@@ -228,8 +228,9 @@ function mark(met: boolean | undefined): string {
 }
 
 function positive(value: string, flag: string): number {
+  // Whole numbers: wrk takes its duration in whole seconds.
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number, not "${value}"`);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a whole number above 0, not "${value}"`);
   return n;
 }
 
