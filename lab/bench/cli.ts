@@ -4,7 +4,7 @@
 // whether each target is met.
 //
 //   npm run bench                  3 repetitions of 3 s per side and row (about 3-4 minutes)
-//   npm run bench -- --quick       1 repetition of 1 s: does every row work?
+//   npm run bench -- --quick       1 repetition of 1 s: does every row work? (about a minute)
 //   npm run bench -- --json        the same, as JSON on stdout
 //   npm run bench -- --rows auth,edge-6k     only these rows (ids as in the JSON)
 //   npm run bench -- --keep        keep its folder (every config, log and zone file) afterwards
@@ -25,6 +25,7 @@ import { ms, short, summarise, table, verdict, type Run, type Verdict } from './
 /** Whatever happens, the bench ends by then: its own processes stopped, its folder removed. */
 const DEADLINE_MS = 9 * 60_000;
 const RSS_TARGET_MB = 200;
+const WARM_UP_SECONDS = 1;
 
 interface RowResult {
   id: string;
@@ -94,8 +95,8 @@ async function main(): Promise<number> {
     await sleep(2000);
     const idle = lab.rss();
     const wanted = (id: string) => !only || only.includes(id);
-    const rows = (await prepareRows({ tmp, pinning, seconds, lab, stoppers, progress, wanted })).filter((r) => wanted(r.id));
-    results = await measure(rows, reps, progress);
+    const rows = (await prepareRows({ tmp, pinning, lab, stoppers, progress, wanted })).filter((r) => wanted(r.id));
+    results = await measure(rows, reps, seconds, progress);
     const after = lab.rss();
     rss = { idleMb: idle.mb, afterMb: after.mb, processes: after.processes };
   } finally {
@@ -118,7 +119,7 @@ async function main(): Promise<number> {
     command: benchCommand(process.argv.slice(2)),
     // The 1-minute load average before and after: on a shared machine, how much else was running.
     machine: { cores: os.cpus().length, node: process.version, loadAverage: { start: loadAtStart, end: Number(os.loadavg()[0]!.toFixed(2)) } },
-    settings: { repetitions: reps, secondsPerRun: seconds, pinning: pinning.note },
+    settings: { repetitions: reps, secondsPerRun: seconds, warmUpSeconds: WARM_UP_SECONDS, pinning: pinning.note },
     rss,
     rows: results,
   };
@@ -131,8 +132,16 @@ async function main(): Promise<number> {
  * Every row's lab and peer, `reps` times. The two alternate who goes first, so that neither always
  * runs right after the other's load (a warm CPU cache, a GC debt, the neighbours' noise).
  */
-async function measure(rows: Row[], reps: number, progress: (line: string) => void): Promise<RowResult[]> {
+async function measure(rows: Row[], reps: number, seconds: number, progress: (line: string) => void): Promise<RowResult[]> {
   const runs = new Map<string, { lab: Run[]; peer: Run[] }>(rows.map((r) => [r.id, { lab: [], peer: [] }]));
+  // A warm-up second per side, not counted: a Node process answers its first second's load with
+  // code not yet compiled by the JIT, and a cache's first requests fill the kernel's page cache.
+  for (const row of rows) {
+    if (!row.lab || !row.peer) continue;
+    progress(`warming up ${row.id}`);
+    await row.lab.run(WARM_UP_SECONDS).catch(() => {});
+    await row.peer.run(WARM_UP_SECONDS).catch(() => {});
+  }
   for (let rep = 0; rep < reps; rep++) {
     for (const row of rows) {
       if (!row.lab || !row.peer) continue;
@@ -140,7 +149,7 @@ async function measure(rows: Row[], reps: number, progress: (line: string) => vo
       for (const side of order) {
         const who = row[side]!;
         progress(`${rep + 1}/${reps} ${row.id}: ${side === 'lab' ? 'lab' : who.name}`);
-        const run = await who.run().catch((err: Error): Run => ({ rate: NaN, avgMs: NaN, problem: err.message.split('\n')[0] }));
+        const run = await who.run(seconds).catch((err: Error): Run => ({ rate: NaN, avgMs: NaN, problem: err.message.split('\n')[0] }));
         runs.get(row.id)![side].push(run);
       }
     }
@@ -172,7 +181,7 @@ function describe(run: Run, id: string): string {
 
 function printReport(report: { when: string; seconds: number; command: string; machine: { cores: number; node: string; loadAverage: { start: number; end: number } }; settings: { repetitions: number; secondsPerRun: number; pinning: string } }, results: RowResult[], lab: BenchLab, rss: { idleMb: number; afterMb: number }): void {
   const { settings, machine } = report;
-  console.log(`Lab vs peers, ${report.when} (${report.seconds} s): ${settings.repetitions} repetition(s) of ${settings.secondsPerRun} s per side, medians`);
+  console.log(`Lab vs peers, ${report.when} (${report.seconds} s): ${settings.repetitions} repetition(s) of ${settings.secondsPerRun} s per side after ${WARM_UP_SECONDS} s of warm-up, medians`);
   console.log(`Node ${machine.node}, ${machine.cores} cores, load average ${machine.loadAverage.start} at the start, ${machine.loadAverage.end} at the end; ${settings.pinning}`);
   console.log('');
   const body = results.map((r) => {

@@ -22,7 +22,8 @@ import type { Run, Target } from './results.ts';
 export interface Side {
   /** "Knot 3", "nginx proxy_cache": what the peer column is. */
   name: string;
-  run(): Promise<Run>;
+  /** One run of the row's load for this many seconds. */
+  run(seconds: number): Promise<Run>;
 }
 
 export interface Row {
@@ -42,7 +43,6 @@ export interface Row {
 export interface BenchContext {
   tmp: string;
   pinning: Pinning;
-  seconds: number;
   lab: BenchLab;
   /** Every peer started, for the caller to stop. */
   stoppers: Array<() => Promise<void>>;
@@ -100,7 +100,7 @@ async function attempt<T>(start: () => Promise<T>): Promise<T | string> {
 }
 
 export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
-  const { lab, pinning, seconds } = ctx;
+  const { lab, pinning } = ctx;
   const missing = (tool: string, pkg = tool) => (which(tool) ? undefined : `${tool} is missing (apt-get install ${pkg})`);
   const noDnsperf = missing('dnsperf');
   const noWrk = missing('wrk');
@@ -137,8 +137,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
     else {
       const load: DnsLoad = { queryFile: queryFile(ctx, 'auth.queries', shopQuestions), clients: 10 };
       auth.notes.push(`same answers from both for the ${shopQuestions.length} questions of the zone (${shopQuestions.map((q) => `${q.name || '.'} ${q.type}`).join(', ')})`);
-      auth.lab = { name: 'shop-dns', run: () => dnsperf(dnsAt('shop-dns'), load, seconds, pinning) };
-      auth.peer = { name: 'Knot', run: () => dnsperf(peer, load, seconds, pinning) };
+      auth.lab = { name: 'shop-dns', run: (seconds) => dnsperf(dnsAt('shop-dns'), load, seconds, pinning) };
+      auth.peer = { name: 'Knot', run: (seconds) => dnsperf(peer, load, seconds, pinning) };
     }
   }
 
@@ -156,8 +156,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
     else {
       const load: DnsLoad = { queryFile: queryFile(ctx, 'gslb.queries', [{ name: gslbName, type: 'A' }]), clients: 10, clientSubnet: NORTH.subnet };
       gslb.notes.push(`same edge from both for ${NORTH.subnet} and ${SOUTH.subnet}; Knot: mod-geoip, mode subnet`);
-      gslb.lab = { name: 'gslb', run: () => dnsperf(dnsAt('gslb'), load, seconds, pinning) };
-      gslb.peer = { name: 'Knot + geoip', run: () => dnsperf(peer, load, seconds, pinning) };
+      gslb.lab = { name: 'gslb', run: (seconds) => dnsperf(dnsAt('gslb'), load, seconds, pinning) };
+      gslb.peer = { name: 'Knot + geoip', run: (seconds) => dnsperf(peer, load, seconds, pinning) };
     }
   }
 
@@ -189,8 +189,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
       else {
         const load: DnsLoad = { queryFile: queryFile(ctx, 'resolver.queries', questions), clients: 10 };
         resolver.notes.push(`both warmed and giving the same answers for ${questions.map((q) => q.name).join(' and ')}; Unbound: stub zones to the lab's root, TLD, shop, CDN and GSLB`);
-        resolver.lab = { name: 'local-dns', run: () => dnsperf(dnsAt('local-dns'), load, seconds, pinning) };
-        resolver.peer = { name: 'Unbound', run: () => dnsperf(unbound, load, seconds, pinning) };
+        resolver.lab = { name: 'local-dns', run: (seconds) => dnsperf(dnsAt('local-dns'), load, seconds, pinning) };
+        resolver.peer = { name: 'Unbound', run: (seconds) => dnsperf(unbound, load, seconds, pinning) };
       }
     }
   }
@@ -236,8 +236,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
         }
         row.notes.push(check);
         const load = (url: string): HttpLoad => ({ url, connections, headers: { Host: STATIC_NAME } });
-        row.lab = { name: NORTH.edge, run: () => wrk(load(labUrl(p)), seconds, pinning, ctx.tmp) };
-        row.peer = { name: 'nginx proxy_cache', run: () => wrk(load(peerUrl(p)), seconds, pinning, ctx.tmp) };
+        row.lab = { name: NORTH.edge, run: (seconds) => wrk(load(labUrl(p)), seconds, pinning, ctx.tmp) };
+        row.peer = { name: 'nginx proxy_cache', run: (seconds) => wrk(load(peerUrl(p)), seconds, pinning, ctx.tmp) };
       };
       measure(edgeRows[0]!, SMALL, small, 50);
       measure(edgeRows[1]!, SMALL, small, 200);
@@ -275,8 +275,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
       else {
         keepAlive.notes.push('GET / → 200 from both (the product page from app-1/app-2)');
         const load = (port: number, to: string): HttpLoad => ({ url: url(port), connections: 50, connectTo: to });
-        keepAlive.lab = { name: 'slb', run: () => wrk(load(slb.port, slb.host), seconds, pinning, ctx.tmp) };
-        keepAlive.peer = { name: 'HAProxy', run: () => wrk(load(haproxy.port, haproxy.host), seconds, pinning, ctx.tmp) };
+        keepAlive.lab = { name: 'slb', run: (seconds) => wrk(load(slb.port, slb.host), seconds, pinning, ctx.tmp) };
+        keepAlive.peer = { name: 'HAProxy', run: (seconds) => wrk(load(haproxy.port, haproxy.host), seconds, pinning, ctx.tmp) };
       }
 
       const closeLoad = (port: number, to: string, connections = 50): HttpLoad => ({ url: url(port), connections, connectTo: to, headers: { Connection: 'close' } });
@@ -296,8 +296,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
       if (checks) fresh.skip = checks;
       else {
         fresh.notes.unshift('both choose TLS 1.2 TLS_RSA_WITH_AES_128_GCM_SHA256 and refuse to resume a session (Node TLS client offering it back)');
-        fresh.lab = { name: 'slb-classic', run: () => wrk(closeLoad(classic.port, classic.host), seconds, pinning, ctx.tmp) };
-        fresh.peer = { name: 'HAProxy', run: () => wrk(closeLoad(haproxy.classicPort, haproxy.host), seconds, pinning, ctx.tmp) };
+        fresh.lab = { name: 'slb-classic', run: (seconds) => wrk(closeLoad(classic.port, classic.host), seconds, pinning, ctx.tmp) };
+        fresh.peer = { name: 'HAProxy', run: (seconds) => wrk(closeLoad(haproxy.classicPort, haproxy.host), seconds, pinning, ctx.tmp) };
       }
     }
   }
