@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchLab, type BenchLab } from './lab.ts';
-import { prepareRows, type Row } from './rows.ts';
+import { prepareRows, ROW_IDS, type Row } from './rows.ts';
 import { choosePinning, killAllNow, pinSelf, stopAll } from './procs.ts';
 import { ms, short, summarise, table, verdict, type Run, type Verdict } from './results.ts';
 
@@ -59,6 +59,8 @@ async function main(): Promise<number> {
   const reps = positive(values.reps ?? (values.quick ? '1' : '3'), '--reps');
   const seconds = positive(values.seconds ?? (values.quick ? '1' : '3'), '--seconds');
   const only = values.rows?.split(',').map((s) => s.trim());
+  const unknown = only?.filter((id) => !(ROW_IDS as readonly string[]).includes(id)) ?? [];
+  if (unknown.length) throw new Error(`no row ${unknown.join(', ')}; the rows are ${ROW_IDS.join(', ')}`);
   const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
   if (process.platform !== 'linux') {

@@ -52,6 +52,9 @@ export interface BenchContext {
   wanted: (id: string) => boolean;
 }
 
+/** Every row, in the table's order (`--rows` takes these; `rss` is the cli's own). */
+export const ROW_IDS = ['auth', 'gslb', 'resolver', 'edge-6k', 'edge-6k-p99', 'edge-2m', 'slb-keepalive', 'slb-handshakes', 'rss'] as const;
+
 const SHOP_NAME = 'www.geektime.test';
 const STATIC_NAME = 'static.geektime.test';
 const NORTH = EDGE_REGIONS[0]!;
