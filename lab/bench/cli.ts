@@ -1,0 +1,256 @@
+// `npm run bench`: the lab's servers side by side with the servers people compare them with
+// (Knot, Unbound, nginx, HAProxy), under the same load from the tools of the trade (dnsperf, wrk),
+// on this machine. Issue 14's table, measured: medians of repeated runs, lab/peer ratios, and
+// whether each target is met.
+//
+//   npm run bench                  3 repetitions of 3 s per side and row (about 3-4 minutes)
+//   npm run bench -- --quick       1 repetition of 1 s: does every row work? (about a minute)
+//   npm run bench -- --json        the same, as JSON on stdout
+//   npm run bench -- --rows auth,edge-6k     only these rows (ids as in the JSON)
+//   npm run bench -- --keep        keep its folder (every config, log and zone file) afterwards
+//
+// It installs nothing: a peer or a load tool that is missing skips its rows, in one line each. The
+// lab runs as `npm run lab -- up --ephemeral` runs it, in a folder of its own; every peer gets one
+// worker, as the lab's roles share one Node process; servers are pinned to core 0 and the load to
+// core 1. Traffic stays on loopback. Not part of `npm test`.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startBenchLab, type BenchLab } from './lab.ts';
+import { prepareRows, ROW_IDS, type Row } from './rows.ts';
+import { choosePinning, killAllNow, pinSelf, stopAll } from './procs.ts';
+import { ms, short, summarise, table, verdict, type Run, type Verdict } from './results.ts';
+
+/** Whatever happens, the bench ends by then: its own processes stopped, its folder removed. */
+const DEADLINE_MS = 9 * 60_000;
+const RSS_TARGET_MB = 200;
+const WARM_UP_SECONDS = 1;
+
+interface RowResult {
+  id: string;
+  what: string;
+  load: string;
+  lab?: { name: string; median: Run; runs: Run[] };
+  peer?: { name: string; median: Run; runs: Run[] };
+  verdict: Verdict;
+  skipped?: string;
+  notes: string[];
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      reps: { type: 'string' },
+      seconds: { type: 'string' },
+      rows: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    // The comment at the top of this file is the help.
+    const lines = fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+    console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.slice(3)).join('\n'));
+    return 0;
+  }
+  const reps = positive(values.reps ?? (values.quick ? '1' : '3'), '--reps');
+  const seconds = positive(values.seconds ?? (values.quick ? '1' : '3'), '--seconds');
+  const only = values.rows?.split(',').map((s) => s.trim());
+  const unknown = only?.filter((id) => !(ROW_IDS as readonly string[]).includes(id)) ?? [];
+  if (unknown.length) throw new Error(`no row ${unknown.join(', ')}; the rows are ${ROW_IDS.join(', ')}`);
+  const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+  if (process.platform !== 'linux') {
+    console.error('npm run bench needs Linux (/proc, loopback addresses per role, taskset).');
+    return 1;
+  }
+  const pinning = choosePinning();
+  pinSelf(pinning);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-bench-'));
+  // Ctrl-C, a kill, an error or the deadline: every process we started goes, and so does the folder.
+  const cleanup = () => {
+    killAllNow();
+    if (values.keep) console.error(`bench: kept ${tmp}`);
+    else fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  process.once('exit', cleanup);
+  // `on`, not `once`: Ctrl-C reaches npm, tsx and this process, so a second SIGINT follows the
+  // first, and with no listener left it would kill this process in the middle of its cleanup.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(130));
+  setTimeout(() => {
+    console.error(`bench: still running after ${DEADLINE_MS / 60_000} minutes; stopping`);
+    process.exit(1);
+  }, DEADLINE_MS).unref();
+
+  const started = Date.now();
+  const loadAtStart = Number(os.loadavg()[0]!.toFixed(2));
+  progress(`starting the lab (up --ephemeral) in ${tmp}`);
+  const lab = await startBenchLab(tmp, pinning);
+  const stoppers: Array<() => Promise<void>> = [];
+  let results: RowResult[];
+  let rss: { idleMb: number; afterMb: number; processes: number };
+  try {
+    // Idle: every role up, health checks running, nothing asked yet.
+    await sleep(2000);
+    const idle = lab.rss();
+    const wanted = (id: string) => !only || only.includes(id);
+    const rows = (await prepareRows({ tmp, pinning, lab, stoppers, progress, wanted })).filter((r) => wanted(r.id));
+    results = await measure(rows, reps, seconds, progress);
+    const after = lab.rss();
+    rss = { idleMb: idle.mb, afterMb: after.mb, processes: after.processes };
+  } finally {
+    for (const stop of stoppers) await stop().catch(() => {});
+    await lab.stop().catch(() => {});
+    await stopAll();
+  }
+  const rssRow: RowResult = {
+    id: 'rss',
+    what: 'whole lab RSS, idle / after the loads',
+    load: '/proc/<pid>/status VmRSS',
+    verdict: verdict({ kind: 'rss', maxMb: RSS_TARGET_MB }, undefined, undefined, rss.idleMb),
+    notes: [`${rss.processes} process(es): node lab/cli.ts up --ephemeral (every role in one process)`],
+  };
+  if (!only || only.includes('rss')) results.push(rssRow);
+
+  const report = {
+    when: new Date(started).toISOString(),
+    seconds: Math.round((Date.now() - started) / 1000),
+    command: benchCommand(process.argv.slice(2)),
+    // The 1-minute load average before and after: on a shared machine, how much else was running.
+    machine: { cores: os.cpus().length, node: process.version, loadAverage: { start: loadAtStart, end: Number(os.loadavg()[0]!.toFixed(2)) } },
+    settings: { repetitions: reps, secondsPerRun: seconds, warmUpSeconds: WARM_UP_SECONDS, pinning: pinning.note },
+    rss,
+    rows: results,
+  };
+  if (values.json) console.log(JSON.stringify(report, null, 2));
+  else printReport(report, results, lab, rss);
+  return 0;
+}
+
+/**
+ * Every row's lab and peer, `reps` times. The two alternate who goes first, so that neither always
+ * runs right after the other's load (a warm CPU cache, a GC debt, the neighbours' noise).
+ */
+async function measure(rows: Row[], reps: number, seconds: number, progress: (line: string) => void): Promise<RowResult[]> {
+  const runs = new Map<string, { lab: Run[]; peer: Run[] }>(rows.map((r) => [r.id, { lab: [], peer: [] }]));
+  // A warm-up second per side, not counted: a Node process answers its first second's load with
+  // code not yet compiled by the JIT, and a cache's first requests fill the kernel's page cache.
+  for (const row of rows) {
+    if (!row.lab || !row.peer) continue;
+    progress(`warming up ${row.id}`);
+    await row.lab.run(WARM_UP_SECONDS).catch(() => {});
+    await row.peer.run(WARM_UP_SECONDS).catch(() => {});
+  }
+  for (let rep = 0; rep < reps; rep++) {
+    for (const row of rows) {
+      if (!row.lab || !row.peer) continue;
+      const order = rep % 2 === 0 ? (['lab', 'peer'] as const) : (['peer', 'lab'] as const);
+      for (const side of order) {
+        const who = row[side]!;
+        progress(`${rep + 1}/${reps} ${row.id}: ${side === 'lab' ? 'lab' : who.name}`);
+        const run = await who.run(seconds).catch((err: Error): Run => ({ rate: NaN, avgMs: NaN, problem: err.message.split('\n')[0] }));
+        runs.get(row.id)![side].push(run);
+      }
+    }
+  }
+  return rows.map((row) => {
+    const r = runs.get(row.id)!;
+    const lab = row.lab && r.lab.length ? { name: row.lab.name, median: summarise(r.lab), runs: r.lab } : undefined;
+    const peer = row.peer && r.peer.length ? { name: row.peer.name, median: summarise(r.peer), runs: r.peer } : undefined;
+    return {
+      id: row.id,
+      what: row.what,
+      load: row.load,
+      ...(lab && { lab }),
+      ...(peer && { peer }),
+      verdict: verdict(row.target, lab?.median, peer?.median),
+      ...(row.skip && { skipped: row.skip }),
+      notes: row.notes,
+    };
+  });
+}
+
+// ── The table ────────────────────────────────────────────────────────────────────────────────
+
+function describe(run: Run, id: string): string {
+  const unit = ['auth', 'gslb', 'resolver'].includes(id) ? 'qps' : id === 'slb-handshakes' ? 'handshakes/s' : 'req/s';
+  if (id === 'edge-6k-p99') return `p99 ${ms(run.p99Ms ?? NaN)} (${short(run.rate)} ${unit})`;
+  return `${short(run.rate)} ${unit}, ${ms(run.avgMs)} avg`;
+}
+
+function printReport(report: { when: string; seconds: number; command: string; machine: { cores: number; node: string; loadAverage: { start: number; end: number } }; settings: { repetitions: number; secondsPerRun: number; pinning: string } }, results: RowResult[], lab: BenchLab, rss: { idleMb: number; afterMb: number }): void {
+  const { settings, machine } = report;
+  console.log(`Lab vs peers, ${report.when} (${report.seconds} s): ${settings.repetitions} repetition(s) of ${settings.secondsPerRun} s per side after ${WARM_UP_SECONDS} s of warm-up, medians`);
+  console.log(`Node ${machine.node}, ${machine.cores} cores, load average ${machine.loadAverage.start} at the start, ${machine.loadAverage.end} at the end; ${settings.pinning}`);
+  console.log('');
+  const body = results.map((r) => {
+    if (r.id === 'rss') {
+      return [r.what, '—', `${rss.idleMb.toFixed(0)} / ${rss.afterMb.toFixed(0)} MB`, '—', '—', r.verdict.target, mark(r.verdict.met)];
+    }
+    if (r.skipped) return [r.what, r.load, '—', '—', '—', r.verdict.target, 'skipped'];
+    const problem = r.lab?.median.problem || r.peer?.median.problem ? ' *' : '';
+    return [
+      r.what,
+      r.load,
+      r.lab ? describe(r.lab.median, r.id) : '—',
+      r.peer ? `${r.peer.name}: ${describe(r.peer.median, r.id)}` : '—',
+      r.verdict.ratio + problem,
+      r.verdict.target,
+      mark(r.verdict.met),
+    ];
+  });
+  console.log(table(['what', 'load', 'lab', 'peer', 'lab/peer', 'target', 'verdict'], body));
+  const skipped = results.filter((r) => r.skipped);
+  if (skipped.length) {
+    console.log('\nSkipped:');
+    for (const r of skipped) console.log(`  ${r.id}: ${r.skipped}`);
+  }
+  const problems = results.flatMap((r) => [
+    ...(r.lab?.median.problem ? [`  ${r.id}, lab: ${r.lab.median.problem}`] : []),
+    ...(r.peer?.median.problem ? [`  ${r.id}, ${r.peer.name}: ${r.peer.median.problem}`] : []),
+  ]);
+  if (problems.length) console.log(`\n* Runs with errors (their numbers left out of the medians where other runs were clean):\n${problems.join('\n')}`);
+  // How far apart the repetitions were: a wide spread says the machine was busy with other things.
+  const spread = (runs: Run[]) => {
+    const rates = runs.map((r) => r.rate).filter(Number.isFinite);
+    return rates.length > 1 ? `${short(Math.min(...rates))}–${short(Math.max(...rates))}` : undefined;
+  };
+  const spreads = results.flatMap((r) => {
+    const [a, b] = [r.lab && spread(r.lab.runs), r.peer && spread(r.peer.runs)];
+    return a && b ? [`  ${r.id}: lab ${a}, ${r.peer!.name} ${b}`] : [];
+  });
+  if (spreads.length) console.log(`\nSpread of the repetitions (lowest–highest rate):\n${spreads.join('\n')}`);
+  console.log('\nChecked before measuring:');
+  for (const r of results) for (const note of r.notes) console.log(`  ${r.id}: ${note}`);
+  console.log(`\nThe lab's roles: ${lab.state.roles.map((r) => `${r.name} ${r.host}:${r.port}`).join(', ')}`);
+  console.log(`Every run, as JSON: ${benchCommand([...process.argv.slice(2), '--json'])}`);
+}
+
+/** How to type this run again. */
+function benchCommand(args: string[]): string {
+  return args.length ? `npm run bench -- ${args.join(' ')}` : 'npm run bench';
+}
+
+function mark(met: boolean | undefined): string {
+  return met === undefined ? '—' : met ? 'met' : 'NOT met';
+}
+
+function positive(value: string, flag: string): number {
+  // Whole numbers: wrk takes its duration in whole seconds.
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a whole number above 0, not "${value}"`);
+  return n;
+}
+
+const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`bench: ${err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,121 @@
+// The pure parts of `npm run bench` (lab/bench/results.ts), on output captured from the real tools
+// (test/fixtures/bench/: dnsperf 2.10 and wrk 4.1 against the lab, Knot and a closed port). The
+// bench itself starts servers and loads both cores for minutes: it is not part of `npm test`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ecsOption } from '../lab/bench/load.ts';
+import { median, parseDnsperf, parseWrk, summarise, table, verdict, wrkDuration } from '../lab/bench/results.ts';
+
+const sample = (name: string) => fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'bench', name), 'utf8');
+
+describe('dnsperf reports', () => {
+  it('reads queries per second and the average latency in ms', () => {
+    const run = parseDnsperf(sample('dnsperf-shop-dns.txt'));
+    expect(run.rate).toBeCloseTo(1023.44, 2);
+    expect(run.avgMs).toBeCloseTo(91.484, 3);
+    expect(run.problem).toBeUndefined();
+  });
+
+  it('flags answers other than NOERROR', () => {
+    const run = parseDnsperf(sample('dnsperf-refused.txt'));
+    expect(run.rate).toBeCloseTo(20384.57, 1);
+    expect(run.problem).toBe('10315 REFUSED');
+  });
+
+  it('flags a server that answered nothing', () => {
+    const run = parseDnsperf(sample('dnsperf-lost.txt'));
+    expect(run.problem).toBe('no answers, 100 queries lost');
+  });
+
+  it('says what it could not find rather than returning a number', () => {
+    expect(() => parseDnsperf('dnsperf: error: could not open file')).toThrow(/Queries per second/);
+  });
+});
+
+describe('wrk reports', () => {
+  it('converts every unit wrk prints to ms', () => {
+    expect(wrkDuration('812.00us')).toBeCloseTo(0.812);
+    expect(wrkDuration('99.49ms')).toBe(99.49);
+    expect(wrkDuration('1.02s')).toBe(1020);
+    expect(wrkDuration('2.00m')).toBe(120_000);
+    expect(() => wrkDuration('fast')).toThrow();
+  });
+
+  it('reads requests per second, the average and the 99th percentile', () => {
+    const run = parseWrk(sample('wrk-edge-hit.txt'));
+    expect(run).toEqual({ rate: 366.33, avgMs: 99.49, p99Ms: 768.93 });
+  });
+
+  it('reads a Connection: close run (every request its own handshake)', () => {
+    const run = parseWrk(sample('wrk-connection-close.txt'));
+    expect(run.rate).toBe(30.74);
+    expect(run.p99Ms).toBe(434.47);
+  });
+
+  it('flags non-2xx answers', () => {
+    expect(parseWrk(sample('wrk-404.txt')).problem).toBe('491 non-2xx answers');
+  });
+
+  it('throws with what wrk said when it could not connect', () => {
+    expect(() => parseWrk(sample('wrk-refused.txt'))).toThrow(/Connection refused/);
+  });
+});
+
+describe('repetitions and verdicts', () => {
+  it('takes the median', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  it('summarises the clean runs and keeps the problem of the others', () => {
+    const s = summarise([
+      { rate: 100, avgMs: 5, p99Ms: 9 },
+      { rate: 10, avgMs: 50, problem: '3 REFUSED' },
+      { rate: 300, avgMs: 1, p99Ms: 3 },
+    ]);
+    expect(s.rate).toBe(200);
+    expect(s.p99Ms).toBe(6);
+    expect(s.problem).toBe('1 of 3 runs: 3 REFUSED');
+  });
+
+  // The issue's own numbers (issue 14's table) give its own ratios.
+  it('rate and latency: 17.6k qps at 5.6 ms against Knot 99.7k at 0.47 ms is 0.18, not met', () => {
+    const v = verdict({ kind: 'rate', min: 0.3, avgLatencyMax: 3 }, { rate: 17_600, avgMs: 5.6 }, { rate: 99_700, avgMs: 0.47 });
+    expect(v).toEqual({ ratio: '0.18, 12× avg', target: '≥ 0.3×, avg ≤ 3×', met: false });
+  });
+
+  it('rate alone: 0.6 of nginx is met, even when latency is worse', () => {
+    expect(verdict({ kind: 'rate', min: 0.6 }, { rate: 15_000, avgMs: 4 }, { rate: 24_200, avgMs: 2 }).met).toBe(true);
+  });
+
+  it('a fast run with errors meets nothing', () => {
+    expect(verdict({ kind: 'rate', min: 0.6 }, { rate: 50_000, avgMs: 1, problem: '1 of 3 runs: 12 non-2xx answers' }, { rate: 24_200, avgMs: 2 }).met).toBe(false);
+  });
+
+  it('p99: 721 ms against 21 ms is 34× worse, not met', () => {
+    expect(verdict({ kind: 'p99', max: 3 }, { rate: 1, avgMs: 1, p99Ms: 721 }, { rate: 1, avgMs: 1, p99Ms: 21 })).toEqual({ ratio: '34× p99', target: 'p99 ≤ 3×', met: false });
+  });
+
+  it('no target: the ratio alone', () => {
+    expect(verdict({ kind: 'none' }, { rate: 1000, avgMs: 1 }, { rate: 554, avgMs: 1 })).toEqual({ ratio: '1.81', target: '—' });
+  });
+
+  it('RSS against its limit; nothing to compare without a peer', () => {
+    expect(verdict({ kind: 'rss', maxMb: 200 }, undefined, undefined, 212).met).toBe(false);
+    expect(verdict({ kind: 'rss', maxMb: 200 }, undefined, undefined, 150).met).toBe(true);
+    expect(verdict({ kind: 'rate', min: 0.3 }, undefined, { rate: 1, avgMs: 1 }).met).toBeUndefined();
+  });
+});
+
+describe('odds and ends', () => {
+  it("writes ECS for dnsperf's -E as option 8: family 1, the prefix, scope 0, the prefix's bytes", () => {
+    expect(ecsOption('127.10.1.0/24')).toBe('8:000118007f0a01');
+    expect(ecsOption('10.0.0.0/8')).toBe('8:000108000a');
+  });
+
+  it('lines a table up by display width', () => {
+    expect(table(['a', 'bb'], [['ccc', 'd']])).toBe('a    bb\n───  ──\nccc  d');
+  });
+});
