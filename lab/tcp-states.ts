@@ -379,3 +379,12 @@ export function watchConnection(server: Endpoint, opts: WatchOptions = {}): Conn
 function settled(s: StateSnapshot): boolean {
   return [s.client, s.serverEnd].every((end) => !end || end.state === 'TIME_WAIT' || end.state === 'FIN_WAIT2');
 }
+
+/** A socket's state, or CLOSED when the kernel's table has no row for it. */
+export function stateOf(s: TcpSocketInfo | undefined): TcpStateName | 'CLOSED' {
+  return s ? s.state : 'CLOSED';
+}
+
+/** The states of the end that closes first (RFC 9293 §3.6), and of the end that closes second. */
+export const ACTIVE_CLOSE: TcpStateName[] = ['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'TIME_WAIT'];
+export const PASSIVE_CLOSE: TcpStateName[] = ['CLOSE_WAIT', 'LAST_ACK'];

@@ -78,13 +78,8 @@ export function networkLines(plan: NetPlan): string[] {
   );
 }
 
-export function routeLines(plan: NetPlan): string[] {
-  return columns(
-    plan.hosts
-      .filter((h) => h.kind === 'router')
-      .flatMap((h) => h.routes.map((r, n) => [n === 0 ? h.name : '', `${r.to} via ${r.via} dev ${r.dev}`, `(${r.viaHost})`])),
-  );
-}
+/** The routers' static routes: `ip route` syntax, the same in every language. */
+export { routeLines } from './en.ts';
 
 export function movedLines(plan: NetPlan): string[] {
   return plan.moved.map((m) => `${m.block} 地址块从 ${m.from} 移到了 ${m.to}：这台机器已经在用 ${m.because}。`);

@@ -1,20 +1,13 @@
 // The kernel's own table in words: each look at /proc/net/tcp for the phone's connection, which
 // states were caught and which came and went between two looks (RFC 9293 §3.3.2), and who closed
 // first. The looks are facts (lab/tcp-states.ts); this says only what they show.
-import { formatSs, type KernelStates, type TcpSocketInfo, type TcpStateName } from '../../../tcp-states.ts';
+import { ACTIVE_CLOSE, formatSs, PASSIVE_CLOSE, stateOf, type KernelStates, type TcpStateName } from '../../../tcp-states.ts';
 
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 /** "ESTABLISHED" or, for a socket the table no longer (or not yet) has, "CLOSED". */
-function stateOf(s: TcpSocketInfo | undefined): TcpStateName | 'CLOSED' {
-  return s ? s.state : 'CLOSED';
-}
-
-const ACTIVE_CLOSE: TcpStateName[] = ['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'TIME_WAIT'];
-const PASSIVE_CLOSE: TcpStateName[] = ['CLOSE_WAIT', 'LAST_ACK'];
-
 /** Why a handshake is over before anyone can look: what the packets cross. */
 function pathWords(path: KernelStates['path']): string {
   if (path.kind === 'loopback') return 'on loopback within microseconds';
