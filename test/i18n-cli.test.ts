@@ -227,7 +227,7 @@ describe('the operator socket answers in the language of whoever asks', () => {
       const off = await control(socket, { cmd: 'fault', name: 'edge-down', on: false, lang: 'en' });
       expect((off as { done: string }).done).toMatch(/^edge-down is off: back as before\n {2}edge-north started again \(up\)$/);
       const wrong = await control(socket, { cmd: 'fault', name: 'edge-gone', on: true, lang: 'zh' });
-      expect(wrong).toEqual({ ok: false, error: `没有叫 "edge-gone" 的故障；故障有：${FAULT_NAMES.join(', ')}` });
+      expect(wrong).toEqual({ ok: false, error: `没有叫 "edge-gone" 的故障；故障有：${FAULT_NAMES.join('、')}` });
       // Two faults that change the same thing: the second is refused, in the asker's words.
       expect(await control(socket, { cmd: 'fault', name: 'missing-intermediate', on: true, lang: 'zh' })).toMatchObject({ ok: true, faults: ['missing-intermediate'] });
       expect(await control(socket, { cmd: 'fault', name: 'wrong-san', on: true, lang: 'zh' })).toEqual({

@@ -13,27 +13,14 @@ import type { GslbDecision } from '../servers/dns/gslb.ts';
 import type { Resolution, WalkLimit, WalkNote, WalkOutcome, WalkStep } from '../servers/dns/resolver.ts';
 import { parseCacheStatus } from '../servers/net/cache-status.ts';
 import { IS_LINUX, TEST_TIMEOUT_MS, cleanup, labCli, show, startUp } from './lab-process.ts';
+import { englishProse as anyEnglishProse } from './i18n-text.ts';
 
 // ─────────────────────────── what counts as English prose in a Chinese line ───────────────────────────
 
 /** Terms that stay in English in Chinese text: protocol names, header values, dig's flags. */
+/** The one detector (test/i18n-text.ts), with this part's terms that stay English. */
+const englishProse = (line: string) => anyEnglishProse(line, KEPT_TERMS);
 const KEPT_TERMS = [/EDNS Client Subnet/g, /Not Modified/g, /\b(?:qr|aa|tc|rd|ra)(?: (?:qr|aa|tc|rd|ra))+\b/g];
-
-/**
- * The first run of 3+ lowercase English words in `line`, once commands, quoted strings, URLs and
- * paths are taken out (they stay ASCII in every language); undefined when there is none.
- */
-function englishProse(line: string): string | undefined {
-  let rest = line
-    .replace(/`[^`]*`/g, ' ')
-    .replace(/"[^"]*"/g, ' ') // quoted: a TXT record as the GSLB sent it, what the user typed
-    .replace(/\b[a-z]+:\/\/\S+/g, ' ')
-    .replace(/\bnpm run lab(?: -- [\w-]+)?/g, ' ')
-    .replace(/\bdig @\S+.*$/, ' ') // a dig command line, to the end
-    .replace(/(?:^|\s)\.{0,2}\/?[\w.-]+(?:\/[\w.-]+)+/g, ' ');
-  for (const term of KEPT_TERMS) rest = rest.replace(term, ' ');
-  return /\b[a-z]+(?:-[a-z]+)*(?:[\s,;:]+[a-z]+(?:-[a-z]+)*){2,}\b/.exec(rest)?.[0];
-}
 
 const CJK = /[\u3400-\u9fff]/;
 /** Chinese, or Chinese punctuation: a dig-like line ("→ NOERROR AA：a CNAME b，TTL 600") is Chinese by its punctuation. */
@@ -64,17 +51,6 @@ function both(render: (l: Lang) => string[]): { en: string[]; zh: string[] } {
   for (const value of values(en)) expect(zhText, `the value ${value} is missing from:\n${zhText}`).toContain(value);
   return { en, zh };
 }
-
-describe('englishProse (the check itself)', () => {
-  it('flags three English words in a row, not commands, quoted strings, paths or kept terms', () => {
-    expect(englishProse('本地 DNS answered from its cache')).toBe('answered from its cache');
-    expect(englishProse('用法：npm run lab -- dig <域名> [--type A]')).toBeUndefined();
-    expect(englishProse('理由："client 127.10.1.0/24 (ECS) -> region north"')).toBeUndefined();
-    expect(englishProse('标志位：qr rd ra，3 ms')).toBeUndefined();
-    expect(englishProse('用 dig 问同一个问题：dig @127.0.0.53 -p 53 static.geektime.test A -b 127.10.1.10')).toBeUndefined();
-    expect(englishProse('GET /images/phone.png，上游回复 304 Not Modified')).toBeUndefined();
-  });
-});
 
 // ─────────────────────────── hand-built facts ───────────────────────────
 

@@ -14,6 +14,7 @@ import { catalogues, LANGS, setLang, type Lang } from '../lab/lang.ts';
 import type { LabState } from '../lab/state.ts';
 import { displayWidth } from '../lab/text-width.ts';
 import { cleanup, freshLabDir, labCli, run, startUp, TSX, type UpLab } from './lab-process.ts';
+import { untranslatedLines } from './i18n-text.ts';
 
 const CJK = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
 const SECTIONS: Record<Lang, RegExp> = {
@@ -35,16 +36,9 @@ const spans = (page: string) =>
   page.split('\n').filter((l) => !isCode(l)).flatMap((l) => [...l.matchAll(/`([^`\n]+)`/g)].map((m) => blanks(m[1]!))).sort();
 const placeholders = (page: string) => (page.match(/\{@?[a-z-]+(\.port)?\}/g) ?? []).sort();
 
-/**
- * English prose in Chinese text: a run of three or more lowercase English words outside commands.
- * Commands are code lines, `spans`, and in a message what starts with a command's name and runs on in
- * ASCII (up to the next Chinese character or full-width punctuation).
- */
-function englishProse(text: string): string[] {
-  const COMMAND = /\b(npm|curl|openssl|tshark|tcpdump|dig|ip|traceroute|role|fault|sudo|kill)\b[\x20-\x7e]*/g;
-  const prose = text.split('\n').filter((l) => !isCode(l)).join('\n').replace(/`[^`\n]+`/g, ' ').replace(COMMAND, ' ');
-  return prose.match(/\b[a-z]+(?:\s+[a-z]+){2,}\b/g) ?? [];
-}
+/** English prose in Chinese text, line by line, outside code lines; role and fault commands are typed as they are. */
+const englishProse = (text: string) =>
+  untranslatedLines(text.split('\n').filter((l) => !isCode(l)), [/\b(?:role|fault|kill)\b[\x20-\x7e]*/g]).map((u) => u.prose);
 
 /** A lab with every role the pages name, at made-up addresses and ports. */
 function fakeLab(): LabState {

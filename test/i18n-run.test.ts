@@ -16,6 +16,7 @@ import { netWords } from '../lab/net-ns/words/index.ts';
 import { words } from '../lab/story/words/index.ts';
 import { displayWidth } from '../lab/text-width.ts';
 import { runWords } from '../lab/words/run.ts';
+import { englishProse } from './i18n-text.ts';
 
 const run = promisify(execFile);
 const tsx = path.resolve('node_modules/.bin/tsx');
@@ -36,35 +37,10 @@ async function lab(args: string[]): Promise<{ stdout: string; stderr: string; co
   }
 }
 
-/**
- * English prose in a line: three or more lowercase English words in a row, once commands, paths,
- * flags and code spans are taken out (they stay ASCII in every language).
- */
-function englishProse(line: string): string | undefined {
-  const rest = line
-    .replace(/`[^`]*`/g, ' ')
-    .replace(/(?:sudo )?npm run lab(?: -- [\w .=/-]*)?/g, ' ')
-    .replace(/ip (?:netns exec|-n) \S+ [^#，。；（）]*/g, ' ')
-    .replace(/tshark .*/g, ' ')
-    .replace(/\S*\/\S*/g, ' ')
-    .replace(/--[\w-]+/g, ' ');
-  return /(?<![\w-])[a-z]+(?:'[a-z]+)?(?:\s+[a-z]+(?:'[a-z]+)?){2,}(?![\w-])/.exec(rest)?.[0];
-}
-
 const hasChinese = (line: string) => /\p{Script=Han}/u.test(line);
 
 /** Display column where `cell` starts in `line`. */
 const columnOf = (line: string, cell: string) => displayWidth(line.slice(0, line.indexOf(cell)));
-
-describe('the prose checker', () => {
-  it('finds English prose and leaves commands, paths and values alone', () => {
-    expect(englishProse('All three steps done in 12 ms.')).toBe('three steps done in');
-    expect(englishProse('  pgw-north    default via 198.18.0.1 dev to-core  (core)')).toBeUndefined();
-    expect(englishProse('生成的文件：/tmp/x/report.html（用浏览器打开），TLS 密钥日志（key log）/tmp/x/keylog.txt')).toBeUndefined();
-    expect(englishProse('先 npm run lab -- up，再 npm run lab -- order，或者用 openssl s_client 连 SLB')).toBeUndefined();
-    expect(englishProse('  tshark -r /tmp/x/capture.pcapng -Y http')).toBeUndefined();
-  });
-});
 
 describe.skipIf(os.platform() !== 'linux')('npm run lab -- --lang zh: the lines around the story', () => {
   it('the first line, the end, the artifacts and the capture are Chinese; paths and commands are as in English', { timeout: 90_000 }, async () => {
@@ -101,7 +77,7 @@ describe.skipIf(os.platform() !== 'linux')('npm run lab -- --lang zh: the lines 
     // The walkthrough's failure, the order client's refusal and the chain walk's step, all in Chinese.
     const [failure, tryLine] = stderr.trimEnd().split('\n').slice(-2);
     expect(failure).toMatch(
-      /^lab: 第 2 步（建立连接）在 slb 失败，当时正在连接 [\d.]+:\d+ 并发送订单：TLS 证书校验失败（CERT_HAS_EXPIRED），出错的一环是 叶子证书 "CN=www\.geektime\.test"：已于 \d{4}-\d\d-\d\dT[\d:.]+Z 过期（\d+ 天前）。解决办法：重新签发它（在实验环境里：npm run lab -- certs --renew）。$/,
+      /^lab: 第 2 步（建立连接）在 slb 失败，当时正在连接 [\d.]+:\d+ 并发送订单：TLS 证书校验失败（CERT_HAS_EXPIRED），问题出在叶子证书 "CN=www\.geektime\.test"：已于 \d{4}-\d\d-\d\dT[\d:.]+Z 过期（\d+ 天前）。解决办法：重新签发它（在实验环境里：npm run lab -- certs --renew）。$/,
     );
     expect(englishProse(failure!.replace(/"[^"]*"/g, '')), failure).toBeUndefined();
     expect(tryLine).toBe(`  试试：${zh.tryThis.connect}`);

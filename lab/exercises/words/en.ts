@@ -72,7 +72,7 @@ export const en = {
   failover: {
     title: 'An edge goes down and the GSLB fails over',
     asks: { north: 'the edge address the GSLB gives the north now', ttl: 'the TTL of that answer as the GSLB sends it' },
-    stillUp: 'edge-north is still up: take it down first (npm run lab -- fault edge-down on, or role edge-north stop)',
+    stillUp: 'edge-north is still up: take it down first (npm run lab -- fault edge-down on, or npm run lab -- role edge-north stop)',
     notNoticed: 'the GSLB still sends the north to the edge that is down: its health checks have not noticed yet (every second, out after 2 failures); ask again in a few seconds',
     northRight: 'north: the GSLB now sends the north to the other edge',
     northWrong: (given: string) => `north: ${given} is not what the GSLB gives the north now (ask the GSLB itself, with the north's subnet)`,

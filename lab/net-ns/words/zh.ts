@@ -20,7 +20,7 @@ export const buildErrors = {
   noNetem: '这个内核没有 netem 排队规则（CONFIG_NET_SCH_NETEM）',
   commandFailed: (command: string, line: string | undefined, said: string) => `\`${command}\` 失败了${line ? `，出错的是 \`${line}\`` : ''}：${said || '没有输出任何信息'}`,
   notInstalled: (command: string) => `没有安装 ${command}（iproute2）`,
-  noSuchLinkKind: (kind: string, kinds: string[]) => `没有这种链路：${kind}（可选：${kinds.join(', ')}）`,
+  noSuchLinkKind: (kind: string, kinds: string[]) => `没有这种链路：${kind}（可选：${kinds.join('、')}）`,
   badDelay: (kind: string, ms: unknown) => `${kind} 的时延必须在 0-10000 ms 之间，而不是 ${ms}`,
   badDelaySpec: (spec: string) => `--delay 的格式是 KIND=MS，例如 radio=30，而不是 "${spec}"`,
 };
@@ -48,7 +48,7 @@ export const networkWhat = {
 
 export const nsLab = {
   moved: (block: string, from: string, to: string, because: string) => `${block} 网络从 ${from} 移到了 ${to}：${because}`,
-  noRole: (name: string, roles: string[]) => `没有角色 ${name}：角色有 ${roles.join(', ')}`,
+  noRole: (name: string, roles: string[]) => `没有角色 ${name}：角色有 ${roles.join('、')}`,
   notRunning: (name: string) => `${name} 没有在运行`,
   stoppedByOperator: '由操作者停止',
 };
@@ -122,7 +122,7 @@ export function howToLines(plan: NetPlan): string[] {
 }
 
 export function teardownLine(t: Teardown): string {
-  const killed = t.killed.length ? `，并停止了仍在里面运行的 ${t.killed.length} 个进程（${t.killed.join(', ')}）` : '';
+  const killed = t.killed.length ? `，并停止了仍在里面运行的 ${t.killed.length} 个进程（${t.killed.join('、')}）` : '';
   return `删除了 ${t.namespaces.length} 个命名空间和 ${t.dirs.length} 个解析配置目录（${t.prefix}*）${killed}，用时 ${t.ms} ms。`;
 }
 

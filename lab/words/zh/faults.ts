@@ -60,7 +60,7 @@ export const faults: typeof en = {
   },
   groups: { 'slb-certificate': '负载均衡器（SLB）的证书' },
 
-  noFault: (name, all) => `没有叫 "${name}" 的故障；故障有：${all.join(', ')}`,
+  noFault: (name, all) => `没有叫 "${name}" 的故障；故障有：${all.join('、')}`,
   linkNeedsNs: (name, noNetem) =>
     `${name} 需要实验运行在 ns 模式（sudo npm run lab -- up --net ns），那里手机的无线链路是一对真正的 veth，tc netem 才能让它变慢；这个实验运行在环回地址上，没有这样的链路${noNetem ? '，而且这个内核也没有 netem 队列规则（没有设置 CONFIG_NET_SCH_NETEM）' : ''}`,
   bothChange: (name, other, what) => `${name} 和 ${other} 改的都是${what}：先关掉 ${other}（npm run lab -- fault ${other} off）`,
@@ -87,5 +87,5 @@ export const faults: typeof en = {
   off: '关闭',
   noLab: (file) => `（没有从 ${file} 找到正在运行的实验：所有故障都是关闭的）`,
   switchOne: '开关一个故障：npm run lab -- fault NAME on|off',
-  usage: (all) => `用法：npm run lab -- fault NAME on|off（故障有：${all.join(', ')}）`,
+  usage: (all) => `用法：npm run lab -- fault NAME on|off（故障有：${all.join('、')}）`,
 };

@@ -18,7 +18,7 @@ export const up: typeof en = {
   cannotOpenOrderLog: (file, why) => `打不开订单日志 ${file}：${why}`,
   notRunning: (role, why) => `${role} 没有在运行（${why ?? 'down'}）`,
 
-  certificates: (made, dir) => `证书：${made.length ? `新生成了 ${made.join(', ')}` : '沿用已有的'}（${dir}/）`,
+  certificates: (made, dir) => `证书：${made.length ? `新生成了 ${made.join('、')}` : '沿用已有的'}（${dir}/）`,
   note: (note) => `提示：${note}`,
   rolesPerRole: '角色（每个角色一个环回地址）：',
   rolesSingle: '角色（同一个地址，每个角色一个端口）：',
@@ -55,7 +55,7 @@ export const up: typeof en = {
     byOperator: '被运维人员停掉',
     leftDown: (message, times) => `${message}；一分钟内崩溃了 ${times} 次，不再重启`,
     toldToCrash: (role) => `${role} 被要求崩溃（lab role ${role} crash）`,
-    noRole: (role, roles) => `没有叫 "${role}" 的角色（角色有：${roles.join(', ')}）`,
+    noRole: (role, roles) => `没有叫 "${role}" 的角色（角色有：${roles.join('、')}）`,
   },
 
   process: {
@@ -74,7 +74,7 @@ export const up: typeof en = {
     `已经有一个实验从 ${dir} 运行着（进程 ${pid}，见 ${file}）：在它的终端里按 Ctrl-C 停掉它（或者执行 \`kill ${pid}\`），或者用 LAB_DIR=... 给这一个单独的目录`,
   noRunningLab: (file) => `没有找到正在运行的实验（${file} 不存在）：用 \`npm run lab -- up\` 启动一个`,
   staleState: (file, pid) => `${file} 指向进程 ${pid}，可它并没有在运行：用 \`npm run lab -- up\` 启动实验`,
-  noSuchRole: (role, roles) => `正在运行的实验里没有角色 "${role}"（它有：${roles.join(', ')}）`,
+  noSuchRole: (role, roles) => `正在运行的实验里没有角色 "${role}"（它有：${roles.join('、')}）`,
 
   control: {
     lineTooLong: '请求行太长',

@@ -41,7 +41,7 @@ export function labUpLines(d: LabUp['data']): string[] {
   return [
     ...table,
     ...d.notes.map((note) => `注意：${note}`),
-    `证书：${d.certs.made.length ? `本次新生成 ${d.certs.made.join(', ')}` : '沿用已有的'}（${d.certs.dir}/）`,
+    `证书：${d.certs.made.length ? `本次新生成 ${d.certs.made.join('、')}` : '沿用已有的'}（${d.certs.dir}/）`,
     ...(d.net
       ? [
           `网络：${d.net.namespaces} 个网络命名空间（其中 ${d.net.routers} 个是路由器），${d.net.links} 条链路${d.net.buildMs !== undefined ? `，搭建用时 ${d.net.buildMs} ms` : ''}`,
@@ -56,7 +56,7 @@ export function labUpLines(d: LabUp['data']): string[] {
 export function slbAcceptLines(d: SlbAccept['data']): string[] {
   return [
     d.routers?.length
-      ? `手机和负载均衡器 SLB ${d.server.address}:${d.server.port} 建立一条 TCP 连接，中间经过 ${d.routers.length} 台路由器（${d.routers.join(', ')}）：它们只转发手机的 IP 包，并不参与这条连接；手机和 SLB 之间没有任何代理把连接断开。下面的 TLS 消息，都是从这条连接的字节里读出来的，这些字节是在手机自己的 socket 外面、随着它们经过逐一记录下来的。`
+      ? `手机和负载均衡器 SLB ${d.server.address}:${d.server.port} 建立一条 TCP 连接，中间经过 ${d.routers.length} 台路由器（${d.routers.join('、')}）：它们只转发手机的 IP 包，并不参与这条连接；手机和 SLB 之间没有任何代理把连接断开。下面的 TLS 消息，都是从这条连接的字节里读出来的，这些字节是在手机自己的 socket 外面、随着它们经过逐一记录下来的。`
       : `手机和负载均衡器 SLB ${d.server.address}:${d.server.port} 直接建立一条 TCP 连接。下面的 TLS 消息，都是从这条连接的字节里读出来的，这些字节是在手机自己的 socket 外面、随着它们经过逐一记录下来的（手机和 SLB 之间什么也没有）。`,
     `下单期间，SLB 只接受了手机的一条连接：${d.accepted[0]?.client}，正是手机自己的地址和端口；SLB 的请求记录里，客户端是 ${d.requestClient}。`,
   ];
@@ -208,7 +208,7 @@ export function computedLayerLines(d: LayersComputed['data']): string[] {
 /** 同一个报文段在两条链路上：路由器改了什么，没改什么。 */
 export function ipPathLines(d: IpPath['data']): string[] {
   const p = d.phoneLink;
-  const lines = [`去 SLB 的路：${d.hops.map((h) => `${h.host} → ${h.nextHop}（${h.nextHost}）`).join('，')}；${d.routers.length} 台路由器转发它：${d.routers.join(', ')}。`];
+  const lines = [`去 SLB 的路：${d.hops.map((h) => `${h.host} → ${h.nextHop}（${h.nextHost}）`).join('，')}；${d.routers.length} 台路由器转发它：${d.routers.join('、')}。`];
   const show = (x: PacketOnLink) => `${x.file} 帧 ${x.frame}：TTL ${x.ttl}，Ethernet ${x.sourceMac} → ${x.destinationMac}，IP ${x.source} → ${x.destination}，TCP ${x.sourcePort} → ${x.destinationPort}`;
   lines.push(`    手机的链路上：${show(p)}`);
   const s = d.slbLink;

@@ -18,7 +18,7 @@ function pathWords(path: KernelStates['path']): string {
 /** Why the table cannot be read here, and where a learner can still look. */
 function blockedLine(b: Extract<KernelStates['observable'], { ok: false }>['blocked']): string {
   return b.kind === 'not-linux'
-    ? `这里观察不到 TCP socket 的状态：这台机器是 ${b.platform}，而实验室是从 Linux 的 /proc/net/tcp 读取这些状态的。内核照样会经历这些状态（netstat -an -p tcp 或 lsof -iTCP 能看到某一刻的快照）。`
+    ? `这里观察不到 TCP socket 的状态：这台机器是 ${b.platform}，而实验环境是从 Linux 的 /proc/net/tcp 读取这些状态的。内核照样会经历这些状态（netstat -an -p tcp 或 lsof -iTCP 能看到某一刻的快照）。`
     : `这里观察不到 TCP socket 的状态：/proc/net/tcp 不可读（${b.code}），这个进程看不到内核的 socket 表。`;
 }
 

@@ -135,7 +135,7 @@ export function tlsSessionLines(t: TlsSessionFacts): string[] {
     : 'RSA（客户端用服务端的公钥加密预主密钥）';
   return [
     `TLS   ${t.protocol}，加密套件 ${t.cipher.standardName}（OpenSSL 叫它 ${t.cipher.name}），密钥交换 ${kx}`,
-    '客户端验证的证书链（它只信任实验室的根证书）：',
+    '客户端验证的证书链（它只信任实验环境的根证书）：',
     ...t.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${chainLink(step.link)}：${chainDetail(step.check)}`),
   ];
 }
@@ -191,10 +191,10 @@ export function chainFix(c: ChainCheck): string | undefined {
       return '这条证书链通向一个客户端不信任的 CA：换成正确的根 CA，或者让服务端发一条以它为终点的证书链';
     case 'signature-mismatch':
       return c.parentIsTrustedRoot
-        ? '客户端信任的是另一张同名的根证书：把签发这条证书链的实验室根证书给它'
+        ? '客户端信任的是另一张同名的根证书：把签发这条证书链的实验环境的根证书给它'
         : '服务端发的证书链对不上：重新签发，或者重新发送正确的中间证书';
     case 'expired':
-      return '续期（实验室里：npm run lab -- certs --renew）';
+      return '重新签发它（在实验环境里：npm run lab -- certs --renew）';
     case 'not-yet-valid':
       return '检查这台机器的时钟，或者重新签发证书';
     case 'name-mismatch':
@@ -218,7 +218,7 @@ export function masterSecretLines(m: MasterSecretFacts): string[] {
     '三个随机数（原文第 5 节）：客户端随机数、服务端随机数，以及手机用 SLB 的公钥加密后发出的预主密钥（pre-master）。两端用这三个随机数算出同一个主密钥，对称密钥再由它导出。',
     row('客户端随机数', m.clientRandom),
     row('服务端随机数', m.serverRandom),
-    row('预主密钥', `${m.preMaster}（用 SLB 的私钥解密得到，这把私钥归实验室所有）`),
+    row('预主密钥', `${m.preMaster}（用 SLB 的私钥解密得到，这把私钥归实验环境所有）`),
     row('主密钥', `${m.master}  = PRF(pre-master, "master secret", client random ‖ server random)`),
     `    = 密钥日志（key log）第 ${m.keyLogLine} 行 CLIENT_RANDOM 记下的值：两端各自独立算出了同一个密钥。`,
   ];
@@ -271,7 +271,7 @@ export function masterSecretFailure(f: MasterSecretFailureFacts): string {
       return (
         '协商用上了扩展主密钥（extended_master_secret，RFC 7627）：两个 hello 都带有这个扩展，所以两端算的是 ' +
         'master = PRF(pre-master, "extended master secret", 所有握手消息的哈希)，教科书上的公式（client random ‖ server random）不再适用。' +
-        '实验室的经典模式会在两端都关掉 EMS（SSL_OP_NO_EXTENDED_MASTER_SECRET）。'
+        '实验环境的经典模式会在两端都关掉 EMS（SSL_OP_NO_EXTENDED_MASTER_SECRET）。'
       );
     case 'no-key-log':
       return `密钥日志 ${f.keyLogFile} 不存在，所以找不到客户端随机数 ${f.clientRandom} 的 CLIENT_RANDOM 行`;
