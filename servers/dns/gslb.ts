@@ -250,12 +250,11 @@ function chooseEdge(t: Tables, region: RegionConfig): Pick<GslbDecision, 'candid
 }
 
 // The GSLB's own words, for its TXT answer and its log: what a learner gets from `dig TXT`. (The
-// lab words the same facts for its narration, lab/story/words/dns.ts, and on purpose separately:
-// this answer is a protocol string, ASCII only (dig escapes any other byte), while the narration
-// is the learner's language.)
+// narration's English takes these two as they are (lab/story/words/en/dns.ts); other languages word
+// the same facts themselves: this answer is a protocol string, ASCII only, dig escapes any other byte.)
 
 /** How the client got its region, e.g. "127.10.1.0/24 is inside north's 127.10.1.0/24". */
-function regionWords(d: GslbDecision): string {
+export function regionWords(d: GslbDecision): string {
   const unused = d.ecsUnused ? `ECS ${d.ecsUnused.ip}/${d.ecsUnused.sourcePrefixLength} gives no subnet to use, so the source address decides: ` : '';
   const by = d.regionBy;
   if (by.kind === 'subnet') return `${unused}${d.client} is inside ${d.region}'s ${by.subnet}`;
@@ -264,7 +263,7 @@ function regionWords(d: GslbDecision): string {
 }
 
 /** Why that edge, e.g. "edge-north is the nearest healthy edge for north". */
-function choiceWords(d: GslbDecision): string {
+export function choiceWords(d: GslbDecision): string {
   const c = d.choice;
   switch (c.kind) {
     case 'nearest-healthy':

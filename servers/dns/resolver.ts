@@ -904,7 +904,7 @@ function whyNotUsable(server: WalkStep['server'], o: Unusable, target: string, q
  * A limit in the resolver's own words: the SERVFAIL's Extended DNS Error text (RFC 8914) and its
  * log, protocol text in English whatever the learner reads (the lab words the same facts for the learner).
  */
-function limitText(l: WalkLimit): string {
+export function limitText(l: WalkLimit): string {
   switch (l.kind) {
     case 'max-resolutions':
       return `${l.max} resolutions already in progress (maxResolutions)`;

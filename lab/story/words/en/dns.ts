@@ -1,8 +1,9 @@
 // DNS in words: a record as dig prints it, one step of the local DNS's walk, the whole walk, the
 // GSLB's decision. The mechanism (client/dig.ts, servers/dns/) hands over facts; the sentences live here only.
 import type { DigReport } from '../../../../client/dig.ts';
-import type { GslbDecision } from '../../../../servers/dns/gslb.ts';
-import type { Alias, Resolution, WalkLimit, WalkNote, WalkOutcome, WalkStep } from '../../../../servers/dns/resolver.ts';
+// The GSLB's TXT answer is English protocol text; the English narration says the same in the same words.
+import { choiceWords, regionWords, type GslbDecision } from '../../../../servers/dns/gslb.ts';
+import { limitText, type Alias, type Resolution, type WalkLimit, type WalkNote, type WalkOutcome, type WalkStep } from '../../../../servers/dns/resolver.ts';
 
 /** One record as dig prints it. */
 export function recordLine(r: { name: string; type: string; ttl: number; data: string }): string {
@@ -75,17 +76,8 @@ export function walkNoteText(n: WalkNote): string {
   }
 }
 
-/** A limit that cut the walk short: "looked up 3 of the 30 servers of attacker.test. named without glue, ...". */
-export function walkLimitText(l: WalkLimit): string {
-  switch (l.kind) {
-    case 'max-resolutions':
-      return `${l.max} resolutions already in progress (maxResolutions)`;
-    case 'max-queries':
-      return `gave up after ${l.max} queries for one question`;
-    case 'nxns':
-      return `looked up ${l.lookedUp} of the ${l.total} servers of ${zoneName(l.zone)} named without glue, and no more (NXNS limit: ${l.max} per ${l.per})`;
-  }
-}
+/** A limit that cut the walk short, in the resolver's own words (its SERVFAIL's EDE text): in English they are the same. */
+export const walkLimitText: (l: WalkLimit) => string = limitText;
 
 /** The answer line ("    → NOERROR AA: ..."), and the resolver's notes if it made any. */
 export function walkReplyLines(step: WalkReply): string[] {
@@ -123,28 +115,10 @@ export function digLines(r: DigReport): string[] {
 }
 
 /** How the GSLB placed the client in its region: "127.10.1.0/24 is inside north's 127.10.1.0/24". */
-export function gslbRegionText(d: GslbDecision): string {
-  const unused = d.ecsUnused ? `ECS ${d.ecsUnused.ip}/${d.ecsUnused.sourcePrefixLength} gives no subnet to use, so the source address decides: ` : '';
-  const by = d.regionBy;
-  if (by.kind === 'subnet') return `${unused}${d.client} is inside ${d.region}'s ${by.subnet}`;
-  if (by.because === 'ipv6-subnet') return `${unused}${d.client} is an IPv6 subnet and every region's subnets are IPv4, so the default region ${d.region}`;
-  return `${unused}${d.client} is in no region's subnet, so the default region ${d.region}`;
-}
+export const gslbRegionText: (d: GslbDecision) => string = regionWords;
 
 /** Why the GSLB chose that edge: "edge-north is the nearest healthy edge for north". */
-export function gslbChoiceText(d: GslbDecision): string {
-  const c = d.choice;
-  switch (c.kind) {
-    case 'nearest-healthy':
-      return `${d.chosen.name} is the nearest healthy edge for ${d.region}`;
-    case 'nearest-not-checked-yet':
-      return `${d.chosen.name} is the nearest edge for ${d.region} (not checked yet, assumed healthy)`;
-    case 'failover':
-      return `${c.down.join(', ')} ${c.down.length > 1 ? 'are' : 'is'} down, so ${d.chosen.name} is the nearest healthy edge for ${d.region}`;
-    case 'all-down':
-      return `all edges for ${d.region} are down, so ${d.chosen.name}, the nearest, in case it still serves`;
-  }
-}
+export const gslbChoiceText: (d: GslbDecision) => string = choiceWords;
 
 /** The whole decision in one line: client → region → candidates → the edge chosen, and why. */
 export function gslbReasoningLine(d: GslbDecision): string {
