@@ -388,3 +388,57 @@ export function stateOf(s: TcpSocketInfo | undefined): TcpStateName | 'CLOSED' {
 /** The states of the end that closes first (RFC 9293 §3.6), and of the end that closes second. */
 export const ACTIVE_CLOSE: TcpStateName[] = ['FIN_WAIT1', 'FIN_WAIT2', 'CLOSING', 'TIME_WAIT'];
 export const PASSIVE_CLOSE: TcpStateName[] = ['CLOSE_WAIT', 'LAST_ACK'];
+
+/**
+ * What the looks at the table show, as facts both languages word (lab/story/words/{en,zh}/tcp-states.ts):
+ * which handshake states were caught or came and went between two looks (RFC 9293 §3.3.2), and
+ * how the close went, read from where each end ended up.
+ */
+export interface StatesReading {
+  handshake?: { first: StateSnapshot & { client: TcpSocketInfo }; caught: { synSent: boolean; synRecv: boolean } };
+  close?:
+    | {
+        kind: 'active';
+        closer: 'client' | 'server';
+        activeState: TcpStateName | 'CLOSED';
+        passiveState: TcpStateName | 'CLOSED';
+        /** The closer's socket at the last look (its TIME_WAIT timer). */
+        activeEnd: TcpSocketInfo;
+        at: string;
+        /** States of each side's close path that no look caught, in order. */
+        missed: string[];
+      }
+    | { kind: 'half-closed'; at: string; client: TcpStateName | 'CLOSED'; server: TcpStateName | 'CLOSED' }
+    | { kind: 'both-gone'; at: string };
+}
+
+export function readStates(k: KernelStates): StatesReading {
+  const { snapshots } = k;
+  const clientSeen = new Set(snapshots.map((s) => stateOf(s.client)));
+  const serverSeen = new Set(snapshots.map((s) => stateOf(s.serverEnd)));
+  const reading: StatesReading = {};
+  const first = snapshots.find((s) => s.client);
+  if (first) reading.handshake = { first: first as StateSnapshot & { client: TcpSocketInfo }, caught: { synSent: clientSeen.has('SYN_SENT'), synRecv: serverSeen.has('SYN_RECV') } };
+
+  const last = snapshots.at(-1);
+  if (!last || !k.client || !snapshots.some((s) => s.client || s.serverEnd)) return reading;
+  const c = stateOf(last.client);
+  const v = stateOf(last.serverEnd);
+  const closer = (ACTIVE_CLOSE as string[]).includes(c) ? 'client' : (ACTIVE_CLOSE as string[]).includes(v) ? 'server' : undefined;
+  if (closer) {
+    const [activeState, passiveState] = closer === 'client' ? [c, v] : [v, c];
+    const [seenActive, seenPassive] = closer === 'client' ? [clientSeen, serverSeen] : [serverSeen, clientSeen];
+    // The states before the one each end was seen in: those it went through unseen, if no look caught them.
+    const before = (path: string[], reached: string) => (path.includes(reached) ? path.slice(0, path.indexOf(reached)) : reached === 'CLOSED' ? path : []);
+    const missed = [
+      ...before(['FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT'], activeState).filter((st) => !seenActive.has(st as TcpStateName)),
+      ...before(['CLOSE_WAIT', 'LAST_ACK'], passiveState).filter((st) => !seenPassive.has(st as TcpStateName)),
+    ];
+    reading.close = { kind: 'active', closer, activeState, passiveState, activeEnd: closer === 'client' ? last.client! : last.serverEnd!, at: last.label, missed };
+  } else if ((PASSIVE_CLOSE as string[]).includes(c) || (PASSIVE_CLOSE as string[]).includes(v)) {
+    reading.close = { kind: 'half-closed', at: last.label, client: c, server: v };
+  } else if (c === 'CLOSED' && v === 'CLOSED') {
+    reading.close = { kind: 'both-gone', at: last.label };
+  }
+  return reading;
+}

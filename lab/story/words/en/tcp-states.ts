@@ -1,13 +1,12 @@
 // The kernel's own table in words: each look at /proc/net/tcp for the phone's connection, which
 // states were caught and which came and went between two looks (RFC 9293 §3.3.2), and who closed
 // first. The looks are facts (lab/tcp-states.ts); this says only what they show.
-import { ACTIVE_CLOSE, formatSs, PASSIVE_CLOSE, stateOf, type KernelStates, type TcpStateName } from '../../../tcp-states.ts';
+import { formatSs, readStates, type KernelStates } from '../../../tcp-states.ts';
 
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** "ESTABLISHED" or, for a socket the table no longer (or not yet) has, "CLOSED". */
 /** Why a handshake is over before anyone can look: what the packets cross. */
 function pathWords(path: KernelStates['path']): string {
   if (path.kind === 'loopback') return 'on loopback within microseconds';
@@ -27,7 +26,7 @@ function blockedLine(b: Extract<KernelStates['observable'], { ok: false }>['bloc
 
 /** The story of the states, told from the looks at the table (and only from them). */
 export function kernelStateLines(k: KernelStates): string[] {
-  const { server, client, snapshots, observable: can } = k;
+  const { server, snapshots, observable: can } = k;
   const cName = k.names.client;
   const sName = k.names.server;
   const lines: string[] = [];
@@ -54,64 +53,48 @@ export function kernelStateLines(k: KernelStates): string[] {
   }
 
   // The handshake: what was caught, and what happened too fast to see.
-  const clientSeen = new Set(snapshots.map((s) => stateOf(s.client)));
-  const serverSeen = new Set(snapshots.map((s) => stateOf(s.serverEnd)));
-  const rfcHandshake =
-    `Per RFC 9293 ${cName} went CLOSED → SYN-SENT (sent SYN) → ESTABLISHED (got SYN+ACK, sent ACK); ` +
-    `${sName}'s listener stayed LISTEN and its new connection went SYN-RECEIVED (got SYN, sent SYN+ACK) → ESTABLISHED (got the ACK).`;
-  const first = snapshots.find((s) => s.client);
-  if (first) {
-    const caught = [clientSeen.has('SYN_SENT') && `${cName} in SYN_SENT`, serverSeen.has('SYN_RECV') && `${sName} in SYN_RECV`].filter(Boolean);
-    const missed = [!clientSeen.has('SYN_SENT') && 'SYN_SENT', !serverSeen.has('SYN_RECV') && 'SYN_RECV'].filter(Boolean);
+  const { handshake, close } = readStates(k);
+  if (handshake) {
+    const { first } = handshake;
+    const caught = [handshake.caught.synSent && `${cName} in SYN_SENT`, handshake.caught.synRecv && `${sName} in SYN_RECV`].filter(Boolean);
+    const missed = [!handshake.caught.synSent && 'SYN_SENT', !handshake.caught.synRecv && 'SYN_RECV'].filter(Boolean);
     if (caught.length) lines.push(`Caught mid-handshake: ${caught.join(', ')}.`);
     if (missed.length) {
       lines.push(
         `${missed.join(' and ')} ${missed.length > 1 ? 'were' : 'was'} not seen: the first look after connecting (${first.label}, +${first.atMs.toFixed(1)} ms) is taken once connect() has succeeded, ` +
-          `that is once the SYN+ACK has come back, and found ${first.client!.state}; ${sName}'s side finishes with the ACK right after, ${pathWords(k.path)}.`,
+          `that is once the SYN+ACK has come back, and found ${first.client.state}; ${sName}'s side finishes with the ACK right after, ${pathWords(k.path)}.`,
       );
     }
-    lines.push(rfcHandshake);
+    lines.push(
+      `Per RFC 9293 ${cName} went CLOSED → SYN-SENT (sent SYN) → ESTABLISHED (got SYN+ACK, sent ACK); ` +
+        `${sName}'s listener stayed LISTEN and its new connection went SYN-RECEIVED (got SYN, sent SYN+ACK) → ESTABLISHED (got the ACK).`,
+    );
   }
 
   // The close: who closed first, read from where each end ended up.
-  const last = snapshots.at(-1);
-  if (last && client && snapshots.some((s) => s.client || s.serverEnd)) {
-    const c = stateOf(last.client);
-    const v = stateOf(last.serverEnd);
-    const closer = (ACTIVE_CLOSE as string[]).includes(c) ? 'client' : (ACTIVE_CLOSE as string[]).includes(v) ? 'server' : undefined;
-    if (closer) {
-      const [active, activeState, passive, passiveState] = closer === 'client' ? [cName, c, sName, v] : [sName, v, cName, c];
-      const activeEnd = closer === 'client' ? last.client! : last.serverEnd!;
+  if (close?.kind === 'active') {
+    const [active, passive] = close.closer === 'client' ? [cName, sName] : [sName, cName];
+    lines.push(
+      `${cap(active)} closed first (active close): ESTABLISHED → FIN-WAIT-1 (sent FIN) → FIN-WAIT-2 (FIN acknowledged) → TIME-WAIT (got the peer's FIN) → CLOSED; ` +
+        `seen at "${close.at}": ${close.activeState}.`,
+    );
+    if (close.activeState === 'TIME_WAIT') {
       lines.push(
-        `${cap(active)} closed first (active close): ESTABLISHED → FIN-WAIT-1 (sent FIN) → FIN-WAIT-2 (FIN acknowledged) → TIME-WAIT (got the peer's FIN) → CLOSED; ` +
-          `seen at "${last.label}": ${activeState}.`,
+        `  TIME_WAIT keeps the 4-tuple reserved for 2·MSL (60 s on Linux; the kernel's timer says ${close.activeEnd.timerSeconds.toFixed(1)} s left) ` +
+          `so a late segment of this connection cannot be taken for part of a new one.`,
       );
-      if (activeState === 'TIME_WAIT') {
-        lines.push(
-          `  TIME_WAIT keeps the 4-tuple reserved for 2·MSL (60 s on Linux; the kernel's timer says ${activeEnd.timerSeconds.toFixed(1)} s left) ` +
-            `so a late segment of this connection cannot be taken for part of a new one.`,
-        );
-      } else if (activeState === 'FIN_WAIT2') {
-        lines.push(`  In FIN_WAIT2 ${active} has had its FIN acknowledged and waits for ${passive}'s FIN.`);
-      }
-      lines.push(
-        `${cap(passive)} closed second (passive close): ESTABLISHED → CLOSE-WAIT (got FIN) → LAST-ACK (sent its own FIN) → CLOSED (FIN acknowledged); ` +
-          `seen: ${passiveState === 'CLOSED' ? 'gone from the table, CLOSED' : passiveState}.`,
-      );
-      // Which states of each path were never caught in any look: say they happened, unseen.
-      const seenActive = closer === 'client' ? clientSeen : serverSeen;
-      const seenPassive = closer === 'client' ? serverSeen : clientSeen;
-      const before = (path: string[], reached: string) => (path.includes(reached) ? path.slice(0, path.indexOf(reached)) : reached === 'CLOSED' ? path : []);
-      const missed = [
-        ...before(['FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT'], activeState).filter((st) => !seenActive.has(st as TcpStateName)),
-        ...before(['CLOSE_WAIT', 'LAST_ACK'], passiveState).filter((st) => !seenPassive.has(st as TcpStateName)),
-      ];
-      if (missed.length) lines.push(`  Not caught: ${missed.join(', ')}: each came and went between two looks (a round trip here takes ${k.path.kind === 'links' && k.path.roundTripMs > 0 ? `${k.path.roundTripMs} ms` : 'microseconds'}).`);
-    } else if ((PASSIVE_CLOSE as string[]).includes(c) || (PASSIVE_CLOSE as string[]).includes(v)) {
-      lines.push(`At "${last.label}" one end got a FIN and waits for its application to close: ${cName} ${c}, ${sName} ${v}.`);
-    } else if (c === 'CLOSED' && v === 'CLOSED') {
-      lines.push(`At "${last.label}" both ends are gone from the table: the connection was reset (RST) or TIME_WAIT already ended.`);
+    } else if (close.activeState === 'FIN_WAIT2') {
+      lines.push(`  In FIN_WAIT2 ${active} has had its FIN acknowledged and waits for ${passive}'s FIN.`);
     }
+    lines.push(
+      `${cap(passive)} closed second (passive close): ESTABLISHED → CLOSE-WAIT (got FIN) → LAST-ACK (sent its own FIN) → CLOSED (FIN acknowledged); ` +
+        `seen: ${close.passiveState === 'CLOSED' ? 'gone from the table, CLOSED' : close.passiveState}.`,
+    );
+    if (close.missed.length) lines.push(`  Not caught: ${close.missed.join(', ')}: each came and went between two looks (a round trip here takes ${k.path.kind === 'links' && k.path.roundTripMs > 0 ? `${k.path.roundTripMs} ms` : 'microseconds'}).`);
+  } else if (close?.kind === 'half-closed') {
+    lines.push(`At "${close.at}" one end got a FIN and waits for its application to close: ${cName} ${close.client}, ${sName} ${close.server}.`);
+  } else if (close?.kind === 'both-gone') {
+    lines.push(`At "${close.at}" both ends are gone from the table: the connection was reset (RST) or TIME_WAIT already ended.`);
   }
   return lines;
 }

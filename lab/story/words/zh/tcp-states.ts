@@ -1,11 +1,10 @@
 // The kernel's own table in Chinese (see en/tcp-states.ts): each look at /proc/net/tcp for the
 // phone's connection, which states were caught and which came and went between two looks
 // (RFC 9293 §3.3.2), and who closed first. State names stay as RFC 9293 and the kernel spell them.
-import { ACTIVE_CLOSE, formatSs, PASSIVE_CLOSE, stateOf, type KernelStates, type TcpStateName } from '../../../tcp-states.ts';
+import { formatSs, readStates, type KernelStates } from '../../../tcp-states.ts';
 import { padEndWidth, displayWidth } from '../../../text-width.ts';
 import { lookName, roleName, tidy } from './role-names.ts';
 
-/** "ESTABLISHED" or, for a socket the table no longer (or not yet) has, "CLOSED". */
 /** Why a handshake is over before anyone can look: what the packets cross. */
 function pathWords(path: KernelStates['path']): string {
   if (path.kind === 'loopback') return '在环回接口上只要几微秒';
@@ -24,7 +23,7 @@ function blockedLine(b: Extract<KernelStates['observable'], { ok: false }>['bloc
 
 /** 状态的来龙去脉，只根据对内核表的几次查看来讲。 */
 export function kernelStateLines(k: KernelStates): string[] {
-  const { server, client, snapshots, observable: can } = k;
+  const { server, snapshots, observable: can } = k;
   const cName = roleName(k.names.client);
   const sName = roleName(k.names.server);
   const lines: string[] = [];
@@ -53,65 +52,48 @@ export function kernelStateLines(k: KernelStates): string[] {
   }
 
   // The handshake: what was caught, and what happened too fast to see.
-  const clientSeen = new Set(snapshots.map((s) => stateOf(s.client)));
-  const serverSeen = new Set(snapshots.map((s) => stateOf(s.serverEnd)));
-  const rfcHandshake =
-    `按 RFC 9293，${cName} 经历了 CLOSED → SYN-SENT（发出 SYN）→ ESTABLISHED（收到 SYN+ACK，发出 ACK）；` +
-    `${sName} 的监听 socket 一直处于 LISTEN，它新建的连接则经历了 SYN-RECEIVED（收到 SYN，发出 SYN+ACK）→ ESTABLISHED（收到 ACK）。`;
-  const first = snapshots.find((s) => s.client);
-  if (first) {
-    const caught = [clientSeen.has('SYN_SENT') && `${cName} 处于 SYN_SENT`, serverSeen.has('SYN_RECV') && `${sName} 处于 SYN_RECV`].filter(Boolean);
-    const missed = [!clientSeen.has('SYN_SENT') && 'SYN_SENT', !serverSeen.has('SYN_RECV') && 'SYN_RECV'].filter(Boolean);
+  const { handshake, close } = readStates(k);
+  if (handshake) {
+    const { first } = handshake;
+    const caught = [handshake.caught.synSent && `${cName} 处于 SYN_SENT`, handshake.caught.synRecv && `${sName} 处于 SYN_RECV`].filter(Boolean);
+    const missed = [!handshake.caught.synSent && 'SYN_SENT', !handshake.caught.synRecv && 'SYN_RECV'].filter(Boolean);
     if (caught.length) lines.push(`握手途中抓到了：${caught.join('，')}。`);
     if (missed.length) {
       lines.push(
         `没有看到 ${missed.join(' 和 ')}：连接之后的第一次查看（${lookName(first.label)}，+${first.atMs.toFixed(1)} ms）是在 connect() 成功之后做的，` +
-          `也就是 SYN+ACK 已经回来之后，看到的是 ${first.client!.state}；${sName} 那一端紧接着收到 ACK 也就完成了握手，${pathWords(k.path)}。`,
+          `也就是 SYN+ACK 已经回来之后，看到的是 ${first.client.state}；${sName} 那一端紧接着收到 ACK 也就完成了握手，${pathWords(k.path)}。`,
       );
     }
-    lines.push(rfcHandshake);
+    lines.push(
+      `按 RFC 9293，${cName} 经历了 CLOSED → SYN-SENT（发出 SYN）→ ESTABLISHED（收到 SYN+ACK，发出 ACK）；` +
+        `${sName} 的监听 socket 一直处于 LISTEN，它新建的连接则经历了 SYN-RECEIVED（收到 SYN，发出 SYN+ACK）→ ESTABLISHED（收到 ACK）。`,
+    );
   }
 
   // The close: who closed first, read from where each end ended up.
-  const last = snapshots.at(-1);
-  if (last && client && snapshots.some((s) => s.client || s.serverEnd)) {
-    const c = stateOf(last.client);
-    const v = stateOf(last.serverEnd);
-    const at = lookName(last.label);
-    const closer = (ACTIVE_CLOSE as string[]).includes(c) ? 'client' : (ACTIVE_CLOSE as string[]).includes(v) ? 'server' : undefined;
-    if (closer) {
-      const [active, activeState, passive, passiveState] = closer === 'client' ? [cName, c, sName, v] : [sName, v, cName, c];
-      const activeEnd = closer === 'client' ? last.client! : last.serverEnd!;
+  if (close?.kind === 'active') {
+    const [active, passive] = close.closer === 'client' ? [cName, sName] : [sName, cName];
+    lines.push(
+      `${active} 先关闭（主动关闭）：ESTABLISHED → FIN-WAIT-1（发出 FIN）→ FIN-WAIT-2（FIN 已被确认）→ TIME-WAIT（收到对端的 FIN）→ CLOSED；` +
+        `在“${lookName(close.at)}”那次查看中看到的是 ${close.activeState}。`,
+    );
+    if (close.activeState === 'TIME_WAIT') {
       lines.push(
-        `${active} 先关闭（主动关闭）：ESTABLISHED → FIN-WAIT-1（发出 FIN）→ FIN-WAIT-2（FIN 已被确认）→ TIME-WAIT（收到对端的 FIN）→ CLOSED；` +
-          `在“${at}”那次查看中看到的是 ${activeState}。`,
+        `  TIME_WAIT 会把这个四元组保留 2·MSL（Linux 上是 60 s；内核的计时器显示还剩 ${close.activeEnd.timerSeconds.toFixed(1)} s），` +
+          '免得这个连接迟到的报文段被当成新连接的一部分。',
       );
-      if (activeState === 'TIME_WAIT') {
-        lines.push(
-          `  TIME_WAIT 会把这个四元组保留 2·MSL（Linux 上是 60 s；内核的计时器显示还剩 ${activeEnd.timerSeconds.toFixed(1)} s），` +
-            '免得这个连接迟到的报文段被当成新连接的一部分。',
-        );
-      } else if (activeState === 'FIN_WAIT2') {
-        lines.push(`  在 FIN_WAIT2 状态，${active} 的 FIN 已经被确认，正在等 ${passive} 的 FIN。`);
-      }
-      lines.push(
-        `${passive} 后关闭（被动关闭）：ESTABLISHED → CLOSE-WAIT（收到 FIN）→ LAST-ACK（发出自己的 FIN）→ CLOSED（FIN 已被确认）；` +
-          `看到的是：${passiveState === 'CLOSED' ? '已经从表里消失，CLOSED' : passiveState}。`,
-      );
-      // Which states of each path were never caught in any look: say they happened, unseen.
-      const seenActive = closer === 'client' ? clientSeen : serverSeen;
-      const seenPassive = closer === 'client' ? serverSeen : clientSeen;
-      const before = (path: string[], reached: string) => (path.includes(reached) ? path.slice(0, path.indexOf(reached)) : reached === 'CLOSED' ? path : []);
-      const missed = [
-        ...before(['FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT'], activeState).filter((st) => !seenActive.has(st as TcpStateName)),
-        ...before(['CLOSE_WAIT', 'LAST_ACK'], passiveState).filter((st) => !seenPassive.has(st as TcpStateName)),
-      ];
-      if (missed.length) lines.push(`  没抓到：${missed.join('、')}：它们都是在两次查看之间出现又消失的（这里一个往返只要 ${k.path.kind === 'links' && k.path.roundTripMs > 0 ? `${k.path.roundTripMs} ms` : '几微秒'}）。`);
-    } else if ((PASSIVE_CLOSE as string[]).includes(c) || (PASSIVE_CLOSE as string[]).includes(v)) {
-      lines.push(`在“${at}”那次查看中，有一端收到了 FIN，正在等它的应用程序关闭：${cName} ${c}，${sName} ${v}。`);
-    } else if (c === 'CLOSED' && v === 'CLOSED') {
-      lines.push(`在“${at}”那次查看中，两端都已从表里消失：连接被复位（RST）了，或者 TIME_WAIT 已经结束。`);
+    } else if (close.activeState === 'FIN_WAIT2') {
+      lines.push(`  在 FIN_WAIT2 状态，${active} 的 FIN 已经被确认，正在等 ${passive} 的 FIN。`);
     }
+    lines.push(
+      `${passive} 后关闭（被动关闭）：ESTABLISHED → CLOSE-WAIT（收到 FIN）→ LAST-ACK（发出自己的 FIN）→ CLOSED（FIN 已被确认）；` +
+        `看到的是：${close.passiveState === 'CLOSED' ? '已经从表里消失，CLOSED' : close.passiveState}。`,
+    );
+    if (close.missed.length) lines.push(`  没抓到：${close.missed.join('、')}：它们都是在两次查看之间出现又消失的（这里一个往返只要 ${k.path.kind === 'links' && k.path.roundTripMs > 0 ? `${k.path.roundTripMs} ms` : '几微秒'}）。`);
+  } else if (close?.kind === 'half-closed') {
+    lines.push(`在“${lookName(close.at)}”那次查看中，有一端收到了 FIN，正在等它的应用程序关闭：${cName} ${close.client}，${sName} ${close.server}。`);
+  } else if (close?.kind === 'both-gone') {
+    lines.push(`在“${lookName(close.at)}”那次查看中，两端都已从表里消失：连接被复位（RST）了，或者 TIME_WAIT 已经结束。`);
   }
   return lines.map(tidy);
 }
