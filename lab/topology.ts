@@ -3,6 +3,8 @@
 // On Linux every address in 127.0.0.0/8 is local, so each role gets its own address and a capture
 // shows who talks to whom by IP alone. Elsewhere (macOS has only 127.0.0.1 unless aliased) every
 // role shares 127.0.0.1 and is told apart by port.
+import { lang, type Lang } from './lang.ts';
+import { upWords } from './words/up.ts';
 import { roleWhat } from './story/words/en/roles.ts'; // the state's words are English: state.json is data
 import fs from 'node:fs';
 import os from 'node:os';
@@ -144,18 +146,15 @@ export const SHOP_HOST = 'www.geektime.test';
  * One line per standard port the lab could not use for lack of privilege, naming the roles that
  * moved, where to, and how to get the standard port: the README promises the lab says so.
  */
-export function unprivilegedNotes(plans: RolePlan[]): string[] {
+export function unprivilegedNotes(plans: RolePlan[], l: Lang = lang()): string[] {
+  const said = upWords(l);
   const moved = new Map<number, { instead: number; roles: string[] }>();
-  const listeners = plans.flatMap((p) => [{ name: p.name, unprivileged: p.unprivileged }, { name: `${p.name} (https)`, unprivileged: p.tls?.unprivileged }]);
+  const listeners = plans.flatMap((p) => [{ name: p.name, unprivileged: p.unprivileged }, { name: said.httpsOf(p.name), unprivileged: p.tls?.unprivileged }]);
   for (const p of listeners) {
     if (!p.unprivileged) continue;
     const entry = moved.get(p.unprivileged.standard) ?? { instead: p.unprivileged.instead, roles: [] };
     entry.roles.push(p.name);
     moved.set(p.unprivileged.standard, entry);
   }
-  return [...moved].map(
-    ([standard, { instead, roles }]) =>
-      `port ${standard} needs privilege, so ${roles.join(', ')} listen${roles.length === 1 ? 's' : ''} on ${instead} instead ` +
-      `(for ${standard}: run as root, give node CAP_NET_BIND_SERVICE, or \`sudo sysctl net.ipv4.ip_unprivileged_port_start=${standard}\`)`,
-  );
+  return [...moved].map(([standard, { instead, roles }]) => said.portsMoved(standard, roles, instead));
 }

@@ -27,6 +27,13 @@ describe('planRoles', () => {
     expect(notes[1]).toMatch(/^port 80 needs privilege, so origin, parent, edge-north, edge-south listen on 8080 instead/);
     expect(notes[2]).toMatch(/^port 443 needs privilege, so edge-north \(https\), edge-south \(https\), slb listen on 8443 instead/);
     expect(plans.find((p) => p.name === 'edge-north')!.tls).toEqual({ ports: [8443], unprivileged: { standard: 443, instead: 8443 } });
+    // In Chinese, the same facts: the roles, the ports and the command as they are.
+    const zh = unprivilegedNotes(plans, 'zh');
+    expect(zh[0]).toBe(
+      '端口 53 需要特权，所以 root、tld、shop-dns、cdn-dns、gslb、local-dns 改为监听 8053' +
+        '（要用 53：以 root 运行，给 node 加上 CAP_NET_BIND_SERVICE 能力，或者执行 `sudo sysctl net.ipv4.ip_unprivileged_port_start=53`）',
+    );
+    expect(zh[2]).toMatch(/^端口 443 需要特权，所以 edge-north（https）、edge-south（https）、slb 改为监听 8443/);
   });
 
   it('gives the edges\' https ports of their own on a single address, and port 0 when ephemeral', () => {

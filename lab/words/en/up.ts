@@ -13,6 +13,10 @@ export const up = {
   // ── starting ─────────────────────────────────────────────────────────────────────────────
   portNeedsPrivilege: (role: string, port: number, instead: number) =>
     `${role}: port ${port} needs privilege, so it listens on ${instead} instead (for ${port}: run as root, or \`sudo sysctl net.ipv4.ip_unprivileged_port_start=${port}\`)`,
+  /** One note per standard port the lab could not use: the roles that moved, where to, and how to get it. */
+  portsMoved: (standard: number, roles: string[], instead: number) =>
+    `port ${standard} needs privilege, so ${roles.join(', ')} listen${roles.length === 1 ? 's' : ''} on ${instead} instead ` +
+    `(for ${standard}: run as root, give node CAP_NET_BIND_SERVICE, or \`sudo sysctl net.ipv4.ip_unprivileged_port_start=${standard}\`)`,
   portTaken: (role: string, where: string, instead: number) => `${role}: ${where} is taken by another program, so it listens on ${instead} instead`,
   noPortToTry: (role: string) => `${role}: no port to try`,
   httpsOf: (role: string) => `${role} (https)`,

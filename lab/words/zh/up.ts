@@ -12,6 +12,9 @@ export const up: typeof en = {
 
   portNeedsPrivilege: (role, port, instead) =>
     `${role}：端口 ${port} 需要特权，所以改为监听 ${instead}（要用 ${port}：以 root 运行，或者执行 \`sudo sysctl net.ipv4.ip_unprivileged_port_start=${port}\`）`,
+  portsMoved: (standard, roles, instead) =>
+    `端口 ${standard} 需要特权，所以 ${roles.join('、')} 改为监听 ${instead}` +
+    `（要用 ${standard}：以 root 运行，给 node 加上 CAP_NET_BIND_SERVICE 能力，或者执行 \`sudo sysctl net.ipv4.ip_unprivileged_port_start=${standard}\`）`,
   portTaken: (role, where, instead) => `${role}：${where} 已被别的程序占用，所以改为监听 ${instead}`,
   noPortToTry: (role) => `${role}：没有可以尝试的端口`,
   httpsOf: (role) => `${role}（https）`,
