@@ -11,7 +11,7 @@ export const zh: Words = {
     needs: { lab: '实验环境', 'lab in ns mode': '命名空间模式（ns）的实验环境', 'a walkthrough run': '一次完整演示' },
     seed: (section) => `原文 ${section}`,
     needsColumn: (needs) => `需要：${needs}`,
-    listHead: '本次工作坊的练习（讲师请看 lab/exercises/README.md）。`npm run lab -- exercises N` 会打印其中一个练习，并填好这套实验环境的地址。\n',
+    listHead: '本次工作坊的练习（讲师请看 lab/exercises/README.zh-CN.md）。`npm run lab -- exercises N` 会打印其中一个练习，并填好这套实验环境的地址。\n',
     listFoot: '\n检查一个练习：npm run lab -- check N name=value …   检查目前做过的全部练习：npm run lab -- check --all',
     noExercise: (which, count) => `没有练习 ${which}：一共有 ${count} 个（npm run lab -- exercises）`,
     usage: '用法：npm run lab -- check N name=value … | check --all',
