@@ -573,6 +573,35 @@ export interface PathResult {
   routers: number;
 }
 
+
+/** One interface as `net plan` lists it (host and namespace on a host's first interface only). */
+export interface InterfaceRow {
+  host: string;
+  namespace: string;
+  iface: string;
+  /** address/prefix, or for a bridge port the bridge it belongs to. */
+  address?: string;
+  portOf?: string;
+  mac: string;
+  /** The default route's next hop through this interface, if it is the one. */
+  gateway?: string;
+  delayMs?: number;
+}
+
+export function interfaceRows(plan: NetPlan): InterfaceRow[] {
+  return plan.hosts.flatMap((h) =>
+    h.interfaces.map((i, n) => ({
+      host: n === 0 ? h.name : '',
+      namespace: n === 0 ? h.namespace : '',
+      iface: i.name,
+      ...(i.address ? { address: `${i.address}/${i.prefix}` } : i.master ? { portOf: i.master } : {}),
+      mac: i.mac,
+      gateway: h.routes.find((r) => r.to === 'default' && r.dev === i.name)?.via,
+      delayMs: i.delayMs || undefined,
+    })),
+  );
+}
+
 /** Which route a host's kernel takes for `to`: the longest matching prefix among its connected networks and its routes. */
 export function routeLookup(h: Host, to: string): { dev: string; via?: string; prefix: number } | undefined {
   const dst = parseIpv4(to);

@@ -3,7 +3,7 @@
 // plan and the builder hand over facts (lab/net-ns/plan.ts, build.ts); the sentences live here only.
 import { columns } from '../../text-width.ts';
 import type { BuiltNetwork, NetDown, Teardown } from '../build.ts';
-import { tracePath, type LinkKind, type NetPlan } from '../plan.ts';
+import { interfaceRows, tracePath, type LinkKind, type NetPlan } from '../plan.ts';
 
 /** "sudo npm run lab -- net up": the one line a refusal prints, and what to type instead. */
 export function cannotBuildLine(reason: string, command: string): string {
@@ -64,16 +64,10 @@ export const nsLab = {
 
 /** One row per interface: host, namespace, interface, address/prefix, MAC, gateway, one-way delay. */
 export function planTable(plan: NetPlan): string[] {
-  const rows: string[][] = [['host', 'namespace', 'interface', 'address/prefix', 'MAC', 'gateway', 'delay']];
-  for (const h of plan.hosts) {
-    h.interfaces.forEach((i, n) => {
-      const gateway = h.routes.find((r) => r.to === 'default' && r.dev === i.name)?.via ?? '';
-      const address = i.address ? `${i.address}/${i.prefix}` : i.master ? `port of ${i.master}` : '';
-      const delay = i.delayMs ? `${i.delayMs} ms` : '';
-      rows.push([n === 0 ? h.name : '', n === 0 ? h.namespace : '', i.name, address, i.mac, gateway, delay]);
-    });
-  }
-  return columns(rows);
+  return columns([
+    ['host', 'namespace', 'interface', 'address/prefix', 'MAC', 'gateway', 'delay'],
+    ...interfaceRows(plan).map((r) => [r.host, r.namespace, r.iface, r.address ?? (r.portOf ? `port of ${r.portOf}` : ''), r.mac, r.gateway ?? '', r.delayMs ? `${r.delayMs} ms` : '']),
+  ]);
 }
 
 /** Each network: where it is, which reserved range, what it is, its gateway. */

@@ -2,7 +2,7 @@
 // 以及 `net` 命令自己的输出。计划和构建器只交出事实（lab/net-ns/plan.ts、build.ts），句子都在这里。
 import { columns } from '../../text-width.ts';
 import type { BuiltNetwork, NetDown, Teardown } from '../build.ts';
-import { tracePath, type LinkKind, type NetPlan } from '../plan.ts';
+import { interfaceRows, tracePath, type LinkKind, type NetPlan } from '../plan.ts';
 
 export function cannotBuildLine(reason: string, command: string): string {
   return `lab：实验的网络命名空间需要 Linux 和 root 权限（或者 CAP_NET_ADMIN 加 CAP_SYS_ADMIN）：${reason}。请运行：sudo npm run lab -- ${command}`;
@@ -54,16 +54,10 @@ export const nsLab = {
 };
 
 export function planTable(plan: NetPlan): string[] {
-  const rows: string[][] = [['主机', '命名空间', '接口', '地址/前缀', 'MAC', '网关', '时延']];
-  for (const h of plan.hosts) {
-    h.interfaces.forEach((i, n) => {
-      const gateway = h.routes.find((r) => r.to === 'default' && r.dev === i.name)?.via ?? '';
-      const address = i.address ? `${i.address}/${i.prefix}` : i.master ? `${i.master} 的端口` : '';
-      const delay = i.delayMs ? `${i.delayMs} ms` : '';
-      rows.push([n === 0 ? h.name : '', n === 0 ? h.namespace : '', i.name, address, i.mac, gateway, delay]);
-    });
-  }
-  return columns(rows);
+  return columns([
+    ['主机', '命名空间', '接口', '地址/前缀', 'MAC', '网关', '时延'],
+    ...interfaceRows(plan).map((r) => [r.host, r.namespace, r.iface, r.address ?? (r.portOf ? `${r.portOf} 的端口` : ''), r.mac, r.gateway ?? '', r.delayMs ? `${r.delayMs} ms` : '']),
+  ]);
 }
 
 export function networkLines(plan: NetPlan): string[] {
