@@ -83,11 +83,11 @@ function pageData(input: ReportInput, messages: ReadonlyArray<TracedEvent & { fo
   const roles: Record<string, object> = { phone: { what: w.phone, address: input.phone } };
   for (const r of input.roles) {
     const host = input.net?.roles[r.name as RoleName]?.host;
-    roles[r.name] = { what: w.roleWhat(r.name, r.what), address: `${r.host}:${r.port}`, protocol: r.protocol, namespace: r.namespace, host };
+    roles[r.name] = { what: words(input.lang).roles.whatIs(r.name, r.what), address: `${r.host}:${r.port}`, protocol: r.protocol, namespace: r.namespace, host };
   }
   for (const h of input.net?.hosts ?? []) {
     roles[h.name] = {
-      what: w.roleWhat(h.name, h.what),
+      what: words(input.lang).roles.whatIs(h.name, h.what),
       address: h.interfaces.filter((i) => i.address).map((i) => `${i.address}/${i.prefix}`).join(', '),
       namespace: h.namespace,
       interfaces: h.interfaces.map((i) => `${i.name} ${i.address ? `${i.address}/${i.prefix} ` : ''}${i.mac}${i.delayMs ? `, ${i.delayMs} ms` : ''}`),

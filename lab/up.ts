@@ -1,5 +1,6 @@
 // Starting every role of the lab, and `npm run lab -- up`, which keeps them running until Ctrl-C.
 import { roleWhat } from './story/words/en/roles.ts';
+import { words } from './story/words/index.ts';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -485,7 +486,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   console.log(said.certificates(lab.certs.made, displayPath(path.dirname(lab.state.rootCa))));
   for (const note of lab.notes) console.log(said.note(note));
   console.log(lab.state.addressing === 'per-role' ? said.rolesPerRole : said.rolesSingle);
-  for (const line of roleListing(lab.state.roles, (r) => `${said.roleWhat(r.name, r.what)}${lab.failed.some((f) => f.name === r.name) ? `  ${said.down}` : ''}`, 26)) console.log(line);
+  for (const line of roleListing(lab.state.roles, (r) => `${words().roles.whatIs(r.name, r.what)}${lab.failed.some((f) => f.name === r.name) ? `  ${said.down}` : ''}`, 26)) console.log(line);
   for (const { name, reason } of lab.failed) console.log(said.couldNotStart(name, reason));
   if (lab.failed.length) console.log(said.othersUp(lab.failed[0]!.name));
   console.log(said.reachWith);

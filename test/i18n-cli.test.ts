@@ -12,6 +12,7 @@ import { detectLang, langOfLocale, parseLang, setLang, takeLangFlag, type Lang }
 import { displayWidth } from '../lab/text-width.ts';
 import { cliWords, errorText, isArgsError } from '../lab/words/cli.ts';
 import { upWords } from '../lab/words/up.ts';
+import { words } from '../lab/story/words/index.ts';
 import { faultWords } from '../lab/words/faults.ts';
 import { browserWords } from '../lab/words/browser.ts';
 import { serversCliWords } from '../servers/words/cli.ts';
@@ -295,7 +296,7 @@ describe('the command-line catalogues', () => {
     return [[at, en, zh]];
   }
   // Lines with nothing to translate: a format of values alone, or a lookup.
-  const WORDLESS = new Set(['up.roleWhat', 'certs.labelWidth', 'certs.numbered']);
+  const WORDLESS = new Set(['certs.labelWidth', 'certs.numbered']);
 
   it('every Chinese line is Chinese (no English left behind), and every key is there', () => {
     const pairs = { cli: cliWords, args: argsWords, faults: faultWords, up: upWords, browser: browserWords, 'servers-cli': serversCliWords, certs: certsWords };
@@ -312,6 +313,6 @@ describe('the command-line catalogues', () => {
 
   it('every role the lab plans has a Chinese description for the up listing', () => {
     const names = [...planRoles({ addressing: 'per-role', ephemeral: true }).map((p) => p.name), 'edge-north-tls', 'edge-south-tls', 'slb-classic'];
-    for (const name of names) expect(upWords('zh').roleWhat(name, 'ENGLISH'), name).not.toBe('ENGLISH');
+    for (const name of names) expect(words('zh').roles.whatIs(name, 'ENGLISH'), name).not.toBe('ENGLISH');
   });
 });

@@ -219,7 +219,7 @@ describe("step 3's layer walk in both languages", () => {
     for (const l of ['en', 'zh'] as const) {
       const listing = words(l).story.labUpLines(up).slice(0, roles.length);
       // Each role's description is the roles catalogue's, in the listing's language.
-      const what = (i: number) => (words(l).roles.roleWhat as Record<string, string>)[roles[i]!.name] ?? roles[i]!.what;
+      const what = (i: number) => words(l).roles.whatIs(roles[i]!.name, roles[i]!.what);
       const third = listing.map((line, i) => displayWidth(line.slice(0, line.indexOf(what(i)))));
       expect(new Set(third), listing.join('\n')).toEqual(new Set([third[0]]));
       expect(third[0]).toBe('edge-north-tls'.length + 1 + 26 + 1); // the widest name, then the address column (at least 26 wide)

@@ -53,8 +53,8 @@ describe('report.html in Chinese, without a run', () => {
   it('every role and host the page can show is described in Chinese, not in the state\'s English', () => {
     const net = planNetwork();
     const names = [...planRoles().map((r) => r.name), 'edge-north-tls', 'edge-south-tls', 'slb-classic', ...net.hosts.map((h) => h.name)];
-    for (const name of names) expect(reportWords('zh').html.roleWhat(name, ''), name).toMatch(/\p{Script=Han}/u);
-    expect(reportWords('en').html.roleWhat('gslb', 'as the state says')).toBe('as the state says');
+    for (const name of names) expect(words('zh').roles.whatIs(name, ''), name).toMatch(/\p{Script=Han}/u);
+    expect(words('en').roles.whatIs('gslb', 'as the state says')).toBe('as the state says');
   });
 
   it('ns mode: the map of hosts and routers, its cables and its hosts in Chinese', () => {
@@ -328,7 +328,7 @@ describe.skipIf(why !== '')(`report.html in headless Chromium ${why}`, () => {
 
       // A role on the map: what it is, in Chinese.
       await page.click('svg.map .node[data-role="gslb"]');
-      expect(await page.textContent('#detail')).toContain(reportWords('zh').html.roleWhat('gslb', ''));
+      expect(await page.textContent('#detail')).toContain(words('zh').roles.whatIs('gslb', ''));
       await english('the GSLB on the map');
 
       await page.close();

@@ -85,8 +85,6 @@ export const html = {
   sinceFirstFrame: (ms: string) => `${ms} ms after the first frame`,
   intoTheRun: (ms: number) => `${ms} ms into the run`,
   phone: "the shopper's phone: the client",
-  /** A role's or host's description: in English, the one the lab's state gives. */
-  roleWhat: (_name: string, stated: string) => stated,
 };
 
 /** What walkthrough.ts calls the report. */

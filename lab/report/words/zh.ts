@@ -1,11 +1,9 @@
 // report.html 自己的中文：标题、按钮、图例、提示、aria 标签，以及页面脚本在浏览器里拼出的文字
 // （`page`：带 {占位符} 的纯字符串，以 JSON 交给浏览器）。与 en.ts 一一对应（类型由 index.ts 把关）。
 // 术语见 lab/story/words/zh/GLOSSARY.md；协议名、消息名、字段名和一切值保持原样。
-import { hostWhat, modeName, regionName, roleWhat } from '../../story/words/zh/roles.ts';
+import { modeName, regionName } from '../../story/words/zh/roles.ts';
 import type * as en from './en.ts';
 
-/** What each role and host is (lab/story/words/zh/roles.ts); a name not there falls back to the state's words. */
-const roleOrHost: Record<string, string> = { ...hostWhat, ...roleWhat };
 
 export const page: typeof en.page = {
   notInCapture: '不在这份抓包里（另一条链路上的）',
@@ -82,7 +80,6 @@ export const html: typeof en.html = {
   sinceFirstFrame: (ms) => `第一帧之后 ${ms} ms`,
   intoTheRun: (ms) => `运行开始后 ${ms} ms`,
   phone: '购物者的手机：客户端',
-  roleWhat: (name, stated) => roleOrHost[name] ?? stated,
 };
 
 export const run: typeof en.run = {

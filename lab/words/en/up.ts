@@ -3,12 +3,7 @@
 // commands `status` and `role`, and the errors of state.json, the control socket and role processes.
 // Commands quoted in these lines (dig, curl, openssl…) are the same in every language.
 
-/** A role's description as state.json has it (lab/topology.ts): English, the tools' data. */
-type RoleWhat = (name: string, what: string) => string;
-
 export const up = {
-  /** In English, what state.json says. */
-  roleWhat: ((_name, what) => what) as RoleWhat,
 
   // ── starting ─────────────────────────────────────────────────────────────────────────────
   portNeedsPrivilege: (role: string, port: number, instead: number) =>

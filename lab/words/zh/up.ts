@@ -1,14 +1,9 @@
 // 长时间运行的实验说的话：`npm run lab -- up`（角色清单、怎样访问它们、提示和错误），角色崩溃或恢复时
 // supervisor 打印的行，运维命令 `status` 和 `role`，以及 state.json、控制套接字和角色进程的错误。
 // 这些行里引用的命令（dig、curl、openssl……）在各种语言里都一样。
-import { roleWhat } from '../../story/words/zh/roles.ts';
 import type { up as en } from '../en/up.ts';
 
-/** 每个角色做什么（lab/story/words/zh/roles.ts；state.json 里是英文，给工具读）。 */
-const ROLE_WHAT: Record<string, string> = roleWhat;
-
 export const up: typeof en = {
-  roleWhat: (name, what) => ROLE_WHAT[name] ?? what,
 
   portNeedsPrivilege: (role, port, instead) =>
     `${role}：端口 ${port} 需要特权，所以改为监听 ${instead}（要用 ${port}：以 root 运行，或者执行 \`sudo sysctl net.ipv4.ip_unprivileged_port_start=${port}\`）`,

@@ -1,6 +1,11 @@
 // What each role and each host of the lab is, in a few words: the lab-up listing, the state
 // (in English: state.json is data), the report's map and the namespace plan show them.
 
+/** A role's or host's description: in English, the one the lab's state gives (state.json is written from the tables below). */
+export function whatIs(_name: string, stated: string): string {
+  return stated;
+}
+
 /** Each host of the plan, by name: what it is in the story (the report shows it with the host). */
 export const hostWhat = {
   'phone-north': "the shopper's phone, north region",

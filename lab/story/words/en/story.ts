@@ -2,7 +2,7 @@
 // one connection, the TLS recording, the kernel's socket states, step 3's frame and the path
 // through the routers. From the events' facts alone (a trace.json read back says it again); the
 // other modules of this folder word DNS, TLS, TCP, the cache and the order, and are called from here.
-import { roleWhat } from './roles.ts';
+import { whatIs } from './roles.ts';
 import type { CachePath, IpPath, LabUp, LayersComputed, LayersObserved, PacketOnLink, SlbAccept, SlbForward, SocketChanges, SocketStates, StepStart, TcpOnWire, TlsRecording } from '../../events.ts';
 import { columns, padEndWidth } from '../../../text-width.ts';
 import { cachePathLines } from './cache.ts';
@@ -38,7 +38,7 @@ export const againLines = ['', 'The same picture again, a moment later:'];
 
 export function labUpLines(d: LabUp['data']): string[] {
   // Columns by display width (a role's description may be Chinese), at least as wide as before.
-  const table = columns(d.roles.map((r) => [padEndWidth(r.name, 10), padEndWidth(`${r.protocol}://${r.host}:${r.port}`, 26), (roleWhat as Record<string, string>)[r.name] ?? r.what]), 1);
+  const table = columns(d.roles.map((r) => [padEndWidth(r.name, 10), padEndWidth(`${r.protocol}://${r.host}:${r.port}`, 26), whatIs(r.name, r.what)]), 1);
   return [
     ...table,
     ...d.notes.map((note) => `note: ${note}`),

@@ -50,3 +50,8 @@ export function regionName(region: string | undefined): string {
 export function modeName(mode: string): string {
   return mode === 'classic' ? '经典模式（classic）' : mode === 'modern' ? '现代模式（modern）' : `${mode} 模式`;
 }
+
+/** A role's or host's description in Chinese, by its name; a name not here keeps the state's words. */
+export function whatIs(name: string, stated: string): string {
+  return (roleWhat as Record<string, string>)[name] ?? (hostWhat as Record<string, string>)[name] ?? stated;
+}

@@ -1,7 +1,7 @@
 // 旁白自己的句子，按事件逐条：各步的标题、实验环境启动、SLB 接受的那一条连接、TLS 的记录、
 // 内核里的 socket 状态、第 3 步的帧，以及经过路由器的路径。只用事件里的事实（读回 trace.json
 // 时原样再说一遍）；DNS、TLS、TCP、缓存和下单由本目录的其他模块负责措辞，这里只调用它们。
-import { regionName, roleWhat } from './roles.ts';
+import { regionName, whatIs } from './roles.ts';
 import type { CachePath, IpPath, LabUp, LayersComputed, LayersObserved, PacketOnLink, SlbAccept, SlbForward, SocketChanges, SocketStates, StepStart, TcpOnWire, TlsRecording } from '../../events.ts';
 import { columns, padEndWidth } from '../../../text-width.ts';
 import { cachePathLines } from './cache.ts';
@@ -37,7 +37,7 @@ export const againLines = ['', '过了一会儿，再看一次同一张图片：
 
 export function labUpLines(d: LabUp['data']): string[] {
   // 按显示宽度对齐各列（角色的说明可能是中文），宽度不小于原来的。
-  const table = columns(d.roles.map((r) => [padEndWidth(r.name, 10), padEndWidth(`${r.protocol}://${r.host}:${r.port}`, 26), (roleWhat as Record<string, string>)[r.name] ?? r.what]), 1);
+  const table = columns(d.roles.map((r) => [padEndWidth(r.name, 10), padEndWidth(`${r.protocol}://${r.host}:${r.port}`, 26), whatIs(r.name, r.what)]), 1);
   return [
     ...table,
     ...d.notes.map((note) => `注意：${note}`),
