@@ -239,6 +239,10 @@ describe('the operator socket answers in the language of whoever asks', () => {
         ok: false,
         error: 'wrong-san and missing-intermediate both change the SLB certificate: switch missing-intermediate off first (npm run lab -- fault missing-intermediate off)',
       });
+      // A "lang" that is not a string names no language: the answer comes in the lab's own, and the socket keeps serving.
+      const odd = await control(socket, { cmd: 'fault', name: 'edge-gone', on: true, lang: 5 as unknown as Lang });
+      expect(odd).toEqual({ ok: false, error: `no fault "edge-gone"; the faults are: ${FAULT_NAMES.join(', ')}` });
+      expect(await control(socket, { cmd: 'status' })).toMatchObject({ ok: true });
     } finally {
       await server.close();
     }
@@ -255,6 +259,8 @@ describe('lab/lang.ts', () => {
     for (const v of ['zh', 'ZH', 'zh-CN', 'zh_TW.UTF-8', 'chinese', 'Chinese', '中文']) expect(parseLang(v), v).toBe('zh');
     for (const v of ['en', 'EN', 'en_US', 'en-GB', 'english']) expect(parseLang(v), v).toBe('en');
     for (const v of ['fr', 'de_DE', '', undefined, 'zhx']) expect(parseLang(v), String(v)).toBeUndefined();
+    // A control request's JSON may carry any type: it names no language, and does not throw.
+    for (const v of [5, {}, null, ['zh'], true]) expect(parseLang(v), JSON.stringify(v)).toBeUndefined();
   });
 
   it('detectLang: LAB_LANG, then the first of LC_ALL, LC_MESSAGES, LANG that is set, then the OS, then English', () => {

@@ -40,8 +40,9 @@ function systemLocale(): string | undefined {
 }
 
 /** 'zh' | 'en' from a flag's or variable's value (zh-CN, chinese, en_US… accepted); undefined otherwise. */
-export function parseLang(value: string | undefined): Lang | undefined {
-  if (!value) return undefined;
+export function parseLang(value: unknown): Lang | undefined {
+  // Anything not a string (a control request's JSON may hold any type) names no language.
+  if (typeof value !== 'string' || value === '') return undefined;
   if (/^(chinese|中文)$/i.test(value)) return 'zh';
   if (/^english$/i.test(value)) return 'en';
   return langOfLocale(value);
