@@ -52,10 +52,14 @@ describe('tracefs, when the lab had to mount it', () => {
       'umount /sys/kernel/tracing 2>/dev/null',
       'test -d /sys/kernel/tracing/instances && { echo STILL-MOUNTED; exit 1; }',
       `node --import tsx -e "import('./lab/observe/socket-trace.ts').then(({ startSocketTrace }) => { const t = startSocketTrace(4999, 'lab-test-umount'); if ('unavailable' in t) { console.log('UNAVAILABLE', t.unavailable); process.exit(1); } t.stop(); console.log('TRACED'); })"`,
+      // Its own mount is gone too: no tracefs left mounted anywhere by the lab, no directory of its own left.
+      'grep -q " /tmp/lab-tracefs-" /proc/self/mounts && echo MOUNT-LEFT',
+      'ls -d /tmp/lab-tracefs-* 2>/dev/null && echo DIR-LEFT',
       'test -d /sys/kernel/tracing/instances && echo LEFT-MOUNTED || echo UNMOUNTED',
     ].join('\n');
     const out = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8' });
     expect(out.stdout, out.stderr).toContain('TRACED');
+    expect(out.stdout).not.toMatch(/MOUNT-LEFT|DIR-LEFT/);
     expect(out.stdout.trim().split('\n').at(-1)).toBe('UNMOUNTED');
   });
 });

@@ -5,11 +5,13 @@
 // SYN-SENT and SYN-RECEIVED are seen even where the handshake takes microseconds.
 //
 // The lab uses an instance of its own (/sys/kernel/tracing/instances/<name>): its own buffer and
-// filter, so nothing of the machine's other tracing is touched. Root only; where tracefs is not
-// mounted, it mounts it (as `mount -t tracefs nodev /sys/kernel/tracing` would), and unmounts it
-// after, unless some other tracing instance has appeared there meanwhile.
+// filter, so nothing of the machine's other tracing is touched. Root only. Where tracefs is not
+// mounted, it mounts one for itself alone at a directory of its own, never at /sys/kernel/tracing:
+// a mount there is shared by every process, and a lab that unmounted it after its run would pull it
+// from under another lab still tracing (two labs side by side in namespaces share the mounts).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const TRACEFS = '/sys/kernel/tracing';
@@ -36,27 +38,14 @@ export interface SocketTrace {
 export function startSocketTrace(port: number, name: string): SocketTrace | { unavailable: string } {
   if (process.platform !== 'linux') return { unavailable: 'the kernel tracepoint is Linux only' };
   if (process.getuid?.() !== 0) return { unavailable: 'reading kernel tracepoints needs root' };
-  let mountedHere = false;
-  if (!fs.existsSync(path.join(TRACEFS, 'instances'))) {
-    const mounted = spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS]);
-    if (mounted.status !== 0 || !fs.existsSync(path.join(TRACEFS, 'instances'))) return { unavailable: `tracefs is not mounted at ${TRACEFS} and could not be (${mounted.stderr?.toString().trim() || 'mount failed'})` };
-    mountedHere = true;
-  }
-  // Leave the machine as found: unmount what we mounted, if nobody else's instance is there now.
-  const unmount = () => {
-    if (!mountedHere) return;
-    mountedHere = false;
-    try {
-      if (fs.readdirSync(path.join(TRACEFS, 'instances')).length === 0) spawnSync('umount', [TRACEFS]);
-    } catch {
-      /* gone already */
-    }
-  };
-  if (!fs.existsSync(path.join(TRACEFS, EVENT))) {
+  const tracefs = openTracefs();
+  if ('unavailable' in tracefs) return tracefs;
+  const { root, close: unmount } = tracefs;
+  if (!fs.existsSync(path.join(root, EVENT))) {
     unmount();
     return { unavailable: 'this kernel has no sock:inet_sock_set_state tracepoint' };
   }
-  const dir = path.join(TRACEFS, 'instances', name);
+  const dir = path.join(root, 'instances', name);
   try {
     fs.mkdirSync(dir); // the kernel makes the instance's files
     fs.writeFileSync(path.join(dir, EVENT, 'filter'), `sport == ${port} || dport == ${port}`);
@@ -100,7 +89,36 @@ function remove(dir: string): void {
 
 /** Remove an instance a killed run left (by name): it would go on recording until the next boot. */
 export function removeTraceInstance(name: string): void {
-  remove(path.join(TRACEFS, 'instances', name));
+  const tracefs = openTracefs();
+  if ('unavailable' in tracefs) return;
+  remove(path.join(tracefs.root, 'instances', name));
+  tracefs.close();
+}
+
+/**
+ * The tracefs to use: the machine's at /sys/kernel/tracing when it is mounted (close() leaves it),
+ * else one mounted for this process alone (close() unmounts it and removes its directory). Every
+ * tracefs mount shows the same instances, so either way an instance is found by its name.
+ */
+function openTracefs(): { root: string; close: () => void } | { unavailable: string } {
+  if (fs.existsSync(path.join(TRACEFS, 'instances'))) return { root: TRACEFS, close: () => {} };
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-tracefs-'));
+  const mounted = spawnSync('mount', ['-t', 'tracefs', 'nodev', root]);
+  let open = mounted.status === 0 && fs.existsSync(path.join(root, 'instances'));
+  const close = () => {
+    if (open) spawnSync('umount', [root]);
+    open = false;
+    try {
+      fs.rmdirSync(root);
+    } catch {
+      /* still mounted (busy), or gone */
+    }
+  };
+  if (!open) {
+    close();
+    return { unavailable: `tracefs is not mounted at ${TRACEFS} and could not be mounted (${mounted.stderr?.toString().trim() || 'mount failed'})` };
+  }
+  return { root, close };
 }
 
 /**
