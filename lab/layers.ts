@@ -375,6 +375,8 @@ export interface LanPicture {
   iface: string;
   address: string;
   netmask: string;
+  /** The netmask's prefix length (computed from it): 255.255.255.0 → 24. */
+  prefix: number;
   mac: string;
   virtual?: boolean;
   gateway?: Gateway & { mac?: string };
@@ -705,6 +707,7 @@ function lanPicture(sys: SystemNet): { lan?: LanPicture; noLan?: NoLan } {
       iface: chosen.name,
       address: chosen.info.address,
       netmask: chosen.info.netmask,
+      prefix: maskOf(chosen.info.netmask).prefix,
       mac: chosen.info.mac,
       virtual: link?.virtual,
       gateway,

@@ -28,10 +28,11 @@ const STEP_ONE_KINDS = new Set(['dns-query', 'dns-resolution', 'dns-walk-query',
 /** The narration's own connective lines in step 1: they state no value, so no event carries them. */
 const CONNECTIVES = new Set(['', 'The same picture again, a moment later:']);
 
-/** The values in a terminal line: IPv4 addresses (with a prefix length), DNS names, then any other number. */
+/** The values in a terminal line: IPv4 addresses, DNS names, then any other number. An address with a
+ *  prefix length ("192.0.2.2/24") is two values, as the events hold them: the address and the length. */
 function valuesIn(line: string): string[] {
   const withoutIndex = line.replace(/^\s*\d+\. /, ''); // a walk step's position, checked on its own below
-  return withoutIndex.match(/\d+(?:\.\d+){3}(?:\/\d+)?|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.test\b|\d+/gi) ?? [];
+  return withoutIndex.match(/\d+(?:\.\d+){3}|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.test\b|\d+/gi) ?? [];
 }
 
 /** What the run printed for one step: between its heading and the next line that is not the step's, without the step's time. */

@@ -1,7 +1,7 @@
 // Step 3's layers in words (seed §6): each layer's notes and fields as lab/layers.ts found them, the
 // packet as the seed draws it, what this machine's LAN would do, and the header fields of the frame
 // that carried the POST (lab/observe/frame-fields.ts). Facts in, sentences out.
-import { toBinary, parseIpv4, parseMask } from '../../../../servers/net/ipv4.ts';
+import { toBinary, parseIpv4 } from '../../../../servers/net/ipv4.ts';
 import type { CidrDecision } from '../../../../servers/net/ipv4.ts';
 import type { Field, FieldName, FieldValue, Layer, LayerName, LayerNote, LayersFacts, NoGateway, NoLan, RecordInWrite, RouteGet, Source } from '../../../layers.ts';
 import type { WireField, WireFieldName, WireLayer } from '../../../observe/frame-fields.ts';
@@ -265,7 +265,7 @@ export function walkLines(f: LayersFacts): string[] {
   if (lan) {
     const gw = lan.gateway;
     lines.push(`On a LAN (this machine's ${lan.iface}, not this connection):`);
-    lines.push(`  ${lan.iface} ${lan.address}/${parseMask(lan.netmask).prefix}, MAC ${lan.mac}${lan.virtual ? ' (a virtual device, e.g. a container\'s veth: it still speaks Ethernet and ARP to its peer)' : ''}`);
+    lines.push(`  ${lan.iface} ${lan.address}/${lan.prefix}, MAC ${lan.mac}${lan.virtual ? ' (a virtual device, e.g. a container\'s veth: it still speaks Ethernet and ARP to its peer)' : ''}`);
     lines.push(`  Default gateway: ${gw ? `${gw.address} on ${gw.iface} (/proc/net/route, destination 00000000)${gw.mac ? `, MAC ${gw.mac} (/proc/net/arp)` : ''}` : `unknown: ${lan.noGateway ? noGatewayText(lan.noGateway) : '?'}`}`);
     lines.push(`  A server outside the subnet, e.g. ${lan.example.dst} (a documentation address standing in for a public shop):`);
     lines.push(...cidrLines(lan.example.decision).map((l) => `    ${l}`));

@@ -1,7 +1,7 @@
 // 第 3 步的各层（原文第 6 节）：lab/layers.ts 找到的每一层的说明和字段、原文画的那种完整网络包、
 // 本机的局域网会怎样处理，以及承载 POST 的那一帧的各个头部字段（lab/observe/frame-fields.ts）。
 // 进来的是事实，出去的是句子。
-import { toBinary, parseIpv4, parseMask } from '../../../../servers/net/ipv4.ts';
+import { toBinary, parseIpv4 } from '../../../../servers/net/ipv4.ts';
 import type { CidrDecision } from '../../../../servers/net/ipv4.ts';
 import type { Field, FieldName, FieldValue, Layer, LayerName, LayerNote, LayersFacts, NoGateway, NoLan, RecordInWrite, RouteGet, Source } from '../../../layers.ts';
 import type { WireField, WireFieldName, WireLayer } from '../../../observe/frame-fields.ts';
@@ -263,7 +263,7 @@ export function walkLines(f: LayersFacts): string[] {
   if (lan) {
     const gw = lan.gateway;
     lines.push(`换到局域网上（本机的 ${lan.iface}，不是这条连接）：`);
-    lines.push(`  ${lan.iface} ${lan.address}/${parseMask(lan.netmask).prefix}，MAC ${lan.mac}${lan.virtual ? '（虚拟设备，例如容器的 veth：它照样用以太网和 ARP 与对端通信）' : ''}`);
+    lines.push(`  ${lan.iface} ${lan.address}/${lan.prefix}，MAC ${lan.mac}${lan.virtual ? '（虚拟设备，例如容器的 veth：它照样用以太网和 ARP 与对端通信）' : ''}`);
     lines.push(`  默认网关：${gw ? `${gw.address}，在 ${gw.iface} 上（/proc/net/route，目标 00000000）${gw.mac ? `，MAC ${gw.mac}（/proc/net/arp）` : ''}` : `未知：${lan.noGateway ? noGatewayText(lan.noGateway) : '?'}`}`);
     lines.push(`  网段之外的一台服务器，例如 ${lan.example.dst}（一个文档专用地址，代替公网上的商城）：`);
     lines.push(...cidrLines(lan.example.decision).map((l) => `    ${l}`));
