@@ -16,7 +16,7 @@
 // A role that cannot even be started (say, its store is unreadable) is reported as failed and the
 // others start. A role that cannot bind its address is different: the lab as planned cannot exist,
 // so that stops the start (see withPortFallback in up.ts).
-import { AsyncLocalStorage, createHook, executionAsyncResource } from 'node:async_hooks';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { upWords } from './words/up.ts';
 
 const said = () => upWords().supervisor;
@@ -58,28 +58,6 @@ interface RoleContext {
 }
 const roleContext = new AsyncLocalStorage<RoleContext>();
 
-/**
- * Node 24 and later run the 'uncaughtException' and 'unhandledRejection' handlers outside the
- * async context of the callback that threw, so getStore() there no longer says whose it was. So
- * while the crash guard is on, every async resource a role creates (a socket, a timer, a promise)
- * is tagged with that role's context when it is made (init runs in its creator's context), and the
- * guard reads the tag of the resource whose callback threw, or of the promise that was rejected.
- */
-const ROLE = Symbol('lab role context');
-type Tagged = { [ROLE]?: RoleContext };
-/** The contexts of live tagged resources by async id: a socket a server accepts is made outside any callback of the role, and takes its server's. */
-const byAsyncId = new Map<number, RoleContext>();
-const tagResources = createHook({
-  init(asyncId, type, triggerAsyncId, resource) {
-    const context = roleContext.getStore() ?? byAsyncId.get(triggerAsyncId);
-    if (!context) return;
-    (resource as Tagged)[ROLE] = context;
-    if (type !== 'PROMISE') byAsyncId.set(asyncId, context); // promises get no destroy call here: tagged, not kept
-  },
-  destroy(asyncId) {
-    byAsyncId.delete(asyncId);
-  },
-});
 
 
 interface Entry {
@@ -187,21 +165,18 @@ export class Supervisor implements RoleControl {
   installCrashGuard(): () => void {
     if (this.guardInstalled) return () => {};
     this.guardInstalled = true;
-    const onError = (err: unknown, promise?: unknown) => {
-      if (this.uncaught(err, promise) === 'not a role') {
+    const onError = (err: unknown) => {
+      if (this.uncaught(err) === 'not a role') {
         // Not any role's: a bug in the lab itself. Say it and stop, as Node would have.
         console.error(err instanceof Error ? (err.stack ?? err.message) : err);
         process.exit(70);
       }
     };
-    const onException = (err: unknown) => onError(err);
-    tagResources.enable();
-    process.on('uncaughtException', onException);
+    process.on('uncaughtException', onError);
     process.on('unhandledRejection', onError);
     return () => {
-      process.off('uncaughtException', onException);
+      process.off('uncaughtException', onError);
       process.off('unhandledRejection', onError);
-      tagResources.disable();
       this.guardInstalled = false;
     };
   }
@@ -211,8 +186,8 @@ export class Supervisor implements RoleControl {
    * instance of a role crashed; or an instance already replaced or stopped failed late (ignored);
    * or it is no role's at all.
    */
-  uncaught(err: unknown, promise?: unknown): 'crash' | 'stale' | 'not a role' {
-    const context = roleContext.getStore() ?? (promise as Tagged | undefined)?.[ROLE] ?? (executionAsyncResource() as Tagged | undefined)?.[ROLE];
+  uncaught(err: unknown): 'crash' | 'stale' | 'not a role' {
+    const context = roleContext.getStore();
     const entry = context === undefined ? undefined : this.entries.get(context.name);
     if (!context || !entry) return 'not a role';
     const message = err instanceof Error ? err.message : String(err);

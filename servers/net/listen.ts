@@ -1,7 +1,7 @@
 // Binding a server to its address, with an error a person can act on.
 // Every role goes through here so that "port in use" or "address not available" always names
 // the role, the address and the fix in one line.
-import { executionAsyncResource } from 'node:async_hooks';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { isIP, type Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type dgram from 'node:dgram';
 
@@ -108,23 +108,35 @@ export function closeGracefully(server: import('node:http').Server, graceMs = 5_
 }
 
 /**
- * Node 20 runs the events of an accepted socket ('data', 'end', 'close') outside the async context
- * its server was started in: the socket's native handle is made before the server's callback
- * scope opens, so AsyncLocalStorage finds no store there. The lab's supervisor uses that store to
- * tell which role an uncaught error came from (lab/supervisor.ts), so at the 'connection' moment,
- * which still has it, the server's stores are copied onto the new socket's handle, as Node does
- * for every other resource. (This reads AsyncLocalStorage's per-instance symbol, an internal of
- * Node 20; newer Node versions propagate the context themselves and the copy finds nothing to do.
- * test/hostile/crash-context.test.ts tells if that ever changes.)
+ * An accepted socket's own events ('data', 'end', 'close', 'error') run outside the async context
+ * its server was started in, on every Node version: the socket's native handle is made before the
+ * server's callback scope opens, so AsyncLocalStorage finds no store there. The lab's supervisor
+ * uses that store to tell which role an uncaught error came from (lab/supervisor.ts). So at the
+ * 'connection' moment, which still has the context, the socket's events are bound to it
+ * (AsyncLocalStorage.snapshot(), public API, one closure per socket). A listener's exception is
+ * thrown again on the next tick inside that context: thrown straight out of a native callback,
+ * Node 24 and later report it with the context already gone. HTTP servers need none of this (their
+ * parser is made inside the context), but a raw TCP role like the SLB's front door does.
+ * test/hostile/crash-context.test.ts tells if that ever changes.
  */
 const contextKept = new WeakSet<NetServer>();
 function keepContextOnSockets(server: NetServer): void {
   if (contextKept.has(server)) return;
   contextKept.add(server);
   server.prependListener('connection', (socket: Socket) => {
-    const from = executionAsyncResource() as Record<symbol, unknown>;
-    const handle = (socket as unknown as { _handle?: Record<symbol, unknown> })._handle;
-    if (!handle) return;
-    for (const key of Object.getOwnPropertySymbols(from)) if (key.description === 'kResourceStore') handle[key] = from[key];
+    const inContext = AsyncLocalStorage.snapshot();
+    const emit = socket.emit;
+    socket.emit = function (this: Socket, ...args: Parameters<Socket['emit']>) {
+      return inContext(() => {
+        try {
+          return emit.apply(this, args);
+        } catch (err) {
+          process.nextTick(() => {
+            throw err;
+          });
+          return true;
+        }
+      });
+    } as Socket['emit'];
   });
 }
