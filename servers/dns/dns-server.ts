@@ -23,7 +23,7 @@ import net from 'node:net';
 import dns2 from 'dns2';
 import { bindUdp, listen } from '../net/listen.ts';
 import { guardConnections, progressDeadline, type ConnectionGuard, type ConnectionLimits } from '../net/limits.ts';
-import { decodeMessage, type Decoded, type EcsVerdict } from './wire.ts';
+import { decodeMessage, encodeMessage, type Decoded, type EcsVerdict } from './wire.ts';
 
 export const { Packet } = dns2;
 export type DnsPacket = dns2.Packet;
@@ -132,12 +132,12 @@ function udpLimitOf(request: DnsPacket): number {
 
 /** Too big for UDP: header and question only, with TC set (RFC 1035 §4.2.1), so the client asks over TCP. */
 function fitUdp(response: DnsPacket, limit: number): Buffer {
-  const bytes = response.toBuffer();
+  const bytes = encodeMessage(response);
   if (bytes.length <= limit) return bytes;
   const truncated = new Packet();
   truncated.header = new Packet.Header({ ...response.header, tc: 1 });
   truncated.questions = response.questions.slice();
-  return truncated.toBuffer().subarray(0, limit);
+  return encodeMessage(truncated).subarray(0, limit);
 }
 
 function decodeOrUndefined(bytes: Buffer): Decoded | undefined {
@@ -245,7 +245,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
     };
     const send = (p: DnsPacket) =>
       new Promise<void>((resolve) => {
-        const message = p.toBuffer();
+        const message = encodeMessage(p);
         const length = Buffer.alloc(2);
         length.writeUInt16BE(message.length);
         unsent++;
@@ -323,6 +323,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
   }
 }
 
+const RCODE_NAMES = new Map(Object.entries(Packet.RCODE).map(([name, code]) => [code as number, name]));
 export function rcodeName(rcode: number): string {
-  return Object.entries(Packet.RCODE).find(([, code]) => code === rcode)?.[0] ?? `RCODE${rcode}`;
+  return RCODE_NAMES.get(rcode) ?? `RCODE${rcode}`;
 }

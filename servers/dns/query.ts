@@ -10,7 +10,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { Packet, EDNS_UDP_SIZE, type DnsPacket } from './dns-server.ts';
-import { decodeMessage } from './wire.ts';
+import { decodeMessage, encodeMessage } from './wire.ts';
 
 export interface DnsServerAddress {
   host: string;
@@ -84,7 +84,7 @@ function buildQuery(q: DnsQuery, id: number, name: string): Buffer {
     const options = q.clientSubnet ? [Packet.Resource.EDNS.ECS(q.clientSubnet)] : [];
     packet.additionals.push(Packet.Resource.EDNS(options, { udpPayloadSize: EDNS_UDP_SIZE }) as DnsPacket['additionals'][number]);
   }
-  return packet.toBuffer();
+  return encodeMessage(packet);
 }
 
 /** Does `response` answer our query? Same id, a response, and the very same question (in the very same case, with 0x20). */

@@ -1,0 +1,82 @@
+// The lab encodes DNS messages with dns2's encoders into its own octet writer (servers/dns/wire.ts):
+// every message must come out byte for byte as dns2's own toBuffer() writes it, and decode back.
+import { describe, expect, it } from 'vitest';
+import { answerFromZones } from '../servers/dns/authoritative.ts';
+import { Packet, responseTo, type DnsPacket } from '../servers/dns/dns-server.ts';
+import { labZones } from '../servers/dns/lab-zones.ts';
+import { decodeMessage, encodeMessage } from '../servers/dns/wire.ts';
+import type { Zone } from '../servers/dns/zone.ts';
+
+const zones = labZones({ root: '127.0.0.10', tld: '127.0.0.11', shop: '127.0.0.12', cdn: '127.0.0.13', gslb: '127.0.0.14', slb: '127.0.0.80' });
+const extra: Zone = {
+  origin: 'kinds.test',
+  records: [
+    { name: 'kinds.test', type: 'SOA', ttl: 3600, data: { primary: 'ns.kinds.test', admin: 'hostmaster.kinds.test', serial: 2026120201, refresh: 7200, retry: 900, expiration: 1209600, minimum: 300 } },
+    { name: 'kinds.test', type: 'MX', ttl: 300, data: '10 mail.kinds.test' },
+    { name: 'mail.kinds.test', type: 'A', ttl: 300, data: '192.0.2.25' },
+    { name: 'mail.kinds.test', type: 'AAAA', ttl: 300, data: '2001:db8::25' },
+    { name: 'long.kinds.test', type: 'TXT', ttl: 60, data: `${'a'.repeat(300)} 中文 ${'b'.repeat(200)}` },
+    { name: 'ttl.kinds.test', type: 'A', ttl: 0xffffffff, data: '192.0.2.1' },
+  ],
+};
+
+/** A query as a client would send it: an id, RD, one question, EDNS with or without a client subnet. */
+function query(name: string, type: string, opts: { ecs?: string; ede?: boolean; id?: number } = {}): DnsPacket {
+  const packet = new Packet();
+  packet.header.id = opts.id ?? 0xbeef;
+  packet.header.rd = 1;
+  packet.questions.push({ name, type: Packet.TYPE[type as 'A'], class: Packet.CLASS.IN } as DnsPacket['questions'][number]);
+  const options = [...(opts.ecs ? [Packet.Resource.EDNS.ECS(opts.ecs)] : []), ...(opts.ede ? [Packet.Resource.EDNS.EDE(22, 'No Reachable Authority')] : [])];
+  packet.additionals.push(Packet.Resource.EDNS(options, { udpPayloadSize: 1232 }) as DnsPacket['additionals'][number]);
+  return packet;
+}
+
+/** Every question the lab's zones can be asked, answered as the authoritative servers answer them. */
+function corpus(): DnsPacket[] {
+  const all = [...Object.values(zones), extra];
+  const names = [...new Set(all.flatMap((z) => z.records.map((r) => r.name))), 'nowhere.geektime.test', 'geektime.test', ''];
+  const types = ['A', 'AAAA', 'NS', 'CNAME', 'SOA', 'TXT', 'MX', 'ANY'];
+  const packets: DnsPacket[] = [];
+  for (const name of names) {
+    for (const type of types) {
+      for (const zone of all) packets.push(answerFromZones([zone], query(name, type)).response);
+    }
+  }
+  packets.push(query('static.geektime.test', 'A', { ecs: '127.10.1.0/24' }), query('x.test', 'A', { ecs: '2001:db8::/56' }));
+  packets.push(query('static.geektime.test', 'A', { ede: true }));
+  const servfail = responseTo(query('www.geektime.test', 'A'), Packet.RCODE.SERVFAIL);
+  servfail.header.tc = 1;
+  servfail.header.ra = 1;
+  (servfail.header as { cd?: number }).cd = 1; // dns2 writes it; its types leave it out
+  packets.push(servfail);
+  const badVers = responseTo(query('www.geektime.test', 'A'), 16); // BADVERS: its high bits ride in the OPT record (RFC 6891 §6.1.3)
+  badVers.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: 1232 }) as DnsPacket['additionals'][number]);
+  packets.push(badVers);
+  return packets;
+}
+
+describe('encodeMessage', () => {
+  it('writes every answer of the lab\'s zones, and queries with ECS and EDE, byte for byte as dns2 does', () => {
+    // Two copies of the corpus: encoding fills in a message's header counts.
+    const [packets, copies] = [corpus(), corpus()];
+    expect(packets.length).toBeGreaterThan(500);
+    let withAnswers = 0;
+    packets.forEach((packet, i) => {
+      const ours = encodeMessage(packet);
+      const theirs = copies[i]!.toBuffer();
+      expect(ours.toString('hex')).toBe(Buffer.from(theirs).toString('hex'));
+      if (packet.answers.length + packet.authorities.length > 0) withAnswers++;
+    });
+    expect(withAnswers).toBeGreaterThan(100); // the corpus is not all empty answers
+  });
+
+  it('decodes back to the same message, names compressed (RFC 1035 §4.1.4)', () => {
+    const answer = answerFromZones([zones.shop], query('static.geektime.test', 'A')).response;
+    const bytes = encodeMessage(answer);
+    const again = decodeMessage(bytes).packet;
+    expect(again.answers.map((r) => [r.name, r.type, r.domain ?? r.address])).toEqual(answer.answers.map((r) => [r.name, r.type, r.domain ?? r.address]));
+    // "geektime.test" is written once; later names point at it (0xc0..).
+    expect(bytes.indexOf(Buffer.from('\x08geektime\x04test\x00', 'latin1'))).toBe(bytes.lastIndexOf(Buffer.from('\x08geektime\x04test\x00', 'latin1')));
+    expect([...bytes].some((b, i) => (b & 0xc0) === 0xc0 && i > 12)).toBe(true);
+  });
+});
