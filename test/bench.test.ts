@@ -98,6 +98,13 @@ describe('repetitions and verdicts', () => {
     expect(verdict({ kind: 'p99', max: 3 }, { rate: 1, avgMs: 1, p99Ms: 721 }, { rate: 1, avgMs: 1, p99Ms: 21 })).toEqual({ ratio: '34× p99', target: 'p99 ≤ 3×', met: false });
   });
 
+  it('latency under the same offered load: met within the ratio, and never when a side fell behind the load (its queue, not its answer time)', () => {
+    const target = { kind: 'latency', max: 3, offered: 5000 } as const;
+    expect(verdict(target, { rate: 4999, avgMs: 0.3 }, { rate: 5000, avgMs: 0.12 })).toEqual({ ratio: '2.50× avg', target: 'avg ≤ 3×', met: true });
+    expect(verdict(target, { rate: 5000, avgMs: 0.5 }, { rate: 5000, avgMs: 0.12 }).met).toBe(false);
+    expect(verdict(target, { rate: 3100, avgMs: 0.2 }, { rate: 5000, avgMs: 0.12 }).met).toBe(false);
+  });
+
   it('no target: the ratio alone', () => {
     expect(verdict({ kind: 'none' }, { rate: 1000, avgMs: 1 }, { rate: 554, avgMs: 1 })).toEqual({ ratio: '1.81', target: '—' });
   });

@@ -176,8 +176,9 @@ async function measure(rows: Row[], reps: number, seconds: number, progress: (li
 // ── The table ────────────────────────────────────────────────────────────────────────────────
 
 function describe(run: Run, id: string): string {
-  const unit = ['auth', 'gslb', 'resolver'].includes(id) ? 'qps' : id === 'slb-handshakes' ? 'handshakes/s' : 'req/s';
+  const unit = ['auth', 'gslb', 'resolver', 'auth-latency', 'gslb-latency'].includes(id) ? 'qps' : id === 'slb-handshakes' ? 'handshakes/s' : 'req/s';
   if (id === 'edge-6k-p99') return `p99 ${ms(run.p99Ms ?? NaN)} (${short(run.rate)} ${unit})`;
+  if (id.endsWith('-latency')) return `${ms(run.avgMs)} avg at ${short(run.rate)} ${unit}`;
   return `${short(run.rate)} ${unit}, ${ms(run.avgMs)} avg`;
 }
 

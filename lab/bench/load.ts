@@ -11,6 +11,8 @@ export interface DnsLoad {
   clients: number;
   /** EDNS Client Subnet to send with every query (RFC 7871), as a CIDR: "127.10.1.0/24". */
   clientSubnet?: string;
+  /** Send at most this many queries a second (dnsperf -Q); without it, as fast as answers come. */
+  rate?: number;
 }
 
 /** dnsperf's -E takes an EDNS option as code:hex. ECS is option 8: family, source prefix, scope, address bytes. */
@@ -25,6 +27,7 @@ export function ecsOption(cidr: string): string {
 export async function dnsperf(server: { host: string; port: number }, load: DnsLoad, seconds: number, pinning: Pinning): Promise<Run> {
   const args = ['-s', server.host, '-p', String(server.port), '-d', load.queryFile, '-c', String(load.clients), '-T', '1', '-l', String(seconds), '-t', '2'];
   if (load.clientSubnet) args.push('-E', ecsOption(load.clientSubnet));
+  if (load.rate) args.push('-Q', String(load.rate));
   const { output } = await runTool('dnsperf', args, { pin: pinning.load, timeoutMs: (seconds + 15) * 1000 });
   return parseDnsperf(output);
 }

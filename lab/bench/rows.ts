@@ -53,7 +53,16 @@ export interface BenchContext {
 }
 
 /** Every row, in the table's order (`--rows` takes these; `rss` is the cli's own). */
-export const ROW_IDS = ['auth', 'gslb', 'resolver', 'edge-6k', 'edge-6k-p99', 'edge-2m', 'slb-keepalive', 'slb-handshakes', 'rss'] as const;
+export const ROW_IDS = ['auth', 'auth-latency', 'gslb', 'gslb-latency', 'resolver', 'edge-6k', 'edge-6k-p99', 'edge-2m', 'slb-keepalive', 'slb-handshakes', 'rss'] as const;
+
+/**
+ * The latency rows' offered load, in queries a second: well below what either side answers at
+ * most. At full speed dnsperf keeps up to 100 queries in flight, and a server that cannot keep up
+ * holds them in its queue: its average latency is then that queue over its rate (Little's law),
+ * and the throughput ratio again, not how long it takes to answer one query. So the throughput
+ * rows show the latency at full speed, and the latency rows compare it under the same load.
+ */
+export const LATENCY_RATE = 5_000;
 
 const SHOP_NAME = 'www.geektime.test';
 const STATIC_NAME = 'static.geektime.test';
@@ -119,8 +128,13 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
     slb: lab.role('slb').host,
   };
   const dnsAt = (name: string) => ({ host: lab.role(name).host, port: lab.role(name).port });
+  /** A DNS row's two sides: the lab's role and the peer, under the same dnsperf load. */
+  const dnsSides = (row: Row, role: string, peerName: string, peer: { host: string; port: number }, load: DnsLoad) => {
+    row.lab = { name: role, run: (seconds) => dnsperf(dnsAt(role), load, seconds, pinning) };
+    row.peer = { name: peerName, run: (seconds) => dnsperf(peer, load, seconds, pinning) };
+  };
   let knot: RunningKnot | string = 'not started';
-  if (!noDnsperf && (ctx.wanted('auth') || ctx.wanted('gslb'))) {
+  if (!noDnsperf && ['auth', 'auth-latency', 'gslb', 'gslb-latency'].some(ctx.wanted)) {
     ctx.progress('starting Knot');
     knot = await attempt(() => startKnot({ dir: path.join(ctx.tmp, 'knot'), host: peerHost(lab, addresses.shop), addresses, edgeAddress: (edge) => lab.role(edge).host, pinning }));
     if (typeof knot !== 'string') ctx.stoppers.push(knot.stop);
@@ -129,38 +143,44 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   // Every name of the shop's zone, asked as a client would (an alias is asked for its A).
   const shopZone = labZones(addresses).shop;
   const shopQuestions = [...new Map(shopZone.records.map((r) => [`${r.name} ${r.type}`, { name: r.name, type: r.type === 'CNAME' ? 'A' : r.type }])).values()];
-  const auth: Row = { id: 'auth', what: 'authoritative geektime.test', load: 'dnsperf -c 10', target: { kind: 'rate', min: 0.3, avgLatencyMax: 3 }, notes: [] };
-  rows.push(auth);
-  if (noDnsperf) auth.skip = noDnsperf;
-  else if (typeof knot === 'string') auth.skip = knot;
-  else {
+  const auth: Row = { id: 'auth', what: 'authoritative geektime.test', load: 'dnsperf -c 10', target: { kind: 'rate', min: 0.3 }, notes: [] };
+  const authLatency: Row = { id: 'auth-latency', what: 'authoritative, latency', load: `dnsperf -c 10 -Q ${LATENCY_RATE}`, target: { kind: 'latency', max: 3, offered: LATENCY_RATE }, notes: [] };
+  rows.push(auth, authLatency);
+  for (const row of [auth, authLatency]) {
+    if (noDnsperf) row.skip = noDnsperf;
+    else if (typeof knot === 'string') row.skip = knot;
+  }
+  if (typeof knot !== 'string' && !auth.skip) {
     const peer = knot;
     const problem = await sameAnswers(dnsAt('shop-dns'), peer, shopQuestions);
-    if (problem) auth.skip = `the answers differ: ${problem}`;
+    if (problem) auth.skip = authLatency.skip = `the answers differ: ${problem}`;
     else {
-      const load: DnsLoad = { queryFile: queryFile(ctx, 'auth.queries', shopQuestions), clients: 10 };
+      const file = queryFile(ctx, 'auth.queries', shopQuestions);
       auth.notes.push(`same answers from both for the ${shopQuestions.length} questions of the zone (${shopQuestions.map((q) => `${q.name || '.'} ${q.type}`).join(', ')})`);
-      auth.lab = { name: 'shop-dns', run: (seconds) => dnsperf(dnsAt('shop-dns'), load, seconds, pinning) };
-      auth.peer = { name: 'Knot', run: (seconds) => dnsperf(peer, load, seconds, pinning) };
+      dnsSides(auth, 'shop-dns', 'Knot', peer, { queryFile: file, clients: 10 });
+      dnsSides(authLatency, 'shop-dns', 'Knot', peer, { queryFile: file, clients: 10, rate: LATENCY_RATE });
     }
   }
 
   const gslbName = 'geektime.gslb.cdn.test';
-  const gslb: Row = { id: 'gslb', what: `GSLB with ECS (${NORTH.subnet})`, load: 'dnsperf -c 10 -E (ECS)', target: { kind: 'rate', min: 0.3, avgLatencyMax: 3 }, notes: [] };
-  rows.push(gslb);
-  if (noDnsperf) gslb.skip = noDnsperf;
-  else if (typeof knot === 'string') gslb.skip = knot;
-  else if (!knot.geoip || !findGeoipModule()) gslb.skip = "Knot's geoip module is missing (apt-get install knot-module-geoip)";
-  else {
+  const gslb: Row = { id: 'gslb', what: `GSLB with ECS (${NORTH.subnet})`, load: 'dnsperf -c 10 -E (ECS)', target: { kind: 'rate', min: 0.3 }, notes: [] };
+  const gslbLatency: Row = { id: 'gslb-latency', what: 'GSLB with ECS, latency', load: `dnsperf -c 10 -E (ECS) -Q ${LATENCY_RATE}`, target: { kind: 'latency', max: 3, offered: LATENCY_RATE }, notes: [] };
+  rows.push(gslb, gslbLatency);
+  for (const row of [gslb, gslbLatency]) {
+    if (noDnsperf) row.skip = noDnsperf;
+    else if (typeof knot === 'string') row.skip = knot;
+    else if (!knot.geoip || !findGeoipModule()) row.skip = "Knot's geoip module is missing (apt-get install knot-module-geoip)";
+  }
+  if (typeof knot !== 'string' && !gslb.skip) {
     const peer = knot;
     const questions = [NORTH, SOUTH].map((r) => ({ name: gslbName, type: 'A', clientSubnet: r.subnet }));
     const problem = await sameAnswers(dnsAt('gslb'), peer, questions);
-    if (problem) gslb.skip = `the answers differ: ${problem}`;
+    if (problem) gslb.skip = gslbLatency.skip = `the answers differ: ${problem}`;
     else {
       const load: DnsLoad = { queryFile: queryFile(ctx, 'gslb.queries', [{ name: gslbName, type: 'A' }]), clients: 10, clientSubnet: NORTH.subnet };
       gslb.notes.push(`same edge from both for ${NORTH.subnet} and ${SOUTH.subnet}; Knot: mod-geoip, mode subnet`);
-      gslb.lab = { name: 'gslb', run: (seconds) => dnsperf(dnsAt('gslb'), load, seconds, pinning) };
-      gslb.peer = { name: 'Knot + geoip', run: (seconds) => dnsperf(peer, load, seconds, pinning) };
+      dnsSides(gslb, 'gslb', 'Knot + geoip', peer, load);
+      dnsSides(gslbLatency, 'gslb', 'Knot + geoip', peer, { ...load, rate: LATENCY_RATE });
     }
   }
 
@@ -192,8 +212,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
       else {
         const load: DnsLoad = { queryFile: queryFile(ctx, 'resolver.queries', questions), clients: 10 };
         resolver.notes.push(`both warmed and giving the same answers for ${questions.map((q) => q.name).join(' and ')}; Unbound: stub zones to the lab's root, TLD, shop, CDN and GSLB`);
-        resolver.lab = { name: 'local-dns', run: (seconds) => dnsperf(dnsAt('local-dns'), load, seconds, pinning) };
-        resolver.peer = { name: 'Unbound', run: (seconds) => dnsperf(unbound, load, seconds, pinning) };
+        dnsSides(resolver, 'local-dns', 'Unbound', unbound, load);
       }
     }
   }
