@@ -33,6 +33,8 @@ interface RowResult {
   load: string;
   lab?: { name: string; median: Run; runs: Run[] };
   peer?: { name: string; median: Run; runs: Run[] };
+  /** The same load on bare Node (bare-node.ts), where the row has one. */
+  bare?: { median: Run; runs: Run[] };
   verdict: Verdict;
   skipped?: string;
   notes: string[];
@@ -135,7 +137,7 @@ async function main(): Promise<number> {
  * runs right after the other's load (a warm CPU cache, a GC debt, the neighbours' noise).
  */
 async function measure(rows: Row[], reps: number, seconds: number, progress: (line: string) => void): Promise<RowResult[]> {
-  const runs = new Map<string, { lab: Run[]; peer: Run[] }>(rows.map((r) => [r.id, { lab: [], peer: [] }]));
+  const runs = new Map<string, { lab: Run[]; peer: Run[]; bare: Run[] }>(rows.map((r) => [r.id, { lab: [], peer: [], bare: [] }]));
   // A warm-up second per side, not counted: a Node process answers its first second's load with
   // code not yet compiled by the JIT, and a cache's first requests fill the kernel's page cache.
   for (const row of rows) {
@@ -143,11 +145,13 @@ async function measure(rows: Row[], reps: number, seconds: number, progress: (li
     progress(`warming up ${row.id}`);
     await row.lab.run(WARM_UP_SECONDS).catch(() => {});
     await row.peer.run(WARM_UP_SECONDS).catch(() => {});
+    await row.bare?.run(WARM_UP_SECONDS).catch(() => {});
   }
   for (let rep = 0; rep < reps; rep++) {
     for (const row of rows) {
       if (!row.lab || !row.peer) continue;
-      const order = rep % 2 === 0 ? (['lab', 'peer'] as const) : (['peer', 'lab'] as const);
+      const sides = (['lab', 'peer', 'bare'] as const).filter((side) => row[side]);
+      const order = sides.map((_, i) => sides[(i + rep) % sides.length]!); // each side goes first in turn
       for (const side of order) {
         const who = row[side]!;
         progress(`${rep + 1}/${reps} ${row.id}: ${side === 'lab' ? 'lab' : who.name}`);
@@ -160,12 +164,14 @@ async function measure(rows: Row[], reps: number, seconds: number, progress: (li
     const r = runs.get(row.id)!;
     const lab = row.lab && r.lab.length ? { name: row.lab.name, median: summarise(r.lab), runs: r.lab } : undefined;
     const peer = row.peer && r.peer.length ? { name: row.peer.name, median: summarise(r.peer), runs: r.peer } : undefined;
+    const bare = row.bare && r.bare.length ? { median: summarise(r.bare), runs: r.bare } : undefined;
     return {
       id: row.id,
       what: row.what,
       load: row.load,
       ...(lab && { lab }),
       ...(peer && { peer }),
+      ...(bare && { bare }),
       verdict: verdict(row.target, lab?.median, peer?.median),
       ...(row.skip && { skipped: row.skip }),
       notes: row.notes,
@@ -189,21 +195,26 @@ function printReport(report: { when: string; seconds: number; command: string; m
   console.log('');
   const body = results.map((r) => {
     if (r.id === 'rss') {
-      return [r.what, '—', `${rss.idleMb.toFixed(0)} / ${rss.afterMb.toFixed(0)} MB`, '—', '—', r.verdict.target, mark(r.verdict.met)];
+      return [r.what, '—', `${rss.idleMb.toFixed(0)} / ${rss.afterMb.toFixed(0)} MB`, '—', '—', '—', r.verdict.target, mark(r.verdict.met)];
     }
-    if (r.skipped) return [r.what, r.load, '—', '—', '—', r.verdict.target, 'skipped'];
+    if (r.skipped) return [r.what, r.load, '—', '—', '—', '—', r.verdict.target, 'skipped'];
     const problem = r.lab?.median.problem || r.peer?.median.problem ? ' *' : '';
     return [
       r.what,
       r.load,
       r.lab ? describe(r.lab.median, r.id) : '—',
       r.peer ? `${r.peer.name}: ${describe(r.peer.median, r.id)}` : '—',
+      r.bare ? describe(r.bare.median, r.id) : '—',
       r.verdict.ratio + problem,
       r.verdict.target,
       mark(r.verdict.met),
     ];
   });
-  console.log(table(['what', 'load', 'lab', 'peer', 'lab/peer', 'target', 'verdict'], body));
+  console.log(table(['what', 'load', 'lab', 'peer', 'bare Node', 'lab/peer', 'target', 'verdict'], body));
+  if (results.some((r) => r.bare)) {
+    console.log('\nbare Node: the same load on a 30-line server on this Node (lab/bench/bare-node.ts: UDP that sends each query back as');
+    console.log('its answer, http that sends the same bytes from memory). What Node itself does here, without any of the lab\'s code.');
+  }
   const skipped = results.filter((r) => r.skipped);
   if (skipped.length) {
     console.log('\nSkipped:');
@@ -220,8 +231,8 @@ function printReport(report: { when: string; seconds: number; command: string; m
     return rates.length > 1 ? `${short(Math.min(...rates))}–${short(Math.max(...rates))}` : undefined;
   };
   const spreads = results.flatMap((r) => {
-    const [a, b] = [r.lab && spread(r.lab.runs), r.peer && spread(r.peer.runs)];
-    return a && b ? [`  ${r.id}: lab ${a}, ${r.peer!.name} ${b}`] : [];
+    const [a, b, c] = [r.lab && spread(r.lab.runs), r.peer && spread(r.peer.runs), r.bare && spread(r.bare.runs)];
+    return a && b ? [`  ${r.id}: lab ${a}, ${r.peer!.name} ${b}${c ? `, bare Node ${c}` : ''}`] : [];
   });
   if (spreads.length) console.log(`\nSpread of the repetitions (lowest–highest rate):\n${spreads.join('\n')}`);
   console.log('\nChecked before measuring:');

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DnsAddresses } from '../../servers/dns/lab-zones.ts';
 import { labZones } from '../../servers/dns/lab-zones.ts';
 import { sendQuery } from '../../servers/dns/query.ts';
@@ -16,7 +17,7 @@ import { startNginx, httpGet } from './nginx.ts';
 import { startHaproxy } from './haproxy.ts';
 import { dnsperf, wrk, type DnsLoad, type HttpLoad } from './load.ts';
 import { checkNoResumption, watchHandshakes } from './tls-check.ts';
-import { which, type Pinning } from './procs.ts';
+import { startServer, waitUntil, which, type Pinning } from './procs.ts';
 import type { Run, Target } from './results.ts';
 
 export interface Side {
@@ -34,6 +35,8 @@ export interface Row {
   target: Target;
   lab?: Side;
   peer?: Side;
+  /** The same load on bare Node (bare-node.ts): what the runtime itself does, without the lab's code. */
+  bare?: Side;
   /** Why this row is not measured: a missing peer or tool, or a check that failed. */
   skip?: string;
   /** What was checked before measuring, and anything else worth saying. */
@@ -111,8 +114,25 @@ async function attempt<T>(start: () => Promise<T>): Promise<T | string> {
   }
 }
 
+/** Start bare-node.ts on the servers' core, as the lab is run: `node --import tsx`, the same Node. */
+async function startBareNode(ctx: BenchContext): Promise<{ host: string; udp: number; http: number }> {
+  const logFile = path.join(ctx.tmp, 'bare-node.log');
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-node.ts');
+  startServer(process.execPath, ['--import', 'tsx', script, '127.0.0.1'], { pin: ctx.pinning.server, logFile });
+  let ports: { udp: number; http: number } | undefined;
+  await waitUntil(() => {
+    const line = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').find((l) => l.startsWith('{')) : undefined;
+    if (line) ports = JSON.parse(line) as { udp: number; http: number };
+    return ports !== undefined;
+  }, 30_000, 'bare Node (lab/bench/bare-node.ts)');
+  return { host: '127.0.0.1', ...ports! };
+}
+
 export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   const { lab, pinning } = ctx;
+  let bareStart: Promise<{ host: string; udp: number; http: number } | string> | undefined;
+  /** bare-node.ts, started the first time a row asks for it (a failure to start is told, not thrown). */
+  const bare = () => (bareStart ??= attempt(() => startBareNode(ctx)));
   const missing = (tool: string, pkg = tool) => (which(tool) ? undefined : `${tool} is missing (apt-get install ${pkg})`);
   const noDnsperf = missing('dnsperf');
   const noWrk = missing('wrk');
@@ -129,9 +149,12 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   };
   const dnsAt = (name: string) => ({ host: lab.role(name).host, port: lab.role(name).port });
   /** A DNS row's two sides: the lab's role and the peer, under the same dnsperf load. */
-  const dnsSides = (row: Row, role: string, peerName: string, peer: { host: string; port: number }, load: DnsLoad) => {
+  const dnsSides = async (row: Row, role: string, peerName: string, peer: { host: string; port: number }, load: DnsLoad) => {
     row.lab = { name: role, run: (seconds) => dnsperf(dnsAt(role), load, seconds, pinning) };
     row.peer = { name: peerName, run: (seconds) => dnsperf(peer, load, seconds, pinning) };
+    const node = await bare();
+    if (typeof node === 'string') row.notes.push(`bare Node did not start: ${node}`);
+    else row.bare = { name: 'bare Node', run: (seconds) => dnsperf({ host: node.host, port: node.udp }, load, seconds, pinning) };
   };
   let knot: RunningKnot | string = 'not started';
   if (!noDnsperf && ['auth', 'auth-latency', 'gslb', 'gslb-latency'].some(ctx.wanted)) {
@@ -157,8 +180,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
     else {
       const file = queryFile(ctx, 'auth.queries', shopQuestions);
       auth.notes.push(`same answers from both for the ${shopQuestions.length} questions of the zone (${shopQuestions.map((q) => `${q.name || '.'} ${q.type}`).join(', ')})`);
-      dnsSides(auth, 'shop-dns', 'Knot', peer, { queryFile: file, clients: 10 });
-      dnsSides(authLatency, 'shop-dns', 'Knot', peer, { queryFile: file, clients: 10, rate: LATENCY_RATE });
+      await dnsSides(auth, 'shop-dns', 'Knot', peer, { queryFile: file, clients: 10 });
+      await dnsSides(authLatency, 'shop-dns', 'Knot', peer, { queryFile: file, clients: 10, rate: LATENCY_RATE });
     }
   }
 
@@ -179,8 +202,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
     else {
       const load: DnsLoad = { queryFile: queryFile(ctx, 'gslb.queries', [{ name: gslbName, type: 'A' }]), clients: 10, clientSubnet: NORTH.subnet };
       gslb.notes.push(`same edge from both for ${NORTH.subnet} and ${SOUTH.subnet}; Knot: mod-geoip, mode subnet`);
-      dnsSides(gslb, 'gslb', 'Knot + geoip', peer, load);
-      dnsSides(gslbLatency, 'gslb', 'Knot + geoip', peer, { ...load, rate: LATENCY_RATE });
+      await dnsSides(gslb, 'gslb', 'Knot + geoip', peer, load);
+      await dnsSides(gslbLatency, 'gslb', 'Knot + geoip', peer, { ...load, rate: LATENCY_RATE });
     }
   }
 
@@ -212,7 +235,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
       else {
         const load: DnsLoad = { queryFile: queryFile(ctx, 'resolver.queries', questions), clients: 10 };
         resolver.notes.push(`both warmed and giving the same answers for ${questions.map((q) => q.name).join(' and ')}; Unbound: stub zones to the lab's root, TLD, shop, CDN and GSLB`);
-        dnsSides(resolver, 'local-dns', 'Unbound', unbound, load);
+        await dnsSides(resolver, 'local-dns', 'Unbound', unbound, load);
       }
     }
   }
@@ -251,7 +274,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
       };
       const small = await attempt(() => hit(SMALL));
       const large = await attempt(() => hit(LARGE));
-      const measure = (row: Row, p: string, check: string, connections: number) => {
+      const measure = async (row: Row, p: string, check: string, connections: number) => {
         if (!check.includes('a HIT at both')) {
           row.skip = check;
           return;
@@ -260,10 +283,14 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
         const load = (url: string): HttpLoad => ({ url, connections, headers: { Host: STATIC_NAME } });
         row.lab = { name: NORTH.edge, run: (seconds) => wrk(load(labUrl(p)), seconds, pinning, ctx.tmp) };
         row.peer = { name: 'nginx proxy_cache', run: (seconds) => wrk(load(peerUrl(p)), seconds, pinning, ctx.tmp) };
+        const node = await bare();
+        const bytes = Number(/\((\d+) bytes\)/.exec(check)?.[1]);
+        if (typeof node === 'string') row.notes.push(`bare Node did not start: ${node}`);
+        else row.bare = { name: 'bare Node', run: (seconds) => wrk(load(`http://${node.host}:${node.http}/${bytes}`), seconds, pinning, ctx.tmp) };
       };
-      measure(edgeRows[0]!, SMALL, small, 50);
-      measure(edgeRows[1]!, SMALL, small, 200);
-      measure(edgeRows[2]!, LARGE, large, 50);
+      await measure(edgeRows[0]!, SMALL, small, 50);
+      await measure(edgeRows[1]!, SMALL, small, 200);
+      await measure(edgeRows[2]!, LARGE, large, 50);
     }
   }
 
