@@ -149,9 +149,11 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   };
   const dnsAt = (name: string) => ({ host: lab.role(name).host, port: lab.role(name).port });
   /** A DNS row's two sides: the lab's role and the peer, under the same dnsperf load. */
+  // (The latency rows and the 2 MB row go without bare Node: the bench must end within five minutes.)
   const dnsSides = async (row: Row, role: string, peerName: string, peer: { host: string; port: number }, load: DnsLoad) => {
     row.lab = { name: role, run: (seconds) => dnsperf(dnsAt(role), load, seconds, pinning) };
     row.peer = { name: peerName, run: (seconds) => dnsperf(peer, load, seconds, pinning) };
+    if (load.rate) return;
     const node = await bare();
     if (typeof node === 'string') row.notes.push(`bare Node did not start: ${node}`);
     else row.bare = { name: 'bare Node', run: (seconds) => dnsperf({ host: node.host, port: node.udp }, load, seconds, pinning) };
@@ -283,6 +285,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
         const load = (url: string): HttpLoad => ({ url, connections, headers: { Host: STATIC_NAME } });
         row.lab = { name: NORTH.edge, run: (seconds) => wrk(load(labUrl(p)), seconds, pinning, ctx.tmp) };
         row.peer = { name: 'nginx proxy_cache', run: (seconds) => wrk(load(peerUrl(p)), seconds, pinning, ctx.tmp) };
+        if (p !== SMALL) return;
         const node = await bare();
         const bytes = Number(/\((\d+) bytes\)/.exec(check)?.[1]);
         if (typeof node === 'string') row.notes.push(`bare Node did not start: ${node}`);
