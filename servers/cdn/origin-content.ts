@@ -228,13 +228,23 @@ const CONTENT: Array<{ path: string; contentType: string; render: () => Buffer }
   ...IMAGES.map((spec) => ({ path: `/images/${spec.name}`, contentType: 'image/png', render: () => renderImage(spec) })),
 ];
 
+/** Rendering takes most of a second (the 2 MB picture, deflated) and gives the same bytes every
+ *  time, so a process that fills several folders (the tests do) renders each file once. */
+const rendered = new Map<string, Buffer>();
+function renderOnce(item: (typeof CONTENT)[number]): Buffer {
+  let bytes = rendered.get(item.path);
+  if (!bytes) rendered.set(item.path, (bytes = item.render()));
+  return bytes;
+}
+
 /**
  * Make sure every file is in `dir` (generating the missing ones) and list them. A file already
  * there is reused as it is: delete the folder to have everything generated afresh.
  */
 export function ensureOriginContent(dir: string = path.join(labDir(), 'origin')): OriginContent {
   const root = path.resolve(dir);
-  const files = CONTENT.map(({ path: urlPath, contentType, render }) => {
+  const files = CONTENT.map((item) => {
+    const { path: urlPath, contentType } = item;
     const file = path.join(root, ...urlPath.split('/'));
     if (!fs.existsSync(file)) {
       fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -242,7 +252,7 @@ export function ensureOriginContent(dir: string = path.join(labDir(), 'origin'))
       // same time never leaves a half-written picture that would be reused (and served) forever.
       // The leading dot keeps the temporary file out of reach: the origin serves no dotfiles.
       const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-      fs.writeFileSync(tmp, render());
+      fs.writeFileSync(tmp, renderOnce(item));
       fs.renameSync(tmp, file);
     }
     return { path: urlPath, file, bytes: fs.statSync(file).size, contentType };
