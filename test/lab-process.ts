@@ -139,7 +139,10 @@ export class Running {
 
 /** `npm run lab -- <args>` as `tsx lab/cli.ts <args>`, in its own process group (see cleanup). */
 export function startLabCommand(labDir: string, args: string[]): Running {
-  const child = spawn(TSX, ['lab/cli.ts', ...args], {
+  // As `npm run lab` runs it: node with tsx's loader, one process. (The tsx command relays a
+  // signal to its child and SIGKILLs it when the child has not said within 60 ms that it got it:
+  // on a busy machine that cut the lab's teardown short.)
+  const child = spawn(process.execPath, ['--import', 'tsx', 'lab/cli.ts', ...args], {
     cwd: REPO,
     env: { ...process.env, LAB_DIR: labDir },
     stdio: ['ignore', 'pipe', 'pipe'],
