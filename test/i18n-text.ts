@@ -24,7 +24,7 @@ const FUNCTION_WORDS = new Set(
 
 /** A command a line may quote, up to the end of its clause: it is typed as it is in any language. */
 const COMMAND =
-  /\b(?:sudo |npm run \w+|npx \w+|dig|curl|openssl \w+|tshark|tcpdump|ip (?:route|netns|addr|link|neigh|-n)|ping|traceroute|netstat|lsof|ss -\w+)\b[^，。；：（）\n,;]*/g;
+  /\b(?:sudo |npm run \w+|npx \w+|apt(?:-get)? install|dig|curl|openssl \w+|tshark|tcpdump|ip (?:route|netns|addr|link|neigh|-n)|ping|traceroute|netstat|lsof|ss -\w+)\b[^，。；：（）\n,;]*/g;
 
 /** The line with what may stay English in any language removed: code, quotes, commands, paths, URLs, options, values. */
 export function proseOf(line: string, keep: ReadonlyArray<string | RegExp> = []): string {
@@ -41,8 +41,9 @@ export function proseOf(line: string, keep: ReadonlyArray<string | RegExp> = [])
     .replace(/\b(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\b/gi, ' ') // MAC addresses, ff:ff:ff:ff:ff:ff too
     // An HTTP header as it was sent, up to the explanation after it: "Cache-Status: edge-north; hit; ttl=299".
     .replace(/\b[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)*: [^（\n]*?(?=\s{3}|（|$)/g, ' ')
+    .replace(/\[[^\]\n]*\]/g, ' ') // a synopsis's optional parts: [--from north|south]
     .replace(/(^|\s)--?[a-z][\w-]*(=\S*)?/gi, ' ')
-    .replace(/\S*[/\\]\S*/g, ' ') // paths, ratios, a/b pairs
+    .replace(/\S*[/\\|]\S*/g, ' ') // paths, ratios, a/b pairs, a synopsis's on|off
     .replace(/\S*\d\S*/g, ' '); // values: addresses, ports, hex, times, versions
 }
 

@@ -12,6 +12,13 @@ import '../lab/words/run.ts';
 import '../lab/net-ns/words/index.ts';
 import '../client/words/order.ts';
 import '../client/words/dig-fetch.ts';
+import '../certs/words/certs.ts';
+import '../lab/words/browser.ts';
+import '../lab/words/cli.ts';
+import '../lab/words/faults.ts';
+import '../lab/words/up.ts';
+import '../servers/words/args.ts';
+import '../servers/words/cli.ts';
 
 /** Each string of a catalogue with its path ("story.fields.FIELD_WORDS.tcp.seq"), in both languages. */
 function leaves(en: unknown, zh: unknown, at: string, out: Array<{ at: string; en: unknown; zh: unknown }>): void {
@@ -43,6 +50,8 @@ describe('the prose detector (test/i18n-text.ts), which every language test uses
       '生成的文件：/tmp/x/report.html（用浏览器打开），TLS 密钥日志（key log）/tmp/x/keylog.txt',
       '先 npm run lab -- up，再 npm run lab -- order，或者用 openssl s_client 连 SLB',
       '  tshark -r /tmp/x/capture.pcapng -Y http',
+      '  fault NAME on|off',
+      '没有找到 Chromium（apt install chromium libnss3-tools）',
       '重新签发它（在实验环境里：npm run lab -- certs --renew）',
       '用 chain.crt，而不是 leaf.crt；见 /proc/net/tcp',
       '签发者是 "CN=Geektime Lab Intermediate CA"',
