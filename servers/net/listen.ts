@@ -115,8 +115,9 @@ export function closeGracefully(server: import('node:http').Server, graceMs = 5_
  * 'connection' moment, which still has the context, the socket's events are bound to it
  * (AsyncLocalStorage.snapshot(), public API, one closure per socket). A listener's exception is
  * thrown again on the next tick inside that context: thrown straight out of a native callback,
- * Node 24 and later report it with the context already gone. HTTP servers need none of this (their
- * parser is made inside the context), but a raw TCP role like the SLB's front door does.
+ * Node 24 and later report it with the context already gone. An HTTP server's requests would keep
+ * the context without this (the parser is made inside it), but not a listener a role puts on the
+ * raw socket, as the SLB's front door and the DNS roles' TCP side do: so every server gets it.
  * test/hostile/crash-context.test.ts tells if that ever changes.
  */
 const contextKept = new WeakSet<NetServer>();
