@@ -148,8 +148,11 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
     slb: lab.role('slb').host,
   };
   const dnsAt = (name: string) => ({ host: lab.role(name).host, port: lab.role(name).port });
-  /** A DNS row's two sides: the lab's role and the peer, under the same dnsperf load. */
-  // (The latency rows and the 2 MB row go without bare Node: the bench must end within five minutes.)
+  /**
+   * A DNS row's sides: the lab's role and the peer under the same dnsperf load, and bare Node on the
+   * throughput rows (the latency rows go without it, as does the 2 MB row: the bench must end
+   * within five minutes).
+   */
   const dnsSides = async (row: Row, role: string, peerName: string, peer: { host: string; port: number }, load: DnsLoad) => {
     row.lab = { name: role, run: (seconds) => dnsperf(dnsAt(role), load, seconds, pinning) };
     row.peer = { name: peerName, run: (seconds) => dnsperf(peer, load, seconds, pinning) };
