@@ -9,6 +9,14 @@
 //   - it never throws: a failed write (read-only file, full disk, removed folder) is reported once
 //     through `onProblem` and the server keeps answering. When writing works again it says so.
 // Files are created 0600: the TLS key log is a secret, and the others say who asked what.
+//
+// Writing costs per batch, not per line: a batch goes out when 64 KiB are waiting or 50 ms after
+// its first line, through a file that stays open while lines keep coming (as nginx keeps its logs
+// open) and is closed a second after the last one, at rotation, after a failure and on flush().
+// Before, every line started a write, and every write opened, tightened and closed the file: four
+// trips to libuv's thread pool for one or two lines. At 5,000 DNS answers a second that cost the
+// resolver 53 µs of CPU per walk-log line; batched, a line costs a few µs (npm run bench, and
+// --cpu-prof of the resolver under dnsperf -Q 5000).
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 
@@ -43,6 +51,14 @@ export class LogFile {
   private size: number | undefined; // learnt from the file on the first write
   private writing: Promise<void> | undefined;
   private failing = false;
+  private handle: fsp.FileHandle | undefined;
+  private batchTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** A batch is written when this many bytes wait, or this long after its first line. */
+  static readonly BATCH_BYTES = 64 * 1024;
+  static readonly BATCH_MS = 50;
+  /** How long the file stays open after the last batch. */
+  static readonly IDLE_CLOSE_MS = 1_000;
 
   constructor(opts: LogFileOptions) {
     this.file = opts.file;
@@ -62,20 +78,46 @@ export class LogFile {
     }
     this.queue.push(text);
     this.queuedBytes += bytes;
-    this.kick();
+    if (this.queuedBytes >= LogFile.BATCH_BYTES) this.kick();
+    else this.batchTimer ??= setTimeout(() => this.kick(), LogFile.BATCH_MS);
   }
 
+  /** Write what is queued now (or as soon as the write in progress is done). */
   private kick(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    clearTimeout(this.idleTimer);
     this.writing ??= this.drain().finally(() => {
       this.writing = undefined;
-      // A line queued after drain() saw an empty queue must not wait for the next write().
+      // Lines queued while this batch was being written go out at once: the next batch is due.
       if (this.queue.length > 0) this.kick();
+      else if (this.handle) this.idleTimer = setTimeout(() => void this.closeWhenIdle(), LogFile.IDLE_CLOSE_MS).unref();
     });
   }
 
-  /** Wait until every line queued so far has been written (or has failed). */
+  /** Close the file if nothing is being written; the next line opens it again. */
+  private async closeWhenIdle(): Promise<void> {
+    if (this.writing || this.queue.length > 0) return;
+    clearTimeout(this.idleTimer);
+    this.writing = this.closeFile().finally(() => {
+      this.writing = undefined;
+      if (this.queue.length > 0) this.kick();
+    });
+    await this.writing;
+  }
+
+  /** Write every line queued so far (or fail to), now, and close the file. */
   async flush(): Promise<void> {
+    if (this.queue.length > 0) this.kick();
     while (this.writing) await this.writing;
+    await this.closeWhenIdle();
+    while (this.writing) await this.writing;
+  }
+
+  private async closeFile(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => {});
   }
 
   private async drain(): Promise<void> {
@@ -93,6 +135,7 @@ export class LogFile {
       } catch (err) {
         this.stats.failed += lines.length;
         this.size = undefined; // after a failure, ask the file again
+        await this.closeFile(); // and open it again
         if (!this.failing) {
           this.failing = true;
           const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
@@ -124,20 +167,27 @@ export class LogFile {
 
   private async append({ text, rotateFirst }: { text: string; rotateFirst: boolean }): Promise<void> {
     if (rotateFirst) await this.rotate();
+    this.handle ??= await this.open();
+    await this.handle.appendFile(text);
+    this.size = (this.size ?? 0) + Buffer.byteLength(text);
+  }
+
+  private async open(): Promise<fsp.FileHandle> {
     // O_NOFOLLOW: a link put in the log's place (say, to a world-readable file) is refused, not
     // written through; and the file written is made 0600 whatever it was.
     const handle = await fsp.open(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
     try {
       await handle.chmod(0o600);
-      await handle.appendFile(text);
-    } finally {
+      return handle;
+    } catch (err) {
       await handle.close();
+      throw err;
     }
-    this.size = (this.size ?? 0) + Buffer.byteLength(text);
   }
 
   /** file.N-1 → file.N, …, file → file.1; the oldest is overwritten. */
   private async rotate(): Promise<void> {
+    await this.closeFile();
     for (let i = this.keep; i >= 1; i--) {
       const from = i === 1 ? this.file : `${this.file}.${i - 1}`;
       await fsp.rename(from, `${this.file}.${i}`).catch((err: NodeJS.ErrnoException) => {
