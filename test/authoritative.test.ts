@@ -154,6 +154,45 @@ describe('transport', () => {
     }
   });
 
+  it('a handler that throws or rejects gets the client SERVFAIL and the log a line; an answer that cannot be encoded is logged; the server answers on', async () => {
+    const lines: string[] = [];
+    const probe = await startDnsServer({
+      name: 'probe',
+      host: '127.0.0.1',
+      port: 0,
+      log: (line) => lines.push(line),
+      handle: (request) => {
+        const name = request.questions[0]!.name;
+        if (name === 'throws.test') throw new Error('thrown at once');
+        if (name === 'rejects.test') return Promise.reject(new Error('rejected later'));
+        if (name === 'unencodable.test') {
+          const response = responseTo(request);
+          response.answers.push({ name: `${'x'.repeat(64)}.test`, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: 1, address: '192.0.2.1' } as DnsPacket['answers'][number]);
+          return response;
+        }
+        return name === 'later.test' ? Promise.resolve(responseTo(request)) : responseTo(request);
+      },
+    });
+    try {
+      for (const tcp of [false, true]) {
+        for (const name of ['throws.test', 'rejects.test']) {
+          const { response } = await sendQuery({ server: probe, name, type: 'A', tcp });
+          expect(response.header.rcode, `${name} over ${tcp ? 'TCP' : 'UDP'}`).toBe(Packet.RCODE.SERVFAIL);
+        }
+        await expect(sendQuery({ server: probe, name: 'unencodable.test', type: 'A', tcp, timeoutMs: 300 })).rejects.toThrow();
+        for (const name of ['ok.test', 'later.test']) {
+          const { response } = await sendQuery({ server: probe, name, type: 'A', tcp });
+          expect(response.header.rcode, `${name} over ${tcp ? 'TCP' : 'UDP'}`).toBe(Packet.RCODE.NOERROR);
+        }
+      }
+      expect(lines.filter((l) => l.includes('handler failed on throws.test: Error: thrown at once'))).toHaveLength(2);
+      expect(lines.filter((l) => l.includes('handler failed on rejects.test: Error: rejected later'))).toHaveLength(2);
+      expect(lines.filter((l) => /could not send an answer to 127\.0\.0\.1: .*label/i.test(l))).toHaveLength(2);
+    } finally {
+      await probe.close();
+    }
+  });
+
   it('an answer too big for 512 bytes of UDP sets TC; the retry over TCP gets all of it', async () => {
     const exchange = await ask(servers.big, 'many.big.test', 'TXT', { edns: false });
     expect(exchange.truncatedOverUdp).toBe(true);

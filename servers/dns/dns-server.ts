@@ -154,24 +154,33 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
   const tcpIdleMs = opts.tcpIdleMs ?? DEFAULT_TCP_IDLE_MS;
   const tcpMaxPending = opts.tcpMaxPending ?? DEFAULT_TCP_MAX_PENDING;
 
-  async function answer(decoded: Decoded, send: (p: DnsPacket) => Promise<void>, context: DnsContext): Promise<void> {
+  /**
+   * The reply to one query: an early error (step 2), or the handler's answer (step 3) finished
+   * (step 4); undefined = stay silent. A handler that answers at once (an authoritative server
+   * looks in its zones) gets its answer sent at once, without a promise per query: on Node 20 each
+   * promise pays for the roles' AsyncLocalStorage. The resolver may have to walk the tree first.
+   */
+  function answer(decoded: Decoded, context: DnsContext): DnsPacket | undefined | Promise<DnsPacket | undefined> {
     const request = decoded.packet;
     const early = screen(decoded);
-    if (early === 'ignore') return;
+    if (early === 'ignore') return undefined;
     if (early) {
       const why = decoded.ecs.kind === 'bad' ? decoded.ecs.why : request.errors.map((e) => e.message).join('; ') || `${request.questions.length} questions`;
       log(`${opts.name}: ${context.client.address}:${context.client.port} sent a malformed query (${why}); answered ${rcodeName(early.header.rcode)}`);
-      await send(early);
-      return;
+      return early;
     }
-    let response: DnsPacket | undefined;
-    try {
-      response = await opts.handle(request, context);
-    } catch (err) {
+    const failed = (err: unknown) => {
       log(`${opts.name}: handler failed on ${request.questions[0]?.name}: ${(err as Error).stack ?? err}`);
-      response = Packet.createErrorResponseFromRequest(request, Packet.RCODE.SERVFAIL);
+      return finish(request, Packet.createErrorResponseFromRequest(request, Packet.RCODE.SERVFAIL));
+    };
+    let response: ReturnType<DnsHandler>;
+    try {
+      response = opts.handle(request, context);
+    } catch (err) {
+      return failed(err);
     }
-    if (response) await send(finish(request, response));
+    if (response instanceof Promise) return response.then((r) => r && finish(request, r), failed);
+    return response && finish(request, response);
   }
 
   const failedToSend = (context: DnsContext) => (err: Error) => log(`${opts.name}: could not send an answer to ${context.client.address}: ${err.message}`);
@@ -183,8 +192,23 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
       if (!decoded) return; // stay silent, as BIND does
       const context: DnsContext = { transport: 'udp', client: { address: from.address, port: from.port }, ecs: decoded.ecs };
       const limit = udpLimitOf(decoded.packet);
-      const send = (p: DnsPacket) => new Promise<void>((resolve, reject) => udp.send(fitUdp(p, limit), from.port, from.address, (err) => (err ? reject(err) : resolve())));
-      answer(decoded, send, context).catch(failedToSend(context));
+      const sendFailed = failedToSend(context);
+      const send = (response: DnsPacket | undefined) => {
+        if (!response) return;
+        try {
+          udp.send(fitUdp(response, limit), from.port, from.address, (err) => err && sendFailed(err));
+        } catch (err) {
+          sendFailed(err as Error); // an answer dns2 cannot encode
+        }
+      };
+      let response: ReturnType<typeof answer>;
+      try {
+        response = answer(decoded, context);
+      } catch (err) {
+        return sendFailed(err as Error); // a message too odd even to answer with an error
+      }
+      if (response instanceof Promise) response.then(send, sendFailed);
+      else send(response);
     });
     udp.on('error', (err) => log(`${opts.name}: UDP: ${err.message}`));
   }
@@ -243,8 +267,9 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
       readMessages();
       closeIfDone();
     };
-    const send = (p: DnsPacket) =>
+    const send = (p: DnsPacket | undefined) =>
       new Promise<void>((resolve) => {
+        if (!p) return resolve();
         const message = encodeMessage(p);
         const length = Buffer.alloc(2);
         length.writeUInt16BE(message.length);
@@ -267,7 +292,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
         if (working++ === 0) deadline.stop();
         markIdle(socket, false);
         const context: DnsContext = { transport: 'tcp', client, ecs: decoded.ecs };
-        answer(decoded, send, context)
+        new Promise<DnsPacket | undefined>((resolve) => resolve(answer(decoded, context)))
+          .then(send)
           .catch(failedToSend(context))
           .finally(() => {
             working--;
