@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ecsOption } from '../lab/bench/load.ts';
-import { median, parseDnsperf, parseWrk, summarise, table, verdict, wrkDuration } from '../lab/bench/results.ts';
+import { cpuBudgetUs, median, parseDnsperf, parseWrk, summarise, table, us, verdict, wrkDuration } from '../lab/bench/results.ts';
 
 const sample = (name: string) => fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'bench', name), 'utf8');
 
@@ -14,6 +14,7 @@ describe('dnsperf reports', () => {
     const run = parseDnsperf(sample('dnsperf-shop-dns.txt'));
     expect(run.rate).toBeCloseTo(1023.44, 2);
     expect(run.avgMs).toBeCloseTo(91.484, 3);
+    expect(run.count).toBe(1064); // "Queries completed": what the CPU time is divided by
     expect(run.problem).toBeUndefined();
   });
 
@@ -44,7 +45,7 @@ describe('wrk reports', () => {
 
   it('reads requests per second, the average and the 99th percentile', () => {
     const run = parseWrk(sample('wrk-edge-hit.txt'));
-    expect(run).toEqual({ rate: 366.33, avgMs: 99.49, p99Ms: 768.93 });
+    expect(run).toEqual({ rate: 366.33, avgMs: 99.49, p99Ms: 768.93, count: 385 });
   });
 
   it('reads a Connection: close run (every request its own handshake)', () => {
@@ -71,12 +72,13 @@ describe('repetitions and verdicts', () => {
 
   it('summarises the clean runs and keeps the problem of the others', () => {
     const s = summarise([
-      { rate: 100, avgMs: 5, p99Ms: 9 },
-      { rate: 10, avgMs: 50, problem: '3 REFUSED' },
-      { rate: 300, avgMs: 1, p99Ms: 3 },
+      { rate: 100, avgMs: 5, p99Ms: 9, cpuUsPerOp: 40 },
+      { rate: 10, avgMs: 50, problem: '3 REFUSED', cpuUsPerOp: 900 },
+      { rate: 300, avgMs: 1, p99Ms: 3, cpuUsPerOp: 30 },
     ]);
     expect(s.rate).toBe(200);
     expect(s.p99Ms).toBe(6);
+    expect(s.cpuUsPerOp).toBe(35);
     expect(s.problem).toBe('1 of 3 runs: 3 REFUSED');
   });
 
@@ -103,6 +105,15 @@ describe('repetitions and verdicts', () => {
     expect(verdict(target, { rate: 4999, avgMs: 0.3 }, { rate: 5000, avgMs: 0.12 })).toEqual({ ratio: '2.50× avg', target: 'avg ≤ 3×', met: true });
     expect(verdict(target, { rate: 5000, avgMs: 0.5 }, { rate: 5000, avgMs: 0.12 }).met).toBe(false);
     expect(verdict(target, { rate: 3100, avgMs: 0.2 }, { rate: 5000, avgMs: 0.12 }).met).toBe(false);
+  });
+
+  it('CPU budget: at 0.3 × Knot 114.6k qps one core may spend 29 µs per answer; no budget without a rate target or a peer', () => {
+    expect(cpuBudgetUs({ kind: 'rate', min: 0.3 }, { rate: 114_600, avgMs: 0.1 })).toBeCloseTo(29.09, 2);
+    expect(us(cpuBudgetUs({ kind: 'rate', min: 0.6 }, { rate: 27_300, avgMs: 1 }))).toBe('61 µs');
+    expect(cpuBudgetUs({ kind: 'p99', max: 3 }, { rate: 27_300, avgMs: 1 })).toBeUndefined();
+    expect(cpuBudgetUs({ kind: 'rate', min: 0.3 }, undefined)).toBeUndefined();
+    expect(cpuBudgetUs({ kind: 'rate', min: 0.3 }, { rate: NaN, avgMs: NaN })).toBeUndefined();
+    expect([us(8.74), us(137.2), us(undefined)]).toEqual(['8.7 µs', '137 µs', '?']);
   });
 
   it('no target: the ratio alone', () => {

@@ -19,8 +19,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchLab, type BenchLab } from './lab.ts';
 import { prepareRows, ROW_IDS, type Row } from './rows.ts';
-import { choosePinning, killAllNow, pinSelf, stopAll } from './procs.ts';
-import { ms, short, summarise, table, verdict, type Run, type Verdict } from './results.ts';
+import { choosePinning, cpuSeconds, killAllNow, pinSelf, stopAll } from './procs.ts';
+import { cpuBudgetUs, ms, short, summarise, table, us, verdict, type Run, type Target, type Verdict } from './results.ts';
 
 /** Whatever happens, the bench ends by then: its own processes stopped, its folder removed. */
 const DEADLINE_MS = 9 * 60_000;
@@ -35,6 +35,7 @@ interface RowResult {
   peer?: { name: string; median: Run; runs: Run[] };
   /** The same load on bare Node (bare-node.ts), where the row has one. */
   bare?: { median: Run; runs: Run[] };
+  target: Target;
   verdict: Verdict;
   skipped?: string;
   notes: string[];
@@ -112,6 +113,7 @@ async function main(): Promise<number> {
     id: 'rss',
     what: 'whole lab RSS, idle / after the loads',
     load: '/proc/<pid>/status VmRSS',
+    target: { kind: 'rss', maxMb: RSS_TARGET_MB },
     verdict: verdict({ kind: 'rss', maxMb: RSS_TARGET_MB }, undefined, undefined, rss.idleMb),
     notes: [`${rss.processes} process(es): node lab/cli.ts up --ephemeral (every role in one process)`],
   };
@@ -155,7 +157,9 @@ async function measure(rows: Row[], reps: number, seconds: number, progress: (li
       for (const side of order) {
         const who = row[side]!;
         progress(`${rep + 1}/${reps} ${row.id}: ${side === 'lab' ? 'lab' : who.name}`);
+        const cpuBefore = cpuSeconds(who.pid);
         const run = await who.run(seconds).catch((err: Error): Run => ({ rate: NaN, avgMs: NaN, problem: err.message.split('\n')[0] }));
+        if (run.count) run.cpuUsPerOp = ((cpuSeconds(who.pid) - cpuBefore) * 1e6) / run.count;
         runs.get(row.id)![side].push(run);
       }
     }
@@ -172,6 +176,7 @@ async function measure(rows: Row[], reps: number, seconds: number, progress: (li
       ...(lab && { lab }),
       ...(peer && { peer }),
       ...(bare && { bare }),
+      target: row.target,
       verdict: verdict(row.target, lab?.median, peer?.median),
       ...(row.skip && { skipped: row.skip }),
       notes: row.notes,
@@ -214,6 +219,19 @@ function printReport(report: { when: string; seconds: number; command: string; m
   if (results.some((r) => r.bare)) {
     console.log('\nbare Node: the same load on a 30-line server on this Node (lab/bench/bare-node.ts: UDP that sends each query back as');
     console.log('its answer, http that sends the same bytes from memory). What Node itself does here, without any of the lab\'s code.');
+  }
+  // Where the time goes: CPU per answer is steadier than a rate on a shared machine, and it says
+  // what a rate cannot: how much of a missed target is Node's own, and how much the lab's code.
+  const cpu = results.flatMap((r) => {
+    if (!r.lab?.median.cpuUsPerOp) return [];
+    const sides = [`lab ${us(r.lab.median.cpuUsPerOp)}`, ...(r.peer?.median.cpuUsPerOp ? [`${r.peer.name} ${us(r.peer.median.cpuUsPerOp)}`] : []), ...(r.bare?.median.cpuUsPerOp ? [`bare Node ${us(r.bare.median.cpuUsPerOp)}`] : [])];
+    const budget = cpuBudgetUs(r.target, r.peer?.median);
+    const within = budget === undefined ? '' : `; the target allows ${us(budget)} of one core per answer`;
+    return [`  ${r.id}: ${sides.join(', ')}${within}`];
+  });
+  if (cpu.length) {
+    console.log('\nCPU time per answer (the server\'s processes, every thread, from /proc; medians):');
+    console.log(cpu.join('\n'));
   }
   const skipped = results.filter((r) => r.skipped);
   if (skipped.length) {

@@ -12,6 +12,8 @@ import { FORWARD_SECRET_TLS12_CIPHERS, CLASSIC_CIPHER } from '../../servers/net/
 import { freePort, lastLines, startServer, stopServer, tcpOpen, waitUntil, which, type Pinning } from './procs.ts';
 
 export interface RunningHaproxy {
+  /** The server's process (its workers are its children): what the bench reads CPU time from. */
+  pid: number;
   host: string;
   port: number;
   classicPort: number;
@@ -79,5 +81,5 @@ ${opts.apps.map((a) => `    server ${a.name} ${a.host}:${a.port} source ${opts.s
     await stopServer(child);
     throw new Error(`haproxy did not start: ${(err as Error).message}; ${lastLines(path.join(dir, 'haproxy.log'))}`);
   }
-  return { host: opts.host, port, classicPort, stop: () => stopServer(child) };
+  return { host: opts.host, port, classicPort, pid: child.pid!, stop: () => stopServer(child) };
 }

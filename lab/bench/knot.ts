@@ -70,6 +70,8 @@ export function findGeoipModule(): string | undefined {
 }
 
 export interface RunningKnot {
+  /** The server's process (its workers are its children): what the bench reads CPU time from. */
+  pid: number;
   host: string;
   port: number;
   /** Serves gslb.cdn.test with the geoip module (false when the module is not installed). */
@@ -127,5 +129,5 @@ export async function startKnot(opts: { dir: string; host: string; addresses: Dn
     await stopServer(child);
     throw new Error(`knotd did not start: ${(err as Error).message}; ${lastLines(path.join(dir, 'knotd.log'))}`);
   }
-  return { host: opts.host, port, geoip, stop: () => stopServer(child) };
+  return { host: opts.host, port, geoip, pid: child.pid!, stop: () => stopServer(child) };
 }

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { freePort, lastLines, startServer, stopServer, tcpOpen, waitUntil, which, type Pinning } from './procs.ts';
 
 export interface RunningNginx {
+  /** The server's process (its workers are its children): what the bench reads CPU time from. */
+  pid: number;
   host: string;
   port: number;
   stop(): Promise<void>;
@@ -72,7 +74,7 @@ http {
     await stopServer(child);
     throw new Error(`nginx did not start: ${(err as Error).message}; ${lastLines(path.join(dir, 'error.log'))} ${lastLines(path.join(dir, 'nginx.out'))}`);
   }
-  return { host: opts.host, port, stop: () => stopServer(child) };
+  return { host: opts.host, port, pid: child.pid!, stop: () => stopServer(child) };
 }
 
 /** GET a URL with a Host header; its status and headers, the body read and dropped. */

@@ -12,6 +12,10 @@ export interface Run {
   p99Ms?: number;
   /** Why this run does not count (lost queries, error answers, socket errors); absent when clean. */
   problem?: string;
+  /** Queries or requests answered in the run, as the tool counted them. */
+  count?: number;
+  /** CPU time the server's processes used per answer during the run, in µs (all its threads, /proc). */
+  cpuUsPerOp?: number;
 }
 
 // ── dnsperf ──────────────────────────────────────────────────────────────────────────────────
@@ -42,7 +46,7 @@ export function parseDnsperf(text: string): Run {
     ...(lost > Math.max(10, completed * 0.001) ? [`${lost} queries lost`] : []),
     ...bad.map(([, code, n]) => `${n} ${code}`),
   ];
-  return { rate, avgMs, ...(problems.length && { problem: problems.join(', ') }) };
+  return { rate, avgMs, count: completed, ...(problems.length && { problem: problems.join(', ') }) };
 }
 
 // ── wrk ──────────────────────────────────────────────────────────────────────────────────────
@@ -83,6 +87,7 @@ export function parseWrk(text: string): Run {
   return {
     rate: Number(rate[1]),
     avgMs: wrkDuration(avg[1]!),
+    count: requests,
     ...(p99 && { p99Ms: wrkDuration(p99[1]!) }),
     ...(problems.length && { problem: problems.join(', ') }),
   };
@@ -109,10 +114,12 @@ export function summarise(runs: Run[]): Run {
   const problem = runs.find((r) => r.problem)?.problem;
   const use = clean.length ? clean : runs;
   const p99s = use.flatMap((r) => (r.p99Ms === undefined ? [] : [r.p99Ms]));
+  const cpus = use.flatMap((r) => (r.cpuUsPerOp === undefined ? [] : [r.cpuUsPerOp]));
   return {
     rate: median(use.map((r) => r.rate)),
     avgMs: median(use.map((r) => r.avgMs)),
     ...(p99s.length && { p99Ms: median(p99s) }),
+    ...(cpus.length && { cpuUsPerOp: median(cpus) }),
     ...(problem && { problem: `${runs.length - clean.length} of ${runs.length} runs: ${problem}` }),
   };
 }
@@ -165,6 +172,23 @@ export function verdict(target: Target, lab: Run | undefined, peer: Run | undefi
   const ratioText = target.avgLatencyMax === undefined ? fixed(ratio) : `${fixed(ratio)}, ${fixed(latency)}× avg`;
   // A run with a problem (errors, lost queries) cannot meet a target, whatever its speed.
   return { ratio: ratioText, target: targetText, met: met && !lab.problem };
+}
+
+/**
+ * The CPU a server may spend on one answer and still meet a rate target, when it is bound by one
+ * core (every side runs on the servers' core): a second of CPU over target × the peer's rate. A
+ * lab side that uses more cannot meet the target at any load; bare Node's number is how much of
+ * that budget Node itself takes before any of the lab's code runs.
+ */
+export function cpuBudgetUs(target: Target, peer: Run | undefined): number | undefined {
+  if (target.kind !== 'rate' || !peer || !(peer.rate > 0)) return undefined;
+  return 1e6 / (target.min * peer.rate);
+}
+
+/** "37 µs", "8.7 µs", "0.42 µs". */
+export function us(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '?';
+  return `${n >= 100 ? n.toFixed(0) : n.toPrecision(2)} µs`;
 }
 
 export function describeTarget(target: Target): string {

@@ -25,6 +25,8 @@ export interface Side {
   name: string;
   /** One run of the row's load for this many seconds. */
   run(seconds: number): Promise<Run>;
+  /** The server's process: its CPU time (and its children's) is read around every run. */
+  pid: number;
 }
 
 export interface Row {
@@ -115,22 +117,22 @@ async function attempt<T>(start: () => Promise<T>): Promise<T | string> {
 }
 
 /** Start bare-node.ts on the servers' core, as the lab is run: `node --import tsx`, the same Node. */
-async function startBareNode(ctx: BenchContext): Promise<{ host: string; udp: number; http: number }> {
+async function startBareNode(ctx: BenchContext): Promise<{ host: string; udp: number; http: number; pid: number }> {
   const logFile = path.join(ctx.tmp, 'bare-node.log');
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-node.ts');
-  startServer(process.execPath, ['--import', 'tsx', script, '127.0.0.1'], { pin: ctx.pinning.server, logFile });
+  const child = startServer(process.execPath, ['--import', 'tsx', script, '127.0.0.1'], { pin: ctx.pinning.server, logFile });
   let ports: { udp: number; http: number } | undefined;
   await waitUntil(() => {
     const line = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').find((l) => l.startsWith('{')) : undefined;
     if (line) ports = JSON.parse(line) as { udp: number; http: number };
     return ports !== undefined;
   }, 30_000, 'bare Node (lab/bench/bare-node.ts)');
-  return { host: '127.0.0.1', ...ports! };
+  return { host: '127.0.0.1', ...ports!, pid: child.pid! };
 }
 
 export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   const { lab, pinning } = ctx;
-  let bareStart: Promise<{ host: string; udp: number; http: number } | string> | undefined;
+  let bareStart: Promise<{ host: string; udp: number; http: number; pid: number } | string> | undefined;
   /** bare-node.ts, started the first time a row asks for it (a failure to start is told, not thrown). */
   const bare = () => (bareStart ??= attempt(() => startBareNode(ctx)));
   const missing = (tool: string, pkg = tool) => (which(tool) ? undefined : `${tool} is missing (apt-get install ${pkg})`);
@@ -153,13 +155,13 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
    * throughput rows (the latency rows go without it, as does the 2 MB row: the bench must end
    * within five minutes).
    */
-  const dnsSides = async (row: Row, role: string, peerName: string, peer: { host: string; port: number }, load: DnsLoad) => {
-    row.lab = { name: role, run: (seconds) => dnsperf(dnsAt(role), load, seconds, pinning) };
-    row.peer = { name: peerName, run: (seconds) => dnsperf(peer, load, seconds, pinning) };
+  const dnsSides = async (row: Row, role: string, peerName: string, peer: { host: string; port: number; pid: number }, load: DnsLoad) => {
+    row.lab = { name: role, pid: lab.pid, run: (seconds) => dnsperf(dnsAt(role), load, seconds, pinning) };
+    row.peer = { name: peerName, pid: peer.pid, run: (seconds) => dnsperf(peer, load, seconds, pinning) };
     if (load.rate) return;
     const node = await bare();
     if (typeof node === 'string') row.notes.push(`bare Node did not start: ${node}`);
-    else row.bare = { name: 'bare Node', run: (seconds) => dnsperf({ host: node.host, port: node.udp }, load, seconds, pinning) };
+    else row.bare = { name: 'bare Node', pid: node.pid, run: (seconds) => dnsperf({ host: node.host, port: node.udp }, load, seconds, pinning) };
   };
   let knot: RunningKnot | string = 'not started';
   if (!noDnsperf && ['auth', 'auth-latency', 'gslb', 'gslb-latency'].some(ctx.wanted)) {
@@ -286,13 +288,13 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
         }
         row.notes.push(check);
         const load = (url: string): HttpLoad => ({ url, connections, headers: { Host: STATIC_NAME } });
-        row.lab = { name: NORTH.edge, run: (seconds) => wrk(load(labUrl(p)), seconds, pinning, ctx.tmp) };
-        row.peer = { name: 'nginx proxy_cache', run: (seconds) => wrk(load(peerUrl(p)), seconds, pinning, ctx.tmp) };
+        row.lab = { name: NORTH.edge, pid: lab.pid, run: (seconds) => wrk(load(labUrl(p)), seconds, pinning, ctx.tmp) };
+        row.peer = { name: 'nginx proxy_cache', pid: nginx.pid, run: (seconds) => wrk(load(peerUrl(p)), seconds, pinning, ctx.tmp) };
         if (p !== SMALL) return;
         const node = await bare();
         const bytes = Number(/\((\d+) bytes\)/.exec(check)?.[1]);
         if (typeof node === 'string') row.notes.push(`bare Node did not start: ${node}`);
-        else row.bare = { name: 'bare Node', run: (seconds) => wrk(load(`http://${node.host}:${node.http}/${bytes}`), seconds, pinning, ctx.tmp) };
+        else row.bare = { name: 'bare Node', pid: node.pid, run: (seconds) => wrk(load(`http://${node.host}:${node.http}/${bytes}`), seconds, pinning, ctx.tmp) };
       };
       await measure(edgeRows[0]!, SMALL, small, 50);
       await measure(edgeRows[1]!, SMALL, small, 200);
@@ -330,8 +332,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
       else {
         keepAlive.notes.push('GET / → 200 from both (the product page from app-1/app-2)');
         const load = (port: number, to: string): HttpLoad => ({ url: url(port), connections: 50, connectTo: to });
-        keepAlive.lab = { name: 'slb', run: (seconds) => wrk(load(slb.port, slb.host), seconds, pinning, ctx.tmp) };
-        keepAlive.peer = { name: 'HAProxy', run: (seconds) => wrk(load(haproxy.port, haproxy.host), seconds, pinning, ctx.tmp) };
+        keepAlive.lab = { name: 'slb', pid: lab.pid, run: (seconds) => wrk(load(slb.port, slb.host), seconds, pinning, ctx.tmp) };
+        keepAlive.peer = { name: 'HAProxy', pid: haproxy.pid, run: (seconds) => wrk(load(haproxy.port, haproxy.host), seconds, pinning, ctx.tmp) };
       }
 
       const closeLoad = (port: number, to: string, connections = 50): HttpLoad => ({ url: url(port), connections, connectTo: to, headers: { Connection: 'close' } });
@@ -351,8 +353,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
       if (checks) fresh.skip = checks;
       else {
         fresh.notes.unshift('both choose TLS 1.2 TLS_RSA_WITH_AES_128_GCM_SHA256 and refuse to resume a session (Node TLS client offering it back)');
-        fresh.lab = { name: 'slb-classic', run: (seconds) => wrk(closeLoad(classic.port, classic.host), seconds, pinning, ctx.tmp) };
-        fresh.peer = { name: 'HAProxy', run: (seconds) => wrk(closeLoad(haproxy.classicPort, haproxy.host), seconds, pinning, ctx.tmp) };
+        fresh.lab = { name: 'slb-classic', pid: lab.pid, run: (seconds) => wrk(closeLoad(classic.port, classic.host), seconds, pinning, ctx.tmp) };
+        fresh.peer = { name: 'HAProxy', pid: haproxy.pid, run: (seconds) => wrk(closeLoad(haproxy.classicPort, haproxy.host), seconds, pinning, ctx.tmp) };
       }
     }
   }

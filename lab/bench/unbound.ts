@@ -11,6 +11,8 @@ import { sendQuery } from '../../servers/dns/query.ts';
 import { freePort, lastLines, startServer, stopServer, waitUntil, which, type Pinning } from './procs.ts';
 
 export interface RunningUnbound {
+  /** The server's process (its workers are its children): what the bench reads CPU time from. */
+  pid: number;
   host: string;
   port: number;
   stop(): Promise<void>;
@@ -58,5 +60,5 @@ export async function startUnbound(opts: { dir: string; host: string; zones: Arr
     await stopServer(child);
     throw new Error(`unbound did not start: ${(err as Error).message}; ${lastLines(path.join(dir, 'unbound.log'))}`);
   }
-  return { host: opts.host, port, stop: () => stopServer(child) };
+  return { host: opts.host, port, pid: child.pid!, stop: () => stopServer(child) };
 }
