@@ -1,5 +1,6 @@
 // Turning the bytes of a DNS message into a packet and back: dns2 decodes, after this file has
-// read the raw bytes for two things dns2 gets wrong; dns2 encodes, into octets this file keeps.
+// read the raw bytes for two things dns2 gets wrong; this file encodes the lab's own answers, and
+// dns2 the rest.
 //
 //   EDNS Client Subnet (RFC 7871 §6). dns2 reads an IPv6 address 16 bits at a time, so an address
 //   of an odd number of octets (a /56 sends 7) runs past the end of the message and the whole
@@ -13,11 +14,15 @@
 // The walk over the raw message only skips names and records (RFC 1035 §4.1); if the bytes are too
 // broken for even that, they go to dns2 unchanged and its errors decide (FORMERR).
 //
-//   Encoding speed. dns2's writer keeps a message one bit per array element, eight numbers per
-//   octet, and that was a quarter of a lab DNS server's time per answer (npm run bench, profiled
-//   with --cpu-prof). dns2's toBuffer takes any writer with the same methods, so encodeMessage
-//   hands it one that keeps octets. The bytes are the same (test/dns-wire.test.ts compares them).
+//   Encoding. The lab's answers use a handful of record types, and this file writes them itself,
+//   in a few lines each, straight from RFC 1035 §4.1 (encodeDirect, below). dns2 did it one bit per
+//   array element, eight numbers per octet: that was a quarter of a lab DNS server's time per
+//   answer (npm run bench, profiled with --cpu-prof). Anything else (an AAAA record, an IPv6 client
+//   subnet, an RCODE above 15, a value dns2 would refuse) goes through dns2's own encoders, into an
+//   octet writer, and dns2's checks say what is wrong. Both paths give the bytes dns2's toBuffer()
+//   gives: test/dns-wire.test.ts compares them over every answer of the lab's zones.
 import dns2 from 'dns2';
+import net from 'node:net';
 import { formatIpv4 } from '../net/ipv4.ts';
 
 const { Packet } = dns2;
@@ -45,6 +50,7 @@ export interface Decoded {
 const HEADER = 12;
 const TYPE_OPT = 41;
 const OPTION_ECS = 8;
+const OPTION_EDE = 15;
 const ADDRESS_OCTETS = { 1: 4, 2: 16 } as const;
 
 /** Where the name at `offset` ends: after its zero label, or after a compression pointer. */
@@ -224,7 +230,203 @@ class OctetWriter {
   }
 }
 
-/** Encode a DNS message: dns2's encoders, written into octets. (dns2's types leave out toBuffer's writer.) */
+/** Encode a DNS message: written here for the lab's record types, else by dns2's encoders. */
 export function encodeMessage(packet: DnsPacket): Buffer {
-  return (packet as unknown as { toBuffer(writer: OctetWriter): Buffer }).toBuffer(new OctetWriter());
+  return encodeDirect(packet) ?? (packet as unknown as { toBuffer(writer: OctetWriter): Buffer }).toBuffer(new OctetWriter()); // (dns2's types leave out toBuffer's writer)
+}
+
+// ───────────────────────────── Writing a message (RFC 1035 §4.1) ─────────────────────────────
+
+/** Thrown inside encodeDirect for anything it leaves to dns2. */
+class LeftToDns2 extends Error {}
+
+/** The octets of a message being written, and every name written so far, for compression. */
+class MessageWriter {
+  bytes = Buffer.allocUnsafe(512);
+  length = 0;
+  /** A name or the tail of one, lower case → the offset it was written at (RFC 1035 §4.1.4). */
+  private names = new Map<string, number>();
+
+  u8(value: number): void {
+    this.room(1);
+    this.bytes[this.length++] = value & 0xff;
+  }
+
+  u16(value: number): void {
+    this.room(2);
+    this.bytes[this.length++] = (value >>> 8) & 0xff;
+    this.bytes[this.length++] = value & 0xff;
+  }
+
+  u32(value: number): void {
+    this.room(4);
+    for (let shift = 24; shift >= 0; shift -= 8) this.bytes[this.length++] = (value >>> shift) & 0xff;
+  }
+
+  octets(data: Uint8Array): void {
+    this.room(data.length);
+    this.bytes.set(data, this.length);
+    this.length += data.length;
+  }
+
+  /** A 16-bit type or class; anything else dns2 refuses, with its own message. */
+  code(value: unknown): number {
+    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 0xffff) throw new LeftToDns2();
+    return value as number;
+  }
+
+  /**
+   * A name as labels, each its length and its octets, ending in the empty root label: "www",
+   * "geektime", "test", "". Once a tail has been written ("geektime.test"), a later name ending
+   * in it writes a pointer to it instead: two octets, 11 then the offset.
+   */
+  name(domain: unknown): void {
+    const given = domain || '';
+    if (typeof given !== 'string') throw new LeftToDns2();
+    let text = given;
+    // Empty labels are dropped, as dns2 does: "www.geektime.test." and "www..geektime.test" are
+    // www.geektime.test. (The common case needs no splitting.)
+    if (text.endsWith('.')) text = text.slice(0, -1);
+    if (text.startsWith('.') || text.includes('..')) text = text.split('.').filter((label) => label !== '').join('.');
+    if (text.length + 2 > 255) throw new LeftToDns2(); // the labels' octets, their lengths and the root's
+    const lower = text.toLowerCase();
+    for (let start = 0; start < text.length; ) {
+      const tail = start === 0 ? lower : lower.slice(start); // "geektime.test", then "test"
+      const at = this.names.get(tail);
+      if (at !== undefined) return this.u16(0xc000 | at);
+      if (this.length < 0x4000) this.names.set(tail, this.length); // a pointer has 14 bits of offset
+      const end = text.indexOf('.', start) < 0 ? text.length : text.indexOf('.', start);
+      if (end - start > 63) throw new LeftToDns2();
+      this.u8(end - start);
+      this.room(end - start);
+      for (let i = start; i < end; i++) {
+        const c = text.charCodeAt(i);
+        if (c > 0x7f) throw new LeftToDns2(); // dns2 decides what to do with other characters
+        this.bytes[this.length++] = c;
+      }
+      start = end + 1;
+    }
+    this.u8(0);
+  }
+
+  toBuffer(): Buffer {
+    return this.bytes.subarray(0, this.length);
+  }
+
+  private room(octets: number): void {
+    if (this.length + octets <= this.bytes.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.length + octets, this.bytes.length * 2));
+    this.bytes.copy(bigger, 0, 0, this.length);
+    this.bytes = bigger;
+  }
+}
+
+type Fields = Record<string, unknown>;
+
+/** RDATA of the types the lab serves (RFC 1035 §3.3, §3.4.1; OPT: RFC 6891 §6.1.2). */
+function writeRdata(w: MessageWriter, r: Fields): void {
+  switch (r.type) {
+    case Packet.TYPE.A: {
+      if (typeof r.address !== 'string' || !net.isIPv4(r.address)) throw new LeftToDns2();
+      for (const part of r.address.split('.')) w.u8(Number(part));
+      return;
+    }
+    case Packet.TYPE.NS:
+      return w.name(r.ns);
+    case Packet.TYPE.CNAME:
+      return w.name(r.domain);
+    case Packet.TYPE.MX:
+      w.u16(r.priority as number);
+      return w.name(r.exchange);
+    case Packet.TYPE.SOA:
+      w.name(r.primary);
+      w.name(r.admin);
+      for (const field of [r.serial, r.refresh, r.retry, r.expiration]) w.u32(field as number);
+      return w.u32(Math.min((r.minimum as number) >>> 0, 0x7fffffff)); // a TTL too (RFC 2308 §4)
+    case Packet.TYPE.TXT: {
+      // One or more <character-string>s, each its length in one octet, then its octets.
+      for (const item of Array.isArray(r.data) ? r.data : [r.data]) {
+        const text = Buffer.isBuffer(item) ? item : typeof item === 'string' ? Buffer.from(item, 'utf8') : undefined;
+        if (!text) continue;
+        if (text.length > 255) throw new LeftToDns2();
+        w.u8(text.length);
+        w.octets(text);
+      }
+      return;
+    }
+    case Packet.TYPE.EDNS: {
+      // Options, each a code, a length and its data: the client subnet (RFC 7871 §6) and
+      // Extended DNS Errors (RFC 8914 §2) are the lab's.
+      if (!Array.isArray(r.rdata)) throw new LeftToDns2();
+      for (const option of r.rdata as Fields[]) {
+        if (option.ednsCode === OPTION_ECS && option.family === 1 && typeof option.ip === 'string') {
+          const octets = Math.ceil((option.sourcePrefixLength as number) / 8);
+          const address = option.ip.split('.').map((part) => parseInt(part, 10) || 0);
+          w.u16(OPTION_ECS);
+          w.u16(4 + octets);
+          w.u16(1);
+          w.u8(option.sourcePrefixLength as number);
+          w.u8(option.scopePrefixLength as number);
+          for (let i = 0; i < octets; i++) w.u8(address[i] ?? 0);
+        } else if (option.ednsCode === OPTION_EDE) {
+          const text = Buffer.from((option.extraText as string) || '', 'utf8');
+          w.u16(OPTION_EDE);
+          w.u16(2 + text.length);
+          w.u16(w.code(option.infoCode));
+          w.octets(text);
+        } else {
+          throw new LeftToDns2();
+        }
+      }
+      return;
+    }
+    default:
+      throw new LeftToDns2();
+  }
+}
+
+/** A one-bit header flag at its place. */
+function bit(flag: unknown, at: number): number {
+  return ((flag as number) & 1) << at;
+}
+
+/**
+ * The whole message: the header (RFC 1035 §4.1.1), then the questions (§4.1.2), then the answer,
+ * authority and additional records (§4.1.3), each NAME, TYPE, CLASS, TTL, RDLENGTH, RDATA.
+ * Undefined when something in it is left to dns2. As dns2 does, it sets the header's counts.
+ */
+export function encodeDirect(packet: DnsPacket): Buffer | undefined {
+  const h = packet.header as unknown as Fields | undefined;
+  if (!h || (h.rcode as number) > 0xf) return undefined; // an extended RCODE is carried in the OPT record: dns2's
+  const sections = [packet.questions ?? [], packet.answers ?? [], packet.authorities ?? [], packet.additionals ?? []] as unknown as Fields[][];
+  const w = new MessageWriter();
+  try {
+    w.u16(h.id as number);
+    w.u16(bit(h.qr, 15) | (((h.opcode as number) & 0xf) << 11) | bit(h.aa, 10) | bit(h.tc, 9) | bit(h.rd, 8) | bit(h.ra, 7) | bit(h.ad, 5) | bit(h.cd, 4) | ((h.rcode as number) & 0xf)); // Z (bit 6) stays 0
+    for (const section of sections) w.u16(section.length);
+    for (const q of sections[0]!) {
+      const [type, cls] = [w.code(q.type), w.code(q.class)];
+      w.name(q.name);
+      w.u16(type);
+      w.u16(cls);
+    }
+    for (const section of sections.slice(1)) {
+      for (const r of section) {
+        const [type, cls] = [w.code(r.type), w.code(r.class)];
+        w.name(r.name);
+        w.u16(type);
+        w.u16(cls);
+        w.u32(Math.min((r.ttl as number) >>> 0, 0x7fffffff)); // RFC 2181 §8: at most 2^31 − 1
+        const lengthAt = w.length;
+        w.u16(0); // RDLENGTH, known once RDATA is written
+        writeRdata(w, r);
+        w.bytes.writeUInt16BE(w.length - lengthAt - 2, lengthAt);
+      }
+    }
+  } catch (err) {
+    if (err instanceof LeftToDns2) return undefined;
+    throw err;
+  }
+  Object.assign(h, { qdcount: sections[0]!.length, ancount: sections[1]!.length, nscount: sections[2]!.length, arcount: sections[3]!.length });
+  return w.toBuffer();
 }
