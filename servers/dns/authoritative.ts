@@ -41,6 +41,17 @@ export function toResource(record: ZoneRecord): DnsRecord {
   }
 }
 
+/**
+ * Zones do not change while a server answers from them, so each record is turned into dns2's
+ * shape once, and frozen: every answer that holds it shares it.
+ */
+const resources = new WeakMap<ZoneRecord, DnsRecord>();
+function resourceOf(record: ZoneRecord): DnsRecord {
+  let resource = resources.get(record);
+  if (!resource) resources.set(record, (resource = Object.freeze(toResource(record))));
+  return resource;
+}
+
 /** A TXT record holds strings of at most 255 bytes each (RFC 1035 §3.3.14). */
 export function splitText(text: string): string[] {
   const parts: string[] = [];
@@ -73,21 +84,21 @@ export function answerFromZones(zones: Zone[], request: DnsPacket): { response: 
     case 'answer':
     case 'cname':
       response.header.aa = 1;
-      response.answers.push(...verdict.answers.map(toResource));
-      response.additionals.push(...verdict.additionals.map(toResource));
+      response.answers.push(...verdict.answers.map(resourceOf));
+      response.additionals.push(...verdict.additionals.map(resourceOf));
       break;
     case 'referral':
-      response.authorities.push(...verdict.authorities.map(toResource));
-      response.additionals.push(...verdict.additionals.map(toResource));
+      response.authorities.push(...verdict.authorities.map(resourceOf));
+      response.additionals.push(...verdict.additionals.map(resourceOf));
       break;
     case 'nodata':
       response.header.aa = 1;
-      response.authorities.push(...verdict.authorities.map(toResource));
+      response.authorities.push(...verdict.authorities.map(resourceOf));
       break;
     case 'nxdomain':
       response.header.aa = 1;
       response.header.rcode = Packet.RCODE.NXDOMAIN;
-      response.authorities.push(...verdict.authorities.map(toResource));
+      response.authorities.push(...verdict.authorities.map(resourceOf));
       break;
   }
   const kind = verdict.kind === 'referral' ? `referral to ${verdict.cut}.` : verdict.kind;

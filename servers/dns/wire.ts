@@ -136,13 +136,16 @@ export function parseEcs(body: Buffer, inQuery: boolean): EcsVerdict {
 export function decodeMessage(bytes: Buffer): Decoded {
   const records = rawRecords(bytes);
   if (!records) return { packet: Packet.parse(bytes), ecs: { kind: 'none' } };
-  let copy = Buffer.from(bytes);
+  let copy = bytes; // copied before the first change: the caller's bytes stay as they came
   let ecs: EcsVerdict = { kind: 'none' };
   const inQuery = (bytes[2]! & 0x80) === 0;
 
   for (const r of records) {
     // RFC 2181 §8. (An OPT record's "TTL" is flags and version, not a time.)
-    if (r.type !== TYPE_OPT && copy.readUInt32BE(r.ttlAt) >= 0x80000000) copy.writeUInt32BE(0, r.ttlAt);
+    if (r.type !== TYPE_OPT && copy.readUInt32BE(r.ttlAt) >= 0x80000000) {
+      if (copy === bytes) copy = Buffer.from(bytes);
+      copy.writeUInt32BE(0, r.ttlAt);
+    }
   }
   const opt = records.find((r) => r.type === TYPE_OPT);
   if (opt) {
