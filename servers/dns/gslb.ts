@@ -161,6 +161,8 @@ interface Tables {
   regions: Map<string, RegionConfig>;
   subnets: Subnet[];
   defaultRegion: string;
+  /** scopeFor's answers, by client subnet (ip × 33 + prefix): worked out once per subnet that asks. */
+  scopes: Map<number, number>;
 }
 
 /** Longest-prefix match: of all region subnets that contain ip/prefix, the most specific. */
@@ -190,6 +192,17 @@ function scopeFor(t: Tables, ip: number, matched: string | undefined): number {
   return 32;
 }
 
+/** scopeFor walks 33 prefixes over every subnet: remember its answer for the subnets that ask (at most 4,096). */
+function scopeOf(t: Tables, ip: number, prefix: number, matched: string | undefined): number {
+  const key = ip * 33 + prefix; // the subnet decides `matched`, so it decides the scope
+  let scope = t.scopes.get(key);
+  if (scope === undefined) {
+    if (t.scopes.size >= 4096) t.scopes.clear();
+    t.scopes.set(key, (scope = scopeFor(t, ip, matched)));
+  }
+  return scope;
+}
+
 function decide(t: Tables, clientAddress: string, ecs?: ClientSubnet): GslbDecision {
   // Step 1: where is the client? ECS with a prefix of 0 means "do not use my subnet" (RFC 7871).
   if (ecs && ecs.sourcePrefixLength > 0 && net.isIPv6(ecs.ip)) return decideIpv6(t, ecs);
@@ -213,7 +226,7 @@ function decide(t: Tables, clientAddress: string, ecs?: ClientSubnet): GslbDecis
     region: region.name,
     regionBy,
     ...chooseEdge(t, region),
-    scopePrefixLength: useEcs ? scopeFor(t, ip, match?.region) : 0,
+    scopePrefixLength: useEcs ? scopeOf(t, ip, prefix, match?.region) : 0,
   };
 }
 
@@ -321,7 +334,7 @@ function checkConfig(opts: GslbOptions, limits: RiseFall): Tables {
     subnets.push(...region.subnets.map((cidr) => parseRegionSubnet(cidr, region.name)));
   }
   if (!regions.has(opts.defaultRegion)) throw new Error(`gslb: the default region ${opts.defaultRegion} is not one of the regions`);
-  return { edges, regions, subnets, defaultRegion: opts.defaultRegion };
+  return { edges, regions, subnets, defaultRegion: opts.defaultRegion, scopes: new Map() };
 }
 
 export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
@@ -341,6 +354,11 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
   const record = (owner: string, type: number, recordTtl: number, data: Partial<DnsRecord>) =>
     ({ name: owner, type, class: Packet.CLASS.IN, ttl: recordTtl, ...data }) as DnsRecord;
 
+  /** Negative answers carry the SOA so resolvers know how long to remember them (RFC 2308). */
+  function negative(response: DnsPacket): void {
+    response.authorities.push(soa(zone, SOA_TIMERS.minimum));
+  }
+
   function handle(request: DnsPacket, context: DnsContext): DnsPacket {
     const question = request.questions[0]!;
     const qname = lower(question.name);
@@ -348,8 +366,6 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
     const ecs = context.ecs;
     const response = responseTo(request);
     response.header.ra = 0; // we never recurse for anyone
-    // Negative answers carry the SOA so resolvers know how long to remember them (RFC 2308).
-    const negative = () => response.authorities.push(soa(zone, SOA_TIMERS.minimum));
     let scope = 0; // ECS scope: 0 = this answer is the same whoever asks
 
     const inZone = qname === zone || qname.endsWith(`.${zone}`);
@@ -372,7 +388,7 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
           response.answers.push(record(question.name, Packet.TYPE.TXT, 0, { data: splitText(explain(d)) }));
         }
       } else {
-        negative(); // NODATA: the name exists, but has no records of this type
+        negative(response); // NODATA: the name exists, but has no records of this type
       }
     } else if (inZone) {
       response.header.aa = 1;
@@ -384,10 +400,10 @@ export async function startGslb(opts: GslbOptions): Promise<RunningGslb> {
       } else if (qname === nsName && question.type === Packet.TYPE.A && net.isIPv4(opts.host)) {
         response.answers.push(record(question.name, Packet.TYPE.A, ZONE_TTL, { address: opts.host }));
       } else if (qname === zone || qname === nsName) {
-        negative(); // NODATA
+        negative(response); // NODATA
       } else {
         response.header.rcode = Packet.RCODE.NXDOMAIN;
-        negative();
+        negative(response);
       }
     } else {
       response.header.rcode = Packet.RCODE.REFUSED; // not our zone, and we do not recurse
