@@ -157,9 +157,10 @@ async function measure(rows: Row[], reps: number, seconds: number, progress: (li
       for (const side of order) {
         const who = row[side]!;
         progress(`${rep + 1}/${reps} ${row.id}: ${side === 'lab' ? 'lab' : who.name}`);
-        const cpuBefore = cpuSeconds(who.pid);
+        const cpu = () => who.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+        const cpuBefore = cpu();
         const run = await who.run(seconds).catch((err: Error): Run => ({ rate: NaN, avgMs: NaN, problem: err.message.split('\n')[0] }));
-        if (run.count) run.cpuUsPerOp = ((cpuSeconds(who.pid) - cpuBefore) * 1e6) / run.count;
+        if (run.count) run.cpuUsPerOp = ((cpu() - cpuBefore) * 1e6) / run.count;
         runs.get(row.id)![side].push(run);
       }
     }
@@ -230,7 +231,8 @@ function printReport(report: { when: string; seconds: number; command: string; m
     return [`  ${r.id}: ${sides.join(', ')}${within}`];
   });
   if (cpu.length) {
-    console.log('\nCPU time per answer (the server\'s processes, every thread, from /proc; medians):');
+    console.log('\nCPU time per answer (every thread of the processes that serve it, from /proc; medians). HAProxy\'s includes the');
+    console.log('lab\'s app servers behind it, as the lab\'s SLB\'s does:');
     console.log(cpu.join('\n'));
   }
   const skipped = results.filter((r) => r.skipped);

@@ -25,8 +25,12 @@ export interface Side {
   name: string;
   /** One run of the row's load for this many seconds. */
   run(seconds: number): Promise<Run>;
-  /** The server's process: its CPU time (and its children's) is read around every run. */
-  pid: number;
+  /**
+   * The processes that serve this side's answers: their CPU time (and their children's) is read
+   * around every run. A peer in front of the lab's own servers (HAProxy before the app servers)
+   * lists the lab too, so that both sides count the same backends.
+   */
+  pids: number[];
 }
 
 export interface Row {
@@ -156,12 +160,12 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
    * within five minutes).
    */
   const dnsSides = async (row: Row, role: string, peerName: string, peer: { host: string; port: number; pid: number }, load: DnsLoad) => {
-    row.lab = { name: role, pid: lab.pid, run: (seconds) => dnsperf(dnsAt(role), load, seconds, pinning) };
-    row.peer = { name: peerName, pid: peer.pid, run: (seconds) => dnsperf(peer, load, seconds, pinning) };
+    row.lab = { name: role, pids: [lab.pid], run: (seconds) => dnsperf(dnsAt(role), load, seconds, pinning) };
+    row.peer = { name: peerName, pids: [peer.pid], run: (seconds) => dnsperf(peer, load, seconds, pinning) };
     if (load.rate) return;
     const node = await bare();
     if (typeof node === 'string') row.notes.push(`bare Node did not start: ${node}`);
-    else row.bare = { name: 'bare Node', pid: node.pid, run: (seconds) => dnsperf({ host: node.host, port: node.udp }, load, seconds, pinning) };
+    else row.bare = { name: 'bare Node', pids: [node.pid], run: (seconds) => dnsperf({ host: node.host, port: node.udp }, load, seconds, pinning) };
   };
   let knot: RunningKnot | string = 'not started';
   if (!noDnsperf && ['auth', 'auth-latency', 'gslb', 'gslb-latency'].some(ctx.wanted)) {
@@ -288,13 +292,13 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
         }
         row.notes.push(check);
         const load = (url: string): HttpLoad => ({ url, connections, headers: { Host: STATIC_NAME } });
-        row.lab = { name: NORTH.edge, pid: lab.pid, run: (seconds) => wrk(load(labUrl(p)), seconds, pinning, ctx.tmp) };
-        row.peer = { name: 'nginx proxy_cache', pid: nginx.pid, run: (seconds) => wrk(load(peerUrl(p)), seconds, pinning, ctx.tmp) };
+        row.lab = { name: NORTH.edge, pids: [lab.pid], run: (seconds) => wrk(load(labUrl(p)), seconds, pinning, ctx.tmp) };
+        row.peer = { name: 'nginx proxy_cache', pids: [nginx.pid], run: (seconds) => wrk(load(peerUrl(p)), seconds, pinning, ctx.tmp) };
         if (p !== SMALL) return;
         const node = await bare();
         const bytes = Number(/\((\d+) bytes\)/.exec(check)?.[1]);
         if (typeof node === 'string') row.notes.push(`bare Node did not start: ${node}`);
-        else row.bare = { name: 'bare Node', pid: node.pid, run: (seconds) => wrk(load(`http://${node.host}:${node.http}/${bytes}`), seconds, pinning, ctx.tmp) };
+        else row.bare = { name: 'bare Node', pids: [node.pid], run: (seconds) => wrk(load(`http://${node.host}:${node.http}/${bytes}`), seconds, pinning, ctx.tmp) };
       };
       await measure(edgeRows[0]!, SMALL, small, 50);
       await measure(edgeRows[1]!, SMALL, small, 200);
@@ -332,8 +336,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
       else {
         keepAlive.notes.push('GET / → 200 from both (the product page from app-1/app-2)');
         const load = (port: number, to: string): HttpLoad => ({ url: url(port), connections: 50, connectTo: to });
-        keepAlive.lab = { name: 'slb', pid: lab.pid, run: (seconds) => wrk(load(slb.port, slb.host), seconds, pinning, ctx.tmp) };
-        keepAlive.peer = { name: 'HAProxy', pid: haproxy.pid, run: (seconds) => wrk(load(haproxy.port, haproxy.host), seconds, pinning, ctx.tmp) };
+        keepAlive.lab = { name: 'slb', pids: [lab.pid], run: (seconds) => wrk(load(slb.port, slb.host), seconds, pinning, ctx.tmp) };
+        keepAlive.peer = { name: 'HAProxy', pids: [haproxy.pid, lab.pid], run: (seconds) => wrk(load(haproxy.port, haproxy.host), seconds, pinning, ctx.tmp) };
       }
 
       const closeLoad = (port: number, to: string, connections = 50): HttpLoad => ({ url: url(port), connections, connectTo: to, headers: { Connection: 'close' } });
@@ -353,8 +357,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
       if (checks) fresh.skip = checks;
       else {
         fresh.notes.unshift('both choose TLS 1.2 TLS_RSA_WITH_AES_128_GCM_SHA256 and refuse to resume a session (Node TLS client offering it back)');
-        fresh.lab = { name: 'slb-classic', pid: lab.pid, run: (seconds) => wrk(closeLoad(classic.port, classic.host), seconds, pinning, ctx.tmp) };
-        fresh.peer = { name: 'HAProxy', pid: haproxy.pid, run: (seconds) => wrk(closeLoad(haproxy.classicPort, haproxy.host), seconds, pinning, ctx.tmp) };
+        fresh.lab = { name: 'slb-classic', pids: [lab.pid], run: (seconds) => wrk(closeLoad(classic.port, classic.host), seconds, pinning, ctx.tmp) };
+        fresh.peer = { name: 'HAProxy', pids: [haproxy.pid, lab.pid], run: (seconds) => wrk(closeLoad(haproxy.classicPort, haproxy.host), seconds, pinning, ctx.tmp) };
       }
     }
   }
