@@ -15,13 +15,19 @@ import type { Duplex } from 'node:stream';
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 interface Line {
-  /** The request being worked on and those waiting behind it. */
-  tail: Promise<void>;
-  queued: number;
+  /** Requests received and not yet done, the one being worked on first. */
+  queue: Turn[];
   /** No more requests from this connection will be processed. */
   closing: boolean;
   /** Too many queued: those already queued are answered, then the connection is closed. */
   full: boolean;
+}
+
+interface Turn {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** A turn is over when the handler has returned (or failed) and the answer has closed: 2, 1, 0. */
+  waiting: number;
 }
 
 export interface InTurn extends Handler {
@@ -32,36 +38,59 @@ export interface InTurn extends Handler {
 export function inTurn(handle: Handler, maxQueued = 16): InTurn {
   const lines = new WeakMap<object, Line>();
   const unanswered = new WeakMap<object, number>();
+
+  /** Start the request at the head of the line, or drop it if the connection is closing. */
+  function next(line: Line, socket: Duplex): void {
+    for (let turn = line.queue[0]; turn; turn = line.queue[0]) {
+      if (line.closing) {
+        turn.req.resume(); // never processed: its bytes are read and thrown away
+        line.queue.shift();
+        continue;
+      }
+      const { req, res } = turn;
+      res.once('close', () => over(line, socket, turn));
+      let handled: void | Promise<void>;
+      try {
+        handled = handle(req, res);
+      } catch {
+        handled = Promise.reject(new Error('the handler threw'));
+      }
+      Promise.resolve(handled).then(
+        () => over(line, socket, turn),
+        () => {
+          line.closing = true; // the handler reports its own errors; the connection is done
+          socket.destroy();
+          over(line, socket, turn);
+        },
+      );
+      return;
+    }
+    if (line.full) socket.destroy();
+  }
+
+  /** One of the two ends of a turn; after both, the next request's turn. */
+  function over(line: Line, socket: Duplex, turn: Turn): void {
+    if (--turn.waiting > 0) return;
+    if (closes(turn.req, turn.res)) line.closing = true;
+    line.queue.shift();
+    next(line, socket);
+  }
+
   const serve = (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     unanswered.set(socket, (unanswered.get(socket) ?? 0) + 1);
     res.once('close', () => unanswered.set(socket, (unanswered.get(socket) ?? 1) - 1));
     let line = lines.get(socket);
-    if (!line) lines.set(socket, (line = { tail: Promise.resolve(), queued: 0, closing: false, full: false }));
-    const current = line;
-    if (current.closing || current.full) return void req.resume();
-    if (current.queued >= maxQueued) {
+    if (!line) lines.set(socket, (line = { queue: [], closing: false, full: false }));
+    if (line.closing || line.full) return void req.resume();
+    if (line.queue.length >= maxQueued) {
       // Those already queued are answered; this one and any after it are not, and then the
-      // connection is closed.
-      current.full = true;
-      req.resume();
-      void current.tail.then(() => socket.destroy());
-      return;
+      // connection is closed (next() does, when the line is empty).
+      line.full = true;
+      return void req.resume();
     }
-    current.queued++;
-    current.tail = current.tail
-      .then(async () => {
-        if (current.closing) return void req.resume();
-        const answered = new Promise<void>((resolve) => res.once('close', () => resolve()));
-        await handle(req, res);
-        await answered;
-        if (closes(req, res)) current.closing = true;
-      })
-      .catch(() => {
-        current.closing = true; // the handler reports its own errors; the connection is done
-        socket.destroy();
-      })
-      .finally(() => current.queued--);
+    line.queue.push({ req, res, waiting: 2 });
+    if (line.queue.length === 1) next(line, socket);
   };
   return Object.assign(serve, { unanswered: (socket: object) => unanswered.get(socket) ?? 0 });
 }
@@ -87,8 +116,11 @@ export function clientErrorInTurn(turns: InTurn) {
 
 /** Did this exchange end the connection (the client's `Connection: close`, or ours)? */
 function closes(req: IncomingMessage, res: ServerResponse): boolean {
-  const close = (value: unknown) => /(^|,)\s*close\s*(,|$)/i.test(String(value ?? ''));
-  return close(req.headers.connection) || close(res.getHeader('connection')) || !res.shouldKeepAlive;
+  return saysClose(req.headers.connection) || saysClose(res.getHeader('connection')) || !res.shouldKeepAlive;
+}
+
+function saysClose(value: unknown): boolean {
+  return /(^|,)\s*close\s*(,|$)/i.test(String(value ?? ''));
 }
 
 /** The answer to a request Node could not parse, by its error code; undefined: nobody to answer. */
