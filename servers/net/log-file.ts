@@ -89,10 +89,23 @@ export class LogFile {
     clearTimeout(this.idleTimer);
     this.writing ??= this.drain().finally(() => {
       this.writing = undefined;
-      // Lines queued while this batch was being written go out at once: the next batch is due.
-      if (this.queue.length > 0) this.kick();
-      else if (this.handle) this.idleTimer = setTimeout(() => void this.closeWhenIdle(), LogFile.IDLE_CLOSE_MS).unref();
+      this.next();
     });
+  }
+
+  /**
+   * After a write: the lines queued meanwhile are the next batch, due as any batch is (not at
+   * once: at a few thousand lines a second that would be a write per line or two again); with
+   * none, the file is closed a while after the last.
+   */
+  private next(): void {
+    if (this.queue.length === 0) {
+      if (this.handle) this.idleTimer = setTimeout(() => void this.closeWhenIdle(), LogFile.IDLE_CLOSE_MS).unref();
+    } else if (this.queuedBytes >= LogFile.BATCH_BYTES) {
+      this.kick();
+    } else {
+      this.batchTimer ??= setTimeout(() => this.kick(), LogFile.BATCH_MS);
+    }
   }
 
   /** Close the file if nothing is being written; the next line opens it again. */
@@ -101,15 +114,17 @@ export class LogFile {
     clearTimeout(this.idleTimer);
     this.writing = this.closeFile().finally(() => {
       this.writing = undefined;
-      if (this.queue.length > 0) this.kick();
+      this.next();
     });
     await this.writing;
   }
 
   /** Write every line queued so far (or fail to), now, and close the file. */
   async flush(): Promise<void> {
-    if (this.queue.length > 0) this.kick();
-    while (this.writing) await this.writing;
+    while (this.queue.length > 0 || this.writing) {
+      if (!this.writing) this.kick();
+      await this.writing;
+    }
     await this.closeWhenIdle();
     while (this.writing) await this.writing;
   }
@@ -120,8 +135,9 @@ export class LogFile {
     await handle?.close().catch(() => {});
   }
 
+  /** Write the lines queued now, as one batch (or as few as rotation allows). */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+    if (this.queue.length > 0) {
       const lines = this.queue;
       this.queue = [];
       this.queuedBytes = 0;
