@@ -666,12 +666,12 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
   }
 
   /** The whole client-facing resolution: what `resolve()` and the DNS face both use. */
-  async function run(qname: string, qtype: string, client: string): Promise<{ resolution: Resolution; result: Result }> {
+  async function run(name: string, type: string, client: string, subnet: string | undefined): Promise<{ resolution: Resolution; result: Result }> {
     const started = Date.now();
-    const job: Job = { client, subnet: clientSubnetOf(client), walk: [], budget: { queries: 0, glueless: 0 }, limits: [], place: { held: false } };
+    const job: Job = { client, subnet, walk: [], budget: { queries: 0, glueless: 0 }, limits: [], place: { held: false } };
     let result: Result;
     try {
-      result = await resolveName(normalize(qname), qtype.toUpperCase(), job, 0);
+      result = await resolveName(name, type, job, 0);
     } catch (err) {
       // A bug must not leave the client waiting: it gets SERVFAIL and we get the reason.
       result = { rcode: 'SERVFAIL', answers: [], reason: `internal error: ${(err as Error).message}` };
@@ -679,8 +679,8 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
       if (job.place.held) walking--;
     }
     const resolution: Resolution = {
-      name: normalize(qname),
-      type: qtype.toUpperCase(),
+      name,
+      type,
       client,
       ...(job.subnetUsed ? { clientSubnet: job.subnetUsed } : {}),
       rcode: result.rcode,
@@ -702,7 +702,8 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
   const inProgress = new Map<string, Promise<{ resolution: Resolution; result: Result }>>();
   async function runOnce(qname: string, qtype: string, client: string): Promise<{ resolution: Resolution; result: Result }> {
     stats.clientQueries++;
-    const key = `${normalize(qname)} ${qtype.toUpperCase()} ${clientSubnetOf(client) ?? ''}`;
+    const [name, type, subnet] = [normalize(qname), qtype.toUpperCase(), clientSubnetOf(client)];
+    const key = `${name} ${type} ${subnet ?? ''}`;
     const running = inProgress.get(key);
     if (running) {
       const started = Date.now();
@@ -710,7 +711,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
       stats.joined++;
       return { resolution: { ...resolution, client, fromCache: false, walk: [], joined: true, ms: Date.now() - started }, result };
     }
-    const mine = run(qname, qtype, client);
+    const mine = run(name, type, client, subnet);
     inProgress.set(key, mine);
     try {
       return await mine;
