@@ -281,7 +281,7 @@ class MessageWriter {
   /**
    * A name as labels, each its length and its octets, ending in the empty root label: "www",
    * "geektime", "test", "". Once a tail has been written ("geektime.test"), a later name ending
-   * in it writes a pointer to it instead: two octets, 11 then the offset.
+   * in it writes a pointer to it instead: two octets, the top two bits set, then the offset.
    */
   name(domain: unknown): void {
     const given = domain || '';
@@ -294,7 +294,7 @@ class MessageWriter {
     if (text.length + 2 > 255) throw new LeftToDns2(); // the labels' octets, their lengths and the root's
     const lower = text.toLowerCase();
     for (let start = 0; start < text.length; ) {
-      const tail = start === 0 ? lower : lower.slice(start); // "geektime.test", then "test"
+      const tail = start === 0 ? lower : lower.slice(start); // "www.geektime.test", "geektime.test", "test"
       const at = this.names.get(tail);
       if (at !== undefined) return this.u16(0xc000 | at);
       if (this.length < 0x4000) this.names.set(tail, this.length); // a pointer has 14 bits of offset
