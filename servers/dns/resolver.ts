@@ -463,6 +463,12 @@ interface Job {
   place: { held: boolean };
 }
 
+/** A client question answered: how (for the walk log and the story), and what. */
+interface Answered {
+  resolution: Resolution;
+  result: Result;
+}
+
 interface Result {
   rcode: string;
   answers: DnsRecordText[];
@@ -497,23 +503,36 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     ? new LogFile({ file: opts.walkLog, maxBytes: opts.walkLogMaxBytes ?? 4 * 1024 * 1024, keep: opts.walkLogKeep ?? 3, onProblem: (problem) => log(`${name}: walk log: ${problem}`) })
     : undefined;
 
-  /** Resolve name/type to the end of its CNAME chain: cache first, else walk the tree. */
-  async function resolveName(qname: string, qtype: string, job: Job, depth: number): Promise<Result> {
-    const chain: DnsRecordText[] = [];
-    const seen = new Set<string>();
-    for (let target = qname; ; ) {
+  /**
+   * Resolve name/type to the end of its CNAME chain: cache first, else walk the tree. What the
+   * cache holds is answered at once, without a promise (most questions end there; on Node 20 every
+   * promise also pays for the roles' AsyncLocalStorage); the first name it does not hold is walked,
+   * and the chain goes on from what the walk found.
+   */
+  function resolveName(target: string, qtype: string, job: Job, depth: number, chain: DnsRecordText[] = [], seen = new Set<string>()): Result | Promise<Result> {
+    for (;;) {
       if (seen.has(target)) return { rcode: 'SERVFAIL', answers: [], reason: `CNAME loop: ${target} again` };
       if (seen.size > MAX_CNAME_HOPS) return { rcode: 'SERVFAIL', answers: [], reason: `more than ${MAX_CNAME_HOPS} CNAMEs in a row` };
       seen.add(target);
-      const outcome = fromCache(target, qtype, job) ?? (await walk(target, qtype, job, depth));
-      if (outcome.kind === 'servfail') return { rcode: 'SERVFAIL', answers: [], reason: outcome.reason, ...(outcome.ede !== undefined && { ede: outcome.ede }) };
-      chain.push(...outcome.records);
-      if (outcome.kind === 'cname') {
-        target = outcome.target; // an alias: the same question again, for the name it points to
-        continue;
+      const cached = fromCache(target, qtype, job);
+      if (!cached) {
+        return walk(target, qtype, job, depth).then((outcome) => {
+          const next = follow(outcome, chain);
+          return typeof next === 'string' ? resolveName(next, qtype, job, depth, chain, seen) : next;
+        });
       }
-      return { rcode: outcome.kind === 'nxdomain' ? 'NXDOMAIN' : 'NOERROR', answers: chain, soa: outcome.kind === 'answer' ? undefined : outcome.soa };
+      const next = follow(cached, chain);
+      if (typeof next !== 'string') return next;
+      target = next; // an alias: the same question again, for the name it points to
     }
+  }
+
+  /** Add what one step found to the chain: the name an alias points to (ask again), or the result. */
+  function follow(outcome: Outcome, chain: DnsRecordText[]): string | Result {
+    if (outcome.kind === 'servfail') return { rcode: 'SERVFAIL', answers: [], reason: outcome.reason, ...(outcome.ede !== undefined && { ede: outcome.ede }) };
+    chain.push(...outcome.records);
+    if (outcome.kind === 'cname') return outcome.target;
+    return { rcode: outcome.kind === 'nxdomain' ? 'NXDOMAIN' : 'NOERROR', answers: chain, soa: outcome.kind === 'answer' ? undefined : outcome.soa };
   }
 
   function fromCache(target: string, qtype: string, job: Job): Outcome | undefined {
@@ -666,22 +685,34 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
   }
 
   /** The whole client-facing resolution: what `resolve()` and the DNS face both use. */
-  async function run(name: string, type: string, client: string, subnet: string | undefined): Promise<{ resolution: Resolution; result: Result }> {
+  function run(name: string, type: string, client: string, subnet: string | undefined): Answered | Promise<Answered> {
     const started = Date.now();
     const job: Job = { client, subnet, walk: [], budget: { queries: 0, glueless: 0 }, limits: [], place: { held: false } };
-    let result: Result;
+    let result: Result | Promise<Result>;
     try {
-      result = await resolveName(name, type, job, 0);
+      result = resolveName(name, type, job, 0);
     } catch (err) {
-      // A bug must not leave the client waiting: it gets SERVFAIL and we get the reason.
-      result = { rcode: 'SERVFAIL', answers: [], reason: `internal error: ${(err as Error).message}` };
-    } finally {
-      if (job.place.held) walking--;
+      return resolved(job, name, type, started, internalError(err));
     }
+    if (!(result instanceof Promise)) return resolved(job, name, type, started, result);
+    return result.then(
+      (r) => resolved(job, name, type, started, r),
+      (err: unknown) => resolved(job, name, type, started, internalError(err)),
+    );
+  }
+
+  /** A bug must not leave the client waiting: it gets SERVFAIL and we get the reason. */
+  function internalError(err: unknown): Result {
+    return { rcode: 'SERVFAIL', answers: [], reason: `internal error: ${(err as Error).message}` };
+  }
+
+  /** The question is answered: give back its place, and say how (the Resolution). */
+  function resolved(job: Job, name: string, type: string, started: number, result: Result): Answered {
+    if (job.place.held) walking--;
     const resolution: Resolution = {
       name,
       type,
-      client,
+      client: job.client,
       ...(job.subnetUsed ? { clientSubnet: job.subnetUsed } : {}),
       rcode: result.rcode,
       answers: result.answers,
@@ -699,25 +730,23 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
    * flight also make spoofing easier; Unbound and BIND merge them too). The key holds the client's
    * subnet, as the GSLB may answer each subnet differently.
    */
-  const inProgress = new Map<string, Promise<{ resolution: Resolution; result: Result }>>();
-  async function runOnce(qname: string, qtype: string, client: string): Promise<{ resolution: Resolution; result: Result }> {
+  const inProgress = new Map<string, Promise<Answered>>();
+  function runOnce(qname: string, qtype: string, client: string): Answered | Promise<Answered> {
     stats.clientQueries++;
     const [name, type, subnet] = [normalize(qname), qtype.toUpperCase(), clientSubnetOf(client)];
     const key = `${name} ${type} ${subnet ?? ''}`;
     const running = inProgress.get(key);
     if (running) {
       const started = Date.now();
-      const { resolution, result } = await running;
-      stats.joined++;
-      return { resolution: { ...resolution, client, fromCache: false, walk: [], joined: true, ms: Date.now() - started }, result };
+      return running.then(({ resolution, result }) => {
+        stats.joined++;
+        return { resolution: { ...resolution, client, fromCache: false, walk: [], joined: true, ms: Date.now() - started }, result };
+      });
     }
     const mine = run(name, type, client, subnet);
+    if (!(mine instanceof Promise)) return mine; // answered from the cache: nothing in progress to share
     inProgress.set(key, mine);
-    try {
-      return await mine;
-    } finally {
-      inProgress.delete(key);
-    }
+    return mine.finally(() => inProgress.delete(key));
   }
 
   function announce(resolution: Resolution, result: Result, clientPort: number | null, queryId: number | null): void {
@@ -734,7 +763,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
   const byQuery = new Map<string, Resolution>();
   const queryKey = (address: string, port: number, id: number) => `${address} ${port} ${id}`;
 
-  async function handle(request: DnsPacket, context: { client: { address: string; port: number } }): Promise<DnsPacket> {
+  function handle(request: DnsPacket, context: { client: { address: string; port: number } }): DnsPacket | Promise<DnsPacket> {
     const { address, port } = context.client;
     if (!allowClients(address)) {
       log(`${name}: refused ${address}:${port}: not one of this resolver's clients`);
@@ -745,10 +774,15 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     if (question.class !== Packet.CLASS.IN || !TYPES.includes(qtype)) {
       return withRa(Packet.createErrorResponseFromRequest(request, Packet.RCODE.NOTIMP, { infoCode: Packet.EDE.NOT_SUPPORTED, extraText: `${qtype} queries are not supported here` }));
     }
-    const { resolution, result } = await runOnce(question.name, qtype, address);
-    byQuery.set(queryKey(address, port, request.header.id), resolution);
+    const answered = runOnce(question.name, qtype, address);
+    return answered instanceof Promise ? answered.then((a) => reply(request, context.client, a)) : reply(request, context.client, answered);
+  }
+
+  /** The stub's answer, once the question is resolved. */
+  function reply(request: DnsPacket, client: { address: string; port: number }, { resolution, result }: Answered): DnsPacket {
+    byQuery.set(queryKey(client.address, client.port, request.header.id), resolution);
     if (byQuery.size > 1000) byQuery.delete(byQuery.keys().next().value!);
-    announce(resolution, result, port, request.header.id);
+    announce(resolution, result, client.port, request.header.id);
 
     if (result.rcode === 'SERVFAIL') {
       return withRa(Packet.createErrorResponseFromRequest(request, Packet.RCODE.SERVFAIL, { infoCode: result.ede ?? Packet.EDE.NO_REACHABLE_AUTHORITY, extraText: result.reason ?? '' }));
