@@ -1,7 +1,7 @@
 // `npm run bench`: the lab's servers side by side with the servers people compare them with
 // (Knot, Unbound, nginx, HAProxy), under the same load from the tools of the trade (dnsperf, wrk),
 // on this machine. Issue 14's table, measured: medians of repeated runs, lab/peer ratios, and
-// whether each target is met.
+// whether each target is met; then the CPU time each side used per answer, and what a target allows.
 //
 //   npm run bench                  3 repetitions of 3 s per side and row (about 4½ minutes)
 //   npm run bench -- --quick       1 repetition of 1 s: does every row work? (about a minute)
