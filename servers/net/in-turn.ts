@@ -53,19 +53,21 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
       try {
         handled = handle(req, res);
       } catch {
-        handled = Promise.reject(new Error('the handler threw'));
+        return failed(line, socket, turn);
       }
-      Promise.resolve(handled).then(
-        () => over(line, socket, turn),
-        () => {
-          line.closing = true; // the handler reports its own errors; the connection is done
-          socket.destroy();
-          over(line, socket, turn);
-        },
-      );
+      // A handler that answered at once (a cache HIT) is done now: no promise to wait for.
+      if (handled instanceof Promise) handled.then(() => over(line, socket, turn), () => failed(line, socket, turn));
+      else over(line, socket, turn);
       return;
     }
     if (line.full) socket.destroy();
+  }
+
+  /** The handler failed: it reports its own errors; the connection is done. */
+  function failed(line: Line, socket: Duplex, turn: Turn): void {
+    line.closing = true;
+    socket.destroy();
+    over(line, socket, turn);
   }
 
   /** One of the two ends of a turn; after both, the next request's turn. */

@@ -78,8 +78,7 @@ export class LogFile {
     }
     this.queue.push(text);
     this.queuedBytes += bytes;
-    if (this.queuedBytes >= LogFile.BATCH_BYTES) this.kick();
-    else this.batchTimer ??= setTimeout(() => this.kick(), LogFile.BATCH_MS);
+    this.next();
   }
 
   /** Write what is queued now (or as soon as the write in progress is done). */
@@ -94,9 +93,10 @@ export class LogFile {
   }
 
   /**
-   * After a write: the lines queued meanwhile are the next batch, due as any batch is (not at
-   * once: at a few thousand lines a second that would be a write per line or two again); with
-   * none, the file is closed a while after the last.
+   * After a line is queued, and after each write: the lines waiting are the next batch, due when
+   * it is big enough or old enough (lines queued during a write do not go out at once: at a few
+   * thousand lines a second that would be a write per line or two again); with none, the file is
+   * closed a while after the last.
    */
   private next(): void {
     if (this.queue.length === 0) {
