@@ -5,7 +5,7 @@ import dgram from 'node:dgram';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthoritative } from '../servers/dns/authoritative.ts';
-import { Packet, responseTo, startDnsServer, type DnsPacket, type RunningDnsServer } from '../servers/dns/dns-server.ts';
+import { Packet, encodeAnswer, findOpt, responseTo, startDnsServer, type DnsPacket, type RunningDnsServer } from '../servers/dns/dns-server.ts';
 import { labZones, NAME_SERVERS } from '../servers/dns/lab-zones.ts';
 import { sendQuery } from '../servers/dns/query.ts';
 import { lookup, type Zone } from '../servers/dns/zone.ts';
@@ -188,6 +188,33 @@ describe('transport', () => {
       expect(lines.filter((l) => l.includes('handler failed on throws.test: Error: thrown at once'))).toHaveLength(2);
       expect(lines.filter((l) => l.includes('handler failed on rejects.test: Error: rejected later'))).toHaveLength(2);
       expect(lines.filter((l) => /could not send an answer to 127\.0\.0\.1: .*label/i.test(l))).toHaveLength(2);
+    } finally {
+      await probe.close();
+    }
+  });
+
+  it('a handler may answer with the bytes encodeAnswer made (as the resolver keeps them): sent as they are, cut to TC when too big for UDP', async () => {
+    const probe = await startDnsServer({
+      name: 'probe',
+      host: '127.0.0.1',
+      port: 0,
+      handle: (request) => {
+        const response = responseTo(request);
+        const count = request.questions[0]!.name === 'many.test' ? 30 : 1;
+        for (let i = 0; i < count; i++) response.answers.push({ name: request.questions[0]!.name, type: Packet.TYPE.TXT, class: Packet.CLASS.IN, ttl: 60, data: [`record ${i} ${'x'.repeat(40)}`] } as DnsPacket['answers'][number]);
+        return encodeAnswer(request, response);
+      },
+    });
+    try {
+      for (const edns of [true, false]) {
+        const one = await sendQuery({ server: probe, name: 'one.test', type: 'TXT', edns });
+        expect(one.response.header.id).toBe(one.id);
+        expect(one.response.answers).toHaveLength(1);
+        expect(Boolean(findOpt(one.response)), `OPT when the query had one (${edns})`).toBe(edns);
+      }
+      const many = await sendQuery({ server: probe, name: 'many.test', type: 'TXT', edns: false });
+      expect(many.truncatedOverUdp).toBe(true);
+      expect(many.response.answers).toHaveLength(30);
     } finally {
       await probe.close();
     }

@@ -401,6 +401,50 @@ describe('the cache', () => {
     expect(afterFlush.walk).toHaveLength(3);
   });
 
+  it('a question asked again gets the answer kept as bytes: its own ID, the TTLs the RRset cache gives, the question as asked, EDNS as asked, the subnet it was made for', async () => {
+    const clock = manualClock();
+    const r = await resolver({ now: clock.now });
+    const ask = (opts: { localAddress?: string; edns?: boolean; randomizeCase?: boolean } = {}) =>
+      sendQuery({ server: r, name: 'static.geektime.test', type: 'A', rd: true, localAddress: NORTH, ...opts });
+    const records = (p: { answers: DnsRecord[] }) => p.answers.map((a) => [a.name.toLowerCase(), Packet.typeName(a.type), a.ttl, a.address ?? a.domain]);
+    const first = await ask();
+    expect(r.resolutionFor({ address: NORTH, port: first.sourcePort }, first.id)!.fromCache).toBe(false);
+    const ttls = first.response.answers.map((a) => a.ttl);
+
+    clock.advance(2.5);
+    const again = await ask();
+    expect(again.response.header.id).toBe(again.id);
+    // Counted down as the RRset cache counts (resolve() in-process answers from it, never from kept bytes).
+    const fromRRsets = await r.resolve('static.geektime.test', 'A', NORTH);
+    expect(fromRRsets.fromCache).toBe(true);
+    expect(records(again.response)).toEqual(fromRRsets.answers.map((a) => [a.name, a.type, a.ttl, a.data]));
+    expect(again.response.answers.map((a) => a.ttl)).toEqual(ttls.map((t) => t - 2));
+    expect(r.resolutionFor({ address: NORTH, port: again.sourcePort }, again.id)).toMatchObject({ fromCache: true, walk: [], answers: fromRRsets.answers });
+
+    // The question in the answer is the one asked, in its case: a 0x20 client takes no other answer
+    // (sendQuery would time out), and a lower-case one is kept by now.
+    for (let i = 0; i < 2; i++) expect((await ask({ randomizeCase: true })).response.questions[0]!.name.toLowerCase()).toBe('static.geektime.test');
+    // An OPT record only for a client that sent one, whichever was kept first.
+    expect(findOpt((await ask({ edns: false })).response)).toBeUndefined();
+    expect(findOpt((await ask()).response)).toBeDefined();
+    // The GSLB's answer was made for the north /24: a client in the south gets its own.
+    const south = await ask({ localAddress: SOUTH });
+    expect(south.response.answers.at(-1)!.address).toBe(EDGE.south);
+    expect((await ask()).response.answers.at(-1)!.address).toBe(EDGE.north);
+
+    // The GSLB's A record runs out: asked again, not kept past it.
+    const gslbTtl = ttls.at(-1)!;
+    clock.advance(gslbTtl);
+    const expired = await ask();
+    expect(r.resolutionFor({ address: NORTH, port: expired.sourcePort }, expired.id)!.fromCache).toBe(false);
+    expect(expired.response.answers.at(-1)!.ttl).toBe(gslbTtl);
+
+    // A flush of the cache ends the kept answers too.
+    r.flushCache();
+    const afterFlush = await ask();
+    expect(r.resolutionFor({ address: NORTH, port: afterFlush.sourcePort }, afterFlush.id)!.walk.length).toBeGreaterThan(0);
+  });
+
   it('NXDOMAIN is remembered for the SOA minimum (RFC 2308), for every type of that name', async () => {
     const clock = manualClock();
     const r = await resolver({ now: clock.now });

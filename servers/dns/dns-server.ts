@@ -13,6 +13,8 @@
 //      (a rejected promise must never reach the event loop: it would end the process);
 //   4. the answer goes back with the client's id, and with an OPT record if the client sent one;
 //      over UDP cut to the size the client can take (TC set: "ask again over TCP").
+//      A handler may also give the answer already encoded for this very query (encodeAnswer):
+//      the resolver's message cache keeps answers as bytes.
 //
 // DNS over TCP holds a connection, so it has limits (RFC 7766 §6.2): so many connections in total
 // and per client address (near the total cap the connection idle longest makes room), a deadline
@@ -37,7 +39,10 @@ export interface DnsContext {
   ecs: EcsVerdict;
 }
 
-export type DnsHandler = (request: DnsPacket, context: DnsContext) => DnsPacket | undefined | Promise<DnsPacket | undefined>;
+/** A handler's answer: a packet, or the bytes encodeAnswer() made of one for this very query. */
+export type DnsAnswer = DnsPacket | Buffer;
+
+export type DnsHandler = (request: DnsPacket, context: DnsContext) => DnsAnswer | undefined | Promise<DnsAnswer | undefined>;
 
 /** How a role's DNS over TCP is limited; every role passes these through. */
 export interface TcpOptions {
@@ -124,6 +129,16 @@ function finish(request: DnsPacket, response: DnsPacket): DnsPacket {
   return response;
 }
 
+/** The answer to `request` as the bytes that go out: what a handler that keeps its answers returns. */
+export function encodeAnswer(request: DnsPacket, response: DnsPacket): Buffer {
+  return encodeMessage(finish(request, response));
+}
+
+/** A handler's answer, finished for `request` (bytes are already). */
+function finished(request: DnsPacket, response: DnsAnswer): DnsAnswer {
+  return Buffer.isBuffer(response) ? response : finish(request, response);
+}
+
 /** The UDP payload the client can take: its EDNS size (RFC 6891 §6.2.3, never below 512), else 512. */
 function udpLimitOf(request: DnsPacket): number {
   const opt = findOpt(request);
@@ -131,12 +146,13 @@ function udpLimitOf(request: DnsPacket): number {
 }
 
 /** Too big for UDP: header and question only, with TC set (RFC 1035 §4.2.1), so the client asks over TCP. */
-function fitUdp(response: DnsPacket, limit: number): Buffer {
-  const bytes = encodeMessage(response);
+function fitUdp(response: DnsAnswer, limit: number): Buffer {
+  const bytes = Buffer.isBuffer(response) ? response : encodeMessage(response);
   if (bytes.length <= limit) return bytes;
+  const packet = Buffer.isBuffer(response) ? decodeMessage(response).packet : response;
   const truncated = new Packet();
-  truncated.header = new Packet.Header({ ...response.header, tc: 1 });
-  truncated.questions = response.questions.slice();
+  truncated.header = new Packet.Header({ ...packet.header, tc: 1 });
+  truncated.questions = packet.questions.slice();
   return encodeMessage(truncated).subarray(0, limit);
 }
 
@@ -160,7 +176,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
    * looks in its zones) gets its answer sent at once, without a promise per query: on Node 20 each
    * promise pays for the roles' AsyncLocalStorage. The resolver may have to walk the tree first.
    */
-  function answer(decoded: Decoded, context: DnsContext): DnsPacket | undefined | Promise<DnsPacket | undefined> {
+  function answer(decoded: Decoded, context: DnsContext): DnsAnswer | undefined | Promise<DnsAnswer | undefined> {
     const request = decoded.packet;
     const early = screen(decoded);
     if (early === 'ignore') return undefined;
@@ -175,8 +191,8 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
     } catch (err) {
       return handlerFailed(request, err);
     }
-    if (response instanceof Promise) return response.then((r) => r && finish(request, r), (err: unknown) => handlerFailed(request, err));
-    return response && finish(request, response);
+    if (response instanceof Promise) return response.then((r) => r && finished(request, r), (err: unknown) => handlerFailed(request, err));
+    return response && finished(request, response);
   }
 
   function handlerFailed(request: DnsPacket, err: unknown): DnsPacket {
@@ -192,7 +208,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
   // (No function is named inside the per-datagram code: tsx keeps names by wrapping each named
   // function in a call that defines its `name`, once per datagram, a cost worth a few per cent.)
   function serveUdp(udp: dgram.Socket) {
-    function reply(response: DnsPacket | undefined, limit: number, context: DnsContext): void {
+    function reply(response: DnsAnswer | undefined, limit: number, context: DnsContext): void {
       if (!response) return;
       try {
         udp.send(fitUdp(response, limit), context.client.port, context.client.address, (err) => err && failedToSend(context, err));
@@ -271,10 +287,10 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
       readMessages();
       closeIfDone();
     };
-    const send = (p: DnsPacket | undefined) =>
+    const send = (p: DnsAnswer | undefined) =>
       new Promise<void>((resolve) => {
         if (!p) return resolve();
-        const message = encodeMessage(p);
+        const message = Buffer.isBuffer(p) ? p : encodeMessage(p);
         const length = Buffer.alloc(2);
         length.writeUInt16BE(message.length);
         unsent++;
@@ -296,7 +312,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
         if (working++ === 0) deadline.stop();
         markIdle(socket, false);
         const context: DnsContext = { transport: 'tcp', client, ecs: decoded.ecs };
-        new Promise<DnsPacket | undefined>((resolve) => resolve(answer(decoded, context)))
+        new Promise<DnsAnswer | undefined>((resolve) => resolve(answer(decoded, context)))
           .then(send)
           .catch((err: Error) => failedToSend(context, err))
           .finally(() => {

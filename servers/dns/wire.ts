@@ -96,6 +96,12 @@ function rawRecords(bytes: Buffer): RawRecord[] | undefined {
   }
 }
 
+/** Where the TTL of each record of the answer section is in the message's bytes (none if they do not hold together). */
+export function answerTtlOffsets(bytes: Buffer): number[] {
+  const records = rawRecords(bytes);
+  return records ? records.slice(0, bytes.readUInt16BE(6)).map((r) => r.ttlAt) : [];
+}
+
 /** 16 address octets as IPv6 text in its shortest form ("2001:db8::"). */
 function ipv6Text(octets: Buffer): string {
   const groups = [];
