@@ -1008,6 +1008,18 @@ describe('bad input gets a clear error, is never cached, and the cache keeps ser
     expect((await get(edge, '/p')).text).toBe('fine');
   });
 
+  it('a request the edge accepts but that would be too big upstream with its own headers gets 431 from the edge, not from the upstream', async () => {
+    const clock = fakeClock();
+    const origin = await fixedOrigin(clock, { 'cache-control': 'max-age=600' }, 'fine');
+    // A long Host of the edge's own for the upstream: 1,500 bytes more on the way in than the client sent.
+    const edge = (await startTier('edge-north', origin.url, clock, { maxHeaderBytes: 4096, upstreamHostHeader: `${'a'.repeat(1500)}.test` })).cache;
+    const refused = await get(edge, '/p', { 'x-filler': 'a'.repeat(3500) });
+    expect(refused.status).toBe(431);
+    expect(JSON.parse(refused.text).reason).toMatch(/with edge-north's own headers the request would carry \d+ bytes of headers upstream; the limit is 4096/);
+    expect(origin.count()).toBe(0);
+    expect((await get(edge, '/p', { 'x-filler': 'a'.repeat(500) })).status).toBe(200);
+  });
+
   it('garbage on the socket: Node answers 400 and the cache keeps serving', async () => {
     const { edge } = await setup();
     const answer = await new Promise<string>((resolve) => {
