@@ -317,7 +317,8 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
 
     // 2. Read the whole body first (like nginx's request buffering): the apps never wait on a slow
     //    client, and a request refused by a dead app can be sent to the next one unchanged.
-    const body = await readBody(req, maxBodyBytes);
+    const pending = readBody(req, maxBodyBytes);
+    const body = pending instanceof Promise ? await pending : pending;
     if (body === 'too large') {
       res.setHeader('connection', 'close');
       return reply(res, 413, 'request body too large', `the SLB accepts at most ${maxBodyBytes} bytes`);
@@ -578,7 +579,12 @@ function plainHttpOnTlsPort(port: number | undefined): string {
   );
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | 'too large' | 'aborted'> {
+const NO_BODY = Buffer.alloc(0);
+
+function readBody(req: http.IncomingMessage, limit: number): Buffer | Promise<Buffer | 'too large' | 'aborted'> {
+  // RFC 9112 §6.3: a request with neither Content-Length nor Transfer-Encoding has no body. Most
+  // requests (every GET) are answered without waiting for the stream's end, a turn of the loop later.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return NO_BODY;
   return new Promise((resolve) => {
     if (Number(req.headers['content-length'] ?? 0) > limit) {
       req.resume();
