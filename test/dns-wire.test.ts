@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { answerFromZones } from '../servers/dns/authoritative.ts';
 import { Packet, responseTo, type DnsPacket } from '../servers/dns/dns-server.ts';
 import { labZones } from '../servers/dns/lab-zones.ts';
-import { decodeMessage, encodeDirect, encodeMessage } from '../servers/dns/wire.ts';
+import { decodeMessage, decodeQuery, encodeDirect, encodeMessage } from '../servers/dns/wire.ts';
 import type { Zone } from '../servers/dns/zone.ts';
 
 const zones = labZones({ root: '127.0.0.10', tld: '127.0.0.11', shop: '127.0.0.12', cdn: '127.0.0.13', gslb: '127.0.0.14', slb: '127.0.0.80' });
@@ -87,5 +87,74 @@ describe('encodeMessage', () => {
     // "geektime.test" is written once; later names point at it (0xc0..).
     expect(bytes.indexOf(Buffer.from('\x08geektime\x04test\x00', 'latin1'))).toBe(bytes.lastIndexOf(Buffer.from('\x08geektime\x04test\x00', 'latin1')));
     expect([...bytes].some((b, i) => (b & 0xc0) === 0xc0 && i > 12)).toBe(true);
+  });
+});
+
+describe('decodeQuery', () => {
+  /** Queries as clients send them: dig, dnsperf, the lab's own resolver and stub (with and without EDNS, DO, RD, CD). */
+  function queries(): Buffer[] {
+    const out: Buffer[] = [];
+    const names = ['www.geektime.test', 'STATIC.GeekTime.test', 'a', '', `${'x'.repeat(63)}.${'y'.repeat(63)}.test`, 'geektime.gslb.cdn.test'];
+    for (const name of names) {
+      for (const type of ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'ANY']) {
+        for (const edns of [undefined, { udpPayloadSize: 1232 }, { udpPayloadSize: 4096, doFlag: true }, { udpPayloadSize: 512, version: 1 }]) {
+          const packet = query(name, type, { id: out.length });
+          packet.additionals = edns ? [Packet.Resource.EDNS([], edns) as DnsPacket['additionals'][number]] : [];
+          packet.header.rd = out.length % 2;
+          (packet.header as { cd?: number }).cd = (out.length >> 1) % 2;
+          out.push(Buffer.from(packet.toBuffer()));
+        }
+      }
+    }
+    return out;
+  }
+
+  it('reads a plain query into the very objects dns2 makes of it', () => {
+    const all = queries();
+    expect(all.length).toBeGreaterThan(100);
+    for (const bytes of all) {
+      const ours = decodeQuery(bytes);
+      expect(ours, bytes.toString('hex')).toBeDefined();
+      expect(ours).toStrictEqual(Packet.parse(bytes));
+    }
+    // And through decodeMessage, a client subnet taken out and put back as before.
+    const withEcs = decodeMessage(Buffer.from(query('static.geektime.test', 'A', { ecs: '127.10.1.0/24' }).toBuffer()));
+    expect(withEcs.ecs).toMatchObject({ kind: 'ok', option: { ip: '127.10.1.0', sourcePrefixLength: 24 } });
+    expect(withEcs.packet.additionals[0]!.rdata).toEqual([withEcs.ecs.kind === 'ok' && withEcs.ecs.option]);
+  });
+
+  it('leaves anything else to dns2: options, compression, answers, responses, trailing bytes, broken bytes', () => {
+    const base = queries()[7]!; // with EDNS
+    const cookie = Buffer.from(query('www.geektime.test', 'A').toBuffer());
+    const withOption = Buffer.concat([cookie.subarray(0, cookie.length - 2), Buffer.from('000c000a0008' + '0102030405060708', 'hex')]); // RDLENGTH 12: a COOKIE option
+    const pointer = Buffer.from(base);
+    pointer[12] = 0xc0; // a compression pointer in QNAME
+    const response = Buffer.from(base);
+    response[2]! |= 0x80;
+    // Four labels of 63 octets: 257 octets of name, two past RFC 1035's 255.
+    const label = Buffer.concat([Buffer.from([63]), Buffer.alloc(63, 0x61)]);
+    const tooLong = Buffer.concat([base.subarray(0, 12), label, label, label, label, Buffer.from('0000010001', 'hex')]);
+    tooLong.writeUInt16BE(0, 10); // no OPT record
+    expect(Packet.parse(tooLong).errors).not.toEqual([]);
+    for (const bytes of [withOption, pointer, response, tooLong, Buffer.concat([base, Buffer.from([0])]), base.subarray(0, base.length - 1)]) {
+      expect(decodeQuery(bytes), bytes.toString('hex')).toBeUndefined();
+    }
+    // Mutated queries: whatever decodeQuery reads, dns2 reads the same, without complaint.
+    let read = 0;
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    for (const query of queries()) {
+      for (let i = 0; i < 40; i++) {
+        const bytes = Buffer.from(query);
+        bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+        const ours = decodeQuery(bytes);
+        if (!ours) continue;
+        read++;
+        const theirs = Packet.parse(bytes);
+        expect(theirs.errors).toEqual([]);
+        expect(ours).toStrictEqual(theirs);
+      }
+    }
+    expect(read).toBeGreaterThan(1000);
   });
 });
