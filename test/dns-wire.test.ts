@@ -100,7 +100,7 @@ describe('decodeQuery', () => {
         for (const edns of [undefined, { udpPayloadSize: 1232 }, { udpPayloadSize: 4096, doFlag: true }, { udpPayloadSize: 512, version: 1 }]) {
           const packet = query(name, type, { id: out.length });
           packet.additionals = edns ? [Packet.Resource.EDNS([], edns) as DnsPacket['additionals'][number]] : [];
-          packet.header.rd = out.length % 2;
+          packet.header.rd = (out.length % 2) as 0 | 1;
           (packet.header as { cd?: number }).cd = (out.length >> 1) % 2;
           out.push(Buffer.from(packet.toBuffer()));
         }
