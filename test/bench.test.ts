@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ecsOption } from '../lab/bench/load.ts';
-import { cpuBudgetUs, median, parseDnsperf, parseWrk, summarise, table, us, verdict, wrkDuration } from '../lab/bench/results.ts';
+import { cpuBudgetUs, median, parseDnsperf, parseWrk, summarise, table, unsteady, us, verdict, wrkDuration } from '../lab/bench/results.ts';
 
 const sample = (name: string) => fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'bench', name), 'utf8');
 
@@ -68,6 +68,15 @@ describe('repetitions and verdicts', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([])).toBeNaN();
+  });
+
+  it('calls a row unsteady when a side moved more than 1.5× between repetitions (a whole run on this VM: 21.7k–48.4k), not for a usual spread', () => {
+    const runs = (...rates: number[]) => rates.map((rate) => ({ rate, avgMs: 1 }));
+    expect(unsteady(runs(21_700, 23_300, 48_400))).toBe(true);
+    expect(unsteady(runs(44_700, 48_900, 46_800))).toBe(false);
+    expect(unsteady(runs(30_000))).toBe(false); // one run: nothing to compare
+    // A run that failed says nothing about the machine's speed.
+    expect(unsteady([...runs(40_000, 42_000), { rate: 5_000, avgMs: 1, problem: 'timeouts' }])).toBe(false);
   });
 
   it('summarises the clean runs and keeps the problem of the others', () => {

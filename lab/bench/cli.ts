@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { startBenchLab, type BenchLab } from './lab.ts';
 import { prepareRows, ROW_IDS, type Row } from './rows.ts';
 import { choosePinning, cpuSeconds, killAllNow, pinSelf, stopAll } from './procs.ts';
-import { cpuBudgetUs, ms, short, summarise, table, us, verdict, type Run, type Target, type Verdict } from './results.ts';
+import { UNSTEADY_FACTOR, cpuBudgetUs, ms, short, summarise, table, unsteady, us, verdict, type Run, type Target, type Verdict } from './results.ts';
 
 /** Whatever happens, the bench ends by then: its own processes stopped, its folder removed. */
 const DEADLINE_MS = 9 * 60_000;
@@ -38,6 +38,8 @@ interface RowResult {
   target: Target;
   verdict: Verdict;
   skipped?: string;
+  /** A side's rate moved more than UNSTEADY_FACTOR between repetitions: the machine's speed changed. */
+  unsteady?: true;
   notes: string[];
 }
 
@@ -180,6 +182,7 @@ async function measure(rows: Row[], reps: number, seconds: number, progress: (li
       target: row.target,
       verdict: verdict(row.target, lab?.median, peer?.median),
       ...(row.skip && { skipped: row.skip }),
+      ...([lab, peer, bare].some((side) => side && unsteady(side.runs)) && { unsteady: true as const }),
       notes: row.notes,
     };
   });
@@ -255,6 +258,12 @@ function printReport(report: { when: string; seconds: number; command: string; m
     return a && b ? [`  ${r.id}: lab ${a}, ${r.peer!.name} ${b}${c ? `, bare Node ${c}` : ''}`] : [];
   });
   if (spreads.length) console.log(`\nSpread of the repetitions (lowest–highest rate):\n${spreads.join('\n')}`);
+  const shaky = results.filter((r) => r.unsteady).map((r) => r.id);
+  if (shaky.length) {
+    console.log(`\nUnsteady: in ${shaky.join(', ')} a side's rate moved more than ${UNSTEADY_FACTOR}× between repetitions. The machine's own`);
+    console.log('speed changed during the run (other work, or the neighbours of a shared VM), so those verdicts say more about the');
+    console.log(`machine than about the lab. Run them again at a quieter moment: ${benchCommand(['--rows', shaky.join(',')])}`);
+  }
   console.log('\nChecked before measuring:');
   for (const r of results) for (const note of r.notes) console.log(`  ${r.id}: ${note}`);
   console.log(`\nThe lab's roles: ${lab.state.roles.map((r) => `${r.name} ${r.host}:${r.port}`).join(', ')}`);

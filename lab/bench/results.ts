@@ -124,6 +124,20 @@ export function summarise(runs: Run[]): Run {
   };
 }
 
+/** How far a side's rate may move between repetitions before its row is called unsteady. */
+export const UNSTEADY_FACTOR = 1.5;
+
+/**
+ * Did the rate move more than `factor` from one repetition to another? On a shared machine (a VM
+ * whose neighbours come and go) the same server's rate moved 2.5× within one run, the lab's and
+ * bare Node's far more than Knot's or nginx's: a verdict from such a row says more about the
+ * machine than about the lab.
+ */
+export function unsteady(runs: Run[], factor = UNSTEADY_FACTOR): boolean {
+  const rates = runs.filter((r) => !r.problem && Number.isFinite(r.rate) && r.rate > 0).map((r) => r.rate);
+  return rates.length > 1 && Math.max(...rates) / Math.min(...rates) > factor;
+}
+
 // ── Targets (issue 14) ───────────────────────────────────────────────────────────────────────
 
 /**
