@@ -260,9 +260,9 @@ function printReport(report: { when: string; seconds: number; command: string; m
   if (spreads.length) console.log(`\nSpread of the repetitions (lowest–highest rate):\n${spreads.join('\n')}`);
   const shaky = results.filter((r) => r.unsteady).map((r) => r.id);
   if (shaky.length) {
-    console.log(`\nUnsteady: in ${shaky.join(', ')} a side's rate moved more than ${UNSTEADY_FACTOR}× between repetitions. The machine's own`);
-    console.log('speed changed during the run (other work, or the neighbours of a shared VM), so those verdicts say more about the');
-    console.log(`machine than about the lab. Run them again at a quieter moment: ${benchCommand(['--rows', shaky.join(',')])}`);
+    console.log(`\nUnsteady: a side's rate moved more than ${UNSTEADY_FACTOR}× between repetitions in ${shaky.join(', ')}.`);
+    console.log('The machine\'s own speed changed during the run (other work, or the neighbours of a shared VM), so those verdicts');
+    console.log(`say more about the machine than about the lab. Run them again at a quieter moment: ${benchCommand(['--rows', shaky.join(',')])}`);
   }
   console.log('\nChecked before measuring:');
   for (const r of results) for (const note of r.notes) console.log(`  ${r.id}: ${note}`);
