@@ -317,8 +317,7 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
 
     // 2. Read the whole body first (like nginx's request buffering): the apps never wait on a slow
     //    client, and a request refused by a dead app can be sent to the next one unchanged.
-    const pending = readBody(req, maxBodyBytes);
-    const body = pending instanceof Promise ? await pending : pending;
+    const body = await readBody(req, maxBodyBytes);
     if (body === 'too large') {
       res.setHeader('connection', 'close');
       return reply(res, 413, 'request body too large', `the SLB accepts at most ${maxBodyBytes} bytes`);
