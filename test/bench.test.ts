@@ -1,9 +1,15 @@
 // The pure parts of `npm run bench` (lab/bench/results.ts), on output captured from the real tools
-// (test/fixtures/bench/: dnsperf 2.10 and wrk 4.1 against the lab, Knot and a closed port). The
-// bench itself starts servers and loads both cores for minutes: it is not part of `npm test`.
+// (test/fixtures/bench/: dnsperf 2.10 and wrk 4.1 against the lab, Knot and a closed port; Linux's
+// /proc/net/tcp while wrk opened 200 connections to the lab's edge). The bench itself starts
+// servers and loads both cores for minutes: it is not part of `npm test`.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { acceptQueueIn, watchAcceptQueue } from '../lab/bench/accept-queue.ts';
 import { ecsOption } from '../lab/bench/load.ts';
 import { cpuBudgetUs, median, parseDnsperf, parseWrk, summarise, table, unsteady, us, verdict, wrkDuration } from '../lab/bench/results.ts';
 
@@ -133,6 +139,64 @@ describe('repetitions and verdicts', () => {
     expect(verdict({ kind: 'rss', maxMb: 200 }, undefined, undefined, 212).met).toBe(false);
     expect(verdict({ kind: 'rss', maxMb: 200 }, undefined, undefined, 150).met).toBe(true);
     expect(verdict({ kind: 'rate', min: 0.3 }, undefined, { rate: 1, avgMs: 1 }).met).toBeUndefined();
+  });
+});
+
+describe('the accept queue (connections the kernel holds until the server accepts them)', () => {
+  const text = sample('proc-net-tcp-listen-queue.txt');
+
+  it("reads a listening socket's queue from /proc/net/tcp: the lab's edge with 141 waiting, the other roles with none", () => {
+    expect(acceptQueueIn(text, '127.0.0.21', 46547)).toEqual({ queue: 141, done: true });
+    expect(acceptQueueIn(text, '127.0.0.53', 53448)).toEqual({ queue: 0, done: true }); // the local DNS's TCP side
+  });
+
+  it('stops at the first socket that is not listening; a text cut before it may hold the socket further on', () => {
+    expect(acceptQueueIn(text, '127.0.0.99', 80)).toEqual({ done: true });
+    const listeningOnly = text.split('\n').filter((line) => !/^\s*\d+: \S+ \S+ (?!0A)/.test(line)).join('\n');
+    expect(acceptQueueIn(listeningOnly, '127.0.0.99', 80)).toEqual({ done: false });
+    expect(acceptQueueIn(text.slice(0, 200), '127.0.0.21', 46547)).toEqual({ done: false }); // a line cut by the read is not a socket
+  });
+
+  it('sees connections wait at a real listener whose process is busy, and none once it accepts them', async () => {
+    if (!fs.existsSync('/proc/net/tcp')) return; // Linux only, as the bench's note says
+    // A server whose event loop is blocked, as the edge's is while it answers the connections it
+    // holds: the kernel finishes each handshake, and the connection waits in the queue.
+    // It blocks until the test creates `release`.
+    const release = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'accept-queue-')), 'release');
+    const code = `const s = require('net').createServer((c) => c.destroy()).listen(0, '127.0.0.1', () => {
+      console.log(s.address().port);
+      while (!require('fs').existsSync(process.argv[1])) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    });`;
+    const server = spawn(process.execPath, ['-e', code, release], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [line] = (await once(server.stdout!, 'data')) as [Buffer];
+      const port = Number(line.toString().trim());
+      const clients = await Promise.all(
+        Array.from({ length: 5 }, () => new Promise<net.Socket>((resolve, reject) => {
+          const c = net.connect(port, '127.0.0.1', () => resolve(c)).on('error', reject);
+        })),
+      );
+      const watch = watchAcceptQueue('127.0.0.1', port, 5);
+      await new Promise((r) => setTimeout(r, 100));
+      const busy = watch.stop();
+      expect(busy?.peak).toBe(5);
+      expect(busy?.ms).toBeGreaterThan(0);
+      // Unblocked, the server accepts (and closes) them all: the queue is empty again.
+      fs.writeFileSync(release, '');
+      await Promise.all(clients.map((c) => once(c.resume(), 'close')));
+      const after = watchAcceptQueue('127.0.0.1', port, 5);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(after.stop()).toEqual({ peak: 0, ms: 0 });
+    } finally {
+      server.kill();
+      fs.rmSync(path.dirname(release), { recursive: true, force: true });
+    }
+  });
+
+  it('the median of the repetitions, as the other numbers', () => {
+    const run = (peak: number, ms: number) => ({ rate: 1, avgMs: 1, acceptWait: { peak, ms } });
+    expect(summarise([run(113, 1480), run(141, 1530), run(0, 0)]).acceptWait).toEqual({ peak: 113, ms: 1480 });
+    expect(summarise([{ rate: 1, avgMs: 1 }]).acceptWait).toBeUndefined();
   });
 });
 

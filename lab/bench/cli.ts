@@ -238,6 +238,24 @@ function printReport(report: { when: string; seconds: number; command: string; m
     console.log('lab\'s app servers behind it, as the lab\'s SLB\'s does:');
     console.log(cpu.join('\n'));
   }
+  // A p99 of a second is connections waiting to be accepted, not slow answers (accept-queue.ts).
+  const waits = results.flatMap((r) => {
+    const sides = [
+      ['lab', r.lab?.median.acceptWait],
+      [r.peer?.name, r.peer?.median.acceptWait],
+      ['bare Node', r.bare?.median.acceptWait],
+    ] as const;
+    if (!sides.some(([, w]) => w && w.peak > 0)) return [];
+    const text = sides.flatMap(([name, w]) => (w ? [`${name} ${Math.round(w.peak)}${w.peak > 0 ? ` for ${Math.round(w.ms).toLocaleString('en-US')} ms` : ''}`] : []));
+    return [`  ${r.id}: ${text.join(', ')}`];
+  });
+  if (waits.length) {
+    console.log('\nConnections waiting to be accepted (the listening socket\'s queue in /proc/net/tcp, every 20 ms; medians of the most');
+    console.log('at once, and of how long any waited). Node 20 and later accept one connection per turn of the event loop');
+    console.log('(libuv/libuv#3696): a server busy with the connections it holds lets new ones wait, and wrk counts each such');
+    console.log('first request many times over (it corrects for coordinated omission). README: "Why the p99 at c=200".');
+    console.log(waits.join('\n'));
+  }
   const skipped = results.filter((r) => r.skipped);
   if (skipped.length) {
     console.log('\nSkipped:');

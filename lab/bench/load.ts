@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseDnsperf, parseWrk, type Run } from './results.ts';
 import { runTool, type Pinning } from './procs.ts';
+import { watchAcceptQueue } from './accept-queue.ts';
 
 export interface DnsLoad {
   /** A dnsperf data file: one "name type" per line, sent in turn. */
@@ -39,6 +40,8 @@ export interface HttpLoad {
   /** Connect here instead of resolving the URL's host name (which only the lab's DNS knows). */
   connectTo?: string;
   headers?: Record<string, string>;
+  /** Watch the server's accept queue during the run (accept-queue.ts); the result's acceptWait. */
+  watchAcceptQueue?: boolean;
 }
 
 /**
@@ -58,6 +61,15 @@ export async function wrk(load: HttpLoad, seconds: number, pinning: Pinning, scr
   for (const [k, v] of Object.entries(load.headers ?? {})) args.push('-H', `${k}: ${v}`);
   if (load.connectTo) args.push('-s', resolveScript(scratchDir, load.connectTo));
   args.push(load.url);
-  const { output } = await runTool('wrk', args, { pin: pinning.load, timeoutMs: (seconds + 15) * 1000 });
-  return parseWrk(output);
+  // The server's accept queue meanwhile, when asked (accept-queue.ts): what makes a p99 of a second.
+  const url = new URL(load.url);
+  const queue = load.watchAcceptQueue ? watchAcceptQueue(load.connectTo ?? url.hostname, Number(url.port) || (url.protocol === 'https:' ? 443 : 80)) : undefined;
+  try {
+    const { output } = await runTool('wrk', args, { pin: pinning.load, timeoutMs: (seconds + 15) * 1000 });
+    const acceptWait = queue?.stop();
+    const run = parseWrk(output);
+    return acceptWait ? { ...run, acceptWait } : run;
+  } finally {
+    queue?.stop(); // again, if wrk failed: stopping twice is harmless
+  }
 }

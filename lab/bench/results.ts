@@ -1,6 +1,7 @@
 // The pure half of `npm run bench`: turning dnsperf's and wrk's reports into numbers, the median of
 // repeated runs, the lab/peer ratio, and whether the issue's target is met. No process is started
 // here, so test/bench.test.ts checks all of it against output captured from the real tools.
+import type { AcceptWait } from './accept-queue.ts';
 
 /** One run of a load tool against one server. */
 export interface Run {
@@ -16,6 +17,8 @@ export interface Run {
   count?: number;
   /** CPU time the server's processes used per answer during the run, in µs (all its threads, /proc). */
   cpuUsPerOp?: number;
+  /** Connections left waiting to be accepted during the run (accept-queue.ts; wrk runs on Linux). */
+  acceptWait?: AcceptWait;
 }
 
 // ── dnsperf ──────────────────────────────────────────────────────────────────────────────────
@@ -115,11 +118,13 @@ export function summarise(runs: Run[]): Run {
   const use = clean.length ? clean : runs;
   const p99s = use.flatMap((r) => (r.p99Ms === undefined ? [] : [r.p99Ms]));
   const cpus = use.flatMap((r) => (r.cpuUsPerOp === undefined ? [] : [r.cpuUsPerOp]));
+  const waits = use.flatMap((r) => (r.acceptWait === undefined ? [] : [r.acceptWait]));
   return {
     rate: median(use.map((r) => r.rate)),
     avgMs: median(use.map((r) => r.avgMs)),
     ...(p99s.length && { p99Ms: median(p99s) }),
     ...(cpus.length && { cpuUsPerOp: median(cpus) }),
+    ...(waits.length && { acceptWait: { peak: median(waits.map((w) => w.peak)), ms: median(waits.map((w) => w.ms)) } }),
     ...(problem && { problem: `${runs.length - clean.length} of ${runs.length} runs: ${problem}` }),
   };
 }

@@ -291,7 +291,8 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
           return;
         }
         row.notes.push(check);
-        const load = (url: string): HttpLoad => ({ url, connections, headers: { Host: STATIC_NAME } });
+        // At c=200, how long connections wait to be accepted is what the p99 is made of: watch it.
+        const load = (url: string): HttpLoad => ({ url, connections, headers: { Host: STATIC_NAME }, watchAcceptQueue: connections === 200 });
         row.lab = { name: NORTH.edge, pids: [lab.pid], run: (seconds) => wrk(load(labUrl(p)), seconds, pinning, ctx.tmp) };
         row.peer = { name: 'nginx proxy_cache', pids: [nginx.pid], run: (seconds) => wrk(load(peerUrl(p)), seconds, pinning, ctx.tmp) };
         if (p !== SMALL) return;
