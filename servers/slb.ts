@@ -227,8 +227,12 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
       // Bytes after a request that said `Connection: close`: not an error of the answer under way,
       // which is sent, and then the connection closes (RFC 9112 §9.6).
       if (err.code === 'HPE_CLOSED_CONNECTION' && responding.has(socket)) return;
-      if (status === undefined || !socket.writable || responding.has(socket)) return void socket.destroy();
-      endThenLetGo(socket, rawReply(status, clientErrorReason(err.code, timeouts)));
+      if (status === undefined) return void socket.destroy();
+      // Requests received before the bad bytes are answered first, in order; then this answer.
+      serve.whenAnswered(socket, () => {
+        if (!socket.writable) return void socket.destroy(); // an answer said Connection: close
+        endThenLetGo(socket, rawReply(status, clientErrorReason(err.code, timeouts)));
+      });
     });
     return server;
   }

@@ -33,11 +33,14 @@ interface Turn {
 export interface InTurn extends Handler {
   /** Requests received on this connection and not yet answered (waiting or in progress). */
   unanswered(socket: object): number;
+  /** Call `then` once every request received on this connection is answered (now, if none waits). */
+  whenAnswered(socket: object, then: () => void): void;
 }
 
 export function inTurn(handle: Handler, maxQueued = 16): InTurn {
   const lines = new WeakMap<object, Line>();
   const unanswered = new WeakMap<object, number>();
+  const waiters = new WeakMap<object, Array<() => void>>();
 
   /** Start the request at the head of the line, or drop it if the connection is closing. */
   function next(line: Line, socket: Duplex): void {
@@ -81,7 +84,15 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
   const serve = (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     unanswered.set(socket, (unanswered.get(socket) ?? 0) + 1);
-    res.once('close', () => unanswered.set(socket, (unanswered.get(socket) ?? 1) - 1));
+    res.once('close', () => {
+      const left = (unanswered.get(socket) ?? 1) - 1;
+      unanswered.set(socket, left);
+      const then = left === 0 ? waiters.get(socket) : undefined;
+      if (then) {
+        waiters.delete(socket);
+        for (const f of then) f();
+      }
+    });
     let line = lines.get(socket);
     if (!line) lines.set(socket, (line = { queue: [], closing: false, full: false }));
     if (line.closing || line.full) return void req.resume();
@@ -94,25 +105,32 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
     line.queue.push({ req, res, waiting: 2 });
     if (line.queue.length === 1) next(line, socket);
   };
-  return Object.assign(serve, { unanswered: (socket: object) => unanswered.get(socket) ?? 0 });
+  const whenAnswered = (socket: object, then: () => void) => {
+    if (!unanswered.get(socket)) return then();
+    waiters.set(socket, [...(waiters.get(socket) ?? []), then]);
+  };
+  return Object.assign(serve, { unanswered: (socket: object) => unanswered.get(socket) ?? 0, whenAnswered });
 }
 
 /**
  * A 'clientError' listener for a server using inTurn. Bytes that arrive after a request that said
  * `Connection: close` are no error of the answer under way: it is sent, then the connection
  * closes (RFC 9112 §9.6); Node's own handler would answer 400 in its place and cut it. Anything
- * else is answered as Node does (431 for headers too large, 408 for too slow, else 400) if
- * nothing was written on the connection yet, and the connection is closed.
+ * else is answered as Node does (431 for headers too large, 408 for too slow, else 400), but
+ * only once the requests received before the bad bytes have their answers, in order: Node answers
+ * only while nothing was written on the connection, and cuts the answers under way. Then the
+ * connection is closed.
  */
 export function clientErrorInTurn(turns: InTurn) {
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
     if (err.code === 'HPE_CLOSED_CONNECTION' && turns.unanswered(socket) > 0) return;
     const status = clientErrorStatus(err.code);
-    const written = (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0;
-    if (status !== undefined && socket.writable && written === 0 && turns.unanswered(socket) === 0) {
+    if (status === undefined) return void socket.destroy();
+    turns.whenAnswered(socket, () => {
+      if (!socket.writable) return void socket.destroy(); // an answer said Connection: close
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
-    }
-    socket.destroy();
+      (socket as Duplex & { destroySoon(): void }).destroySoon(); // once the bytes are out
+    });
   };
 }
 

@@ -37,6 +37,13 @@ describe('pipelining at a cache', () => {
     expect(fetched()).not.toContain('/after-close');
   });
 
+  it('bytes that are not a request, behind requests under way (a MISS, then a HIT): both answered in order, then a 400, then the connection closes', async () => {
+    const got = await exchange(edge.port, get('/before-junk') + get('/in-order-0') + 'NOT HTTP AT ALL\r\n\r\n', 4, { timeoutMs: 5_000 }); // 4: read on until it closes
+    expect(got.responses.map((r) => r.status)).toEqual([200, 200, 400]);
+    expect(got.responses[0]!.body.toString()).toBe('body of /before-junk');
+    expect(got.closed).toBe(true);
+  });
+
   it('pipelined requests are answered in order, each once', async () => {
     const paths = Array.from({ length: 8 }, (_, i) => `/in-order-${i}`);
     const got = await exchange(edge.port, paths.map((p) => get(p)).join(''), paths.length, { timeoutMs: 5_000 });

@@ -51,6 +51,24 @@ describe('pipelining at the SLB', () => {
     expect(shop.store.count).toBe(before);
   });
 
+  it('bytes that are not a request, behind one being forwarded: that one is answered, then a 400 for the bytes, then the connection closes', async () => {
+    seen.requests.length = 0;
+    const got = await rawOverTls(shop, get('/healthz') + 'NOT HTTP AT ALL\r\n\r\n');
+    expect(statuses(got), got).toEqual([200, 400]);
+    expect(seen.requests).toEqual(['GET /healthz']);
+  });
+
+  it('a POST without Content-Length has no body (RFC 9112 §6.3): it is answered as such, its would-be body gets a 400, no order is taken', async () => {
+    const before = shop.store.count;
+    seen.requests.length = 0;
+    const got = await rawOverTls(shop, `POST /purchaseOrder HTTP/1.1\r\nHost: ${SHOP}\r\nContent-Type: application/json\r\n\r\n${ORDER}`);
+    const [first, second] = statuses(got);
+    expect(first, got).toBeGreaterThanOrEqual(400); // the app's answer to an order with no body
+    expect(second, got).toBe(400); // the JSON, read as the next request
+    expect(statuses(got)).toHaveLength(2);
+    expect(shop.store.count).toBe(before);
+  });
+
   it('pipelined requests go upstream one at a time, in order, each answered', async () => {
     seen.requests.length = 0;
     seen.maxInFlight = 0;
