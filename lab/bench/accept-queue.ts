@@ -15,10 +15,15 @@
 // tables (2 ms of CPU here, against 0.3 ms for a page). Even so, only the p99 row is watched, every
 // 20 ms: a watcher must not take the core it is measuring.
 import fs from 'node:fs';
+import os from 'node:os';
 
-/** "1500007F:B5D3" is 127.0.0.21:46547: the address as the kernel's 32-bit word, in hex. */
+/**
+ * "1500007F:B5D3" is 127.0.0.21:46547: the address as the kernel's 32-bit word in hex, so its
+ * octets come reversed on a little-endian machine (x86, Arm); the port is a plain number.
+ */
 function procAddress(host: string, port: number): string {
-  const word = host.split('.').map(Number).reverse().map((octet) => octet.toString(16).padStart(2, '0')).join('');
+  const octets = host.split('.').map(Number);
+  const word = (os.endianness() === 'LE' ? octets.reverse() : octets).map((octet) => octet.toString(16).padStart(2, '0')).join('');
   return `${word}:${port.toString(16).padStart(4, '0')}`.toUpperCase();
 }
 
