@@ -71,12 +71,18 @@ export function captureUnavailable(): string | undefined {
 }
 
 /**
- * A BPF filter for the lab's traffic only: its addresses when each role has its own (127.0.0.x and
- * the phone's 127.10.x.x), else its ports on 127.0.0.1. `quiet` addresses are left out even when
- * they talk to a role: the health checks' own source addresses (lab/topology.ts).
+ * A BPF filter for the lab's traffic only: every packet to or from one of its roles' listening
+ * sockets (address and port: another lab in the same network namespace has the same 127.0.0.x
+ * addresses, but never the same address with the same port), and ICMP between its addresses (a
+ * "port unreachable" from a role that is down). On one address, its ports on 127.0.0.1. `quiet`
+ * addresses are left out even when they talk to a role: the health checks' own source addresses
+ * (lab/topology.ts).
  */
-export function labFilter(hosts: string[], ports: number[], perRole: boolean, quiet: string[] = []): string {
-  const story = perRole ? [...new Set(hosts)].map((h) => `host ${h}`).join(' or ') : [...new Set(ports)].map((p) => `port ${p}`).join(' or ');
+export function labFilter(roles: Array<{ host: string; port: number }>, perRole: boolean, quiet: string[] = []): string {
+  const ports = [...new Set(roles.map((r) => r.port))].map((p) => `port ${p}`);
+  const endpoints = [...new Set(roles.map((r) => `(host ${r.host} and port ${r.port})`))];
+  const hosts = [...new Set(roles.map((r) => `host ${r.host}`))];
+  const story = perRole ? `${endpoints.join(' or ')} or (icmp and (${hosts.join(' or ')}))` : ports.join(' or ');
   if (quiet.length === 0) return story;
   return `(${story}) and not (${[...new Set(quiet)].map((h) => `host ${h}`).join(' or ')})`;
 }

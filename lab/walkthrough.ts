@@ -604,7 +604,7 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
     const perRole = lab.state.addressing === 'per-role';
     const healthChecks = lab.state.roles.flatMap((r) => (r.healthChecksFrom ? [r.healthChecksFrom] : []));
     // ns mode: everything on the phone's own link (its ARP too); on loopback, the lab's traffic only.
-    const filter = net ? '' : labFilter([...lab.state.roles.map((r) => r.host), story.phone], lab.state.roles.map((r) => r.port), perRole, healthChecks);
+    const filter = net ? '' : labFilter(lab.state.roles, perRole, healthChecks);
     fs.rmSync(path.join(dir, 'capture.pcap'), { force: true }); // an older lab's plain pcap, without the secrets
     capture = await startCapture(path.join(dir, 'capture.pcapng'), filter, { iface: net ? phoneInterface(net, region) : 'lo' }).catch((err: Error) => {
       captureNote = w.capture.failed(err.message);
