@@ -184,8 +184,7 @@ describe("the report's sequence diagram", () => {
 /** Every field the dissector places at a byte offset is, in tshark's PDML, a field of that name at that offset and size. */
 async function expectDissectionAsTshark(file: string, dnsPorts: number[]): Promise<void> {
   const { frames } = dissectCapture(readCapture(fs.readFileSync(file)), { dnsPorts });
-  // tshark reads DNS on port 53 only unless told: the lab's servers may be on others (--ephemeral).
-  const { stdout } = await run('tshark', ['-r', file, '-T', 'pdml', ...dnsPorts.flatMap((p) => ['-d', `udp.port==${p},dns`])], { maxBuffer: 200 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  const { stdout } = await run('tshark', ['-r', file, '-T', 'pdml', ...(await udpAsDns(file))], { maxBuffer: 200 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
   const packets = stdout.split('<packet>').slice(1);
   expect(packets).toHaveLength(frames.length);
   let checked = 0;
@@ -227,12 +226,24 @@ afterEach(() => {
 });
 const hasTools = os.platform() === 'linux' && ['tcpdump', 'tshark'].every((tool) => spawnSync(tool, ['--version']).status === 0);
 
+/**
+ * tshark's `-d` for every UDP port in the capture: all of the lab's UDP is DNS. With --ephemeral
+ * the ports are random, and tshark tries its port tables before its DNS heuristic: a port that
+ * happens to be in them (31 of the ephemeral range in tshark 4.0, e.g. 44818 EtherNet/IP) would
+ * show a DNS message as another protocol, in about one run in twenty-five.
+ */
+async function udpAsDns(file: string): Promise<string[]> {
+  const { stdout } = await run('tshark', ['-r', file, '-Y', 'udp', '-T', 'fields', '-e', 'udp.srcport', '-e', 'udp.dstport'], { maxBuffer: 20 * 1024 * 1024 });
+  const ports = new Set(stdout.split(/\s+/).filter(Boolean));
+  return [...ports].flatMap((p) => ['-d', `udp.port==${p},dns`]);
+}
+
 /** What tshark shows in each frame: one tab-separated line per frame, several values joined by commas. */
 const FIELDS = ['frame.number', 'frame.time_epoch', 'dns.id', 'dns.qry.name', 'dns.flags.response', 'http.request.method', 'http.request.uri', 'http.response.code', 'tls.handshake.type', 'tls.record.content_type'] as const;
 type Shown = Record<(typeof FIELDS)[number], string[]>;
 
 async function tsharkFrames(file: string): Promise<Map<number, Shown>> {
-  const { stdout } = await run('tshark', ['-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', ...FIELDS.flatMap((f) => ['-e', f])], { maxBuffer: 20 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  const { stdout } = await run('tshark', ['-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', ...(await udpAsDns(file)), ...FIELDS.flatMap((f) => ['-e', f])], { maxBuffer: 20 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
   const frames = new Map<number, Shown>();
   for (const line of stdout.replace(/\n$/, '').split('\n')) {
     const values = line.split('\t');
