@@ -175,6 +175,8 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
   });
   // Requests received and not yet answered, per connection: serve counts them.
   const responding = { has: (socket: Duplex) => serve.unanswered(socket) > 0 };
+  // Connections whose bad bytes are being answered (the 'clientError' handler below).
+  const answering = new WeakSet<Duplex>();
 
   // One TLS terminator per listener, each with its own TLS settings; all hand their requests to
   // serve, above.
@@ -228,6 +230,9 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
       // which is sent, and then the connection closes (RFC 9112 §9.6).
       if (err.code === 'HPE_CLOSED_CONNECTION' && responding.has(socket)) return;
       if (status === undefined) return void socket.destroy();
+      // Node's parser stays in error and reports it again for every later chunk: one answer.
+      if (answering.has(socket)) return;
+      answering.add(socket);
       // Requests received before the bad bytes are answered first, in order; then this answer.
       serve.whenAnswered(socket, () => {
         if (!socket.writable) return void socket.destroy(); // an answer said Connection: close

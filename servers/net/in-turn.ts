@@ -122,10 +122,14 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
  * connection is closed.
  */
 export function clientErrorInTurn(turns: InTurn) {
+  const answering = new WeakSet<Duplex>();
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
     if (err.code === 'HPE_CLOSED_CONNECTION' && turns.unanswered(socket) > 0) return;
     const status = clientErrorStatus(err.code);
     if (status === undefined) return void socket.destroy();
+    // Node's parser stays in error and reports it again for every later chunk: one answer.
+    if (answering.has(socket)) return;
+    answering.add(socket);
     turns.whenAnswered(socket, () => {
       if (!socket.writable) return void socket.destroy(); // an answer said Connection: close
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeChainDir, startShop, type Shop } from '../shop-fixture.ts';
-import { rawOverTls, SHOP } from './slb-helpers.ts';
+import { closedWithin, rawOverTls, SHOP, tlsConnect } from './slb-helpers.ts';
 
 const chain = makeChainDir('lab-slb-pipelining-');
 let shop: Shop;
@@ -56,6 +56,19 @@ describe('pipelining at the SLB', () => {
     const got = await rawOverTls(shop, get('/healthz') + 'NOT HTTP AT ALL\r\n\r\n');
     expect(statuses(got), got).toEqual([200, 400]);
     expect(seen.requests).toEqual(['GET /healthz']);
+  });
+
+  it('bad bytes in several chunks behind a request under way: still one answer for them, after that request\'s', async () => {
+    const socket = await tlsConnect(shop);
+    let got = '';
+    socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
+    socket.on('error', () => {});
+    // Node's parser reports its error again for every chunk that follows: each is a 'clientError'.
+    socket.write(get('/healthz') + 'NOT HTTP\r\n\r\n');
+    socket.write('STILL NOT\r\n\r\n');
+    socket.write('NOR THIS\r\n\r\n');
+    expect(await closedWithin(socket, 5_000)).toBe('closed');
+    expect(statuses(got), got).toEqual([200, 400]);
   });
 
   it('a POST without Content-Length has no body (RFC 9112 §6.3): it is answered as such, its would-be body gets a 400, no order is taken', async () => {
