@@ -25,7 +25,7 @@ import { Backend, DEFAULT_HEALTH_CHECK, type BackendConfig, type HealthCheckOpti
 import { startHealthChecks, type RunningChecks } from './net/health.ts';
 import { appendList, hostWithoutPort, withoutHopByHop } from './proxy-headers.ts';
 import { withoutToken } from './net/redact.ts';
-import { clientErrorStatus, inTurn } from './net/in-turn.ts';
+import { clientErrorInTurn, inTurn } from './net/in-turn.ts';
 
 export interface SlbTimeouts {
   /** From TCP accept to the end of the TLS handshake. */
@@ -173,10 +173,8 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
       else res.destroy();
     });
   });
-  // Requests received and not yet answered, per connection: serve counts them.
-  const responding = { has: (socket: Duplex) => serve.unanswered(socket) > 0 };
-  // Connections whose bad bytes are being answered (the 'clientError' handler below).
-  const answering = new WeakSet<Duplex>();
+  // Bytes that are not a request get a JSON 4xx that says why, in their turn (servers/net/in-turn.ts).
+  const answerBadBytes = clientErrorInTurn(serve, (socket, status, err) => endThenLetGo(socket, rawReply(status, clientErrorReason(err.code, timeouts))));
 
   // One TLS terminator per listener, each with its own TLS settings; all hand their requests to
   // serve, above.
@@ -221,23 +219,11 @@ export async function startSlb(opts: SlbOptions): Promise<RunningSlb> {
     // request too slow to arrive. Node answers these only if nothing was written on the socket
     // yet, which over TLS (the handshake was written) means never: so answer here.
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      const status = clientErrorStatus(err.code);
       const peer = socket as tls.TLSSocket;
       if (err.code?.startsWith('ERR_SSL_')) {
         log(`${name}: TLS error on the connection from ${peer.remoteAddress}:${peer.remotePort}: ${err.code}; closed`);
       }
-      // Bytes after a request that said `Connection: close`: not an error of the answer under way,
-      // which is sent, and then the connection closes (RFC 9112 §9.6).
-      if (err.code === 'HPE_CLOSED_CONNECTION' && responding.has(socket)) return;
-      if (status === undefined) return void socket.destroy();
-      // Node's parser stays in error and reports it again for every later chunk: one answer.
-      if (answering.has(socket)) return;
-      answering.add(socket);
-      // Requests received before the bad bytes are answered first, in order; then this answer.
-      serve.whenAnswered(socket, () => {
-        if (!socket.writable) return void socket.destroy(); // an answer said Connection: close
-        endThenLetGo(socket, rawReply(status, clientErrorReason(err.code, timeouts)));
-      });
+      answerBadBytes(err, socket);
     });
     return server;
   }

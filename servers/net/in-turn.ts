@@ -112,6 +112,9 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
   return Object.assign(serve, { unanswered: (socket: object) => unanswered.get(socket) ?? 0, whenAnswered });
 }
 
+/** How a server answers bytes it could not parse, once their turn has come. */
+export type AnswerBadBytes = (socket: Duplex, status: number, err: NodeJS.ErrnoException) => void;
+
 /**
  * A 'clientError' listener for a server using inTurn. Bytes that arrive after a request that said
  * `Connection: close` are no error of the answer under way: it is sent, then the connection
@@ -119,9 +122,9 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
  * else is answered as Node does (431 for headers too large, 408 for too slow, else 400), but
  * only once the requests received before the bad bytes have their answers, in order: Node answers
  * only while nothing was written on the connection, and cuts the answers under way. Then the
- * connection is closed.
+ * connection is closed. `answer` writes that answer (default: the status line alone, as Node).
  */
-export function clientErrorInTurn(turns: InTurn) {
+export function clientErrorInTurn(turns: InTurn, answer: AnswerBadBytes = statusLineOnly) {
   const answering = new WeakSet<Duplex>();
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
     if (err.code === 'HPE_CLOSED_CONNECTION' && turns.unanswered(socket) > 0) return;
@@ -132,10 +135,14 @@ export function clientErrorInTurn(turns: InTurn) {
     answering.add(socket);
     turns.whenAnswered(socket, () => {
       if (!socket.writable) return void socket.destroy(); // an answer said Connection: close
-      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
-      (socket as Duplex & { destroySoon(): void }).destroySoon(); // once the bytes are out
+      answer(socket, status, err);
     });
   };
+}
+
+function statusLineOnly(socket: Duplex, status: number): void {
+  socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
+  (socket as Duplex & { destroySoon(): void }).destroySoon(); // once the bytes are out
 }
 
 /** Did this exchange end the connection (the client's `Connection: close`, or ours)? */
