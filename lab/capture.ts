@@ -73,18 +73,29 @@ export function captureUnavailable(): string | undefined {
 /**
  * A BPF filter for the lab's traffic only: every packet to or from one of its roles' listening
  * sockets (address and port: another lab in the same network namespace has the same 127.0.0.x
- * addresses, but never the same address with the same port), and ICMP between its addresses (a
- * "port unreachable" from a role that is down). On one address, its ports on 127.0.0.1. `quiet`
- * addresses are left out even when they talk to a role: the health checks' own source addresses
- * (lab/topology.ts).
+ * addresses, but never the same address with the same port), and the ICMP errors about those
+ * sockets (a "port unreachable" from a role that is down). On one address, its ports on 127.0.0.1.
+ * `quiet` addresses are left out even when they talk to a role: the health checks' own source
+ * addresses (lab/topology.ts).
  */
 export function labFilter(roles: Array<{ host: string; port: number }>, perRole: boolean, quiet: string[] = []): string {
-  const ports = [...new Set(roles.map((r) => r.port))].map((p) => `port ${p}`);
+  const ports = [...new Set(roles.map((r) => `port ${r.port}`))];
   const endpoints = [...new Set(roles.map((r) => `(host ${r.host} and port ${r.port})`))];
-  const hosts = [...new Set(roles.map((r) => `host ${r.host}`))];
-  const story = perRole ? `${endpoints.join(' or ')} or (icmp and (${hosts.join(' or ')}))` : ports.join(' or ');
+  const icmpAbout = [...new Set(roles.map((r) => icmpErrorAbout(r.host, r.port)))];
+  const story = perRole ? `${endpoints.join(' or ')} or (icmp and (${icmpAbout.join(' or ')}))` : ports.join(' or ');
   if (quiet.length === 0) return story;
   return `(${story}) and not (${[...new Set(quiet)].map((h) => `host ${h}`).join(' or ')})`;
+}
+
+/**
+ * An ICMP error quotes the IP header and the first 8 bytes of the datagram it is about (RFC 792):
+ * after the ICMP header's 8 bytes, the quoted source address is at icmp[20:4] and its destination
+ * at icmp[24:4], the UDP or TCP ports at icmp[28:2] and icmp[30:2] (a 20-byte quoted IP header: the
+ * lab sends no IP options). The address goes in as a number: BPF compares words, not dotted quads.
+ */
+function icmpErrorAbout(host: string, port: number): string {
+  const word = `0x${host.split('.').map((octet) => Number(octet).toString(16).padStart(2, '0')).join('')}`;
+  return `(icmp[24:4] == ${word} and icmp[30:2] == ${port}) or (icmp[20:4] == ${word} and icmp[28:2] == ${port})`;
 }
 
 /** Start tcpdump and wait until it really listens (it says so on stderr). `file` is the pcapng to leave. */

@@ -39,8 +39,9 @@ describe('the capture filter', () => {
 
   // Two labs in one network namespace (two test files at once in CI) have the same per-role
   // addresses: each capture must hold its own lab's packets only, or a frame of the other's
-  // DNS walk turns up in this one's story. tcpdump on lo, with real datagrams.
-  it.skipIf(captureUnavailable() !== undefined)("per role: this lab's sockets (address and port), not another lab's on the same address, not the health checks' own address", async () => {
+  // DNS walk turns up in this one's story. tcpdump on lo, with real datagrams, and the real
+  // "port unreachable" the kernel sends for a datagram to a port nobody holds.
+  it.skipIf(captureUnavailable() !== undefined)("per role: this lab's sockets (address and port) and the ICMP errors about them; not another lab's on the same address, not the health checks' own address", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-filter-'));
     const sockets: dgram.Socket[] = [];
     const bound = async (address: string) => {
@@ -49,24 +50,40 @@ describe('the capture filter', () => {
       await new Promise<void>((resolve) => s.bind(0, address, resolve));
       return s;
     };
+    // A port on 127.0.0.10 that nobody holds any more: a role that is down, or another lab's.
+    const closedPort = async () => {
+      const s = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => s.bind(0, '127.0.0.10', resolve));
+      const { port } = s.address();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+      return port;
+    };
     try {
       const ours = await bound('127.0.0.10'); // this lab's root
       const theirs = await bound('127.0.0.10'); // another lab's root: the same address, another port
       const client = await bound('127.0.0.53'); // a local DNS
       const healthCheck = await bound('127.0.0.114'); // a health check's own source address
+      const oursDown = await closedPort(); // this lab's role that is down
+      const theirsDown = await closedPort(); // another lab's, down
       const port = (s: dgram.Socket) => s.address().port;
-      const filter = labFilter([{ host: '127.0.0.10', port: port(ours) }, { host: '127.0.0.53', port: 40053 }], true, ['127.0.0.114']);
-      const capture = await startCapture(path.join(dir, 'c.pcapng'), filter);
-      const send = (from: dgram.Socket, to: dgram.Socket, text: string) => new Promise<void>((resolve) => from.send(text, port(to), '127.0.0.10', () => resolve()));
-      await send(client, ours, 'ours 1');
-      await send(client, theirs, 'theirs');
-      await send(healthCheck, ours, 'health');
-      await send(client, ours, 'ours 2');
-      // tcpdump writes each frame as it comes (-U): wait until the last one we expect is in the file.
-      await captureSoFar(capture, (c) => c.frames.some((f) => f.data.includes('ours 2')));
+      const roles = [{ host: '127.0.0.10', port: port(ours) }, { host: '127.0.0.10', port: oursDown }, { host: '127.0.0.53', port: 40053 }];
+      const capture = await startCapture(path.join(dir, 'c.pcapng'), labFilter(roles, true, ['127.0.0.114']));
+      const send = (from: dgram.Socket, toPort: number, text: string) => new Promise<void>((resolve) => from.send(text, toPort, '127.0.0.10', () => resolve()));
+      await send(client, port(ours), 'ours 1');
+      await send(client, port(theirs), 'theirs');
+      await send(healthCheck, port(ours), 'health');
+      await send(client, oursDown, 'to our role that is down');
+      await send(client, theirsDown, 'to their role that is down');
+      await send(client, port(ours), 'ours 2');
+      // What each frame is: a UDP payload, or an ICMP error with the port of the datagram it quotes
+      // (an Ethernet header of 14 bytes on lo, IP 20, then UDP 8 or ICMP 8 + the quoted IP 20).
+      const seen = (f: { data: Buffer }) => (f.data[23] === 1 ? `ICMP type ${f.data[34]} about port ${f.data.readUInt16BE(64)}` : f.data.subarray(42).toString());
+      // tcpdump writes each frame as it comes (-U): wait until the last ones we expect are in the file.
+      await captureSoFar(capture, (c) => c.frames.length >= 4);
       await capture.stop();
-      const payloads = readCapture(fs.readFileSync(capture.rawFile)).frames.map((f) => f.data.subarray(42).toString());
-      expect(payloads).toEqual(['ours 1', 'ours 2']);
+      const frames = readCapture(fs.readFileSync(capture.rawFile)).frames.map(seen);
+      // Another test's traffic on lo cannot match this filter; the kernel's ICMP may come after the next datagram.
+      expect(frames.sort()).toEqual([`ICMP type 3 about port ${oursDown}`, 'ours 1', 'ours 2', 'to our role that is down']);
     } finally {
       for (const s of sockets) s.close();
       fs.rmSync(dir, { recursive: true, force: true });
