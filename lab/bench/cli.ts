@@ -18,14 +18,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchLab, type BenchLab } from './lab.ts';
-import { prepareRows, ROW_IDS, type Row } from './rows.ts';
+import { prepareRows, ROW_IDS, type Row, type Side } from './rows.ts';
 import { choosePinning, cpuSeconds, killAllNow, pinSelf, stopAll } from './procs.ts';
-import { UNSTEADY_FACTOR, cpuBudgetUs, ms, short, summarise, table, unsteady, us, verdict, type Run, type Target, type Verdict } from './results.ts';
+import { UNSTEADY_FACTOR, cpuBudgetUs, ms, short, steadied, summarise, table, unsteady, us, verdict, type Run, type Target, type Verdict } from './results.ts';
 
 /** Whatever happens, the bench ends by then: its own processes stopped, its folder removed. */
 const DEADLINE_MS = 9 * 60_000;
 const RSS_TARGET_MB = 200;
 const WARM_UP_SECONDS = 1;
+/** The most warm-up runs the lab's side gets before it is measured anyway (see steadied). */
+const MAX_WARM_UP_RUNS = 5;
 
 interface RowResult {
   id: string;
@@ -127,7 +129,7 @@ async function main(): Promise<number> {
     command: benchCommand(process.argv.slice(2)),
     // The 1-minute load average before and after: on a shared machine, how much else was running.
     machine: { cores: os.cpus().length, node: process.version, loadAverage: { start: loadAtStart, end: Number(os.loadavg()[0]!.toFixed(2)) } },
-    settings: { repetitions: reps, secondsPerRun: seconds, warmUpSeconds: WARM_UP_SECONDS, pinning: pinning.note },
+    settings: { repetitions: reps, secondsPerRun: seconds, warmUpSeconds: WARM_UP_SECONDS, labWarmUpRunsAtMost: MAX_WARM_UP_RUNS, pinning: pinning.note },
     rss,
     rows: results,
   };
@@ -136,20 +138,37 @@ async function main(): Promise<number> {
   return 0;
 }
 
+/** One run of a side's load, with the CPU its processes spent per answer. */
+async function timedRun(who: Side, seconds: number): Promise<Run> {
+  const cpu = () => who.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const cpuBefore = cpu();
+  const run = await who.run(seconds).catch((err: Error): Run => ({ rate: NaN, avgMs: NaN, problem: err.message.split('\n')[0] }));
+  if (run.count) run.cpuUsPerOp = ((cpu() - cpuBefore) * 1e6) / run.count;
+  return run;
+}
+
 /**
  * Every row's lab and peer, `reps` times. The two alternate who goes first, so that neither always
  * runs right after the other's load (a warm CPU cache, a GC debt, the neighbours' noise).
  */
 async function measure(rows: Row[], reps: number, seconds: number, progress: (line: string) => void): Promise<RowResult[]> {
   const runs = new Map<string, { lab: Run[]; peer: Run[]; bare: Run[] }>(rows.map((r) => [r.id, { lab: [], peer: [], bare: [] }]));
-  // A warm-up second per side, not counted: a Node process answers its first second's load with
-  // code not yet compiled by the JIT, and a cache's first requests fill the kernel's page cache.
+  // Warm-up runs, not counted. A Node process answers its first seconds of load with code the JIT
+  // has not optimised yet: the lab's edge took 94, 60, 55, 44 µs of CPU per HIT in its first four
+  // seconds under wrk, then stayed at 40-45 (Node 26). So the lab's side runs until two runs in a
+  // row cost the same per answer (steadied), at most MAX_WARM_UP_RUNS seconds; nginx, Knot and the
+  // 30-line bare Node are steady after a second. A cache's first requests also fill the page cache.
   for (const row of rows) {
     if (!row.lab || !row.peer) continue;
     progress(`warming up ${row.id}`);
-    await row.lab.run(WARM_UP_SECONDS).catch(() => {});
-    await row.peer.run(WARM_UP_SECONDS).catch(() => {});
-    await row.bare?.run(WARM_UP_SECONDS).catch(() => {});
+    let before: Run | undefined;
+    for (let i = 0; i < MAX_WARM_UP_RUNS; i++) {
+      const run = await timedRun(row.lab, WARM_UP_SECONDS);
+      if (run.problem || steadied(before, run)) break;
+      before = run;
+    }
+    await timedRun(row.peer, WARM_UP_SECONDS);
+    if (row.bare) await timedRun(row.bare, WARM_UP_SECONDS);
   }
   for (let rep = 0; rep < reps; rep++) {
     for (const row of rows) {
@@ -159,11 +178,7 @@ async function measure(rows: Row[], reps: number, seconds: number, progress: (li
       for (const side of order) {
         const who = row[side]!;
         progress(`${rep + 1}/${reps} ${row.id}: ${side === 'lab' ? 'lab' : who.name}`);
-        const cpu = () => who.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-        const cpuBefore = cpu();
-        const run = await who.run(seconds).catch((err: Error): Run => ({ rate: NaN, avgMs: NaN, problem: err.message.split('\n')[0] }));
-        if (run.count) run.cpuUsPerOp = ((cpu() - cpuBefore) * 1e6) / run.count;
-        runs.get(row.id)![side].push(run);
+        runs.get(row.id)![side].push(await timedRun(who, seconds));
       }
     }
   }
@@ -199,7 +214,7 @@ function describe(run: Run, id: string): string {
 
 function printReport(report: { when: string; seconds: number; command: string; machine: { cores: number; node: string; loadAverage: { start: number; end: number } }; settings: { repetitions: number; secondsPerRun: number; pinning: string } }, results: RowResult[], lab: BenchLab, rss: { idleMb: number; afterMb: number }): void {
   const { settings, machine } = report;
-  console.log(`Lab vs peers, ${report.when} (${report.seconds} s): ${settings.repetitions} repetition(s) of ${settings.secondsPerRun} s per side after ${WARM_UP_SECONDS} s of warm-up, medians`);
+  console.log(`Lab vs peers, ${report.when} (${report.seconds} s): ${settings.repetitions} repetition(s) of ${settings.secondsPerRun} s per side after a warm-up (the lab's side until steady, at most ${MAX_WARM_UP_RUNS * WARM_UP_SECONDS} s; the others ${WARM_UP_SECONDS} s), medians`);
   console.log(`Node ${machine.node}, ${machine.cores} cores, load average ${machine.loadAverage.start} at the start, ${machine.loadAverage.end} at the end; ${settings.pinning}`);
   console.log('');
   const body = results.map((r) => {

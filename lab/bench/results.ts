@@ -129,6 +129,16 @@ export function summarise(runs: Run[]): Run {
   };
 }
 
+/**
+ * Is a side warmed up: did this run cost the same CPU per answer as the one before, within
+ * `tolerance`? Runs without a CPU figure (no count) cannot tell, and end the warm-up.
+ */
+export function steadied(before: Run | undefined, run: Run, tolerance = 0.1): boolean {
+  if (run.cpuUsPerOp === undefined) return true;
+  if (before?.cpuUsPerOp === undefined) return false;
+  return Math.abs(run.cpuUsPerOp - before.cpuUsPerOp) <= tolerance * before.cpuUsPerOp;
+}
+
 /** How far a side's rate may move between repetitions before its row is called unsteady. */
 export const UNSTEADY_FACTOR = 1.5;
 
