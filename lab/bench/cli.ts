@@ -161,12 +161,15 @@ async function measure(rows: Row[], reps: number, seconds: number, progress: (li
   for (const row of rows) {
     if (!row.lab || !row.peer) continue;
     progress(`warming up ${row.id}`);
+    const costs: string[] = [];
     let before: Run | undefined;
     for (let i = 0; i < MAX_WARM_UP_RUNS; i++) {
       const run = await timedRun(row.lab, WARM_UP_SECONDS);
+      costs.push(us(run.cpuUsPerOp));
       if (run.problem || steadied(before, run)) break;
       before = run;
     }
+    progress(`  the lab's side, CPU per answer in each warm-up second: ${costs.join(', ')}`);
     await timedRun(row.peer, WARM_UP_SECONDS);
     if (row.bare) await timedRun(row.bare, WARM_UP_SECONDS);
   }
