@@ -3,7 +3,7 @@
 // on this machine. Issue 14's table, measured: medians of repeated runs, lab/peer ratios, and
 // whether each target is met; then the CPU time each side used per answer, and what a target allows.
 //
-//   npm run bench                  3 repetitions of 3 s per side and row (about 4½ minutes)
+//   npm run bench                  3 repetitions of 3 s per side and row (just under 5 minutes)
 //   npm run bench -- --quick       1 repetition of 1 s: does every row work? (about a minute)
 //   npm run bench -- --json        the same, as JSON on stdout
 //   npm run bench -- --rows auth,edge-6k     only these rows (ids as in the JSON)
@@ -105,7 +105,7 @@ async function main(): Promise<number> {
     const idle = lab.rss();
     const wanted = (id: string) => !only || only.includes(id);
     const rows = (await prepareRows({ tmp, pinning, lab, stoppers, progress, wanted })).filter((r) => wanted(r.id));
-    results = await measure(rows, reps, seconds, progress);
+    results = await measure(rows, reps, seconds, values.quick ? 1 : MAX_WARM_UP_RUNS, progress);
     const after = lab.rss();
     rss = { idleMb: idle.mb, afterMb: after.mb, processes: after.processes };
   } finally {
@@ -129,7 +129,7 @@ async function main(): Promise<number> {
     command: benchCommand(process.argv.slice(2)),
     // The 1-minute load average before and after: on a shared machine, how much else was running.
     machine: { cores: os.cpus().length, node: process.version, loadAverage: { start: loadAtStart, end: Number(os.loadavg()[0]!.toFixed(2)) } },
-    settings: { repetitions: reps, secondsPerRun: seconds, warmUpSeconds: WARM_UP_SECONDS, labWarmUpRunsAtMost: MAX_WARM_UP_RUNS, pinning: pinning.note },
+    settings: { repetitions: reps, secondsPerRun: seconds, warmUpSeconds: WARM_UP_SECONDS, labWarmUpRunsAtMost: values.quick ? 1 : MAX_WARM_UP_RUNS, pinning: pinning.note },
     rss,
     rows: results,
   };
@@ -151,19 +151,20 @@ async function timedRun(who: Side, seconds: number): Promise<Run> {
  * Every row's lab and peer, `reps` times. The two alternate who goes first, so that neither always
  * runs right after the other's load (a warm CPU cache, a GC debt, the neighbours' noise).
  */
-async function measure(rows: Row[], reps: number, seconds: number, progress: (line: string) => void): Promise<RowResult[]> {
+async function measure(rows: Row[], reps: number, seconds: number, warmUpRuns: number, progress: (line: string) => void): Promise<RowResult[]> {
   const runs = new Map<string, { lab: Run[]; peer: Run[]; bare: Run[] }>(rows.map((r) => [r.id, { lab: [], peer: [], bare: [] }]));
   // Warm-up runs, not counted. A Node process answers its first seconds of load with code the JIT
   // has not optimised yet: the lab's edge took 94, 60, 55, 44 µs of CPU per HIT in its first four
   // seconds under wrk, then stayed at 40-45 (Node 26). So the lab's side runs until two runs in a
-  // row cost the same per answer (steadied), at most MAX_WARM_UP_RUNS seconds; nginx, Knot and the
+  // row cost the same per answer (steadied), at most MAX_WARM_UP_RUNS seconds (one with --quick,
+  // which only checks that every row works); nginx, Knot and the
   // 30-line bare Node are steady after a second. A cache's first requests also fill the page cache.
   for (const row of rows) {
     if (!row.lab || !row.peer) continue;
     progress(`warming up ${row.id}`);
     const costs: string[] = [];
     let before: Run | undefined;
-    for (let i = 0; i < MAX_WARM_UP_RUNS; i++) {
+    for (let i = 0; i < warmUpRuns; i++) {
       const run = await timedRun(row.lab, WARM_UP_SECONDS);
       costs.push(us(run.cpuUsPerOp));
       if (run.problem || steadied(before, run)) break;
@@ -215,9 +216,9 @@ function describe(run: Run, id: string): string {
   return `${short(run.rate)} ${unit}, ${ms(run.avgMs)} avg`;
 }
 
-function printReport(report: { when: string; seconds: number; command: string; machine: { cores: number; node: string; loadAverage: { start: number; end: number } }; settings: { repetitions: number; secondsPerRun: number; pinning: string } }, results: RowResult[], lab: BenchLab, rss: { idleMb: number; afterMb: number }): void {
+function printReport(report: { when: string; seconds: number; command: string; machine: { cores: number; node: string; loadAverage: { start: number; end: number } }; settings: { repetitions: number; secondsPerRun: number; labWarmUpRunsAtMost: number; pinning: string } }, results: RowResult[], lab: BenchLab, rss: { idleMb: number; afterMb: number }): void {
   const { settings, machine } = report;
-  console.log(`Lab vs peers, ${report.when} (${report.seconds} s): ${settings.repetitions} repetition(s) of ${settings.secondsPerRun} s per side after a warm-up (the lab's side until steady, at most ${MAX_WARM_UP_RUNS * WARM_UP_SECONDS} s; the others ${WARM_UP_SECONDS} s), medians`);
+  console.log(`Lab vs peers, ${report.when} (${report.seconds} s): ${settings.repetitions} repetition(s) of ${settings.secondsPerRun} s per side after ${settings.labWarmUpRunsAtMost > 1 ? `a warm-up (the lab's side until steady, at most ${settings.labWarmUpRunsAtMost * WARM_UP_SECONDS} s; the others ${WARM_UP_SECONDS} s)` : `${WARM_UP_SECONDS} s of warm-up per side`}, medians`);
   console.log(`Node ${machine.node}, ${machine.cores} cores, load average ${machine.loadAverage.start} at the start, ${machine.loadAverage.end} at the end; ${settings.pinning}`);
   console.log('');
   const body = results.map((r) => {
