@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { acceptQueueIn, watchAcceptQueue } from '../lab/bench/accept-queue.ts';
 import { ecsOption } from '../lab/bench/load.ts';
 import { cpuBudgetUs, median, parseDnsperf, parseWrk, steadied, summarise, table, unsteady, us, verdict, wrkDuration } from '../lab/bench/results.ts';
+import { ensureChain } from '../certs/chain.ts';
 import { startCache } from '../servers/cdn/cache.ts';
 import { startOrigin } from '../servers/cdn/origin.ts';
 
@@ -239,6 +241,44 @@ describe("bare Node's HTTP answer", () => {
       bare.kill();
       await edge.close();
       await origin.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("bare Node's load balancer (the SLB row's third column)", () => {
+  it('terminates TLS with the chain, takes the app servers in turn from the source address given, adds X-Forwarded-For', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bare-proxy-'));
+    const files = ensureChain({ dir }).files;
+    const seen: string[] = [];
+    const app = (name: string) =>
+      new Promise<http.Server>((resolve) => {
+        const server = http.createServer((req, res) => {
+          seen.push(`${name} from ${req.socket.remoteAddress} for ${req.headers['x-forwarded-for']}`);
+          res.end(name);
+        });
+        server.listen(0, '127.0.0.1', () => resolve(server));
+      });
+    const apps = [await app('app-1'), await app('app-2')];
+    const target = (s: http.Server) => `127.0.0.1:${(s.address() as net.AddressInfo).port}`;
+    const script = path.join(import.meta.dirname, '..', 'lab', 'bench', 'bare-node-proxy.ts');
+    const proxy = spawn(process.execPath, ['--import', 'tsx', script, '127.0.0.1', files.fullChain, files.leafKey, '127.0.0.80', ...apps.map(target)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const [line] = (await once(proxy.stdout!, 'data')) as [Buffer];
+      const port = (JSON.parse(line.toString()) as { https: number }).https;
+      const get = () =>
+        new Promise<string>((resolve, reject) => {
+          https.get({ host: '127.0.0.1', port, path: '/', servername: 'www.geektime.test', ca: fs.readFileSync(files.rootCert), agent: false }, (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve(body));
+          }).on('error', reject);
+        });
+      expect([await get(), await get(), await get()]).toEqual(['app-1', 'app-2', 'app-1']);
+      expect(seen).toEqual(['app-1 from 127.0.0.80 for 127.0.0.1', 'app-2 from 127.0.0.80 for 127.0.0.1', 'app-1 from 127.0.0.80 for 127.0.0.1']);
+    } finally {
+      proxy.kill();
+      for (const server of apps) server.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

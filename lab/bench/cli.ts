@@ -241,8 +241,9 @@ function printReport(report: { when: string; seconds: number; command: string; m
   console.log(table(['what', 'load', 'lab', 'peer', 'bare Node', 'lab/peer', 'target', 'verdict'], body));
   if (results.some((r) => r.bare)) {
     console.log('\nbare Node: the same load on a 30-line server on this Node (lab/bench/bare-node.ts: UDP that sends each query back as');
-    console.log('its answer, http that sends from memory the answer the edge sends: its thirteen header fields and body). What Node');
-    console.log('itself does here, without any of the lab\'s code.');
+    console.log('its answer, http that sends from memory the answer the edge sends: its thirteen header fields and body), and for');
+    console.log('the SLB a 30-line load balancer on Node\'s https and http (bare-node-proxy.ts) before the same app servers. What');
+    console.log('Node itself does here, without any of the lab\'s code.');
   }
   // Where the time goes: CPU per answer is steadier than a rate on a shared machine, and it says
   // what a rate cannot: how much of a missed target is Node's own, and how much the lab's code.

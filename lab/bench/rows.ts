@@ -134,6 +134,21 @@ async function startBareNode(ctx: BenchContext): Promise<{ host: string; udp: nu
   return { host: '127.0.0.1', ...ports!, pid: child.pid! };
 }
 
+/** Start bare-node-proxy.ts on the servers' core, in front of the lab's app servers. */
+async function startBareProxy(ctx: BenchContext, opts: { certChainFile: string; keyFile: string; source: string; apps: Array<{ host: string; port: number }> }): Promise<{ host: string; port: number; pid: number }> {
+  const logFile = path.join(ctx.tmp, 'bare-node-proxy.log');
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-node-proxy.ts');
+  const args = ['--import', 'tsx', script, '127.0.0.1', opts.certChainFile, opts.keyFile, opts.source, ...opts.apps.map((a) => `${a.host}:${a.port}`)];
+  const child = startServer(process.execPath, args, { pin: ctx.pinning.server, logFile });
+  let port: number | undefined;
+  await waitUntil(() => {
+    const line = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').find((l) => l.startsWith('{')) : undefined;
+    if (line) port = (JSON.parse(line) as { https: number }).https;
+    return port !== undefined;
+  }, 30_000, 'bare Node (lab/bench/bare-node-proxy.ts)');
+  return { host: '127.0.0.1', port: port!, pid: child.pid! };
+}
+
 export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   const { lab, pinning } = ctx;
   let bareStart: Promise<{ host: string; udp: number; http: number; pid: number } | string> | undefined;
@@ -339,6 +354,16 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
         const load = (port: number, to: string): HttpLoad => ({ url: url(port), connections: 50, connectTo: to });
         keepAlive.lab = { name: 'slb', pids: [lab.pid], run: (seconds) => wrk(load(slb.port, slb.host), seconds, pinning, ctx.tmp) };
         keepAlive.peer = { name: 'HAProxy', pids: [haproxy.pid, lab.pid], run: (seconds) => wrk(load(haproxy.port, haproxy.host), seconds, pinning, ctx.tmp) };
+        // Bare Node's load balancer (bare-node-proxy.ts) in front of the same app servers, counted
+        // with them as HAProxy is.
+        const proxy = await attempt(async () => {
+          const started = await startBareProxy(ctx, { certChainFile: path.join(certDir, 'chain.crt'), keyFile: path.join(certDir, 'leaf.key'), source: slb.host, apps });
+          const status = await get(started.host, started.port);
+          if (status !== 200) throw new Error(`GET / answered ${status}`);
+          return started;
+        });
+        if (typeof proxy === 'string') keepAlive.notes.push(`bare Node did not start: ${proxy}`);
+        else keepAlive.bare = { name: 'bare Node', pids: [proxy.pid, lab.pid], run: (seconds) => wrk(load(proxy.port, proxy.host), seconds, pinning, ctx.tmp) };
       }
 
       const closeLoad = (port: number, to: string, connections = 50): HttpLoad => ({ url: url(port), connections, connectTo: to, headers: { Connection: 'close' } });
