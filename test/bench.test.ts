@@ -286,14 +286,16 @@ describe("bare Node's load balancer (the SLB row's third column)", () => {
 
 describe('the warm-up', () => {
   // The lab's edge, one-second runs from a fresh start (Node 26): 94, 60, 55, 44, 39 µs per HIT.
-  it("the lab's side is warm once a run costs what the one before did, within 10%", () => {
+  it("the lab's side is warm once its CPU per answer stops falling (by 5% or more a second)", () => {
     const run = (cpuUsPerOp?: number) => ({ rate: 1, avgMs: 1, ...(cpuUsPerOp !== undefined && { cpuUsPerOp }) });
     const series = [94, 60, 55, 44, 39].map((us) => run(us));
-    const warmAfter = series.findIndex((r, i) => steadied(series[i - 1], r));
-    expect(warmAfter).toBe(2); // 60 → 55: the third second
+    expect(series.findIndex((r, i) => steadied(series[i - 1], r))).toBe(-1); // still falling: all five seconds
+    const warm = [61, 23, 27, 22].map((us) => run(us)); // the authoritative DNS in a whole run
+    expect(warm.findIndex((r, i) => steadied(warm[i - 1], r))).toBe(2);
     expect(steadied(undefined, run(40))).toBe(false); // one run says nothing yet
-    expect(steadied(run(40), run(44))).toBe(true);
-    expect(steadied(run(40), run(45))).toBe(false);
+    expect(steadied(run(40), run(38))).toBe(true);
+    expect(steadied(run(40), run(37))).toBe(false);
+    expect(steadied(run(40), run(52))).toBe(true); // dearer: the machine's noise, not warming
     expect(steadied(run(40), run())).toBe(true); // no CPU figure: nothing to wait for
   });
 });

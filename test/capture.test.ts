@@ -50,21 +50,21 @@ describe('the capture filter', () => {
       await new Promise<void>((resolve) => s.bind(0, address, resolve));
       return s;
     };
-    // A port on 127.0.0.10 that nobody holds any more: a role that is down, or another lab's.
-    const closedPort = async () => {
-      const s = dgram.createSocket('udp4');
-      await new Promise<void>((resolve) => s.bind(0, '127.0.0.10', resolve));
-      const { port } = s.address();
-      await new Promise<void>((resolve) => s.close(() => resolve()));
-      return port;
+    // Ports on 127.0.0.10 that nobody holds any more: a role that is down, ours and another lab's.
+    // Both are bound before either is closed, so they differ.
+    const closedPorts = async () => {
+      const held = [dgram.createSocket('udp4'), dgram.createSocket('udp4')];
+      for (const s of held) await new Promise<void>((resolve) => s.bind(0, '127.0.0.10', resolve));
+      const ports = held.map((s) => s.address().port);
+      for (const s of held) await new Promise<void>((resolve) => s.close(() => resolve()));
+      return ports;
     };
     try {
       const ours = await bound('127.0.0.10'); // this lab's root
       const theirs = await bound('127.0.0.10'); // another lab's root: the same address, another port
       const client = await bound('127.0.0.53'); // a local DNS
       const healthCheck = await bound('127.0.0.114'); // a health check's own source address
-      const oursDown = await closedPort(); // this lab's role that is down
-      const theirsDown = await closedPort(); // another lab's, down
+      const [oursDown, theirsDown] = (await closedPorts()) as [number, number]; // a role of this lab's that is down, and another lab's
       const port = (s: dgram.Socket) => s.address().port;
       const roles = [{ host: '127.0.0.10', port: port(ours) }, { host: '127.0.0.10', port: oursDown }, { host: '127.0.0.53', port: 40053 }];
       const capture = await startCapture(path.join(dir, 'c.pcapng'), labFilter(roles, true, ['127.0.0.114']));

@@ -155,8 +155,8 @@ async function measure(rows: Row[], reps: number, seconds: number, warmUpRuns: n
   const runs = new Map<string, { lab: Run[]; peer: Run[]; bare: Run[] }>(rows.map((r) => [r.id, { lab: [], peer: [], bare: [] }]));
   // Warm-up runs, not counted. A Node process answers its first seconds of load with code the JIT
   // has not optimised yet: the lab's edge took 94, 60, 55, 44 µs of CPU per HIT in its first four
-  // seconds under wrk, then stayed at 40-45 (Node 26). So the lab's side runs until two runs in a
-  // row cost the same per answer (steadied), at most MAX_WARM_UP_RUNS seconds (one with --quick,
+  // seconds under wrk, then stayed at 40-45 (Node 26). So the lab's side runs until its cost per
+  // answer stops falling (steadied), at most MAX_WARM_UP_RUNS seconds (one with --quick,
   // which only checks that every row works); nginx, Knot and the
   // 30-line bare Node are steady after a second. A cache's first requests also fill the page cache.
   for (const row of rows) {

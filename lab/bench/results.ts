@@ -130,13 +130,14 @@ export function summarise(runs: Run[]): Run {
 }
 
 /**
- * Is a side warmed up: did this run cost the same CPU per answer as the one before, within
- * `tolerance`? Runs without a CPU figure (no count) cannot tell, and end the warm-up.
+ * Is a side warmed up: has its CPU per answer stopped falling? A run that costs no less than 95% of
+ * the one before is past the JIT's climb (a run that costs more is the machine's noise, not more
+ * warming). Runs without a CPU figure (no count) cannot tell, and end the warm-up.
  */
-export function steadied(before: Run | undefined, run: Run, tolerance = 0.1): boolean {
+export function steadied(before: Run | undefined, run: Run, fall = 0.05): boolean {
   if (run.cpuUsPerOp === undefined) return true;
   if (before?.cpuUsPerOp === undefined) return false;
-  return Math.abs(run.cpuUsPerOp - before.cpuUsPerOp) <= tolerance * before.cpuUsPerOp;
+  return run.cpuUsPerOp >= (1 - fall) * before.cpuUsPerOp;
 }
 
 /** How far a side's rate may move between repetitions before its row is called unsteady. */
