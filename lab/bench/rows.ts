@@ -120,34 +120,29 @@ async function attempt<T>(start: () => Promise<T>): Promise<T | string> {
   }
 }
 
-/** Start bare-node.ts on the servers' core, as the lab is run: `node --import tsx`, the same Node. */
-async function startBareNode(ctx: BenchContext): Promise<{ host: string; udp: number; http: number; pid: number }> {
-  const logFile = path.join(ctx.tmp, 'bare-node.log');
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-node.ts');
-  const child = startServer(process.execPath, ['--import', 'tsx', script, '127.0.0.1'], { pin: ctx.pinning.server, logFile });
-  let ports: { udp: number; http: number } | undefined;
+/**
+ * Start one of the bench's bare-Node scripts (bare-node.ts, bare-node-proxy.ts) on the servers'
+ * core, as the lab is run: `node --import tsx`, the same Node. Each prints one JSON line (its
+ * ports) once it listens on 127.0.0.1.
+ */
+async function startBareScript<Ports>(ctx: BenchContext, name: string, args: string[]): Promise<Ports & { host: string; pid: number }> {
+  const logFile = path.join(ctx.tmp, `${name}.log`);
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), `${name}.ts`);
+  const child = startServer(process.execPath, ['--import', 'tsx', script, '127.0.0.1', ...args], { pin: ctx.pinning.server, logFile });
+  let ports: Ports | undefined;
   await waitUntil(() => {
     const line = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').find((l) => l.startsWith('{')) : undefined;
-    if (line) ports = JSON.parse(line) as { udp: number; http: number };
+    if (line) ports = JSON.parse(line) as Ports;
     return ports !== undefined;
-  }, 30_000, 'bare Node (lab/bench/bare-node.ts)');
+  }, 30_000, `bare Node (lab/bench/${name}.ts)`);
   return { host: '127.0.0.1', ...ports!, pid: child.pid! };
 }
 
-/** Start bare-node-proxy.ts on the servers' core, in front of the lab's app servers. */
-async function startBareProxy(ctx: BenchContext, opts: { certChainFile: string; keyFile: string; source: string; apps: Array<{ host: string; port: number }> }): Promise<{ host: string; port: number; pid: number }> {
-  const logFile = path.join(ctx.tmp, 'bare-node-proxy.log');
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-node-proxy.ts');
-  const args = ['--import', 'tsx', script, '127.0.0.1', opts.certChainFile, opts.keyFile, opts.source, ...opts.apps.map((a) => `${a.host}:${a.port}`)];
-  const child = startServer(process.execPath, args, { pin: ctx.pinning.server, logFile });
-  let port: number | undefined;
-  await waitUntil(() => {
-    const line = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').find((l) => l.startsWith('{')) : undefined;
-    if (line) port = (JSON.parse(line) as { https: number }).https;
-    return port !== undefined;
-  }, 30_000, 'bare Node (lab/bench/bare-node-proxy.ts)');
-  return { host: '127.0.0.1', port: port!, pid: child.pid! };
-}
+const startBareNode = (ctx: BenchContext) => startBareScript<{ udp: number; http: number }>(ctx, 'bare-node', []);
+
+/** bare-node-proxy.ts in front of the lab's app servers, connecting from the SLB's address. */
+const startBareProxy = (ctx: BenchContext, opts: { certChainFile: string; keyFile: string; source: string; apps: Array<{ host: string; port: number }> }) =>
+  startBareScript<{ https: number }>(ctx, 'bare-node-proxy', [opts.certChainFile, opts.keyFile, opts.source, ...opts.apps.map((a) => `${a.host}:${a.port}`)]);
 
 export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   const { lab, pinning } = ctx;
@@ -358,12 +353,12 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
         // with them as HAProxy is.
         const proxy = await attempt(async () => {
           const started = await startBareProxy(ctx, { certChainFile: path.join(certDir, 'chain.crt'), keyFile: path.join(certDir, 'leaf.key'), source: slb.host, apps });
-          const status = await get(started.host, started.port);
+          const status = await get(started.host, started.https);
           if (status !== 200) throw new Error(`GET / answered ${status}`);
           return started;
         });
         if (typeof proxy === 'string') keepAlive.notes.push(`bare Node did not start: ${proxy}`);
-        else keepAlive.bare = { name: 'bare Node', pids: [proxy.pid, lab.pid], run: (seconds) => wrk(load(proxy.port, proxy.host), seconds, pinning, ctx.tmp) };
+        else keepAlive.bare = { name: 'bare Node', pids: [proxy.pid, lab.pid], run: (seconds) => wrk(load(proxy.https, proxy.host), seconds, pinning, ctx.tmp) };
       }
 
       const closeLoad = (port: number, to: string, connections = 50): HttpLoad => ({ url: url(port), connections, connectTo: to, headers: { Connection: 'close' } });
