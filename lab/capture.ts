@@ -8,6 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import { parseIpv4 } from '../servers/net/ipv4.ts';
 import { readCapture, writePcapng, type CaptureFile } from './observe/pcapng.ts';
 import { clientRandoms, keyLogLinesFor } from './observe/keylog.ts';
 import { runWords } from './words/run.ts';
@@ -79,23 +80,29 @@ export function captureUnavailable(): string | undefined {
  * addresses (lab/topology.ts).
  */
 export function labFilter(roles: Array<{ host: string; port: number }>, perRole: boolean, quiet: string[] = []): string {
-  const ports = [...new Set(roles.map((r) => `port ${r.port}`))];
-  const endpoints = [...new Set(roles.map((r) => `(host ${r.host} and port ${r.port})`))];
-  const icmpAbout = [...new Set(roles.map((r) => icmpErrorAbout(r.host, r.port)))];
-  const story = perRole ? `${endpoints.join(' or ')} or (icmp and (${icmpAbout.join(' or ')}))` : ports.join(' or ');
+  const story = perRole ? perRoleFilter(roles) : [...new Set(roles.map((r) => `port ${r.port}`))].join(' or ');
   if (quiet.length === 0) return story;
   return `(${story}) and not (${[...new Set(quiet)].map((h) => `host ${h}`).join(' or ')})`;
 }
 
 /**
- * An ICMP error quotes the IP header and the first 8 bytes of the datagram it is about (RFC 792):
- * after the ICMP header's 8 bytes, the quoted source address is at icmp[20:4] and its destination
- * at icmp[24:4], the UDP or TCP ports at icmp[28:2] and icmp[30:2] (a 20-byte quoted IP header: the
- * lab sends no IP options). The address goes in as a number: BPF compares words, not dotted quads.
+ * Each role's socket, and the ICMP errors about it. An ICMP error quotes the IP header and the
+ * first 8 bytes of the datagram it is about (RFC 792): after the ICMP header's 8 bytes, the quoted
+ * source address is at icmp[20:4] and its destination at icmp[24:4], the UDP or TCP ports at
+ * icmp[28:2] and icmp[30:2] (a 20-byte quoted IP header: the lab sends no IP options). The address
+ * goes in as a number: BPF compares words, not dotted quads.
  */
-function icmpErrorAbout(host: string, port: number): string {
-  const word = `0x${host.split('.').map((octet) => Number(octet).toString(16).padStart(2, '0')).join('')}`;
-  return `(icmp[24:4] == ${word} and icmp[30:2] == ${port}) or (icmp[20:4] == ${word} and icmp[28:2] == ${port})`;
+function perRoleFilter(roles: Array<{ host: string; port: number }>): string {
+  const endpoints = [...new Set(roles.map((r) => `(host ${r.host} and port ${r.port})`))];
+  const icmpAbout = [
+    ...new Set(
+      roles.map((r) => {
+        const word = `0x${parseIpv4(r.host).toString(16).padStart(8, '0')}`;
+        return `(icmp[24:4] == ${word} and icmp[30:2] == ${r.port}) or (icmp[20:4] == ${word} and icmp[28:2] == ${r.port})`;
+      }),
+    ),
+  ];
+  return `${endpoints.join(' or ')} or (icmp and (${icmpAbout.join(' or ')}))`;
 }
 
 /** Start tcpdump and wait until it really listens (it says so on stderr). `file` is the pcapng to leave. */

@@ -16,15 +16,18 @@
 // 20 ms: a watcher must not take the core it is measuring.
 import fs from 'node:fs';
 import os from 'node:os';
+import { parseIpv4 } from '../../servers/net/ipv4.ts';
 
 /**
- * "1500007F:B5D3" is 127.0.0.21:46547: the address as the kernel's 32-bit word in hex, so its
- * octets come reversed on a little-endian machine (x86, Arm); the port is a plain number.
+ * "1500007F:B5D3" is 127.0.0.21:46547: the address's four bytes in network order, printed as the
+ * machine's own 32-bit word, so they come reversed on a little-endian machine (x86, Arm); the port
+ * is a plain number.
  */
 function procAddress(host: string, port: number): string {
-  const octets = host.split('.').map(Number);
-  const word = (os.endianness() === 'LE' ? octets.reverse() : octets).map((octet) => octet.toString(16).padStart(2, '0')).join('');
-  return `${word}:${port.toString(16).padStart(4, '0')}`.toUpperCase();
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(parseIpv4(host));
+  const word = os.endianness() === 'LE' ? bytes.readUInt32LE() : bytes.readUInt32BE();
+  return `${word.toString(16).padStart(8, '0')}:${port.toString(16).padStart(4, '0')}`.toUpperCase();
 }
 
 /**
