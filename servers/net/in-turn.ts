@@ -28,6 +28,8 @@ interface Turn {
   res: ServerResponse;
   /** A turn is over when the handler has returned (or failed) and the answer has closed: 2, 1, 0. */
   waiting: number;
+  /** Its handler has been called. */
+  started: boolean;
 }
 
 export interface InTurn extends Handler {
@@ -50,11 +52,10 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
         line.queue.shift();
         continue;
       }
-      const { req, res } = turn;
-      res.once('close', () => over(line, socket, turn));
+      turn.started = true;
       let handled: void | Promise<void>;
       try {
-        handled = handle(req, res);
+        handled = handle(turn.req, turn.res);
       } catch {
         return failed(line, socket, turn);
       }
@@ -81,20 +82,25 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
     next(line, socket);
   }
 
+  /** An answer has closed: one fewer to wait for, and if its turn had started, one end of it. */
+  function closed(line: Line, socket: Duplex, turn: Turn): void {
+    const left = (unanswered.get(socket) ?? 1) - 1;
+    unanswered.set(socket, left);
+    const then = left === 0 ? waiters.get(socket) : undefined;
+    if (then) {
+      waiters.delete(socket);
+      for (const f of then) f();
+    }
+    if (turn.started) over(line, socket, turn);
+  }
+
   const serve = (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
-    unanswered.set(socket, (unanswered.get(socket) ?? 0) + 1);
-    res.once('close', () => {
-      const left = (unanswered.get(socket) ?? 1) - 1;
-      unanswered.set(socket, left);
-      const then = left === 0 ? waiters.get(socket) : undefined;
-      if (then) {
-        waiters.delete(socket);
-        for (const f of then) f();
-      }
-    });
     let line = lines.get(socket);
     if (!line) lines.set(socket, (line = { queue: [], closing: false, full: false }));
+    const turn: Turn = { req, res, waiting: 2, started: false };
+    unanswered.set(socket, (unanswered.get(socket) ?? 0) + 1);
+    res.once('close', () => closed(line, socket, turn));
     if (line.closing || line.full) return void req.resume();
     if (line.queue.length >= maxQueued) {
       // Those already queued are answered; this one and any after it are not, and then the
@@ -102,7 +108,7 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
       line.full = true;
       return void req.resume();
     }
-    line.queue.push({ req, res, waiting: 2 });
+    line.queue.push(turn);
     if (line.queue.length === 1) next(line, socket);
   };
   const whenAnswered = (socket: object, then: () => void) => {
