@@ -95,6 +95,8 @@ async function tiers(upstreamUrl: string, clock: Clock) {
 interface Got {
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** The header lines as received: [name, value, name, value, …]. */
+  raw: string[];
   text: string;
 }
 
@@ -105,7 +107,7 @@ function get(cache: { url: string }, urlPath: string, headers: Record<string, st
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, raw: res.rawHeaders, text }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -291,6 +293,34 @@ describe('Age (RFC 9111 §5.1, §1.2.2)', () => {
     const parent = await startTier('parent', upstream.url, clock);
     expect((await get(parent, '/kept')).headers['age']).toBe('2147483648'); // stored, answered from the store
     expect((await get(parent, '/passed')).headers['age']).toBe('2147483648'); // not stored, relayed
+  });
+});
+
+// ── Fields the cache writes itself ───────────────────────────────────────────────────────────
+
+describe('fields a cache writes itself replace the stored ones, never join them', () => {
+  it('a stored answer with its own Via and a stray Content-Range: one Via, one Content-Length, one Content-Range', async () => {
+    const clock = fakeClock();
+    // A Content-Range on a 200 means nothing (RFC 9110 §14.4); sent with a 206 of ours, it would
+    // contradict the range we cut.
+    const upstream = await rawUpstream(() => ['HTTP/1.1 200 OK', `Date: ${httpDate(clock.now())}`, 'Cache-Control: max-age=3600', 'Content-Range: bytes 0-0/99', 'Via: 1.1 far-away'], 'hello');
+    const parent = await startTier('parent', upstream.url, clock);
+    await get(parent, '/stray');
+    const lines = (got: Got, field: string) => got.raw.filter((_, i) => i % 2 === 1 && got.raw[i - 1]!.toLowerCase() === field);
+
+    const hit = await get(parent, '/stray');
+    expect(ours(hit)).toBe('parent; hit; ttl=3600');
+    expect(lines(hit, 'via')).toEqual(['1.1 far-away, 1.1 parent']);
+    expect(lines(hit, 'content-length')).toEqual(['5']);
+    expect(lines(hit, 'content-range')).toEqual([]);
+
+    const part = await get(parent, '/stray', { range: 'bytes=1-3' });
+    expect(part.status).toBe(206);
+    expect(part.text).toBe('ell');
+    expect(lines(part, 'content-range')).toEqual(['bytes 1-3/5']);
+    expect(lines(part, 'content-length')).toEqual(['3']);
+    expect(lines(part, 'via')).toEqual(['1.1 far-away, 1.1 parent']);
+    expect(upstream.count()).toBe(1);
   });
 });
 
