@@ -322,6 +322,25 @@ describe('fields a cache writes itself replace the stored ones, never join them'
     expect(lines(part, 'via')).toEqual(['1.1 far-away, 1.1 parent']);
     expect(upstream.count()).toBe(1);
   });
+
+  it('after a 304 freshens the copy, the next HIT sends the fields the 304 brought (RFC 9111 §4.3.4)', async () => {
+    const clock = fakeClock();
+    const upstream = await rawUpstream((_req, n) =>
+      n === 1
+        ? ['HTTP/1.1 200 OK', `Date: ${httpDate(clock.now())}`, 'ETag: "v1"', 'Cache-Control: max-age=10', 'X-Release: 1']
+        : ['HTTP/1.1 304 Not Modified', `Date: ${httpDate(clock.now())}`, 'ETag: "v1"', 'Cache-Control: max-age=60', 'X-Release: 2'],
+    );
+    const parent = await startTier('parent', upstream.url, clock);
+    expect((await get(parent, '/freshened')).headers['x-release']).toBe('1');
+    clock.advance(11); // stale: revalidated with If-None-Match, and the 304 updates the stored fields
+    await get(parent, '/freshened');
+    const hit = await get(parent, '/freshened');
+    expect(ours(hit)).toMatch(/^parent; hit; ttl=60$/);
+    expect(hit.headers['x-release']).toBe('2');
+    expect(hit.headers['cache-control']).toBe('max-age=60');
+    expect(hit.text).toBe('hello');
+    expect(upstream.count()).toBe(2);
+  });
 });
 
 // ── CDN-Cache-Control ────────────────────────────────────────────────────────────────────────

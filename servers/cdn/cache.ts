@@ -1098,8 +1098,9 @@ export function forwardFraming(method: string, httpVersion: string, headers: htt
 }
 
 /** The size of a request's start line and header section on the wire, plus Node's own
- *  Connection header. Node reads and writes header lines as latin1, one byte per character, so
- *  a string's length is its size on the wire. */
+ *  Connection header. Node reads header lines as latin1, one byte per character, and writes them
+ *  so when the body is a Buffer or none, as requestUpstream sends it (a string body would make
+ *  Node send the head as UTF-8): so a string's length is its size on the wire. */
 export function headerSectionBytes(method: string, path: string, headers: http.OutgoingHttpHeaders): number {
   let bytes = `${method} ${path} HTTP/1.1\r\n\r\nconnection: keep-alive\r\n`.length;
   for (const field in headers) {
