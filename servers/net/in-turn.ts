@@ -47,8 +47,10 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
   /** Start the request at the head of the line, or drop it if the connection is closing. */
   function next(line: Line, socket: Duplex): void {
     for (let turn = line.queue[0]; turn; turn = line.queue[0]) {
-      if (line.closing) {
-        turn.req.resume(); // never processed: its bytes are read and thrown away
+      // A connection that is closing, or already gone (the client left while an earlier answer
+      // was being made): the requests still queued are never processed, nor sent upstream.
+      if (line.closing || socket.destroyed) {
+        turn.req.resume(); // its bytes are read and thrown away
         line.queue.shift();
         continue;
       }
