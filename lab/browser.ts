@@ -74,9 +74,10 @@ function browserArgs(home: string, t: ReturnType<typeof target>, extra: string[]
   ];
 }
 
-/** In the phone's namespace when there is one; HOME points at the profile (its NSS database). */
+/** In the phone's namespace when there is one; HOME points at the profile (its NSS database), and
+ *  TMPDIR too: Chromium makes a folder there for its SingletonSocket, which it leaves behind. */
 function launch(browser: string, args: string[], home: string, namespace: string | undefined, stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
-  const env = { ...process.env, HOME: home };
+  const env = { ...process.env, HOME: home, TMPDIR: home };
   // A process group of its own: the browser's helper processes (zygote, renderers, GPU) go with it.
   return namespace ? spawn('ip', ['netns', 'exec', namespace, browser, ...args], { env, stdio, detached: true }) : spawn(browser, args, { env, stdio, detached: true });
 }

@@ -42,7 +42,12 @@ describe.skipIf(why !== '')(`npm run lab -- browser ${why}`, () => {
   for (const mode of ['loopback', 'ns'] as const) {
     it.skipIf(mode === 'ns' && !root)(`${mode}: the shop's page shows the CDN's pictures over HTTPS and its button places the seed's order`, { timeout: 240_000 }, async () => {
       const dir = await startLab(mode === 'ns' ? ['--net', 'ns'] : ['--ephemeral']);
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'browser', '--check'], { env: { ...process.env, LAB_DIR: dir }, timeout: 90_000 });
+      // Its own temporary folder, to see that the browser leaves nothing there (Chromium makes a
+      // folder for its SingletonSocket in TMPDIR and does not remove it).
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-browser-tmp-'));
+      dirs.push(tmp);
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'lab/cli.ts', 'browser', '--check'], { env: { ...process.env, LAB_DIR: dir, TMPDIR: tmp }, timeout: 90_000 });
+      expect(fs.readdirSync(tmp).filter((f) => !f.startsWith('tsx-'))).toEqual([]); // tsx keeps its compile cache there
       const page = JSON.parse(stdout.trim().split('\n').at(-1)!) as PageCheck;
       expect(page.url).toMatch(/^https:\/\/www\.geektime\.test(:\d+)?\/$/);
       expect(page.secure).toBe(true);
