@@ -44,7 +44,7 @@ export function inTurn(handle: Handler, maxQueued = 16): InTurn {
   const unanswered = new WeakMap<object, number>();
   const waiters = new WeakMap<object, Array<() => void>>();
 
-  /** Start the request at the head of the line, or drop it if the connection is closing. */
+  /** Start the request at the head of the line, or drop it if the connection is closing or gone. */
   function next(line: Line, socket: Duplex): void {
     for (let turn = line.queue[0]; turn; turn = line.queue[0]) {
       // A connection that is closing, or already gone (the client left while an earlier answer
