@@ -1,7 +1,10 @@
 // The kernel's record of TCP state changes (lab/observe/socket-trace.ts): the tracepoint's lines
 // parsed, one connection's changes picked out (its first one comes before it has a port), and, as
 // root, a real connection's handshake caught in SYN-SENT and SYN-RECEIVED however fast it was.
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { changesOf, parseTrace, startSocketTrace } from '../lab/observe/socket-trace.ts';
 
@@ -47,17 +50,22 @@ describe('tracefs, when the lab had to mount it', () => {
   const root = process.platform === 'linux' && process.getuid?.() === 0;
   it.skipIf(!root)('is unmounted again after the trace (in a mount namespace of its own, where it starts unmounted)', async () => {
     const { spawnSync } = await import('node:child_process');
-    // A private mount namespace: unmounting tracefs there touches nothing of the machine's.
+    // A private mount namespace: unmounting tracefs there touches nothing of the machine's. And a
+    // temporary folder of its own: other tests (and other suites) trace at the same time, each
+    // with its own /tmp/lab-tracefs-* while it runs, and /tmp is shared.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-trace-test-'));
     const script = [
+      `export TMPDIR=${tmp}`,
       'umount /sys/kernel/tracing 2>/dev/null',
       'test -d /sys/kernel/tracing/instances && { echo STILL-MOUNTED; exit 1; }',
       `node --import tsx -e "import('./lab/observe/socket-trace.ts').then(({ startSocketTrace }) => { const t = startSocketTrace(4999, 'lab-test-umount'); if ('unavailable' in t) { console.log('UNAVAILABLE', t.unavailable); process.exit(1); } t.stop(); console.log('TRACED'); })"`,
       // Its own mount is gone too: no tracefs left mounted anywhere by the lab, no directory of its own left.
-      'grep -q " /tmp/lab-tracefs-" /proc/self/mounts && echo MOUNT-LEFT',
-      'ls -d /tmp/lab-tracefs-* 2>/dev/null && echo DIR-LEFT',
+      `grep -q " ${tmp}/lab-tracefs-" /proc/self/mounts && echo MOUNT-LEFT`,
+      `ls -d ${tmp}/lab-tracefs-* 2>/dev/null && echo DIR-LEFT`,
       'test -d /sys/kernel/tracing/instances && echo LEFT-MOUNTED || echo UNMOUNTED',
     ].join('\n');
     const out = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8' });
+    fs.rmSync(tmp, { recursive: true, force: true });
     expect(out.stdout, out.stderr).toContain('TRACED');
     expect(out.stdout).not.toMatch(/MOUNT-LEFT|DIR-LEFT/);
     expect(out.stdout.trim().split('\n').at(-1)).toBe('UNMOUNTED');
