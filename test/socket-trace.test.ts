@@ -52,13 +52,14 @@ describe('tracefs, when the lab had to mount it', () => {
     const { spawnSync } = await import('node:child_process');
     // A private mount namespace: unmounting tracefs there touches nothing of the machine's. And a
     // temporary folder of its own: other tests (and other suites) trace at the same time, each
-    // with its own /tmp/lab-tracefs-* while it runs, and /tmp is shared.
+    // with its own /tmp/lab-tracefs-* while it runs, and /tmp is shared. The trace instance is
+    // named by the process too: every tracefs mount shows the same instances, machine-wide.
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-trace-test-'));
     const script = [
       `export TMPDIR=${tmp}`,
       'umount /sys/kernel/tracing 2>/dev/null',
       'test -d /sys/kernel/tracing/instances && { echo STILL-MOUNTED; exit 1; }',
-      `node --import tsx -e "import('./lab/observe/socket-trace.ts').then(({ startSocketTrace }) => { const t = startSocketTrace(4999, 'lab-test-umount'); if ('unavailable' in t) { console.log('UNAVAILABLE', t.unavailable); process.exit(1); } t.stop(); console.log('TRACED'); })"`,
+      `node --import tsx -e "import('./lab/observe/socket-trace.ts').then(({ startSocketTrace }) => { const t = startSocketTrace(4999, 'lab-test-umount-' + process.pid); if ('unavailable' in t) { console.log('UNAVAILABLE', t.unavailable); process.exit(1); } t.stop(); console.log('TRACED'); })"`,
       // Its own mount is gone too: no tracefs left mounted anywhere by the lab, no directory of its own left.
       `grep -q " ${tmp}/lab-tracefs-" /proc/self/mounts && echo MOUNT-LEFT`,
       `ls -d ${tmp}/lab-tracefs-* 2>/dev/null && echo DIR-LEFT`,
