@@ -154,6 +154,24 @@ describe('the session and the chain', () => {
     expect(classic.en.join('\n')).toContain('leaf "CN=www.geektime.test" → intermediate "CN=Geektime Lab Intermediate CA"');
     const modern = both((l) => words(l).tls.tlsSessionLines(tlsSessionFacts(orders.modern!.result)));
     expect(modern.zh[0]).toContain('前向保密');
+    expect(modern.zh[0]).not.toContain('预主密钥');
+  });
+
+  // Node 22's OpenSSL 3.5 negotiates the hybrid X25519MLKEM768 and its getEphemeralKeyInfo() says
+  // nothing about it: the story said "RSA key exchange" for a TLS 1.3 session there.
+  it('a TLS 1.3 session whose key Node does not report is still ephemeral, never RSA; the ServerHello names its group', () => {
+    const modern = orders.modern!.result;
+    const node22 = { ...modern, tls: { ...modern.tls, ephemeralKey: {} } };
+    expect(tlsSessionFacts(node22).keyExchange).toEqual({ kind: 'ephemeral' });
+    const lines = both((l) => words(l).tls.tlsSessionLines(tlsSessionFacts(node22)));
+    expect(lines.en[0]).toMatch(/key exchange an ephemeral key \(forward secret; this Node does not say which group\)$/);
+    expect(lines.zh[0]).toContain('临时密钥（具备前向保密');
+    for (const line of [lines.en[0], lines.zh[0]]) expect(line).not.toMatch(/RSA|预主密钥/);
+    expect(tlsSessionFacts(node22, 'X25519MLKEM768').keyExchange).toEqual({ kind: 'ephemeral', group: 'X25519MLKEM768' });
+    // A TLS 1.2 ECDHE suite is ephemeral too; only a TLS_RSA_ suite without a key is RSA.
+    const ecdhe = { ...node22, tls: { ...node22.tls, protocol: 'TLSv1.2', cipher: { ...node22.tls.cipher, standardName: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256' } } };
+    expect(tlsSessionFacts(ecdhe).keyExchange.kind).toBe('ephemeral');
+    expect(tlsSessionFacts(orders.classic!.result).keyExchange).toEqual({ kind: 'rsa' });
   });
 
   // Every kind of step the walk can report, broken or not.
@@ -178,7 +196,7 @@ describe('the session and the chain', () => {
   ];
 
   it('every kind of step, and the refusal with its fix, in both languages', () => {
-    const facts: TlsSessionFacts = { protocol: 'TLSv1.2', cipher: { standardName: 'TLS_RSA_WITH_AES_128_GCM_SHA256', name: 'AES128-GCM-SHA256' }, chain: steps };
+    const facts: TlsSessionFacts = { protocol: 'TLSv1.2', cipher: { standardName: 'TLS_RSA_WITH_AES_128_GCM_SHA256', name: 'AES128-GCM-SHA256' }, keyExchange: { kind: 'rsa' }, chain: steps };
     const session = both((l) => words(l).tls.tlsSessionLines(facts));
     expect(session.en.at(-1)).toBe('  ✗ leaf "CN=www.geektime.test": does not carry the name the client asked for (shop.example.test); it is for DNS:www.geektime.test, DNS:geektime.test, IP Address:127.0.0.80');
     expect(session.zh).toContain('  ✗ 叶子证书 "CN=www.geektime.test" → ?：签发者是 "CN=Geektime Lab Intermediate CA"，但服务端没有发来这个签发者的证书，客户端又只信任 "CN=Geektime Lab Root CA"：缺了中间证书');

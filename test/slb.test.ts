@@ -4,6 +4,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder, SEED_ORDER, type PlaceOrderOptions } from '../client/order-client.ts';
+import { decodeRecording } from '../lab/observe/tls-recorder.ts';
+import { tlsSessionFacts } from '../lab/story/facts.ts';
 import { words } from '../lab/story/words/index.ts';
 import { once, makeChainDir, rawRequest, startShop, type Shop } from './shop-fixture.ts';
 
@@ -40,19 +42,29 @@ describe('TLS modes', () => {
     expect(result.tls.protocol).toBe('TLSv1.2');
     expect(result.tls.cipher.standardName).toBe('TLS_RSA_WITH_AES_128_GCM_SHA256');
     expect(result.tls.ephemeralKey).toEqual({}); // RSA key exchange: no (EC)DHE key at all
+    expect(tlsSessionFacts(result).keyExchange).toEqual({ kind: 'rsa' });
     await shop.slb.flushKeyLog();
     const lines = fs.readFileSync(keyLog, 'utf8').split('\n').filter((l) => l.startsWith('CLIENT_RANDOM '));
     expect(lines.length).toBe(before + 1);
     expect(lines.at(-1)).toMatch(/^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$/);
   });
 
-  it('modern mode negotiates TLS 1.3 with an ephemeral ECDHE key', async () => {
-    const result = await orderVia(shop, { mode: 'modern' });
+  it('modern mode negotiates TLS 1.3 with an ephemeral ECDHE key, and the story names its group on every Node', async () => {
+    const result = await orderVia(shop, { mode: 'modern', record: true });
     expect(result.status).toBe(201);
     expect(result.tls.protocol).toBe('TLSv1.3');
     expect(result.tls.cipher.standardName).toMatch(/^TLS_AES_|^TLS_CHACHA20/);
-    // An ephemeral key: Node reports ECDH (OpenSSL 3.0) or TLSGroup (OpenSSL 3.5, for the hybrid X25519MLKEM768).
-    expect(result.tls.ephemeralKey).toMatchObject({ type: expect.stringMatching(/^(ECDH|TLSGroup)$/), name: expect.stringMatching(/X25519/i) });
+    // On the wire: the ServerHello's key_share, x25519 (OpenSSL 3.0) or the hybrid X25519MLKEM768 (3.5).
+    const hello = decodeRecording(result.wire!.chunks).events.find((e) => e.type === 'ServerHello');
+    const group = hello?.type === 'ServerHello' ? hello.fields.keyShare?.group : undefined;
+    expect(group).toMatch(/X25519/i);
+    // Node 20 reports it as ECDH, 24 and later as TLSGroup; Node 22 (OpenSSL 3.5) reports nothing
+    // for the hybrid. Either way the session is ephemeral, never RSA, and the wire names the group.
+    const key = result.tls.ephemeralKey as { type?: string; name?: string };
+    if (key.type) expect(key).toMatchObject({ type: expect.stringMatching(/^(ECDH|TLSGroup)$/), name: expect.stringMatching(new RegExp(`^${group}$`, 'i')) });
+    expect(tlsSessionFacts(result).keyExchange).toEqual(key.type ? { kind: 'ephemeral', group: key.name } : { kind: 'ephemeral' });
+    expect(tlsSessionFacts(result, group).keyExchange).toEqual({ kind: 'ephemeral', group });
+    expect(words('en').tls.tlsSessionLines(tlsSessionFacts(result))[0]).toMatch(/key exchange (X25519\S* \(ephemeral, forward secret\)|an ephemeral key \(forward secret; this Node does not say which group\))$/);
   });
 
   it('sends leaf + intermediate, and the client walks them to the trusted root', async () => {

@@ -2,14 +2,14 @@
 // them are in words/<lang>/; the trace (events.ts) carries these.
 import type { ChainStep } from '../../client/chain-check.ts';
 import type { OrderResult } from '../../client/order-client.ts';
+import { keyExchangeOf } from '../tls-decoder.ts';
 
 /** What the phone's TLS library says it agreed, and each step of the chain it verified. */
 export interface TlsSessionFacts {
   protocol: string | null;
   /** IANA's name and OpenSSL's for the same suite. */
   cipher: { standardName?: string; name: string };
-  /** The key exchange: an ephemeral key's name or type, or none (RSA key exchange: no ephemeral key). */
-  ephemeralKey?: { name?: string; type?: string };
+  keyExchange: SessionKeyExchange;
   /** Each step of the walk as facts (client/chain-check.ts); words/<lang>/tls.ts words them. */
   chain: ChainStep[];
 }
@@ -23,14 +23,30 @@ export interface MasterSecretFacts {
   keyLogLine: number;
 }
 
-/** The TLS session of an order, as facts (the trace's form of result.tls). */
-export function tlsSessionFacts(result: OrderResult): TlsSessionFacts {
+/**
+ * How the two ends agreed on keys. `ephemeral`: a key pair made for this connection alone ((EC)DHE,
+ * or a hybrid with ML-KEM), so forward secret; its group when the wire or Node names it. `rsa`: the
+ * client encrypted the pre-master secret with the server's RSA key (TLS 1.2's TLS_RSA_ suites).
+ */
+export type SessionKeyExchange = { kind: 'ephemeral'; group?: string } | { kind: 'rsa' };
+
+/**
+ * The TLS session of an order, as facts (the trace's form of result.tls). The key exchange's group
+ * comes from the ServerHello's key_share when the connection was recorded (what was on the wire),
+ * else from Node (getEphemeralKeyInfo). Node reporting no key means RSA key exchange only where
+ * there can be one: TLS 1.3 has none (RFC 8446 §1.2), and Node 22 reports nothing at all for the
+ * hybrid X25519MLKEM768 its OpenSSL 3.5 negotiates.
+ */
+export function tlsSessionFacts(result: OrderResult, serverHelloGroup?: string): TlsSessionFacts {
   const { tls } = result;
   const key = tls.ephemeralKey as { name?: string; type?: string };
+  const group = serverHelloGroup ?? (key.type ? (key.name ?? key.type) : undefined);
+  const suite = keyExchangeOf(tls.cipher.standardName ?? '');
+  const rsa = !group && tls.protocol !== 'TLSv1.3' && suite !== 'ECDHE' && suite !== 'DHE';
   return {
     protocol: tls.protocol,
     cipher: { standardName: tls.cipher.standardName, name: tls.cipher.name },
-    ...(key.type && { ephemeralKey: { name: key.name, type: key.type } }),
+    keyExchange: rsa ? { kind: 'rsa' } : { kind: 'ephemeral', ...(group && { group }) },
     chain: tls.chain.map(({ ok, link, check }) => ({ ok, link, check })),
   };
 }

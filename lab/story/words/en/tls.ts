@@ -79,9 +79,12 @@ function details(e: TlsEventFacts): string {
 }
 
 export function tlsSessionLines(t: TlsSessionFacts): string[] {
-  const kx = t.ephemeralKey?.type
-    ? `${t.ephemeralKey.name ?? t.ephemeralKey.type} (ephemeral, forward secret)`
-    : "RSA (the client encrypted the pre-master secret with the server's public key)";
+  const kx =
+    t.keyExchange.kind === 'rsa'
+      ? "RSA (the client encrypted the pre-master secret with the server's public key)"
+      : t.keyExchange.group
+        ? `${t.keyExchange.group} (ephemeral, forward secret)`
+        : 'an ephemeral key (forward secret; this Node does not say which group)';
   return [
     `TLS   ${t.protocol}, cipher ${t.cipher.standardName} (OpenSSL: ${t.cipher.name}), key exchange ${kx}`,
     'Chain the client verified, trusting only the lab root:',

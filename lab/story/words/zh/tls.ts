@@ -130,11 +130,14 @@ function details(e: TlsEventFacts): string {
 }
 
 export function tlsSessionLines(t: TlsSessionFacts): string[] {
-  const kx = t.ephemeralKey?.type
-    ? `${t.ephemeralKey.name ?? t.ephemeralKey.type}（临时密钥，具备前向保密）`
-    : 'RSA（客户端用服务端的公钥加密预主密钥）';
+  const kx =
+    t.keyExchange.kind === 'rsa'
+      ? '密钥交换 RSA（客户端用服务端的公钥加密预主密钥）'
+      : t.keyExchange.group
+        ? `密钥交换 ${t.keyExchange.group}（临时密钥，具备前向保密）`
+        : '密钥交换用的是临时密钥（具备前向保密；这个版本的 Node 没有说是哪个组）';
   return [
-    `TLS   ${t.protocol}，加密套件 ${t.cipher.standardName}（OpenSSL 叫它 ${t.cipher.name}），密钥交换 ${kx}`,
+    `TLS   ${t.protocol}，加密套件 ${t.cipher.standardName}（OpenSSL 叫它 ${t.cipher.name}），${kx}`,
     '客户端验证的证书链（它只信任实验环境的根证书）：',
     ...t.chain.map((step) => `  ${step.ok ? '✓' : '✗'} ${chainLink(step.link)}：${chainDetail(step.check)}`),
   ];
