@@ -14,7 +14,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acceptQueueIn, watchAcceptQueue } from '../lab/bench/accept-queue.ts';
 import { ecsOption } from '../lab/bench/load.ts';
-import { cpuBudgetUs, median, parseDnsperf, parseWrk, steadied, summarise, table, unsteady, us, verdict, wrkDuration } from '../lab/bench/results.ts';
+import { cpuBudgetUs, shortfall, median, parseDnsperf, parseWrk, steadied, summarise, table, unsteady, us, verdict, wrkDuration } from '../lab/bench/results.ts';
 import { ensureChain } from '../certs/chain.ts';
 import { startCache } from '../servers/cdn/cache.ts';
 import { startOrigin } from '../servers/cdn/origin.ts';
@@ -135,6 +135,22 @@ describe('repetitions and verdicts', () => {
     expect(cpuBudgetUs({ kind: 'rate', min: 0.3 }, undefined)).toBeUndefined();
     expect(cpuBudgetUs({ kind: 'rate', min: 0.3 }, { rate: NaN, avgMs: NaN })).toBeUndefined();
     expect([us(8.74), us(137.2), us(undefined)]).toEqual(['8.7 µs', '137 µs', '?']);
+  });
+
+  // The whole bench of 2 December on Node 26: the SLB's keep-alive row (HAProxy 11.4k req/s with
+  // the app servers) and the edge's HIT row on Node 20 (nginx 49.0k req/s).
+  it("a missed rate target is Node's own limit only when bare Node alone spends all the target allows", () => {
+    const run = (cpuUsPerOp: number) => ({ rate: 1, avgMs: 1, cpuUsPerOp });
+    const slb = shortfall({ kind: 'rate', min: 0.6 }, run(205), { rate: 11_400, avgMs: 1 }, run(171));
+    expect(slb).toMatchObject({ labUs: 205, bareUs: 171, nodeLimit: true });
+    expect(slb!.allowedUs).toBeCloseTo(146.2, 1);
+    const edge = shortfall({ kind: 'rate', min: 0.6 }, run(52), { rate: 49_000, avgMs: 1 }, run(32));
+    expect(edge!.allowedUs).toBeCloseTo(34.0, 1);
+    expect(edge!.nodeLimit).toBe(false); // 2 µs are left for the lab's own code: too few, but not none
+    // Nothing to say without bare Node's number, a CPU figure or a rate target.
+    expect(shortfall({ kind: 'rate', min: 0.6 }, run(52), { rate: 49_000, avgMs: 1 }, undefined)).toBeUndefined();
+    expect(shortfall({ kind: 'rate', min: 0.6 }, { rate: 1, avgMs: 1 }, { rate: 49_000, avgMs: 1 }, run(32))).toBeUndefined();
+    expect(shortfall({ kind: 'p99', max: 3 }, run(52), { rate: 49_000, avgMs: 1 }, run(32))).toBeUndefined();
   });
 
   it('no target: the ratio alone', () => {

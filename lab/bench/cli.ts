@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { startBenchLab, type BenchLab } from './lab.ts';
 import { prepareRows, ROW_IDS, type Row, type Side } from './rows.ts';
 import { choosePinning, cpuSeconds, killAllNow, pinSelf, stopAll } from './procs.ts';
-import { UNSTEADY_FACTOR, cpuBudgetUs, ms, short, steadied, summarise, table, unsteady, us, verdict, type Run, type Target, type Verdict } from './results.ts';
+import { UNSTEADY_FACTOR, cpuBudgetUs, ms, short, shortfall, steadied, summarise, table, unsteady, us, verdict, type Run, type Target, type Verdict } from './results.ts';
 
 /** Whatever happens, the bench ends by then: its own processes stopped, its folder removed. */
 const DEADLINE_MS = 9 * 60_000;
@@ -159,8 +159,14 @@ async function measure(rows: Row[], reps: number, seconds: number, warmUpRuns: n
   // answer stops falling (steadied), at most MAX_WARM_UP_RUNS seconds (one with --quick,
   // which only checks that every row works); nginx, Knot and the
   // 30-line bare Node are steady after a second. A cache's first requests also fill the page cache.
+  const warmed = new Set<string>();
   for (const row of rows) {
     if (!row.lab || !row.peer) continue;
+    if (row.warmedBy && warmed.has(row.warmedBy)) {
+      progress(`${row.id}: warm already (the same servers and question as ${row.warmedBy})`);
+      continue;
+    }
+    warmed.add(row.id);
     progress(`warming up ${row.id}`);
     const costs: string[] = [];
     let before: Run | undefined;
@@ -235,7 +241,7 @@ function printReport(report: { when: string; seconds: number; command: string; m
       r.bare ? describe(r.bare.median, r.id) : '—',
       r.verdict.ratio + problem,
       r.verdict.target,
-      mark(r.verdict.met),
+      mark(r.verdict.met) + (r.verdict.met === false && shortfallOf(r)?.nodeLimit ? ": Node's limit" : ''),
     ];
   });
   console.log(table(['what', 'load', 'lab', 'peer', 'bare Node', 'lab/peer', 'target', 'verdict'], body));
@@ -258,6 +264,36 @@ function printReport(report: { when: string; seconds: number; command: string; m
     console.log('\nCPU time per answer (every thread of the processes that serve it, from /proc; medians). HAProxy\'s includes the');
     console.log('lab\'s app servers behind it, as the lab\'s SLB\'s does:');
     console.log(cpu.join('\n'));
+  }
+  // A missed target, split in two: what Node itself spends on the same load, and what the lab adds.
+  const why = results.flatMap((r) => {
+    if (r.verdict.met !== false) return [];
+    const [lab, bare] = [r.lab?.median.cpuUsPerOp, r.bare?.median.cpuUsPerOp];
+    if (r.target.kind === 'p99' && lab !== undefined && bare !== undefined) {
+      const bareP99 = r.bare!.median.p99Ms! / r.peer!.median.p99Ms!;
+      return [
+        `  ${r.id}: mostly connections waiting to be accepted (below). Node takes one per turn of its event loop, and a turn lasts`,
+        `    one answer on every connection it holds, so the wait grows with the CPU per answer: lab ${us(lab)}, bare Node ${us(bare)}`,
+        `    (whose p99 was ${Number.isFinite(bareP99) ? bareP99.toFixed(1) : '?'}× ${r.peer!.name}'s).`,
+      ];
+    }
+    const s = shortfallOf(r);
+    if (!s) return [];
+    if (s.nodeLimit) {
+      return [
+        `  ${r.id}: the target allows ${us(s.allowedUs)} per answer, and bare Node alone spends ${us(s.bareUs)}: no server on the http and https`,
+        `    of Node ${process.version} meets it on one core. A limit of the platform; the lab adds ${us(s.labUs - s.bareUs)} to it.`,
+      ];
+    }
+    const left = s.allowedUs - s.bareUs;
+    return [
+      `  ${r.id}: the target allows ${us(s.allowedUs)} per answer; bare Node spends ${us(s.bareUs)} of it (${Math.round((s.bareUs / s.allowedUs) * 100)}%), the lab ${us(s.labUs)}.`,
+      `    The lab's own work adds ${us(s.labUs - s.bareUs)} on top; the target leaves it ${us(left)}.`,
+    ];
+  });
+  if (why.length) {
+    console.log('\nNot met, and why (CPU per answer, as above; "bare Node" is Node\'s own share, before any of the lab\'s code):');
+    console.log(why.join('\n'));
   }
   // A p99 of a second is connections waiting to be accepted, not slow answers (accept-queue.ts).
   const waits = results.flatMap((r) => {
@@ -307,6 +343,10 @@ function printReport(report: { when: string; seconds: number; command: string; m
   for (const r of results) for (const note of r.notes) console.log(`  ${r.id}: ${note}`);
   console.log(`\nThe lab's roles: ${lab.state.roles.map((r) => `${r.name} ${r.host}:${r.port}`).join(', ')}`);
   console.log(`Every run, as JSON: ${benchCommand([...process.argv.slice(2), '--json'])}`);
+}
+
+function shortfallOf(r: RowResult) {
+  return shortfall(r.target, r.lab?.median, r.peer?.median, r.bare?.median);
 }
 
 /** How to type this run again. */

@@ -215,6 +215,28 @@ export function cpuBudgetUs(target: Target, peer: Run | undefined): number | und
   return 1e6 / (target.min * peer.rate);
 }
 
+/**
+ * A missed rate target in CPU per answer: what the target allows one core (cpuBudgetUs), what bare
+ * Node spends on the same load with none of the lab's code, and what the lab spends. When bare Node
+ * alone spends the whole allowance, no server written on this Node's http and https meets the
+ * target on one core: the limit is the platform's, and the lab's own code is only what it adds.
+ */
+export interface Shortfall {
+  allowedUs: number;
+  labUs: number;
+  bareUs: number;
+  /** Bare Node alone spends at least what the target allows. */
+  nodeLimit: boolean;
+}
+
+export function shortfall(target: Target, lab: Run | undefined, peer: Run | undefined, bare: Run | undefined): Shortfall | undefined {
+  const allowedUs = cpuBudgetUs(target, peer);
+  const labUs = lab?.cpuUsPerOp;
+  const bareUs = bare?.cpuUsPerOp;
+  if (allowedUs === undefined || labUs === undefined || bareUs === undefined) return undefined;
+  return { allowedUs, labUs, bareUs, nodeLimit: bareUs >= allowedUs };
+}
+
 /** "37 µs", "8.7 µs", "0.42 µs". */
 export function us(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '?';

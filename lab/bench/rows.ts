@@ -45,6 +45,11 @@ export interface Row {
   bare?: Side;
   /** Why this row is not measured: a missing peer or tool, or a check that failed. */
   skip?: string;
+  /**
+   * A row before this one whose warm-up warms this one too: the same servers, asked the same
+   * question, only at another rate or concurrency. Its warm-up is not run twice.
+   */
+  warmedBy?: string;
   /** What was checked before measuring, and anything else worth saying. */
   notes: string[];
 }
@@ -188,7 +193,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   const shopZone = labZones(addresses).shop;
   const shopQuestions = [...new Map(shopZone.records.map((r) => [`${r.name} ${r.type}`, { name: r.name, type: r.type === 'CNAME' ? 'A' : r.type }])).values()];
   const auth: Row = { id: 'auth', what: 'authoritative geektime.test', load: 'dnsperf -c 10', target: { kind: 'rate', min: 0.3 }, notes: [] };
-  const authLatency: Row = { id: 'auth-latency', what: 'authoritative, latency', load: `dnsperf -c 10 -Q ${LATENCY_RATE}`, target: { kind: 'latency', max: 3, offered: LATENCY_RATE }, notes: [] };
+  const authLatency: Row = { id: 'auth-latency', what: 'authoritative, latency', load: `dnsperf -c 10 -Q ${LATENCY_RATE}`, target: { kind: 'latency', max: 3, offered: LATENCY_RATE }, warmedBy: 'auth', notes: [] };
   rows.push(auth, authLatency);
   for (const row of [auth, authLatency]) {
     if (noDnsperf) row.skip = noDnsperf;
@@ -208,7 +213,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
 
   const gslbName = 'geektime.gslb.cdn.test';
   const gslb: Row = { id: 'gslb', what: `GSLB with ECS (${NORTH.subnet})`, load: 'dnsperf -c 10 -E (ECS)', target: { kind: 'rate', min: 0.3 }, notes: [] };
-  const gslbLatency: Row = { id: 'gslb-latency', what: 'GSLB with ECS, latency', load: `dnsperf -c 10 -E (ECS) -Q ${LATENCY_RATE}`, target: { kind: 'latency', max: 3, offered: LATENCY_RATE }, notes: [] };
+  const gslbLatency: Row = { id: 'gslb-latency', what: 'GSLB with ECS, latency', load: `dnsperf -c 10 -E (ECS) -Q ${LATENCY_RATE}`, target: { kind: 'latency', max: 3, offered: LATENCY_RATE }, warmedBy: 'gslb', notes: [] };
   rows.push(gslb, gslbLatency);
   for (const row of [gslb, gslbLatency]) {
     if (noDnsperf) row.skip = noDnsperf;
@@ -264,7 +269,7 @@ export async function prepareRows(ctx: BenchContext): Promise<Row[]> {
   // ── The edge cache, against nginx proxy_cache in front of the same origin ───────────────────
   const edgeRows: Row[] = [
     { id: 'edge-6k', what: 'edge HIT, 6 KB', load: 'wrk -c 50', target: { kind: 'rate', min: 0.6 }, notes: [] },
-    { id: 'edge-6k-p99', what: 'edge HIT, 6 KB, c=200, p99', load: 'wrk -c 200 --latency', target: { kind: 'p99', max: 3 }, notes: [] },
+    { id: 'edge-6k-p99', what: 'edge HIT, 6 KB, c=200, p99', load: 'wrk -c 200 --latency', target: { kind: 'p99', max: 3 }, warmedBy: 'edge-6k', notes: [] },
     { id: 'edge-2m', what: 'edge HIT, 2 MB', load: 'wrk -c 50', target: { kind: 'none' }, notes: [] },
   ];
   rows.push(...edgeRows);
