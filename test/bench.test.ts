@@ -14,7 +14,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acceptQueueIn, watchAcceptQueue } from '../lab/bench/accept-queue.ts';
 import { ecsOption } from '../lab/bench/load.ts';
-import { cpuBudgetUs, shortfall, median, parseDnsperf, parseWrk, steadied, summarise, table, unsteady, us, verdict, wrkDuration } from '../lab/bench/results.ts';
+import { cpuBudgetUs, isNodeLimit, shortfall, median, parseDnsperf, parseWrk, steadied, summarise, table, unsteady, us, verdict, wrkDuration } from '../lab/bench/results.ts';
 import { ensureChain } from '../certs/chain.ts';
 import { startCache } from '../servers/cdn/cache.ts';
 import { startOrigin } from '../servers/cdn/origin.ts';
@@ -151,6 +151,19 @@ describe('repetitions and verdicts', () => {
     expect(shortfall({ kind: 'rate', min: 0.6 }, run(52), { rate: 49_000, avgMs: 1 }, undefined)).toBeUndefined();
     expect(shortfall({ kind: 'rate', min: 0.6 }, { rate: 1, avgMs: 1 }, { rate: 49_000, avgMs: 1 }, run(32))).toBeUndefined();
     expect(shortfall({ kind: 'p99', max: 3 }, run(52), { rate: 49_000, avgMs: 1 }, run(32))).toBeUndefined();
+  });
+
+  it("calls it Node's limit only from three clean, steady runs of every side", () => {
+    const limit = { allowedUs: 146, labUs: 205, bareUs: 171, nodeLimit: true };
+    const runs = (...rates: number[]) => rates.map((rate) => ({ rate, avgMs: 1 }));
+    const steady = runs(5000, 5200, 5100);
+    expect(isNodeLimit(limit, [steady, steady, steady])).toBe(true);
+    expect(isNodeLimit({ ...limit, bareUs: 120, nodeLimit: false }, [steady, steady, steady])).toBe(false);
+    expect(isNodeLimit(limit, [runs(5000), runs(11_000), runs(5400)])).toBe(false); // --quick: one run each
+    expect(isNodeLimit(limit, [steady, steady, runs(5000, 2100, 5100)])).toBe(false); // bare Node disturbed
+    expect(isNodeLimit(limit, [steady, steady, [...runs(5000, 5100), { rate: 900, avgMs: 9, problem: 'timeouts' }]])).toBe(false);
+    expect(isNodeLimit(limit, [steady, steady, undefined])).toBe(false); // no bare Node column
+    expect(isNodeLimit(undefined, [steady, steady, steady])).toBe(false);
   });
 
   it('no target: the ratio alone', () => {

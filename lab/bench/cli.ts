@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { startBenchLab, type BenchLab } from './lab.ts';
 import { prepareRows, ROW_IDS, type Row, type Side } from './rows.ts';
 import { choosePinning, cpuSeconds, killAllNow, pinSelf, stopAll } from './procs.ts';
-import { UNSTEADY_FACTOR, cpuBudgetUs, ms, short, shortfall, steadied, summarise, table, unsteady, us, verdict, type Run, type Target, type Verdict } from './results.ts';
+import { UNSTEADY_FACTOR, cpuBudgetUs, isNodeLimit, ms, short, shortfall, steadied, summarise, table, unsteady, us, verdict, type Run, type Shortfall, type Target, type Verdict } from './results.ts';
 
 /** Whatever happens, the bench ends by then: its own processes stopped, its folder removed. */
 const DEADLINE_MS = 9 * 60_000;
@@ -39,6 +39,8 @@ interface RowResult {
   bare?: { median: Run; runs: Run[] };
   target: Target;
   verdict: Verdict;
+  /** A missed rate target in CPU per answer: the allowance, bare Node's share, the lab's (results.ts). */
+  shortfall?: Shortfall;
   skipped?: string;
   /** A side's rate moved more than UNSTEADY_FACTOR between repetitions: the machine's speed changed. */
   unsteady?: true;
@@ -197,6 +199,8 @@ async function measure(rows: Row[], reps: number, seconds: number, warmUpRuns: n
     const lab = row.lab && r.lab.length ? { name: row.lab.name, median: summarise(r.lab), runs: r.lab } : undefined;
     const peer = row.peer && r.peer.length ? { name: row.peer.name, median: summarise(r.peer), runs: r.peer } : undefined;
     const bare = row.bare && r.bare.length ? { median: summarise(r.bare), runs: r.bare } : undefined;
+    const judged = verdict(row.target, lab?.median, peer?.median);
+    const missed = judged.met === false ? shortfall(row.target, lab?.median, peer?.median, bare?.median) : undefined;
     return {
       id: row.id,
       what: row.what,
@@ -205,7 +209,8 @@ async function measure(rows: Row[], reps: number, seconds: number, warmUpRuns: n
       ...(peer && { peer }),
       ...(bare && { bare }),
       target: row.target,
-      verdict: verdict(row.target, lab?.median, peer?.median),
+      verdict: judged,
+      ...(missed && { shortfall: missed }),
       ...(row.skip && { skipped: row.skip }),
       ...([lab, peer, bare].some((side) => side && unsteady(side.runs)) && { unsteady: true as const }),
       notes: row.notes,
@@ -241,7 +246,7 @@ function printReport(report: { when: string; seconds: number; command: string; m
       r.bare ? describe(r.bare.median, r.id) : '—',
       r.verdict.ratio + problem,
       r.verdict.target,
-      mark(r.verdict.met) + (r.verdict.met === false && shortfallOf(r)?.nodeLimit ? ": Node's limit" : ''),
+      mark(r.verdict.met) + (nodeLimit(r) ? ": Node's limit" : ''),
     ];
   });
   console.log(table(['what', 'load', 'lab', 'peer', 'bare Node', 'lab/peer', 'target', 'verdict'], body));
@@ -277,8 +282,14 @@ function printReport(report: { when: string; seconds: number; command: string; m
         `    (whose p99 was ${Number.isFinite(bareP99) ? bareP99.toFixed(1) : '?'}× ${r.peer!.name}'s).`,
       ];
     }
-    const s = shortfallOf(r);
+    const s = r.shortfall;
     if (!s) return [];
+    if (s.nodeLimit && !nodeLimit(r)) {
+      return [
+        `  ${r.id}: bare Node alone spent ${us(s.bareUs)} per answer of the ${us(s.allowedUs)} the target allows, the lab ${us(s.labUs)}; but from`,
+        `    runs too few or too unsteady to call that Node's limit. Run the row again: ${benchCommand(['--rows', r.id])}`,
+      ];
+    }
     if (s.nodeLimit) {
       return [
         `  ${r.id}: the target allows ${us(s.allowedUs)} per answer, and bare Node alone spends ${us(s.bareUs)}: no server on the http and https`,
@@ -345,8 +356,8 @@ function printReport(report: { when: string; seconds: number; command: string; m
   console.log(`Every run, as JSON: ${benchCommand([...process.argv.slice(2), '--json'])}`);
 }
 
-function shortfallOf(r: RowResult) {
-  return shortfall(r.target, r.lab?.median, r.peer?.median, r.bare?.median);
+function nodeLimit(r: RowResult): boolean {
+  return isNodeLimit(r.shortfall, [r.lab?.runs, r.peer?.runs, r.bare?.runs]);
 }
 
 /** How to type this run again. */

@@ -237,6 +237,16 @@ export function shortfall(target: Target, lab: Run | undefined, peer: Run | unde
   return { allowedUs, labUs, bareUs, nodeLimit: bareUs >= allowedUs };
 }
 
+/**
+ * May a missed target be called Node's own limit? Only when bare Node alone spent at least what the
+ * target allows, and only from repeated, steady runs of every side: a cold or disturbed bare Node
+ * (one second with --quick, a neighbour's load) spends far more than it does at rest.
+ */
+export function isNodeLimit(s: Shortfall | undefined, sides: Array<Run[] | undefined>, repetitions = 3): boolean {
+  if (!s?.nodeLimit) return false;
+  return sides.every((runs) => runs !== undefined && runs.filter((r) => !r.problem).length >= repetitions && !unsteady(runs));
+}
+
 /** "37 µs", "8.7 µs", "0.42 µs". */
 export function us(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '?';
