@@ -14,7 +14,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acceptQueueIn, watchAcceptQueue } from '../lab/bench/accept-queue.ts';
 import { ecsOption } from '../lab/bench/load.ts';
-import { cpuBudgetUs, isNodeLimit, shortfall, median, parseDnsperf, parseWrk, steadied, summarise, table, unsteady, us, verdict, wrkDuration } from '../lab/bench/results.ts';
+import { cpuBudgetUs, isNodeLimit, shortfall, median, ms, parseDnsperf, parseWrk, steadied, summarise, table, unsteady, us, verdict, wrkDuration } from '../lab/bench/results.ts';
 import { ensureChain } from '../certs/chain.ts';
 import { startCache } from '../servers/cdn/cache.ts';
 import { startOrigin } from '../servers/cdn/origin.ts';
@@ -135,6 +135,8 @@ describe('repetitions and verdicts', () => {
     expect(cpuBudgetUs({ kind: 'rate', min: 0.3 }, undefined)).toBeUndefined();
     expect(cpuBudgetUs({ kind: 'rate', min: 0.3 }, { rate: NaN, avgMs: NaN })).toBeUndefined();
     expect([us(8.74), us(137.2), us(undefined)]).toEqual(['8.7 µs', '137 µs', '?']);
+    // HAProxy's 99.6 µs per request once printed as "1.0e+2 µs".
+    expect([us(99.6), us(99.4), ms(99.7), ms(99.4)]).toEqual(['100 µs', '99 µs', '100 ms', '99 ms']);
   });
 
   // The whole bench of 2 December on Node 26: the SLB's keep-alive row (HAProxy 11.4k req/s with

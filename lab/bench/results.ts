@@ -250,7 +250,8 @@ export function isNodeLimit(s: Shortfall | undefined, sides: Array<Run[] | undef
 /** "37 µs", "8.7 µs", "0.42 µs". */
 export function us(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '?';
-  return `${n >= 100 ? n.toFixed(0) : n.toPrecision(2)} µs`;
+  // From 99.5 up, two significant digits would be "1.0e+2".
+  return `${n >= 99.5 ? n.toFixed(0) : n.toPrecision(2)} µs`;
 }
 
 export function describeTarget(target: Target): string {
@@ -282,7 +283,7 @@ export function short(n: number): string {
 export function ms(n: number): string {
   if (!Number.isFinite(n)) return '?';
   if (n >= 1000) return `${(n / 1000).toFixed(2)} s`;
-  return `${n >= 100 ? n.toFixed(0) : n.toPrecision(2)} ms`;
+  return `${n >= 99.5 ? n.toFixed(0) : n.toPrecision(2)} ms`;
 }
 
 function fixed(n: number): string {
