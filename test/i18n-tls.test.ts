@@ -172,6 +172,12 @@ describe('the session and the chain', () => {
     const ecdhe = { ...node22, tls: { ...node22.tls, protocol: 'TLSv1.2', cipher: { ...node22.tls.cipher, standardName: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256' } } };
     expect(tlsSessionFacts(ecdhe).keyExchange.kind).toBe('ephemeral');
     expect(tlsSessionFacts(orders.classic!.result).keyExchange).toEqual({ kind: 'rsa' });
+    // A TLS 1.2 suite the lab does not know (a PSK suite), and no key from Node: neither RSA nor ephemeral.
+    const psk = { ...ecdhe, tls: { ...ecdhe.tls, cipher: { ...ecdhe.tls.cipher, standardName: 'TLS_PSK_WITH_AES_128_GCM_SHA256' } } };
+    expect(tlsSessionFacts(psk).keyExchange).toEqual({ kind: 'unknown' });
+    const unknown = both((l) => words(l).tls.tlsSessionLines(tlsSessionFacts(psk)));
+    expect(unknown.en[0]).toMatch(/key exchange not known/);
+    for (const line of [unknown.en[0], unknown.zh[0]]) expect(line).not.toMatch(/RSA|预主密钥|forward secret|前向保密/);
   });
 
   // Every kind of step the walk can report, broken or not.

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { startBenchLab, type BenchLab } from './lab.ts';
 import { prepareRows, ROW_IDS, type Row, type Side } from './rows.ts';
 import { choosePinning, cpuSeconds, killAllNow, pinSelf, stopAll } from './procs.ts';
-import { UNSTEADY_FACTOR, cpuBudgetUs, isNodeLimit, ms, short, shortfall, steadied, summarise, table, unsteady, us, verdict, type Run, type Shortfall, type Target, type Verdict } from './results.ts';
+import { UNSTEADY_FACTOR, cpuBudgetUs, missReason, ms, short, shortfall, steadied, summarise, table, unsteady, us, verdict, type MissReason, type Run, type Target, type Verdict } from './results.ts';
 
 /** Whatever happens, the bench ends by then: its own processes stopped, its folder removed. */
 const DEADLINE_MS = 9 * 60_000;
@@ -39,8 +39,8 @@ interface RowResult {
   bare?: { median: Run; runs: Run[] };
   target: Target;
   verdict: Verdict;
-  /** A missed rate target in CPU per answer: the allowance, bare Node's share, the lab's (results.ts). */
-  shortfall?: Shortfall;
+  /** Why a rate target was missed, in CPU per answer: the allowance, bare Node's share, the lab's (results.ts). */
+  miss?: MissReason;
   skipped?: string;
   /** A side's rate moved more than UNSTEADY_FACTOR between repetitions: the machine's speed changed. */
   unsteady?: true;
@@ -168,14 +168,16 @@ async function measure(rows: Row[], reps: number, seconds: number, warmUpRuns: n
       progress(`${row.id}: warm already (the same servers and question as ${row.warmedBy})`);
       continue;
     }
-    warmed.add(row.id);
     progress(`warming up ${row.id}`);
     const costs: string[] = [];
     let before: Run | undefined;
     for (let i = 0; i < warmUpRuns; i++) {
       const run = await timedRun(row.lab, WARM_UP_SECONDS);
       costs.push(us(run.cpuUsPerOp));
-      if (run.problem || steadied(before, run)) break;
+      if (run.problem) break;
+      // Only a warm-up that ran warms the rows that share it.
+      warmed.add(row.id);
+      if (steadied(before, run)) break;
       before = run;
     }
     progress(`  the lab's side, CPU per answer in each warm-up second: ${costs.join(', ')}`);
@@ -200,7 +202,7 @@ async function measure(rows: Row[], reps: number, seconds: number, warmUpRuns: n
     const peer = row.peer && r.peer.length ? { name: row.peer.name, median: summarise(r.peer), runs: r.peer } : undefined;
     const bare = row.bare && r.bare.length ? { median: summarise(r.bare), runs: r.bare } : undefined;
     const judged = verdict(row.target, lab?.median, peer?.median);
-    const missed = judged.met === false ? shortfall(row.target, lab?.median, peer?.median, bare?.median) : undefined;
+    const missed = judged.met === false ? missReason(shortfall(row.target, lab?.median, peer?.median, bare?.median), { lab: lab?.runs, peer: peer?.runs, bare: bare?.runs }) : undefined;
     return {
       id: row.id,
       what: row.what,
@@ -210,7 +212,7 @@ async function measure(rows: Row[], reps: number, seconds: number, warmUpRuns: n
       ...(bare && { bare }),
       target: row.target,
       verdict: judged,
-      ...(missed && { shortfall: missed }),
+      ...(missed && { miss: missed }),
       ...(row.skip && { skipped: row.skip }),
       ...([lab, peer, bare].some((side) => side && unsteady(side.runs)) && { unsteady: true as const }),
       notes: row.notes,
@@ -246,7 +248,7 @@ function printReport(report: { when: string; seconds: number; command: string; m
       r.bare ? describe(r.bare.median, r.id) : '—',
       r.verdict.ratio + problem,
       r.verdict.target,
-      mark(r.verdict.met) + (nodeLimit(r) ? ": Node's limit" : ''),
+      mark(r.verdict.met) + (r.miss?.kind === 'node-limit' ? ": Node's limit" : ''),
     ];
   });
   console.log(table(['what', 'load', 'lab', 'peer', 'bare Node', 'lab/peer', 'target', 'verdict'], body));
@@ -276,31 +278,41 @@ function printReport(report: { when: string; seconds: number; command: string; m
     const [lab, bare] = [r.lab?.median.cpuUsPerOp, r.bare?.median.cpuUsPerOp];
     if (r.target.kind === 'p99' && lab !== undefined && bare !== undefined) {
       const bareP99 = r.bare!.median.p99Ms! / r.peer!.median.p99Ms!;
+      const bareText = `bare Node ${us(bare)} (whose p99 was ${Number.isFinite(bareP99) ? bareP99.toFixed(1) : '?'}× ${r.peer!.name}'s)`;
+      if (!((r.lab!.median.acceptWait?.peak ?? 0) > 0)) return [`  ${r.id}: no connection was seen waiting to be accepted; CPU per answer: lab ${us(lab)}, ${bareText}.`];
       return [
         `  ${r.id}: mostly connections waiting to be accepted (below). Node takes one per turn of its event loop, and a turn lasts`,
-        `    one answer on every connection it holds, so the wait grows with the CPU per answer: lab ${us(lab)}, bare Node ${us(bare)}`,
-        `    (whose p99 was ${Number.isFinite(bareP99) ? bareP99.toFixed(1) : '?'}× ${r.peer!.name}'s).`,
+        `    one answer on every connection it holds, so the wait grows with the CPU per answer: lab ${us(lab)},`,
+        `    ${bareText}.`,
       ];
     }
-    const s = r.shortfall;
-    if (!s) return [];
-    if (s.nodeLimit && !nodeLimit(r)) {
-      return [
-        `  ${r.id}: bare Node alone spent ${us(s.bareUs)} per answer of the ${us(s.allowedUs)} the target allows, the lab ${us(s.labUs)}; but from`,
-        `    runs too few or too unsteady to call that Node's limit. Run the row again: ${benchCommand(['--rows', r.id])}`,
-      ];
+    const m = r.miss;
+    if (!m) return [];
+    const again = `Run the row again: ${benchCommand(['--rows', r.id])}`;
+    switch (m.kind) {
+      case 'node-limit':
+        return [
+          `  ${r.id}: the target allows ${us(m.allowedUs)} per answer, and bare Node alone spends ${us(m.bareUs)}: no server on the http and https`,
+          `    of Node ${process.version} meets it on one core. A limit of the platform; the lab adds ${us(m.labUs - m.bareUs)} to it.`,
+        ];
+      case 'unconfirmed':
+        return [
+          `  ${r.id}: bare Node alone spent ${us(m.bareUs)} per answer of the ${us(m.allowedUs)} the target allows, the lab ${us(m.labUs)}; but in`,
+          `    runs too few or too unsteady to call that Node's limit. ${again}`,
+        ];
+      case 'lab-over':
+        return [
+          `  ${r.id}: the target allows ${us(m.allowedUs)} per answer; bare Node spends ${us(m.bareUs)} of it (${Math.round((m.bareUs / m.allowedUs) * 100)}%), the lab ${us(m.labUs)}.`,
+          `    The lab's own work adds ${us(m.labUs - m.bareUs)} on top; the target leaves it ${us(m.allowedUs - m.bareUs)}.`,
+        ];
+      case 'errors':
+        return [`  ${r.id}: the lab's runs had errors (below), and a run with errors meets no target; its CPU per answer was ${us(m.labUs)} of the ${us(m.allowedUs)} allowed.`];
+      case 'not-cpu':
+        return [
+          `  ${r.id}: the lab's CPU per answer, ${us(m.labUs)}, fits the ${us(m.allowedUs)} the target allows (bare Node ${us(m.bareUs)}): the rate was lost`,
+          `    elsewhere, most likely in the machine's speed during its runs. ${again}`,
+        ];
     }
-    if (s.nodeLimit) {
-      return [
-        `  ${r.id}: the target allows ${us(s.allowedUs)} per answer, and bare Node alone spends ${us(s.bareUs)}: no server on the http and https`,
-        `    of Node ${process.version} meets it on one core. A limit of the platform; the lab adds ${us(s.labUs - s.bareUs)} to it.`,
-      ];
-    }
-    const left = s.allowedUs - s.bareUs;
-    return [
-      `  ${r.id}: the target allows ${us(s.allowedUs)} per answer; bare Node spends ${us(s.bareUs)} of it (${Math.round((s.bareUs / s.allowedUs) * 100)}%), the lab ${us(s.labUs)}.`,
-      `    The lab's own work adds ${us(s.labUs - s.bareUs)} on top; the target leaves it ${us(left)}.`,
-    ];
   });
   if (why.length) {
     console.log('\nNot met, and why (CPU per answer, as above; "bare Node" is Node\'s own share, before any of the lab\'s code):');
@@ -354,10 +366,6 @@ function printReport(report: { when: string; seconds: number; command: string; m
   for (const r of results) for (const note of r.notes) console.log(`  ${r.id}: ${note}`);
   console.log(`\nThe lab's roles: ${lab.state.roles.map((r) => `${r.name} ${r.host}:${r.port}`).join(', ')}`);
   console.log(`Every run, as JSON: ${benchCommand([...process.argv.slice(2), '--json'])}`);
-}
-
-function nodeLimit(r: RowResult): boolean {
-  return isNodeLimit(r.shortfall, [r.lab?.runs, r.peer?.runs, r.bare?.runs]);
 }
 
 /** How to type this run again. */

@@ -217,16 +217,12 @@ export function cpuBudgetUs(target: Target, peer: Run | undefined): number | und
 
 /**
  * A missed rate target in CPU per answer: what the target allows one core (cpuBudgetUs), what bare
- * Node spends on the same load with none of the lab's code, and what the lab spends. When bare Node
- * alone spends the whole allowance, no server written on this Node's http and https meets the
- * target on one core: the limit is the platform's, and the lab's own code is only what it adds.
+ * Node spends on the same load with none of the lab's code, and what the lab spends.
  */
 export interface Shortfall {
   allowedUs: number;
   labUs: number;
   bareUs: number;
-  /** Bare Node alone spends at least what the target allows. */
-  nodeLimit: boolean;
 }
 
 export function shortfall(target: Target, lab: Run | undefined, peer: Run | undefined, bare: Run | undefined): Shortfall | undefined {
@@ -234,17 +230,30 @@ export function shortfall(target: Target, lab: Run | undefined, peer: Run | unde
   const labUs = lab?.cpuUsPerOp;
   const bareUs = bare?.cpuUsPerOp;
   if (allowedUs === undefined || labUs === undefined || bareUs === undefined) return undefined;
-  return { allowedUs, labUs, bareUs, nodeLimit: bareUs >= allowedUs };
+  return { allowedUs, labUs, bareUs };
 }
 
 /**
- * May a missed target be called Node's own limit? Only when bare Node alone spent at least what the
- * target allows, and only from repeated, steady runs of every side: a cold or disturbed bare Node
- * (one second with --quick, a neighbour's load) spends far more than it does at rest.
+ * Why a rate target was missed, as far as CPU per answer can tell:
+ *   node-limit   bare Node alone spends at least what the target allows, in three clean, steady
+ *                runs of every side: no server written on this Node's http and https meets the
+ *                target on one core, and the lab's own code is only what it adds;
+ *   unconfirmed  bare Node spent that much, but in runs too few or unsteady to say so (a cold or
+ *                disturbed bare Node, with --quick or a busy neighbour, spends far more than at rest);
+ *   lab-over     the lab spends more than the target allows, and bare Node less;
+ *   errors       the lab's runs had errors, which meet no target whatever their speed;
+ *   not-cpu      the lab's CPU per answer fits: the rate was lost elsewhere (the machine's speed).
  */
-export function isNodeLimit(s: Shortfall | undefined, sides: Array<Run[] | undefined>, repetitions = 3): boolean {
-  if (!s?.nodeLimit) return false;
-  return sides.every((runs) => runs !== undefined && runs.filter((r) => !r.problem).length >= repetitions && !unsteady(runs));
+export type MissReason = { kind: 'node-limit' | 'unconfirmed' | 'lab-over' | 'errors' | 'not-cpu' } & Shortfall;
+
+export function missReason(s: Shortfall | undefined, sides: { lab?: Run[]; peer?: Run[]; bare?: Run[] }, repetitions = 3): MissReason | undefined {
+  if (!s) return undefined;
+  if (sides.lab?.some((r) => r.problem)) return { kind: 'errors', ...s };
+  if (s.bareUs >= s.allowedUs) {
+    const steady = [sides.lab, sides.peer, sides.bare].every((runs) => runs !== undefined && runs.filter((r) => !r.problem).length >= repetitions && !unsteady(runs));
+    return { kind: steady ? 'node-limit' : 'unconfirmed', ...s };
+  }
+  return { kind: s.labUs > s.allowedUs ? 'lab-over' : 'not-cpu', ...s };
 }
 
 /** "37 µs", "8.7 µs", "0.42 µs". */
@@ -282,7 +291,7 @@ export function short(n: number): string {
 /** A latency in the unit people read it in: "0.47 ms", "721 ms", "1.20 s". */
 export function ms(n: number): string {
   if (!Number.isFinite(n)) return '?';
-  if (n >= 1000) return `${(n / 1000).toFixed(2)} s`;
+  if (n >= 999.5) return `${(n / 1000).toFixed(2)} s`; // not "1000 ms"
   return `${n >= 99.5 ? n.toFixed(0) : n.toPrecision(2)} ms`;
 }
 

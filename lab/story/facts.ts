@@ -27,8 +27,9 @@ export interface MasterSecretFacts {
  * How the two ends agreed on keys. `ephemeral`: a key pair made for this connection alone ((EC)DHE,
  * or a hybrid with ML-KEM), so forward secret; its group when the wire or Node names it. `rsa`: the
  * client encrypted the pre-master secret with the server's RSA key (TLS 1.2's TLS_RSA_ suites).
+ * `unknown`: none of these can be told (a suite the lab does not know, and no key from Node).
  */
-export type SessionKeyExchange = { kind: 'ephemeral'; group?: string } | { kind: 'rsa' };
+export type SessionKeyExchange = { kind: 'ephemeral'; group?: string } | { kind: 'rsa' } | { kind: 'unknown' };
 
 /**
  * The TLS session of an order, as facts (the trace's form of result.tls). The key exchange's group
@@ -42,11 +43,11 @@ export function tlsSessionFacts(result: OrderResult, serverHelloGroup?: string):
   const key = tls.ephemeralKey as { name?: string; type?: string };
   const group = serverHelloGroup ?? (key.type ? (key.name ?? key.type) : undefined);
   const suite = keyExchangeOf(tls.cipher.standardName ?? '');
-  const rsa = !group && tls.protocol !== 'TLSv1.3' && suite !== 'ECDHE' && suite !== 'DHE';
+  const ephemeral = group !== undefined || tls.protocol === 'TLSv1.3' || suite === 'ECDHE' || suite === 'DHE';
   return {
     protocol: tls.protocol,
     cipher: { standardName: tls.cipher.standardName, name: tls.cipher.name },
-    keyExchange: rsa ? { kind: 'rsa' } : { kind: 'ephemeral', ...(group && { group }) },
+    keyExchange: ephemeral ? { kind: 'ephemeral', ...(group && { group }) } : suite === 'RSA' ? { kind: 'rsa' } : { kind: 'unknown' },
     chain: tls.chain.map(({ ok, link, check }) => ({ ok, link, check })),
   };
 }

@@ -82,9 +82,11 @@ export function tlsSessionLines(t: TlsSessionFacts): string[] {
   const kx =
     t.keyExchange.kind === 'rsa'
       ? "RSA (the client encrypted the pre-master secret with the server's public key)"
-      : t.keyExchange.group
-        ? `${t.keyExchange.group} (ephemeral, forward secret)`
-        : 'an ephemeral key (forward secret; this Node does not say which group)';
+      : t.keyExchange.kind === 'unknown'
+        ? 'not known (Node reports no key, and the lab does not know this suite)'
+        : t.keyExchange.group
+          ? `${t.keyExchange.group} (ephemeral, forward secret)`
+          : 'an ephemeral key (forward secret; this Node does not say which group)';
   return [
     `TLS   ${t.protocol}, cipher ${t.cipher.standardName} (OpenSSL: ${t.cipher.name}), key exchange ${kx}`,
     'Chain the client verified, trusting only the lab root:',

@@ -133,7 +133,9 @@ export function tlsSessionLines(t: TlsSessionFacts): string[] {
   const kx =
     t.keyExchange.kind === 'rsa'
       ? '密钥交换 RSA（客户端用服务端的公钥加密预主密钥）'
-      : t.keyExchange.group
+      : t.keyExchange.kind === 'unknown'
+        ? '密钥交换方式不清楚（Node 没有给出密钥，实验也不认识这个加密套件）'
+        : t.keyExchange.group
         ? `密钥交换 ${t.keyExchange.group}（临时密钥，具备前向保密）`
         : '密钥交换用的是临时密钥（具备前向保密；这个版本的 Node 没有说是哪个组）';
   return [
