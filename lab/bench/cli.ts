@@ -3,7 +3,7 @@
 // on this machine. Issue 14's table, measured: medians of repeated runs, lab/peer ratios, and
 // whether each target is met; then the CPU time each side used per answer, and what a target allows.
 //
-//   npm run bench                  3 repetitions of 3 s per side and row (just under 5 minutes)
+//   npm run bench                  3 repetitions of 3 s per side and row (about 4¾ minutes)
 //   npm run bench -- --quick       1 repetition of 1 s: does every row work? (about a minute)
 //   npm run bench -- --json        the same, as JSON on stdout
 //   npm run bench -- --rows auth,edge-6k     only these rows (ids as in the JSON)
