@@ -492,12 +492,14 @@ export async function upCommand(argv: string[]): Promise<number> {
   console.log(said.reachWith);
   for (const line of howToReach(lab)) console.log(`  ${line}`);
   console.log(said.state(displayPath(lab.statePath)));
-  console.log(said.isUp);
-
-  await new Promise<void>((resolve) => {
+  // Listen for Ctrl-C before saying so: whoever reads the line may press it at once, and until a
+  // listener is in place a SIGINT ends the process without stopping the lab (a test caught that).
+  const stopAsked = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  console.log(said.isUp);
+  await stopAsked;
   console.log(said.stopping);
   await lab.stop();
   console.log(said.stopped);

@@ -703,11 +703,14 @@ export async function walkthroughCommand(argv: string[]): Promise<number> {
       n.plain('');
       n.plain(w.stays);
       for (const line of howToReach(lab)) n.plain(`  ${line}`);
-      n.plain(w.pressCtrlC);
-      await new Promise<void>((resolve) => {
+      // Listen for Ctrl-C before asking for it: until a listener is in place a SIGINT ends the
+      // process without stopping the lab.
+      const stopAsked = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      n.plain(w.pressCtrlC);
+      await stopAsked;
     }
     await lab.stop();
   }

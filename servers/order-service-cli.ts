@@ -58,15 +58,8 @@ export async function appCommand(argv: string[]): Promise<number> {
     console.error((err as Error).message); // listen() already names the role, the address and the fix
     return 1;
   }
-  console.log(said.appListening(name, running.url));
-  console.log(said.appOrderLog(name, store.file, store.count));
-  if (store.problems.length > 0) {
-    // Each was told above with its line number; this is the summary an operator cannot miss.
-    const where = store.problems.map((p) => p.line).join(', ');
-    console.warn(said.appUnreadable(name, store.problems.length, where, store.damagedFile));
-  }
-
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // Listen for Ctrl-C before saying where it listens: a script may signal it as soon as it reads that.
+  const stopAsked = new Promise<NodeJS.Signals>((resolve) => {
     const stop = (sig: NodeJS.Signals) => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -75,6 +68,15 @@ export async function appCommand(argv: string[]): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  console.log(said.appListening(name, running.url));
+  console.log(said.appOrderLog(name, store.file, store.count));
+  if (store.problems.length > 0) {
+    // Each was told above with its line number; this is the summary an operator cannot miss.
+    const where = store.problems.map((p) => p.line).join(', ');
+    console.warn(said.appUnreadable(name, store.problems.length, where, store.damagedFile));
+  }
+
+  const signal = await stopAsked;
 
   // Finish the requests in flight first, then close the log: an order being written still lands.
   console.log(said.finishing(name, signal));

@@ -58,11 +58,13 @@ export async function slbCommand(argv: string[]): Promise<number> {
     healthCheckFrom: values['health-from'],
   });
   const classic = slb.classicPort !== undefined && slb.classicPort !== slb.port ? `${slb.host}:${slb.classicPort}` : undefined;
-  console.log(said.slbListening(`${slb.host}:${slb.port}`, mode, classic, backends.map((b) => `${b.name}=${b.url}`).join(', ')));
-  await new Promise<void>((resolve) => {
+  // Listen for Ctrl-C before saying where it listens: a script may signal it as soon as it reads that.
+  const stopAsked = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  console.log(said.slbListening(`${slb.host}:${slb.port}`, mode, classic, backends.map((b) => `${b.name}=${b.url}`).join(', ')));
+  await stopAsked;
   await slb.close();
   return 0;
 }

@@ -57,14 +57,16 @@ export async function cacheCommand(argv: string[]): Promise<number> {
     purgeToken: values['no-purge'] ? false : values['purge-token'],
   });
   const tryIt = `curl -sI --resolve ${hostnames[0]}:${cache.port}:${cache.host} http://${hostnames[0]}:${cache.port}/`;
+  // Listen for Ctrl-C before saying where it listens: a script may signal it as soon as it reads that.
+  const stopAsked = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   console.log(said.cacheListening(cache.name, cache.url, hostnames.join(', '), values.upstream, values['upstream-host'], (maxBytes / 1024 / 1024).toFixed(1), tryIt));
   if (cache.purgeToken && !values['purge-token']) {
     console.log(said.purgeToken(`curl -X PURGE -H 'Authorization: Bearer ${cache.purgeToken}' --resolve ${hostnames[0]}:${cache.port}:${cache.host} http://${hostnames[0]}:${cache.port}/path`));
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopAsked;
   await cache.close();
   return 0;
 }

@@ -500,13 +500,8 @@ export async function originCommand(argv: string[]): Promise<number> {
     return 1;
   }
   const hostname = values.hostname[0]!;
-  console.log(said.originListening(running.url, values.hostname.join(', '), slowMs));
-  console.log(said.originContent(running.contentDir));
-  for (const f of running.files) console.log(`  ${f.path.padEnd(26)} ${f.contentType.padEnd(26)} ${said.bytes(f.bytes)}`);
-  console.log(said.tryIt(`curl -sI -H 'Host: ${hostname}' ${running.url}/images/phone.png`));
-  console.log(said.ctrlC);
-
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // Listen for Ctrl-C before saying where it listens: a script may signal it as soon as it reads that.
+  const stopAsked = new Promise<NodeJS.Signals>((resolve) => {
     const stop = (sig: NodeJS.Signals) => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -515,6 +510,12 @@ export async function originCommand(argv: string[]): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  console.log(said.originListening(running.url, values.hostname.join(', '), slowMs));
+  console.log(said.originContent(running.contentDir));
+  for (const f of running.files) console.log(`  ${f.path.padEnd(26)} ${f.contentType.padEnd(26)} ${said.bytes(f.bytes)}`);
+  console.log(said.tryIt(`curl -sI -H 'Host: ${hostname}' ${running.url}/images/phone.png`));
+  console.log(said.ctrlC);
+  const signal = await stopAsked;
   console.log(said.finishing('origin', signal));
   await running.close();
   console.log(said.stopped('origin'));
