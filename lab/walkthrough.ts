@@ -392,9 +392,7 @@ async function stepConnectionAndOrder(s: Story, capture: RunningCapture | undefi
   // up to the first application data).
   const firstData = connection.events.findIndex((e) => e.type === 'ApplicationData');
   const handshake = firstData === -1 ? connection.events : connection.events.slice(0, firstData);
-  const serverHello = connection.events.find((e) => e.type === 'ServerHello' && !e.fields.helloRetryRequest);
-  const group = serverHello?.type === 'ServerHello' ? serverHello.fields.keyShare?.group : undefined;
-  tell(s, { step: 2, kind: 'tls-session', ...framesOf(handshake), data: tlsSessionFacts(result, group) });
+  tell(s, { step: 2, kind: 'tls-session', ...framesOf(handshake), data: tlsSessionFacts(result, connection.keyShareGroup) });
 
   // The three randoms (classic), or the key exchange that leaves nothing to recover (modern).
   const keyPem = fs.readFileSync(path.join(path.dirname(lab.state.rootCa), 'leaf.key'), 'utf8');

@@ -55,8 +55,7 @@ describe('TLS modes', () => {
     expect(result.tls.protocol).toBe('TLSv1.3');
     expect(result.tls.cipher.standardName).toMatch(/^TLS_AES_|^TLS_CHACHA20/);
     // On the wire: the ServerHello's key_share, x25519 (OpenSSL 3.0) or the hybrid X25519MLKEM768 (3.5).
-    const hello = decodeRecording(result.wire!.chunks).events.find((e) => e.type === 'ServerHello');
-    const group = hello?.type === 'ServerHello' ? hello.fields.keyShare?.group : undefined;
+    const group = decodeRecording(result.wire!.chunks).keyShareGroup;
     expect(group).toMatch(/X25519/i);
     // Node 20 reports it as ECDH, 24 and later as TLSGroup; Node 22 (OpenSSL 3.5) reports nothing
     // for the hybrid. Either way the session is ephemeral, never RSA, and the wire names the group.

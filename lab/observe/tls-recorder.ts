@@ -37,6 +37,8 @@ export interface RecordedTlsConnection {
    *  master secret check (lab/master-secret.ts). */
   clientRandom?: string;
   serverRandom?: string;
+  /** The group the ServerHello's key_share chose (TLS 1.3), as the wire names it. */
+  keyShareGroup?: string;
   clientKeyExchange?: { raw: Buffer; encryptedPreMaster?: string };
 }
 
@@ -55,7 +57,10 @@ export function decodeRecording(recorded: readonly RecordedChunk[]): RecordedTls
     for (const e of decoder.push(direction, c.bytes)) {
       conn.events.push({ ...e, at: c.at, sinceStartMs: Math.round((c.at - start) * 1000) / 1000, chunk: i });
       if (e.type === 'ClientHello') conn.clientRandom = e.fields.random;
-      if (e.type === 'ServerHello' && !e.fields.helloRetryRequest) conn.serverRandom = e.fields.random;
+      if (e.type === 'ServerHello' && !e.fields.helloRetryRequest) {
+        conn.serverRandom = e.fields.random;
+        if (e.fields.keyShare) conn.keyShareGroup = e.fields.keyShare.group;
+      }
       if (e.type === 'ClientKeyExchange') {
         conn.clientKeyExchange = { raw: e.fields.raw, ...(e.fields.encryptedPreMaster && { encryptedPreMaster: e.fields.encryptedPreMaster }) };
       }
