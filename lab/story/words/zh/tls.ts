@@ -136,8 +136,8 @@ export function tlsSessionLines(t: TlsSessionFacts): string[] {
       : t.keyExchange.kind === 'unknown'
         ? '密钥交换方式不清楚（Node 没有给出密钥，实验也不认识这个加密套件）'
         : t.keyExchange.group
-        ? `密钥交换 ${t.keyExchange.group}（临时密钥，具备前向保密）`
-        : '密钥交换用的是临时密钥（具备前向保密；这个版本的 Node 没有说是哪个组）';
+          ? `密钥交换 ${t.keyExchange.group}（临时密钥，具备前向保密）`
+          : '密钥交换用的是临时密钥（具备前向保密；这个版本的 Node 没有说是哪个组）';
   return [
     `TLS   ${t.protocol}，加密套件 ${t.cipher.standardName}（OpenSSL 叫它 ${t.cipher.name}），${kx}`,
     '客户端验证的证书链（它只信任实验环境的根证书）：',
