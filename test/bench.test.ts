@@ -14,7 +14,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acceptQueueIn, watchAcceptQueue } from '../lab/bench/accept-queue.ts';
 import { ecsOption } from '../lab/bench/load.ts';
-import { cpuBudgetUs, missReason, shortfall, median, ms, parseDnsperf, parseWrk, steadied, summarise, table, unsteady, us, verdict, wrkDuration } from '../lab/bench/results.ts';
+import { cpuBudgetUs, missReason, p99Shortfall, shortfall, median, ms, parseDnsperf, parseWrk, steadied, summarise, table, unsteady, us, verdict, wrkDuration } from '../lab/bench/results.ts';
 import { ensureChain } from '../certs/chain.ts';
 import { startCache } from '../servers/cdn/cache.ts';
 import { startOrigin } from '../servers/cdn/origin.ts';
@@ -169,6 +169,25 @@ describe('repetitions and verdicts', () => {
     // A run with errors meets nothing, whatever its CPU.
     expect(missReason({ allowedUs: 34, labUs: 30, bareUs: 20 }, { ...all, lab: [...runs(5000, 5100), { rate: 5000, avgMs: 1, problem: '12 non-2xx answers' }] })?.kind).toBe('errors');
     expect(missReason(undefined, all)).toBeUndefined();
+  });
+
+  // The whole bench of 2 December, 22:33, Node 20: the edge's p99 at c=200 was 184 ms, nginx's
+  // 6.9 ms, and bare Node's own 141 ms (connections waiting to be accepted, for all Node servers).
+  it("a missed p99: Node's limit when bare Node's own p99 is over the allowance too", () => {
+    const runs = (...rates: number[]) => rates.map((rate) => ({ rate, avgMs: 1 }));
+    const steady = runs(16_000, 16_700, 16_500);
+    const all = { lab: steady, peer: steady, bare: steady };
+    const p99 = (p99Ms: number) => ({ rate: 1, avgMs: 1, p99Ms });
+    const edge = p99Shortfall({ kind: 'p99', max: 3 }, p99(184), p99(6.9), p99(141));
+    expect(edge).toMatchObject({ labMs: 184, bareMs: 141 });
+    expect(edge!.allowedMs).toBeCloseTo(20.7, 5);
+    expect(missReason(edge, all)?.kind).toBe('node-limit');
+    expect(missReason(edge, { ...all, bare: runs(22_000, 31_000, 12_000) })?.kind).toBe('unconfirmed');
+    // Bare Node within 3× nginx's p99 and the lab not: the lab's own doing.
+    expect(missReason(p99Shortfall({ kind: 'p99', max: 3 }, p99(184), p99(6.9), p99(15)), all)?.kind).toBe('lab-over');
+    // Only a p99 target, and only with all three p99s.
+    expect(p99Shortfall({ kind: 'rate', min: 0.6 }, p99(184), p99(6.9), p99(141))).toBeUndefined();
+    expect(p99Shortfall({ kind: 'p99', max: 3 }, p99(184), p99(6.9), { rate: 1, avgMs: 1 })).toBeUndefined();
   });
 
   it('no target: the ratio alone', () => {

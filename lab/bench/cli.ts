@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { startBenchLab, type BenchLab } from './lab.ts';
 import { prepareRows, ROW_IDS, type Row, type Side } from './rows.ts';
 import { choosePinning, cpuSeconds, killAllNow, pinSelf, stopAll } from './procs.ts';
-import { UNSTEADY_FACTOR, cpuBudgetUs, missReason, ms, short, shortfall, steadied, summarise, table, unsteady, us, verdict, type MissReason, type Run, type Target, type Verdict } from './results.ts';
+import { UNSTEADY_FACTOR, cpuBudgetUs, missReason, ms, p99Shortfall, short, shortfall, steadied, summarise, table, unsteady, us, verdict, type MissReason, type Run, type Target, type Verdict } from './results.ts';
 
 /** Whatever happens, the bench ends by then: its own processes stopped, its folder removed. */
 const DEADLINE_MS = 9 * 60_000;
@@ -39,7 +39,7 @@ interface RowResult {
   bare?: { median: Run; runs: Run[] };
   target: Target;
   verdict: Verdict;
-  /** Why a rate target was missed, in CPU per answer: the allowance, bare Node's share, the lab's (results.ts). */
+  /** Why a target was missed: the allowance, bare Node's share, the lab's; in CPU per answer, or for a p99 in ms (results.ts). */
   miss?: MissReason;
   skipped?: string;
   /** A side's rate moved more than UNSTEADY_FACTOR between repetitions: the machine's speed changed. */
@@ -202,7 +202,8 @@ async function measure(rows: Row[], reps: number, seconds: number, warmUpRuns: n
     const peer = row.peer && r.peer.length ? { name: row.peer.name, median: summarise(r.peer), runs: r.peer } : undefined;
     const bare = row.bare && r.bare.length ? { median: summarise(r.bare), runs: r.bare } : undefined;
     const judged = verdict(row.target, lab?.median, peer?.median);
-    const missed = judged.met === false ? missReason(shortfall(row.target, lab?.median, peer?.median, bare?.median), { lab: lab?.runs, peer: peer?.runs, bare: bare?.runs }) : undefined;
+    const figures = row.target.kind === 'p99' ? p99Shortfall(row.target, lab?.median, peer?.median, bare?.median) : shortfall(row.target, lab?.median, peer?.median, bare?.median);
+    const missed = judged.met === false ? missReason(figures, { lab: lab?.runs, peer: peer?.runs, bare: bare?.runs }) : undefined;
     return {
       id: row.id,
       what: row.what,
@@ -279,14 +280,21 @@ function printReport(report: { when: string; seconds: number; command: string; m
     if (r.target.kind === 'p99' && lab !== undefined && bare !== undefined) {
       const bareP99 = r.bare!.median.p99Ms! / r.peer!.median.p99Ms!;
       const bareText = `bare Node ${us(bare)} (whose p99 was ${Number.isFinite(bareP99) ? bareP99.toFixed(1) : '?'}× ${r.peer!.name}'s)`;
-      if (!((r.lab!.median.acceptWait?.peak ?? 0) > 0)) return [`  ${r.id}: no connection was seen waiting to be accepted; CPU per answer: lab ${us(lab)}, ${bareText}.`];
+      const m = r.miss && 'allowedMs' in r.miss ? r.miss : undefined;
+      // Bare Node over the allowance too: one Node process does not meet this p99, whatever runs in it.
+      const limit =
+        m?.kind === 'node-limit'
+          ? [`    Bare Node's p99, ${ms(m.bareMs)}, is itself over the ${ms(m.allowedMs)} the target allows, in three steady runs: a limit of one`, `    process on Node ${process.version}; the lab adds ${ms(m.labMs - m.bareMs)} to it.`]
+          : [];
+      if (!((r.lab!.median.acceptWait?.peak ?? 0) > 0)) return [`  ${r.id}: no connection was seen waiting to be accepted; CPU per answer: lab ${us(lab)}, ${bareText}.`, ...limit];
       return [
         `  ${r.id}: mostly connections waiting to be accepted (below). Node takes one per turn of its event loop, and a turn lasts`,
         `    one answer on every connection it holds, so the wait grows with the CPU per answer: lab ${us(lab)},`,
         `    ${bareText}.`,
+        ...limit,
       ];
     }
-    const m = r.miss;
+    const m = r.miss && 'allowedUs' in r.miss ? r.miss : undefined;
     if (!m) return [];
     const again = `Run the row again: ${benchCommand(['--rows', r.id])}`;
     switch (m.kind) {

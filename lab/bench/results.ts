@@ -234,7 +234,25 @@ export function shortfall(target: Target, lab: Run | undefined, peer: Run | unde
 }
 
 /**
- * Why a rate target was missed, as far as CPU per answer can tell:
+ * A missed p99 target in milliseconds: what the target allows (its factor × the peer's p99), bare
+ * Node's own p99 on the same load, and the lab's. Bare Node's p99 comes from the same place as the
+ * lab's (connections waiting to be accepted, one per turn of the event loop: accept-queue.ts), so
+ * a bare Node over the allowance says one Node process cannot meet the target, whatever its code.
+ */
+export interface P99Shortfall {
+  allowedMs: number;
+  labMs: number;
+  bareMs: number;
+}
+
+export function p99Shortfall(target: Target, lab: Run | undefined, peer: Run | undefined, bare: Run | undefined): P99Shortfall | undefined {
+  if (target.kind !== 'p99' || lab?.p99Ms === undefined || peer?.p99Ms === undefined || bare?.p99Ms === undefined) return undefined;
+  return { allowedMs: target.max * peer.p99Ms, labMs: lab.p99Ms, bareMs: bare.p99Ms };
+}
+
+/**
+ * Why a target was missed, as far as CPU per answer (a rate target) or bare Node's own p99 (a p99
+ * target) can tell:
  *   node-limit   bare Node alone spends at least what the target allows, in three clean, steady
  *                runs of every side: no server written on this Node's http and https meets the
  *                target on one core, and the lab's own code is only what it adds;
@@ -244,16 +262,17 @@ export function shortfall(target: Target, lab: Run | undefined, peer: Run | unde
  *   errors       the lab's runs had errors, which meet no target whatever their speed;
  *   not-cpu      the lab's CPU per answer fits: the rate was lost elsewhere (the machine's speed).
  */
-export type MissReason = { kind: 'node-limit' | 'unconfirmed' | 'lab-over' | 'errors' | 'not-cpu' } & Shortfall;
+export type MissReason = { kind: 'node-limit' | 'unconfirmed' | 'lab-over' | 'errors' | 'not-cpu' } & (Shortfall | P99Shortfall);
 
-export function missReason(s: Shortfall | undefined, sides: { lab?: Run[]; peer?: Run[]; bare?: Run[] }, repetitions = 3): MissReason | undefined {
+export function missReason(s: Shortfall | P99Shortfall | undefined, sides: { lab?: Run[]; peer?: Run[]; bare?: Run[] }, repetitions = 3): MissReason | undefined {
   if (!s) return undefined;
+  const [allowed, lab, bare] = 'allowedUs' in s ? [s.allowedUs, s.labUs, s.bareUs] : [s.allowedMs, s.labMs, s.bareMs];
   if (sides.lab?.some((r) => r.problem)) return { kind: 'errors', ...s };
-  if (s.bareUs >= s.allowedUs) {
+  if (bare >= allowed) {
     const steady = [sides.lab, sides.peer, sides.bare].every((runs) => runs !== undefined && runs.filter((r) => !r.problem).length >= repetitions && !unsteady(runs));
     return { kind: steady ? 'node-limit' : 'unconfirmed', ...s };
   }
-  return { kind: s.labUs > s.allowedUs ? 'lab-over' : 'not-cpu', ...s };
+  return { kind: lab > allowed ? 'lab-over' : 'not-cpu', ...s };
 }
 
 /** "37 µs", "8.7 µs", "0.42 µs". */
