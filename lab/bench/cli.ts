@@ -284,9 +284,22 @@ function printReport(report: { when: string; seconds: number; command: string; m
       // Bare Node over the allowance too: one Node process does not meet this p99, whatever runs in it.
       const limit =
         m?.kind === 'node-limit'
-          ? [`    Bare Node's p99, ${ms(m.bareMs)}, is itself over the ${ms(m.allowedMs)} the target allows, in three steady runs: a limit of one`, `    process on Node ${process.version}; the lab adds ${ms(m.labMs - m.bareMs)} to it.`]
+          ? [`    Bare Node's p99, ${ms(m.bareMs)}, is itself over the ${ms(m.allowedMs)} the target allows, in three steady runs: a limit of one`, `    process on Node ${process.version}; ${m.labMs > m.bareMs ? `the lab adds ${ms(m.labMs - m.bareMs)} to it` : 'the lab\'s own was no longer'}.`]
           : [];
-      if (!((r.lab!.median.acceptWait?.peak ?? 0) > 0)) return [`  ${r.id}: no connection was seen waiting to be accepted; CPU per answer: lab ${us(lab)}, ${bareText}.`, ...limit];
+      const wait = r.lab!.median.acceptWait;
+      if (!wait || !(wait.peak > 0)) return [`  ${r.id}: no connection was seen waiting to be accepted; CPU per answer: lab ${us(lab)}, ${bareText}.`, ...limit];
+      // Waits shorter than the p99 itself are not what made it: then it is the time in flight, which
+      // with every connection always busy is the connections over the rate (Little's law).
+      const inFlight = Number(/-c (\d+)/.exec(r.load)?.[1]);
+      if (wait.ms < r.lab!.median.p99Ms! && inFlight > 0) {
+        const perRequest = (run: Run) => ms((inFlight / run.rate) * 1000);
+        return [
+          `  ${r.id}: not the accept queue (no connection waited longer than the p99): with ${inFlight} requests always in flight, each takes`,
+          `    about ${inFlight} over the rate (Little's law): lab ${perRequest(r.lab!.median)}, ${r.peer!.name} ${perRequest(r.peer!.median)}, bare Node ${perRequest(r.bare!.median)}; the p99 is`,
+          `    the slowest of those. CPU per answer: lab ${us(lab)}, ${bareText}.`,
+          ...limit,
+        ];
+      }
       return [
         `  ${r.id}: mostly connections waiting to be accepted (below). Node takes one per turn of its event loop, and a turn lasts`,
         `    one answer on every connection it holds, so the wait grows with the CPU per answer: lab ${us(lab)},`,
